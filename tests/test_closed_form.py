@@ -112,3 +112,17 @@ def test_save_load_round_trip_is_bit_exact(tmp_path):
 def test_fingerprint_ignores_precision_but_not_weights():
     assert text_encoder_fingerprint(tiny_pipeline().text_encoder) == text_encoder_fingerprint(tiny_pipeline(dtype=torch.float16).text_encoder)
     assert text_encoder_fingerprint(tiny_pipeline().text_encoder) != text_encoder_fingerprint(tiny_pipeline(seed=1).text_encoder)
+
+def test_noise_prediction_of_preserved_prompt_changes_little():
+    "On the UNet: the erased prompt's noise prediction moves towards the anchor's, a preserved prompt's stays put."
+    pipe = tiny_pipeline()
+    e_air, e_anchor, e_keep = encode_prompts(pipe, ["airplane", "", "a bowl of food"])
+    z = torch.randn(1, 4, 16, 16, generator=make_generator(0)); t = torch.tensor([500])
+    eps = lambda e: pipe.unet(z, t, encoder_hidden_states=e[None]).sample
+    with torch.no_grad():
+        before = {k: eps(v) for k, v in dict(air=e_air, anchor=e_anchor, keep=e_keep).items()}
+        closed_form_edit(pipe, ["airplane"], preserve=["a bowl of food"], mine=False, beyond=False).apply(pipe)
+        after_air, after_keep = eps(e_air), eps(e_keep)
+    rel = lambda a, b: ((a - b).norm() / b.norm()).item()
+    assert rel(after_air, before["anchor"]) < 0.5 * rel(before["air"], before["anchor"])
+    assert rel(after_keep, before["keep"]) < 0.5 * rel(before["air"], before["anchor"])
