@@ -157,7 +157,8 @@ def solve_closed_form(W, E: torch.Tensor, E_star: torch.Tensor, P: torch.Tensor 
     "Edited weight(s) minimising Eq. 7 (+ ridge): `W` one (out, d) weight or a list sharing one solve; same structure and dtype."
     Ws = [W] if isinstance(W, torch.Tensor) else list(W)
     if not Ws: raise ValueError("W is empty")
-    fit = ClosedFormFitter(E.shape[-1] if isinstance(E, torch.Tensor) and E.ndim == 2 else -1, lam1, ridge, device=E.device)
+    E = _check_rows(E, None, "E")   # names a malformed E before its width is used
+    fit = ClosedFormFitter(E.shape[1], lam1, ridge, device=E.device)
     M = fit.update(E, E_star, P).solve().M
     for w in Ws:
         if w.ndim != 2 or w.shape[1] != M.shape[0]: raise ValueError(f"weight of shape {tuple(w.shape)} does not read width {M.shape[0]}")
