@@ -18,7 +18,7 @@ def sync(dev):
 
 def shared(unet, projs, E, Es, P, lam1, ridge):
     "The library path: accumulate, one Cholesky solve, batched W_org @ M for every projection."
-    return ClosedFormFitter(E.shape[1], lam1, ridge, device=E.device).update(E, Es, P).solve().edited_weights(unet)
+    return ClosedFormFitter(E.shape[1], lam1, ridge, "abs", device=E.device).update(E, Es, P).solve().edited_weights(unet)
 
 def per_layer(unet, projs, E, Es, P, lam1, ridge):
     out, d = {}, E.shape[1]
@@ -52,7 +52,8 @@ def main():
         pre = torch.cat([enc(tokenize(tok, prompts[i:i + 50]).to(dev))[0] for i in range(0, len(prompts), 50)])
     E = torch.cat([e[pos], nb[:, pos].flatten(0, 1)]); Es = torch.cat([es[pos], tg[:, pos].flatten(0, 1)])
     P = torch.cat([pre[:, 1:].flatten(0, 1), be[:, pos].flatten(0, 1)])
-    lam1, ridge = 0.1, 0.5
+    lam1 = 0.1
+    ridge = ClosedFormFitter(E.shape[1], lam1, device=dev).update(E, Es, P).lam   # the default ridge, in absolute units
     results = {}
     for name, fn in (("shared solve (ours)", shared), ("per-layer torch.inverse", per_layer)):
         fn(unet, projs, E, Es, P, lam1, ridge); sync(dev)

@@ -11,14 +11,19 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from fastcore.meta import delegates
 from .core import atomic_path, concept_span, cross_attention_projections, encode_prompts
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
-__all__ = ['DEFAULT_PRESERVE', 'ClosedFormFitter', 'text_encoder_fingerprint', 'ClosedFormEdit', 'load_edited_weights',
-           'solve_closed_form', 'closed_form_edit']
+__all__ = ['RIDGE_UNITS', 'RIDGE', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'ClosedFormFitter', 'text_encoder_fingerprint',
+           'ClosedFormEdit', 'load_edited_weights', 'solve_closed_form', 'closed_form_fitter', 'closed_form_edit',
+           'ridge_sweep']
 
 # %% ../nbs/02_closed_form.ipynb #302f9483
+RIDGE_UNITS = ("norm", "abs")
+RIDGE = 1e-2   # default ridge, in units of the mean squared norm of the rows of E ∪ P (measured below)
+
 def _check_rows(x, d: int | None, name: str) -> torch.Tensor:
     "`x` as a finite (n, d) float64 tensor."
     if not isinstance(x, torch.Tensor) or x.ndim != 2 or not x.is_floating_point():
@@ -36,11 +41,12 @@ def _solve_m(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
 class ClosedFormFitter:
     "Accumulates the statistics of Eq. 7 (float64) and solves for the shared matrix M."
-    def __init__(self, d: int, lam1: float = 0.1, ridge: float = 0.5, device=None, **settings):
+    def __init__(self, d: int, lam1: float = 0.1, ridge: float = RIDGE, ridge_unit: str = "norm", device=None, **settings):
         if not isinstance(d, int) or d < 1: raise ValueError(f"d must be a positive int, got {d!r}")
         if not lam1 >= 0: raise ValueError(f"lam1 must be >= 0, got {lam1}")
         if not ridge >= 0: raise ValueError(f"ridge must be >= 0, got {ridge}")
-        self.d, self.lam1, self.ridge, self.settings = d, float(lam1), float(ridge), settings
+        if ridge_unit not in RIDGE_UNITS: raise ValueError(f"ridge_unit must be one of {RIDGE_UNITS}, got {ridge_unit!r}")
+        self.d, self.lam1, self.ridge, self.ridge_unit, self.settings = d, float(lam1), float(ridge), ridge_unit, settings
         z = lambda: torch.zeros(d, d, dtype=torch.float64, device=device)
         self.S_ee, self.S_se, self.S_pp = z(), z(), z()   # Σ e eᵀ, Σ e* eᵀ, Σ p pᵀ
         self.n_erase, self.n_preserve = 0, 0
@@ -58,18 +64,25 @@ class ClosedFormFitter:
             self.S_pp += P.mT @ P; self.n_preserve += len(P)
         return self
 
+    @property
+    def lam(self) -> float:
+        "The ridge λ in absolute units: `ridge` × the mean squared norm of the rows seen so far (unit 'norm'), or `ridge`."
+        if self.ridge_unit == "abs": return self.ridge
+        n = self.n_erase + self.n_preserve
+        return self.ridge * ((self.S_ee.trace() + self.S_pp.trace()) / n).item() if n else 0.0
+
     def matrices(self) -> tuple[torch.Tensor, torch.Tensor]:
         "A and B of the solution W = W_org A B^-1."
-        I = torch.eye(self.d, dtype=torch.float64, device=self.S_ee.device)
-        A = self.S_se + self.lam1 * self.S_pp + self.ridge * I
-        B = self.S_ee + self.lam1 * self.S_pp + self.ridge * I
+        lam_I = self.lam * torch.eye(self.d, dtype=torch.float64, device=self.S_ee.device)
+        A = self.S_se + self.lam1 * self.S_pp + lam_I
+        B = self.S_ee + self.lam1 * self.S_pp + lam_I
         return A, B
 
     def solve(self, fingerprint: str | None = None) -> "ClosedFormEdit":
         "The immutable edit W <- W_org M."
         if self.n_erase == 0: raise ValueError("nothing to erase: call `update` with erase/anchor pairs first")
         return ClosedFormEdit(_solve_m(*self.matrices()), dict(self.settings, lam1=self.lam1, ridge=self.ridge,
-                              n_erase=self.n_erase, n_preserve=self.n_preserve), fingerprint)
+                              ridge_unit=self.ridge_unit, ridge_abs=self.lam, n_erase=self.n_erase, n_preserve=self.n_preserve), fingerprint)
 
 # %% ../nbs/02_closed_form.ipynb #498f2535
 def text_encoder_fingerprint(text_encoder: nn.Module) -> str:
@@ -153,12 +166,12 @@ def load_edited_weights(unet: nn.Module, weights: dict[str, torch.Tensor] | str 
 
 # %% ../nbs/02_closed_form.ipynb #0ac5046d
 def solve_closed_form(W, E: torch.Tensor, E_star: torch.Tensor, P: torch.Tensor | None = None,
-                      lam1: float = 0.1, ridge: float = 0.5):
+                      lam1: float = 0.1, ridge: float = RIDGE, ridge_unit: str = "norm"):
     "Edited weight(s) minimising Eq. 7 (+ ridge): `W` one (out, d) weight or a list sharing one solve; same structure and dtype."
     Ws = [W] if isinstance(W, torch.Tensor) else list(W)
     if not Ws: raise ValueError("W is empty")
     E = _check_rows(E, None, "E")   # names a malformed E before its width is used
-    fit = ClosedFormFitter(E.shape[1], lam1, ridge, device=E.device)
+    fit = ClosedFormFitter(E.shape[1], lam1, ridge, ridge_unit, device=E.device)
     M = fit.update(E, E_star, P).solve().M
     for w in Ws:
         if w.ndim != 2 or w.shape[1] != M.shape[0]: raise ValueError(f"weight of shape {tuple(w.shape)} does not read width {M.shape[0]}")
@@ -169,11 +182,11 @@ def solve_closed_form(W, E: torch.Tensor, E_star: torch.Tensor, P: torch.Tensor 
 DEFAULT_PRESERVE = ["a photo", "a person", "a landscape", "a painting", "an animal", "a building", "a city street",
                     "a bowl of food", "a portrait of a woman", "a portrait of a man", "the sky", "a car on the road"]
 
-def closed_form_edit(pipe, concepts: list[str], anchors: list[str] | None = None, preserve: list[str] | None = None,
-                     *, cfg: SamplingConfig | None = None, mine: bool = True, beyond: bool = True,
-                     lam1: float = 0.1, ridge: float = 0.5, policy: str = "subsequent",
-                     generator: torch.Generator | None = None) -> ClosedFormEdit:
-    "Solve Eq. 7 for erasing `concepts` (→ `anchors`, default '') while preserving `preserve`, with RealEra's samples."
+def closed_form_fitter(pipe, concepts: list[str], anchors: list[str] | None = None, preserve: list[str] | None = None,
+                       *, cfg: SamplingConfig | None = None, mine: bool = True, beyond: bool = True,
+                       lam1: float = 0.1, ridge: float = RIDGE, ridge_unit: str = "norm", policy: str = "subsequent",
+                       generator: torch.Generator | None = None) -> ClosedFormFitter:
+    "The statistics of Eq. 7 for erasing `concepts` (→ `anchors`, default '') while preserving `preserve`, with RealEra's samples."
     if isinstance(concepts, str): concepts = [concepts]
     if not concepts or not all(isinstance(c, str) and c.strip() for c in concepts):
         raise ValueError(f"concepts must be a non-empty list of non-empty strings, got {concepts!r}")
@@ -184,7 +197,7 @@ def closed_form_edit(pipe, concepts: list[str], anchors: list[str] | None = None
     if preserve is None:
         preserve = [p for p in DEFAULT_PRESERVE if not any(c.lower() in p.lower() for c in concepts)]
     for c in concepts: concept_span(pipe.tokenizer, c, c)   # fails early on prompts over 77 tokens
-    fit = ClosedFormFitter(pipe.text_encoder.config.hidden_size, lam1, ridge, concepts=concepts, anchors=anchors,
+    fit = ClosedFormFitter(pipe.text_encoder.config.hidden_size, lam1, ridge, ridge_unit, concepts=concepts, anchors=anchors,
                            preserve=list(preserve), policy=policy, mine=mine, beyond=beyond, sampling=cfg.__dict__)
     for c, a in zip(concepts, anchors):
         pos = concept_span(pipe.tokenizer, c, c).positions(policy)
@@ -195,4 +208,39 @@ def closed_form_edit(pipe, concepts: list[str], anchors: list[str] | None = None
             fit.update(nb[:, pos].flatten(0, 1), tg[:, pos].flatten(0, 1))
         if beyond: fit.update(P=beyond_prompts(e, pos, cfg, generator=generator)[:, pos].flatten(0, 1))
     if preserve: fit.update(P=encode_prompts(pipe, list(preserve))[:, 1:].flatten(0, 1))
-    return fit.solve(text_encoder_fingerprint(pipe.text_encoder))
+    return fit
+
+@delegates(closed_form_fitter)
+def closed_form_edit(pipe, concepts: list[str], anchors: list[str] | None = None, preserve: list[str] | None = None,
+                     **kwargs) -> ClosedFormEdit:
+    "Solve Eq. 7 for erasing `concepts` (→ `anchors`, default '') while preserving `preserve`, with RealEra's samples."
+    return closed_form_fitter(pipe, concepts, anchors, preserve, **kwargs).solve(text_encoder_fingerprint(pipe.text_encoder))
+
+# %% ../nbs/02_closed_form.ipynb #7af79e56
+HELD_OUT = ["a red apple on a table", "a dog running on the beach", "a house in the forest", "a boat on the river",
+            "a man riding a horse", "a cup of coffee", "a bird in the sky", "a train at the station"]
+RIDGE_GRID = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+
+def _rel_rows(a: torch.Tensor, b: torch.Tensor) -> float:
+    "Mean over rows of ‖a − b‖ / ‖b‖."
+    return ((a - b).norm(dim=-1) / b.norm(dim=-1)).mean().item()
+
+@delegates(closed_form_fitter, but=["ridge"])
+def ridge_sweep(pipe, concept: str, anchor: str = "", ridges=RIDGE_GRID, held_out: list[str] = HELD_OUT,
+                template: str = "a photo of a {}", **kwargs) -> list[dict]:
+    "Erase residual, unseen-template residual, held-out drift and cond(B) of the closed form for each ridge in `ridges`."
+    fit = closed_form_fitter(pipe, [concept], [anchor], **kwargs)
+    policy = kwargs.get("policy", "subsequent")
+    pos = concept_span(pipe.tokenizer, concept, concept).positions(policy)
+    e, es = encode_prompts(pipe, [concept, anchor])
+    t_pos = concept_span(pipe.tokenizer, template.format(concept), concept).positions(policy)
+    te, tes = encode_prompts(pipe, [template.format(concept), template.format("").strip()])
+    held = encode_prompts(pipe, list(held_out))[:, 1:].flatten(0, 1).double()
+    rows = []
+    for r in ridges:
+        fit.ridge = float(r)
+        A, B = fit.matrices(); M = _solve_m(A, B)
+        rows.append(dict(ridge=float(r), erase_residual=_rel_rows(e[pos].double() @ M.T, es[pos].double()),
+                         template_residual=_rel_rows(te[t_pos].double() @ M.T, tes[t_pos].double()),
+                         held_out_drift=_rel_rows(held @ M.T, held), cond_B=torch.linalg.cond(B).item()))
+    return rows

@@ -14,7 +14,7 @@ def test_matches_lstsq_and_is_a_minimum(seed, d, n, p):
     g = make_generator(seed)
     W0 = torch.randn(5, d, generator=g, dtype=torch.float64)
     E, Es, P = (torch.randn(k, d, generator=g, dtype=torch.float64) for k in (n, n, p))
-    W = solve_closed_form(W0, E, Es, P if p else None, lam1=0.1, ridge=0.2)
+    W = solve_closed_form(W0, E, Es, P if p else None, lam1=0.1, ridge=0.2, ridge_unit="abs")
     X = torch.cat([E, 0.1 ** 0.5 * P, 0.2 ** 0.5 * torch.eye(d, dtype=torch.float64)])
     Y = torch.cat([Es @ W0.T, 0.1 ** 0.5 * P @ W0.T, 0.2 ** 0.5 * W0.T])
     torch.testing.assert_close(W, torch.linalg.lstsq(X, Y).solution.T, atol=1e-9, rtol=1e-9)
@@ -29,14 +29,37 @@ def test_list_of_weights_share_one_solve_and_keep_dtype():
     out = solve_closed_form(Ws, E, Es)
     assert [w.dtype for w in out] == [torch.float32, torch.float16, torch.bfloat16]
     assert [w.shape for w in out] == [w.shape for w in Ws]
-    M = ClosedFormFitter(12, ridge=0.5).update(E, Es).solve().M
+    M = ClosedFormFitter(12).update(E, Es).solve().M
     torch.testing.assert_close(out[0], (Ws[0].double() @ M).float())
+
+def test_relative_ridge_is_scale_free_and_equals_its_absolute_value():
+    g = make_generator(0)
+    E, Es, P = (torch.randn(k, 16, generator=g, dtype=torch.float64) for k in (5, 5, 9))
+    fit = ClosedFormFitter(16, ridge=0.3).update(E, Es, P)
+    mean_sq = torch.cat([E, P]).pow(2).sum(1).mean().item()
+    assert fit.lam == pytest.approx(0.3 * mean_sq)
+    edit = fit.solve()
+    assert edit.settings["ridge_unit"] == "norm" and edit.settings["ridge_abs"] == pytest.approx(fit.lam)
+    torch.testing.assert_close(edit.M, ClosedFormFitter(16, ridge=fit.lam, ridge_unit="abs").update(E, Es, P).solve().M)
+    for c in (1e-3, 50.0):   # embeddings of any scale: the same M in units of "norm", not in absolute units
+        torch.testing.assert_close(ClosedFormFitter(16, ridge=0.3).update(c * E, c * Es, c * P).solve().M, edit.M)
+    assert not torch.allclose(ClosedFormFitter(16, ridge=0.3, ridge_unit="abs").update(50 * E, 50 * Es, 50 * P).solve().M, edit.M)
+    with pytest.raises(ValueError, match="ridge_unit must be one of"): ClosedFormFitter(16, ridge_unit="relative")
+    with pytest.raises(ValueError, match="ridge must be >= 0"): ClosedFormFitter(16, ridge=-1.0)
+
+def test_ridge_sweep_trades_erase_against_drift():
+    from realera.closed_form import ridge_sweep
+    rows = ridge_sweep(tiny_pipeline(), "airplane", ridges=(1e-4, 1e-2, 1.0, 100.0), mine=False, beyond=False)
+    assert [r["ridge"] for r in rows] == [1e-4, 1e-2, 1.0, 100.0]
+    er, dr, cond = ([r[k] for r in rows] for k in ("erase_residual", "held_out_drift", "cond_B"))
+    assert er[0] < 0.05 < er[-1]             # small ridge: erased; huge ridge: the edit barely moves anything
+    assert dr[-1] < dr[0] and cond == sorted(cond, reverse=True)
 
 def test_preserved_vectors_stay_put():
     g = make_generator(0)
     W0 = torch.randn(6, 32, generator=g, dtype=torch.float64)
     E, Es, P = torch.randn(3, 32, generator=g, dtype=torch.float64), torch.randn(3, 32, generator=g, dtype=torch.float64), torch.randn(10, 32, generator=g, dtype=torch.float64)
-    W = solve_closed_form(W0, E, Es, P, lam1=1e6, ridge=1e-6)   # preservation dominates: P held, E mapped in the rest
+    W = solve_closed_form(W0, E, Es, P, lam1=1e6, ridge=1e-6, ridge_unit="abs")   # preservation dominates: P held, E mapped in the rest
     torch.testing.assert_close(W @ P.T, W0 @ P.T, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(W @ E.T, W0 @ Es.T, atol=1e-3, rtol=1e-3)
 
