@@ -129,10 +129,10 @@ def concept_span(tokenizer, prompt: str, concept: str) -> TokenSpan:
 
 # %% ../nbs/00_core.ipynb #8f598cb0
 def cross_attention_projections(unet: nn.Module, kinds: tuple[str, ...] = ("to_k", "to_v")) -> dict[str, nn.Linear]:
-    "The `attn2.<kind>` linear layers of `unet`, keyed by module name (sorted)."
+    "The `attn2.<kind>` linear layers of `unet`, keyed by module name (sorted); under a LoRA adapter, its base layers."
     bad = [k for k in kinds if k not in ("to_q", "to_k", "to_v")]
     if bad: raise ValueError(f"kinds {bad} are not cross-attention projections; allowed: to_q, to_k, to_v")
-    found = {name: mod for name, mod in unet.named_modules()
-             if isinstance(mod, nn.Linear) and any(name.endswith(f"attn2.{k}") for k in kinds)}
+    found = {name.removesuffix(".base_layer"): mod for name, mod in unet.named_modules()   # peft wraps a layer as `<name>.base_layer`
+             if isinstance(mod, nn.Linear) and any(name.removesuffix(".base_layer").endswith(f"attn2.{k}") for k in kinds)}
     if not found: raise ValueError(f"{type(unet).__name__} has no `attn2.{kinds}` layers: not a cross-attention UNet")
     return dict(sorted(found.items()))
