@@ -13,7 +13,7 @@ from fastcore.script import Param, anno_parser
 from .core import atomic_path
 
 # %% auto #0
-__all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'main']
+__all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'erase', 'generate', 'main']
 
 # %% ../nbs/90_cli.ipynb #a20b8fa8
 def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -65,7 +65,86 @@ def neighborhood(
     return table
 
 # %% ../nbs/90_cli.ipynb #9add9471
-COMMANDS = {"neighborhood": neighborhood}
+def erase(
+    concept: Param("a concept to erase, as written in prompts; repeat for more", str, action="append", required=True) = None,
+    out: Param("output folder (refused if not empty, unless --overwrite or resuming the same run)", str, required=True) = None,
+    anchor: Param("anchor prompt(s): one for all concepts or one per concept (default: '')", str, action="append") = None,
+    preserve: Param("a prompt to preserve; repeat for more (default: realera's generic list)", str, action="append") = None,
+    config: Param("EraseConfig as .json/.yaml/.yml", str) = None,
+    variant: Param("paper ablation variant: 1, 2, 3 or full (overrides the config's switches)", str) = None,
+    model: Param("hub id or local folder; default: the embedded model", str) = None,
+    device: Param("torch device", str) = "cpu",
+    dtype: Param("float32, float16 or bfloat16", str) = "float32",
+    seed: Param("random seed (default: the config's)", int) = None,
+    steps: Param("noise-alignment steps (the paper's epochs), overriding the config", int) = None,
+    save_pipeline: Param("also write the fused full pipeline to OUT/pipeline", action="store_true") = False,
+    overwrite: Param("replace the artifacts in a non-empty OUT", action="store_true") = False,
+    quiet: Param("no progress bars", action="store_true") = False):
+    "Erase concepts from a Stable Diffusion pipeline with RealEra and write the artifacts to OUT."
+    import dataclasses
+    from realera.align import check_precision
+    from realera.core import check_dtype, load_pipeline
+    from realera.erase import EraseConfig, VARIANTS, _check_concepts, _prepare_out, _run_settings
+    from realera.erase import erase as run_erase
+    cfg = EraseConfig.from_file(config) if config else EraseConfig()
+    if variant is not None:
+        if variant not in VARIANTS: raise ValueError(f"--variant must be one of {list(VARIANTS)}, got {variant!r}")
+        cfg = dataclasses.replace(cfg, **VARIANTS[variant])
+    if steps is not None:
+        if steps < 1: raise ValueError(f"--steps must be >= 1, got {steps}")
+        cfg = dataclasses.replace(cfg, noise=dataclasses.replace(cfg.noise, steps=steps))
+    if seed is not None: cfg = dataclasses.replace(cfg, seed=seed)
+    concepts, anchors = _check_concepts(concept, anchor)
+    if cfg.align: check_precision(device, check_dtype(dtype), cfg.noise.mixed_precision)
+    _prepare_out(out, _run_settings(concepts, anchors, preserve, cfg), overwrite)   # fails before the model loads
+    pipe = load_pipeline(model, device=device, dtype=dtype)
+    run_erase(pipe, concepts, anchors, preserve, cfg, out, overwrite=overwrite, save_pipeline=save_pipeline, progress=not quiet)
+    print(f"erased {concepts} -> {anchors}; wrote {out}")
+
+# %% ../nbs/90_cli.ipynb #10f03094
+def generate(
+    prompt: Param("a prompt; repeat for more", str, action="append", required=True) = None,
+    out: Param("output folder", str, required=True) = None,
+    erased: Param("folder written by `realera erase`: generate with the erased model too", str) = None,
+    only_erased: Param("with --erased: skip the original model's images", action="store_true") = False,
+    model: Param("hub id or local folder; default: the embedded model", str) = None,
+    n: Param("images per prompt", int) = 4,
+    seed: Param("seed of the first image; image k uses seed + k", int) = 0,
+    steps: Param("sampler steps", int) = 25,
+    guidance: Param("classifier-free guidance scale", float) = 7.5,
+    device: Param("torch device", str) = "cpu",
+    dtype: Param("float32, float16 or bfloat16", str) = "float32",
+    overwrite: Param("replace existing outputs in OUT", action="store_true") = False):
+    "Generate a PNG grid of images, original vs erased side by side when both are asked for."
+    from realera.core import check_dtype, load_pipeline
+    from realera.erase import comparison_grid, generate_images, load_erased
+    check_dtype(dtype)
+    if n < 1: raise ValueError(f"--n must be >= 1, got {n}")
+    if steps < 1: raise ValueError(f"--steps must be >= 1, got {steps}")
+    if only_erased and not erased: raise ValueError("--only-erased needs --erased DIR")
+    if erased and not (Path(erased)/"config.json").is_file():
+        raise ValueError(f"--erased {erased!r} is not a folder written by `realera erase` (no config.json)")
+    out = Path(out)
+    grid = check_writable(out/"grid.png", overwrite); check_writable(out/"generate.json", overwrite)
+    pipe = load_pipeline(model, device=device, dtype=dtype)
+    kw = dict(n=n, seed=seed, steps=steps, guidance_scale=guidance)
+    images = {}
+    if not only_erased: images["original"] = generate_images(pipe, prompt, **kw)
+    if erased: images["erased"] = generate_images(load_erased(pipe, erased), prompt, **kw)
+    records = []
+    for lab, rows in images.items():
+        for i, row in enumerate(rows):
+            for k, im in enumerate(row):
+                f = out/"images"/f"{lab}_{i:02d}_{k:02d}.png"
+                with atomic_path(f) as tmp: im.save(tmp, format="png")
+                records.append(dict(model=lab, prompt=prompt[i], seed=seed + k, file=str(f.relative_to(out))))
+    save_figure(comparison_grid(images, prompt), grid)
+    with atomic_path(out/"generate.json") as tmp:
+        tmp.write_text(json.dumps(dict(model=model, erased=erased, steps=steps, guidance=guidance, images=records), indent=1))
+    print(f"wrote {grid} ({len(records)} images)")
+
+# %% ../nbs/90_cli.ipynb #89203791
+COMMANDS = {"neighborhood": neighborhood, "erase": erase, "generate": generate}
 
 def main(argv: list[str] | None = None):
     "Dispatch `realera <command> [options]` to the command's function."
@@ -78,6 +157,6 @@ def main(argv: list[str] | None = None):
     args = vars(anno_parser(fn, prog=f"realera {argv[0]}").parse_args(argv[1:]))
     args.pop("pdb", None); args.pop("xtra", None)
     try: fn(**args)
-    except (ValueError, FileExistsError, IsADirectoryError) as err:
+    except (ValueError, FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError, OSError) as err:
         print(f"realera {argv[0]}: error: {err}", file=sys.stderr); return 2
     return 0

@@ -18,7 +18,7 @@ from .align import (ADAPTER, AlignConfig, Trajectory, add_lora, align_noise, anc
 
 # %% auto #0
 __all__ = ['VARIANTS', 'LORA_FILE', 'ARTIFACTS', 'EraseConfig', 'save_trajectories', 'load_trajectories', 'save_lora', 'erase',
-           'load_erased', 'save_fused_pipeline']
+           'load_erased', 'save_fused_pipeline', 'generate_images', 'comparison_grid']
 
 # %% ../nbs/03a_erase.ipynb #6016e644
 VARIANTS = {"1": dict(closed_form=True, align=False, mine=False, beyond=False),
@@ -234,3 +234,33 @@ def _save_pretrained(pipe, dest: Path) -> None:
         os.replace(tmp, dest)
     finally:
         if tmp.exists(): shutil.rmtree(tmp)
+
+# %% ../nbs/03a_erase.ipynb #cae5a769
+def generate_images(pipe, prompts: list[str], n: int = 4, seed: int = 0, steps: int = 25, guidance_scale: float = 7.5,
+                    progress: bool = False) -> list[list]:
+    "`n` PIL images for each prompt, image k of every prompt from seed `seed + k`."
+    if not isinstance(n, int) or n < 1: raise ValueError(f"n must be an int >= 1, got {n!r}")
+    if isinstance(prompts, str): prompts = [prompts]
+    if not prompts: raise ValueError("prompts is empty")
+    out = []
+    for p in prompts:
+        gens = [make_generator(seed + k, pipe.device) for k in range(n)]
+        pipe.set_progress_bar_config(disable=not progress)
+        out.append(pipe([p] * n, num_inference_steps=steps, guidance_scale=guidance_scale, generator=gens).images)
+    return out
+
+def comparison_grid(images: dict[str, list[list]], prompts: list[str], size: float = 1.3):
+    "A matplotlib figure: one row per prompt, one block of columns per entry of `images` (e.g. original, erased)."
+    import matplotlib.pyplot as plt
+    labels = list(images)
+    n = len(images[labels[0]][0])
+    fig, axes = plt.subplots(len(prompts), n * len(labels), figsize=(size * n * len(labels), size * len(prompts) + 0.4),
+                             squeeze=False)
+    for i, prompt in enumerate(prompts):
+        for b, lab in enumerate(labels):
+            for k, im in enumerate(images[lab][i]):
+                ax = axes[i, b * n + k]; ax.imshow(im); ax.set_xticks([]); ax.set_yticks([])
+                if i == 0 and k == 0: ax.set_title(lab, fontsize=8, loc="left")
+        axes[i, 0].set_ylabel(prompt if len(prompt) < 28 else prompt[:26] + "…", fontsize=7)
+    fig.tight_layout()
+    return fig
