@@ -110,7 +110,7 @@ def _write_json(path, obj) -> None:
 def save_trajectories(path, trajs: list[Trajectory]) -> None:
     from safetensors.torch import save_file
     t = {}
-    for i, tr in enumerate(trajs): t[f"{i}.latents"], t[f"{i}.timesteps"] = tr.latents.contiguous(), tr.timesteps.contiguous()
+    for i, tr in enumerate(trajs): t[f"{i}.latents"], t[f"{i}.timesteps"] = tr.latents.clone(), tr.timesteps.clone()
     with atomic_path(path) as tmp: save_file(t, str(tmp))
 
 def load_trajectories(path) -> list[Trajectory]:
@@ -173,8 +173,10 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
         if resume and cache.exists(): trajs = load_trajectories(cache)
         else:
             g = make_generator(config.seed, pipe.device)
-            trajs = [anchor_trajectory(pipe, a, config.noise.anchor_images, config.noise.anchor_steps,
-                                       config.noise.guidance_scale, generator=g, progress=progress) for a in anchors]
+            by_anchor = {a: anchor_trajectory(pipe, a, config.noise.anchor_images, config.noise.anchor_steps,
+                                              config.noise.guidance_scale, generator=g, progress=progress)
+                         for a in dict.fromkeys(anchors)}   # one cache per distinct anchor
+            trajs = [by_anchor[a] for a in anchors]
             if cache is not None: save_trajectories(cache, trajs)
     if config.closed_form:
         if resume and (out/"closed_form.safetensors").exists(): edit = ClosedFormEdit.load(out)
