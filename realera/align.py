@@ -229,7 +229,7 @@ def load_checkpoint(folder, unet, opt, generator: torch.Generator) -> tuple[int,
 def align_noise(unet: nn.Module, original_kv: dict, tasks: list[AlignTask], cfg: AlignConfig | None = None,
                 sampling: SamplingConfig | None = None, *, mine: bool = True, beyond: bool = True, seed: int = 0,
                 checkpoint: str | Path | None = None, progress: bool = True, callback=None) -> list[dict]:
-    "Train the LoRA on `unet` (already added with `add_lora`) for `cfg.steps` steps of Eq. 8/9; returns the loss log."
+    "Train the LoRA on `unet` (already added with `add_lora`) for `cfg.steps` steps of Eq. 8/9; returns the loss log (window means)."
     from tqdm.auto import tqdm
     cfg = cfg or AlignConfig()
     if not tasks: raise ValueError("tasks is empty: give at least one AlignTask")
@@ -244,7 +244,7 @@ def align_noise(unet: nn.Module, original_kv: dict, tasks: list[AlignTask], cfg:
     g = torch.Generator(device=device).manual_seed(seed)
     start, log = 0, []
     if checkpoint is not None and (got := load_checkpoint(checkpoint, unet, opt, g)) is not None: start, log = got
-    done, rng = start, g.get_state()
+    done, rng, window = start, g.get_state(), {}
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="noise alignment", disable=not progress)
     try:
         for step in bar:
@@ -252,8 +252,10 @@ def align_noise(unet: nn.Module, original_kv: dict, tasks: list[AlignTask], cfg:
                                          mine, beyond, cfg.mixed_precision, g)
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
             done, rng = step + 1, g.get_state()
-            if step % cfg.log_every == 0 or done == cfg.steps:
-                log.append(dict(step=done, loss=loss.item(), **parts)); bar.set_postfix(loss=f"{loss.item():.4g}")
+            for k, v in dict(loss=loss.item(), **parts).items(): window.setdefault(k, []).append(v)
+            if done % cfg.log_every == 0 or done == cfg.steps:   # means over the steps since the last entry
+                log.append(dict(step=done, **{k: sum(v) / len(v) for k, v in window.items()})); window = {}
+                bar.set_postfix(loss=f"{log[-1]['loss']:.4g}")
             if checkpoint is not None and done % cfg.save_every == 0 and done < cfg.steps:
                 save_checkpoint(checkpoint, unet, opt, g, done, log)
             if callback is not None: callback(done, loss.item())
