@@ -84,7 +84,8 @@ def erase(
     import dataclasses
     from realera.align import check_precision
     from realera.core import check_dtype, load_pipeline
-    from realera.erase import EraseConfig, VARIANTS, _check_concepts, _prepare_out, _run_settings
+    from realera.core import check_concepts
+    from realera.erase import EraseConfig, VARIANTS, _prepare_out, _run_settings
     from realera.erase import erase as run_erase
     cfg = EraseConfig.from_file(config) if config else EraseConfig()
     if variant is not None:
@@ -94,7 +95,7 @@ def erase(
         if steps < 1: raise ValueError(f"--steps must be >= 1, got {steps}")
         cfg = dataclasses.replace(cfg, noise=dataclasses.replace(cfg.noise, steps=steps))
     if seed is not None: cfg = dataclasses.replace(cfg, seed=seed)
-    concepts, anchors = _check_concepts(concept, anchor)
+    concepts, anchors = check_concepts(concept, anchor)
     if cfg.align: check_precision(device, check_dtype(dtype), cfg.noise.mixed_precision)
     _prepare_out(out, _run_settings(concepts, anchors, preserve, cfg), overwrite)   # fails before the model loads
     pipe = load_pipeline(model, device=device, dtype=dtype)

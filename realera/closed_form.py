@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from fastcore.meta import delegates
-from .core import atomic_path, concept_span, cross_attention_projections, encode_prompts
+from .core import atomic_path, check_concepts, concept_span, cross_attention_projections, encode_prompts
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
@@ -187,12 +187,7 @@ def closed_form_fitter(pipe, concepts: list[str], anchors: list[str] | None = No
                        lam1: float = 0.1, ridge: float = RIDGE, ridge_unit: str = "norm", policy: str = "subsequent",
                        generator: torch.Generator | None = None) -> ClosedFormFitter:
     "The statistics of Eq. 7 for erasing `concepts` (→ `anchors`, default '') while preserving `preserve`, with RealEra's samples."
-    if isinstance(concepts, str): concepts = [concepts]
-    if not concepts or not all(isinstance(c, str) and c.strip() for c in concepts):
-        raise ValueError(f"concepts must be a non-empty list of non-empty strings, got {concepts!r}")
-    anchors = [""] * len(concepts) if anchors is None else ([anchors] if isinstance(anchors, str) else list(anchors))
-    if len(anchors) != len(concepts):
-        raise ValueError(f"{len(anchors)} anchors for {len(concepts)} concepts: give one anchor per concept (or none)")
+    concepts, anchors = check_concepts(concepts, anchors)
     cfg = cfg or SamplingConfig()
     if preserve is None:
         preserve = [p for p in DEFAULT_PRESERVE if not any(c.lower() in p.lower() for c in concepts)]

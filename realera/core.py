@@ -14,7 +14,7 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['TOKEN_POLICIES', 'seed_everything', 'make_generator', 'atomic_path', 'check_dtype', 'load_pipeline', 'tokenize',
-           'encode_prompts', 'TokenSpan', 'concept_span', 'cross_attention_projections']
+           'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts', 'cross_attention_projections']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
 def seed_everything(seed: int) -> None:
@@ -126,6 +126,19 @@ def concept_span(tokenizer, prompt: str, concept: str) -> TokenSpan:
     toks = tokenizer.convert_ids_to_tokens(ids[:n_real])
     raise ValueError(f"concept {concept!r} (tokens {tokenizer.convert_ids_to_tokens(cids)}) does not occur in prompt "
                      f"{prompt!r} (tokens {toks}); use the concept's exact wording in the prompt")
+
+def check_concepts(concepts, anchors=None) -> tuple[list[str], list[str]]:
+    "Concepts as a non-empty list of strings, with one anchor each ('' when none is given; one anchor serves all)."
+    if isinstance(concepts, str): concepts = [concepts]
+    concepts = list(concepts or [])
+    if not concepts or not all(isinstance(c, str) and c.strip() for c in concepts):
+        raise ValueError(f"concepts must be a non-empty list of non-empty strings, got {concepts!r}")
+    anchors = [""] if anchors is None else [anchors] if isinstance(anchors, str) else list(anchors)
+    if len(anchors) == 1: anchors = anchors * len(concepts)
+    if len(anchors) != len(concepts):
+        raise ValueError(f"{len(anchors)} anchors for {len(concepts)} concepts: give one anchor, one per concept, or none")
+    if not all(isinstance(a, str) for a in anchors): raise ValueError(f"anchors must be strings, got {anchors!r}")
+    return concepts, anchors
 
 # %% ../nbs/00_core.ipynb #8f598cb0
 def cross_attention_projections(unet: nn.Module, kinds: tuple[str, ...] = ("to_k", "to_v")) -> dict[str, nn.Linear]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .core import TOKEN_POLICIES, atomic_path, concept_span, make_generator
+from .core import TOKEN_POLICIES, atomic_path, check_concepts, concept_span, make_generator
 from .sampling import SamplingConfig
 from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_edit
 from .align import (ADAPTER, AlignConfig, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision,
@@ -131,27 +131,13 @@ def save_lora(pipe, out) -> Path:
     return out/LORA_FILE
 
 # %% ../nbs/03a_erase.ipynb #e790c77f
-def _check_concepts(concepts, anchors):
-    if isinstance(concepts, str): concepts = [concepts]
-    concepts = list(concepts or [])
-    if not concepts or not all(isinstance(c, str) and c.strip() for c in concepts):
-        raise ValueError(f"concepts must be a non-empty list of non-empty strings, got {concepts!r}")
-    if anchors is None: anchors = [""] * len(concepts)
-    elif isinstance(anchors, str): anchors = [anchors] * len(concepts)
-    anchors = list(anchors)
-    if len(anchors) == 1 and len(concepts) > 1: anchors = anchors * len(concepts)
-    if len(anchors) != len(concepts):
-        raise ValueError(f"{len(anchors)} anchors for {len(concepts)} concepts: give one anchor, one per concept, or none")
-    if not all(isinstance(a, str) for a in anchors): raise ValueError(f"anchors must be strings, got {anchors!r}")
-    return concepts, anchors
-
 def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = None, preserve: list[str] | None = None,
           config: EraseConfig | None = None, out: str | os.PathLike | None = None, *, overwrite: bool = False,
           save_pipeline: bool = False, progress: bool = True, callback=None):
     "Erase `concepts` from `pipe` (in place) by RealEra, mapping each to its anchor ('' by default); returns `pipe`."
     config = config or EraseConfig()
     if not isinstance(config, EraseConfig): raise TypeError(f"config must be an EraseConfig, got {type(config).__name__}")
-    concepts, anchors = _check_concepts(concepts, anchors)
+    concepts, anchors = check_concepts(concepts, anchors)
     for c in concepts: concept_span(pipe.tokenizer, c, c)           # over-long prompts fail here
     if config.align: check_precision(pipe.device, pipe.unet.dtype, config.noise.mixed_precision)
     if save_pipeline and out is None: raise ValueError("save_pipeline needs an out folder")
