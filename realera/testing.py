@@ -14,7 +14,8 @@ from .core import atomic_path
 
 # %% auto #0
 __all__ = ['TOKENIZER_CORPUS', 'TOKENIZER_DIR', 'SD14_UNET_CONFIG', 'CLIP_L14_TEXT_CONFIG', 'learn_bpe_merges',
-           'build_tokenizer_files', 'tiny_tokenizer', 'tiny_pipeline', 'sd14_unet', 'clip_l14_text_encoder']
+           'build_tokenizer_files', 'tiny_tokenizer', 'tiny_pipeline', 'sd14_unet', 'clip_l14_text_encoder',
+           'tiny_clip']
 
 # %% ../nbs/00a_testing.ipynb #0cde6822
 TOKENIZER_CORPUS = """
@@ -149,3 +150,15 @@ def clip_l14_text_encoder(seed: int = 0, device: str | torch.device = "cpu", dty
     "A CLIP ViT-L/14-shaped `CLIPTextModel` (123 M parameters), SD1.x's text encoder, with random weights."
     from transformers import CLIPTextConfig, CLIPTextModel
     return _build(lambda: CLIPTextModel(CLIPTextConfig(**CLIP_L14_TEXT_CONFIG)), seed, device, dtype)
+
+# %% ../nbs/00a_testing.ipynb #9063d7a0
+def tiny_clip(seed: int = 0, device: str | torch.device = "cpu", image_size: int = 32):
+    "A tiny random `CLIPModel`, its tokenizer and image processor (offline stand-ins for CLIP ViT-L/14)."
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+    tok = tiny_tokenizer()
+    text = dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                max_position_embeddings=77, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=image_size, patch_size=8)
+    model = _build(lambda: CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=32)), seed, device, torch.float32)
+    proc = CLIPImageProcessor(size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size})
+    return model, tok, proc
