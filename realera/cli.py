@@ -13,7 +13,7 @@ from fastcore.script import Param, anno_parser
 from .core import atomic_path
 
 # %% auto #0
-__all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'erase', 'generate', 'main']
+__all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'erase', 'generate', 'evaluate', 'main']
 
 # %% ../nbs/90_cli.ipynb #a20b8fa8
 def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -145,7 +145,66 @@ def generate(
     print(f"wrote {grid} ({len(records)} images)")
 
 # %% ../nbs/90_cli.ipynb #89203791
-COMMANDS = {"neighborhood": neighborhood, "erase": erase, "generate": generate}
+def evaluate(
+    protocol: Param("cifar10, celebrity, artist, nudity or coco", str, required=True) = None,
+    out: Param("output folder", str, required=True) = None,
+    erased: Param("folder written by `realera erase`: evaluate the erased model beside the original", str) = None,
+    concept: Param("the erased concept (default: the erase's first concept, else the protocol's default)", str) = None,
+    model: Param("hub id or local folder; default: the embedded model", str) = None,
+    classifier: Param(f"CLIP for classification/CLIP score: hub id, or 'tiny' (default: 'tiny' for the embedded model, else openai/clip-vit-large-patch14)", str) = None,
+    n: Param("images per prompt (the paper: 200; preserved names: 5)", int) = 200,
+    seed: Param("seed of the first image; image k uses seed + k", int) = 0,
+    steps: Param("sampler steps", int) = 25,
+    guidance: Param("classifier-free guidance scale", float) = 7.5,
+    batch_size: Param("images per pipeline call", int) = 8,
+    score: Param("argmax (accuracy of the top class) or prob (mean probability of the true class)", str) = "argmax",
+    device: Param("torch device", str) = "cpu",
+    dtype: Param("float32, float16 or bfloat16", str) = "float32",
+    overwrite: Param("start over in an OUT evaluated with other settings", action="store_true") = False,
+    quiet: Param("no progress bars", action="store_true") = False):
+    "Run an evaluation protocol on a model (and its erased version) and write JSON, a markdown table and an image grid."
+    import shutil
+    from realera.core import check_dtype, load_pipeline
+    from realera.evaluate import (CLIPClassifier, DEFAULT_CLIP, SCORES, evaluation_grid, make_protocol, run_protocol,
+                                  summary_table)
+    from realera.erase import load_erased
+    check_dtype(dtype)
+    for k, v in dict(n=n, steps=steps, batch_size=batch_size).items():
+        if v < 1: raise ValueError(f"--{k.replace('_', '-')} must be >= 1, got {v}")
+    if score not in SCORES: raise ValueError(f"--score must be one of {SCORES}, got {score!r}")
+    if erased:
+        if not (Path(erased)/"config.json").is_file(): raise ValueError(f"--erased {erased!r} is not a folder written by `realera erase` (no config.json)")
+        concept = concept or json.loads((Path(erased)/"config.json").read_text())["concepts"][0]
+    proto = make_protocol(protocol, concept)
+    out = Path(out)
+    settings = dict(protocol=protocol, concept=proto.erased, model=model, erased=erased, n=n, seed=seed, steps=steps,
+                    guidance=guidance, classifier=classifier, score=score)
+    marker = out/"evaluate.json"
+    if marker.exists() and json.loads(marker.read_text()) != json.loads(json.dumps(settings)):
+        if not overwrite: raise FileExistsError(f"{str(out)!r} was evaluated with other settings; pass --overwrite or use another folder")
+        for sub in ("original", "erased"): shutil.rmtree(out/sub, ignore_errors=True)
+    elif not marker.exists() and out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{str(out)!r} is not empty; pass --overwrite or use another folder")
+    clf = None
+    if proto.metric != "nudity":
+        name = classifier or ("tiny" if model is None else DEFAULT_CLIP)
+        clf = CLIPClassifier.tiny(device=device) if name == "tiny" else CLIPClassifier.from_pretrained(name, device=device)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(marker) as tmp: tmp.write_text(json.dumps(settings, indent=1))
+    pipe = load_pipeline(model, device=device, dtype=dtype)
+    kw = dict(classifier=clf, n=n, seed=seed, batch_size=batch_size, steps=steps, guidance_scale=guidance, score=score, progress=not quiet)
+    sums = {"original": run_protocol(proto, out/"original", pipe, **kw)}
+    if erased: sums["erased"] = run_protocol(proto, out/"erased", load_erased(pipe, erased), **kw)
+    main_sum = sums["erased" if erased else "original"]
+    with atomic_path(out/"summary.json") as tmp: tmp.write_text(json.dumps(dict(main_sum, models=sums), indent=1))
+    table = summary_table(sums)
+    with atomic_path(out/"summary.md") as tmp: tmp.write_text(table + "\n")
+    save_figure(evaluation_grid({k: out/k for k in sums}, proto, n), out/"grid.png")
+    print(table)
+    return main_sum
+
+# %% ../nbs/90_cli.ipynb #8b6a6616
+COMMANDS = {"neighborhood": neighborhood, "erase": erase, "generate": generate, "evaluate": evaluate}
 
 def main(argv: list[str] | None = None):
     "Dispatch `realera <command> [options]` to the command's function."

@@ -175,11 +175,13 @@ class CLIPClassifier:
         f = getattr(f, "pooler_output", f)
         return torch.nn.functional.normalize(f.float(), dim=-1)
 
+    @torch.no_grad()
     def __call__(self, images, class_names: list[str]) -> torch.Tensor:
         "Zero-shot probabilities (n, C) over `class_names`."
         t = self.embed_texts([self.template.format(c) for c in class_names])
         return (self.model.logit_scale.exp().float() * self.embed_images(images) @ t.T).softmax(-1).cpu()
 
+    @torch.no_grad()
     def clip_score(self, images, texts: list[str]) -> torch.Tensor:
         "CLIP score (n,) of each image against its text: 100 · max(cos, 0)."
         return (100 * (self.embed_images(images) * self.embed_texts(texts)).sum(-1).clamp(min=0)).cpu()
@@ -326,12 +328,12 @@ def summary_table(summaries: dict[str, dict]) -> str:
     note = f"\n\n{first['protocol']}: {first.get('note', '')}" + (f"; {first['score']} accuracy" if first.get("score") else "")
     return "\n".join(lines) + note
 
-def evaluation_grid(folders: dict[str, str | os.PathLike], protocol: Protocol, per_prompt: int = 4, max_prompts: int = 16):
-    "Image grid from evaluated folders: one row per prompt, `per_prompt` images per model (e.g. original vs erased)."
+def evaluation_grid(folders: dict[str, str | os.PathLike], protocol: Protocol, n: int, per_prompt: int = 4, max_prompts: int = 16):
+    "Image grid from folders evaluated with `n` images per prompt: one row per prompt, `per_prompt` images per model."
     from PIL import Image
     from realera.erase import comparison_grid
     rows = list(enumerate(protocol.prompts))[:max_prompts]
-    k = min(per_prompt, min(p.images or per_prompt for _, p in rows))
+    k = min(per_prompt, min(p.images or n for _, p in rows))
     ims = {lab: [[Image.open(Path(f)/"images"/f"{i:04d}_{j:04d}.png").convert("RGB") for j in range(k)] for i, _ in rows]
            for lab, f in folders.items()}
     return comparison_grid(ims, [p.prompt for _, p in rows])
