@@ -8,33 +8,49 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = sorted(p for p in (ROOT / "nbs").glob("*.ipynb"))
-SKIP = configparser.ConfigParser(); SKIP.read(ROOT / "settings.ini"); SKIP = SKIP["DEFAULT"]["tst_flags"].split()
 
-def _executable(nb):
-    "Drop cells carrying a skipped test flag, as nbdev_test does."
-    import nbformat
-    nb = nbformat.read(str(nb), as_version=4)
-    flag = re.compile(r"^#\|\s*(" + "|".join(SKIP) + r")\s*$", re.M)
-    nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and flag.search(c.source))]
-    return nb
+DOCS = runpy.run_path(str(ROOT / ".ci" / "docs.py"))
+FIGURES = {"01_sampling.ipynb": "the UMAP view", "02_closed_form.ipynb": "the before/after bars",
+           "03a_erase.ipynb": "the original/erased image grid", "04_evaluate.ipynb": "the evaluation grid"}
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    "The offline site, built once by .ci/docs.py (it executes every notebook)."
+    out = tmp_path_factory.mktemp("site")
+    DOCS["build"](out)
+    return out
 
 @pytest.mark.parametrize("nb", NBS, ids=lambda p: p.name)
-def test_page_renders_with_figures(nb, tmp_path):
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import ExecutePreprocessor
-    book = _executable(nb)
-    ExecutePreprocessor(timeout=600, kernel_name="python3").preprocess(book, {"metadata": {"path": str(ROOT / "nbs")}})
-    html, _ = HTMLExporter().from_notebook_node(book)
-    page = tmp_path / nb.with_suffix(".html").name
-    page.write_text(html, encoding="utf-8")
-    title = next(c.source for c in book.cells if c.cell_type == "markdown").splitlines()[0].lstrip("# ")
-    assert title in html
-    figures = {"01_sampling.ipynb": "the UMAP view", "02_closed_form.ipynb": "the before/after bars",
-               "03a_erase.ipynb": "the original/erased image grid"}
-    if nb.name in figures: assert html.count("data:image/png;base64") >= 1, f"{figures[nb.name]} is missing"
-    if "](images/" in "".join(c.source for c in book.cells if c.cell_type == "markdown"):
-        for img in re.findall(r"\]\((images/[^)]+)\)", "".join(c.source for c in book.cells)):
-            assert (ROOT / "nbs" / img).exists(), img
+def test_page_renders_with_figures(nb, site):
+    page = site / DOCS["page_name"](nb)
+    html = page.read_text(encoding="utf-8")
+    import nbformat
+    assert DOCS["title"](nbformat.read(str(nb), as_version=4)) in html
+    assert "https://cdn" not in html and 'src="http' not in html, "the page would need the internet"
+    if nb.name in FIGURES: assert html.count("data:image/png;base64") >= 1, f"{FIGURES[nb.name]} is missing"
+    for img in re.findall(r'<img[^>]*src="(?!data:)([^"]+)"', html): assert (site / img).exists(), img
+
+def _chromium():
+    import shutil
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+def test_site_opens_in_a_headless_browser(site):
+    "Every page loads in headless Chromium with all of its figures, and the sidebar links every page."
+    import subprocess
+    exe = _chromium()
+    assert exe, "chromium is not installed (.ci/run installs Debian's `chromium`)"
+    index = (site / "index.html").read_text(encoding="utf-8")
+    for nb in NBS:
+        name = DOCS["page_name"](nb)
+        assert f'href="{name}"' in index, name
+        r = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                            "--disable-dev-shm-usage", "--virtual-time-budget=10000", "--dump-dom", (site / name).as_uri()],
+                           capture_output=True, text=True, timeout=120)
+        m = re.search(r'data-figures="(\d+)/(\d+)"', r.stdout)
+        assert m, f"{name}: the page did not finish loading: {r.stderr[-500:]}"
+        loaded, total = map(int, m.groups())
+        assert loaded == total, f"{name}: {total - loaded} of {total} figures did not load"
+        if nb.name in FIGURES or nb.name == "index.ipynb": assert total >= 1, name
 
 def test_every_notebook_is_in_the_sidebar_and_exports_its_module():
     sidebar = (ROOT / "nbs" / "sidebar.yml").read_text()
