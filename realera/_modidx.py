@@ -182,4 +182,10 @@ d = { 'settings': { 'branch': 'main',
                                  'realera.testing.sd14_unet': ('testing.html#sd14_unet', 'realera/testing.py'),
                                  'realera.testing.tiny_clip': ('testing.html#tiny_clip', 'realera/testing.py'),
                                  'realera.testing.tiny_pipeline': ('testing.html#tiny_pipeline', 'realera/testing.py'),
-                                 'realera.testing.tiny_tokenizer': ('testing.html#tiny_tokenizer', 'realera/testing.py')}}}
+                                 'realera.testing.tiny_tokenizer': ('testing.html#tiny_tokenizer', 'realera/testing.py')},
+            'realera.world': { 'realera.world.WorldData': ('world.html#worlddata', 'realera/world.py'),
+                               'realera.world._poly': ('world.html#_poly', 'realera/world.py'),
+                               'realera.world._rotate': ('world.html#_rotate', 'realera/world.py'),
+                               'realera.world.caption': ('world.html#caption', 'realera/world.py'),
+                               'realera.world.draw': ('world.html#draw', 'realera/world.py'),
+                               'realera.world.make_data': ('world.html#make_data', 'realera/world.py')}}}
