@@ -12,7 +12,9 @@ import torch
 
 # %% auto #0
 __all__ = ['CLASSES', 'NONE', 'SYNONYMS_TRAIN', 'SYNONYMS_HELD_OUT', 'SYNONYMS', 'COLORS', 'SIZES', 'TEMPLATES', 'NONE_TEMPLATES',
-           'ANCHOR', 'draw', 'caption', 'WorldData', 'make_data']
+           'ANCHOR', 'draw', 'caption', 'WorldData', 'make_data', 'world_corpus', 'build_world_tokenizer',
+           'WorldConfig', 'build_clip', 'train_clip', 'ShapeClassifier', 'train_classifier', 'accuracy', 'build_vae',
+           'train_vae', 'build_unet', 'noise_scheduler', 'train_unet']
 
 # %% ../nbs/05_world.ipynb #05a22879
 CLASSES = ["circle", "square", "triangle", "star", "cross", "ring", "diamond", "stripes", "checkerboard", "dots"]
@@ -136,3 +138,173 @@ def make_data(n: int, seed: int = 0, none_fraction: float = 0.1, synonyms: float
         ims[i] = np.asarray(draw(cls, rng, size, fg, bg, scale)); labels[i] = k
         caps.append(caption(cls, rng, fg, bg, scale, synonyms))
     return WorldData(ims, labels, caps)
+
+# %% ../nbs/05_world.ipynb #8e80b099
+from .testing import build_tokenizer_files
+
+def world_corpus() -> list[str]:
+    "Every word a caption or an evaluation prompt of this world can use."
+    words = TEMPLATES + NONE_TEMPLATES + [ANCHOR, "a photo of the {name}"] + CLASSES + list(COLORS) + list(SIZES)
+    words += [p for ps in SYNONYMS.values() for p in ps]
+    return [w.replace("{", " ").replace("}", " ") for w in words] * 3 + [w for w in CLASSES for _ in range(5)]
+
+def build_world_tokenizer(out_dir, n_merges: int = 400):
+    "Write the world's tokenizer files to `out_dir` and return a `CLIPTokenizer` reading them."
+    from transformers import CLIPTokenizer
+    d = build_tokenizer_files(out_dir, world_corpus(), n_merges)
+    return CLIPTokenizer.from_pretrained(str(d), model_max_length=77, bos_token="<|startoftext|>",
+                                         eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+
+# %% ../nbs/05_world.ipynb #ac12b990
+from torch import nn
+import torch.nn.functional as F
+
+@dataclass
+class WorldConfig:
+    "Sizes and training lengths of the world's components."
+    seed: int = 0
+    text_width: int = 128
+    clip_steps: int = 1500
+    vae_steps: int = 2000
+    unet_steps: int = 6000
+    classifier_steps: int = 800
+    batch_size: int = 64
+    unet_channels: tuple = (32, 64, 64)
+    lr: float = 1e-3
+    unet_lr: float = 5e-4
+    cfg_dropout: float = 0.1
+
+def _batches(seed: int, batch_size: int, **kw):
+    "An endless stream of `WorldData` batches, batch k from seed (seed, k)."
+    k = 0
+    while True:
+        yield make_data(batch_size, seed=seed * 1_000_003 + k, **kw); k += 1
+
+def _to_tensor(images: np.ndarray) -> torch.Tensor:
+    "uint8 (n, h, w, 3) → float (n, 3, h, w) in [-1, 1]."
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+def _progress(n, desc, progress):
+    from tqdm.auto import tqdm
+    return tqdm(range(n), desc=desc, disable=not progress)
+
+# %% ../nbs/05_world.ipynb #9bd71948
+def build_clip(tok, cfg: WorldConfig):
+    from transformers import CLIPConfig, CLIPModel
+    text = dict(vocab_size=len(tok), hidden_size=cfg.text_width, intermediate_size=cfg.text_width * 4, num_hidden_layers=3,
+                num_attention_heads=4, max_position_embeddings=77, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                pad_token_id=tok.pad_token_id)
+    vision = dict(hidden_size=96, intermediate_size=384, num_hidden_layers=3, num_attention_heads=4, image_size=32, patch_size=4)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        return CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=cfg.text_width))
+
+def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
+    "Class-level contrastive training on canonical and background captions (no synonyms)."
+    opt = torch.optim.AdamW(clip.parameters(), lr=cfg.lr, weight_decay=0.01)
+    steps = cfg.clip_steps if steps is None else steps
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=max(steps, 1), pct_start=0.1)
+    data, log = _batches(cfg.seed + 1, cfg.batch_size, synonyms=0.0), []
+    clip.train()
+    for _ in _progress(steps, "CLIP", progress):
+        b = next(data)
+        ids = tok(b.captions, padding="max_length", max_length=77, return_tensors="pt").input_ids
+        img = clip.get_image_features(pixel_values=_to_tensor(b.images)); txt = clip.get_text_features(input_ids=ids)
+        img, txt = (getattr(f, "pooler_output", f) for f in (img, txt))
+        logits = clip.logit_scale.exp() * F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).T
+        lab = torch.from_numpy(b.labels)
+        match = (lab[:, None] == lab[None, :]).float()          # every caption of the same class is a match
+        loss = (-(match / match.sum(1, keepdim=True)) * logits.log_softmax(1)).sum(1).mean() \
+             + (-(match / match.sum(0, keepdim=True)) * logits.log_softmax(0)).sum(0).mean()
+        opt.zero_grad(); loss.backward(); opt.step(); sched.step(); log.append(loss.item())
+    clip.eval()
+    return log
+
+# %% ../nbs/05_world.ipynb #0c801b5f
+class ShapeClassifier(nn.Module):
+    "A small CNN over 32×32 RGB images: logits for the ten classes and `none`."
+    def __init__(self, n_classes: int = len(CLASSES) + 1):
+        super().__init__()
+        c = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2))
+        self.net = nn.Sequential(c(3, 32), c(32, 64), c(64, 128), nn.Flatten(), nn.Dropout(0.2), nn.Linear(128 * 16, n_classes))
+    def forward(self, x): return self.net(x)
+
+def train_classifier(cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> ShapeClassifier:
+    "The CNN evaluator, trained on ground-truth labels."
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed); model = ShapeClassifier()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+    data = _batches(cfg.seed + 2, cfg.batch_size)
+    model.train()
+    for _ in _progress(cfg.classifier_steps if steps is None else steps, "classifier", progress):
+        b = next(data)
+        loss = F.cross_entropy(model(_to_tensor(b.images)), torch.from_numpy(b.labels))
+        opt.zero_grad(); loss.backward(); opt.step()
+    return model.eval()
+
+@torch.no_grad()
+def accuracy(model: ShapeClassifier, data: WorldData) -> float:
+    "Percent of `data` the classifier labels correctly."
+    return 100 * (model(_to_tensor(data.images)).argmax(1).numpy() == data.labels).mean().item()
+
+# %% ../nbs/05_world.ipynb #6a32df2a
+def build_vae(cfg: WorldConfig):
+    from diffusers import AutoencoderKL
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(16, 32, 64), layers_per_block=1,
+                             down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
+                             norm_num_groups=8, sample_size=32)
+
+def train_vae(vae, cfg: WorldConfig, steps: int | None = None, progress: bool = True, kl: float = 1e-6) -> list[float]:
+    "Reconstruction + a small KL term; sets `scaling_factor` to 1 / std of the latents."
+    opt = torch.optim.AdamW(vae.parameters(), lr=cfg.lr)
+    data, log = _batches(cfg.seed + 3, cfg.batch_size), []
+    vae.train()
+    for _ in _progress(cfg.vae_steps if steps is None else steps, "VAE", progress):
+        x = _to_tensor(next(data).images)
+        post = vae.encode(x).latent_dist
+        loss = F.mse_loss(vae.decode(post.sample()).sample, x) + kl * post.kl().mean()
+        opt.zero_grad(); loss.backward(); opt.step(); log.append(loss.item())
+    vae.eval()
+    with torch.no_grad():
+        z = vae.encode(_to_tensor(make_data(512, seed=cfg.seed + 4).images)).latent_dist.mean
+    vae.register_to_config(scaling_factor=float(1 / z.std()))
+    return log
+
+def build_unet(cfg: WorldConfig):
+    from diffusers import UNet2DConditionModel
+    ch = tuple(cfg.unet_channels)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        return UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, block_out_channels=ch, layers_per_block=2,
+                                    down_block_types=("CrossAttnDownBlock2D",) * (len(ch) - 1) + ("DownBlock2D",),
+                                    up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (len(ch) - 1),
+                                    cross_attention_dim=cfg.text_width, attention_head_dim=8, norm_num_groups=16)
+
+def noise_scheduler():
+    "SD's training schedule (scaled-linear betas, 1000 steps)."
+    from diffusers import DDPMScheduler
+    return DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
+
+def train_unet(unet, vae, text_encoder, tok, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
+    "ε-prediction on all captions (synonyms included), 10% of captions dropped for classifier-free guidance."
+    sched = noise_scheduler()
+    steps = cfg.unet_steps if steps is None else steps
+    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
+    lr = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.unet_lr, total_steps=max(steps, 1), pct_start=0.05)
+    data, log = _batches(cfg.seed + 5, cfg.batch_size), []
+    g = torch.Generator().manual_seed(cfg.seed)
+    unet.train()
+    for _ in _progress(steps, "UNet", progress):
+        b = next(data)
+        caps = [("" if torch.rand((), generator=g) < cfg.cfg_dropout else c) for c in b.captions]
+        with torch.no_grad():
+            z = vae.encode(_to_tensor(b.images)).latent_dist.sample(generator=g) * vae.config.scaling_factor
+            emb = text_encoder(tok(caps, padding="max_length", max_length=77, return_tensors="pt").input_ids)[0]
+        noise = torch.randn(z.shape, generator=g)
+        t = torch.randint(0, sched.config.num_train_timesteps, (len(z),), generator=g)
+        loss = F.mse_loss(unet(sched.add_noise(z, noise, t), t, encoder_hidden_states=emb).sample, noise)
+        opt.zero_grad(); loss.backward(); opt.step(); lr.step(); log.append(loss.item())
+    unet.eval()
+    return log
