@@ -208,8 +208,8 @@ def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: 
     clip.train()
     for _ in _progress(steps, "CLIP", progress):
         b = next(data)
-        ids = tok(b.captions, padding="max_length", max_length=77, return_tensors="pt").input_ids
-        img = clip.get_image_features(pixel_values=_to_tensor(b.images)); txt = clip.get_text_features(input_ids=ids)
+        ids = tok(b.captions, padding=True, return_tensors="pt")   # pad to the batch's longest caption: ~6x cheaper than 77
+        img = clip.get_image_features(pixel_values=_to_tensor(b.images)); txt = clip.get_text_features(**ids)
         img, txt = (getattr(f, "pooler_output", f) for f in (img, txt))
         logits = clip.logit_scale.exp() * F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).T
         lab = torch.from_numpy(b.labels)
