@@ -199,12 +199,12 @@ def build_clip(tok, cfg: WorldConfig):
         torch.manual_seed(cfg.seed)
         return CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=cfg.text_width))
 
-def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
+def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: bool = True, synonyms: float = 0.0) -> list[float]:
     "Class-level contrastive training on canonical and background captions (no synonyms)."
     opt = torch.optim.AdamW(clip.parameters(), lr=cfg.lr, weight_decay=0.01)
     steps = cfg.clip_steps if steps is None else steps
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=max(steps, 1), pct_start=0.1)
-    data, log = _batches(cfg.seed + 1, cfg.batch_size, synonyms=0.0), []
+    data, log = _batches(cfg.seed + 1, cfg.batch_size, synonyms=synonyms), []
     clip.train()
     for _ in _progress(steps, "CLIP", progress):
         b = next(data)
