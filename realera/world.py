@@ -14,7 +14,7 @@ import torch
 __all__ = ['CLASSES', 'NONE', 'SYNONYMS_TRAIN', 'SYNONYMS_HELD_OUT', 'SYNONYMS', 'COLORS', 'SIZES', 'TEMPLATES', 'NONE_TEMPLATES',
            'ANCHOR', 'draw', 'caption', 'WorldData', 'make_data', 'world_corpus', 'build_world_tokenizer',
            'WorldConfig', 'build_clip', 'train_clip', 'ShapeClassifier', 'train_classifier', 'accuracy', 'build_vae',
-           'train_vae', 'build_unet', 'noise_scheduler', 'train_unet']
+           'train_vae', 'build_unet', 'noise_scheduler', 'UNetData', 'encode_unet_data', 'train_unet']
 
 # %% ../nbs/05_world.ipynb #05a22879
 CLASSES = ["circle", "square", "triangle", "star", "cross", "ring", "diamond", "stripes", "checkerboard", "dots"]
@@ -287,24 +287,43 @@ def noise_scheduler():
     from diffusers import DDPMScheduler
     return DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
 
-def train_unet(unet, vae, text_encoder, tok, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
-    "ε-prediction on all captions (synonyms included), 10% of captions dropped for classifier-free guidance."
+@dataclass
+class UNetData:
+    "A fixed training set for the UNet, encoded once: latent means/stds, caption embeddings (unique captions + '')."
+    mean: torch.Tensor      # (n, 4, 8, 8)
+    std: torch.Tensor       # (n, 4, 8, 8)
+    emb: torch.Tensor       # (u + 1, 77, d): unique captions, then the empty caption
+    caption_index: torch.Tensor  # (n,) row of `emb` for each image
+
+@torch.no_grad()
+def encode_unet_data(n: int, vae, text_encoder, tok, seed: int = 0, batch: int = 256) -> UNetData:
+    "Draw `n` captioned images and encode them once (the VAE and the text encoder are frozen during UNet training)."
+    d = make_data(n, seed=seed)
+    means, stds = [], []
+    for i in range(0, n, batch):
+        dist = vae.encode(_to_tensor(d.images[i:i + batch])).latent_dist
+        means.append(dist.mean * vae.config.scaling_factor); stds.append(dist.std * vae.config.scaling_factor)
+    uniq = list(dict.fromkeys(d.captions)) + [""]
+    pos = {c: i for i, c in enumerate(uniq)}
+    embs = [text_encoder(tok(uniq[i:i + batch], padding="max_length", max_length=77, return_tensors="pt").input_ids)[0]
+            for i in range(0, len(uniq), batch)]
+    return UNetData(torch.cat(means), torch.cat(stds), torch.cat(embs), torch.tensor([pos[c] for c in d.captions]))
+
+def train_unet(unet, data: UNetData, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
+    "ε-prediction on all captions (synonyms included), `cfg.cfg_dropout` of captions dropped to '' for guidance."
     sched = noise_scheduler()
     steps = cfg.unet_steps if steps is None else steps
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
     lr = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.unet_lr, total_steps=max(steps, 1), pct_start=0.05)
-    data, log = _batches(cfg.seed + 5, cfg.batch_size), []
-    g = torch.Generator().manual_seed(cfg.seed)
+    g, log, n, empty = torch.Generator().manual_seed(cfg.seed), [], len(data.mean), len(data.emb) - 1
     unet.train()
     for _ in _progress(steps, "UNet", progress):
-        b = next(data)
-        caps = [("" if torch.rand((), generator=g) < cfg.cfg_dropout else c) for c in b.captions]
-        with torch.no_grad():
-            z = vae.encode(_to_tensor(b.images)).latent_dist.sample(generator=g) * vae.config.scaling_factor
-            emb = text_encoder(tok(caps, padding="max_length", max_length=77, return_tensors="pt").input_ids)[0]
+        i = torch.randint(0, n, (cfg.batch_size,), generator=g)
+        z = data.mean[i] + data.std[i] * torch.randn(data.mean[i].shape, generator=g)
+        rows = torch.where(torch.rand(len(i), generator=g) < cfg.cfg_dropout, empty, data.caption_index[i])
         noise = torch.randn(z.shape, generator=g)
         t = torch.randint(0, sched.config.num_train_timesteps, (len(z),), generator=g)
-        loss = F.mse_loss(unet(sched.add_noise(z, noise, t), t, encoder_hidden_states=emb).sample, noise)
+        loss = F.mse_loss(unet(sched.add_noise(z, noise, t), t, encoder_hidden_states=data.emb[rows]).sample, noise)
         opt.zero_grad(); loss.backward(); opt.step(); lr.step(); log.append(loss.item())
     unet.eval()
     return log
