@@ -12,9 +12,10 @@ import torch
 
 # %% auto #0
 __all__ = ['CLASSES', 'NONE', 'SYNONYMS_TRAIN', 'SYNONYMS_HELD_OUT', 'SYNONYMS', 'COLORS', 'SIZES', 'TEMPLATES', 'NONE_TEMPLATES',
-           'ANCHOR', 'draw', 'caption', 'WorldData', 'make_data', 'world_corpus', 'build_world_tokenizer',
+           'ANCHOR', 'WORLD_DIR', 'draw', 'caption', 'WorldData', 'make_data', 'world_corpus', 'build_world_tokenizer',
            'WorldConfig', 'build_clip', 'train_clip', 'ShapeClassifier', 'train_classifier', 'accuracy', 'build_vae',
-           'train_vae', 'build_unet', 'noise_scheduler', 'UNetData', 'encode_unet_data', 'train_unet']
+           'train_vae', 'build_unet', 'noise_scheduler', 'UNetData', 'encode_unet_data', 'train_unet',
+           'assemble_pipeline', 'save_world', 'has_world', 'load_world', 'load_classifier', 'classify']
 
 # %% ../nbs/05_world.ipynb #05a22879
 CLASSES = ["circle", "square", "triangle", "star", "cross", "ring", "diamond", "stripes", "checkerboard", "dots"]
@@ -327,3 +328,72 @@ def train_unet(unet, data: UNetData, cfg: WorldConfig, steps: int | None = None,
         opt.zero_grad(); loss.backward(); opt.step(); lr.step(); log.append(loss.item())
     unet.eval()
     return log
+
+# %% ../nbs/05_world.ipynb #1c90d349
+import importlib.resources, json, os
+from pathlib import Path
+
+WORLD_DIR = Path(str(importlib.resources.files("realera") / "assets" / "world"))
+
+def assemble_pipeline(tok, clip, vae, unet):
+    "A `StableDiffusionPipeline` from the trained parts."
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
+    from transformers import CLIPTextModel
+    text = CLIPTextModel(clip.config.text_config)
+    getattr(text, "text_model", text).load_state_dict(clip.text_model.state_dict())   # transformers 4 nests the tower, 5 does not
+    sched = DDIMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                          clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text.eval(), tokenizer=tok, unet=unet, scheduler=sched, safety_checker=None,
+                                   feature_extractor=None, requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+def save_world(out, pipe, clip, classifier: ShapeClassifier, meta: dict | None = None) -> Path:
+    "Write `out/pipeline` (save_pretrained), `out/clip`, `out/classifier.safetensors` and `out/world.json`, via a temp folder."
+    import shutil, tempfile
+    from safetensors.torch import save_file
+    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        pipe.save_pretrained(tmp/"pipeline", safe_serialization=True)
+        clip.save_pretrained(tmp/"clip", safe_serialization=True)
+        save_file({k: v.contiguous() for k, v in classifier.state_dict().items()}, str(tmp/"classifier.safetensors"))
+        (tmp/"world.json").write_text(json.dumps(dict(classes=CLASSES, none=NONE, anchor=ANCHOR, **(meta or {})), indent=1))
+        if out.exists(): shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists(): shutil.rmtree(tmp)
+    return out
+
+def has_world(path=WORLD_DIR) -> bool:
+    "Whether trained world weights are present at `path`."
+    return (Path(path)/"pipeline"/"model_index.json").is_file()
+
+def load_world(path=WORLD_DIR, device="cpu", dtype=torch.float32):
+    "The trained world's `StableDiffusionPipeline`."
+    from diffusers import StableDiffusionPipeline
+    if not has_world(path): raise FileNotFoundError(f"no trained world in {str(path)!r}: run `train_world` (or bench/train_world.py)")
+    pipe = StableDiffusionPipeline.from_pretrained(str(Path(path)/"pipeline"), torch_dtype=dtype, safety_checker=None,
+                                                   requires_safety_checker=False).to(device)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+def load_classifier(path=WORLD_DIR, device="cpu") -> ShapeClassifier:
+    "The world's CNN evaluator."
+    from safetensors.torch import load_file
+    m = ShapeClassifier(); m.load_state_dict(load_file(str(Path(path)/"classifier.safetensors")))
+    return m.to(device).eval()
+
+def _as_batch(images) -> torch.Tensor:
+    "PIL images, or an array (n, h, w, 3) in [0, 1] (the pipeline's `output_type='np'`) or uint8, as the classifier's input."
+    if isinstance(images, np.ndarray):
+        arr = images if images.dtype == np.uint8 else (np.clip(images, 0, 1) * 255).round().astype(np.uint8)
+    else: arr = np.stack([np.asarray(im.convert("RGB")) for im in images])
+    if arr.ndim != 4 or arr.shape[-1] != 3: raise ValueError(f"images must be (n, h, w, 3), got shape {arr.shape}")
+    return _to_tensor(arr)
+
+@torch.no_grad()
+def classify(images, classifier: ShapeClassifier | None = None) -> np.ndarray:
+    "Class indices (10 = none) from the shipped evaluator (or `classifier`)."
+    model = classifier or load_classifier()
+    return model(_as_batch(images)).argmax(1).numpy()
