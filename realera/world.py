@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_world.ipynb #2be4739c
 from __future__ import annotations
-import math, random
+import dataclasses, math, random, tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +15,8 @@ __all__ = ['CLASSES', 'NONE', 'SYNONYMS_TRAIN', 'SYNONYMS_HELD_OUT', 'SYNONYMS',
            'ANCHOR', 'WORLD_DIR', 'draw', 'caption', 'WorldData', 'make_data', 'world_corpus', 'build_world_tokenizer',
            'WorldConfig', 'build_clip', 'train_clip', 'ShapeClassifier', 'train_classifier', 'accuracy', 'build_vae',
            'train_vae', 'build_unet', 'noise_scheduler', 'UNetData', 'encode_unet_data', 'train_unet',
-           'assemble_pipeline', 'save_world', 'has_world', 'load_world', 'load_classifier', 'classify']
+           'assemble_pipeline', 'save_world', 'has_world', 'load_world', 'load_classifier', 'classify',
+           'generation_accuracy', 'train_world']
 
 # %% ../nbs/05_world.ipynb #05a22879
 CLASSES = ["circle", "square", "triangle", "star", "cross", "ring", "diamond", "stripes", "checkerboard", "dots"]
@@ -165,9 +166,9 @@ class WorldConfig:
     "Sizes and training lengths of the world's components."
     seed: int = 0
     text_width: int = 128
-    clip_steps: int = 1500
-    vae_steps: int = 2000
-    unet_steps: int = 6000
+    clip_steps: int = 1200
+    vae_steps: int = 600
+    unet_steps: int = 3000
     classifier_steps: int = 800
     batch_size: int = 64
     unet_channels: tuple = (32, 64, 64)
@@ -397,3 +398,41 @@ def classify(images, classifier: ShapeClassifier | None = None) -> np.ndarray:
     "Class indices (10 = none) from the shipped evaluator (or `classifier`)."
     model = classifier or load_classifier()
     return model(_as_batch(images)).argmax(1).numpy()
+
+# %% ../nbs/05_world.ipynb #ae9e1a69
+@torch.no_grad()
+def generation_accuracy(pipe, classifier: ShapeClassifier, prompts: dict[str, str] | None = None, n: int = 20, steps: int = 20,
+                        guidance_scale: float = 7.5, seed: int = 0) -> dict[str, float]:
+    "Percent of `n` images per prompt that the evaluator labels as the prompt's class (prompts: class → prompt)."
+    prompts = prompts or {c: f"a photo of a {c}" for c in CLASSES}
+    out = {}
+    for c, p in prompts.items():
+        ims = pipe([p] * n, num_inference_steps=steps, guidance_scale=guidance_scale, output_type="np",
+                   generator=[torch.Generator().manual_seed(seed + k) for k in range(n)]).images
+        out[c] = 100 * float((classify(ims, classifier) == (CLASSES + [NONE]).index(c)).mean())
+    return out
+
+def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet_data: int = 20000) -> dict:
+    "Train tokenizer, CLIP, VAE, evaluator and UNet; measure them; save the world to `out`. Returns the measurements."
+    import time
+    cfg = cfg or WorldConfig()
+    t0, m = time.time(), {}
+    with tempfile.TemporaryDirectory() as tmp: tok = build_world_tokenizer(tmp)
+    clip = build_clip(tok, cfg); train_clip(clip, tok, cfg, progress=progress); m["clip_s"] = time.time() - t0
+    vae = build_vae(cfg); train_vae(vae, cfg, progress=progress); m["vae_s"] = time.time() - t0 - m["clip_s"]
+    clf = train_classifier(cfg, progress=progress)
+    test = make_data(1000, seed=cfg.seed + 99)
+    m["classifier_acc"] = accuracy(clf, test)
+    with torch.no_grad():
+        rec = vae.decode(vae.encode(_to_tensor(test.images[:256])).latent_dist.mean).sample
+        m["vae_psnr"] = float(10 * torch.log10(4 / F.mse_loss(rec.clamp(-1, 1), _to_tensor(test.images[:256]))))
+    t1 = time.time()
+    data = encode_unet_data(unet_data, vae, clip.text_model, tok, seed=cfg.seed + 6)
+    unet = build_unet(cfg); log = train_unet(unet, data, cfg, progress=progress)
+    m.update(unet_s=time.time() - t1, unet_final_loss=float(np.mean(log[-100:])))
+    pipe = assemble_pipeline(tok, clip, vae, unet)
+    m["generation_acc"] = generation_accuracy(pipe, clf, n=10)
+    m["generation_acc_mean"] = float(np.mean(list(m["generation_acc"].values())))
+    m["total_s"] = time.time() - t0
+    save_world(out, pipe, clip, clf, dict(config=dataclasses.asdict(cfg), measurements=m))
+    return m
