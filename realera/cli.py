@@ -10,7 +10,7 @@ from pathlib import Path
 from dataclasses import asdict
 from fastcore.script import Param, anno_parser
 
-from .core import atomic_path
+from .core import atomic_path, write_json
 
 # %% auto #0
 __all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'erase', 'generate', 'evaluate', 'main']
@@ -58,8 +58,7 @@ def neighborhood(
     prompt = prompt or f"a photo of the {concept}"
     fig, table = neighborhood_figure(pipe, prompt, concept, compare or [], anchor, seed=seed, **th)
     save_figure(fig, png)
-    with atomic_path(js) as tmp:
-        tmp.write_text(json.dumps(dict(prompt=prompt, concept=concept, config=asdict(SamplingConfig(**th)), prompts=table), indent=1))
+    write_json(js, dict(prompt=prompt, concept=concept, config=asdict(SamplingConfig(**th)), prompts=table))
     for r in table: print(f"{r['where']:>12}  dist {r['dist']:.3f}  cos {r['cos']:.4f}  {r['prompt']}")
     print(f"wrote {png} and {js}")
     return table
@@ -140,8 +139,7 @@ def generate(
                 with atomic_path(f) as tmp: im.save(tmp, format="png")
                 records.append(dict(model=lab, prompt=prompt[i], seed=seed + k, file=str(f.relative_to(out))))
     save_figure(comparison_grid(images, prompt), grid)
-    with atomic_path(out/"generate.json") as tmp:
-        tmp.write_text(json.dumps(dict(model=model, erased=erased, steps=steps, guidance=guidance, images=records), indent=1))
+    write_json(out/"generate.json", dict(model=model, erased=erased, steps=steps, guidance=guidance, images=records))
     print(f"wrote {grid} ({len(records)} images)")
 
 # %% ../nbs/90_cli.ipynb #89203791
@@ -190,13 +188,13 @@ def evaluate(
         name = classifier or ("tiny" if model is None else DEFAULT_CLIP)
         clf = CLIPClassifier.tiny(device=device) if name == "tiny" else CLIPClassifier.from_pretrained(name, device=device)
     out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(marker) as tmp: tmp.write_text(json.dumps(settings, indent=1))
+    write_json(marker, settings)
     pipe = load_pipeline(model, device=device, dtype=dtype)
     kw = dict(classifier=clf, n=n, seed=seed, batch_size=batch_size, steps=steps, guidance_scale=guidance, score=score, progress=not quiet)
     sums = {"original": run_protocol(proto, out/"original", pipe, **kw)}
     if erased: sums["erased"] = run_protocol(proto, out/"erased", load_erased(pipe, erased), **kw)
     main_sum = sums["erased" if erased else "original"]
-    with atomic_path(out/"summary.json") as tmp: tmp.write_text(json.dumps(dict(main_sum, models=sums), indent=1))
+    write_json(out/"summary.json", dict(main_sum, models=sums))
     table = summary_table(sums)
     with atomic_path(out/"summary.md") as tmp: tmp.write_text(table + "\n")
     save_figure(evaluation_grid({k: out/k for k in sums}, proto, n), out/"grid.png")

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from fastcore.meta import delegates
-from .core import atomic_path, check_concepts, concept_span, cross_attention_projections, encode_prompts
+from .core import atomic_path, check_concepts, concept_span, cross_attention_projections, encode_prompts, write_json
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
@@ -133,7 +133,7 @@ class ClosedFormEdit:
         path = Path(path); path.mkdir(parents=True, exist_ok=True)
         with atomic_path(path/"closed_form.safetensors") as t: save_file({"M": self.M.contiguous()}, str(t))
         meta = dict(settings=self.settings, fingerprint=self.fingerprint, d=self.d, realera_version=realera.__version__)
-        with atomic_path(path/"closed_form.json") as t: t.write_text(json.dumps(meta, indent=1))
+        write_json(path/"closed_form.json", meta)
         if unet is not None:
             with atomic_path(path/"attn2_kv.safetensors") as t:
                 save_file({n: w.contiguous() for n, w in self.edited_weights(unet).items()}, str(t))

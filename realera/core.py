@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #0e45e69a
 from __future__ import annotations
-import contextlib, os, random, tempfile
+import contextlib, json, os, random, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +13,9 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['TOKEN_POLICIES', 'seed_everything', 'make_generator', 'atomic_path', 'check_dtype', 'load_pipeline', 'tokenize',
-           'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts', 'cross_attention_projections']
+__all__ = ['TOKEN_POLICIES', 'seed_everything', 'make_generator', 'atomic_path', 'atomic_dir', 'write_json', 'check_dtype',
+           'load_pipeline', 'tokenize', 'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts',
+           'cross_attention_projections']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
 def seed_everything(seed: int) -> None:
@@ -42,6 +43,24 @@ def atomic_path(path: str | os.PathLike):
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike):
+    "Yield a temporary folder beside `path`; on success it replaces `path` (a folder) as a whole, else it is removed."
+    import shutil
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    try:
+        yield tmp
+        if path.exists(): shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists(): shutil.rmtree(tmp)
+
+def write_json(path: str | os.PathLike, obj) -> Path:
+    "Write `obj` as indented JSON to `path` through `atomic_path`."
+    with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=1))
+    return Path(path)
 
 # %% ../nbs/00_core.ipynb #985b2bb1
 _FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .core import TOKEN_POLICIES, atomic_path, check_concepts, concept_span, make_generator
+from .core import TOKEN_POLICIES, atomic_dir, atomic_path, check_concepts, concept_span, make_generator, write_json
 from .sampling import SamplingConfig
 from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_edit
 from .align import (ADAPTER, AlignConfig, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision,
@@ -104,9 +104,6 @@ def _prepare_out(out, settings: dict, overwrite: bool) -> bool:
     if not overwrite: raise FileExistsError(f"{str(out)!r} is not empty; pass overwrite=True (--overwrite) to replace its files")
     return False
 
-def _write_json(path, obj) -> None:
-    with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=1))
-
 def save_trajectories(path, trajs: list[Trajectory]) -> None:
     from safetensors.torch import save_file
     t = {}
@@ -151,7 +148,7 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
                 f = out/name
                 if f.is_dir(): shutil.rmtree(f)
                 elif f.exists(): f.unlink()
-            _write_json(out/"config.json", settings)
+            write_json(out/"config.json", settings)
 
     original = kv_weights(pipe.unet) if config.align else None
     if config.align:   # z_t: the anchor's trajectory under the original UNet, generated once per run
@@ -181,7 +178,7 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
                           progress=progress, callback=callback)
     if out is not None:
         if config.align: save_lora(pipe, out)
-        _write_json(out/"log.json", log)
+        write_json(out/"log.json", log)
         if save_pipeline: save_fused_pipeline(pipe, out)
         if (out/"checkpoint").exists(): shutil.rmtree(out/"checkpoint")
     return pipe
@@ -215,13 +212,7 @@ def save_fused_pipeline(pipe, out) -> Path:
     return out/"pipeline"
 
 def _save_pretrained(pipe, dest: Path) -> None:
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".pipeline."))
-    try:
-        pipe.save_pretrained(tmp, safe_serialization=True)
-        if dest.exists(): shutil.rmtree(dest)
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists(): shutil.rmtree(tmp)
+    with atomic_dir(dest) as tmp: pipe.save_pretrained(tmp, safe_serialization=True)
 
 # %% ../nbs/03a_erase.ipynb #3311063d
 def generate_images(pipe, prompts: list[str], n: int = 4, seed: int = 0, steps: int = 25, guidance_scale: float = 7.5,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .core import atomic_path, make_generator
+from .core import atomic_path, make_generator, write_json
 
 # %% auto #0
 __all__ = ['GROUPS', 'METRICS', 'EVAL_DATA', 'NUDENET_CLASSES', 'NUDITY_THRESHOLD', 'PROTOCOLS', 'DEFAULT_CLIP', 'SCORES',
@@ -224,7 +224,7 @@ def generate_missing(pipe, protocol: Protocol, out, n: int = 200, seed: int = 0,
     d, plan, meta = _image_dir(out, protocol, n, seed)
     todo = [(i, k, p) for i, k, p in plan if not (d/f"{i:04d}_{k:04d}.png").exists()]
     d.mkdir(parents=True, exist_ok=True)
-    with atomic_path(d/"prompts.json") as tmp: tmp.write_text(json.dumps(meta, indent=1))
+    write_json(d/"prompts.json", meta)
     if todo and pipe is None: raise ValueError(f"{len(todo)} images are missing in {str(d)!r} and no pipeline was given")
     if not todo: return d
     pipe.set_progress_bar_config(disable=True)
@@ -305,8 +305,7 @@ def run_protocol(protocol: Protocol, out, pipe=None, *, classifier=None, detecto
     records = judge(protocol, d, plan, classifier, detector)
     for r in records: r["seed"] = seed + r["k"]
     summary = dict(summarize(protocol, records, score), n=n, seed=seed, steps=steps, guidance_scale=guidance_scale)
-    with atomic_path(Path(out)/"records.json") as tmp: tmp.write_text(json.dumps(records, indent=1))
-    with atomic_path(Path(out)/"summary.json") as tmp: tmp.write_text(json.dumps(summary, indent=1))
+    write_json(Path(out)/"records.json", records); write_json(Path(out)/"summary.json", summary)
     return summary
 
 # %% ../nbs/04_evaluate.ipynb #d29d0bf1

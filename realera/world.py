@@ -142,6 +142,7 @@ def make_data(n: int, seed: int = 0, none_fraction: float = 0.1, synonyms: float
     return WorldData(ims, labels, caps)
 
 # %% ../nbs/05_world.ipynb #8e80b099
+from .core import atomic_dir
 from .testing import build_tokenizer_files
 
 def world_corpus() -> list[str]:
@@ -351,20 +352,13 @@ def assemble_pipeline(tok, clip, vae, unet):
 
 def save_world(out, pipe, clip, classifier: ShapeClassifier, meta: dict | None = None) -> Path:
     "Write `out/pipeline` (save_pretrained), `out/clip`, `out/classifier.safetensors` and `out/world.json`, via a temp folder."
-    import shutil, tempfile
     from safetensors.torch import save_file
-    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
+    with atomic_dir(out) as tmp:
         pipe.save_pretrained(tmp/"pipeline", safe_serialization=True)
         clip.save_pretrained(tmp/"clip", safe_serialization=True)
         save_file({k: v.contiguous() for k, v in classifier.state_dict().items()}, str(tmp/"classifier.safetensors"))
         (tmp/"world.json").write_text(json.dumps(dict(classes=CLASSES, none=NONE, anchor=ANCHOR, **(meta or {})), indent=1))
-        if out.exists(): shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists(): shutil.rmtree(tmp)
-    return out
+    return Path(out)
 
 def has_world(path=WORLD_DIR) -> bool:
     "Whether trained world weights are present at `path`."
