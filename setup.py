@@ -29,7 +29,7 @@ setuptools.setup(
                 + ['Programming Language :: Python :: ' + o for o in py_versions[py_versions.index(min_python):]],
     packages=setuptools.find_packages(include=['realera', 'realera.*']),
     include_package_data=True,
-    package_data={'realera': ['assets/*/*', 'assets/*']},
+    package_data={'realera': ['assets/*', 'assets/*/*', 'assets/*/*/*', 'assets/*/*/*/*']},
     install_requires=_reqs('requirements'),
     extras_require={'dev': _reqs('dev_requirements')},
     python_requires='>=' + min_python,

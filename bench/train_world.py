@@ -1,6 +1,6 @@
 """Train the tiny world (realera.world.train_world) and print what each component reached and how long it took.
 
-    python bench/train_world.py /tmp/world          # about 40 minutes on one CPU thread
+    python bench/train_world.py /tmp/world          # about 40 minutes on one CPU thread; resumes from OUT.parts/ if interrupted
     python bench/train_world.py --out realera/assets/world --ship   # write the embedded default model
 """
 import argparse, dataclasses, json
@@ -19,9 +19,13 @@ def main():
     cfg = WorldConfig(**{f.name: getattr(a, f.name) for f in dataclasses.fields(WorldConfig) if getattr(a, f.name, None) is not None})
     m = train_world(out, cfg)
     print(json.dumps(m, indent=1))
-    print(f"| component | result | seconds |\n|---|---:|---:|\n| CLIP | – | {m['clip_s']:.0f} |\n| VAE | {m['vae_psnr']:.1f} dB PSNR | {m['vae_s']:.0f} |\n"
-          f"| evaluator | {m['classifier_acc']:.1f}% | – |\n| UNet | {m['generation_acc_mean']:.1f}% mean generation accuracy | {m['unet_s']:.0f} |\n"
-          f"| total | | {m['total_s']:.0f} |")
+    print("| component | result | seconds |\n|---|---:|---:|")
+    print(f"| CLIP | – | {m['clip']['seconds']:.0f} |")
+    print(f"| VAE | {m['vae']['psnr']:.1f} dB PSNR | {m['vae']['seconds']:.0f} |")
+    print(f"| evaluator | {m['classifier']['accuracy']:.1f}% on drawings, {m['classifier']['accuracy_on_vae']:.1f}% on VAE reconstructions | {m['classifier']['seconds']:.0f} |")
+    print(f"| UNet | {m['generation_acc_mean']:.1f}% mean generation accuracy | {m['unet']['seconds']:.0f} |")
+    print(f"| total | | {m['train_s']:.0f} |")
+    print("per class:", ", ".join(f"{c} {v:.0f}" for c, v in m["generation_acc"].items()))
 
 if __name__ == "__main__":
     main()

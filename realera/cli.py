@@ -67,9 +67,9 @@ def neighborhood(
 def erase(
     concept: Param("a concept to erase, as written in prompts; repeat for more", str, action="append", required=True) = None,
     out: Param("output folder (refused if not empty, unless --overwrite or resuming the same run)", str, required=True) = None,
-    anchor: Param("anchor prompt(s): one for all concepts or one per concept (default: '')", str, action="append") = None,
-    preserve: Param("a prompt to preserve; repeat for more (default: realera's generic list)", str, action="append") = None,
-    config: Param("EraseConfig as .json/.yaml/.yml", str) = None,
+    anchor: Param("anchor prompt(s): one for all concepts or one per concept (default: '', or the world's 'a blank background' on the embedded model)", str, action="append") = None,
+    preserve: Param("a prompt to preserve; repeat for more (default: realera's generic list; on the embedded model the other classes)", str, action="append") = None,
+    config: Param("EraseConfig as .json/.yaml/.yml (default: the paper's settings; on the embedded model the world's, realera.world.erase_config)", str) = None,
     variant: Param("paper ablation variant: 1, 2, 3 or full (overrides the config's switches)", str) = None,
     model: Param("hub id or local folder; default: the embedded model", str) = None,
     device: Param("torch device", str) = "cpu",
@@ -86,7 +86,10 @@ def erase(
     from realera.core import check_concepts
     from realera.erase import EraseConfig, VARIANTS, _prepare_out, _run_settings
     from realera.erase import erase as run_erase
-    cfg = EraseConfig.from_file(config) if config else EraseConfig()
+    from realera import world
+    cfg = EraseConfig.from_file(config) if config else world.erase_config() if model is None else EraseConfig()
+    if model is None and not anchor: anchor = [world.ANCHOR]   # the world's empty canvas; '' there is the unconditional mixture
+    if model is None and not preserve: preserve = world.preserve_prompts(concept)
     if variant is not None:
         if variant not in VARIANTS: raise ValueError(f"--variant must be one of {list(VARIANTS)}, got {variant!r}")
         cfg = dataclasses.replace(cfg, **VARIANTS[variant])
@@ -144,7 +147,7 @@ def generate(
 
 # %% ../nbs/90_cli.ipynb #89203791
 def evaluate(
-    protocol: Param("cifar10, celebrity, artist, nudity or coco", str, required=True) = None,
+    protocol: Param("cifar10, celebrity, artist, nudity, coco, or world (the embedded model's classes, judged by its CNN evaluator)", str, required=True) = None,
     out: Param("output folder", str, required=True) = None,
     erased: Param("folder written by `realera erase`: evaluate the erased model beside the original", str) = None,
     concept: Param("the erased concept (default: the erase's first concept, else the protocol's default)", str) = None,
@@ -184,7 +187,11 @@ def evaluate(
     elif not marker.exists() and out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{str(out)!r} is not empty; pass --overwrite or use another folder")
     clf = None
-    if proto.metric != "nudity":
+    if protocol == "world":
+        if classifier is not None: raise ValueError("--classifier names a CLIP model; the world protocol is judged by the world's own CNN evaluator")
+        from realera.world import WorldClassifier
+        clf = WorldClassifier()
+    elif proto.metric != "nudity":
         name = classifier or ("tiny" if model is None else DEFAULT_CLIP)
         clf = CLIPClassifier.tiny(device=device) if name == "tiny" else CLIPClassifier.from_pretrained(name, device=device)
     out.mkdir(parents=True, exist_ok=True)

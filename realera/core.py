@@ -81,8 +81,8 @@ def load_pipeline(model: str | os.PathLike | None = None, # hub id or local fold
     "Load a `StableDiffusionPipeline` onto `device` in `dtype`."
     dtype, device = check_dtype(dtype), torch.device(device)
     if model is None:
-        from realera.testing import tiny_pipeline  # the embedded default lives below this module; imported on demand
-        return tiny_pipeline(seed=0, device=device, dtype=dtype)
+        from realera.world import load_world   # the embedded default lives below this module; imported on demand
+        return load_world(device=device, dtype=dtype)
     from diffusers import StableDiffusionPipeline
     path = Path(model).expanduser()
     if not path.exists() and (os.path.isabs(str(model)) or str(model).startswith('.') or str(model).count('/') != 1):

@@ -15,9 +15,9 @@ from .core import atomic_path, make_generator, write_json
 # %% auto #0
 __all__ = ['GROUPS', 'METRICS', 'EVAL_DATA', 'NUDENET_CLASSES', 'NUDITY_THRESHOLD', 'PROTOCOLS', 'DEFAULT_CLIP', 'SCORES',
            'harmonic_score', 'eval_data', 'PromptSpec', 'Protocol', 'cifar10_protocol', 'celebrity_protocol',
-           'artist_protocol', 'nudity_protocol', 'coco_protocol', 'i2p_prompts', 'coco_captions', 'make_protocol',
-           'CLIPClassifier', 'NudityDetector', 'generate_missing', 'judge', 'summarize', 'run_protocol',
-           'summary_table', 'evaluation_grid']
+           'artist_protocol', 'nudity_protocol', 'coco_protocol', 'i2p_prompts', 'coco_captions', 'world_protocol',
+           'make_protocol', 'CLIPClassifier', 'NudityDetector', 'generate_missing', 'judge', 'summarize',
+           'run_protocol', 'summary_table', 'evaluation_grid']
 
 # %% ../nbs/04_evaluate.ipynb #b1d0c4b7
 def harmonic_score(acc_e: float, acc_s: float, acc_g: float) -> float:
@@ -132,8 +132,18 @@ def coco_captions(limit: int = 1000, seed: int = 0) -> list[str]:
     caps = [c for row in load_dataset("yerevann/coco-karpathy", split="validation")["sentences"] for c in row[:1]]
     return random.Random(seed).sample(caps, min(limit, len(caps)))
 
+def world_protocol(concept: str = "circle", template: str = "a photo of a {}", n_other: int | None = None) -> Protocol:
+    "Table 1 on the trained world (05_world): erase one shape class; Acc_g from its synonyms and held-out associated phrases."
+    from realera.world import CLASSES, NONE, SYNONYMS
+    c = _choose(concept, CLASSES, "world class")
+    prompts = [PromptSpec(template.format(k), "erased", k) if k == c else PromptSpec(template.format(k), "other", k, images=n_other)
+               for k in CLASSES]
+    prompts += [PromptSpec(template.format(s), "general", c) for s in SYNONYMS[c]]
+    return Protocol("world", prompts, "accuracy", CLASSES + [NONE], [c],
+                    "the world's CNN evaluator over its 10 classes + 'none' (realera.world.WorldClassifier)")
+
 PROTOCOLS = {"cifar10": cifar10_protocol, "celebrity": celebrity_protocol, "artist": artist_protocol,
-             "nudity": nudity_protocol, "coco": coco_protocol}
+             "nudity": nudity_protocol, "coco": coco_protocol, "world": world_protocol}
 
 def make_protocol(name: str, concept: str | None = None, **kw) -> Protocol:
     "The protocol `name` (one of `PROTOCOLS`), erasing `concept` where the protocol has one."

@@ -12,11 +12,12 @@ import torch
 
 # %% auto #0
 __all__ = ['CLASSES', 'NONE', 'SYNONYMS_TRAIN', 'SYNONYMS_HELD_OUT', 'SYNONYMS', 'COLORS', 'SIZES', 'TEMPLATES', 'NONE_TEMPLATES',
-           'ANCHOR', 'WORLD_DIR', 'draw', 'caption', 'WorldData', 'make_data', 'world_corpus', 'build_world_tokenizer',
-           'WorldConfig', 'build_clip', 'train_clip', 'ShapeClassifier', 'train_classifier', 'accuracy', 'build_vae',
-           'train_vae', 'build_unet', 'noise_scheduler', 'UNetData', 'encode_unet_data', 'train_unet',
-           'assemble_pipeline', 'save_world', 'has_world', 'load_world', 'load_classifier', 'classify',
-           'generation_accuracy', 'train_world']
+           'ANCHOR', 'WORLD_DIR', 'WORLD_ERASE', 'PRESERVE', 'METHODS', 'draw', 'caption', 'WorldData', 'make_data',
+           'world_corpus', 'build_world_tokenizer', 'WorldConfig', 'build_clip', 'train_clip', 'ShapeClassifier',
+           'augment', 'train_classifier', 'accuracy', 'build_vae', 'train_vae', 'build_unet', 'noise_scheduler',
+           'UNetData', 'encode_unet_data', 'train_unet', 'assemble_pipeline', 'save_world', 'has_world', 'load_world',
+           'load_classifier', 'classify', 'generation_accuracy', 'train_world', 'name_geometry', 'WorldClassifier',
+           'erase_config', 'preserve_prompts', 'erasure_benchmark', 'table1', 'table3', 'benchmark_grid']
 
 # %% ../nbs/05_world.ipynb #05a22879
 CLASSES = ["circle", "square", "triangle", "star", "cross", "ring", "diamond", "stripes", "checkerboard", "dots"]
@@ -72,7 +73,7 @@ def draw(cls: str, rng: random.Random, size: int = 32, fg: str | None = None, bg
                 d.ellipse([x - r, y - r, x + r, y + r], fill=tint)
         return im.resize((size, size), Image.LANCZOS)
     scale = scale or rng.choice(SIZES)
-    r = S / 2 * (rng.uniform(0.35, 0.55) if scale == "small" else rng.uniform(0.6, 0.85))
+    r = S / 2 * (rng.uniform(0.45, 0.6) if scale == "small" else rng.uniform(0.65, 0.85))   # ≥ 14 px across: a 5-point star stays a star through the VAE
     cx, cy = S / 2 + rng.uniform(-1, 1) * (S / 2 - r) * 0.8, S / 2 + rng.uniform(-1, 1) * (S / 2 - r) * 0.8
     rot = rng.uniform(-0.3, 0.3)
     col = COLORS[fg]
@@ -176,6 +177,7 @@ class WorldConfig:
     lr: float = 1e-3
     unet_lr: float = 5e-4
     cfg_dropout: float = 0.1
+    snr_gamma: float = 5.0      # min-SNR-γ loss weighting of the UNet (Hang et al. 2023); 0 = plain ε-MSE
 
 def _batches(seed: int, batch_size: int, **kw):
     "An endless stream of `WorldData` batches, batch k from seed (seed, k)."
@@ -232,16 +234,25 @@ class ShapeClassifier(nn.Module):
         self.net = nn.Sequential(c(3, 32), c(32, 64), c(64, 128), nn.Flatten(), nn.Dropout(0.2), nn.Linear(128 * 16, n_classes))
     def forward(self, x): return self.net(x)
 
+def augment(x: torch.Tensor, g: torch.Generator, p_blur: float = 0.6, noise: float = 0.05) -> torch.Tensor:
+    "Blur (down- then up-sampling to a random 10–23 px) and pixel noise: what a VAE and a sampler do to a drawing."
+    out = x.clone()
+    for i in torch.nonzero(torch.rand(len(x), generator=g) < p_blur).flatten().tolist():
+        s = int(torch.randint(10, 24, (1,), generator=g))
+        small = F.interpolate(x[i:i + 1], size=(s, s), mode="bilinear", antialias=True)
+        out[i] = F.interpolate(small, size=x.shape[-2:], mode="bilinear")[0]
+    return out + torch.randn(out.shape, generator=g) * noise * torch.rand(len(x), 1, 1, 1, generator=g)
+
 def train_classifier(cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> ShapeClassifier:
-    "The CNN evaluator, trained on ground-truth labels."
+    "The CNN evaluator, trained on ground-truth labels with `augment`, so a blurred but recognisable shape still counts."
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed); model = ShapeClassifier()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-    data = _batches(cfg.seed + 2, cfg.batch_size)
+    data, g = _batches(cfg.seed + 2, cfg.batch_size), torch.Generator().manual_seed(cfg.seed + 2)
     model.train()
     for _ in _progress(cfg.classifier_steps if steps is None else steps, "classifier", progress):
         b = next(data)
-        loss = F.cross_entropy(model(_to_tensor(b.images)), torch.from_numpy(b.labels))
+        loss = F.cross_entropy(model(augment(_to_tensor(b.images), g)), torch.from_numpy(b.labels))
         opt.zero_grad(); loss.backward(); opt.step()
     return model.eval()
 
@@ -290,6 +301,13 @@ def noise_scheduler():
     from diffusers import DDPMScheduler
     return DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
 
+def _snr_weight(sched, t: torch.Tensor, gamma: float) -> torch.Tensor:
+    "min(SNR(t), γ) / SNR(t) for ε-prediction: the easy low-noise steps stop dominating the loss (1 when γ = 0)."
+    if not gamma: return torch.ones(len(t))
+    ac = sched.alphas_cumprod[t]
+    snr = ac / (1 - ac)
+    return snr.clamp(max=gamma) / snr
+
 @dataclass
 class UNetData:
     "A fixed training set for the UNet, encoded once: latent means/stds, caption embeddings (unique captions + '')."
@@ -313,7 +331,7 @@ def encode_unet_data(n: int, vae, text_encoder, tok, seed: int = 0, batch: int =
     return UNetData(torch.cat(means), torch.cat(stds), torch.cat(embs), torch.tensor([pos[c] for c in d.captions]))
 
 def train_unet(unet, data: UNetData, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
-    "ε-prediction on all captions (synonyms included), `cfg.cfg_dropout` of captions dropped to '' for guidance."
+    "ε-prediction on all captions (synonyms included), `cfg.cfg_dropout` of captions dropped to '' for guidance, min-SNR-γ weighted."
     sched = noise_scheduler()
     steps = cfg.unet_steps if steps is None else steps
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
@@ -326,7 +344,8 @@ def train_unet(unet, data: UNetData, cfg: WorldConfig, steps: int | None = None,
         rows = torch.where(torch.rand(len(i), generator=g) < cfg.cfg_dropout, empty, data.caption_index[i])
         noise = torch.randn(z.shape, generator=g)
         t = torch.randint(0, sched.config.num_train_timesteps, (len(z),), generator=g)
-        loss = F.mse_loss(unet(sched.add_noise(z, noise, t), t, encoder_hidden_states=data.emb[rows]).sample, noise)
+        err = (unet(sched.add_noise(z, noise, t), t, encoder_hidden_states=data.emb[rows]).sample - noise).pow(2).mean((1, 2, 3))
+        loss = (err * _snr_weight(sched, t, cfg.snr_gamma)).mean()
         opt.zero_grad(); loss.backward(); opt.step(); lr.step(); log.append(loss.item())
     unet.eval()
     return log
@@ -373,11 +392,14 @@ def load_world(path=WORLD_DIR, device="cpu", dtype=torch.float32):
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
+def _load_state(model, path):
+    "`model` with the safetensors state dict at `path`, in eval mode."
+    from safetensors.torch import load_file
+    model.load_state_dict(load_file(str(path))); return model.eval()
+
 def load_classifier(path=WORLD_DIR, device="cpu") -> ShapeClassifier:
     "The world's CNN evaluator."
-    from safetensors.torch import load_file
-    m = ShapeClassifier(); m.load_state_dict(load_file(str(Path(path)/"classifier.safetensors")))
-    return m.to(device).eval()
+    return _load_state(ShapeClassifier(), Path(path)/"classifier.safetensors").to(device)
 
 def _as_batch(images) -> torch.Tensor:
     "PIL images, or an array (n, h, w, 3) in [0, 1] (the pipeline's `output_type='np'`) or uint8, as the classifier's input."
@@ -406,27 +428,209 @@ def generation_accuracy(pipe, classifier: ShapeClassifier, prompts: dict[str, st
         out[c] = 100 * float((classify(ims, classifier) == (CLASSES + [NONE]).index(c)).mean())
     return out
 
-def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet_data: int = 20000) -> dict:
-    "Train tokenizer, CLIP, VAE, evaluator and UNet; measure them; save the world to `out`. Returns the measurements."
+_PART_KEYS = {"clip": ("seed", "text_width", "clip_steps", "batch_size", "lr"), "vae": ("seed", "vae_steps", "batch_size", "lr"),
+              "classifier": ("seed", "classifier_steps", "batch_size", "lr")}
+
+def _part(work: Path, name: str, settings: dict, train, save, load):
+    "Load component `name` from `work/name` if it was trained with `settings`, else train it and save it there atomically."
+    d, settings = work/name, json.loads(json.dumps(settings, sort_keys=True))   # tuples compare as the JSON lists they become
+    if (d/"settings.json").is_file() and json.loads((d/"settings.json").read_text()) == settings: return load(d)
+    obj = train()
+    with atomic_dir(d) as tmp:
+        save(obj, tmp); (tmp/"settings.json").write_text(json.dumps(settings, indent=1, sort_keys=True))
+    return obj
+
+def _save_model(obj, d): obj[0].save_pretrained(d, safe_serialization=True); (d/"measured.json").write_text(json.dumps(obj[1]))
+
+def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet_data: int = 20000, eval_images: int = 20) -> dict:
+    """Train tokenizer, CLIP, VAE, evaluator and UNet; measure them; save the world to `out`. Returns the measurements.
+    Each finished component is kept in `{out}.parts/`: an interrupted run resumes from the last finished component."""
     import time
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from safetensors.torch import load_file, save_file
+    from transformers import CLIPModel
     cfg = cfg or WorldConfig()
-    t0, m = time.time(), {}
+    work, m = Path(f"{out}.parts"), {}
+    work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp: tok = build_world_tokenizer(tmp)
-    clip = build_clip(tok, cfg); train_clip(clip, tok, cfg, progress=progress); m["clip_s"] = time.time() - t0
-    vae = build_vae(cfg); train_vae(vae, cfg, progress=progress); m["vae_s"] = time.time() - t0 - m["clip_s"]
-    clf = train_classifier(cfg, progress=progress)
+    conf = dataclasses.asdict(cfg)
+    keyed = lambda k: {f: conf[f] for f in _PART_KEYS[k]}
+    load_model = lambda cls: lambda d: (cls.from_pretrained(d), json.loads((d/"measured.json").read_text()))
+
+    def timed(fn):
+        def run():
+            t = time.time(); obj = fn(); return obj, dict(seconds=time.time() - t)
+        return run
+    def clip_train(): clip = build_clip(tok, cfg); train_clip(clip, tok, cfg, progress=progress); return clip
+    def vae_train(): vae = build_vae(cfg); train_vae(vae, cfg, progress=progress); return vae
+    clip, m["clip"] = _part(work, "clip", keyed("clip"), timed(clip_train), _save_model, load_model(CLIPModel))
+    vae, m["vae"] = _part(work, "vae", keyed("vae"), timed(vae_train), _save_model, load_model(AutoencoderKL))
+    clf, m["classifier"] = _part(work, "classifier", keyed("classifier"), timed(lambda: train_classifier(cfg, progress=progress)),
+                                 lambda o, d: (save_file(o[0].state_dict(), str(d/"model.safetensors")),
+                                               (d/"measured.json").write_text(json.dumps(o[1]))),
+                                 lambda d: (_load_state(ShapeClassifier(), d/"model.safetensors"),
+                                            json.loads((d/"measured.json").read_text())))
     test = make_data(1000, seed=cfg.seed + 99)
-    m["classifier_acc"] = accuracy(clf, test)
+    m["classifier"]["accuracy"] = accuracy(clf, test)
     with torch.no_grad():
-        rec = vae.decode(vae.encode(_to_tensor(test.images[:256])).latent_dist.mean).sample
-        m["vae_psnr"] = float(10 * torch.log10(4 / F.mse_loss(rec.clamp(-1, 1), _to_tensor(test.images[:256]))))
-    t1 = time.time()
-    data = encode_unet_data(unet_data, vae, clip.text_model, tok, seed=cfg.seed + 6)
-    unet = build_unet(cfg); log = train_unet(unet, data, cfg, progress=progress)
-    m.update(unet_s=time.time() - t1, unet_final_loss=float(np.mean(log[-100:])))
+        x = _to_tensor(test.images[:256]); rec = vae.decode(vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
+        m["vae"]["psnr"] = float(10 * torch.log10(4 / F.mse_loss(rec, x)))
+        m["classifier"]["accuracy_on_vae"] = 100 * float((clf(rec).argmax(1).numpy() == test.labels[:256]).mean())
+
+    def unet_train():
+        data = encode_unet_data(unet_data, vae, clip.text_model, tok, seed=cfg.seed + 6)
+        unet = build_unet(cfg); log = train_unet(unet, data, cfg, progress=progress)
+        return unet, float(np.mean(log[-100:]))
+    def unet_timed():
+        (unet, loss), meas = timed(unet_train)(); meas["final_loss"] = loss; return unet, meas
+    unet, m["unet"] = _part(work, "unet", dict(conf, unet_data=unet_data), unet_timed, _save_model, load_model(UNet2DConditionModel))
     pipe = assemble_pipeline(tok, clip, vae, unet)
-    m["generation_acc"] = generation_accuracy(pipe, clf, n=10)
-    m["generation_acc_mean"] = float(np.mean(list(m["generation_acc"].values())))
-    m["total_s"] = time.time() - t0
-    save_world(out, pipe, clip, clf, dict(config=dataclasses.asdict(cfg), measurements=m))
+    acc = generation_accuracy(pipe, clf, n=eval_images)
+    m["generation_acc"], m["generation_acc_mean"] = acc, float(np.mean(list(acc.values())))
+    m["train_s"] = sum(m[k]["seconds"] for k in ("clip", "vae", "classifier", "unet"))
+    save_world(out, pipe, clip, clf, dict(config=conf, unet_data=unet_data, measurements=m))
     return m
+
+# %% ../nbs/05_world.ipynb #e7a2b208
+def name_geometry(pipe, cfg=None, template: str = "a photo of a {}", classes: list[str] | None = None) -> list[dict]:
+    "For each class: its training synonyms, held-out phrases and the other classes' names, measured against the canonical prompt."
+    from .sampling import SamplingConfig, classify_prompts, concept_neighborhood
+    cfg = cfg or SamplingConfig()
+    rows = []
+    for c in classes or CLASSES:
+        nbh = concept_neighborhood(pipe, template.format(c), c, cfg=dataclasses.replace(cfg, m=1, n=1),
+                                   generator=torch.Generator().manual_seed(0))
+        kinds = [("synonym (trained)", s) for s in SYNONYMS_TRAIN[c]] + [("held out", s) for s in SYNONYMS_HELD_OUT[c]]
+        kinds += [("other class", k) for k in CLASSES if k != c]
+        for (kind, name), r in zip(kinds, classify_prompts(nbh, [template.format(n) for _, n in kinds], pipe)):
+            rows.append(dict(cls=c, kind=kind, name=name, dist=r["dist"], cos=r["cos"], where=r["where"]))
+    return rows
+
+# %% ../nbs/05_world.ipynb #054610dd
+class WorldClassifier:
+    "The world's CNN evaluator as a runner classifier: softmax probabilities over `class_names` ⊆ CLASSES + [NONE]."
+    def __init__(self, model: ShapeClassifier | None = None): self.model = model or load_classifier()
+
+    @torch.no_grad()
+    def __call__(self, images, class_names: list[str]) -> torch.Tensor:
+        labels = CLASSES + [NONE]
+        bad = [c for c in class_names if c not in labels]
+        if bad: raise ValueError(f"classes {bad} are not among the world's labels {labels}")
+        return self.model(_as_batch(images)).softmax(-1)[:, [labels.index(c) for c in class_names]]
+
+# The world's erase settings, chosen by `bench/world_sweep.py` (see the evaluation notebook); everything else is EraseConfig's default.
+WORLD_ERASE = dict(noise=dict(steps=50, lr=1e-3, anchor_images=4, anchor_steps=20, batch_size=4, log_every=10, save_every=50))
+
+def erase_config(variant: str | int = "full", **overrides):
+    "The `EraseConfig` of `variant` (1, 2, 3, full) with the world's settings, then `overrides` (nested dicts merge)."
+    import copy
+    from .erase import EraseConfig, VARIANTS
+    if str(variant) not in VARIANTS: raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
+    d = copy.deepcopy(WORLD_ERASE)
+    for k, v in overrides.items(): d[k] = {**d.get(k, {}), **v} if isinstance(v, dict) else v
+    return EraseConfig.from_dict({**d, **VARIANTS[str(variant)]})
+
+PRESERVE = ("world", "generic")
+
+def preserve_prompts(concepts: list[str] | str) -> list[str]:
+    "The world's preserve list when erasing `concepts`: every other class in the plainest template, 'a {name}' (no evaluation prompt uses it)."
+    concepts = [concepts] if isinstance(concepts, str) else list(concepts)
+    return [f"a {k}" for k in CLASSES if k not in concepts]
+
+METHODS = {"original": None, "UCE (variant 1)": "1", "+ noise alignment (variant 2)": "2",
+           "+ neighbor mining (variant 3)": "3", "RealEra (full)": "full"}
+
+# %% ../nbs/05_world.ipynb #3c27b235
+def _slug(method: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in method.lower()).strip("_")
+
+def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] | None = None, n: int = 10, n_other: int = 4,
+                      steps: int = 20, guidance_scale: float = 7.5, seed: int = 0, overrides: dict | None = None,
+                      preserve: str = "world", world=WORLD_DIR, overwrite: bool = False, progress: bool = True) -> dict:
+    """Erase each of `classes` in turn with each of `methods` (keys of METHODS) and evaluate; results[class][method] = summary.
+    `preserve`: 'world' (`preserve_prompts`) or 'generic' (realera's SD-style default list)."""
+    import shutil, time
+    from tqdm.auto import tqdm
+    from .core import write_json
+    from .erase import erase
+    from .evaluate import run_protocol, world_protocol
+    classes, methods = list(classes or CLASSES), list(methods or METHODS)
+    bad = [c for c in classes if c not in CLASSES] + [m for m in methods if m not in METHODS]
+    if bad: raise ValueError(f"unknown classes/methods {bad}; classes: {CLASSES}, methods: {list(METHODS)}")
+    if preserve not in PRESERVE: raise ValueError(f"preserve must be one of {PRESERVE}, got {preserve!r}")
+    for k, v in dict(n=n, n_other=n_other, steps=steps).items():
+        if not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be an int >= 1, got {v!r}")
+    for m in methods:
+        if METHODS[m]: erase_config(METHODS[m], **(overrides or {}))     # bad overrides fail before any work
+    out = Path(out)
+    settings = dict(n=n, n_other=n_other, steps=steps, guidance_scale=guidance_scale, seed=seed, overrides=overrides or {}, preserve=preserve,
+                    world=json.loads((Path(world)/"world.json").read_text()).get("measurements", {}).get("train_s"))
+    marker = out/"benchmark.json"
+    if marker.exists() and json.loads(marker.read_text()) != json.loads(json.dumps(settings)):
+        if not overwrite: raise FileExistsError(f"{str(out)!r} holds a benchmark with other settings; pass overwrite=True or use another folder")
+        shutil.rmtree(out)
+    write_json(marker, settings)
+    clf, res = WorldClassifier(load_classifier(world)), {}
+    bar = tqdm(total=len(classes) * len(methods), desc="benchmark", disable=not progress)
+    for c in classes:
+        proto = world_protocol(c, n_other=n_other)
+        for m in methods:
+            d = out/c/_slug(m)
+            if (d/"summary.json").exists(): res.setdefault(c, {})[m] = json.loads((d/"summary.json").read_text())
+            else:
+                pipe, t = load_world(world), time.time()
+                if METHODS[m]: erase(pipe, c, ANCHOR, preserve_prompts(c) if preserve == "world" else None,
+                                     config=erase_config(METHODS[m], **(overrides or {})), progress=False)
+                t_erase = time.time() - t
+                s = run_protocol(proto, d, pipe, classifier=clf, n=n, seed=seed, steps=steps, guidance_scale=guidance_scale,
+                                 batch_size=16, progress=False)
+                s.update(method=m, erase_s=t_erase, eval_s=time.time() - t - t_erase)
+                write_json(d/"summary.json", s); res.setdefault(c, {})[m] = s
+            bar.update()
+    bar.close()
+    write_json(out/"results.json", res)
+    from .core import atomic_path
+    with atomic_path(out/"tables.md") as tmp: tmp.write_text(table1(res) + "\n\n" + table3(res) + "\n")
+    return res
+
+def _avg(res: dict, method: str) -> dict:
+    "Mean Acc_e, Acc_s, Acc_g over the classes, and H_o of those means (as the paper's average rows)."
+    from .evaluate import harmonic_score
+    a = {k: float(np.mean([res[c][method][k] for c in res])) for k in ("acc_e", "acc_s", "acc_g")}
+    return dict(a, h_o=harmonic_score(a["acc_e"], a["acc_s"], a["acc_g"]))
+
+def table1(res: dict) -> str:
+    "Markdown shaped like the paper's Table 1: per erased class and on average, Acc_e ↓ Acc_s ↑ Acc_g ↓ H_o ↑ per method."
+    methods = list(next(iter(res.values())))
+    head = "| erased | method | Acc_e ↓ | Acc_s ↑ | Acc_g ↓ | H_o ↑ |\n|---|---|---:|---:|---:|---:|"
+    row = lambda c, m, s: f"| {c} | {m} | {s['acc_e']:.1f} | {s['acc_s']:.1f} | {s['acc_g']:.1f} | {s['h_o']:.1f} |"
+    lines = [row(c, m, res[c][m]) for c in res for m in methods]
+    lines += [row("**average**", m, _avg(res, m)) for m in methods]
+    return head + "\n" + "\n".join(lines)
+
+def table3(res: dict) -> str:
+    "Markdown shaped like the paper's Table 3 (ablation): components A–D of each method and its averages."
+    from .erase import VARIANTS
+    methods = [m for m in next(iter(res.values())) if METHODS[m]]
+    mark = lambda m, k: "✓" if VARIANTS[METHODS[m]][k] else ""
+    head = ("| method | A closed form | B alignment | C mining | D beyond | Acc_e ↓ | Acc_s ↑ | Acc_g ↓ | H_o ↑ |\n"
+            "|---|:-:|:-:|:-:|:-:|---:|---:|---:|---:|")
+    lines = []
+    for m in methods:
+        a = _avg(res, m)
+        lines.append(f"| {m} | {mark(m, 'closed_form')} | {mark(m, 'align')} | {mark(m, 'mine')} | {mark(m, 'beyond')} | "
+                     f"{a['acc_e']:.1f} | {a['acc_s']:.1f} | {a['acc_g']:.1f} | {a['h_o']:.1f} |")
+    return head + "\n" + "\n".join(lines)
+
+def benchmark_grid(out, cls: str, methods: list[str] | None = None, per_prompt: int = 3, n_other: int = 2):
+    "Image grid of one erased class: its canonical prompt, its synonyms and `n_other` other classes, side by side per method."
+    from PIL import Image
+    from .erase import comparison_grid
+    from .evaluate import world_protocol
+    settings = json.loads((Path(out)/"benchmark.json").read_text())
+    methods = [m for m in (methods or METHODS) if (Path(out)/cls/_slug(m)/"images").is_dir()]
+    prompts = list(enumerate(world_protocol(cls, n_other=settings["n_other"]).prompts))
+    rows = [(i, p) for i, p in prompts if p.group != "other"] + [(i, p) for i, p in prompts if p.group == "other"][:n_other]
+    k = min(per_prompt, settings["n_other"], settings["n"])
+    ims = {m: [[Image.open(Path(out)/cls/_slug(m)/"images"/f"{i:04d}_{j:04d}.png").convert("RGB") for j in range(k)]
+               for i, _ in rows] for m in methods}
+    return comparison_grid(ims, [p.prompt for _, p in rows])

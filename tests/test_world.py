@@ -1,0 +1,43 @@
+"""The shipped world: it loads offline in a fresh interpreter, draws the classes it is asked for, and an erase removes one."""
+import json, os, subprocess, sys
+import numpy as np, pytest, torch
+from realera.core import load_pipeline
+from realera.world import (ANCHOR, CLASSES, SYNONYMS, WORLD_DIR, erase_config, generation_accuracy, has_world, load_classifier,
+                           make_data, accuracy, classify)
+
+def test_shipped_world_is_small_and_complete():
+    assert has_world()
+    files = [p for p in WORLD_DIR.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) < 25e6
+    assert not [p for p in files if p.suffix in (".bin", ".pt", ".pkl", ".ckpt")]   # safetensors only
+    meta = json.loads((WORLD_DIR/"world.json").read_text())
+    assert meta["classes"] == CLASSES and meta["anchor"] == ANCHOR
+
+def test_loads_offline_in_a_fresh_interpreter_and_is_the_default(tmp_path):
+    code = ("import numpy as np, torch; torch.set_num_threads(1); from realera.core import load_pipeline;"
+            "p = load_pipeline(); im = p('a photo of a ring', num_inference_steps=20, output_type='np',"
+            " generator=torch.Generator().manual_seed(0)).images;"
+            f"np.save({str(tmp_path / 'im.npy')!r}, im)")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    im = np.load(tmp_path / "im.npy")
+    assert im.shape == (1, 32, 32, 3)
+
+def test_evaluator_is_accurate_on_fresh_drawings():
+    assert accuracy(load_classifier(), make_data(500, seed=2024)) > 97
+
+def test_world_draws_the_classes_it_is_asked_for():
+    acc = generation_accuracy(load_pipeline(), load_classifier(), n=6, seed=100)
+    assert np.mean(list(acc.values())) >= 75, acc
+    assert min(acc.values()) >= 33, acc
+
+def test_closed_form_erase_removes_the_class_and_keeps_another():
+    from realera.erase import erase
+    pipe, clf = load_pipeline(), load_classifier()
+    prompts = {"square": "a photo of a square", "circle": "a photo of a circle"}
+    before = generation_accuracy(pipe, clf, prompts, n=8, seed=200)
+    erase(pipe, "square", ANCHOR, config=erase_config(1), progress=False)
+    after = generation_accuracy(pipe, clf, prompts, n=8, seed=200)
+    assert before["square"] >= 75 and after["square"] <= 25, (before, after)
+    assert after["circle"] >= before["circle"] - 25, (before, after)
