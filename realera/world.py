@@ -175,7 +175,7 @@ class WorldConfig:
     batch_size: int = 64
     unet_channels: tuple = (32, 64, 64)
     lr: float = 1e-3
-    unet_lr: float = 5e-4
+    unet_lr: float = 1e-3      # 5e-4 reached 81.5% mean generation accuracy, 1e-3 85.5% (same data, same 3,000 steps)
     cfg_dropout: float = 0.1
     snr_gamma: float = 5.0      # min-SNR-γ loss weighting of the UNet (Hang et al. 2023); 0 = plain ε-MSE
 
@@ -491,7 +491,7 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     save_world(out, pipe, clip, clf, dict(config=conf, unet_data=unet_data, measurements=m))
     return m
 
-# %% ../nbs/05_world.ipynb #e7a2b208
+# %% ../nbs/05_world.ipynb #054610dd
 def name_geometry(pipe, cfg=None, template: str = "a photo of a {}", classes: list[str] | None = None) -> list[dict]:
     "For each class: its training synonyms, held-out phrases and the other classes' names, measured against the canonical prompt."
     from .sampling import SamplingConfig, classify_prompts, concept_neighborhood
@@ -506,7 +506,7 @@ def name_geometry(pipe, cfg=None, template: str = "a photo of a {}", classes: li
             rows.append(dict(cls=c, kind=kind, name=name, dist=r["dist"], cos=r["cos"], where=r["where"]))
     return rows
 
-# %% ../nbs/05_world.ipynb #054610dd
+# %% ../nbs/05_world.ipynb #9cf66529
 class WorldClassifier:
     "The world's CNN evaluator as a runner classifier: softmax probabilities over `class_names` ⊆ CLASSES + [NONE]."
     def __init__(self, model: ShapeClassifier | None = None): self.model = model or load_classifier()
@@ -540,7 +540,7 @@ def preserve_prompts(concepts: list[str] | str) -> list[str]:
 METHODS = {"original": None, "UCE (variant 1)": "1", "+ noise alignment (variant 2)": "2",
            "+ neighbor mining (variant 3)": "3", "RealEra (full)": "full"}
 
-# %% ../nbs/05_world.ipynb #3c27b235
+# %% ../nbs/05_world.ipynb #de4249b6
 def _slug(method: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in method.lower()).strip("_")
 
 def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] | None = None, n: int = 10, n_other: int = 4,

@@ -132,13 +132,14 @@ def test_cli_erase_bad_input_fails_fast(tmp_path, args, message):
 
 def test_cli_erase_then_generate(tmp_path):
     out = tmp_path / "erased"
-    r = realera("erase", "--concept", "airplane", "--out", str(out), "--steps", "3", "--quiet")
+    r = realera("erase", "--concept", "star", "--out", str(out), "--steps", "3", "--quiet")
     assert r.returncode == 0, r.stderr[-2000:]
-    assert json.loads((out / "config.json").read_text())["config"]["noise"]["steps"] == 3
+    run = json.loads((out / "config.json").read_text())
+    assert run["config"]["noise"]["steps"] == 3 and run["anchors"] == ["a blank background"] and "a circle" in run["preserve"]
     (out / "keep.txt").write_text("mine")
-    r = realera("erase", "--concept", "airplane", "--out", str(out), "--steps", "3")
+    r = realera("erase", "--concept", "star", "--out", str(out), "--steps", "3")
     assert r.returncode == 2 and "--overwrite" in r.stderr and (out / "keep.txt").read_text() == "mine"
-    r = realera("generate", "--prompt", "airplane", "--erased", str(out), "--n", "2", "--steps", "2", "--out", str(tmp_path / "g"))
+    r = realera("generate", "--prompt", "a photo of a star", "--erased", str(out), "--n", "2", "--steps", "2", "--out", str(tmp_path / "g"))
     assert r.returncode == 0, r.stderr[-2000:]
     assert (tmp_path / "g" / "grid.png").read_bytes()[:4] == b"\x89PNG"
     recs = json.loads((tmp_path / "g" / "generate.json").read_text())["images"]

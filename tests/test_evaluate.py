@@ -88,7 +88,7 @@ def test_nudity_detector_threshold_and_classes():
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
-@pytest.mark.parametrize("protocol", ["celebrity", "artist", "nudity", "coco"])
+@pytest.mark.parametrize("protocol", ["celebrity", "artist", "nudity", "coco", "world"])
 def test_cli_evaluate_each_protocol(protocol, tmp_path):
     r = subprocess.run(["realera", "evaluate", "--protocol", protocol, "--n", "1", "--steps", "2", "--quiet", "--out", str(tmp_path / "ev")],
                        capture_output=True, text=True, env=ENV, timeout=600)
@@ -101,7 +101,9 @@ def test_cli_evaluate_each_protocol(protocol, tmp_path):
                                           (["--protocol", "cifar10", "--concept", "zebra"], "is not one of"),
                                           (["--protocol", "cifar10", "--n", "0"], "--n must be >= 1"),
                                           (["--protocol", "cifar10", "--score", "top5"], "--score must be one of"),
-                                          (["--protocol", "cifar10", "--erased", "."], "not a folder written by")])
+                                          (["--protocol", "cifar10", "--erased", "."], "not a folder written by"),
+                                          (["--protocol", "world", "--concept", "airplane"], "is not one of"),
+                                          (["--protocol", "world", "--classifier", "tiny"], "world's own CNN evaluator")])
 def test_cli_evaluate_bad_input(args, message, tmp_path):
     r = subprocess.run(["realera", "evaluate", "--out", str(tmp_path / "ev"), *args], capture_output=True, text=True, env=ENV, timeout=600)
     assert r.returncode == 2 and message in r.stderr, r.stderr[-1500:]
