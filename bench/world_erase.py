@@ -17,7 +17,7 @@ def main():
     ap.add_argument("--out", default="bench-world"); ap.add_argument("--classes", nargs="+", default=CLASSES)
     ap.add_argument("--methods", nargs="+", default=list(METHODS)); ap.add_argument("--n", type=int, default=10)
     ap.add_argument("--n-other", type=int, default=4); ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--grids", nargs="*", default=["star", "cross", "stripes"]); ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--grids", nargs="*", default=["ring", "triangle"]); ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--overrides", default=None, help="JSON merged into realera.world.erase_config, e.g. '{\"noise\": {\"steps\": 100}}'")
     a = ap.parse_args(); torch.set_num_threads(a.threads)
     t = time.time()

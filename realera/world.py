@@ -518,10 +518,11 @@ class WorldClassifier:
         if bad: raise ValueError(f"classes {bad} are not among the world's labels {labels}")
         return self.model(_as_batch(images)).softmax(-1)[:, [labels.index(c) for c in class_names]]
 
-# The world's erase settings, chosen with `bench/world_sweep.py` (see the evaluation notebook): λ1 = 1 kept the most of the other
-# classes at the same Acc_e; 50 alignment steps at lr 1e-3 (a 2 M-parameter UNet; SD uses the paper's 200 at 1e-5). D1, D2, S1,
-# S2, M, N stay SamplingConfig's defaults (fractions of the token norm and cosines, so they carry over to CLIP-L unchanged).
-WORLD_ERASE = dict(lam1=1.0, noise=dict(steps=50, lr=1e-3, anchor_images=4, anchor_steps=20, batch_size=4, log_every=10, save_every=50))
+# The world's erase settings (see the evaluation notebook): the paper's λ1 = 0.1 (a 4-class sweep preferred λ1 = 1, the
+# 10-class benchmark did not: H_o 84.9 with 1 against 88.7 with 0.1); 50 alignment steps at lr 1e-3 (a 2 M-parameter UNet; SD
+# uses the paper's 200 at 1e-5). D1, D2, S1, S2, M, N stay SamplingConfig's defaults: they are fractions of the token norm and
+# cosines, so they carry over to CLIP-L unchanged.
+WORLD_ERASE = dict(lam1=0.1, noise=dict(steps=50, lr=1e-3, anchor_images=4, anchor_steps=20, batch_size=4, log_every=10, save_every=50))
 
 def erase_config(variant: str | int = "full", **overrides):
     "The `EraseConfig` of `variant` (1, 2, 3, full) with the world's settings, then `overrides` (nested dicts merge)."
