@@ -2,7 +2,7 @@
 the paper's Table 3, evaluated as Table 1 (Acc_e, Acc_s, Acc_g, H_o; argmax accuracy of the world's CNN evaluator).
 
     python bench/world_erase.py                      # 10 classes x 5 methods, n=10 images per prompt: two worker
-                                                     # processes of one thread each (the 2-core machine): ~9 minutes
+                                                     # processes of one thread each (the 2-core machine): 498 s
     python bench/world_erase.py --classes star ring --n 4   # a quick look
 
 Prints the Table 1- and Table 3-shaped markdown tables; writes OUT/results.json, OUT/tables.md and OUT/grid_<class>.png.
