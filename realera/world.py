@@ -432,22 +432,25 @@ _PART_KEYS = {"clip": ("seed", "text_width", "clip_steps", "batch_size", "lr"), 
               "classifier": ("seed", "classifier_steps", "batch_size", "lr")}
 
 def _part(work: Path, name: str, settings: dict, train, save, load):
-    "Load component `name` from `work/name` if it was trained with `settings`, else train it and save it there atomically."
+    """Component `name` and what was measured training it: loaded from `work/name` if it was trained with `settings`, else
+    trained (`train() → (component, measurements)`), timed, and saved there atomically."""
+    import time
     d, settings = work/name, json.loads(json.dumps(settings, sort_keys=True))   # tuples compare as the JSON lists they become
-    if (d/"settings.json").is_file() and json.loads((d/"settings.json").read_text()) == settings: return load(d)
-    obj = train()
+    if (d/"settings.json").is_file() and json.loads((d/"settings.json").read_text()) == settings:
+        return load(d), json.loads((d/"measured.json").read_text())
+    t = time.time(); obj, measured = train(); measured = dict(seconds=time.time() - t, **measured)
     with atomic_dir(d) as tmp:
-        save(obj, tmp); (tmp/"settings.json").write_text(json.dumps(settings, indent=1, sort_keys=True))
-    return obj
+        save(obj, tmp)
+        (tmp/"measured.json").write_text(json.dumps(measured)); (tmp/"settings.json").write_text(json.dumps(settings, indent=1, sort_keys=True))
+    return obj, measured
 
-def _save_model(obj, d): obj[0].save_pretrained(d, safe_serialization=True); (d/"measured.json").write_text(json.dumps(obj[1]))
+def _save_pretrained(model, d): model.save_pretrained(d, safe_serialization=True)
 
 def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet_data: int = 20000, eval_images: int = 20) -> dict:
     """Train tokenizer, CLIP, VAE, evaluator and UNet; measure them; save the world to `out`. Returns the measurements.
     Each finished component is kept in `{out}.parts/`: an interrupted run resumes from the last finished component."""
-    import time
     from diffusers import AutoencoderKL, UNet2DConditionModel
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
     from transformers import CLIPModel
     cfg = cfg or WorldConfig()
     work, m = Path(f"{out}.parts"), {}
@@ -455,21 +458,14 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     with tempfile.TemporaryDirectory() as tmp: tok = build_world_tokenizer(tmp)
     conf = dataclasses.asdict(cfg)
     keyed = lambda k: {f: conf[f] for f in _PART_KEYS[k]}
-    load_model = lambda cls: lambda d: (cls.from_pretrained(d), json.loads((d/"measured.json").read_text()))
 
-    def timed(fn):
-        def run():
-            t = time.time(); obj = fn(); return obj, dict(seconds=time.time() - t)
-        return run
-    def clip_train(): clip = build_clip(tok, cfg); train_clip(clip, tok, cfg, progress=progress); return clip
-    def vae_train(): vae = build_vae(cfg); train_vae(vae, cfg, progress=progress); return vae
-    clip, m["clip"] = _part(work, "clip", keyed("clip"), timed(clip_train), _save_model, load_model(CLIPModel))
-    vae, m["vae"] = _part(work, "vae", keyed("vae"), timed(vae_train), _save_model, load_model(AutoencoderKL))
-    clf, m["classifier"] = _part(work, "classifier", keyed("classifier"), timed(lambda: train_classifier(cfg, progress=progress)),
-                                 lambda o, d: (save_file(o[0].state_dict(), str(d/"model.safetensors")),
-                                               (d/"measured.json").write_text(json.dumps(o[1]))),
-                                 lambda d: (_load_state(ShapeClassifier(), d/"model.safetensors"),
-                                            json.loads((d/"measured.json").read_text())))
+    def clip_train(): clip = build_clip(tok, cfg); train_clip(clip, tok, cfg, progress=progress); return clip, {}
+    def vae_train(): vae = build_vae(cfg); train_vae(vae, cfg, progress=progress); return vae, {}
+    clip, m["clip"] = _part(work, "clip", keyed("clip"), clip_train, _save_pretrained, CLIPModel.from_pretrained)
+    vae, m["vae"] = _part(work, "vae", keyed("vae"), vae_train, _save_pretrained, AutoencoderKL.from_pretrained)
+    clf, m["classifier"] = _part(work, "classifier", keyed("classifier"), lambda: (train_classifier(cfg, progress=progress), {}),
+                                 lambda o, d: save_file(o.state_dict(), str(d/"model.safetensors")),
+                                 lambda d: _load_state(ShapeClassifier(), d/"model.safetensors"))
     test = make_data(1000, seed=cfg.seed + 99)
     m["classifier"]["accuracy"] = accuracy(clf, test)
     with torch.no_grad():
@@ -480,10 +476,8 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     def unet_train():
         data = encode_unet_data(unet_data, vae, clip.text_model, tok, seed=cfg.seed + 6)
         unet = build_unet(cfg); log = train_unet(unet, data, cfg, progress=progress)
-        return unet, float(np.mean(log[-100:]))
-    def unet_timed():
-        (unet, loss), meas = timed(unet_train)(); meas["final_loss"] = loss; return unet, meas
-    unet, m["unet"] = _part(work, "unet", dict(conf, unet_data=unet_data), unet_timed, _save_model, load_model(UNet2DConditionModel))
+        return unet, dict(final_loss=float(np.mean(log[-100:])))
+    unet, m["unet"] = _part(work, "unet", dict(conf, unet_data=unet_data), unet_train, _save_pretrained, UNet2DConditionModel.from_pretrained)
     pipe = assemble_pipeline(tok, clip, vae, unet)
     acc = generation_accuracy(pipe, clf, n=eval_images)
     m["generation_acc"], m["generation_acc_mean"] = acc, float(np.mean(list(acc.values())))
@@ -553,7 +547,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     `preserve`: 'world' (`preserve_prompts`) or 'generic' (realera's SD-style default list)."""
     import shutil, time
     from tqdm.auto import tqdm
-    from realera.core import write_json
+    from realera.core import atomic_path, write_json
     from realera.erase import erase
     from realera.evaluate import run_protocol, world_protocol
     classes, methods = list(classes or CLASSES), list(methods or METHODS)
@@ -591,7 +585,6 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
             bar.update()
     bar.close()
     write_json(out/"results.json", res)
-    from realera.core import atomic_path
     with atomic_path(out/"tables.md") as tmp: tmp.write_text(table1(res) + "\n\n" + table3(res) + "\n")
     return res
 

@@ -1,5 +1,4 @@
 "Plumbing of realera.core and realera.testing: spans, encodings, loading, round trips."
-import os, subprocess, sys, json
 import pytest, torch
 from diffusers import StableDiffusionPipeline
 from realera.core import (TokenSpan, concept_span, cross_attention_projections, encode_prompts, load_pipeline,
@@ -44,20 +43,17 @@ def test_builds_leave_global_rng_alone():
     torch.manual_seed(123); tiny_pipeline(seed=5); y = torch.rand(1)
     assert torch.equal(x, y)
 
-def test_load_pipeline_default_and_local_round_trip(tmp_path, pipe):
+def test_load_pipeline_default_and_local_round_trip(tmp_path, pipe, run_offline):
     from realera.world import load_world
     d = load_pipeline()   # the embedded default: the shipped world
     assert isinstance(d, StableDiffusionPipeline)
     assert torch.equal(encode_prompts(d, "a photo of a star"), encode_prompts(load_world(), "a photo of a star"))
     pipe.save_pretrained(tmp_path)
     # a fresh interpreter with the hub switched off loads the folder and generates the same image
-    code = ("import torch, numpy as np; from realera.core import load_pipeline, make_generator;"
-            f"p = load_pipeline({str(tmp_path)!r}); p.set_progress_bar_config(disable=True);"
-            "im = p('a photo of a cat', num_inference_steps=2, generator=make_generator(0), output_type='np').images;"
-            f"np.save({str(tmp_path / 'im.npy')!r}, im)")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, timeout=300)
-    assert out.returncode == 0, out.stderr.decode()[-2000:]
+    run_offline("import torch, numpy as np; from realera.core import load_pipeline, make_generator;"
+                f"p = load_pipeline({str(tmp_path)!r}); p.set_progress_bar_config(disable=True);"
+                "im = p('a photo of a cat', num_inference_steps=2, generator=make_generator(0), output_type='np').images;"
+                f"np.save({str(tmp_path / 'im.npy')!r}, im)")
     import numpy as np
     again = np.load(tmp_path / "im.npy")
     ref = pipe("a photo of a cat", num_inference_steps=2, generator=make_generator(0), output_type="np").images
