@@ -12,12 +12,13 @@ import torch
 
 # %% auto #0
 __all__ = ['CLASSES', 'NONE', 'SYNONYMS_TRAIN', 'SYNONYMS_HELD_OUT', 'SYNONYMS', 'COLORS', 'SIZES', 'TEMPLATES', 'NONE_TEMPLATES',
-           'ANCHOR', 'WORLD_DIR', 'WORLD_ERASE', 'PRESERVE', 'METHODS', 'draw', 'caption', 'WorldData', 'make_data',
-           'world_corpus', 'build_world_tokenizer', 'WorldConfig', 'build_clip', 'train_clip', 'ShapeClassifier',
-           'augment', 'train_classifier', 'accuracy', 'build_vae', 'train_vae', 'build_unet', 'noise_scheduler',
-           'UNetData', 'encode_unet_data', 'train_unet', 'assemble_pipeline', 'save_world', 'has_world', 'load_world',
-           'load_classifier', 'classify', 'generation_accuracy', 'train_world', 'name_geometry', 'WorldClassifier',
-           'erase_config', 'preserve_prompts', 'erasure_benchmark', 'table1', 'table3', 'benchmark_grid']
+           'ANCHOR', 'WORLD_DIR', 'STORE_DTYPES', 'WORLD_ERASE', 'PRESERVE', 'METHODS', 'draw', 'caption', 'WorldData',
+           'make_data', 'world_corpus', 'build_world_tokenizer', 'WorldConfig', 'build_clip', 'train_clip',
+           'ShapeClassifier', 'augment', 'train_classifier', 'accuracy', 'build_vae', 'train_vae', 'build_unet',
+           'noise_scheduler', 'UNetData', 'encode_unet_data', 'train_unet', 'assemble_pipeline', 'round_to',
+           'save_world', 'has_world', 'load_world', 'load_classifier', 'load_world_clip', 'world_clip_judge',
+           'classify', 'generation_accuracy', 'train_world', 'name_geometry', 'WorldClassifier', 'erase_config',
+           'preserve_prompts', 'erasure_benchmark', 'table1', 'table3', 'benchmark_grid']
 
 # %% ../nbs/05_world.ipynb #05a22879
 CLASSES = ["circle", "square", "triangle", "star", "cross", "ring", "diamond", "stripes", "checkerboard", "dots"]
@@ -178,6 +179,8 @@ class WorldConfig:
     unet_lr: float = 1e-3      # 5e-4 reached 81.5% mean generation accuracy, 1e-3 85.5% (same data, same 3,000 steps)
     cfg_dropout: float = 0.1
     snr_gamma: float = 5.0      # min-SNR-γ loss weighting of the UNet (Hang et al. 2023); 0 = plain ε-MSE
+    clip_synonyms: float = 0.4  # share of CLIP training captions naming the class by a training synonym (0 = canonical only)
+    synonym_margin: float = 0.5 # hinge: a synonym caption stays at least this relative distance from its canonical caption
 
 def _batches(seed: int, batch_size: int, **kw):
     "An endless stream of `WorldData` batches, batch k from seed (seed, k)."
@@ -204,12 +207,25 @@ def build_clip(tok, cfg: WorldConfig):
         torch.manual_seed(cfg.seed)
         return CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=cfg.text_width))
 
-def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: bool = True, synonyms: float = 0.0) -> list[float]:
-    "Class-level contrastive training on canonical and background captions (no synonyms)."
+def _canonical(caption: str, label: int) -> str | None:
+    "The caption with its training synonym replaced by the canonical class name; None if it names no synonym."
+    if label >= len(CLASSES): return None
+    cls = CLASSES[label]
+    return next((caption.replace(s, cls) for s in SYNONYMS_TRAIN[cls] if s in caption), None)
+
+def _rel_dist(h: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+    "Mean token-wise distance of prompt embeddings `h` from `base` (…, L, d), relative to the mean norm of `base`'s tokens."
+    return (h - base).norm(dim=-1).mean(-1) / base.norm(dim=-1).mean(-1)
+
+def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
+    """Class-level contrastive training: every caption of a class matches every image of it. `cfg.clip_synonyms` of the
+    captions name the class by a training synonym; a hinge keeps each such caption's token embeddings at least
+    `cfg.synonym_margin` (relative distance) from the same caption with the canonical name, so synonyms learn their
+    class without collapsing onto it."""
     opt = torch.optim.AdamW(clip.parameters(), lr=cfg.lr, weight_decay=0.01)
     steps = cfg.clip_steps if steps is None else steps
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=max(steps, 1), pct_start=0.1)
-    data, log = _batches(cfg.seed + 1, cfg.batch_size, synonyms=synonyms), []
+    data, log = _batches(cfg.seed + 1, cfg.batch_size, synonyms=cfg.clip_synonyms), []
     clip.train()
     for _ in _progress(steps, "CLIP", progress):
         b = next(data)
@@ -221,6 +237,11 @@ def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: 
         match = (lab[:, None] == lab[None, :]).float()          # every caption of the same class is a match
         loss = (-(match / match.sum(1, keepdim=True)) * logits.log_softmax(1)).sum(1).mean() \
              + (-(match / match.sum(0, keepdim=True)) * logits.log_softmax(0)).sum(0).mean()
+        pairs = [(c, k) for c, l in zip(b.captions, b.labels.tolist()) if (k := _canonical(c, l)) is not None]
+        if pairs and cfg.synonym_margin > 0:
+            h = clip.text_model(tok([p for pr in pairs for p in pr], padding="max_length", max_length=16,
+                                    return_tensors="pt").input_ids)[0][:, 1:]
+            loss = loss + 10 * F.relu(cfg.synonym_margin - _rel_dist(h[0::2], h[1::2])).pow(2).mean()
         opt.zero_grad(); loss.backward(); opt.step(); sched.step(); log.append(loss.item())
     clip.eval()
     return log
@@ -369,12 +390,29 @@ def assemble_pipeline(tok, clip, vae, unet):
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
-def save_world(out, pipe, clip, classifier: ShapeClassifier, meta: dict | None = None) -> Path:
-    "Write `out/pipeline` (save_pretrained), `out/clip`, `out/classifier.safetensors` and `out/world.json`, via a temp folder."
+STORE_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
+
+def round_to(pipe, dtype=torch.float16):
+    "Round the pipeline's weights to `dtype` in place, keeping their dtype: the pipeline then generates exactly as it will after `save_world` and `load_world`."
+    if dtype not in STORE_DTYPES: raise ValueError(f"dtype must be one of {STORE_DTYPES}, got {dtype!r}")
+    for m in (pipe.text_encoder, pipe.vae, pipe.unet):
+        with torch.no_grad():
+            for p in m.parameters(): p.copy_(p.to(dtype))
+    return pipe
+
+def save_world(out, pipe, clip, classifier: ShapeClassifier, meta: dict | None = None, dtype=torch.float16) -> Path:
+    """Write `out/pipeline` (save_pretrained), `out/clip` (the CLIP model less its text tower, which is the pipeline's text
+    encoder), `out/classifier.safetensors` and `out/world.json`, via a temp folder. Pipeline and CLIP weights are stored in
+    `dtype` (half the size; `load_world` computes in float32): the pipeline in memory is rounded to it (`round_to`)."""
     from safetensors.torch import save_file
+    from safetensors.torch import load_file
+    round_to(pipe, dtype)
+    cast = lambda sd: {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in sd.items()}
     with atomic_dir(out) as tmp:
         pipe.save_pretrained(tmp/"pipeline", safe_serialization=True)
-        clip.save_pretrained(tmp/"clip", safe_serialization=True)
+        for f in (tmp/"pipeline").rglob("*.safetensors"): save_file(cast(load_file(str(f))), str(f), metadata={"format": "pt"})
+        (tmp/"clip").mkdir(); clip.config.to_json_file(tmp/"clip"/"config.json")
+        save_file(cast({k: v for k, v in clip.state_dict().items() if not k.startswith("text_model.")}), str(tmp/"clip"/"model.safetensors"))
         save_file({k: v.contiguous() for k, v in classifier.state_dict().items()}, str(tmp/"classifier.safetensors"))
         (tmp/"world.json").write_text(json.dumps(dict(classes=CLASSES, none=NONE, anchor=ANCHOR, **(meta or {})), indent=1))
     return Path(out)
@@ -400,6 +438,31 @@ def _load_state(model, path):
 def load_classifier(path=WORLD_DIR, device="cpu") -> ShapeClassifier:
     "The world's CNN evaluator."
     return _load_state(ShapeClassifier(), Path(path)/"classifier.safetensors").to(device)
+
+def load_world_clip(path=WORLD_DIR, device="cpu"):
+    "The world's `CLIPModel` (float32): image tower and projections from `path/clip`, text tower from the pipeline's text encoder."
+    from safetensors.torch import load_file
+    from transformers import CLIPConfig, CLIPModel, CLIPTextModel
+    if not has_world(path): raise FileNotFoundError(f"no trained world in {str(path)!r}: run `train_world` (or bench/train_world.py)")
+    clip = CLIPModel(CLIPConfig.from_pretrained(str(Path(path)/"clip"))).float()
+    state = {k: v.float() for k, v in load_file(str(Path(path)/"clip"/"model.safetensors")).items() if not k.startswith("text_model.")}
+    missing, unexpected = clip.load_state_dict(state, strict=False)
+    if unexpected or any(not k.startswith("text_model.") for k in missing):
+        raise ValueError(f"{path}/clip does not hold a world CLIP model: missing {missing}, unexpected {unexpected}")
+    text = CLIPTextModel.from_pretrained(str(Path(path)/"pipeline"/"text_encoder"), torch_dtype=torch.float32)
+    clip.text_model.load_state_dict(getattr(text, "text_model", text).state_dict())
+    return clip.eval().to(device)
+
+def world_clip_judge(path=WORLD_DIR, device="cpu"):
+    "The world's CLIP as a zero-shot judge (`CLIPClassifier` from 04_evaluate): the analogue of the paper's CLIP evaluator."
+    from transformers import CLIPTokenizer
+    return _clip_judge(load_world_clip(path, device), CLIPTokenizer.from_pretrained(str(Path(path)/"pipeline"/"tokenizer")), device)
+
+def _clip_judge(clip, tok, device="cpu"):
+    from transformers import CLIPImageProcessor
+    from realera.evaluate import CLIPClassifier
+    proc = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    return CLIPClassifier(clip, tok, proc, device)   # PIL pixels / 255, then (x - 0.5) / 0.5: the [-1, 1] CLIP trained on
 
 def _as_batch(images) -> torch.Tensor:
     "PIL images, or an array (n, h, w, 3) in [0, 1] (the pipeline's `output_type='np'`) or uint8, as the classifier's input."
@@ -428,8 +491,8 @@ def generation_accuracy(pipe, classifier: ShapeClassifier, prompts: dict[str, st
         out[c] = 100 * float((classify(ims, classifier) == (CLASSES + [NONE]).index(c)).mean())
     return out
 
-_PART_KEYS = {"clip": ("seed", "text_width", "clip_steps", "batch_size", "lr"), "vae": ("seed", "vae_steps", "batch_size", "lr"),
-              "classifier": ("seed", "classifier_steps", "batch_size", "lr")}
+_PART_KEYS = {"clip": ("seed", "text_width", "clip_steps", "batch_size", "lr", "clip_synonyms", "synonym_margin"),
+              "vae": ("seed", "vae_steps", "batch_size", "lr"), "classifier": ("seed", "classifier_steps", "batch_size", "lr")}
 
 def _part(work: Path, name: str, settings: dict, train, save, load):
     """Component `name` and what was measured training it: loaded from `work/name` if it was trained with `settings`, else
@@ -446,7 +509,8 @@ def _part(work: Path, name: str, settings: dict, train, save, load):
 
 def _save_pretrained(model, d): model.save_pretrained(d, safe_serialization=True)
 
-def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet_data: int = 20000, eval_images: int = 20) -> dict:
+def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet_data: int = 20000, eval_images: int = 20,
+                store_dtype=torch.float16) -> dict:
     """Train tokenizer, CLIP, VAE, evaluator and UNet; measure them; save the world to `out`. Returns the measurements.
     Each finished component is kept in `{out}.parts/`: an interrupted run resumes from the last finished component."""
     from diffusers import AutoencoderKL, UNet2DConditionModel
@@ -472,17 +536,21 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
         x = _to_tensor(test.images[:256]); rec = vae.decode(vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
         m["vae"]["psnr"] = float(10 * torch.log10(4 / F.mse_loss(rec, x)))
         m["classifier"]["accuracy_on_vae"] = 100 * float((clf(rec).argmax(1).numpy() == test.labels[:256]).mean())
+    from PIL import Image
+    objects = test.labels < len(CLASSES)
+    zs = _clip_judge(clip, tok)([Image.fromarray(a) for a in test.images[objects]], CLASSES).argmax(1).numpy()
+    m["clip"]["zero_shot"] = 100 * float((zs == test.labels[objects]).mean())
 
     def unet_train():
         data = encode_unet_data(unet_data, vae, clip.text_model, tok, seed=cfg.seed + 6)
         unet = build_unet(cfg); log = train_unet(unet, data, cfg, progress=progress)
         return unet, dict(final_loss=float(np.mean(log[-100:])))
     unet, m["unet"] = _part(work, "unet", dict(conf, unet_data=unet_data), unet_train, _save_pretrained, UNet2DConditionModel.from_pretrained)
-    pipe = assemble_pipeline(tok, clip, vae, unet)
+    pipe = round_to(assemble_pipeline(tok, clip, vae, unet), store_dtype)   # measured as it is stored
     acc = generation_accuracy(pipe, clf, n=eval_images)
     m["generation_acc"], m["generation_acc_mean"] = acc, float(np.mean(list(acc.values())))
     m["train_s"] = sum(m[k]["seconds"] for k in ("clip", "vae", "classifier", "unet"))
-    save_world(out, pipe, clip, clf, dict(config=conf, unet_data=unet_data, measurements=m))
+    save_world(out, pipe, clip, clf, dict(config=conf, unet_data=unet_data, measurements=m), dtype=store_dtype)
     return m
 
 # %% ../nbs/05_world.ipynb #054610dd
