@@ -4,6 +4,7 @@ the paper's Table 3, evaluated as Table 1 (Acc_e, Acc_s, Acc_g, H_o; argmax accu
     python bench/world_erase.py                      # 10 classes x 5 methods, n=10 images per prompt: two worker
                                                      # processes of one thread each (the 2-core machine): 498 s
     python bench/world_erase.py --classes star ring --n 4   # a quick look
+    python bench/world_erase.py --world /tmp/world --out bench-new   # a freshly trained world (bench/train_world.py)
 
 Prints the Table 1- and Table 3-shaped markdown tables; writes OUT/results.json, OUT/tables.md and OUT/grid_<class>.png.
 Resumes an interrupted run from OUT.
@@ -20,19 +21,21 @@ def main():
     ap.add_argument("--n-other", type=int, default=4); ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--grids", nargs="*", default=["ring", "triangle"]); ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2, help="processes, one thread each, each erasing a share of the classes")
+    ap.add_argument("--world", default=None, help="a trained world's folder (default: the embedded one)")
     ap.add_argument("--overrides", default=None, help="JSON merged into realera.world.erase_config, e.g. '{\"noise\": {\"steps\": 100}}'")
     a = ap.parse_args(); torch.set_num_threads(a.threads)
-    t = time.time()
+    t, world = time.time(), ({"world": a.world} if a.world else {})
     if a.workers > 1 and len(a.classes) > 1:   # each worker fills its classes' folders; the final call below only reads them
         opts = ["--out", a.out, "--methods", *a.methods, "--n", str(a.n), "--n-other", str(a.n_other), "--steps", str(a.steps),
-                "--workers", "1", "--grids"] + (["--overrides", a.overrides] if a.overrides else [])
+                "--workers", "1", "--grids"] + (["--overrides", a.overrides] if a.overrides else []) \
+             + (["--world", a.world] if a.world else [])
         erasure_benchmark(a.out, a.classes[:1], a.methods[:1], n=a.n, n_other=a.n_other, steps=a.steps,   # writes the settings marker once
-                          overrides=json.loads(a.overrides) if a.overrides else None, progress=False)
+                          overrides=json.loads(a.overrides) if a.overrides else None, progress=False, **world)
         procs = [subprocess.Popen([sys.executable, __file__, "--classes", *a.classes[i::a.workers], *opts], stdout=subprocess.DEVNULL)
                  for i in range(a.workers)]
         if any(p.wait() for p in procs): sys.exit("a worker failed")
     res = erasure_benchmark(a.out, a.classes, a.methods, n=a.n, n_other=a.n_other, steps=a.steps,
-                            overrides=json.loads(a.overrides) if a.overrides else None)
+                            overrides=json.loads(a.overrides) if a.overrides else None, **world)
     for c in a.grids:
         if c in res: benchmark_grid(a.out, c).savefig(Path(a.out)/f"grid_{c}.png", dpi=100, bbox_inches="tight")
     print(table1(res)); print(); print(table3(res))

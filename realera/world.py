@@ -17,8 +17,8 @@ __all__ = ['CLASSES', 'NONE', 'SYNONYMS_TRAIN', 'SYNONYMS_HELD_OUT', 'SYNONYMS',
            'ShapeClassifier', 'augment', 'train_classifier', 'accuracy', 'build_vae', 'train_vae', 'build_unet',
            'noise_scheduler', 'UNetData', 'encode_unet_data', 'train_unet', 'assemble_pipeline', 'round_to',
            'save_world', 'has_world', 'load_world', 'load_classifier', 'load_world_clip', 'world_clip_judge',
-           'classify', 'generation_accuracy', 'train_world', 'name_geometry', 'WorldClassifier', 'erase_config',
-           'preserve_prompts', 'erasure_benchmark', 'table1', 'table3', 'benchmark_grid']
+           'classify', 'generation_accuracy', 'train_world', 'name_geometry', 'synonym_accuracy', 'WorldClassifier',
+           'erase_config', 'preserve_prompts', 'erasure_benchmark', 'table1', 'table3', 'benchmark_grid']
 
 # %% ../nbs/05_world.ipynb #05a22879
 CLASSES = ["circle", "square", "triangle", "star", "cross", "ring", "diamond", "stripes", "checkerboard", "dots"]
@@ -480,16 +480,17 @@ def classify(images, classifier: ShapeClassifier | None = None) -> np.ndarray:
 
 # %% ../nbs/05_world.ipynb #ae9e1a69
 @torch.no_grad()
+def _class_rate(pipe, classifier, prompt: str, cls: str, n: int = 20, steps: int = 20, guidance_scale: float = 7.5, seed: int = 0) -> float:
+    "Percent of `n` images of `prompt` (seeds seed … seed + n - 1) that the evaluator labels `cls`."
+    ims = pipe([prompt] * n, num_inference_steps=steps, guidance_scale=guidance_scale, output_type="np",
+               generator=[torch.Generator().manual_seed(seed + k) for k in range(n)]).images
+    return 100 * float((classify(ims, classifier) == (CLASSES + [NONE]).index(cls)).mean())
+
 def generation_accuracy(pipe, classifier: ShapeClassifier, prompts: dict[str, str] | None = None, n: int = 20, steps: int = 20,
                         guidance_scale: float = 7.5, seed: int = 0) -> dict[str, float]:
     "Percent of `n` images per prompt that the evaluator labels as the prompt's class (prompts: class → prompt)."
     prompts = prompts or {c: f"a photo of a {c}" for c in CLASSES}
-    out = {}
-    for c, p in prompts.items():
-        ims = pipe([p] * n, num_inference_steps=steps, guidance_scale=guidance_scale, output_type="np",
-                   generator=[torch.Generator().manual_seed(seed + k) for k in range(n)]).images
-        out[c] = 100 * float((classify(ims, classifier) == (CLASSES + [NONE]).index(c)).mean())
-    return out
+    return {c: _class_rate(pipe, classifier, p, c, n, steps, guidance_scale, seed) for c, p in prompts.items()}
 
 _PART_KEYS = {"clip": ("seed", "text_width", "clip_steps", "batch_size", "lr", "clip_synonyms", "synonym_margin"),
               "vae": ("seed", "vae_steps", "batch_size", "lr"), "classifier": ("seed", "classifier_steps", "batch_size", "lr")}
@@ -568,7 +569,14 @@ def name_geometry(pipe, cfg=None, template: str = "a photo of a {}", classes: li
             rows.append(dict(cls=c, kind=kind, name=name, dist=r["dist"], cos=r["cos"], where=r["where"]))
     return rows
 
-# %% ../nbs/05_world.ipynb #9cf66529
+# %% ../nbs/05_world.ipynb #f6ab27ff
+def synonym_accuracy(pipe, classifier: ShapeClassifier, n: int = 10, template: str = "a photo of a {}", **kw) -> list[dict]:
+    "Generation accuracy (percent of `n` images; `kw` as `generation_accuracy`) of every training synonym and held-out phrase, as its class."
+    names = [(c, kind, s) for c in CLASSES for kind, ss in (("synonym (trained)", SYNONYMS_TRAIN[c]), ("held out", SYNONYMS_HELD_OUT[c]))
+             for s in ss]
+    return [dict(cls=c, kind=kind, name=s, acc=_class_rate(pipe, classifier, template.format(s), c, n=n, **kw)) for c, kind, s in names]
+
+# %% ../nbs/05_world.ipynb #b8274b2e
 class WorldClassifier:
     "The world's CNN evaluator as a runner classifier: softmax probabilities over `class_names` ⊆ CLASSES + [NONE]."
     def __init__(self, model: ShapeClassifier | None = None): self.model = model or load_classifier()
@@ -605,7 +613,7 @@ def preserve_prompts(concepts: list[str] | str) -> list[str]:
 METHODS = {"original": None, "UCE (variant 1)": "1", "+ noise alignment (variant 2)": "2",
            "+ neighbor mining (variant 3)": "3", "RealEra (full)": "full"}
 
-# %% ../nbs/05_world.ipynb #de4249b6
+# %% ../nbs/05_world.ipynb #77f69eb5
 def _slug(method: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in method.lower()).strip("_")
 
 def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] | None = None, n: int = 10, n_other: int = 4,
