@@ -30,6 +30,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=['realera', 'realera.*']),
     include_package_data=True,
     package_data={'realera': ['assets/*', 'assets/*/*', 'assets/*/*/*', 'assets/*/*/*/*']},
+    exclude_package_data={'realera': ['assets/world.parts/*', 'assets/world.parts/*/*']},   # bench/train_world.py --ship's resumable parts
     install_requires=_reqs('requirements'),
     extras_require={'dev': _reqs('dev_requirements')},
     python_requires='>=' + min_python,

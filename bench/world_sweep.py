@@ -28,7 +28,7 @@ SETTINGS = {   # name: (method, erase_config overrides, preserve list)
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="bench-world-sweep"); ap.add_argument("--classes", nargs="+", default=["circle", "star", "cross", "stripes"])
+    ap.add_argument("--out", default="bench-world-sweep"); ap.add_argument("--classes", nargs="+", default=["triangle", "stripes", "square", "diamond"])
     ap.add_argument("--only", nargs="*", default=None, help="setting names (prefixes) to run")
     ap.add_argument("--n", type=int, default=8); ap.add_argument("--n-other", type=int, default=3)
     a = ap.parse_args(); torch.set_num_threads(1)

@@ -246,7 +246,7 @@ def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: 
     clip.eval()
     return log
 
-# %% ../nbs/05_world.ipynb #0c801b5f
+# %% ../nbs/05_world.ipynb #e61538dd
 class ShapeClassifier(nn.Module):
     "A small CNN over 32×32 RGB images: logits for the ten classes and `none`."
     def __init__(self, n_classes: int = len(CLASSES) + 1):
@@ -282,7 +282,7 @@ def accuracy(model: ShapeClassifier, data: WorldData) -> float:
     "Percent of `data` the classifier labels correctly."
     return 100 * (model(_to_tensor(data.images)).argmax(1).numpy() == data.labels).mean().item()
 
-# %% ../nbs/05_world.ipynb #6a32df2a
+# %% ../nbs/05_world.ipynb #e49db056
 def build_vae(cfg: WorldConfig):
     from diffusers import AutoencoderKL
     with torch.random.fork_rng(devices=[]):
@@ -371,7 +371,7 @@ def train_unet(unet, data: UNetData, cfg: WorldConfig, steps: int | None = None,
     unet.eval()
     return log
 
-# %% ../nbs/05_world.ipynb #1c90d349
+# %% ../nbs/05_world.ipynb #3215813a
 import importlib.resources, json, os
 from pathlib import Path
 
@@ -478,7 +478,7 @@ def classify(images, classifier: ShapeClassifier | None = None) -> np.ndarray:
     model = classifier or load_classifier()
     return model(_as_batch(images)).argmax(1).numpy()
 
-# %% ../nbs/05_world.ipynb #ae9e1a69
+# %% ../nbs/05_world.ipynb #e55f2991
 @torch.no_grad()
 def _class_rate(pipe, classifier, prompt: str, cls: str, n: int = 20, steps: int = 20, guidance_scale: float = 7.5, seed: int = 0) -> float:
     "Percent of `n` images of `prompt` (seeds seed … seed + n - 1) that the evaluator labels `cls`."
@@ -554,7 +554,7 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     save_world(out, pipe, clip, clf, dict(config=conf, unet_data=unet_data, measurements=m), dtype=store_dtype)
     return m
 
-# %% ../nbs/05_world.ipynb #054610dd
+# %% ../nbs/05_world.ipynb #3c27b235
 def name_geometry(pipe, cfg=None, template: str = "a photo of a {}", classes: list[str] | None = None) -> list[dict]:
     "For each class: its training synonyms, held-out phrases and the other classes' names, measured against the canonical prompt."
     from realera.sampling import SamplingConfig, classify_prompts, concept_neighborhood
@@ -569,14 +569,14 @@ def name_geometry(pipe, cfg=None, template: str = "a photo of a {}", classes: li
             rows.append(dict(cls=c, kind=kind, name=name, dist=r["dist"], cos=r["cos"], where=r["where"]))
     return rows
 
-# %% ../nbs/05_world.ipynb #f6ab27ff
+# %% ../nbs/05_world.ipynb #96e60ab3
 def synonym_accuracy(pipe, classifier: ShapeClassifier, n: int = 10, template: str = "a photo of a {}", **kw) -> list[dict]:
     "Generation accuracy (percent of `n` images; `kw` as `generation_accuracy`) of every training synonym and held-out phrase, as its class."
     names = [(c, kind, s) for c in CLASSES for kind, ss in (("synonym (trained)", SYNONYMS_TRAIN[c]), ("held out", SYNONYMS_HELD_OUT[c]))
              for s in ss]
     return [dict(cls=c, kind=kind, name=s, acc=_class_rate(pipe, classifier, template.format(s), c, n=n, **kw)) for c, kind, s in names]
 
-# %% ../nbs/05_world.ipynb #b8274b2e
+# %% ../nbs/05_world.ipynb #77f69eb5
 class WorldClassifier:
     "The world's CNN evaluator as a runner classifier: softmax probabilities over `class_names` ⊆ CLASSES + [NONE]."
     def __init__(self, model: ShapeClassifier | None = None): self.model = model or load_classifier()
@@ -613,7 +613,7 @@ def preserve_prompts(concepts: list[str] | str) -> list[str]:
 METHODS = {"original": None, "UCE (variant 1)": "1", "+ noise alignment (variant 2)": "2",
            "+ neighbor mining (variant 3)": "3", "RealEra (full)": "full"}
 
-# %% ../nbs/05_world.ipynb #77f69eb5
+# %% ../nbs/05_world.ipynb #3c42916a
 def _slug(method: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in method.lower()).strip("_")
 
 def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] | None = None, n: int = 10, n_other: int = 4,
