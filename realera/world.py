@@ -182,6 +182,10 @@ class WorldConfig:
     clip_synonyms: float = 0.4  # share of CLIP training captions naming the class by a training synonym (0 = canonical only)
     synonym_margin: float = 0.5 # hinge: a synonym caption stays at least this relative distance from its canonical caption
 
+    def __post_init__(self):
+        if not 0 <= self.clip_synonyms <= 1: raise ValueError(f"clip_synonyms must be in [0, 1], got {self.clip_synonyms!r}")
+        if self.synonym_margin < 0: raise ValueError(f"synonym_margin must be >= 0 (0: no hinge), got {self.synonym_margin!r}")
+
 def _batches(seed: int, batch_size: int, **kw):
     "An endless stream of `WorldData` batches, batch k from seed (seed, k)."
     k = 0
@@ -518,6 +522,7 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     from safetensors.torch import save_file
     from transformers import CLIPModel
     cfg = cfg or WorldConfig()
+    if store_dtype not in STORE_DTYPES: raise ValueError(f"store_dtype must be one of {STORE_DTYPES}, got {store_dtype!r}")
     work, m = Path(f"{out}.parts"), {}
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp: tok = build_world_tokenizer(tmp)
