@@ -24,18 +24,18 @@ def main():
     ap.add_argument("--world", default=None, help="a trained world's folder (default: the embedded one)")
     ap.add_argument("--overrides", default=None, help="JSON merged into realera.world.erase_config, e.g. '{\"noise\": {\"steps\": 100}}'")
     a = ap.parse_args(); torch.set_num_threads(a.threads)
-    t, world = time.time(), ({"world": a.world} if a.world else {})
+    t = time.time()
+    kw = dict(n=a.n, n_other=a.n_other, steps=a.steps, overrides=json.loads(a.overrides) if a.overrides else None,
+              **({"world": a.world} if a.world else {}))
     if a.workers > 1 and len(a.classes) > 1:   # each worker fills its classes' folders; the final call below only reads them
         opts = ["--out", a.out, "--methods", *a.methods, "--n", str(a.n), "--n-other", str(a.n_other), "--steps", str(a.steps),
                 "--workers", "1", "--grids"] + (["--overrides", a.overrides] if a.overrides else []) \
              + (["--world", a.world] if a.world else [])
-        erasure_benchmark(a.out, a.classes[:1], a.methods[:1], n=a.n, n_other=a.n_other, steps=a.steps,   # writes the settings marker once
-                          overrides=json.loads(a.overrides) if a.overrides else None, progress=False, **world)
+        erasure_benchmark(a.out, a.classes[:1], a.methods[:1], progress=False, **kw)   # writes the settings marker once
         procs = [subprocess.Popen([sys.executable, __file__, "--classes", *a.classes[i::a.workers], *opts], stdout=subprocess.DEVNULL)
                  for i in range(a.workers)]
         if any(p.wait() for p in procs): sys.exit("a worker failed")
-    res = erasure_benchmark(a.out, a.classes, a.methods, n=a.n, n_other=a.n_other, steps=a.steps,
-                            overrides=json.loads(a.overrides) if a.overrides else None, **world)
+    res = erasure_benchmark(a.out, a.classes, a.methods, **kw)
     for c in a.grids:
         if c in res: benchmark_grid(a.out, c).savefig(Path(a.out)/f"grid_{c}.png", dpi=100, bbox_inches="tight")
     print(table1(res)); print(); print(table3(res))

@@ -2,7 +2,7 @@
 UCE and full RealEra with each setting on a few classes, side by side in one run. The world's defaults (realera.world.WORLD_ERASE)
 were chosen from this table.
 
-    python bench/world_sweep.py                 # ~15 minutes on 1 thread (two --only halves in parallel: ~7)
+    python bench/world_sweep.py                 # ~20 minutes on 1 thread (1,205 s measured; two --only halves in parallel: about half)
     python bench/world_sweep.py --only default wide --classes star
 """
 import argparse, json, time
@@ -11,7 +11,7 @@ import torch
 from realera.world import _avg, erasure_benchmark
 
 FULL, UCE = "RealEra (full)", "UCE (variant 1)"
-P = dict(lam1=0.1)   # the sweep's base is the paper's lambda1; "lambda1 = 1" is the row that made it the world's default
+P = dict(lam1=0.1)   # the sweep's base: the paper's lambda1, the world's default (WORLD_ERASE)
 SETTINGS = {   # name: (method, erase_config overrides, preserve list)
     "UCE, generic preserve": (UCE, P, "generic"),
     "UCE": (UCE, P, "world"),

@@ -425,10 +425,13 @@ def has_world(path=WORLD_DIR) -> bool:
     "Whether trained world weights are present at `path`."
     return (Path(path)/"pipeline"/"model_index.json").is_file()
 
+def _require_world(path):
+    if not has_world(path): raise FileNotFoundError(f"no trained world in {str(path)!r}: run `train_world` (or bench/train_world.py)")
+
 def load_world(path=WORLD_DIR, device="cpu", dtype=torch.float32):
     "The trained world's `StableDiffusionPipeline`."
     from diffusers import StableDiffusionPipeline
-    if not has_world(path): raise FileNotFoundError(f"no trained world in {str(path)!r}: run `train_world` (or bench/train_world.py)")
+    _require_world(path)
     pipe = StableDiffusionPipeline.from_pretrained(str(Path(path)/"pipeline"), torch_dtype=dtype, safety_checker=None,
                                                    requires_safety_checker=False).to(device)
     pipe.set_progress_bar_config(disable=True)
@@ -447,7 +450,7 @@ def load_world_clip(path=WORLD_DIR, device="cpu"):
     "The world's `CLIPModel` (float32): image tower and projections from `path/clip`, text tower from the pipeline's text encoder."
     from safetensors.torch import load_file
     from transformers import CLIPConfig, CLIPModel, CLIPTextModel
-    if not has_world(path): raise FileNotFoundError(f"no trained world in {str(path)!r}: run `train_world` (or bench/train_world.py)")
+    _require_world(path)
     clip = CLIPModel(CLIPConfig.from_pretrained(str(Path(path)/"clip"))).float()
     state = {k: v.float() for k, v in load_file(str(Path(path)/"clip"/"model.safetensors")).items() if not k.startswith("text_model.")}
     missing, unexpected = clip.load_state_dict(state, strict=False)
@@ -560,6 +563,10 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     return m
 
 # %% ../nbs/05_world.ipynb #3c27b235
+def _names(cls: str) -> list[tuple[str, str]]:
+    "(kind, name) for each of `cls`'s training synonyms and held-out phrases: the Acc_g names."
+    return [("synonym (trained)", s) for s in SYNONYMS_TRAIN[cls]] + [("held out", s) for s in SYNONYMS_HELD_OUT[cls]]
+
 def name_geometry(pipe, cfg=None, template: str = "a photo of a {}", classes: list[str] | None = None) -> list[dict]:
     "For each class: its training synonyms, held-out phrases and the other classes' names, measured against the canonical prompt."
     from realera.sampling import SamplingConfig, classify_prompts, concept_neighborhood
@@ -568,7 +575,7 @@ def name_geometry(pipe, cfg=None, template: str = "a photo of a {}", classes: li
     for c in classes or CLASSES:
         nbh = concept_neighborhood(pipe, template.format(c), c, cfg=dataclasses.replace(cfg, m=1, n=1),
                                    generator=torch.Generator().manual_seed(0))
-        kinds = [("synonym (trained)", s) for s in SYNONYMS_TRAIN[c]] + [("held out", s) for s in SYNONYMS_HELD_OUT[c]]
+        kinds = _names(c)
         kinds += [("other class", k) for k in CLASSES if k != c]
         for (kind, name), r in zip(kinds, classify_prompts(nbh, [template.format(n) for _, n in kinds], pipe)):
             rows.append(dict(cls=c, kind=kind, name=name, dist=r["dist"], cos=r["cos"], where=r["where"]))
@@ -577,9 +584,8 @@ def name_geometry(pipe, cfg=None, template: str = "a photo of a {}", classes: li
 # %% ../nbs/05_world.ipynb #96e60ab3
 def synonym_accuracy(pipe, classifier: ShapeClassifier, n: int = 10, template: str = "a photo of a {}", **kw) -> list[dict]:
     "Generation accuracy (percent of `n` images; `kw` as `generation_accuracy`) of every training synonym and held-out phrase, as its class."
-    names = [(c, kind, s) for c in CLASSES for kind, ss in (("synonym (trained)", SYNONYMS_TRAIN[c]), ("held out", SYNONYMS_HELD_OUT[c]))
-             for s in ss]
-    return [dict(cls=c, kind=kind, name=s, acc=_class_rate(pipe, classifier, template.format(s), c, n=n, **kw)) for c, kind, s in names]
+    return [dict(cls=c, kind=kind, name=s, acc=_class_rate(pipe, classifier, template.format(s), c, n=n, **kw))
+            for c in CLASSES for kind, s in _names(c)]
 
 # %% ../nbs/05_world.ipynb #77f69eb5
 class WorldClassifier:
