@@ -54,8 +54,8 @@ def main():
         t = time.perf_counter(); unet(z, torch.tensor([500, 500], device=dev), encoder_hidden_states=emb); sync(dev)
         t_sample = time.perf_counter() - t
     t8, t9 = min(times[0]), min(times[1])
-    n_img, n_steps = full.noise.anchor_images, full.noise.anchor_steps
-    total = t_cf + n_img * n_steps * t_sample + full.noise.steps / 2 * (t8 + t9)
+    n_img, n_steps = full.align_config.anchor_images, full.align_config.anchor_steps
+    total = t_cf + n_img * n_steps * t_sample + full.align_config.steps / 2 * (t8 + t9)
     peak = (torch.cuda.max_memory_allocated() / 2**30 if dev.startswith("cuda")
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
     print(f"device={dev} dtype={a.dtype} mixed_precision={a.mixed_precision} gradient_checkpointing={a.gradient_checkpointing} "
@@ -66,7 +66,7 @@ def main():
     print(f"| alignment step, Eq. 8 (1 student + 1 teacher forward) | {t8:.3f} |")
     print(f"| alignment step, Eq. 9 (2 student + 2 teacher forwards, batched) | {t9:.3f} |")
     print(f"| guided sampler step for the z_t cache | {t_sample:.3f} |")
-    print(f"| estimated full default erase ({n_img}x{n_steps} cache steps + {full.noise.steps} alignment steps) | {total:.1f} |")
+    print(f"| estimated full default erase ({n_img}x{n_steps} cache steps + {full.align_config.steps} alignment steps) | {total:.1f} |")
     print(f"peak memory ({'GPU allocated' if dev.startswith('cuda') else 'process RSS'}): {peak:.2f} GiB")
 
 if __name__ == "__main__":

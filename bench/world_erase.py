@@ -22,7 +22,7 @@ def main():
     ap.add_argument("--grids", nargs="*", default=["ring", "triangle"]); ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2, help="processes, one thread each, each erasing a share of the classes")
     ap.add_argument("--world", default=None, help="a trained world's folder (default: the embedded one)")
-    ap.add_argument("--overrides", default=None, help="JSON merged into realera.world.erase_config, e.g. '{\"noise\": {\"steps\": 100}}'")
+    ap.add_argument("--overrides", default=None, help="JSON merged into realera.world.erase_config, e.g. '{\"align_config\": {\"steps\": 100}}'")
     a = ap.parse_args(); torch.set_num_threads(a.threads)
     t = time.time()
     kw = dict(n=a.n, n_other=a.n_other, steps=a.steps, overrides=json.loads(a.overrides) if a.overrides else None,

@@ -22,8 +22,8 @@ SETTINGS = {   # name: (method, erase_config overrides, preserve list)
     "paper gamma (s1 .7, s2 .3)": (FULL, dict(P, sampling=dict(s1=0.7, s2=0.3, d1=1.1, d2=1.6)), "world"),
     "M = N = 64": (FULL, dict(P, sampling=dict(m=64, n=64)), "world"),
     "lambda1 = 1": (FULL, dict(lam1=1.0), "world"),
-    "align 100 steps": (FULL, dict(P, noise=dict(steps=100)), "world"),
-    "align lr 3e-4": (FULL, dict(P, noise=dict(lr=3e-4)), "world"),
+    "align 100 steps": (FULL, dict(P, align_config=dict(steps=100)), "world"),
+    "align lr 3e-4": (FULL, dict(P, align_config=dict(lr=3e-4)), "world"),
 }
 
 def main():

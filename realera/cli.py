@@ -10,7 +10,15 @@ from pathlib import Path
 from dataclasses import asdict
 from fastcore.script import Param, anno_parser
 
-from .core import atomic_path, write_json
+from .core import atomic_path, check_dtype, load_pipeline, write_json
+from .settings import model_folder, model_settings
+from .sampling import SamplingConfig, neighborhood_figure
+from .align import check_precision
+from .erase import VARIANTS, EraseConfig, load_erased, resolve_erase
+from .erase import erase as run_erase
+from .images import comparison_grid, generate_images
+from .judges import DEFAULT_CLIP, JUDGES, make_judge
+from .evaluate import SCORES, evaluation_grid, make_protocol, run_protocol, summary_table
 
 # %% auto #0
 __all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'erase', 'generate', 'evaluate', 'main']
@@ -48,8 +56,6 @@ def neighborhood(
     n: Param("N, beyond samples", int) = None,
     overwrite: Param("replace an existing output file", action="store_true") = False):
     "Mine a concept's neighborhood and write its UMAP view (PNG) and distance table (JSON)."
-    from realera.core import load_pipeline
-    from realera.sampling import SamplingConfig, neighborhood_figure
     th = {k: v for k, v in dict(d1=d1, d2=d2, s1=s1, s2=s2, m=m, n=n).items() if v is not None}
     SamplingConfig(**th)  # bad thresholds fail here, before the model loads
     png = check_writable(out, overwrite)
@@ -67,42 +73,35 @@ def neighborhood(
 def erase(
     concept: Param("a concept to erase, as written in prompts; repeat for more", str, action="append", required=True) = None,
     out: Param("output folder (refused if not empty, unless --overwrite or resuming the same run)", str, required=True) = None,
-    anchor: Param("anchor prompt(s): one for all concepts or one per concept (default: '', or the world's 'a blank background' on the embedded model)", str, action="append") = None,
-    preserve: Param("a prompt to preserve; repeat for more (default: realera's generic list; on the embedded model the other classes)", str, action="append") = None,
-    config: Param("EraseConfig as .json/.yaml/.yml (default: the paper's settings; on the embedded model the world's, realera.world.erase_config)", str) = None,
+    anchor: Param("anchor prompt(s): one for all concepts or one per concept (default: the model's realera.json, else '')", str, action="append") = None,
+    preserve: Param("a prompt to preserve; repeat for more (default: the model's realera.json, else realera's generic list)", str, action="append") = None,
+    config: Param("EraseConfig as .json/.yaml/.yml (default: the model's realera.json, else the paper's settings)", str) = None,
     variant: Param("paper ablation variant: 1, 2, 3 or full (overrides the config's switches)", str) = None,
     model: Param("hub id or local folder; default: the embedded model", str) = None,
     device: Param("torch device", str) = "cpu",
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
     seed: Param("random seed (default: the config's)", int) = None,
     steps: Param("noise-alignment steps (the paper's epochs), overriding the config", int) = None,
+    force: Param("erase concepts the model's realera.json does not list", action="store_true") = False,
     save_pipeline: Param("also write the fused full pipeline to OUT/pipeline", action="store_true") = False,
     overwrite: Param("replace the artifacts in a non-empty OUT", action="store_true") = False,
     quiet: Param("no progress bars", action="store_true") = False):
     "Erase concepts from a Stable Diffusion pipeline with RealEra and write the artifacts to OUT."
     import dataclasses
-    from realera.align import check_precision
-    from realera.core import check_dtype, load_pipeline
-    from realera.core import check_concepts
-    from realera.erase import EraseConfig, VARIANTS, _prepare_out, _run_settings
-    from realera.erase import erase as run_erase
-    from realera import world
-    cfg = EraseConfig.from_file(config) if config else world.erase_config() if model is None else EraseConfig()
-    if model is None and not anchor: anchor = [world.ANCHOR]   # the world's empty canvas; '' there is the unconditional mixture
-    if model is None and not preserve: preserve = world.preserve_prompts(concept)
+    cfg = EraseConfig.from_file(config) if config else EraseConfig.for_model(model_settings(model))
     if variant is not None:
         if variant not in VARIANTS: raise ValueError(f"--variant must be one of {list(VARIANTS)}, got {variant!r}")
         cfg = dataclasses.replace(cfg, **VARIANTS[variant])
     if steps is not None:
         if steps < 1: raise ValueError(f"--steps must be >= 1, got {steps}")
-        cfg = dataclasses.replace(cfg, noise=dataclasses.replace(cfg.noise, steps=steps))
+        cfg = dataclasses.replace(cfg, align_config=dataclasses.replace(cfg.align_config, steps=steps))
     if seed is not None: cfg = dataclasses.replace(cfg, seed=seed)
-    concepts, anchors = check_concepts(concept, anchor)
-    if cfg.align: check_precision(device, check_dtype(dtype), cfg.noise.mixed_precision)
-    _prepare_out(out, _run_settings(concepts, anchors, preserve, cfg), overwrite)   # fails before the model loads
+    req = resolve_erase(model, concept, anchor, preserve, cfg, out, force=force, overwrite=overwrite)   # before the model loads
+    if cfg.align: check_precision(device, check_dtype(dtype), cfg.align_config.mixed_precision)
     pipe = load_pipeline(model, device=device, dtype=dtype)
-    run_erase(pipe, concepts, anchors, preserve, cfg, out, overwrite=overwrite, save_pipeline=save_pipeline, progress=not quiet)
-    print(f"erased {concepts} -> {anchors}; wrote {out}")
+    run_erase(pipe, req.concepts, req.anchors, req.preserve, req.config, out, force=force, overwrite=overwrite,
+              save_pipeline=save_pipeline, progress=not quiet)
+    print(f"erased {', '.join(req.concepts)} (anchor {', '.join(repr(a) for a in dict.fromkeys(req.anchors))}); wrote {out}")
 
 # %% ../nbs/90_cli.ipynb #10f03094
 def generate(
@@ -111,16 +110,16 @@ def generate(
     erased: Param("folder written by `realera erase`: generate with the erased model too", str) = None,
     only_erased: Param("with --erased: skip the original model's images", action="store_true") = False,
     model: Param("hub id or local folder; default: the embedded model", str) = None,
-    n: Param("images per prompt", int) = 4,
+    n: Param("images per prompt (default: the model's realera.json, else 4)", int) = None,
     seed: Param("seed of the first image; image k uses seed + k", int) = 0,
-    steps: Param("sampler steps", int) = 25,
-    guidance: Param("classifier-free guidance scale", float) = 7.5,
+    steps: Param("sampler steps (default: the model's realera.json, else 25)", int) = None,
+    guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)", float) = None,
     device: Param("torch device", str) = "cpu",
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
     overwrite: Param("replace existing outputs in OUT", action="store_true") = False):
     "Generate a PNG grid of images, original vs erased side by side when both are asked for."
-    from realera.core import check_dtype, load_pipeline
-    from realera.erase import comparison_grid, generate_images, load_erased
+    defaults = {**dict(n=4, steps=25, guidance=7.5), **model_settings(model).generate}
+    n, steps, guidance = (defaults[k] if v is None else v for k, v in dict(n=n, steps=steps, guidance=guidance).items())
     check_dtype(dtype)
     if n < 1: raise ValueError(f"--n must be >= 1, got {n}")
     if steps < 1: raise ValueError(f"--steps must be >= 1, got {steps}")
@@ -147,16 +146,16 @@ def generate(
 
 # %% ../nbs/90_cli.ipynb #89203791
 def evaluate(
-    protocol: Param("cifar10, celebrity, artist, nudity, coco, or world (the embedded model's classes, judged by its CNN evaluator)", str, required=True) = None,
+    protocol: Param("cifar10, celebrity, artist, nudity, coco, or world (default: the model's realera.json)", str) = None,
     out: Param("output folder", str, required=True) = None,
     erased: Param("folder written by `realera erase`: evaluate the erased model beside the original", str) = None,
     concept: Param("the erased concept (default: the erase's first concept, else the protocol's default)", str) = None,
     model: Param("hub id or local folder; default: the embedded model", str) = None,
-    classifier: Param(f"CLIP for classification/CLIP score: hub id, or 'tiny' (default: 'tiny' for the embedded model, else openai/clip-vit-large-patch14)", str) = None,
-    n: Param("images per prompt (the paper: 200; preserved names: 5)", int) = 200,
+    classifier: Param(f"the judge: {', '.join(JUDGES[:2])}, or a CLIP hub id/folder (default: the model's realera.json, else openai/clip-vit-large-patch14)", str) = None,
+    n: Param("images per prompt (default: the model's realera.json, else the paper's 200; preserved names: 5)", int) = None,
     seed: Param("seed of the first image; image k uses seed + k", int) = 0,
-    steps: Param("sampler steps", int) = 25,
-    guidance: Param("classifier-free guidance scale", float) = 7.5,
+    steps: Param("sampler steps (default: the model's realera.json, else 25)", int) = None,
+    guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)", float) = None,
     batch_size: Param("images per pipeline call", int) = 8,
     score: Param("argmax (accuracy of the top class) or prob (mean probability of the true class)", str) = "argmax",
     device: Param("torch device", str) = "cpu",
@@ -165,10 +164,11 @@ def evaluate(
     quiet: Param("no progress bars", action="store_true") = False):
     "Run an evaluation protocol on a model (and its erased version) and write JSON, a markdown table and an image grid."
     import shutil
-    from realera.core import check_dtype, load_pipeline
-    from realera.evaluate import (CLIPClassifier, DEFAULT_CLIP, SCORES, evaluation_grid, make_protocol, run_protocol,
-                                  summary_table)
-    from realera.erase import load_erased
+    ms = model_settings(model).evaluate
+    defaults = {**dict(n=200, steps=25, guidance=7.5), **{k: v for k, v in ms.items() if k in ("n", "steps", "guidance")}}
+    n, steps, guidance = (defaults[k] if v is None else v for k, v in dict(n=n, steps=steps, guidance=guidance).items())
+    protocol = protocol or ms.get("protocol")
+    if protocol is None: raise ValueError("--protocol is required: the model's realera.json names no default protocol")
     check_dtype(dtype)
     for k, v in dict(n=n, steps=steps, batch_size=batch_size).items():
         if v < 1: raise ValueError(f"--{k.replace('_', '-')} must be >= 1, got {v}")
@@ -177,23 +177,19 @@ def evaluate(
         if not (Path(erased)/"config.json").is_file(): raise ValueError(f"--erased {erased!r} is not a folder written by `realera erase` (no config.json)")
         concept = concept or json.loads((Path(erased)/"config.json").read_text())["concepts"][0]
     proto = make_protocol(protocol, concept)
+    judge = None if proto.metric == "nudity" else classifier or ms.get("judges", {}).get(protocol) or ms.get("clip") or DEFAULT_CLIP
+    if protocol == "world" and judge not in ("world", "world-clip"):
+        raise ValueError(f"--classifier {judge!r}: the world protocol is judged by the world's own CNN evaluator ('world') or its CLIP ('world-clip')")
     out = Path(out)
     settings = dict(protocol=protocol, concept=proto.erased, model=model, erased=erased, n=n, seed=seed, steps=steps,
-                    guidance=guidance, classifier=classifier, score=score)
+                    guidance=guidance, classifier=judge, score=score)
     marker = out/"evaluate.json"
     if marker.exists() and json.loads(marker.read_text()) != json.loads(json.dumps(settings)):
         if not overwrite: raise FileExistsError(f"{str(out)!r} was evaluated with other settings; pass --overwrite or use another folder")
         for sub in ("original", "erased"): shutil.rmtree(out/sub, ignore_errors=True)
     elif not marker.exists() and out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{str(out)!r} is not empty; pass --overwrite or use another folder")
-    clf = None
-    if protocol == "world":
-        if classifier is not None: raise ValueError("--classifier names a CLIP model; the world protocol is judged by the world's own CNN evaluator")
-        from realera.world import WorldClassifier
-        clf = WorldClassifier()
-    elif proto.metric != "nudity":
-        name = classifier or ("tiny" if model is None else DEFAULT_CLIP)
-        clf = CLIPClassifier.tiny(device=device) if name == "tiny" else CLIPClassifier.from_pretrained(name, device=device)
+    clf = make_judge(judge, model_dir=model_folder(model), device=device) if judge else None   # nudity: NudeNet inside the runner
     out.mkdir(parents=True, exist_ok=True)
     write_json(marker, settings)
     pipe = load_pipeline(model, device=device, dtype=dtype)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #0e45e69a
 from __future__ import annotations
-import contextlib, json, os, random, tempfile
+import contextlib, importlib.resources, json, os, random, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['TOKEN_POLICIES', 'seed_everything', 'make_generator', 'atomic_path', 'atomic_dir', 'write_json', 'check_dtype',
-           'load_pipeline', 'tokenize', 'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts',
+__all__ = ['EMBEDDED_MODEL', 'TOKEN_POLICIES', 'seed_everything', 'make_generator', 'atomic_path', 'atomic_dir', 'write_json',
+           'check_dtype', 'load_pipeline', 'tokenize', 'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts',
            'cross_attention_projections']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
@@ -63,6 +63,8 @@ def write_json(path: str | os.PathLike, obj) -> Path:
     return Path(path)
 
 # %% ../nbs/00_core.ipynb #985b2bb1
+EMBEDDED_MODEL = Path(str(importlib.resources.files("realera") / "assets" / "world"))   # a diffusers folder in the package
+
 _FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
 def check_dtype(dtype) -> torch.dtype:
@@ -74,15 +76,13 @@ def check_dtype(dtype) -> torch.dtype:
         raise ValueError(f"dtype must be one of {sorted(names)} (or the torch dtypes), got {dtype!r}")
     return dtype
 
-def load_pipeline(model: str | os.PathLike | None = None, # hub id or local folder; `None` = the embedded default model
+def load_pipeline(model: str | os.PathLike | None = None, # hub id or local folder; `None`: the embedded default model
                   device: str | torch.device = "cpu", dtype=torch.float32,
                   safety_checker: bool = False, # keep the hub's NSFW safety checker (off: erasure research needs raw images)
                   **kwargs): # passed on to `StableDiffusionPipeline.from_pretrained`
-    "Load a `StableDiffusionPipeline` onto `device` in `dtype`."
+    "Load a `StableDiffusionPipeline` onto `device` in `dtype` (`model=None`: `EMBEDDED_MODEL`)."
     dtype, device = check_dtype(dtype), torch.device(device)
-    if model is None:
-        from realera.world import load_world   # the embedded default lives below this module; imported on demand
-        return load_world(device=device, dtype=dtype)
+    model = EMBEDDED_MODEL if model is None else model
     from diffusers import StableDiffusionPipeline
     path = Path(model).expanduser()
     if not path.exists() and (os.path.isabs(str(model)) or str(model).startswith('.') or str(model).count('/') != 1):

@@ -4,21 +4,22 @@
 
 # %% ../nbs/03a_erase.ipynb #5aeeea29
 from __future__ import annotations
-import dataclasses, json, os, shutil, tempfile
+import copy, dataclasses, json, os, shutil, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from .core import TOKEN_POLICIES, atomic_dir, atomic_path, check_concepts, concept_span, make_generator, write_json
+from .core import TOKEN_POLICIES, atomic_dir, atomic_path, check_concepts, concept_span, make_generator, tokenize, write_json
+from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
 from .sampling import SamplingConfig
 from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_edit
 from .align import (ADAPTER, AlignConfig, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision,
                            kv_weights, lora_state, make_task)
 
 # %% auto #0
-__all__ = ['VARIANTS', 'LORA_FILE', 'ARTIFACTS', 'EraseConfig', 'save_trajectories', 'load_trajectories', 'save_lora', 'erase',
-           'load_erased', 'save_fused_pipeline', 'generate_images', 'comparison_grid']
+__all__ = ['VARIANTS', 'LORA_FILE', 'ARTIFACTS', 'EraseConfig', 'save_trajectories', 'load_trajectories', 'save_lora',
+           'EraseRequest', 'resolve_erase', 'erase', 'load_erased', 'save_fused_pipeline']
 
 # %% ../nbs/03a_erase.ipynb #51ee3bd1
 VARIANTS = {"1": dict(closed_form=True, align=False, mine=False, beyond=False),
@@ -39,11 +40,11 @@ class EraseConfig:
     policy: str = "subsequent"     # token policy (00_core): the concept token and the tokens after it (paper)
     seed: int = 0
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    noise: AlignConfig = field(default_factory=AlignConfig)
+    align_config: AlignConfig = field(default_factory=AlignConfig)
 
     def __post_init__(self):
         if isinstance(self.sampling, dict): self.sampling = SamplingConfig(**self.sampling)
-        if isinstance(self.noise, dict): self.noise = AlignConfig(**self.noise)
+        if isinstance(self.align_config, dict): self.align_config = AlignConfig(**self.align_config)
         if not (self.closed_form or self.align): raise ValueError("closed_form and align are both off: nothing would be erased")
         if self.ridge_unit not in RIDGE_UNITS: raise ValueError(f"ridge_unit must be one of {RIDGE_UNITS}, got {self.ridge_unit!r}")
         if not isinstance(self.seed, int) or self.seed < 0: raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
@@ -58,9 +59,19 @@ class EraseConfig:
     def to_dict(self) -> dict: return dataclasses.asdict(self)
 
     @classmethod
+    def for_model(cls, settings: ModelSettings | None = None, variant: str | int | None = None, **overrides) -> "EraseConfig":
+        "The model's erase settings (`realera.json`'s `erase`), then `variant`'s switches, then `overrides` (nested dicts merge)."
+        d = copy.deepcopy((settings or ModelSettings()).erase)
+        for k, v in overrides.items(): d[k] = {**d.get(k, {}), **v} if isinstance(v, dict) else v
+        if variant is not None:
+            if str(variant) not in VARIANTS: raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
+            d.update(VARIANTS[str(variant)])
+        return cls.from_dict(d)
+
+    @classmethod
     def from_dict(cls, d: dict) -> "EraseConfig":
         "Build from a (possibly partial) dict; unknown keys raise, naming them and the allowed ones."
-        for sub, kind in (("sampling", SamplingConfig), ("noise", AlignConfig)):
+        for sub, kind in (("sampling", SamplingConfig), ("align_config", AlignConfig)):
             bad = set(d.get(sub) or {}) - {f.name for f in dataclasses.fields(kind)}
             if bad: raise ValueError(f"unknown {sub} keys {sorted(bad)}; allowed: {[f.name for f in dataclasses.fields(kind)]}")
         bad = set(d) - {f.name for f in dataclasses.fields(cls)}
@@ -128,19 +139,38 @@ def save_lora(pipe, out) -> Path:
     return out/LORA_FILE
 
 # %% ../nbs/03a_erase.ipynb #8ac7ae98
-def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = None, preserve: list[str] | None = None,
-          config: EraseConfig | None = None, out: str | os.PathLike | None = None, *, overwrite: bool = False,
-          save_pipeline: bool = False, progress: bool = True, callback=None):
-    "Erase `concepts` from `pipe` (in place) by RealEra, mapping each to its anchor ('' by default); returns `pipe`."
-    config = config or EraseConfig()
+@dataclass
+class EraseRequest:
+    "An erase resolved and checked before any work: the model's defaults filled in where the caller gave none."
+    concepts: list[str]
+    anchors: list[str]
+    preserve: list[str] | None      # None: realera's generic list (closed_form.DEFAULT_PRESERVE)
+    config: EraseConfig
+    resume: bool = False            # `out` holds an unfinished run with the same settings
+
+def resolve_erase(model, concepts: list[str] | str, anchors: list[str] | str | None = None, preserve: list[str] | None = None,
+                  config: EraseConfig | None = None, out: str | os.PathLike | None = None, *, force: bool = False,
+                  overwrite: bool = False) -> EraseRequest:
+    "Fill in `model`'s defaults (a pipeline, a folder, a hub id or None, the embedded model) and check all but the weights."
+    settings = model_settings(model)
+    concepts = known(settings, check_concepts(concepts)[0], force)
+    concepts, anchors = check_concepts(concepts, anchor_prompt(settings, anchors))
+    preserve = preserve_prompts(settings, concepts, preserve)
+    if preserve is not None and not all(isinstance(p, str) for p in preserve): raise ValueError(f"preserve prompts must be strings, got {preserve!r}")
+    config = EraseConfig.for_model(settings) if config is None else config
     if not isinstance(config, EraseConfig): raise TypeError(f"config must be an EraseConfig, got {type(config).__name__}")
-    concepts, anchors = check_concepts(concepts, anchors)
-    for c in concepts: concept_span(pipe.tokenizer, c, c)           # over-long prompts fail here
-    if config.align: check_precision(pipe.device, pipe.unet.dtype, config.noise.mixed_precision)
+    resume = out is not None and _prepare_out(out, _run_settings(concepts, anchors, preserve, config), overwrite)
+    return EraseRequest(concepts, anchors, preserve, config, resume)
+
+def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = None, preserve: list[str] | None = None,
+          config: EraseConfig | None = None, out: str | os.PathLike | None = None, *, force: bool = False,
+          overwrite: bool = False, save_pipeline: bool = False, progress: bool = True, callback=None):
+    "Erase `concepts` from `pipe` (in place) by RealEra, mapping each to its anchor; returns `pipe`. Defaults: the model's `realera.json`."
+    req = resolve_erase(pipe, concepts, anchors, preserve, config, out, force=force, overwrite=overwrite)
+    concepts, anchors, preserve, config, resume = req.concepts, req.anchors, req.preserve, req.config, req.resume
+    for p in dict.fromkeys(concepts + anchors + (preserve or [])): tokenize(pipe.tokenizer, p)   # over-long prompts fail here
+    if config.align: check_precision(pipe.device, pipe.unet.dtype, config.align_config.mixed_precision)
     if save_pipeline and out is None: raise ValueError("save_pipeline needs an out folder")
-    preserve = None if preserve is None else list(preserve)
-    settings = _run_settings(concepts, anchors, preserve, config)
-    resume = out is not None and _prepare_out(out, settings, overwrite)
     if out is not None:
         out = Path(out); out.mkdir(parents=True, exist_ok=True)
         if not resume:   # a replaced run's artifacts must not mix with this one's
@@ -148,7 +178,7 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
                 f = out/name
                 if f.is_dir(): shutil.rmtree(f)
                 elif f.exists(): f.unlink()
-            write_json(out/"config.json", settings)
+            write_json(out/"config.json", _run_settings(concepts, anchors, preserve, config))
 
     original = kv_weights(pipe.unet) if config.align else None
     if config.align:   # z_t: the anchor's trajectory under the original UNet, generated once per run
@@ -156,8 +186,8 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
         if resume and cache.exists(): trajs = load_trajectories(cache)
         else:
             g = make_generator(config.seed, pipe.device)
-            by_anchor = {a: anchor_trajectory(pipe, a, config.noise.anchor_images, config.noise.anchor_steps,
-                                              config.noise.guidance_scale, generator=g, progress=progress)
+            by_anchor = {a: anchor_trajectory(pipe, a, config.align_config.anchor_images, config.align_config.anchor_steps,
+                                              config.align_config.guidance_scale, generator=g, progress=progress)
                          for a in dict.fromkeys(anchors)}   # one cache per distinct anchor
             trajs = [by_anchor[a] for a in anchors]
             if cache is not None: save_trajectories(cache, trajs)
@@ -171,9 +201,9 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
         edit.apply(pipe)
     log = []
     if config.align:
-        add_lora(pipe.unet, config.noise, seed=config.seed)
+        add_lora(pipe.unet, config.align_config, seed=config.seed)
         tasks = [make_task(pipe, c, a, t, config.policy) for c, a, t in zip(concepts, anchors, trajs)]
-        log = align_noise(pipe.unet, original, tasks, config.noise, config.sampling, mine=config.mine, beyond=config.beyond,
+        log = align_noise(pipe.unet, original, tasks, config.align_config, config.sampling, mine=config.mine, beyond=config.beyond,
                           seed=config.seed, checkpoint=out/"checkpoint" if out is not None else None,
                           progress=progress, callback=callback)
     if out is not None:
@@ -213,33 +243,3 @@ def save_fused_pipeline(pipe, out) -> Path:
 
 def _save_pretrained(pipe, dest: Path) -> None:
     with atomic_dir(dest) as tmp: pipe.save_pretrained(tmp, safe_serialization=True)
-
-# %% ../nbs/03a_erase.ipynb #3311063d
-def generate_images(pipe, prompts: list[str], n: int = 4, seed: int = 0, steps: int = 25, guidance_scale: float = 7.5,
-                    progress: bool = False) -> list[list]:
-    "`n` PIL images for each prompt, image k of every prompt from seed `seed + k`."
-    if not isinstance(n, int) or n < 1: raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if isinstance(prompts, str): prompts = [prompts]
-    if not prompts: raise ValueError("prompts is empty")
-    out = []
-    for p in prompts:
-        gens = [make_generator(seed + k, pipe.device) for k in range(n)]
-        pipe.set_progress_bar_config(disable=not progress)
-        out.append(pipe([p] * n, num_inference_steps=steps, guidance_scale=guidance_scale, generator=gens).images)
-    return out
-
-def comparison_grid(images: dict[str, list[list]], prompts: list[str], size: float = 1.3):
-    "A matplotlib figure: one row per prompt, one block of columns per entry of `images` (e.g. original, erased)."
-    import matplotlib.pyplot as plt
-    labels = list(images)
-    n = len(images[labels[0]][0])
-    fig, axes = plt.subplots(len(prompts), n * len(labels), figsize=(size * n * len(labels), size * len(prompts) + 0.4),
-                             squeeze=False)
-    for i, prompt in enumerate(prompts):
-        for b, lab in enumerate(labels):
-            for k, im in enumerate(images[lab][i]):
-                ax = axes[i, b * n + k]; ax.imshow(im); ax.set_xticks([]); ax.set_yticks([])
-                if i == 0 and k == 0: ax.set_title(lab, fontsize=8, loc="left")
-        axes[i, 0].set_ylabel(prompt if len(prompt) < 28 else prompt[:26] + "…", fontsize=7)
-    fig.tight_layout()
-    return fig

@@ -60,7 +60,7 @@ def test_trajectory_round_trip(tmp_path, traj):
     assert len(back) == 2 and torch.equal(back[1].latents, traj.latents) and torch.equal(back[0].timesteps, traj.timesteps)
 
 def test_multi_concept_and_plain_diffusers_lora(tmp_path):
-    cfg = EraseConfig(noise=SMALL)
+    cfg = EraseConfig(align_config=SMALL)
     p = erase(tiny_pipeline(), ["cat", "dog"], ["an animal"], config=cfg, out=tmp_path / "e", progress=False)
     saved = json.loads((tmp_path / "e" / "config.json").read_text())
     assert saved["concepts"] == ["cat", "dog"] and saved["anchors"] == ["an animal", "an animal"]
@@ -72,16 +72,16 @@ def test_multi_concept_and_plain_diffusers_lora(tmp_path):
 
 def test_fused_pipeline_and_pipe_left_exact(tmp_path):
     from diffusers import StableDiffusionPipeline
-    p = erase(tiny_pipeline(), "airplane", config=EraseConfig(noise=SMALL), out=tmp_path / "e", save_pipeline=True, progress=False)
+    p = erase(tiny_pipeline(), "airplane", config=EraseConfig(align_config=SMALL), out=tmp_path / "e", save_pipeline=True, progress=False)
     assert torch.equal(eps(p), eps(load_erased(tiny_pipeline(), tmp_path / "e")))   # fusing for the save changed nothing
     fused = StableDiffusionPipeline.from_pretrained(str(tmp_path / "e" / "pipeline"))
     assert not any(".lora_" in n for n, _ in fused.unet.named_parameters())
     torch.testing.assert_close(eps(fused), eps(p), atol=1e-5, rtol=1e-4)
 
 def test_config_files_and_errors(tmp_path):
-    (tmp_path / "c.yaml").write_text("mine: false\nnoise:\n  steps: 7\n  lr: 0.001\nsampling:\n  m: 4\n")
+    (tmp_path / "c.yaml").write_text("mine: false\nalign_config:\n  steps: 7\n  lr: 0.001\nsampling:\n  m: 4\n")
     c = EraseConfig.from_file(tmp_path / "c.yaml")
-    assert (c.mine, c.noise.steps, c.noise.lr, c.sampling.m) == (False, 7, 1e-3, 4)
+    assert (c.mine, c.align_config.steps, c.align_config.lr, c.sampling.m) == (False, 7, 1e-3, 4)
     (tmp_path / "c.json").write_text(json.dumps(c.to_dict()))
     assert EraseConfig.from_file(tmp_path / "c.json") == c
     (tmp_path / "bad.yaml").write_text("ridg: 3\n")
@@ -95,17 +95,17 @@ def test_resume_guard_and_overwrite_clears_stale(tmp_path):
     def stop(step, loss):
         if step == 3: raise KeyboardInterrupt
     with pytest.raises(KeyboardInterrupt):
-        erase(tiny_pipeline(), "airplane", config=EraseConfig(noise=SMALL), out=out, progress=False, callback=stop)
+        erase(tiny_pipeline(), "airplane", config=EraseConfig(align_config=SMALL), out=out, progress=False, callback=stop)
     assert (out / "checkpoint" / "latest.json").exists()
-    other = EraseConfig(noise=SMALL, seed=1)
+    other = EraseConfig(align_config=SMALL, seed=1)
     with pytest.raises(FileExistsError, match="unfinished run with other settings"):
         erase(tiny_pipeline(), "airplane", config=other, out=out, progress=False)
-    erase(tiny_pipeline(), "airplane", config=EraseConfig(closed_form=False, noise=SMALL), out=out, overwrite=True, progress=False)
+    erase(tiny_pipeline(), "airplane", config=EraseConfig(closed_form=False, align_config=SMALL), out=out, overwrite=True, progress=False)
     assert not (out / "closed_form.safetensors").exists() and not (out / "checkpoint").exists()
     assert json.loads((out / "config.json").read_text())["config"]["closed_form"] is False
 
 def test_bfloat16_on_cpu_trains(tmp_path):
-    p = erase(tiny_pipeline(dtype=torch.bfloat16), "airplane", config=EraseConfig(noise=AlignConfig(steps=2, anchor_images=1, anchor_steps=2)),
+    p = erase(tiny_pipeline(dtype=torch.bfloat16), "airplane", config=EraseConfig(align_config=AlignConfig(steps=2, anchor_images=1, anchor_steps=2)),
               progress=False)
     assert p.unet.dtype == torch.bfloat16
     assert {w.dtype for n, w in p.unet.named_parameters() if ".lora_" in n} == {torch.float32}
@@ -135,7 +135,7 @@ def test_cli_erase_then_generate(tmp_path):
     r = realera("erase", "--concept", "star", "--out", str(out), "--steps", "3", "--quiet")
     assert r.returncode == 0, r.stderr[-2000:]
     run = json.loads((out / "config.json").read_text())
-    assert run["config"]["noise"]["steps"] == 3 and run["anchors"] == ["a blank background"] and "a circle" in run["preserve"]
+    assert run["config"]["align_config"]["steps"] == 3 and run["anchors"] == ["a blank background"] and "a circle" in run["preserve"]
     (out / "keep.txt").write_text("mine")
     r = realera("erase", "--concept", "star", "--out", str(out), "--steps", "3")
     assert r.returncode == 2 and "--overwrite" in r.stderr and (out / "keep.txt").read_text() == "mine"
