@@ -8,8 +8,9 @@ import argparse, tempfile, time
 import torch
 
 from realera.core import check_dtype
-from realera.evaluate import CLIPClassifier, cifar10_protocol, run_protocol
-from realera.testing import CLIP_L14_TEXT_CONFIG, SD14_UNET_CONFIG, tiny_pipeline, tiny_tokenizer
+from realera.evaluate import cifar10_protocol, run_protocol
+from realera.judges import CLIPClassifier
+from realera.testing import CLIP_L14_TEXT_CONFIG, SD14_UNET_CONFIG, tiny_clip, tiny_pipeline, tiny_tokenizer
 
 SD_VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(128, 256, 512, 512), layers_per_block=2,
                      down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4, sample_size=512)
@@ -43,7 +44,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(); torch.set_num_threads(a.threads)
     dtype = check_dtype(a.dtype)
-    if a.scale == "tiny": pipe, clf = tiny_pipeline(device=a.device, dtype=dtype), CLIPClassifier.tiny(device=a.device)
+    if a.scale == "tiny": pipe, clf = tiny_pipeline(device=a.device, dtype=dtype), CLIPClassifier(*tiny_clip(device=a.device), device=a.device)
     else: pipe, clf = sd14_pipeline(a.device, dtype), vit_l14_classifier(a.device)
     proto = cifar10_protocol("airplane")
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,11 +1,12 @@
-"""Train the tiny world (realera.world.train_world) and print what each component reached and how long it took.
+"""Train the tiny world (realera.world.train.train_world) and print what each component reached and how long it took.
 
     python bench/train_world.py /tmp/world          # about 41 minutes on one CPU thread; resumes from OUT.parts/ if interrupted
     python bench/train_world.py --ship               # write the embedded default model (parts kept in realera/assets/world.parts, git-ignored)
 """
 import argparse, dataclasses, json
 import torch
-from realera.world import WorldConfig, train_world, WORLD_DIR
+from realera.world.model import WORLD_DIR
+from realera.world.train import WorldConfig, train_world
 
 def main():
     ap = argparse.ArgumentParser()

@@ -1,4 +1,4 @@
-"""The erasure benchmark on the embedded world (realera.world.erasure_benchmark): each class erased in turn by each method of
+"""The erasure benchmark on the embedded world (realera.benchmark.erasure_benchmark): each class erased in turn by each method of
 the paper's Table 3, evaluated as Table 1 (Acc_e, Acc_s, Acc_g, H_o; argmax accuracy of the world's CNN evaluator).
 
     python bench/world_erase.py                      # 10 classes x 5 methods, n=10 images per prompt: two worker
@@ -12,7 +12,8 @@ Resumes an interrupted run from OUT.
 import argparse, json, subprocess, sys, time
 from pathlib import Path
 import torch
-from realera.world import CLASSES, METHODS, benchmark_grid, erasure_benchmark, table1, table3
+from realera.benchmark import METHODS, benchmark_grid, erasure_benchmark, table1, table3
+from realera.world.data import CLASSES
 
 def main():
     ap = argparse.ArgumentParser()
@@ -22,7 +23,7 @@ def main():
     ap.add_argument("--grids", nargs="*", default=["ring", "triangle"]); ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2, help="processes, one thread each, each erasing a share of the classes")
     ap.add_argument("--world", default=None, help="a trained world's folder (default: the embedded one)")
-    ap.add_argument("--overrides", default=None, help="JSON merged into realera.world.erase_config, e.g. '{\"align_config\": {\"steps\": 100}}'")
+    ap.add_argument("--overrides", default=None, help="JSON merged into the world's erase settings (EraseConfig.for_model), e.g. '{\"align_config\": {\"steps\": 100}}'")
     a = ap.parse_args(); torch.set_num_threads(a.threads)
     t = time.time()
     kw = dict(n=a.n, n_other=a.n_other, steps=a.steps, overrides=json.loads(a.overrides) if a.overrides else None,

@@ -1,5 +1,5 @@
 """How the RealEra settings the paper leaves open (D1, D2, S1, S2, M, N, lambda1, alignment length/rate) behave on the world:
-UCE and full RealEra with each setting on a few classes, side by side in one run. The world's defaults (realera.world.WORLD_ERASE)
+UCE and full RealEra with each setting on a few classes, side by side in one run. The world's defaults (the world's realera.json)
 were chosen from this table.
 
     python bench/world_sweep.py                 # ~20 minutes on 1 thread (1,205 s measured; two --only halves in parallel: about half)
@@ -8,11 +8,11 @@ were chosen from this table.
 import argparse, json, time
 from pathlib import Path
 import torch
-from realera.world import _avg, erasure_benchmark
+from realera.benchmark import erasure_benchmark, method_average
 
 FULL, UCE = "RealEra (full)", "UCE (variant 1)"
-P = dict(lam1=0.1)   # the sweep's base: the paper's lambda1, the world's default (WORLD_ERASE)
-SETTINGS = {   # name: (method, erase_config overrides, preserve list)
+P = dict(lam1=0.1)   # the sweep's base: the paper's lambda1, the world's default (its realera.json)
+SETTINGS = {   # name: (method, EraseConfig overrides, preserve list)
     "UCE, generic preserve": (UCE, P, "generic"),
     "UCE": (UCE, P, "world"),
     "RealEra, generic preserve": (FULL, P, "generic"),
@@ -35,12 +35,12 @@ def main():
     names = [k for k in SETTINGS if not a.only or any(k.startswith(o) for o in a.only)]
     t, rows = time.time(), []
     base = erasure_benchmark(Path(a.out)/"original", a.classes, ["original"], n=a.n, n_other=a.n_other, progress=False)
-    rows.append(("original", _avg(base, "original"), 0.0))
+    rows.append(("original", method_average(base, "original"), 0.0))
     for i, k in enumerate(names):
         method, over, preserve = SETTINGS[k]
         res = erasure_benchmark(Path(a.out)/f"s{list(SETTINGS).index(k)}", a.classes, [method], n=a.n, n_other=a.n_other,
                                 overrides=over, preserve=preserve, progress=False)
-        rows.append((k, _avg(res, method), sum(res[c][method]["erase_s"] for c in res) / len(res)))
+        rows.append((k, method_average(res, method), sum(res[c][method]["erase_s"] for c in res) / len(res)))
         print(k, {x: round(v, 1) for x, v in rows[-1][1].items()}, flush=True)
     print(f"\nRealEra / UCE on {a.classes}, n={a.n} per erased/general prompt, {a.n_other} per other class; averages over the classes\n")
     print("| setting | Acc_e ↓ | Acc_s ↑ | Acc_g ↓ | H_o ↑ | erase s |\n|---|---:|---:|---:|---:|---:|")

@@ -11,7 +11,7 @@ NBS = sorted(p for p in (ROOT / "nbs").glob("*.ipynb"))
 
 DOCS = runpy.run_path(str(ROOT / ".ci" / "docs.py"))
 FIGURES = {"01_sampling.ipynb": "the UMAP view", "02_closed_form.ipynb": "the before/after bars",
-           "03a_erase.ipynb": "the original/erased image grid", "04_evaluate.ipynb": "the evaluation grid"}
+           "03a_erase.ipynb": "the original/erased image grid", "05a_evaluate.ipynb": "the evaluation grid"}
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
@@ -60,7 +60,7 @@ def test_every_notebook_is_in_the_sidebar_and_exports_its_module():
         exp = [l for c in cells for l in "".join(c["source"]).splitlines() if l.startswith("#| default_exp")]
         if nb.name != "index.ipynb":
             assert len(exp) == 1, nb.name
-            assert (ROOT / "realera" / (exp[0].split()[-1] + ".py")).exists()
+            assert (ROOT / "realera" / (exp[0].split()[-1].replace(".", "/") + ".py")).exists()
 
 def test_readme_is_in_sync_with_index():
     mod = runpy.run_path(str(ROOT / ".ci" / "readme.py"))

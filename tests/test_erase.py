@@ -126,7 +126,7 @@ def realera(*args):
     (["--variant", "7"], "--variant must be one of"),
 ])
 def test_cli_erase_bad_input_fails_fast(tmp_path, args, message):
-    r = realera("erase", "--concept", "cat", "--concept", "dog", "--out", str(tmp_path / "out"), *args)
+    r = realera("erase", "--concept", "cat", "--concept", "dog", "--force", "--out", str(tmp_path / "out"), *args)
     assert r.returncode == 2 and message in r.stderr, r.stderr[-1500:]
     assert not (tmp_path / "out").exists()
 

@@ -2,10 +2,10 @@
 import json, os, subprocess
 import pytest, torch
 
-from realera.evaluate import (NUDENET_CLASSES, CLIPClassifier, NudityDetector, PromptSpec, Protocol, artist_protocol,
-                              celebrity_protocol, cifar10_protocol, coco_protocol, eval_data, harmonic_score, make_protocol,
-                              nudity_protocol, run_protocol, summarize, summary_table)
-from realera.testing import tiny_pipeline
+from realera.evaluate import (PromptSpec, Protocol, artist_protocol, celebrity_protocol, cifar10_protocol, coco_protocol,
+                              eval_data, harmonic_score, make_protocol, nudity_protocol, run_protocol, summarize, summary_table)
+from realera.judges import NUDENET_CLASSES, CLIPClassifier, NudityDetector
+from realera.testing import tiny_clip, tiny_pipeline
 
 @pytest.mark.parametrize("e,s,g", [(0, 100, 0), (50, 50, 50), (3.38, 96.18, 8.87), (99, 1, 99)])
 def test_harmonic_score_is_the_harmonic_mean(e, s, g):
@@ -43,7 +43,7 @@ def test_protocol_validation_and_data():
     with pytest.raises(ValueError, match="no shipped evaluation data"): eval_data("imagenet")
 
 @pytest.fixture(scope="module")
-def clf(): return CLIPClassifier.tiny()
+def clf(): return CLIPClassifier(*tiny_clip())
 
 @pytest.mark.parametrize("proto", [cifar10_protocol("ship"), celebrity_protocol(preserved=["Tom Hanks"], n_preserve=1),
                                    artist_protocol(preserved=["Rembrandt"], n_preserve=1), coco_protocol(["a cat", "a dog"]),

@@ -2,8 +2,12 @@
 import json
 import numpy as np, pytest, torch
 from realera.core import load_pipeline
-from realera.world import (ANCHOR, CLASSES, SYNONYMS, WORLD_DIR, erase_config, generation_accuracy, has_world, load_classifier,
-                           make_data, accuracy, classify, preserve_prompts, name_geometry, synonym_accuracy, world_clip_judge)
+from realera.erase import EraseConfig
+from realera.judges import world_clip_judge
+from realera.settings import model_settings
+from realera.world import (ANCHOR, CLASSES, SYNONYMS, WORLD_DIR, generation_accuracy, has_world, load_classifier, make_data, classify,
+                           name_geometry, synonym_accuracy)
+from realera.world.train import accuracy
 
 def test_shipped_world_is_small_and_complete():
     assert has_world()
@@ -11,7 +15,7 @@ def test_shipped_world_is_small_and_complete():
     assert sum(p.stat().st_size for p in files) < 10e6
     assert not [p for p in files if p.suffix in (".bin", ".pt", ".pkl", ".ckpt")]   # safetensors only
     from safetensors import safe_open
-    with safe_open(str(WORLD_DIR/"pipeline"/"unet"/"diffusion_pytorch_model.safetensors"), "pt") as f:
+    with safe_open(str(WORLD_DIR/"unet"/"diffusion_pytorch_model.safetensors"), "pt") as f:
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}   # stored in half precision, computed in float32
     meta = json.loads((WORLD_DIR/"world.json").read_text())
     assert meta["classes"] == CLASSES and meta["anchor"] == ANCHOR
@@ -42,7 +46,7 @@ def test_closed_form_erase_removes_the_class_and_keeps_another():
     pipe, clf = load_pipeline(), load_classifier()
     prompts = {"square": "a photo of a square", "circle": "a photo of a circle"}
     before = generation_accuracy(pipe, clf, prompts, n=8, seed=200)
-    erase(pipe, "square", ANCHOR, preserve_prompts("square"), config=erase_config(1), progress=False)
+    erase(pipe, "square", config=EraseConfig.for_model(model_settings(pipe), 1), progress=False)   # the world's own anchor and preserve list
     after = generation_accuracy(pipe, clf, prompts, n=8, seed=200)
     assert before["square"] >= 75 and after["square"] <= 25, (before, after)
     assert after["circle"] >= before["circle"] - 25, (before, after)
