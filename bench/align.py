@@ -10,7 +10,7 @@ import torch
 
 from realera.align import AlignConfig, AlignTask, Trajectory, add_lora, alignment_loss, kv_weights
 from realera.closed_form import ClosedFormFitter
-from realera.core import check_dtype, concept_span, cross_attention_projections, make_generator, tokenize
+from realera.core import ConceptPair, check_dtype, concept_span, cross_attention_projections, make_generator, tokenize
 from realera.erase import EraseConfig
 from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_tokenizer
 
@@ -32,7 +32,7 @@ def main():
     pos = concept_span(tok, "airplane", "airplane").positions()
     g = make_generator(0, dev)
     traj = Trajectory(torch.randn(2, 5, 4, 64, 64, generator=make_generator(0)), torch.tensor([981, 741, 501, 261, 21]))
-    task = AlignTask(e.to(dtype), es.to(dtype), pos, traj)
+    task = AlignTask(ConceptPair("airplane", "airplane", "", "subsequent", pos, e.to(dtype), es.to(dtype)), traj)
     original = kv_weights(unet)
     t = time.perf_counter()   # the closed form of the full run: a handful of rows, one solve, 32 matmuls
     ClosedFormFitter(768).update(e[pos].float(), es[pos].float()).solve().edited_weights(unet); sync(dev)

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import atomic_path, check_dtype, concept_span, cross_attention_projections, encode_prompts
+from .core import ConceptPair, atomic_path, check_dtype, concept_pair, cross_attention_projections
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
@@ -136,17 +136,13 @@ def anchor_trajectory(pipe, prompt: str, n_images: int = 4, steps: int = 25, gui
 # %% ../nbs/03_align.ipynb #85676d1f
 @dataclass
 class AlignTask:
-    "One erasure concept for the alignment: embeddings of p_c and p_c*, the perturbed positions, the z_t cache."
-    e_c: torch.Tensor        # (77, d) erasure prompt
-    e_star: torch.Tensor     # (77, d) anchor prompt
-    positions: torch.Tensor  # token positions neighbors and beyond samples perturb
+    "One erasure concept for the alignment: its `ConceptPair` (p_c, p_c*, the perturbed positions) and the z_t cache."
+    pair: ConceptPair
     trajectory: Trajectory
 
 def make_task(pipe, concept: str, anchor: str, trajectory: Trajectory, policy: str = "subsequent") -> AlignTask:
     "An `AlignTask` for erasing `concept` (used as its own prompt) towards `anchor`."
-    pos = concept_span(pipe.tokenizer, concept, concept).positions(policy)
-    e, es = encode_prompts(pipe, [concept, anchor])
-    return AlignTask(e, es, pos, trajectory)
+    return AlignTask(concept_pair(pipe, concept, concept, anchor, policy), trajectory)
 
 def _autocast(device: torch.device, mixed_precision: str):
     if mixed_precision == "no": return contextlib.nullcontext()
@@ -162,10 +158,11 @@ def alignment_loss(unet: nn.Module, original_kv: dict, task: AlignTask, step: in
     z, t = z.to(device, dtype), t.to(device)
     rep = lambda e: e.expand(batch_size, *e.shape).to(device, dtype)
     eq9 = step % 2 == 1 and (mine or beyond)
-    p_c = (neighbor_prompts(task.e_c, task.positions, cfg, generator=generator)[0] if eq9 and mine else rep(task.e_c)).to(device, dtype)
-    student_in, teacher_in = [p_c], [rep(task.e_star)]
+    e, pos = task.pair.e, task.pair.positions
+    p_c = (neighbor_prompts(e, pos, cfg, generator=generator)[0] if eq9 and mine else rep(e)).to(device, dtype)
+    student_in, teacher_in = [p_c], [rep(task.pair.e_star)]
     if eq9 and beyond:
-        p_keep = beyond_prompts(task.e_c, task.positions, cfg, generator=generator).to(device, dtype)
+        p_keep = beyond_prompts(e, pos, cfg, generator=generator).to(device, dtype)
         student_in.append(p_keep); teacher_in.append(p_keep)
     k = len(student_in)
     zz, tt = z.repeat(k, 1, 1, 1), t.repeat(k)

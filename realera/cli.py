@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb #73cbc193
 from __future__ import annotations
-import json, os, sys, tempfile
+import json, os, sys
 from pathlib import Path
 
 from dataclasses import asdict

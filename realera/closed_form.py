@@ -12,7 +12,8 @@ import torch
 from torch import nn
 
 from fastcore.meta import delegates
-from .core import atomic_path, check_concepts, concept_span, cross_attention_projections, encode_prompts, write_json
+from .core import (ConceptPair, atomic_path, concept_pair, concept_pairs, cross_attention_projections, encode_prompts,
+                          write_json)
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
@@ -182,34 +183,34 @@ def solve_closed_form(W, E: torch.Tensor, E_star: torch.Tensor, P: torch.Tensor 
 DEFAULT_PRESERVE = ["a photo", "a person", "a landscape", "a painting", "an animal", "a building", "a city street",
                     "a bowl of food", "a portrait of a woman", "a portrait of a man", "the sky", "a car on the road"]
 
-def closed_form_fitter(pipe, concepts: list[str], anchors: list[str] | None = None, preserve: list[str] | None = None,
-                       *, cfg: SamplingConfig | None = None, mine: bool = True, beyond: bool = True,
-                       lam1: float = 0.1, ridge: float = RIDGE, ridge_unit: str = "norm", policy: str = "subsequent",
+def closed_form_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = None, *, cfg: SamplingConfig | None = None,
+                       mine: bool = True, beyond: bool = True, lam1: float = 0.1, ridge: float = RIDGE, ridge_unit: str = "norm",
                        generator: torch.Generator | None = None) -> ClosedFormFitter:
-    "The statistics of Eq. 7 for erasing `concepts` (→ `anchors`, default '') while preserving `preserve`, with RealEra's samples."
-    concepts, anchors = check_concepts(concepts, anchors)
+    "The statistics of Eq. 7 for erasing each pair's concept (→ its anchor) while preserving `preserve`, with RealEra's samples."
+    if not pairs or not all(isinstance(p, ConceptPair) for p in pairs):
+        raise ValueError(f"pairs must be a non-empty list of ConceptPair (realera.core.concept_pairs), got {pairs!r}")
     cfg = cfg or SamplingConfig()
+    concepts, anchors = [p.concept for p in pairs], [p.anchor for p in pairs]
     if preserve is None:
         preserve = [p for p in DEFAULT_PRESERVE if not any(c.lower() in p.lower() for c in concepts)]
-    for c in concepts: concept_span(pipe.tokenizer, c, c)   # fails early on prompts over 77 tokens
     fit = ClosedFormFitter(pipe.text_encoder.config.hidden_size, lam1, ridge, ridge_unit, concepts=concepts, anchors=anchors,
-                           preserve=list(preserve), policy=policy, mine=mine, beyond=beyond, sampling=cfg.__dict__)
-    for c, a in zip(concepts, anchors):
-        pos = concept_span(pipe.tokenizer, c, c).positions(policy)
-        e, es = encode_prompts(pipe, [c, a])
-        fit.update(e[pos], es[pos])
+                           preserve=list(preserve), policy=pairs[0].policy, mine=mine, beyond=beyond, sampling=cfg.__dict__)
+    for p in pairs:
+        pos = p.positions
+        fit.update(p.e[pos], p.e_star[pos])
         if mine:
-            nb, tg = neighbor_prompts(e, pos, cfg, anchor=es, generator=generator)
+            nb, tg = neighbor_prompts(p.e, pos, cfg, anchor=p.e_star, generator=generator)
             fit.update(nb[:, pos].flatten(0, 1), tg[:, pos].flatten(0, 1))
-        if beyond: fit.update(P=beyond_prompts(e, pos, cfg, generator=generator)[:, pos].flatten(0, 1))
+        if beyond: fit.update(P=beyond_prompts(p.e, pos, cfg, generator=generator)[:, pos].flatten(0, 1))
     if preserve: fit.update(P=encode_prompts(pipe, list(preserve))[:, 1:].flatten(0, 1))
     return fit
 
 @delegates(closed_form_fitter)
 def closed_form_edit(pipe, concepts: list[str], anchors: list[str] | None = None, preserve: list[str] | None = None,
-                     **kwargs) -> ClosedFormEdit:
+                     policy: str = "subsequent", **kwargs) -> ClosedFormEdit:
     "Solve Eq. 7 for erasing `concepts` (→ `anchors`, default '') while preserving `preserve`, with RealEra's samples."
-    return closed_form_fitter(pipe, concepts, anchors, preserve, **kwargs).solve(text_encoder_fingerprint(pipe.text_encoder))
+    pairs = concept_pairs(pipe, concepts, anchors, policy)   # fails early on prompts over 77 tokens
+    return closed_form_fitter(pipe, pairs, preserve, **kwargs).solve(text_encoder_fingerprint(pipe.text_encoder))
 
 # %% ../nbs/02_closed_form.ipynb #fc6fda0a
 HELD_OUT = ["a red apple on a table", "a dog running on the beach", "a house in the forest", "a boat on the river",
@@ -222,20 +223,17 @@ def _rel_rows(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @delegates(closed_form_fitter, but=["ridge"])
 def ridge_sweep(pipe, concept: str, anchor: str = "", ridges=RIDGE_GRID, held_out: list[str] = HELD_OUT,
-                template: str = "a photo of a {}", **kwargs) -> list[dict]:
+                template: str = "a photo of a {}", policy: str = "subsequent", **kwargs) -> list[dict]:
     "Erase residual, unseen-template residual, held-out drift and cond(B) of the closed form for each ridge in `ridges`."
-    fit = closed_form_fitter(pipe, [concept], [anchor], **kwargs)
-    policy = kwargs.get("policy", "subsequent")
-    pos = concept_span(pipe.tokenizer, concept, concept).positions(policy)
-    e, es = encode_prompts(pipe, [concept, anchor])
-    t_pos = concept_span(pipe.tokenizer, template.format(concept), concept).positions(policy)
-    te, tes = encode_prompts(pipe, [template.format(concept), template.format("").strip()])
+    pair = concept_pair(pipe, concept, concept, anchor, policy)
+    fit = closed_form_fitter(pipe, [pair], **kwargs)
+    unseen = concept_pair(pipe, template.format(concept), concept, template.format("").strip(), policy)
     held = encode_prompts(pipe, list(held_out))[:, 1:].flatten(0, 1).double()
     rows = []
     for r in ridges:
         fit.ridge = float(r)
         A, B = fit.matrices(); M = _solve_m(A, B)
-        rows.append(dict(ridge=float(r), erase_residual=_rel_rows(e[pos].double() @ M.T, es[pos].double()),
-                         template_residual=_rel_rows(te[t_pos].double() @ M.T, tes[t_pos].double()),
+        rows.append(dict(ridge=float(r), erase_residual=_rel_rows(pair.e[pair.positions].double() @ M.T, pair.e_star[pair.positions].double()),
+                         template_residual=_rel_rows(unseen.e[unseen.positions].double() @ M.T, unseen.e_star[unseen.positions].double()),
                          held_out_drift=_rel_rows(held @ M.T, held), cond_B=torch.linalg.cond(B).item()))
     return rows

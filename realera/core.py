@@ -15,7 +15,7 @@ from torch import nn
 # %% auto #0
 __all__ = ['EMBEDDED_MODEL', 'TOKEN_POLICIES', 'seed_everything', 'make_generator', 'atomic_path', 'atomic_dir', 'write_json',
            'check_dtype', 'load_pipeline', 'tokenize', 'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts',
-           'cross_attention_projections']
+           'ConceptPair', 'concept_pair', 'concept_pairs', 'cross_attention_projections']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
 def seed_everything(seed: int) -> None:
@@ -158,6 +158,29 @@ def check_concepts(concepts, anchors=None) -> tuple[list[str], list[str]]:
         raise ValueError(f"{len(anchors)} anchors for {len(concepts)} concepts: give one anchor, one per concept, or none")
     if not all(isinstance(a, str) for a in anchors): raise ValueError(f"anchors must be strings, got {anchors!r}")
     return concepts, anchors
+
+# %% ../nbs/00_core.ipynb #7fb297cd
+@dataclass(frozen=True)
+class ConceptPair:
+    "An erasure prompt and its anchor, encoded once: the positions an erase acts on and both prompts' token embeddings."
+    prompt: str              # the erasure prompt p_c
+    concept: str             # the concept's words inside it
+    anchor: str              # the anchor prompt p_c*
+    policy: str              # the token policy that chose `positions`
+    positions: torch.Tensor  # token positions of the concept (and, for "subsequent", every token after it)
+    e: torch.Tensor          # (77, d) embeddings of `prompt`
+    e_star: torch.Tensor     # (77, d) embeddings of `anchor`
+
+def concept_pair(pipe, prompt: str, concept: str, anchor: str = "", policy: str = "subsequent") -> ConceptPair:
+    "Locate `concept` in `prompt` and encode `prompt` and `anchor` in one text-encoder call."
+    positions = concept_span(pipe.tokenizer, prompt, concept).positions(policy)
+    e, e_star = encode_prompts(pipe, [prompt, anchor])
+    return ConceptPair(prompt, concept, anchor, policy, positions, e, e_star)
+
+def concept_pairs(pipe, concepts, anchors=None, policy: str = "subsequent") -> list[ConceptPair]:
+    "One `ConceptPair` per concept, each concept its own prompt (Algorithm 1), with its anchor ('' by default)."
+    concepts, anchors = check_concepts(concepts, anchors)
+    return [concept_pair(pipe, c, c, a, policy) for c, a in zip(concepts, anchors)]
 
 # %% ../nbs/00_core.ipynb #8f598cb0
 def cross_attention_projections(unet: nn.Module, kinds: tuple[str, ...] = ("to_k", "to_v")) -> dict[str, nn.Linear]:

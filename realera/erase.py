@@ -10,12 +10,12 @@ from pathlib import Path
 
 import torch
 
-from .core import TOKEN_POLICIES, atomic_dir, atomic_path, check_concepts, concept_span, make_generator, tokenize, write_json
+from .core import TOKEN_POLICIES, atomic_dir, atomic_path, check_concepts, concept_pairs, make_generator, tokenize, write_json
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
 from .sampling import SamplingConfig
-from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_edit
-from .align import (ADAPTER, AlignConfig, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision,
-                           kv_weights, lora_state, make_task)
+from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_fitter, text_encoder_fingerprint
+from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision,
+                           kv_weights, lora_state)
 
 # %% auto #0
 __all__ = ['VARIANTS', 'LORA_FILE', 'ARTIFACTS', 'EraseConfig', 'save_trajectories', 'load_trajectories', 'save_lora',
@@ -191,18 +191,19 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
                          for a in dict.fromkeys(anchors)}   # one cache per distinct anchor
             trajs = [by_anchor[a] for a in anchors]
             if cache is not None: save_trajectories(cache, trajs)
+    pairs = concept_pairs(pipe, concepts, anchors, config.policy)   # every prompt encoded once, for both stages
     if config.closed_form:
         if resume and (out/"closed_form.safetensors").exists(): edit = ClosedFormEdit.load(out)
         else:
-            edit = closed_form_edit(pipe, concepts, anchors, preserve, cfg=config.sampling, mine=config.mine,
-                                    beyond=config.beyond, lam1=config.lam1, ridge=config.ridge, ridge_unit=config.ridge_unit,
-                                    policy=config.policy, generator=make_generator(config.seed, pipe.device))
+            edit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond,
+                                      lam1=config.lam1, ridge=config.ridge, ridge_unit=config.ridge_unit,
+                                      generator=make_generator(config.seed, pipe.device)).solve(text_encoder_fingerprint(pipe.text_encoder))
             if out is not None: edit.save(out)
         edit.apply(pipe)
     log = []
     if config.align:
         add_lora(pipe.unet, config.align_config, seed=config.seed)
-        tasks = [make_task(pipe, c, a, t, config.policy) for c, a, t in zip(concepts, anchors, trajs)]
+        tasks = [AlignTask(p, t) for p, t in zip(pairs, trajs)]
         log = align_noise(pipe.unet, original, tasks, config.align_config, config.sampling, mine=config.mine, beyond=config.beyond,
                           seed=config.seed, checkpoint=out/"checkpoint" if out is not None else None,
                           progress=progress, callback=callback)

@@ -12,7 +12,7 @@ import torch
 
 from .core import atomic_path, make_generator, write_json
 from .images import comparison_grid
-from .judges import NUDENET_CLASSES, NUDITY_THRESHOLD
+from .judges import NUDENET_CLASSES, NUDITY_THRESHOLD, NudityDetector
 from .world.data import CLASSES as WORLD_CLASSES, NONE, SYNONYMS as WORLD_SYNONYMS
 
 # %% auto #0

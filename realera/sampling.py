@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, asdict, replace
 
 import torch
 
-from .core import concept_span, encode_prompts
+from .core import concept_pair, encode_prompts
 
 # %% auto #0
 __all__ = ['mine_neighbors', 'mine_neighbor_pairs', 'sample_beyond', 'cosine_at_radius', 'prompt_distances', 'SamplingConfig',
@@ -245,13 +245,11 @@ def concept_neighborhood(pipe, prompt: str, concept: str, anchor_prompt: str | N
                          generator: torch.Generator | None = None) -> Neighborhood:
     "Mine neighbors and beyond samples for `concept` inside `prompt` (anchor: the prompt without the concept)."
     cfg = cfg or SamplingConfig()
-    span = concept_span(pipe.tokenizer, prompt, concept)
     if anchor_prompt is None: anchor_prompt = " ".join(prompt.lower().replace(concept.lower(), " ").split())
-    positions = span.positions(policy)
-    embeds, anchor = encode_prompts(pipe, [prompt, anchor_prompt])
-    nb, tg = neighbor_prompts(embeds, positions, cfg, anchor=anchor, generator=generator)
-    be = beyond_prompts(embeds, positions, cfg, generator=generator)
-    return Neighborhood(prompt, concept, anchor_prompt, positions, embeds, anchor, nb, tg, be, cfg)
+    pair = concept_pair(pipe, prompt, concept, anchor_prompt, policy)
+    nb, tg = neighbor_prompts(pair.e, pair.positions, cfg, anchor=pair.e_star, generator=generator)
+    be = beyond_prompts(pair.e, pair.positions, cfg, generator=generator)
+    return Neighborhood(prompt, concept, anchor_prompt, pair.positions, pair.e, pair.e_star, nb, tg, be, cfg)
 
 # %% ../nbs/01_sampling.ipynb #c794b2f0
 def classify_prompts(nbh: Neighborhood, prompts: list[str], pipe) -> list[dict]:

@@ -14,7 +14,7 @@ from torch import nn
 from ..core import EMBEDDED_MODEL, atomic_dir, load_pipeline
 from ..settings import SETTINGS_FILE
 from ..sampling import SamplingConfig, classify_prompts, concept_neighborhood
-from .data import ANCHOR, CLASSES, NONE, SYNONYMS, SYNONYMS_HELD_OUT, SYNONYMS_TRAIN, make_data, to_tensor
+from .data import ANCHOR, CLASSES, NONE, SYNONYMS_HELD_OUT, SYNONYMS_TRAIN, to_tensor
 
 # %% auto #0
 __all__ = ['STORE_DTYPES', 'WORLD_DIR', 'ShapeClassifier', 'world_settings', 'assemble_pipeline', 'round_to', 'save_world',
