@@ -86,3 +86,19 @@ def test_loading_and_erasing_never_import_training_code():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]", out.stdout
+
+def _notebook_of() -> dict[str, str]:
+    "Module → the notebook that exports it (`#| default_exp`)."
+    import json
+    out = {}
+    for nb in sorted((ROOT.parent / "nbs").glob("*.ipynb")):
+        for c in json.loads(nb.read_text())["cells"]:
+            for line in "".join(c["source"]).splitlines():
+                if line.startswith("#| default_exp"): out["realera." + line.split()[-1]] = nb.name
+    return out
+
+def test_notebook_numbers_follow_the_import_order():
+    "A notebook only exports code that imports modules of notebooks sorted before it (00_core, 00a_…, 01_…)."
+    nb, g = _notebook_of(), graph()
+    bad = [(m, nb[m], d, nb[d]) for m in g for d in g[m] if m in nb and d in nb and nb[d] >= nb[m]]
+    assert not bad, bad
