@@ -78,3 +78,11 @@ def test_a_users_model_file_is_read_by_python_and_the_cli(tmp_path):
 def test_a_broken_model_file_names_itself(tmp_path):
     d = _saved_tiny(tmp_path, {"anchor": 3})
     with pytest.raises(ValueError, match="realera.json.*anchor must be a string"): resolve_erase(load_pipeline(d), ["airplane"])
+
+def test_a_hub_model_without_the_file_gets_the_defaults_and_one_with_it_is_read(tmp_path, monkeypatch):
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    assert model_settings("CompVis/stable-diffusion-v1-4") == ModelSettings()     # offline, nothing cached: the paper's defaults
+    f = tmp_path / SETTINGS_FILE; f.write_text(json.dumps(dict(anchor="a photo")))
+    import huggingface_hub
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda repo, name: str(f) if name == SETTINGS_FILE else None)
+    assert model_settings("someone/fine-tuned-model").anchor == "a photo"
