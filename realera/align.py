@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_align.ipynb #3ca700ad
 from __future__ import annotations
-import contextlib, dataclasses, json, shutil
+import contextlib, dataclasses, json, math, re, shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import ConceptPair, atomic_path, check_dtype, concept_pair, cross_attention_projections
+from .core import ConceptPair, atomic_path, check_device, check_dtype, check_finite, concept_pair, cross_attention_projections, read_json, write_json
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
@@ -47,9 +47,12 @@ class AlignConfig:
         for k in ("steps", "batch_size", "rank", "anchor_images", "anchor_steps", "log_every", "save_every"):
             v = getattr(self, k)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise ValueError(f"{k} must be an int >= 1, got {v!r}")
-        for k in ("lr", "alpha"):
-            if not getattr(self, k) > 0: raise ValueError(f"{k} must be > 0, got {getattr(self, k)!r}")
-        if not self.guidance_scale >= 0: raise ValueError(f"guidance_scale must be >= 0, got {self.guidance_scale!r}")
+        for k in ("lr", "alpha", "guidance_scale"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (v == 0 and k != "guidance_scale"):
+                raise ValueError(f"{k} must be a finite number {'>= 0' if k == 'guidance_scale' else '> 0'}, got {v!r}")
+        if not isinstance(self.gradient_checkpointing, bool):
+            raise ValueError(f"gradient_checkpointing must be true or false, got {self.gradient_checkpointing!r}")
         if self.mixed_precision not in MIXED_PRECISION:
             raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
         if not self.targets: raise ValueError("targets must name at least one module")
@@ -57,7 +60,7 @@ class AlignConfig:
 # %% ../nbs/03_align.ipynb #dd1fdd72
 def check_precision(device, dtype, mixed_precision: str = "no") -> None:
     "Refuse float16 weights or fp16 autocast for training on a CPU, naming what is allowed."
-    device, dtype = torch.device(device), check_dtype(dtype)
+    device, dtype = check_device(device), check_dtype(dtype)
     if device.type == "cpu" and (dtype == torch.float16 or mixed_precision == "fp16"):
         raise ValueError(f"float16 training is not supported on the CPU (dtype={dtype}, mixed_precision={mixed_precision!r}): "
                          "use float32 or bfloat16 there, float16 on a GPU")
@@ -195,13 +198,14 @@ def save_checkpoint(folder, unet, opt, generator: torch.Generator, step: int, lo
     "Write a resumable checkpoint of the alignment after `step` completed steps."
     from safetensors.torch import save_file
     folder = Path(folder); new = folder/f"step-{step:06d}"
+    lora, (opt_t, opt_meta) = lora_state(unet), _flat_optimizer(opt)
+    check_finite(lora, f"checkpoint at step {step}"); check_finite(opt_t, f"optimizer state at step {step}")
     if new.exists(): shutil.rmtree(new)
     new.mkdir(parents=True)
-    save_file({k: v.detach().contiguous() for k, v in lora_state(unet).items()}, str(new/"lora.safetensors"))
-    opt_t, opt_meta = _flat_optimizer(opt)
-    save_file({**opt_t, "__rng__": generator.get_state()}, str(new/"optimizer.safetensors"))
-    (new/"state.json").write_text(json.dumps(dict(step=step, log=log, optimizer=opt_meta)))
-    with atomic_path(folder/"latest.json") as tmp: tmp.write_text(json.dumps(dict(step=step, folder=new.name)))
+    with atomic_path(new/"lora.safetensors") as t: save_file({k: v.detach().contiguous() for k, v in sorted(lora.items())}, str(t))
+    with atomic_path(new/"optimizer.safetensors") as t: save_file({**opt_t, "__rng__": generator.get_state()}, str(t))
+    write_json(new/"state.json", dict(step=step, log=log, optimizer=opt_meta))
+    write_json(folder/"latest.json", dict(step=step, folder=new.name))
     for old in folder.glob("step-*"):
         if old != new: shutil.rmtree(old)
     return new
@@ -212,10 +216,14 @@ def load_checkpoint(folder, unet, opt, generator: torch.Generator) -> tuple[int,
     from safetensors.torch import load_file
     folder = Path(folder)
     if not (folder/"latest.json").exists(): return None
-    where = folder/json.loads((folder/"latest.json").read_text())["folder"]
-    state = json.loads((where/"state.json").read_text())
+    name = str(read_json(folder/"latest.json").get("folder"))
+    if not re.fullmatch(r"step-\d{6}", name) or not (folder/name).is_dir():
+        raise ValueError(f"{str(folder/'latest.json')!r} names {name!r}, not a checkpoint folder beside it: remove {str(folder)!r} to start over")
+    where = folder/name
+    state = read_json(where/"state.json")
     device = next(unet.parameters()).device
-    res = set_peft_model_state_dict(unet, load_file(str(where/"lora.safetensors"), device=str(device)), adapter_name=ADAPTER)
+    res = set_peft_model_state_dict(unet, check_finite(load_file(str(where/"lora.safetensors"), device=str(device)), str(where)),
+                                    adapter_name=ADAPTER)
     if getattr(res, "unexpected_keys", None): raise ValueError(f"checkpoint {where} does not fit this adapter: {res.unexpected_keys[:5]}")
     tensors = load_file(str(where/"optimizer.safetensors"))
     generator.set_state(tensors.pop("__rng__"))
@@ -247,18 +255,22 @@ def align_noise(unet: nn.Module, original_kv: dict, tasks: list[AlignTask], cfg:
         for step in bar:
             loss, parts = alignment_loss(unet, original_kv, tasks[step % len(tasks)], step, cfg.batch_size, sampling,
                                          mine, beyond, cfg.mixed_precision, g)
+            if not bool(torch.isfinite(loss)):
+                raise FloatingPointError(f"the alignment loss is {loss.item()} at step {step + 1}: the training diverged; "
+                                         f"lower the learning rate (align_config.lr = {cfg.lr:g})")
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
             done, rng = step + 1, g.get_state()
             for k, v in dict(loss=loss.item(), **parts).items(): window.setdefault(k, []).append(v)
             if done % cfg.log_every == 0 or done == cfg.steps:   # means over the steps since the last entry
                 log.append(dict(step=done, **{k: sum(v) / len(v) for k, v in window.items()})); window = {}
                 bar.set_postfix(loss=f"{log[-1]['loss']:.4g}")
-            if checkpoint is not None and done % cfg.save_every == 0 and done < cfg.steps:
-                save_checkpoint(checkpoint, unet, opt, g, done, log)
+            if checkpoint is not None and (done % cfg.save_every == 0 or done == cfg.steps):   # the last one too: a failed
+                save_checkpoint(checkpoint, unet, opt, g, done, log)                             # final save loses nothing
             if callback is not None: callback(done, loss.item())
-    except BaseException:
-        if checkpoint is not None and done > start:   # keep what was finished: the state after `done` steps
-            g.set_state(rng); save_checkpoint(checkpoint, unet, opt, g, done, log)
+    except BaseException as err:
+        if checkpoint is not None and done > start and not isinstance(err, FloatingPointError):   # keep what was finished
+            try: g.set_state(rng); save_checkpoint(checkpoint, unet, opt, g, done, log)
+            except (OSError, ValueError): pass    # a full disk or a non-finite state: the original error is the one to see
         raise
     finally:
         unet.eval()

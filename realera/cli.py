@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb #73cbc193
 from __future__ import annotations
-import json, os, sys
+import json, math, os, shutil, sys
 from pathlib import Path
 
 from dataclasses import asdict
@@ -14,14 +14,14 @@ from .core import atomic_path, check_dtype, load_pipeline, write_json
 from .settings import model_folder, model_settings
 from .sampling import SamplingConfig, neighborhood_figure
 from .align import check_precision
-from .erase import VARIANTS, EraseConfig, load_erased, resolve_erase
+from .erase import VARIANTS, EraseConfig, check_erased, completion_hash, load_erased, resolve_erase
 from .erase import erase as run_erase
 from .images import comparison_grid, generate_images
 from .judges import DEFAULT_CLIP, JUDGES, make_judge
 from .evaluate import SCORES, evaluation_grid, make_protocol, run_protocol, summary_table
 
 # %% auto #0
-__all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'erase', 'generate', 'evaluate', 'main']
+__all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'erase', 'generate', 'evaluate', 'parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #a20b8fa8
 def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -36,6 +36,11 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
     "Save a matplotlib figure to `path` through a temporary file and a rename."
     with atomic_path(path) as tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix[1:] or "png")
     return Path(path)
+
+def _erased_folder(path) -> dict:
+    "The settings of the finished erase at `--erased PATH` (`erase.check_erased`), named as the option."
+    try: return check_erased(path)
+    except (ValueError, FileNotFoundError) as err: raise ValueError(f"--erased: {err}") from None
 
 # %% ../nbs/90_cli.ipynb #d6bfae96
 def neighborhood(
@@ -81,7 +86,7 @@ def erase(
     device: Param("torch device", str) = "cpu",
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
     seed: Param("random seed (default: the config's)", int) = None,
-    steps: Param("noise-alignment steps (the paper's epochs), overriding the config", int) = None,
+    steps: Param("alignment steps (the paper's epochs), overriding the config", int) = None,
     force: Param("erase concepts the model's realera.json does not list", action="store_true") = False,
     save_pipeline: Param("also write the fused full pipeline to OUT/pipeline", action="store_true") = False,
     overwrite: Param("replace the artifacts in a non-empty OUT", action="store_true") = False,
@@ -101,7 +106,8 @@ def erase(
     pipe = load_pipeline(model, device=device, dtype=dtype)
     run_erase(pipe, req.concepts, req.anchors, req.preserve, req.config, out, force=force, overwrite=overwrite,
               save_pipeline=save_pipeline, progress=not quiet)
-    print(f"erased {', '.join(req.concepts)} (anchor {', '.join(repr(a) for a in dict.fromkeys(req.anchors))}); wrote {out}")
+    done = "already finished there (nothing recomputed)" if req.state == "done" else "written"
+    print(f"erased {', '.join(req.concepts)} (anchor {', '.join(repr(a) for a in dict.fromkeys(req.anchors))}): {out} {done}")
 
 # %% ../nbs/90_cli.ipynb #10f03094
 def generate(
@@ -123,11 +129,12 @@ def generate(
     check_dtype(dtype)
     if n < 1: raise ValueError(f"--n must be >= 1, got {n}")
     if steps < 1: raise ValueError(f"--steps must be >= 1, got {steps}")
+    if not math.isfinite(guidance) or guidance < 0: raise ValueError(f"--guidance must be a finite number >= 0, got {guidance}")
     if only_erased and not erased: raise ValueError("--only-erased needs --erased DIR")
-    if erased and not (Path(erased)/"config.json").is_file():
-        raise ValueError(f"--erased {erased!r} is not a folder written by `realera erase` (no config.json)")
+    if erased: _erased_folder(erased)          # complete and intact, before any image is drawn
     out = Path(out)
     grid = check_writable(out/"grid.png", overwrite); check_writable(out/"generate.json", overwrite)
+    if overwrite and (out/"images").is_dir(): shutil.rmtree(out/"images")   # no stale image of an earlier run stays
     pipe = load_pipeline(model, device=device, dtype=dtype)
     kw = dict(n=n, seed=seed, steps=steps, guidance_scale=guidance)
     images = {}
@@ -163,7 +170,6 @@ def evaluate(
     overwrite: Param("start over in an OUT evaluated with other settings", action="store_true") = False,
     quiet: Param("no progress bars", action="store_true") = False):
     "Run an evaluation protocol on a model (and its erased version) and write JSON, a markdown table and an image grid."
-    import shutil
     ms = model_settings(model).evaluate
     defaults = {**dict(n=200, steps=25, guidance=7.5), **{k: v for k, v in ms.items() if k in ("n", "steps", "guidance")}}
     n, steps, guidance = (defaults[k] if v is None else v for k, v in dict(n=n, steps=steps, guidance=guidance).items())
@@ -173,16 +179,15 @@ def evaluate(
     for k, v in dict(n=n, steps=steps, batch_size=batch_size).items():
         if v < 1: raise ValueError(f"--{k.replace('_', '-')} must be >= 1, got {v}")
     if score not in SCORES: raise ValueError(f"--score must be one of {SCORES}, got {score!r}")
-    if erased:
-        if not (Path(erased)/"config.json").is_file(): raise ValueError(f"--erased {erased!r} is not a folder written by `realera erase` (no config.json)")
-        concept = concept or json.loads((Path(erased)/"config.json").read_text())["concepts"][0]
+    if not math.isfinite(guidance) or guidance < 0: raise ValueError(f"--guidance must be a finite number >= 0, got {guidance}")
+    if erased: concept = concept or _erased_folder(erased)["concepts"][0]
     proto = make_protocol(protocol, concept)
     judge = None if proto.metric == "nudity" else classifier or ms.get("judges", {}).get(protocol) or ms.get("clip") or DEFAULT_CLIP
     if protocol == "world" and judge not in ("world", "world-clip"):
         raise ValueError(f"--classifier {judge!r}: the world protocol is judged by the world's own CNN evaluator ('world') or its CLIP ('world-clip')")
     out = Path(out)
     settings = dict(protocol=protocol, concept=proto.erased, model=model, erased=erased, n=n, seed=seed, steps=steps,
-                    guidance=guidance, classifier=judge, score=score)
+                    guidance=guidance, classifier=judge, score=score, erase_hash=completion_hash(erased) if erased else None)
     marker = out/"evaluate.json"
     if marker.exists() and json.loads(marker.read_text()) != json.loads(json.dumps(settings)):
         if not overwrite: raise FileExistsError(f"{str(out)!r} was evaluated with other settings; pass --overwrite or use another folder")
@@ -207,17 +212,27 @@ def evaluate(
 # %% ../nbs/90_cli.ipynb #8b6a6616
 COMMANDS = {"neighborhood": neighborhood, "erase": erase, "generate": generate, "evaluate": evaluate}
 
+def parser(name: str):
+    "The argument parser of command `name`; every option is spelt with dashes (`--batch-size`), the underscore form still works."
+    p = anno_parser(COMMANDS[name], prog=f"realera {name}")
+    for a in p._actions:
+        for o in [o for o in a.option_strings if o.startswith("--") and "_" in o]:
+            d = o.replace("_", "-"); a.option_strings.insert(0, d); p._option_string_actions[d] = a
+    return p
+
 def main(argv: list[str] | None = None):
-    "Dispatch `realera <command> [options]` to the command's function."
+    "Dispatch `realera <command> [options]` to the command's function; a user's error is one line, never a traceback."
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         print("usage: realera {" + ",".join(COMMANDS) + "} [options]   (realera <command> --help for its options)")
         if argv and argv[0] not in ("-h", "--help"): print(f"unknown command {argv[0]!r}; choose one of {list(COMMANDS)}")
         return 0 if argv and argv[0] in ("-h", "--help") else 2
-    fn = COMMANDS[argv[0]]
-    args = vars(anno_parser(fn, prog=f"realera {argv[0]}").parse_args(argv[1:]))
+    args = vars(parser(argv[0]).parse_args(argv[1:]))
     args.pop("pdb", None); args.pop("xtra", None)
-    try: fn(**args)
-    except (ValueError, FileExistsError, FileNotFoundError, IsADirectoryError, NotADirectoryError, OSError) as err:
+    try: COMMANDS[argv[0]](**args)
+    except KeyboardInterrupt:
+        print(f"realera {argv[0]}: interrupted; what was finished is kept: run the same command again to resume", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, ArithmeticError) as err:   # OSError: missing/existing files, a full disk; ArithmeticError: divergence
         print(f"realera {argv[0]}: error: {err}", file=sys.stderr); return 2
     return 0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_closed_form.ipynb #8ec068cf
 from __future__ import annotations
-import hashlib, json
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,14 +12,13 @@ import torch
 from torch import nn
 
 from fastcore.meta import delegates
-from .core import (ConceptPair, atomic_path, concept_pair, concept_pairs, cross_attention_projections, encode_prompts,
-                          write_json)
+from .core import (ConceptPair, atomic_path, check_finite, concept_pair, concept_pairs, cross_attention_projections,
+                          encode_prompts, read_json, text_encoder_fingerprint, write_json)
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
-__all__ = ['RIDGE_UNITS', 'RIDGE', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'ClosedFormFitter', 'text_encoder_fingerprint',
-           'ClosedFormEdit', 'load_edited_weights', 'solve_closed_form', 'closed_form_fitter', 'closed_form_edit',
-           'ridge_sweep']
+__all__ = ['RIDGE_UNITS', 'RIDGE', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'ClosedFormFitter', 'ClosedFormEdit',
+           'load_edited_weights', 'solve_closed_form', 'closed_form_fitter', 'closed_form_edit', 'ridge_sweep']
 
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
 RIDGE_UNITS = ("norm", "abs")
@@ -86,14 +85,6 @@ class ClosedFormFitter:
                               ridge_unit=self.ridge_unit, ridge_abs=self.lam, n_erase=self.n_erase, n_preserve=self.n_preserve), fingerprint)
 
 # %% ../nbs/02_closed_form.ipynb #0ac5046d
-def text_encoder_fingerprint(text_encoder: nn.Module) -> str:
-    "SHA-256 over the text encoder's parameter names, shapes and values (rounded to float16, so fp32/fp16 copies agree)."
-    h = hashlib.sha256()
-    for name, p in sorted(text_encoder.state_dict().items()):
-        h.update(f"{name}{tuple(p.shape)}".encode())
-        if p.is_floating_point(): h.update(p.detach().to("cpu", torch.float16).contiguous().view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()[:32]
-
 @dataclass(frozen=True)
 class ClosedFormEdit:
     "W <- W_org M for every `attn2.to_k`/`to_v`: the solution of Eq. 7, shared by all projections."
@@ -132,6 +123,7 @@ class ClosedFormEdit:
         from safetensors.torch import save_file
         import realera
         path = Path(path); path.mkdir(parents=True, exist_ok=True)
+        check_finite({"M": self.M}, "closed form")
         with atomic_path(path/"closed_form.safetensors") as t: save_file({"M": self.M.contiguous()}, str(t))
         meta = dict(settings=self.settings, fingerprint=self.fingerprint, d=self.d, realera_version=realera.__version__)
         write_json(path/"closed_form.json", meta)
@@ -144,10 +136,15 @@ class ClosedFormEdit:
     def load(cls, path) -> "ClosedFormEdit":
         "Read an edit written by `save` (safetensors and JSON only)."
         from safetensors.torch import load_file
-        path = Path(path)
-        if not (path/"closed_form.safetensors").exists(): raise FileNotFoundError(f"no closed_form.safetensors in {str(path)!r}")
-        meta = json.loads((path/"closed_form.json").read_text())
-        return cls(load_file(str(path/"closed_form.safetensors"))["M"], meta["settings"], meta["fingerprint"])
+        path = Path(path); f = path/"closed_form.safetensors"
+        if not f.exists(): raise FileNotFoundError(f"no closed_form.safetensors in {str(path)!r}")
+        meta = read_json(path/"closed_form.json")
+        try: M = load_file(str(f))["M"]
+        except Exception as err: raise ValueError(f"{str(f)!r} is not a closed form written by realera ({type(err).__name__}: {err})") from None
+        if M.dtype != torch.float64 or M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] != meta.get("d"):
+            raise ValueError(f"{str(f)!r}: M must be a float64 ({meta.get('d')}, {meta.get('d')}) matrix, got {M.dtype} {tuple(M.shape)}")
+        check_finite({"M": M}, str(f))
+        return cls(M, meta["settings"], meta["fingerprint"])
 
 def load_edited_weights(unet: nn.Module, weights: dict[str, torch.Tensor] | str | Path) -> nn.Module:
     "Copy `to_k`/`to_v` weights keyed by module name into `unet`, after checking every key and shape."

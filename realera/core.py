@@ -14,8 +14,10 @@ from torch import nn
 
 # %% auto #0
 __all__ = ['EMBEDDED_MODEL', 'TOKEN_POLICIES', 'seed_everything', 'make_generator', 'atomic_path', 'atomic_dir', 'write_json',
-           'check_dtype', 'load_pipeline', 'tokenize', 'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts',
-           'ConceptPair', 'concept_pair', 'concept_pairs', 'cross_attention_projections']
+           'read_json', 'folder_lock', 'canonical_safetensors', 'check_finite', 'check_dtype', 'check_device',
+           'load_pipeline', 'tokenize', 'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts', 'ConceptPair',
+           'concept_pair', 'concept_pairs', 'cross_attention_projections', 'fingerprint', 'text_encoder_fingerprint',
+           'model_identity']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
 def seed_everything(seed: int) -> None:
@@ -58,9 +60,65 @@ def atomic_dir(path: str | os.PathLike):
         if tmp.exists(): shutil.rmtree(tmp)
 
 def write_json(path: str | os.PathLike, obj) -> Path:
-    "Write `obj` as indented JSON to `path` through `atomic_path`."
-    with atomic_path(path) as tmp: tmp.write_text(json.dumps(obj, indent=1))
+    "Write `obj` as indented, strict JSON (no NaN or Infinity) to `path` through `atomic_path`."
+    try: text = json.dumps(obj, indent=1, allow_nan=False)
+    except ValueError as err: raise ValueError(f"{str(path)!r}: refusing to write a non-finite number ({err})") from None
+    with atomic_path(path) as tmp: tmp.write_text(text)
     return Path(path)
+
+def read_json(path: str | os.PathLike):
+    "Parse the strict JSON file `path` (NaN and Infinity refused); a broken file raises `ValueError` naming it."
+    def bad(c): raise ValueError(f"{c} is not JSON")
+    try: return json.loads(Path(path).read_text(), parse_constant=bad)
+    except ValueError as err: raise ValueError(f"{str(path)!r} is not valid JSON: {err}") from None
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike, what: str = "realera"):
+    """Hold `folder/.realera.lock` (created atomically, holding this process's pid and host) for the block: a second process
+    that wants the same folder is refused at once; a lock whose process is gone (killed) is taken over."""
+    import socket
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    lock, me = folder/".realera.lock", f"{os.getpid()} {socket.gethostname()}"
+    for _ in range(2):
+        try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644); break
+        except FileExistsError:
+            pid, _, host = lock.read_text().partition(" ") if lock.exists() else ("", "", "")
+            alive = host == socket.gethostname() and pid.isdigit() and _pid_alive(int(pid))
+            if alive or host not in ("", socket.gethostname()):
+                raise FileExistsError(f"{str(folder)!r} is in use by another {what} process (pid {pid} on {host or '?'}); "
+                                      f"wait for it, or remove {str(lock)!r} if that process is gone") from None
+            lock.unlink(missing_ok=True)   # stale: its process died without releasing it
+    else: raise FileExistsError(f"could not lock {str(folder)!r}")
+    try:
+        os.write(fd, me.encode()); os.close(fd)
+        yield folder
+    finally:
+        if lock.exists() and lock.read_text() == me: lock.unlink()
+
+def _pid_alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def canonical_safetensors(path: str | os.PathLike) -> bytes:
+    """The bytes of the safetensors file `path` with its metadata keys sorted: safetensors writes `__metadata__` in an order
+    that changes from process to process, so equal content would give different files."""
+    import struct
+    data = Path(path).read_bytes()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    meta = header.pop("__metadata__", None)
+    text = json.dumps({**({"__metadata__": dict(sorted(meta.items()))} if meta else {}), **header}, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)      # the header stays 8-byte aligned, as safetensors writes it
+    return struct.pack("<Q", len(text)) + text + data[8 + n:]
+
+def check_finite(tensors: dict, what: str) -> dict:
+    "`tensors` unchanged, or `ValueError` naming the first non-finite tensor: NaN or Inf weights are never written or loaded."
+    for k, v in tensors.items():
+        if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all()):
+            raise ValueError(f"{what}: tensor {k!r} holds NaN or Inf values")
+    return tensors
 
 # %% ../nbs/00_core.ipynb #985b2bb1
 EMBEDDED_MODEL = Path(str(importlib.resources.files("realera") / "assets" / "world"))   # a diffusers folder in the package
@@ -76,12 +134,23 @@ def check_dtype(dtype) -> torch.dtype:
         raise ValueError(f"dtype must be one of {sorted(names)} (or the torch dtypes), got {dtype!r}")
     return dtype
 
+def check_device(device) -> torch.device:
+    "`device` as a `torch.device` this machine has; `ValueError` naming it otherwise (before any model loads)."
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device {device!r} is not a torch device (cpu, cuda, cuda:0, mps): {err}") from None
+    if d.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r}: CUDA is not available on this machine; use cpu")
+    if d.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r}: MPS is not available on this machine; use cpu")
+    return d
+
 def load_pipeline(model: str | os.PathLike | None = None, # hub id or local folder; `None`: the embedded default model
                   device: str | torch.device = "cpu", dtype=torch.float32,
                   safety_checker: bool = False, # keep the hub's NSFW safety checker (off: erasure research needs raw images)
                   **kwargs): # passed on to `StableDiffusionPipeline.from_pretrained`
     "Load a `StableDiffusionPipeline` onto `device` in `dtype` (`model=None`: `EMBEDDED_MODEL`)."
-    dtype, device = check_dtype(dtype), torch.device(device)
+    dtype, device = check_dtype(dtype), check_device(device)
     model = EMBEDDED_MODEL if model is None else model
     from diffusers import StableDiffusionPipeline
     path = Path(model).expanduser()
@@ -191,3 +260,23 @@ def cross_attention_projections(unet: nn.Module, kinds: tuple[str, ...] = ("to_k
              if isinstance(mod, nn.Linear) and any(name.removesuffix(".base_layer").endswith(f"attn2.{k}") for k in kinds)}
     if not found: raise ValueError(f"{type(unet).__name__} has no `attn2.{kinds}` layers: not a cross-attention UNet")
     return dict(sorted(found.items()))
+
+# %% ../nbs/00_core.ipynb #8adaad02
+def fingerprint(state: dict) -> str:
+    "SHA-256 (32 hex digits) over a state dict's names, shapes and values rounded to float16 (fp32/fp16 copies agree)."
+    import hashlib
+    h = hashlib.sha256()
+    for name, p in sorted(state.items()):
+        h.update(f"{name}{tuple(p.shape)}".encode())
+        if p.is_floating_point(): h.update(p.detach().to("cpu", torch.float16).contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:32]
+
+def text_encoder_fingerprint(text_encoder: nn.Module) -> str:
+    "The `fingerprint` of a text encoder's weights."
+    return fingerprint(text_encoder.state_dict())
+
+def model_identity(pipe) -> dict:
+    "Where `pipe` came from (`name_or_path`) and the fingerprints of its text encoder and its `attn2.to_k`/`to_v` weights."
+    kv = {n: m.weight for n, m in cross_attention_projections(pipe.unet).items()}
+    return dict(name=str(getattr(pipe, "name_or_path", None) or "") or None,
+                text_encoder=text_encoder_fingerprint(pipe.text_encoder), unet_attn2=fingerprint(kv))

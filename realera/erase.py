@@ -4,22 +4,24 @@
 
 # %% ../nbs/03a_erase.ipynb #5aeeea29
 from __future__ import annotations
-import copy, dataclasses, json, os, shutil, tempfile
+import copy, dataclasses, hashlib, json, math, os, shutil, tempfile, weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from .core import TOKEN_POLICIES, atomic_dir, atomic_path, check_concepts, concept_pairs, make_generator, tokenize, write_json
+from .core import (TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonical_safetensors, check_concepts, check_finite, concept_pairs, folder_lock,
+                          make_generator, model_identity, read_json, text_encoder_fingerprint, tokenize, write_json)
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
-from .sampling import SamplingConfig
-from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_fitter, text_encoder_fingerprint
+from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
+from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_fitter
 from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision,
                            kv_weights, lora_state)
 
 # %% auto #0
-__all__ = ['VARIANTS', 'LORA_FILE', 'ARTIFACTS', 'EraseConfig', 'save_trajectories', 'load_trajectories', 'save_lora',
-           'EraseRequest', 'resolve_erase', 'erase', 'load_erased', 'save_fused_pipeline']
+__all__ = ['VARIANTS', 'LORA_FILE', 'COMPLETE', 'ARTIFACTS', 'EraseConfig', 'completion_hash', 'save_trajectories',
+           'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase', 'is_erased', 'erase', 'check_erased',
+           'load_erased', 'save_fused_pipeline']
 
 # %% ../nbs/03a_erase.ipynb #51ee3bd1
 VARIANTS = {"1": dict(closed_form=True, align=False, mine=False, beyond=False),
@@ -43,11 +45,20 @@ class EraseConfig:
     align_config: AlignConfig = field(default_factory=AlignConfig)
 
     def __post_init__(self):
-        if isinstance(self.sampling, dict): self.sampling = SamplingConfig(**self.sampling)
-        if isinstance(self.align_config, dict): self.align_config = AlignConfig(**self.align_config)
+        for k, kind in (("sampling", SamplingConfig), ("align_config", AlignConfig)):
+            v = getattr(self, k)
+            if isinstance(v, dict): setattr(self, k, kind(**v))
+            elif not isinstance(v, kind): raise ValueError(f"{k} must be a mapping of {kind.__name__} fields, got {v!r}")
+        for k in ("closed_form", "align", "mine", "beyond"):
+            if not isinstance(getattr(self, k), bool): raise ValueError(f"{k} must be true or false, got {getattr(self, k)!r}")
         if not (self.closed_form or self.align): raise ValueError("closed_form and align are both off: nothing would be erased")
+        for k, low in (("lam1", "a finite number >= 0"), ("ridge", "a finite number > 0")):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (k == "ridge" and v == 0):
+                raise ValueError(f"{k} must be {low}, got {v!r}")
         if self.ridge_unit not in RIDGE_UNITS: raise ValueError(f"ridge_unit must be one of {RIDGE_UNITS}, got {self.ridge_unit!r}")
-        if not isinstance(self.seed, int) or self.seed < 0: raise ValueError(f"seed must be a non-negative int, got {self.seed!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise ValueError(f"seed must be an int in [0, 2**63), got {self.seed!r}")
         if self.policy not in TOKEN_POLICIES: raise ValueError(f"policy must be one of {TOKEN_POLICIES}, got {self.policy!r}")
 
     @classmethod
@@ -85,57 +96,102 @@ class EraseConfig:
         if not path.is_file(): raise FileNotFoundError(f"config file {str(path)!r} does not exist")
         if path.suffix in (".yaml", ".yml"):
             import yaml
-            d = yaml.safe_load(path.read_text()) or {}
-        elif path.suffix == ".json": d = json.loads(path.read_text())
+            try: d = yaml.safe_load(path.read_text()) or {}
+            except yaml.YAMLError as err: raise ValueError(f"config file {str(path)!r} is not plain YAML: {' '.join(str(err).split())}") from None
+        elif path.suffix == ".json": d = read_json(path)
         else: raise ValueError(f"config file {str(path)!r}: expected .json, .yaml or .yml")
         if not isinstance(d, dict): raise ValueError(f"config file {str(path)!r} must hold a mapping, got {type(d).__name__}")
         return cls.from_dict(d)
 
 # %% ../nbs/03a_erase.ipynb #e790c77f
 LORA_FILE = "pytorch_lora_weights.safetensors"
+COMPLETE = "complete.json"   # written last: the artifacts it vouches for, with their SHA-256
 ARTIFACTS = ("config.json", "anchor_latents.safetensors", "closed_form.safetensors", "closed_form.json", "attn2_kv.safetensors",
-             "checkpoint", LORA_FILE, "log.json", "pipeline")
+             "checkpoint", LORA_FILE, "log.json", "pipeline", COMPLETE)
 
-def _run_settings(concepts, anchors, preserve, config: EraseConfig) -> dict:
+def _run_settings(concepts, anchors, preserve, config: EraseConfig, model: dict | None = None) -> dict:
+    "What identifies a run (config.json): a folder resumes only a run with the same settings on the same model."
     import realera
-    return dict(concepts=concepts, anchors=anchors, preserve=preserve, config=config.to_dict(), realera_version=realera.__version__)
+    return dict(concepts=concepts, anchors=anchors, preserve=preserve, config=config.to_dict(), model=model,
+                realera_version=realera.__version__)
 
-def _prepare_out(out, settings: dict, overwrite: bool) -> bool:
-    "Check `out` before any work; return True when it holds an unfinished run with the same settings (resume)."
+def _same_run(saved: dict, now: dict) -> bool:
+    "Equal settings (as JSON, the realera version aside); the model's identity compared where both know it."
+    a, b = (json.loads(json.dumps({k: v for k, v in d.items() if k != "realera_version"})) for d in (saved, now))
+    if a.get("model") is None or b.get("model") is None: a.pop("model", None); b.pop("model", None)
+    return a == b
+
+def _ours(name: str) -> bool:
+    "An entry realera writes in an erase folder: an artifact, the lock, or a temporary file of an interrupted write."
+    stems = {a.split(".")[0] for a in ARTIFACTS} | {"lora", "realera"}
+    return name in ARTIFACTS or (name.startswith(".") and name[1:].split(".")[0] in stems)
+
+def _prepare_out(out, settings: dict, overwrite: bool) -> str:
+    "Check `out` before any work: 'new' (empty or replaced), 'resume' (the same run, unfinished) or 'done' (finished)."
     out = Path(out)
     if out.exists() and not out.is_dir(): raise NotADirectoryError(f"out {str(out)!r} exists and is not a folder")
-    if not out.exists() or not any(out.iterdir()): return False
-    if (out/"checkpoint").exists() and (out/"config.json").exists():
-        saved, now = json.loads((out/"config.json").read_text()), json.loads(json.dumps(settings))   # compare as JSON
-        if {k: v for k, v in saved.items() if k != "realera_version"} == {k: v for k, v in now.items() if k != "realera_version"}:
-            return True
-        if not overwrite:
-            raise FileExistsError(f"{str(out)!r} holds an unfinished run with other settings; pass overwrite=True "
-                                  "(--overwrite) to start over, or use another folder")
-    if not overwrite: raise FileExistsError(f"{str(out)!r} is not empty; pass overwrite=True (--overwrite) to replace its files")
-    return False
+    entries = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    foreign = [e for e in entries if not _ours(e)]
+    if foreign: raise FileExistsError(f"{str(out)!r} holds entries realera did not write: {foreign}; use a new or empty folder "
+                                      "(--overwrite replaces only realera's own artifacts)")
+    if not [e for e in entries if not e.startswith(".")]: return "new"
+    finished = (out/COMPLETE).is_file()
+    same = (out/"config.json").is_file() and _same_run(read_json(out/"config.json"), settings)
+    if overwrite: return "new"
+    if same: return "done" if finished else "resume"
+    raise FileExistsError(f"{str(out)!r} holds {'a finished' if finished else 'an unfinished'} erase with other settings (or of "
+                          "another model); pass overwrite=True (--overwrite) to replace it, or use another folder")
+
+def _clear(out: Path) -> None:
+    "Remove a replaced run's artifacts so that runs never mix (only realera's own entries exist here: `_prepare_out`)."
+    for p in out.iterdir():
+        if p.name == ".realera.lock": continue
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
+    return h.hexdigest()
+
+def _write_complete(out: Path) -> None:
+    "The completion record, written last: every file artifact with its SHA-256."
+    import realera
+    files = {n: _sha256(out/n) for n in ARTIFACTS if (out/n).is_file() and n != COMPLETE}
+    write_json(out/COMPLETE, dict(files=files, realera_version=realera.__version__))
+
+def completion_hash(path) -> str:
+    "SHA-256 of a finished erase's completion record: what an evaluation of it records, so a re-erase is never mistaken for it."
+    path = Path(path)
+    if not (path/COMPLETE).is_file():
+        raise ValueError(f"{str(path)!r} holds no finished erase (no {COMPLETE}): run the erase (the same command resumes it)")
+    return _sha256(path/COMPLETE)
 
 def save_trajectories(path, trajs: list[Trajectory]) -> None:
     from safetensors.torch import save_file
     t = {}
     for i, tr in enumerate(trajs): t[f"{i}.latents"], t[f"{i}.timesteps"] = tr.latents.clone(), tr.timesteps.clone()
-    with atomic_path(path) as tmp: save_file(t, str(tmp))
+    with atomic_path(path) as tmp: save_file(check_finite(t, "anchor latents"), str(tmp))
 
 def load_trajectories(path) -> list[Trajectory]:
     from safetensors.torch import load_file
-    t = load_file(str(path))
+    t = check_finite(load_file(str(path)), str(path))
     return [Trajectory(t[f"{i}.latents"], t[f"{i}.timesteps"]) for i in range(len(t) // 2)]
 
+def _lora_metadata(pipe) -> dict:
+    "The adapter's LoRA config as diffusers stores it, with sets sorted: the same bytes whatever the hash seed."
+    return {k: sorted(v) if isinstance(v, (set, frozenset)) else v for k, v in pipe.unet.peft_config[ADAPTER].to_dict().items()}
+
 def save_lora(pipe, out) -> Path:
-    "Write the adapter with diffusers' `save_lora_weights` (safetensors, with its LoRA config as metadata), atomically."
+    "Write the adapter with diffusers' `save_lora_weights` (safetensors, its LoRA config as metadata), atomically; refuse NaN/Inf."
     from diffusers import StableDiffusionPipeline
     from diffusers.utils import convert_state_dict_to_diffusers
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    meta = pipe.unet.peft_config[ADAPTER].to_dict()
+    layers = check_finite(convert_state_dict_to_diffusers(lora_state(pipe.unet)), "the LoRA")
     with tempfile.TemporaryDirectory(dir=out, prefix=".lora.") as tmp:
-        StableDiffusionPipeline.save_lora_weights(tmp, unet_lora_layers=convert_state_dict_to_diffusers(lora_state(pipe.unet)),
-                                                  safe_serialization=True, unet_lora_adapter_metadata=meta)
-        os.replace(Path(tmp)/LORA_FILE, out/LORA_FILE)
+        StableDiffusionPipeline.save_lora_weights(tmp, unet_lora_layers=dict(sorted(layers.items())), safe_serialization=True,
+                                                  unet_lora_adapter_metadata=_lora_metadata(pipe))
+        with atomic_path(out/LORA_FILE) as t: t.write_bytes(canonical_safetensors(Path(tmp)/LORA_FILE))
     return out/LORA_FILE
 
 # %% ../nbs/03a_erase.ipynb #8ac7ae98
@@ -146,12 +202,14 @@ class EraseRequest:
     anchors: list[str]
     preserve: list[str] | None      # None: realera's generic list (closed_form.DEFAULT_PRESERVE)
     config: EraseConfig
-    resume: bool = False            # `out` holds an unfinished run with the same settings
+    state: str = "new"              # of `out`: 'new', 'resume' (the same run, unfinished) or 'done' (finished)
+    settings: dict = field(default_factory=dict)   # what config.json records
 
 def resolve_erase(model, concepts: list[str] | str, anchors: list[str] | str | None = None, preserve: list[str] | None = None,
                   config: EraseConfig | None = None, out: str | os.PathLike | None = None, *, force: bool = False,
                   overwrite: bool = False) -> EraseRequest:
-    "Fill in `model`'s defaults (a pipeline, a folder, a hub id or None, the embedded model) and check all but the weights."
+    """Fill in `model`'s defaults and check all that needs no UNet work. `model`: a pipeline (its identity becomes part of the
+    run's settings), a folder, a hub id, or None (the embedded model). A string `concepts` is one concept."""
     settings = model_settings(model)
     concepts = known(settings, check_concepts(concepts)[0], force)
     concepts, anchors = check_concepts(concepts, anchor_prompt(settings, anchors))
@@ -159,27 +217,51 @@ def resolve_erase(model, concepts: list[str] | str, anchors: list[str] | str | N
     if preserve is not None and not all(isinstance(p, str) for p in preserve): raise ValueError(f"preserve prompts must be strings, got {preserve!r}")
     config = EraseConfig.for_model(settings) if config is None else config
     if not isinstance(config, EraseConfig): raise TypeError(f"config must be an EraseConfig, got {type(config).__name__}")
-    resume = out is not None and _prepare_out(out, _run_settings(concepts, anchors, preserve, config), overwrite)
-    return EraseRequest(concepts, anchors, preserve, config, resume)
+    identity = model_identity(model) if hasattr(model, "unet") else None
+    run = _run_settings(concepts, anchors, preserve, config, identity)
+    state = _prepare_out(out, run, overwrite) if out is not None else "new"
+    return EraseRequest(concepts, anchors, preserve, config, state, run)
+
+_ERASED = weakref.WeakSet()   # UNets that carry an erase (in this process)
+
+def is_erased(pipe) -> bool:
+    "Whether `pipe` already carries an erase applied by `erase` or `load_erased` (or any realera LoRA)."
+    return pipe.unet in _ERASED or ADAPTER in (getattr(pipe.unet, "peft_config", None) or {})
+
+def _check_reachable(pairs: list[ConceptPair], config: EraseConfig) -> None:
+    "Mine one neighbor and one beyond sample per pair on the real embeddings: unreachable thresholds fail before any UNet work."
+    cfg, g = dataclasses.replace(config.sampling, m=1, n=1), torch.Generator(device=pairs[0].e.device).manual_seed(0)
+    for p in pairs:
+        if config.mine: neighbor_prompts(p.e, p.positions, cfg, anchor=p.e_star, generator=g)
+        if config.beyond: beyond_prompts(p.e, p.positions, cfg, generator=g)
 
 def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = None, preserve: list[str] | None = None,
           config: EraseConfig | None = None, out: str | os.PathLike | None = None, *, force: bool = False,
           overwrite: bool = False, save_pipeline: bool = False, progress: bool = True, callback=None):
-    "Erase `concepts` from `pipe` (in place) by RealEra, mapping each to its anchor; returns `pipe`. Defaults: the model's `realera.json`."
+    """Erase `concepts` from `pipe` (in place) by RealEra, mapping each to its anchor; returns `pipe`. Defaults: the model's
+    `realera.json`. With `out`, the run is written there, resumes there, and a finished identical run is loaded, not redone."""
+    if is_erased(pipe): raise ValueError("this pipeline already carries an erase: erase a freshly loaded model (load_pipeline)")
     req = resolve_erase(pipe, concepts, anchors, preserve, config, out, force=force, overwrite=overwrite)
-    concepts, anchors, preserve, config, resume = req.concepts, req.anchors, req.preserve, req.config, req.resume
+    concepts, anchors, preserve, config = req.concepts, req.anchors, req.preserve, req.config
     for p in dict.fromkeys(concepts + anchors + (preserve or [])): tokenize(pipe.tokenizer, p)   # over-long prompts fail here
     if config.align: check_precision(pipe.device, pipe.unet.dtype, config.align_config.mixed_precision)
     if save_pipeline and out is None: raise ValueError("save_pipeline needs an out folder")
-    if out is not None:
-        out = Path(out); out.mkdir(parents=True, exist_ok=True)
-        if not resume:   # a replaced run's artifacts must not mix with this one's
-            for name in ARTIFACTS:
-                f = out/name
-                if f.is_dir(): shutil.rmtree(f)
-                elif f.exists(): f.unlink()
-            write_json(out/"config.json", _run_settings(concepts, anchors, preserve, config))
+    pairs = concept_pairs(pipe, concepts, anchors, config.policy)   # every prompt encoded once, for both stages
+    _check_reachable(pairs, config)
+    if out is None: return _run(pipe, pairs, preserve, config, None, False, progress, callback)
+    out = Path(out)
+    with folder_lock(out, "erase"):
+        state = _prepare_out(out, req.settings, overwrite)   # again, under the lock
+        if state == "done": return load_erased(pipe, out)
+        if state == "new": _clear(out); write_json(out/"config.json", req.settings)
+        _run(pipe, pairs, preserve, config, out, state == "resume", progress, callback)
+        if save_pipeline: save_fused_pipeline(pipe, out)
+        _write_complete(out)
+        if (out/"checkpoint").exists(): shutil.rmtree(out/"checkpoint")
+    return pipe
 
+def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: bool, progress: bool, callback):
+    "Algorithm 1's stages, each reusing what a resumed run already wrote: z_t cache → closed form → LoRA alignment."
     original = kv_weights(pipe.unet) if config.align else None
     if config.align:   # z_t: the anchor's trajectory under the original UNet, generated once per run
         cache = out/"anchor_latents.safetensors" if out is not None else None
@@ -188,42 +270,58 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
             g = make_generator(config.seed, pipe.device)
             by_anchor = {a: anchor_trajectory(pipe, a, config.align_config.anchor_images, config.align_config.anchor_steps,
                                               config.align_config.guidance_scale, generator=g, progress=progress)
-                         for a in dict.fromkeys(anchors)}   # one cache per distinct anchor
-            trajs = [by_anchor[a] for a in anchors]
+                         for a in dict.fromkeys(p.anchor for p in pairs)}   # one cache per distinct anchor
+            trajs = [by_anchor[p.anchor] for p in pairs]
             if cache is not None: save_trajectories(cache, trajs)
-    pairs = concept_pairs(pipe, concepts, anchors, config.policy)   # every prompt encoded once, for both stages
     if config.closed_form:
-        if resume and (out/"closed_form.safetensors").exists(): edit = ClosedFormEdit.load(out)
+        if resume and (out/"closed_form.safetensors").exists() and (out/"closed_form.json").exists(): edit = ClosedFormEdit.load(out)
         else:
             edit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond,
                                       lam1=config.lam1, ridge=config.ridge, ridge_unit=config.ridge_unit,
                                       generator=make_generator(config.seed, pipe.device)).solve(text_encoder_fingerprint(pipe.text_encoder))
             if out is not None: edit.save(out)
         edit.apply(pipe)
+    _ERASED.add(pipe.unet)
     log = []
     if config.align:
         add_lora(pipe.unet, config.align_config, seed=config.seed)
-        tasks = [AlignTask(p, t) for p, t in zip(pairs, trajs)]
-        log = align_noise(pipe.unet, original, tasks, config.align_config, config.sampling, mine=config.mine, beyond=config.beyond,
-                          seed=config.seed, checkpoint=out/"checkpoint" if out is not None else None,
-                          progress=progress, callback=callback)
+        log = align_noise(pipe.unet, original, [AlignTask(p, t) for p, t in zip(pairs, trajs)], config.align_config,
+                          config.sampling, mine=config.mine, beyond=config.beyond, seed=config.seed,
+                          checkpoint=out/"checkpoint" if out is not None else None, progress=progress, callback=callback)
     if out is not None:
         if config.align: save_lora(pipe, out)
         write_json(out/"log.json", log)
-        if save_pipeline: save_fused_pipeline(pipe, out)
-        if (out/"checkpoint").exists(): shutil.rmtree(out/"checkpoint")
     return pipe
 
 # %% ../nbs/03a_erase.ipynb #20cd357a
-def load_erased(pipe, path: str | os.PathLike):
-    "Apply an erase written by `erase(..., out=path)` to `pipe` (in place); returns `pipe`."
+def check_erased(path: str | os.PathLike) -> dict:
+    "The settings of the finished erase in `path`, after checking that it is complete and intact; a clear error otherwise."
     path = Path(path)
     if not (path/"config.json").is_file(): raise FileNotFoundError(f"{str(path)!r} is not a realera erase folder (no config.json)")
-    has_cf, has_lora = (path/"closed_form.safetensors").is_file(), (path/LORA_FILE).is_file()
-    if (path/"checkpoint").exists() or not (has_cf or has_lora):
-        raise ValueError(f"{str(path)!r} holds an unfinished erase: run the same erase again to resume it")
-    if has_cf: ClosedFormEdit.load(path).apply(pipe)
-    if has_lora: pipe.load_lora_weights(str(path), weight_name=LORA_FILE, adapter_name=ADAPTER)
+    run = read_json(path/"config.json")
+    if not (path/COMPLETE).is_file():
+        raise ValueError(f"{str(path)!r} holds an unfinished erase (no {COMPLETE}): run the same erase again "
+                         f"(`realera erase ... --out {path}` with the same options) to finish it")
+    files = read_json(path/COMPLETE).get("files", {})
+    changed = [n for n, h in files.items() if not (path/n).is_file() or _sha256(path/n) != h]
+    if changed: raise ValueError(f"{str(path)!r}: {changed} changed or missing since the erase finished; rerun it with --overwrite")
+    cfg = run.get("config", {})
+    needed = (["closed_form.safetensors", "closed_form.json"] if cfg.get("closed_form") else []) + ([LORA_FILE] if cfg.get("align") else [])
+    missing = [n for n in needed if n not in files]
+    if missing: raise ValueError(f"{str(path)!r}: the erase's settings need {missing}, which its completion record does not list")
+    return run
+
+def load_erased(pipe, path: str | os.PathLike):
+    "Apply the finished erase written by `erase(..., out=path)` to `pipe` (in place); returns `pipe`."
+    from safetensors.torch import load_file
+    path = Path(path)
+    run = check_erased(path)
+    if is_erased(pipe): raise ValueError("this pipeline already carries an erase: load the erase into a freshly loaded model")
+    if run["config"].get("closed_form"): ClosedFormEdit.load(path).apply(pipe)
+    _ERASED.add(pipe.unet)
+    if run["config"].get("align"):
+        check_finite(load_file(str(path/LORA_FILE)), str(path/LORA_FILE))
+        pipe.load_lora_weights(str(path), weight_name=LORA_FILE, adapter_name=ADAPTER)
     return pipe
 
 def save_fused_pipeline(pipe, out) -> Path:

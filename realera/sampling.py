@@ -172,6 +172,12 @@ class SamplingConfig:
     max_rounds: int = 64     # bound on rejection-sampling rounds
 
     def __post_init__(self):
+        for k in ("d1", "d2", "s1", "s2", "d1_anchor"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise ValueError(f"{k} must be a finite number, got {v!r}")
+        if isinstance(self.max_rounds, bool) or not isinstance(self.max_rounds, int) or self.max_rounds < 1:
+            raise ValueError(f"max_rounds must be an int >= 1, got {self.max_rounds!r}")
         if self.radius_unit not in ("norm", "absolute"):
             raise ValueError(f"radius_unit must be 'norm' or 'absolute', got {self.radius_unit!r}")
         _check_cos(self.s1, self.s2); _count(self.m, "m"); _count(self.n, "n")

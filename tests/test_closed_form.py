@@ -1,9 +1,8 @@
 "Dense checks of the closed-form edit (Eq. 7)."
 import pytest, torch
 from diffusers import UNet2DConditionModel
-from realera.closed_form import (ClosedFormEdit, ClosedFormFitter, closed_form_edit, load_edited_weights,
-                                 solve_closed_form, text_encoder_fingerprint)
-from realera.core import concept_span, cross_attention_projections, encode_prompts, make_generator
+from realera.closed_form import ClosedFormEdit, ClosedFormFitter, closed_form_edit, load_edited_weights, solve_closed_form
+from realera.core import concept_span, cross_attention_projections, encode_prompts, make_generator, text_encoder_fingerprint
 from realera.testing import tiny_pipeline
 
 def _objective(W, W0, E, Es, P, lam1, ridge):

@@ -98,7 +98,7 @@ def test_resume_guard_and_overwrite_clears_stale(tmp_path):
         erase(tiny_pipeline(), "airplane", config=EraseConfig(align_config=SMALL), out=out, progress=False, callback=stop)
     assert (out / "checkpoint" / "latest.json").exists()
     other = EraseConfig(align_config=SMALL, seed=1)
-    with pytest.raises(FileExistsError, match="unfinished run with other settings"):
+    with pytest.raises(FileExistsError, match="an unfinished erase with other settings"):
         erase(tiny_pipeline(), "airplane", config=other, out=out, progress=False)
     erase(tiny_pipeline(), "airplane", config=EraseConfig(closed_form=False, align_config=SMALL), out=out, overwrite=True, progress=False)
     assert not (out / "closed_form.safetensors").exists() and not (out / "checkpoint").exists()
@@ -145,4 +145,4 @@ def test_cli_erase_then_generate(tmp_path):
     recs = json.loads((tmp_path / "g" / "generate.json").read_text())["images"]
     assert sorted({r["model"] for r in recs}) == ["erased", "original"] and len(recs) == 4
     r = realera("generate", "--prompt", "x", "--erased", str(tmp_path), "--out", str(tmp_path / "g2"))
-    assert r.returncode == 2 and "not a folder written by `realera erase`" in r.stderr
+    assert r.returncode == 2 and "is not a realera erase folder" in r.stderr

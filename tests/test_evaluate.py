@@ -101,7 +101,7 @@ def test_cli_evaluate_each_protocol(protocol, tmp_path):
                                           (["--protocol", "cifar10", "--concept", "zebra"], "is not one of"),
                                           (["--protocol", "cifar10", "--n", "0"], "--n must be >= 1"),
                                           (["--protocol", "cifar10", "--score", "top5"], "--score must be one of"),
-                                          (["--protocol", "cifar10", "--erased", "."], "not a folder written by"),
+                                          (["--protocol", "cifar10", "--erased", "."], "is not a realera erase folder"),
                                           (["--protocol", "world", "--concept", "airplane"], "is not one of"),
                                           (["--protocol", "world", "--classifier", "tiny"], "world's own CNN evaluator")])
 def test_cli_evaluate_bad_input(args, message, tmp_path):
