@@ -252,7 +252,10 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
     out = Path(out)
     with folder_lock(out, "erase"):
         state = _prepare_out(out, req.settings, overwrite)   # again, under the lock
-        if state == "done": return load_erased(pipe, out)
+        if state == "done":
+            load_erased(pipe, out)
+            if save_pipeline and not (out/"pipeline").is_dir(): save_fused_pipeline(pipe, out)
+            return pipe
         if state == "new": _clear(out); write_json(out/"config.json", req.settings)
         _run(pipe, pairs, preserve, config, out, state == "resume", progress, callback)
         if save_pipeline: save_fused_pipeline(pipe, out)
