@@ -224,7 +224,8 @@ def main(argv: list[str] | None = None):
     "Dispatch `realera <command> [options]` to the command's function; a user's error is one line, never a traceback."
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
-        print("usage: realera {" + ",".join(COMMANDS) + "} [options]   (realera <command> --help for its options)")
+        print("usage: realera {" + ",".join(COMMANDS) + "} [options]   (realera <command> --help for its options)\n\ncommands:")
+        for name, fn in COMMANDS.items(): print(f"  {name:<13} {fn.__doc__.splitlines()[0]}")
         if argv and argv[0] not in ("-h", "--help"): print(f"unknown command {argv[0]!r}; choose one of {list(COMMANDS)}")
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     args = vars(parser(argv[0]).parse_args(argv[1:]))

@@ -28,3 +28,8 @@ def test_bad_thresholds_fail_before_work(tmp_path):
 def test_unknown_command():
     r = run("frobnicate")
     assert r.returncode == 2 and "neighborhood" in r.stdout
+
+def test_help_lists_every_subcommand():
+    r = run("--help")
+    assert r.returncode == 0
+    for name in ("neighborhood", "erase", "generate", "evaluate"): assert f"\n  {name} " in r.stdout, r.stdout

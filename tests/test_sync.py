@@ -12,12 +12,16 @@ def _tracked() -> list[str]:
     if r.returncode: pytest.skip("not a git checkout")
     return [f for f in r.stdout.splitlines() if (ROOT / f).exists() or (ROOT / f).is_symlink()]
 
+def _copy(files, dest: Path) -> None:
+    "The tracked files but the package's weights (not generated, large) into `dest`, links kept as links."
+    for f in files:
+        if f.startswith("realera/assets/"): continue
+        (dest / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / f, dest / f, follow_symlinks=False)
+
 def test_export_and_clean_change_nothing(tmp_path):
     files = _tracked()
-    for f in files:
-        if f.startswith("realera/assets/"): continue   # weights: not generated, large
-        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / f, tmp_path / f, follow_symlinks=False)
+    _copy(files, tmp_path)
     for cmd in (["nbdev_export"], ["nbdev_clean"]):
         r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
         assert r.returncode == 0, r.stderr[-2000:]
@@ -31,3 +35,11 @@ def test_quarto_settings_live_at_the_top_level():
     assert top.is_file() and not top.is_symlink()
     assert nbs.resolve() == top.resolve(), "nbs/_quarto.yml (where nbdev looks) must be a link to the top-level file"
     assert nbs.read_text() == top.read_text() and "project:" in top.read_text()
+
+def test_nbdev_docs_preprocessing_succeeds(tmp_path):
+    "`nbdev_proc_nbs` (the first half of `nbdev_docs`, no Quarto needed) runs every cell with an import: each must stand alone."
+    _copy(_tracked(), tmp_path)
+    r = subprocess.run(["nbdev_proc_nbs"], cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path / "_proc" / "_quarto.yml").read_text() == (ROOT / "_quarto.yml").read_text()
+    assert len(list((tmp_path / "_proc").glob("*.ipynb"))) == len(list((ROOT / "nbs").glob("*.ipynb")))
