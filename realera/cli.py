@@ -42,6 +42,10 @@ def _erased_folder(path) -> dict:
     try: return check_erased(path)
     except (ValueError, FileNotFoundError) as err: raise ValueError(f"--erased: {err}") from None
 
+def _sampling_defaults(given: dict, model_defaults: dict, builtin: dict) -> tuple:
+    "Each of `builtin`'s keys: the value given on the command line, else the model's `realera.json`, else the built-in one."
+    return tuple(given[k] if given[k] is not None else model_defaults.get(k, v) for k, v in builtin.items())
+
 # %% ../nbs/90_cli.ipynb #d6bfae96
 def neighborhood(
     concept: Param("the erasure concept, as it appears in the prompt", str, required=True) = None,
@@ -124,8 +128,8 @@ def generate(
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
     overwrite: Param("replace existing outputs in OUT", action="store_true") = False):
     "Generate a PNG grid of images, original vs erased side by side when both are asked for."
-    defaults = {**dict(n=4, steps=25, guidance=7.5), **model_settings(model).generate}
-    n, steps, guidance = (defaults[k] if v is None else v for k, v in dict(n=n, steps=steps, guidance=guidance).items())
+    n, steps, guidance = _sampling_defaults(dict(n=n, steps=steps, guidance=guidance), model_settings(model).generate,
+                                            dict(n=4, steps=25, guidance=7.5))
     check_dtype(dtype)
     if n < 1: raise ValueError(f"--n must be >= 1, got {n}")
     if steps < 1: raise ValueError(f"--steps must be >= 1, got {steps}")
@@ -171,8 +175,7 @@ def evaluate(
     quiet: Param("no progress bars", action="store_true") = False):
     "Run an evaluation protocol on a model (and its erased version) and write JSON, a markdown table and an image grid."
     ms = model_settings(model).evaluate
-    defaults = {**dict(n=200, steps=25, guidance=7.5), **{k: v for k, v in ms.items() if k in ("n", "steps", "guidance")}}
-    n, steps, guidance = (defaults[k] if v is None else v for k, v in dict(n=n, steps=steps, guidance=guidance).items())
+    n, steps, guidance = _sampling_defaults(dict(n=n, steps=steps, guidance=guidance), ms, dict(n=200, steps=25, guidance=7.5))
     protocol = protocol or ms.get("protocol")
     if protocol is None: raise ValueError("--protocol is required: the model's realera.json names no default protocol")
     check_dtype(dtype)
