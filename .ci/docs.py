@@ -1,84 +1,222 @@
-"""Offline build of the documentation site: what `nbdev_docs` (Quarto) builds, for machines without Quarto.
+"""Offline build of the documentation site from nbdev's own processed notebooks, for machines without Quarto.
 
-Every notebook of `nbs/sidebar.yml`, in that order, is executed as `nbdev_test` executes it (cells flagged with a test flag
-of settings.ini are left out), exported to one HTML page with nbconvert, and given a sidebar linking all pages; `index.html`
-is the README's page. Scripts from the internet (require.js, MathJax CDN) are removed, so the site opens offline; each page
-reports on its `<body>` how many of its figures loaded (`data-figures="loaded/total"`), which the browser test reads.
+`nbdev_docs` runs nbdev's processors over the notebooks (`nbdev_proc_nbs`: show_doc for every exported name, export
+and `#| hide` cells out, front matter from the H1) and hands the result to Quarto. This script does the same
+processing with the same function (`nbdev.serve_drv.main` with `FilterDefaults`), on notebooks *executed* by
+`.ci/notebooks.py` (nbdev_test's run, kept), and replaces Quarto by nbconvert:
 
-    python .ci/docs.py _docs           # build into _docs/ (about three minutes: it runs every notebook)
+- the pages are named and titled by nbdev's front matter (`output-file`, `title`, `description`), in the order and
+  sections of `nbs/sidebar.yml`, each with a sidebar linking every page (the current one marked);
+- Quarto's cell options are honoured (`echo: false` hides the code, `output: false` the output, `include: false`
+  both); links nbdev points at `doc_host` become relative links;
+- math is typeset by MathJax 2 served from the site itself (the `jupyter-server-mathjax` package's copy), and no
+  page loads anything from the internet;
+- on `<body>` each page reports, once loaded in a browser, how many figures in its output areas loaded
+  (`data-figures="loaded/total"`) and whether any TeX was left untypeset (`data-math="ok|raw"`).
+
+    python .ci/docs.py _site                 # build into _site/ (about a minute once the notebooks have run)
+    python .ci/docs.py _site --execute       # run first the notebooks whose executed copy is missing or stale
 """
-import configparser, html, re, shutil, sys
+import configparser, functools, hashlib, html, json, os, re, shutil, subprocess, sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT / "nbs"
+PROC = ROOT / "_build" / "proc"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import notebooks  # noqa: E402  (.ci/notebooks.py: the executed copies)
+
+def settings() -> dict:
+    cfg = configparser.ConfigParser(); cfg.read(ROOT / "settings.ini")
+    return dict(cfg["DEFAULT"])
+
+def sidebar() -> list[tuple[str, list[Path]]]:
+    "Sections of `nbs/sidebar.yml` as (title, notebooks); pages before the first section have the title ''."
+    import yaml
+    sections = []
+    for item in yaml.safe_load((NBS / "sidebar.yml").read_text())["website"]["sidebar"]["contents"]:
+        if isinstance(item, str): sections.append(("", [NBS / item]))
+        else: sections.append((item["section"], [NBS / c for c in item["contents"]]))
+    return sections
 
 def pages() -> list[Path]:
     "The notebooks in sidebar order."
-    names = re.findall(r"-\s*(\S+\.ipynb)", (NBS / "sidebar.yml").read_text())
-    return [NBS / n for n in names]
+    return [p for _, ps in sidebar() for p in ps]
 
-def skipped_flags() -> list[str]:
-    cfg = configparser.ConfigParser(); cfg.read(ROOT / "settings.ini")
-    return cfg["DEFAULT"]["tst_flags"].split()
+# --- nbdev's processing -------------------------------------------------------------------------------------------
+def executed(nb_path: Path, run: bool = False) -> Path:
+    "The executed copy of `nb_path` (`_build/executed/`); with `run`, run the notebook first if it is missing or stale."
+    if not notebooks.fresh(nb_path):
+        if not run: raise FileNotFoundError(f"{nb_path.name} has no up-to-date executed copy in {notebooks.EXECUTED}: "
+                                            "run `python .ci/notebooks.py` first, or pass --execute")
+        subprocess.run([sys.executable, str(ROOT / ".ci" / "notebooks.py"), str(nb_path)], check=True, cwd=ROOT)
+    return notebooks.executed_path(nb_path)
 
-def executable(nb_path: Path):
-    "The notebook without the cells carrying a skipped test flag, as nbdev_test runs it."
-    import nbformat
-    nb = nbformat.read(str(nb_path), as_version=4)
-    flag = re.compile(r"^#\|\s*(" + "|".join(skipped_flags()) + r")\s*$", re.M)
-    nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and flag.search(c.source))]
+def processed(nb_path: Path, run: bool = False, src: Path | None = None) -> Path:
+    "nbdev's docs processing (`nbdev_proc_nbs`'s own function) applied to the executed notebook."
+    import nbdev.serve_drv
+    from nbdev.processors import FilterDefaults
+    src = src or executed(nb_path, run)
+    PROC.mkdir(parents=True, exist_ok=True)
+    dst = PROC / nb_path.name
+    cwd = os.getcwd(); os.chdir(NBS)        # show_doc cells run where nbdev runs them
+    try: nbdev.serve_drv.main((Path(src), dst, FilterDefaults))
+    finally: os.chdir(cwd)
+    return dst
+
+def front_matter(nb) -> dict:
+    "The YAML front matter nbdev wrote into the first raw cell."
+    import yaml
+    c = nb.cells[0]
+    if c.cell_type == "raw" and c.source.startswith("---"): return yaml.safe_load(c.source.strip().strip("-")) or {}
+    return {}
+
+@functools.cache
+def site_map() -> dict:
+    "notebook name -> (page name, title), from nbdev's front matter of the sources (`output-file`, `title`)."
+    from nbdev.process import NBProcessor
+    from nbdev.frontmatter import FrontmatterProc
+    out = {}
+    for p in pages():
+        fm = front_matter(NBProcessor(p, procs=FrontmatterProc, process=True).nb)
+        name = "index.html" if p.stem == "index" else fm.get("output-file", p.stem + ".html")
+        out[p.name] = (name, fm.get("title") or p.stem)
+    return out
+
+def page_name(nb_path: Path) -> str:
+    "The page's file name, as Quarto names it (nbdev's `output-file`; the index is index.html)."
+    return site_map()[Path(nb_path).name][0]
+
+# --- Quarto's part, done by nbconvert -------------------------------------------------------------------------------
+OPTION = re.compile(r"^#\|\s*([\w-]+)\s*:\s*(.*?)\s*$")
+
+def quarto_cells(nb):
+    "Apply Quarto's cell options (echo/output/include) and drop the option lines from the shown code."
+    cells = []
+    for c in nb.cells[1:] if front_matter(nb) else nb.cells:
+        if c.cell_type == "markdown" and c.source.startswith("<!-- WARNING: THIS FILE WAS AUTOGENERATED"): continue
+        if c.cell_type == "code":
+            lines = c.source.splitlines()
+            opts = dict(OPTION.match(l).groups() for l in lines if OPTION.match(l))
+            c.source = "\n".join(l for l in lines if not l.startswith("#|")).strip()
+            if opts.get("include") == "false": continue
+            if opts.get("output") == "false": c.outputs = []
+            tags = c.metadata.setdefault("tags", [])
+            if opts.get("echo") == "false" or not c.source: tags.append("remove_input")
+        cells.append(c)
+    nb.cells = cells
     return nb
 
-def title(nb) -> str:
-    return next(c.source for c in nb.cells if c.cell_type == "markdown").splitlines()[0].lstrip("# ").strip()
+STYLE = """<style>
+body { margin-left: 280px !important; }
+nav.realera-sidebar { position: fixed; top: 0; left: 0; bottom: 0; width: 250px; box-sizing: border-box; overflow-y: auto; padding: 1em;
+  background: #f7f7f9; border-right: 1px solid #ddd; font: 14px/1.45 system-ui, sans-serif; }
+nav.realera-sidebar .site { font-weight: 600; font-size: 1.15em; display: block; margin-bottom: 0.8em; }
+nav.realera-sidebar .section { margin: 0.9em 0 0.2em; color: #666; text-transform: uppercase; font-size: 0.8em; }
+nav.realera-sidebar a { display: block; padding: 0.15em 0.4em; color: #2c3e50; text-decoration: none; border-radius: 3px; }
+nav.realera-sidebar a.active { background: #2780e3; color: white; }
+.realera-description { font-size: 1.15em; color: #555; margin: 0 0 1.5em; }
+</style>"""
 
-FIGURE_CHECK = """<script>
-window.addEventListener("load", function () {
-  var imgs = Array.prototype.slice.call(document.images);
+# the copy of MathJax 2 in `jupyter-server-mathjax` ships the STIX-Web fonts only (as Jupyter configures it)
+MATHJAX_FONTS = """<script type="text/x-mathjax-config">
+MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], imageFont: null, preferredFont: null, webFont: "STIX-Web"}});
+</script>"""
+
+CHECK = """<script>
+function realeraReport() {
+  var imgs = Array.prototype.slice.call(document.querySelectorAll(".jp-OutputArea-output img"));
   var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  var text = document.querySelector("main") || document.body;
+  var copy = text.cloneNode(true);
+  copy.querySelectorAll("pre, code, script, style, nav").forEach(function (e) { e.remove(); });
+  var raw = /Math Processing Error|\\$\\$|\\\\(frac|mathcal|lVert|sum|hat|approx|begin)\\b/.test(copy.textContent);
+  document.body.setAttribute("data-math", raw ? "raw" : "ok");
   document.body.setAttribute("data-figures", ok + "/" + imgs.length);
+}
+window.addEventListener("load", function () {
+  if (window.MathJax && MathJax.Hub) MathJax.Hub.Queue(realeraReport); else realeraReport();
 });
 </script>"""
 
-def render(nb_path: Path, nav: str, execute: bool = True) -> tuple[str, str]:
-    "Execute one notebook and return (title, offline HTML page)."
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import ExecutePreprocessor
-    nb = executable(nb_path)
-    if execute: ExecutePreprocessor(timeout=900, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(NBS)}})
-    nb.cells = [c for c in nb.cells   # hidden cells stay out of the page, as in nbdev's site
-                if not (c.cell_type == "code" and re.search(r"^#\|\s*(hide|default_exp\b.*)\s*$", c.source, re.M))]
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
-    body = re.sub(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", "", body)          # no CDN scripts
-    body = re.sub(r"<script\b[^>]*>(?:(?!</script>).)*?https?://(?:(?!</script>).)*?</script>", "", body, flags=re.S)
-    body = re.sub(r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*>", "", body)
-    body = body.replace("<body", f"<body data-figures=\"pending\"", 1)
-    body = re.sub(r"(<body[^>]*>)", r"\1" + nav, body, count=1)
-    body = body.replace("</body>", FIGURE_CHECK + "</body>")
-    return title(nb), body
+def nav(current: str, titles: dict) -> str:
+    out = [f'<nav class="realera-sidebar"><a class="site" href="index.html">{html.escape(settings()["lib_name"])}</a>']
+    for section, ps in sidebar():
+        if section: out.append(f'<div class="section">{html.escape(section)}</div>')
+        for p in ps:
+            name = page_name(p)
+            cls = ' class="active"' if name == current else ""
+            out.append(f'<a href="{name}"{cls}>{html.escape(titles[name])}</a>')
+    return "\n".join(out + ["</nav>"])
 
-def page_name(nb_path: Path) -> str:
-    return "index.html" if nb_path.stem == "index" else nb_path.stem + ".html"
-
-def build(out: Path, execute: bool = True) -> list[Path]:
-    "Build the site into `out` (replaced); return the pages written."
+def render(proc_path: Path, name: str, titles: dict, mathjax: bool = True) -> str:
+    "One processed notebook as an offline HTML page."
     import nbformat
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+    nb = nbformat.read(str(proc_path), as_version=4)
+    fm = front_matter(nb)
+    nb = quarto_cells(nb)
+    title = fm.get("title") or titles[name]
+    head = f"# {title}" + (f'\n\n<p class="realera-description">{html.escape(fm["description"])}</p>' if fm.get("description") else "")
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(head))
+    exp = HTMLExporter(template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True, mathjax_url="mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe" if mathjax else "")
+    exp.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"remove_input"}, enabled=True), enabled=True)
+    body, _ = exp.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body = re.sub(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", "", body)          # no CDN scripts
+    body = re.sub(r"<script\b[^>]*>(?:(?!</script>).)*?https?://cdn(?:(?!</script>).)*?</script>", "", body, flags=re.S)
+    body = re.sub(r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*>", "", body)
+    if not mathjax: body = re.sub(r"<script[^>]*\bsrc=\"\?config[^\"]*\"[^>]*>\s*</script>", "", body)
+    host = settings()["doc_host"].rstrip("/") + settings()["doc_baseurl"].rstrip("/") + "/"
+    body = body.replace(host, "")                                                                  # links stay on the site
+    body = body.replace("</head>", STYLE + "</head>", 1)
+    if mathjax: body = body.replace('<script src="mathjax/', MATHJAX_FONTS + '<script src="mathjax/', 1)
+    body = body.replace("<body", '<body data-figures="pending" data-math="pending"', 1)
+    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + nav(name, titles), body, count=1)
+    return body.replace("</body>", CHECK + "</body>")
+
+def mathjax_dir() -> Path:
+    import jupyter_server_mathjax
+    return Path(jupyter_server_mathjax.__file__).parent / "static"
+
+def build(out: Path, run: bool = False, only: list[Path] | None = None, mathjax: bool = True) -> list[Path]:
+    "Build the site into `out` (replaced); return the pages written."
     out = Path(out)
     if out.exists(): shutil.rmtree(out)
     out.mkdir(parents=True)
     if (NBS / "images").exists(): shutil.copytree(NBS / "images", out / "images")
-    nbs = pages()
-    titles = [title(nbformat.read(str(p), as_version=4)) for p in nbs]
-    nav = ('<nav class="realera-sidebar" style="padding:0.5em 1em;border-bottom:1px solid #ddd;font-family:sans-serif">'
-           + " · ".join(f'<a href="{page_name(p)}">{html.escape(t)}</a>' for p, t in zip(nbs, titles)) + "</nav>")
+    if mathjax: shutil.copytree(mathjax_dir(), out / "mathjax")
+    titles = {page: title for page, title in site_map().values()}
     written = []
-    for p in nbs:
-        _, page = render(p, nav, execute)
-        (out / page_name(p)).write_text(page, encoding="utf-8")
-        written.append(out / page_name(p))
-        print(f"built {page_name(p)}", flush=True)
+    for p in only or pages():
+        name = page_name(p)
+        (out / name).write_text(render(processed(p, run), name, titles, mathjax), encoding="utf-8")
+        written.append(out / name)
+        print(f"built {name}", flush=True)
     return written
 
+# --- what a page shows --------------------------------------------------------------------------------------------
+class _Figures(HTMLParser):
+    "Images inside notebook output areas (`jp-OutputArea-output`), not the badges or the CSS."
+    def __init__(self):
+        super().__init__(); self.depth, self.inside, self.images = 0, [], []
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "div":
+            self.depth += 1
+            if "jp-OutputArea-output" in (a.get("class") or "").split(): self.inside.append(self.depth)
+        elif tag == "img" and self.inside: self.images.append(a.get("src", ""))
+    def handle_endtag(self, tag):
+        if tag == "div":
+            if self.inside and self.inside[-1] == self.depth: self.inside.pop()
+            self.depth -= 1
+
+def figures(page_html: str) -> list[str]:
+    "SHA-256 of every figure a page shows in its output areas, in order."
+    f = _Figures(); f.feed(page_html)
+    return [hashlib.sha256(s.encode()).hexdigest() for s in f.images]
+
 if __name__ == "__main__":
-    build(Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "_docs"))
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    build(Path(args[0] if args else ROOT / "_site"), run="--execute" in sys.argv)

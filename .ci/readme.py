@@ -12,7 +12,7 @@ def render(nb_path: Path = ROOT/'nbs'/'index.ipynb') -> str:
     parts = []
     for c in cells:
         src = ''.join(c['source']).strip()
-        if not src or src.startswith('#| hide'): continue
+        if not src or any(l.strip() == '#| hide' for l in src.split('\n') if l.startswith('#|')): continue
         if c['cell_type'] == 'markdown': parts.append(src.replace('](images/', '](nbs/images/'))
         else: parts.append('```python\n' + '\n'.join(l for l in src.split('\n') if not l.startswith('#|')) + '\n```')
     return '\n\n'.join(parts) + '\n'

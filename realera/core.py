@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #0e45e69a
 from __future__ import annotations
-import contextlib, importlib.resources, json, os, random, tempfile
+import contextlib, importlib.resources, json, logging, os, random, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +15,9 @@ from torch import nn
 # %% auto #0
 __all__ = ['EMBEDDED_MODEL', 'TOKEN_POLICIES', 'seed_everything', 'make_generator', 'atomic_path', 'atomic_dir', 'write_json',
            'read_json', 'folder_lock', 'canonical_safetensors', 'check_finite', 'check_dtype', 'check_device',
-           'load_pipeline', 'tokenize', 'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts', 'ConceptPair',
-           'concept_pair', 'concept_pairs', 'cross_attention_projections', 'fingerprint', 'text_encoder_fingerprint',
-           'model_identity']
+           'quiet_loading', 'dtype_kwarg', 'load_pipeline', 'tokenize', 'encode_prompts', 'TokenSpan', 'concept_span',
+           'check_concepts', 'ConceptPair', 'concept_pair', 'concept_pairs', 'cross_attention_projections',
+           'fingerprint', 'text_encoder_fingerprint', 'model_identity']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
 def seed_everything(seed: int) -> None:
@@ -145,13 +145,39 @@ def check_device(device) -> torch.device:
         raise ValueError(f"device {device!r}: MPS is not available on this machine; use cpu")
     return d
 
+class _TorchvisionNotice(logging.Filter):
+    "Drop transformers' notice that torchvision is missing: its PIL image processors are all a pipeline needs."
+    def filter(self, record): return "requires torchvision (not installed)" not in record.getMessage()
+
+logging.getLogger("transformers.utils.import_utils").addFilter(_TorchvisionNotice())
+
+@contextlib.contextmanager
+def quiet_loading(quiet: bool = True):
+    "Inside the block (when `quiet`), diffusers and transformers show no progress bars while loading or saving weights."
+    if not quiet: yield; return
+    from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
+    was_d, was_t = dlog.is_progress_bar_enabled(), tlog.is_progress_bar_enabled()
+    dlog.disable_progress_bar(); tlog.disable_progress_bar()
+    try: yield
+    finally:
+        if was_d: dlog.enable_progress_bar()
+        if was_t: tlog.enable_progress_bar()
+
+def dtype_kwarg(dtype) -> dict:
+    "The keyword diffusers' `from_pretrained` takes for a dtype: `dtype` where it has it (it deprecated `torch_dtype` in 2026), else `torch_dtype`."
+    from diffusers.utils import deprecation_utils
+    return {"dtype": dtype} if hasattr(deprecation_utils, "_TORCH_DTYPE_DEPRECATION_MESSAGE") else {"torch_dtype": dtype}
+
 def load_pipeline(model: str | os.PathLike | None = None, # hub id or local folder; `None`: the embedded default model
                   device: str | torch.device = "cpu", dtype=torch.float32,
                   safety_checker: bool = False, # keep the hub's NSFW safety checker (off: erasure research needs raw images)
+                  progress: bool | None = None, # loading bars; `None`: for every model but the embedded one (it loads in a second)
                   **kwargs): # passed on to `StableDiffusionPipeline.from_pretrained`
     "Load a `StableDiffusionPipeline` onto `device` in `dtype` (`model=None`: `EMBEDDED_MODEL`)."
     dtype, device = check_dtype(dtype), check_device(device)
     model = EMBEDDED_MODEL if model is None else model
+    if progress is None: progress = Path(model).expanduser().resolve() != EMBEDDED_MODEL.resolve()
     from diffusers import StableDiffusionPipeline
     path = Path(model).expanduser()
     if not path.exists() and (os.path.isabs(str(model)) or str(model).startswith('.') or str(model).count('/') != 1):
@@ -159,8 +185,9 @@ def load_pipeline(model: str | os.PathLike | None = None, # hub id or local fold
     if path.exists() and not (path/'model_index.json').exists():
         raise ValueError(f"{str(path)!r} has no model_index.json: not a folder written by `save_pretrained`")
     extra = {} if safety_checker else dict(safety_checker=None, requires_safety_checker=False)
-    pipe = StableDiffusionPipeline.from_pretrained(str(path) if path.exists() else str(model), torch_dtype=dtype,
-                                                   **extra, **kwargs)
+    with quiet_loading(not progress):
+        pipe = StableDiffusionPipeline.from_pretrained(str(path) if path.exists() else str(model), **dtype_kwarg(dtype),
+                                                       **extra, **kwargs)
     return pipe.to(device)
 
 # %% ../nbs/00_core.ipynb #03eb8fd1

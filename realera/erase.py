@@ -4,7 +4,7 @@
 
 # %% ../nbs/03a_erase.ipynb #5aeeea29
 from __future__ import annotations
-import copy, dataclasses, hashlib, json, math, os, shutil, tempfile, weakref
+import copy, dataclasses, hashlib, importlib.resources, json, math, os, shutil, tempfile, weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,11 +19,17 @@ from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align
                            kv_weights, lora_state)
 
 # %% auto #0
-__all__ = ['VARIANTS', 'LORA_FILE', 'COMPLETE', 'ARTIFACTS', 'EraseConfig', 'completion_hash', 'save_trajectories',
-           'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase', 'is_erased', 'erase', 'check_erased',
-           'load_erased', 'save_fused_pipeline']
+__all__ = ['CONFIG_DIR', 'VARIANTS', 'LORA_FILE', 'COMPLETE', 'ARTIFACTS', 'shipped_configs', 'EraseConfig', 'completion_hash',
+           'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase', 'is_erased', 'erase',
+           'check_erased', 'load_erased', 'save_fused_pipeline']
 
 # %% ../nbs/03a_erase.ipynb #51ee3bd1
+CONFIG_DIR = Path(str(importlib.resources.files("realera") / "assets" / "configs"))   # the shipped GPU configs
+
+def shipped_configs() -> dict[str, Path]:
+    "The configs shipped in the package, by name: `t4` (16 GB, fp16, gradient checkpointing) and `a100`."
+    return {p.stem: p for p in sorted(CONFIG_DIR.glob("*.yaml"))}
+
 VARIANTS = {"1": dict(closed_form=True, align=False, mine=False, beyond=False),
             "2": dict(closed_form=True, align=True, mine=False, beyond=False),
             "3": dict(closed_form=True, align=True, mine=True, beyond=False),
@@ -91,9 +97,11 @@ class EraseConfig:
 
     @classmethod
     def from_file(cls, path) -> "EraseConfig":
-        "Read a config from `.json`, `.yaml` or `.yml` (safe loaders only)."
+        "Read a config from `.json`, `.yaml` or `.yml` (safe loaders only), or a shipped one by name (`SHIPPED_CONFIGS`: 't4', 'a100')."
         path = Path(path)
-        if not path.is_file(): raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+        if not path.is_file() and str(path) in shipped_configs(): path = shipped_configs()[str(path)]
+        if not path.is_file():
+            raise FileNotFoundError(f"config file {str(path)!r} does not exist (shipped configs, by name: {sorted(shipped_configs())})")
         if path.suffix in (".yaml", ".yml"):
             import yaml
             try: d = yaml.safe_load(path.read_text()) or {}

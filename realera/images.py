@@ -42,4 +42,5 @@ def comparison_grid(images: dict[str, list[list]], prompts: list[str], size: flo
                 if i == 0 and k == 0: ax.set_title(lab, fontsize=8, loc="left")
         axes[i, 0].set_ylabel(prompt if len(prompt) < 28 else prompt[:26] + "…", fontsize=7)
     fig.tight_layout()
+    plt.close(fig)  # shown once, by whoever displays it
     return fig

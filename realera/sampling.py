@@ -308,6 +308,7 @@ def plot_neighborhood(nbh: Neighborhood, pipe, prompts: list[str] = (), *, rando
                       colLabels=["prompt", "dist", "cos", "falls in"], loc="center", cellLoc="left", colWidths=[.55, .13, .13, .22])
         t.auto_set_font_size(False); t.set_fontsize(7)
     fig.tight_layout()
+    plt.close(fig)  # shown once, by whoever displays it
     return fig
 
 # %% ../nbs/01_sampling.ipynb #1c4ca45b
@@ -319,7 +320,6 @@ def neighborhood_figure(pipe, prompt: str, concept: str, prompts: list[str] = ()
     nbh = concept_neighborhood(pipe, prompt, concept, anchor_prompt, cfg,
                                generator=torch.Generator(device=pipe.text_encoder.device).manual_seed(seed))
     fig = plot_neighborhood(nbh, pipe, prompts)
-    plt.close(fig)  # shown by the caller, not twice
     return fig, classify_prompts(nbh, list(prompts), pipe)
 
 def neighborhood_panel(pipe, prompt: str, concept: str, prompts: list[str] = (), anchor_prompt: str | None = None):

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core import EMBEDDED_MODEL, atomic_dir, load_pipeline
+from ..core import EMBEDDED_MODEL, atomic_dir, load_pipeline, quiet_loading
 from ..settings import SETTINGS_FILE
 from ..sampling import SamplingConfig, classify_prompts, concept_neighborhood
 from .data import ANCHOR, CLASSES, NONE, SYNONYMS_HELD_OUT, SYNONYMS_TRAIN, to_tensor
@@ -70,7 +70,7 @@ def save_world(out, pipe, clip, classifier: ShapeClassifier, meta: dict | None =
     from safetensors.torch import load_file, save_file
     round_to(pipe, dtype)
     cast = lambda sd: {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in sd.items()}
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp, quiet_loading():
         pipe.save_pretrained(tmp, safe_serialization=True)
         for f in tmp.rglob("*.safetensors"): save_file(cast(load_file(str(f))), str(f), metadata={"format": "pt"})
         (tmp/"clip").mkdir(); clip.config.to_json_file(tmp/"clip"/"config.json")
@@ -117,7 +117,7 @@ def load_world_clip(path=WORLD_DIR, device="cpu"):
     missing, unexpected = clip.load_state_dict(state, strict=False)
     if unexpected or any(not k.startswith("text_model.") for k in missing):
         raise ValueError(f"{path}/clip does not hold a world CLIP model: missing {missing}, unexpected {unexpected}")
-    text = CLIPTextModel.from_pretrained(str(Path(path)/"text_encoder"), torch_dtype=torch.float32)
+    with quiet_loading(): text = CLIPTextModel.from_pretrained(str(Path(path)/"text_encoder"), dtype=torch.float32)
     clip.text_model.load_state_dict(getattr(text, "text_model", text).state_dict())
     return clip.eval().to(device)
 
