@@ -40,7 +40,8 @@ def badge(nb_name: str) -> str:
 
 def install_source(hidden: bool = False) -> str:
     git = settings()["git_url"].strip()
-    return "\n".join([INSTALL_MARK] + (["#| hide"] if hidden else []) + [
+    # `eval: false`: neither nbdev_test nor nbdev's docs pass (which runs every cell with an import) runs it
+    return "\n".join([INSTALL_MARK, "#| eval: false"] + (["#| hide"] if hidden else []) + [
         "# Colab: install realera from a wheel uploaded next to this notebook (`python -m build` writes",
         "# dist/realera-<version>-py3-none-any.whl, the embedded world inside), else from the repository",
         "import glob, subprocess, sys",

@@ -55,8 +55,10 @@ def executed(nb_path: Path, run: bool = False) -> Path:
 
 def processed(nb_path: Path, run: bool = False, src: Path | None = None) -> Path:
     "nbdev's docs processing (`nbdev_proc_nbs`'s own function) applied to the executed notebook."
-    import nbdev.serve_drv
+    import nbdev.serve_drv, warnings
     from nbdev.processors import FilterDefaults
+    # a cell nbdev's docs pass runs (any cell with an import) must run on its own: imports in cells of their own
+    warnings.filterwarnings("error", message="Found cells containing imports and other code")
     src = src or executed(nb_path, run)
     PROC.mkdir(parents=True, exist_ok=True)
     dst = PROC / nb_path.name
@@ -102,6 +104,9 @@ def quarto_cells(nb):
             c.source = "\n".join(l for l in lines if not l.startswith("#|")).strip()
             if opts.get("include") == "false": continue
             if opts.get("output") == "false": c.outputs = []
+            for o in c.get("outputs", []):   # Pandoc link attributes in show_doc's markdown, which only Quarto reads
+                if "text/markdown" in o.get("data", {}):
+                    o["data"]["text/markdown"] = re.sub(r'\)\{target="_blank"[^}]*\}', ")", o["data"]["text/markdown"])
             tags = c.metadata.setdefault("tags", [])
             if opts.get("echo") == "false" or not c.source: tags.append("remove_input")
         cells.append(c)
@@ -150,15 +155,16 @@ def nav(current: str, titles: dict) -> str:
             out.append(f'<a href="{name}"{cls}>{html.escape(titles[name])}</a>')
     return "\n".join(out + ["</nav>"])
 
-def render(proc_path: Path, name: str, titles: dict, mathjax: bool = True) -> str:
-    "One processed notebook as an offline HTML page."
+def render(proc_path: Path, name: str, titles: dict | None = None, mathjax: bool = True) -> str:
+    "One processed notebook as the offline page `name`; `titles`: page name -> title for the sidebar (default: the site's)."
+    titles = titles or {page: title for page, title in site_map().values()}
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     nb = nbformat.read(str(proc_path), as_version=4)
     fm = front_matter(nb)
     nb = quarto_cells(nb)
-    title = fm.get("title") or titles[name]
+    title = fm.get("title") or titles.get(name, name)
     head = f"# {title}" + (f'\n\n<p class="realera-description">{html.escape(fm["description"])}</p>' if fm.get("description") else "")
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(head))
     exp = HTMLExporter(template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True, mathjax_url="mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe" if mathjax else "")
@@ -197,10 +203,12 @@ def build(out: Path, run: bool = False, only: list[Path] | None = None, mathjax:
     return written
 
 # --- what a page shows --------------------------------------------------------------------------------------------
-class _Figures(HTMLParser):
-    "Images inside notebook output areas (`jp-OutputArea-output`), not the badges or the CSS."
+class _Outputs(HTMLParser):
+    "Images and text inside notebook output areas (`jp-OutputArea-output`), not the badges, the prose or the CSS."
     def __init__(self):
-        super().__init__(); self.depth, self.inside, self.images = 0, [], []
+        super().__init__(); self.depth, self.inside, self.images, self.text = 0, [], [], []
+    def handle_data(self, data):
+        if self.inside: self.text.append(data)
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "div":
@@ -214,8 +222,13 @@ class _Figures(HTMLParser):
 
 def figures(page_html: str) -> list[str]:
     "SHA-256 of every figure a page shows in its output areas, in order."
-    f = _Figures(); f.feed(page_html)
+    f = _Outputs(); f.feed(page_html)
     return [hashlib.sha256(s.encode()).hexdigest() for s in f.images]
+
+def output_text(page_html: str) -> str:
+    "The text a page shows in its output areas (printed lines, tables, reprs, warnings)."
+    f = _Outputs(); f.feed(page_html)
+    return "".join(f.text)
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]

@@ -12,7 +12,7 @@ import hashlib, os, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EXECUTED = ROOT / "_build" / "executed"
+EXECUTED = Path(os.environ.get("REALERA_EXECUTED", ROOT / "_build" / "executed"))
 
 def source_hash(nb_path) -> str:
     return hashlib.sha256(Path(nb_path).read_bytes()).hexdigest()

@@ -32,9 +32,11 @@ def _slug(method: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch
 
 def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] | None = None, n: int = 10, n_other: int = 4,
                       steps: int = 20, guidance_scale: float = 7.5, seed: int = 0, overrides: dict | None = None,
-                      preserve: str = "world", world=WORLD_DIR, overwrite: bool = False, progress: bool = True) -> dict:
+                      preserve: str = "world", world=None, overwrite: bool = False, progress: bool = True) -> dict:
     """Erase each of `classes` in turn with each of `methods` (keys of METHODS) and evaluate; results[class][method] = summary.
-    `preserve`: 'world' (the world's `realera.json`: the other classes) or 'generic' (realera's SD-style default list)."""
+    `preserve`: 'world' (the world's `realera.json`: the other classes) or 'generic' (realera's SD-style default list);
+    `world`: the world's folder (default `WORLD_DIR`, the shipped one)."""
+    world = Path(world or WORLD_DIR)
     classes, methods = list(classes or CLASSES), list(methods or METHODS)
     bad = [c for c in classes if c not in CLASSES] + [m for m in methods if m not in METHODS]
     if bad: raise ValueError(f"unknown classes/methods {bad}; classes: {CLASSES}, methods: {list(METHODS)}")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb #73cbc193
 from __future__ import annotations
-import json, math, os, shutil, sys
+import json, math, os, shutil, sys, time
 from pathlib import Path
 
 from dataclasses import asdict
@@ -41,6 +41,17 @@ def _erased_folder(path) -> dict:
     "The settings of the finished erase at `--erased PATH` (`erase.check_erased`), named as the option."
     try: return check_erased(path)
     except (ValueError, FileNotFoundError) as err: raise ValueError(f"--erased: {err}") from None
+
+def _took(t0: float) -> str:
+    "Seconds since `t0`, for a person: '27 s', '3 min 05 s'."
+    s = round(time.time() - t0)
+    return f"{s} s" if s < 60 else f"{s // 60} min {s % 60:02d} s"
+
+def _same_request(record: Path, request: dict) -> bool:
+    "Whether `record` (a JSON file an earlier run wrote) holds `request` among its keys: the same run again."
+    try: old = json.loads(record.read_text())
+    except (OSError, ValueError): return False
+    return isinstance(old, dict) and {k: old.get(k) for k in request} == json.loads(json.dumps(request))
 
 def _sampling_defaults(given: dict, model_defaults: dict, builtin: dict) -> tuple:
     "Each of `builtin`'s keys: the value given on the command line, else the model's `realera.json`, else the built-in one."
@@ -97,6 +108,7 @@ def erase(
     quiet: Param("no progress bars", action="store_true") = False):
     "Erase concepts from a Stable Diffusion pipeline with RealEra and write the artifacts to OUT."
     import dataclasses
+    t0 = time.time()
     cfg = EraseConfig.from_file(config) if config else EraseConfig.for_model(model_settings(model))
     if variant is not None:
         if variant not in VARIANTS: raise ValueError(f"--variant must be one of {list(VARIANTS)}, got {variant!r}")
@@ -110,8 +122,9 @@ def erase(
     pipe = load_pipeline(model, device=device, dtype=dtype)
     run_erase(pipe, req.concepts, req.anchors, req.preserve, req.config, out, force=force, overwrite=overwrite,
               save_pipeline=save_pipeline, progress=not quiet)
-    done = "already finished there (nothing recomputed)" if req.state == "done" else "written"
-    print(f"erased {', '.join(req.concepts)} (anchor {', '.join(repr(a) for a in dict.fromkeys(req.anchors))}): {out} {done}")
+    what = f"{', '.join(req.concepts)} (anchor {', '.join(repr(a) for a in dict.fromkeys(req.anchors))})"
+    if req.state == "done": print(f"{out} already holds this finished erase of {what}: nothing recomputed")
+    else: print(f"erased {what} in {_took(t0)}: {out}")
 
 # %% ../nbs/90_cli.ipynb #10f03094
 def generate(
@@ -128,6 +141,7 @@ def generate(
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
     overwrite: Param("replace existing outputs in OUT", action="store_true") = False):
     "Generate a PNG grid of images, original vs erased side by side when both are asked for."
+    t0 = time.time()
     n, steps, guidance = _sampling_defaults(dict(n=n, steps=steps, guidance=guidance), model_settings(model).generate,
                                             dict(n=4, steps=25, guidance=7.5))
     check_dtype(dtype)
@@ -137,8 +151,11 @@ def generate(
     if only_erased and not erased: raise ValueError("--only-erased needs --erased DIR")
     if erased: _erased_folder(erased)          # complete and intact, before any image is drawn
     out = Path(out)
-    grid = check_writable(out/"grid.png", overwrite); check_writable(out/"generate.json", overwrite)
-    if overwrite and (out/"images").is_dir(): shutil.rmtree(out/"images")   # no stale image of an earlier run stays
+    request = dict(model=model, erased=erased, erase_hash=completion_hash(erased) if erased else None, prompts=prompt,
+                   only_erased=only_erased, n=n, seed=seed, steps=steps, guidance=guidance)
+    again = _same_request(out/"generate.json", request)   # the same request again: its images are redrawn, identically
+    grid = check_writable(out/"grid.png", overwrite or again); check_writable(out/"generate.json", overwrite or again)
+    if (overwrite or again) and (out/"images").is_dir(): shutil.rmtree(out/"images")   # no stale image of an earlier run stays
     pipe = load_pipeline(model, device=device, dtype=dtype)
     kw = dict(n=n, seed=seed, steps=steps, guidance_scale=guidance)
     images = {}
@@ -152,8 +169,9 @@ def generate(
                 with atomic_path(f) as tmp: im.save(tmp, format="png")
                 records.append(dict(model=lab, prompt=prompt[i], seed=seed + k, file=str(f.relative_to(out))))
     save_figure(comparison_grid(images, prompt), grid)
-    write_json(out/"generate.json", dict(model=model, erased=erased, steps=steps, guidance=guidance, images=records))
-    print(f"wrote {grid} ({len(records)} images)")
+    write_json(out/"generate.json", dict(request, images=records))
+    print(f"{'redrew' if again else 'drew'} {len(prompt)} prompt(s) x {n} seed(s) from the {' and the '.join(images)} model "
+          f"in {_took(t0)}: {grid}")
 
 # %% ../nbs/90_cli.ipynb #89203791
 def evaluate(
@@ -174,6 +192,7 @@ def evaluate(
     overwrite: Param("start over in an OUT evaluated with other settings", action="store_true") = False,
     quiet: Param("no progress bars", action="store_true") = False):
     "Run an evaluation protocol on a model (and its erased version) and write JSON, a markdown table and an image grid."
+    t0 = time.time()
     ms = model_settings(model).evaluate
     n, steps, guidance = _sampling_defaults(dict(n=n, steps=steps, guidance=guidance), ms, dict(n=200, steps=25, guidance=7.5))
     protocol = protocol or ms.get("protocol")
@@ -210,6 +229,7 @@ def evaluate(
     with atomic_path(out/"summary.md") as tmp: tmp.write_text(table + "\n")
     save_figure(evaluation_grid({k: out/k for k in sums}, proto, n), out/"grid.png")
     print(table)
+    print(f"evaluated {protocol} ({n} images per prompt, {' and '.join(sums)} model) in {_took(t0)}: {out}/summary.md, summary.json, grid.png")
     return main_sum
 
 # %% ../nbs/90_cli.ipynb #8b6a6616

@@ -332,8 +332,12 @@ def load_erased(pipe, path: str | os.PathLike):
     _ERASED.add(pipe.unet)
     if run["config"].get("align"):
         check_finite(load_file(str(path/LORA_FILE)), str(path/LORA_FILE))
-        pipe.load_lora_weights(str(path), weight_name=LORA_FILE, adapter_name=ADAPTER)
+        _load_lora(pipe, path)
     return pipe
+
+def _load_lora(pipe, folder) -> None:
+    "The erase's LoRA into the UNet (the only part it adapts; `pipe.load_lora_weights(folder)` loads the same file)."
+    pipe.unet.load_lora_adapter(str(folder), weight_name=LORA_FILE, adapter_name=ADAPTER, prefix="unet")
 
 def save_fused_pipeline(pipe, out) -> Path:
     "Write `out/pipeline`: the erased model with the LoRA fused into the weights (`save_pretrained`); `pipe` is left as it was."
@@ -347,7 +351,7 @@ def save_fused_pipeline(pipe, out) -> Path:
                 for n, p in pipe.unet.named_parameters():
                     key = n.rsplit(".", 1); key = f"{key[0]}.base_layer.{key[1]}"
                     if key in base: p.copy_(base[key])
-            pipe.load_lora_weights(str(out), weight_name=LORA_FILE, adapter_name=ADAPTER)
+            _load_lora(pipe, out)
     else: _save_pretrained(pipe, out/"pipeline")
     return out/"pipeline"
 

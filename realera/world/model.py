@@ -83,16 +83,20 @@ def save_world(out, pipe, clip, classifier: ShapeClassifier, meta: dict | None =
 # %% ../../nbs/04a_world_model.ipynb #c7d44240
 WORLD_DIR = EMBEDDED_MODEL   # the shipped world
 
-def has_world(path=WORLD_DIR) -> bool:
-    "Whether trained world weights are present at `path`."
+def has_world(path=None) -> bool:
+    "Whether trained world weights are present at `path` (default: the shipped world, `WORLD_DIR`)."
+    path = Path(path or WORLD_DIR)
     return (Path(path)/"model_index.json").is_file() and (Path(path)/"classifier.safetensors").is_file()
 
-def _require_world(path):
+def _require_world(path) -> Path:
+    "`path` (default `WORLD_DIR`) if it holds a trained world; `FileNotFoundError` otherwise."
+    path = Path(path or WORLD_DIR)
     if not has_world(path): raise FileNotFoundError(f"no trained world in {str(path)!r}: run `train_world` (or bench/train_world.py)")
+    return path
 
-def load_world(path=WORLD_DIR, device="cpu", dtype=torch.float32):
-    "The trained world's `StableDiffusionPipeline` (`load_pipeline` on its folder, progress bars off)."
-    _require_world(path)
+def load_world(path=None, device="cpu", dtype=torch.float32):
+    "The trained world's `StableDiffusionPipeline` (`load_pipeline` on its folder, progress bars off); `path` defaults to `WORLD_DIR`."
+    path = _require_world(path)
     pipe = load_pipeline(path, device=device, dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -102,16 +106,16 @@ def load_weights(model, path):
     from safetensors.torch import load_file
     model.load_state_dict(load_file(str(path))); return model.eval()
 
-def load_classifier(path=WORLD_DIR, device="cpu") -> ShapeClassifier:
-    "The world's CNN evaluator."
-    _require_world(path)
+def load_classifier(path=None, device="cpu") -> ShapeClassifier:
+    "The world's CNN evaluator (`path` defaults to `WORLD_DIR`)."
+    path = _require_world(path)
     return load_weights(ShapeClassifier(), Path(path)/"classifier.safetensors").to(device)
 
-def load_world_clip(path=WORLD_DIR, device="cpu"):
+def load_world_clip(path=None, device="cpu"):
     "The world's `CLIPModel` (float32): image tower and projections from `path/clip`, text tower from the pipeline's text encoder."
     from safetensors.torch import load_file
     from transformers import CLIPConfig, CLIPModel, CLIPTextModel
-    _require_world(path)
+    path = _require_world(path)
     clip = CLIPModel(CLIPConfig.from_pretrained(str(Path(path)/"clip"))).float()
     state = {k: v.float() for k, v in load_file(str(Path(path)/"clip"/"model.safetensors")).items() if not k.startswith("text_model.")}
     missing, unexpected = clip.load_state_dict(state, strict=False)
