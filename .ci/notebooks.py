@@ -7,6 +7,7 @@ files when their stamp matches the source, so one test run executes every notebo
 
     python .ci/notebooks.py                 # all notebooks (what `bash .ci/test` runs)
     python .ci/notebooks.py nbs/01_sampling.ipynb
+    nbdev_docs --path _build/executed       # then, where Quarto is installed: the site with every output
 """
 import hashlib, os, sys
 from pathlib import Path
@@ -50,6 +51,16 @@ def _keep_executed():
         init(self, path, *args, **kwargs); self._realera_source = path
     CaptureShell.run_all, CaptureShell.__init__ = run_all_and_keep, init_and_remember
 
+def copy_site_files() -> None:
+    "The site's other files (nbs/*.yml, styles.css, images/) beside the executed notebooks, so that "
+    "`nbdev_docs --path _build/executed` renders them as it renders nbs/."
+    import shutil
+    EXECUTED.mkdir(parents=True, exist_ok=True)
+    for f in ROOT.joinpath("nbs").iterdir():
+        if f.suffix in (".yml", ".css"): shutil.copyfile(f, EXECUTED / f.name)
+    if (EXECUTED / "images").exists(): shutil.rmtree(EXECUTED / "images")
+    shutil.copytree(ROOT / "nbs" / "images", EXECUTED / "images")
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     os.chdir(ROOT)
@@ -57,6 +68,7 @@ def main(argv=None):
     from nbdev.test import nbdev_test
     path = argv[0] if argv else None
     n = 0 if path else int(os.environ.get("REALERA_NB_WORKERS", "2"))
+    copy_site_files()
     nbdev_test(path=path, n_workers=n, timing=True, do_print=True)
 
 if __name__ == "__main__":

@@ -33,3 +33,58 @@ def test_help_lists_every_subcommand():
     r = run("--help")
     assert r.returncode == 0
     for name in ("neighborhood", "erase", "generate", "evaluate"): assert f"\n  {name} " in r.stdout, r.stdout
+
+def _quick_start() -> list[list[str]]:
+    "The README's quick start: the realera commands of its CPU install line, as argument lists."
+    import re, shlex
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    line = re.search(r"```bash\n(pip install torch[^\n]*)\n```", readme).group(1)
+    cmds = [shlex.split(c) for c in line.split(" && ")]
+    return [c[1:] for c in cmds if c[0] == "realera"]
+
+def test_quick_start_twice_in_a_row(tmp_path):
+    "The README's commands run twice in the same folder: the second erase reports the finished one, generate redraws."
+    cmds = _quick_start()
+    assert [c[0] for c in cmds] == ["erase", "generate"]
+    cwd = tmp_path
+    def go(args):
+        r = subprocess.run(["realera", *args], capture_output=True, text=True, env=ENV, timeout=900, cwd=cwd)
+        assert r.returncode == 0, r.stderr[-2000:]
+        lines = r.stdout.strip().splitlines()
+        assert lines and len(lines[-1]) < 200 and not lines[-1].startswith(("[", "{")), r.stdout   # one human line
+        return lines[-1]
+    first = [go(c) for c in cmds]
+    grid = (cwd / "samples" / "grid.png").read_bytes()
+    second = [go(c) for c in cmds]
+    assert first[0].startswith("erased ring") and "already holds this finished erase" in second[0]
+    assert first[1].startswith("drew 3 prompt(s) x 4 seed(s)") and second[1].startswith("redrew")
+    assert (cwd / "samples" / "grid.png").read_bytes() == grid                 # the same seeds draw the same grid
+    # another request into the same folder would lose the first: refused without --overwrite
+    r = subprocess.run(["realera", "generate", "--prompt", "a photo of a star", "--out", "samples"], capture_output=True,
+                       text=True, env=ENV, timeout=900, cwd=cwd)
+    assert r.returncode == 2 and "--overwrite" in r.stderr and (cwd / "samples" / "grid.png").read_bytes() == grid
+
+def test_wheel_carries_the_world_and_configs(tmp_path):
+    "`pip wheel` (what `python -m build` does, offline here) makes a wheel that, installed alone, loads the world."
+    import sys, zipfile
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "--no-build-isolation", "-q", "-w",
+                        str(tmp_path / "dist")], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    wheel, = (tmp_path / "dist").glob("realera-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for f in ("realera/assets/world/model_index.json", "realera/assets/world/realera.json", "realera/assets/world/classifier.safetensors",
+              "realera/assets/configs/t4.yaml", "realera/assets/configs/a100.yaml"):
+        assert f in names, f
+    assert not any("world.parts" in n for n in names)
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp_path / "site"), str(wheel)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    code = ("import realera, sys; from pathlib import Path; assert Path(realera.__file__).is_relative_to(Path(sys.argv[1])), realera.__file__\n"
+            "from realera.core import load_pipeline; from realera.erase import shipped_configs\n"
+            "p = load_pipeline(); assert sorted(shipped_configs()) == ['a100', 't4']; print(p.unet.config.sample_size)")
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "site")], capture_output=True, text=True, timeout=600,
+                       env={**ENV, "PYTHONPATH": str(tmp_path / "site")}, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]

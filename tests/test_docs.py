@@ -163,3 +163,16 @@ def test_colab_badges_and_install_cells_follow_git_url():
     assert links == [COLAB["badge_url"]("index.ipynb")], links
     owner, name, _ = COLAB["repository"]()
     assert git.rstrip("/").endswith(f"/{owner}/{name}")
+
+def test_nbdev_processes_the_executed_notebooks(site):
+    "`nbdev_docs --path _build/executed`'s preprocessing (no Quarto needed) keeps the executed notebooks' figures."
+    executed = Path(runpy.run_path(str(ROOT / ".ci" / "notebooks.py"))["EXECUTED"])
+    stub = ROOT / "_build" / "bin" / "quarto"   # nbdev would otherwise try to install Quarto (sudo, pip install -e)
+    stub.parent.mkdir(parents=True, exist_ok=True); stub.write_text("#!/bin/sh\nexit 0\n"); stub.chmod(0o755)
+    env = {**os.environ, "PATH": f"{stub.parent}{os.pathsep}{os.environ['PATH']}"}
+    r = subprocess.run(["nbdev_proc_nbs", "--path", str(executed), "--force"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=900, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    proc = json.loads((ROOT / "_proc" / "01_sampling.ipynb").read_text())
+    assert sum("image/png" in o.get("data", {}) for c in proc["cells"] for o in c.get("outputs", [])) == FIGURES["01_sampling.ipynb"]
+    assert (ROOT / "_proc" / "_quarto.yml").exists() and (ROOT / "_proc" / "sidebar.yml").exists()

@@ -36,7 +36,7 @@ def world_settings() -> dict:
     return dict(concepts=list(CLASSES), anchor=ANCHOR, preserve_template="a {}",
                 erase=dict(lam1=0.1, align_config=dict(steps=50, lr=1e-3, anchor_images=4, anchor_steps=20, batch_size=4,
                                                        log_every=10, save_every=50)),
-                evaluate=dict(protocol="world", judges=dict(world="world"), clip="world-clip", n=20, steps=20),
+                evaluate=dict(protocol="world", judges=dict(world="world"), clip="world-clip", n=10, steps=20),
                 generate=dict(steps=20))
 
 # %% ../../nbs/04a_world_model.ipynb #3127f9c0
