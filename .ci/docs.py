@@ -122,6 +122,7 @@ nav.realera-sidebar .section { margin: 0.9em 0 0.2em; color: #666; text-transfor
 nav.realera-sidebar a { display: block; padding: 0.15em 0.4em; color: #2c3e50; text-decoration: none; border-radius: 3px; }
 nav.realera-sidebar a.active { background: #2780e3; color: white; }
 .realera-description { font-size: 1.15em; color: #555; margin: 0 0 1.5em; }
+.jp-RenderedMarkdown pre { background: #f6f8fa; padding: 0.6em 0.8em; border-radius: 4px; white-space: pre-wrap; }
 </style>"""
 
 # the copy of MathJax 2 in `jupyter-server-mathjax` ships the STIX-Web fonts only (as Jupyter configures it)

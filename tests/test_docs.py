@@ -176,3 +176,11 @@ def test_nbdev_processes_the_executed_notebooks(site):
     proc = json.loads((ROOT / "_proc" / "01_sampling.ipynb").read_text())
     assert sum("image/png" in o.get("data", {}) for c in proc["cells"] for o in c.get("outputs", [])) == FIGURES["01_sampling.ipynb"]
     assert (ROOT / "_proc" / "_quarto.yml").exists() and (ROOT / "_proc" / "sidebar.yml").exists()
+
+def test_ci_runs_the_readme_cpu_install_line():
+    "`.ci/run` installs exactly as the README's CPU line does (`python -m pip … -q` for `pip …`)."
+    readme = (ROOT / "README.md").read_text()
+    line = re.search(r"```bash\n(pip install torch[^\n]*)\n```", readme).group(1)
+    install = " && ".join(c for c in line.split(" && ") if c.startswith("pip "))
+    ci = next(l for l in (ROOT / ".ci" / "run").read_text().splitlines() if l.startswith("python -m pip install"))
+    assert ci.replace("python -m pip", "pip").replace(" -q", "") == install
