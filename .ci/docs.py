@@ -14,7 +14,7 @@ processing with the same function (`nbdev.serve_drv.main` with `FilterDefaults`)
 - on `<body>` each page reports, once loaded in a browser, how many figures in its output areas loaded
   (`data-figures="loaded/total"`) and whether any TeX was left untypeset (`data-math="ok|raw"`).
 
-    python .ci/docs.py _site                 # build into _site/ (about a minute once the notebooks have run)
+    python .ci/docs.py _site                 # build into _site/ (seconds, once the notebooks have run)
     python .ci/docs.py _site --execute       # run first the notebooks whose executed copy is missing or stale
 """
 import configparser, functools, hashlib, html, json, os, re, shutil, subprocess, sys
