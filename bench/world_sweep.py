@@ -1,5 +1,5 @@
 """How the RealEra settings the paper leaves open (D1, D2, S1, S2, M, N, lambda1, alignment length/rate) behave on the world:
-UCE and full RealEra with each setting on a few classes, side by side in one run. The world's defaults (the world's realera.json)
+The closed form alone (variant 1) and full RealEra with each setting on a few classes, side by side in one run. The world's defaults (the world's realera.json)
 were chosen from this table.
 
     python bench/world_sweep.py                 # ~20 minutes on 1 thread (1,205 s measured; two --only halves in parallel: about half)
@@ -10,11 +10,11 @@ from pathlib import Path
 import torch
 from realera.benchmark import erasure_benchmark, method_average
 
-FULL, UCE = "RealEra (full)", "UCE (variant 1)"
+FULL, CF = "RealEra (full)", "closed form (variant 1)"
 P = dict(lam1=0.1)   # the sweep's base: the paper's lambda1, the world's default (its realera.json)
 SETTINGS = {   # name: (method, EraseConfig overrides, preserve list)
-    "UCE, generic preserve": (UCE, P, "generic"),
-    "UCE": (UCE, P, "world"),
+    "variant 1, generic preserve": (CF, P, "generic"),
+    "variant 1": (CF, P, "world"),
     "RealEra, generic preserve": (FULL, P, "generic"),
     "RealEra (lambda1 = 0.1, defaults)": (FULL, P, "world"),
     "narrow (d1 .15, s2 .98)": (FULL, dict(P, sampling=dict(d1=0.15, s2=0.98, d2=0.45)), "world"),
@@ -42,7 +42,7 @@ def main():
                                 overrides=over, preserve=preserve, progress=False)
         rows.append((k, method_average(res, method), sum(res[c][method]["erase_s"] for c in res) / len(res)))
         print(k, {x: round(v, 1) for x, v in rows[-1][1].items()}, flush=True)
-    print(f"\nRealEra / UCE on {a.classes}, n={a.n} per erased/general prompt, {a.n_other} per other class; averages over the classes\n")
+    print(f"\nRealEra / variant 1 on {a.classes}, n={a.n} per erased/general prompt, {a.n_other} per other class; averages over the classes\n")
     print("| setting | Acc_e ↓ | Acc_s ↑ | Acc_g ↓ | H_o ↑ | erase s |\n|---|---:|---:|---:|---:|---:|")
     for k, s, e in rows: print(f"| {k} | {s['acc_e']:.1f} | {s['acc_s']:.1f} | {s['acc_g']:.1f} | {s['h_o']:.1f} | {e:.1f} |")
     print(f"\nwall: {time.time() - t:.0f} s")

@@ -25,7 +25,7 @@ __all__ = ['PRESERVE', 'METHODS', 'erasure_benchmark', 'method_average', 'table1
 
 # %% ../nbs/06a_benchmark.ipynb #95e2d57f
 PRESERVE = ("world", "generic")
-METHODS = {"original": None, "UCE (variant 1)": "1", "+ noise alignment (variant 2)": "2",
+METHODS = {"original": None, "closed form (variant 1)": "1", "+ noise alignment (variant 2)": "2",
            "+ neighbor mining (variant 3)": "3", "RealEra (full)": "full"}
 
 def _slug(method: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in method.lower()).strip("_")
