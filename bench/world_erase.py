@@ -1,8 +1,8 @@
 """The erasure benchmark on the embedded world (realera.benchmark.erasure_benchmark): each class erased in turn by each method of
 the paper's Table 3, evaluated as Table 1 (Acc_e, Acc_s, Acc_g, H_o; argmax accuracy of the world's CNN evaluator).
 
-    python bench/world_erase.py                      # 10 classes x 5 methods, n=10 images per prompt: two worker
-                                                     # processes of one thread each (the 2-core machine): 498 s
+    python bench/world_erase.py                      # 10 classes x 7 methods (UCE 2023 and 2025 recipes, variants 1-3, full RealEra), n=10 images per prompt: two worker
+                                                     # processes of one thread each (the 2-core machine): 498 s for the five realera rows; the UCE rows not yet timed in a full run
     python bench/world_erase.py --classes star ring --n 4   # a quick look
     python bench/world_erase.py --world /tmp/world --out bench-new   # a freshly trained world (bench/train_world.py)
 

@@ -11,8 +11,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .core import atomic_path, write_json
-from .settings import model_settings
+from .settings import model_settings, preserve_prompts
 from .closed_form import DEFAULT_PRESERVE
+from .baselines import uce_edit
 from .erase import VARIANTS, EraseConfig, erase
 from .images import comparison_grid
 from .judges import WorldClassifier
@@ -25,8 +26,9 @@ __all__ = ['PRESERVE', 'METHODS', 'erasure_benchmark', 'method_average', 'table1
 
 # %% ../nbs/06a_benchmark.ipynb #95e2d57f
 PRESERVE = ("world", "generic")
-METHODS = {"original": None, "closed form (variant 1)": "1", "+ noise alignment (variant 2)": "2",
-           "+ neighbor mining (variant 3)": "3", "RealEra (full)": "full"}
+METHODS = {"original": None, "UCE (2023 recipe)": "uce-2023", "UCE (2025 recipe)": "uce-2025",
+           "closed form (variant 1)": "1", "+ noise alignment (variant 2)": "2", "+ neighbor mining (variant 3)": "3",
+           "RealEra (full)": "full"}   # UCE: its published recipes (02a_baselines), with the world's preserve list as the user's
 
 def _slug(method: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in method.lower()).strip("_")
 
@@ -45,7 +47,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
         if not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be an int >= 1, got {v!r}")
     settings_of_world = model_settings(world)
     for m in methods:
-        if METHODS[m]: EraseConfig.for_model(settings_of_world, METHODS[m], **(overrides or {}))   # bad overrides fail before any work
+        if METHODS[m] in VARIANTS: EraseConfig.for_model(settings_of_world, METHODS[m], **(overrides or {}))   # bad overrides fail before any work
     out = Path(out)
     settings = dict(n=n, n_other=n_other, steps=steps, guidance_scale=guidance_scale, seed=seed, overrides=overrides or {}, preserve=preserve,
                     world=json.loads((Path(world)/"world.json").read_text()).get("measurements", {}).get("train_s"))
@@ -63,8 +65,12 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
             if (d/"summary.json").exists(): res.setdefault(c, {})[m] = json.loads((d/"summary.json").read_text())
             else:
                 pipe, t = load_world(world), time.time()
-                if METHODS[m]: erase(pipe, [c], preserve=None if preserve == "world" else DEFAULT_PRESERVE,   # None: the world's own list
-                                     config=EraseConfig.for_model(settings_of_world, METHODS[m], **(overrides or {})), progress=False)
+                if METHODS[m] in VARIANTS:
+                    erase(pipe, [c], preserve=None if preserve == "world" else DEFAULT_PRESERVE,   # None: the world's own list
+                          config=EraseConfig.for_model(settings_of_world, METHODS[m], **(overrides or {})), progress=False)
+                elif METHODS[m]:   # UCE erases the concept's own text, onto its recipe's guide
+                    kept = preserve_prompts(settings_of_world, [c]) if preserve == "world" else DEFAULT_PRESERVE
+                    uce_edit(pipe, [c], preserve=kept, recipe=METHODS[m].removeprefix("uce-")).apply(pipe)
                 t_erase = time.time() - t
                 s = run_protocol(proto, d, pipe, classifier=clf, n=n, seed=seed, steps=steps, guidance_scale=guidance_scale,
                                  batch_size=16, progress=False)
@@ -93,7 +99,7 @@ def table1(res: dict) -> str:
 
 def table3(res: dict) -> str:
     "Markdown shaped like the paper's Table 3 (ablation): components A–D of each method and its averages."
-    methods = [m for m in next(iter(res.values())) if METHODS[m]]
+    methods = [m for m in next(iter(res.values())) if METHODS[m] in VARIANTS]
     mark = lambda m, k: "✓" if VARIANTS[METHODS[m]][k] else ""
     head = ("| method | A closed form | B alignment | C mining | D beyond | Acc_e ↓ | Acc_s ↑ | Acc_g ↓ | H_o ↑ |\n"
             "|---|:-:|:-:|:-:|:-:|---:|---:|---:|---:|")
