@@ -146,7 +146,9 @@ window.addEventListener("load", function () {
 });
 </script>"""
 
-def nav(current: str, titles: dict) -> str:
+def nav(current: str) -> str:
+    "The sidebar: every page of `nbs/sidebar.yml` by section, `current` marked."
+    titles = {page: title for page, title in site_map().values()}
     out = [f'<nav class="realera-sidebar"><a class="site" href="index.html">{html.escape(settings()["lib_name"])}</a>']
     for section, ps in sidebar():
         if section: out.append(f'<div class="section">{html.escape(section)}</div>')
@@ -156,16 +158,15 @@ def nav(current: str, titles: dict) -> str:
             out.append(f'<a href="{name}"{cls}>{html.escape(titles[name])}</a>')
     return "\n".join(out + ["</nav>"])
 
-def render(proc_path: Path, name: str, titles: dict | None = None, mathjax: bool = True) -> str:
-    "One processed notebook as the offline page `name`; `titles`: page name -> title for the sidebar (default: the site's)."
-    titles = titles or {page: title for page, title in site_map().values()}
+def render(proc_path: Path, name: str, mathjax: bool = True) -> str:
+    "One processed notebook as the offline page `name`."
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     nb = nbformat.read(str(proc_path), as_version=4)
     fm = front_matter(nb)
     nb = quarto_cells(nb)
-    title = fm.get("title") or titles.get(name, name)
+    title = fm.get("title") or name
     head = f"# {title}" + (f'\n\n<p class="realera-description">{html.escape(fm["description"])}</p>' if fm.get("description") else "")
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(head))
     exp = HTMLExporter(template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True, mathjax_url="mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe" if mathjax else "")
@@ -180,7 +181,7 @@ def render(proc_path: Path, name: str, titles: dict | None = None, mathjax: bool
     body = body.replace("</head>", STYLE + "</head>", 1)
     if mathjax: body = body.replace('<script src="mathjax/', MATHJAX_FONTS + '<script src="mathjax/', 1)
     body = body.replace("<body", '<body data-figures="pending" data-math="pending"', 1)
-    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + nav(name, titles), body, count=1)
+    body = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + nav(name), body, count=1)
     return body.replace("</body>", CHECK + "</body>")
 
 def mathjax_dir() -> Path:
@@ -194,11 +195,10 @@ def build(out: Path, run: bool = False, only: list[Path] | None = None, mathjax:
     out.mkdir(parents=True)
     if (NBS / "images").exists(): shutil.copytree(NBS / "images", out / "images")
     if mathjax: shutil.copytree(mathjax_dir(), out / "mathjax")
-    titles = {page: title for page, title in site_map().values()}
     written = []
     for p in only or pages():
         name = page_name(p)
-        (out / name).write_text(render(processed(p, run), name, titles, mathjax), encoding="utf-8")
+        (out / name).write_text(render(processed(p, run), name, mathjax), encoding="utf-8")
         written.append(out / name)
         print(f"built {name}", flush=True)
     return written

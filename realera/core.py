@@ -177,9 +177,9 @@ def load_pipeline(model: str | os.PathLike | None = None, # hub id or local fold
     "Load a `StableDiffusionPipeline` onto `device` in `dtype` (`model=None`: `EMBEDDED_MODEL`)."
     dtype, device = check_dtype(dtype), check_device(device)
     model = EMBEDDED_MODEL if model is None else model
-    if progress is None: progress = Path(model).expanduser().resolve() != EMBEDDED_MODEL.resolve()
     from diffusers import StableDiffusionPipeline
     path = Path(model).expanduser()
+    if progress is None: progress = path.resolve() != EMBEDDED_MODEL.resolve()
     if not path.exists() and (os.path.isabs(str(model)) or str(model).startswith('.') or str(model).count('/') != 1):
         raise ValueError(f"model {str(model)!r} is neither an existing local folder nor a hub id of the form 'org/name'")
     if path.exists() and not (path/'model_index.json').exists():

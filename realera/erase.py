@@ -97,7 +97,7 @@ class EraseConfig:
 
     @classmethod
     def from_file(cls, path) -> "EraseConfig":
-        "Read a config from `.json`, `.yaml` or `.yml` (safe loaders only), or a shipped one by name (`SHIPPED_CONFIGS`: 't4', 'a100')."
+        "Read a config from `.json`, `.yaml` or `.yml` (safe loaders only), or a shipped one by name (`shipped_configs()`: 't4', 'a100')."
         path = Path(path)
         if not path.is_file() and str(path) in shipped_configs(): path = shipped_configs()[str(path)]
         if not path.is_file():
