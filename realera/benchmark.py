@@ -13,112 +13,302 @@ from tqdm.auto import tqdm
 from .core import atomic_path, write_json
 from .settings import model_settings, preserve_prompts
 from .closed_form import DEFAULT_PRESERVE
-from .baselines import uce_edit
+from .baselines import ESDConfig, SLDPipeline, esd_erase, uce_edit
 from .erase import VARIANTS, EraseConfig, erase
 from .images import comparison_grid
 from .judges import WorldClassifier
 from .evaluate import harmonic_score, run_protocol, world_protocol
-from .world.data import CLASSES
+from .world.data import CLASSES, NAME_KINDS
 from .world.model import WORLD_DIR, load_classifier, load_world
 
 # %% auto #0
-__all__ = ['PRESERVE', 'METHODS', 'erasure_benchmark', 'method_average', 'table1', 'table3', 'benchmark_grid']
+__all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASSES', 'COLUMNS', 'STAT_COLUMNS', 'PAIRED_BASES',
+           'TRADEOFF_KNOBS', 'is_seeded', 'apply_method', 'cell_hits', 'erasure_benchmark', 'hits_array',
+           'bootstrap_rows', 'table1', 'table_general', 'table3', 'paired_table', 'benchmark_report', 'benchmark_grid',
+           'tradeoff_rows', 'tradeoff_points', 'tradeoff_figure']
 
 # %% ../nbs/06a_benchmark.ipynb #95e2d57f
 PRESERVE = ("world", "generic")
-METHODS = {"original": None, "UCE (2023 recipe)": "uce-2023", "UCE (2025 recipe)": "uce-2025",
-           "closed form (variant 1)": "1", "+ noise alignment (variant 2)": "2", "+ neighbor mining (variant 3)": "3",
-           "RealEra (full)": "full"}   # UCE: its published recipes (02a_baselines), with the world's preserve list as the user's
+METHODS = {"original": "original", "UCE (2023 recipe)": "uce-2023", "UCE (2025 recipe)": "uce-2025", "ESD-x": "esd-x",
+           "ESD-u": "esd-u", "SLD (weights unchanged)": "sld", "closed form (variant 1)": "1",
+           "+ noise alignment (variant 2)": "2", "+ neighbor mining (variant 3)": "3", "RealEra (full)": "full"}
+# each baseline's own settings on the world, chosen on the tuning classes (the sweep below); RealEra's are the world's realera.json
+METHOD_PARAMS = {"ESD-x": dict(steps=100, lr=1e-3), "ESD-u": dict(steps=100, lr=1e-4), "SLD (weights unchanged)": dict(preset="strong")}
+TUNING_CLASSES = ["circle", "triangle", "cross", "stripes", "dots"]    # defaults are chosen here
+TEST_CLASSES = ["square", "star", "ring", "diamond", "checkerboard"]    # tables are reported here
+COLUMNS = ("acc_e", "acc_s", "acc_g") + tuple(f"acc_g:{k}" for k in NAME_KINDS)
 
 def _slug(method: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in method.lower()).strip("_")
 
-def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] | None = None, n: int = 10, n_other: int = 4,
-                      steps: int = 20, guidance_scale: float = 7.5, seed: int = 0, overrides: dict | None = None,
-                      preserve: str = "world", world=None, overwrite: bool = False, progress: bool = True) -> dict:
-    """Erase each of `classes` in turn with each of `methods` (keys of METHODS) and evaluate; results[class][method] = summary.
-    `preserve`: 'world' (the world's `realera.json`: the other classes) or 'generic' (realera's SD-style default list);
-    `world`: the world's folder (default `WORLD_DIR`, the shipped one)."""
+def is_seeded(kind: str) -> bool:
+    "Whether a method's erase depends on its seed (ESD, and RealEra with alignment or mining); the others run once."
+    return kind.startswith("esd") or kind in ("2", "3", "full")
+
+def _check_params(kind: str, params: dict, settings) -> None:
+    "Fail before any work if `params` do not fit the method `kind`."
+    also = params.get("also", [])
+    if also and (kind not in VARIANTS and not kind.startswith("uce") or not all(isinstance(a, str) and a.strip() for a in also)):
+        raise ValueError(f"'also' (more names to erase with the class) takes a list of names, for realera's variants and UCE; got {also!r} for {kind!r}")
+    params = {k: v for k, v in params.items() if k != "also"}
+    if kind in VARIANTS: EraseConfig.for_model(settings, kind, **params)
+    elif kind.startswith("esd"): ESDConfig(method=kind[-1], **params)
+    elif kind.startswith("uce"):
+        bad = set(params) - {"preserve_scale", "lam"}
+        if bad: raise ValueError(f"unknown UCE parameters {sorted(bad)}; allowed: ['lam', 'preserve_scale']")
+    elif kind == "sld":
+        bad = set(params) - {"preset", "sld_guidance_scale", "sld_warmup_steps", "sld_threshold", "sld_momentum_scale", "sld_mom_beta"}
+        if bad: raise ValueError(f"unknown SLD parameters {sorted(bad)}")
+    elif params: raise ValueError(f"the original model takes no parameters, got {params}")
+
+def apply_method(pipe, kind: str, cls: str, params: dict, seed: int, settings, preserve: str = "world"):
+    """`pipe` with `cls` erased by method `kind` (a value of METHODS) with `params`; SLD returns a wrapping pipeline.
+    `params["also"]`: more names erased with the class (a user who knows some of its associations), realera and UCE."""
+    params = dict(params); concepts = [cls] + list(params.pop("also", []))
+    if kind in VARIANTS:
+        erase(pipe, concepts, preserve=None if preserve == "world" else DEFAULT_PRESERVE,   # None: the world's own list
+              config=EraseConfig.for_model(settings, kind, **{**params, "seed": seed}), progress=False)
+    elif kind.startswith("uce"):   # UCE erases the concept's own text, onto its recipe's guide
+        kept = preserve_prompts(settings, [cls]) if preserve == "world" else DEFAULT_PRESERVE
+        uce_edit(pipe, concepts, preserve=kept, recipe=kind.removeprefix("uce-"), **params).apply(pipe)
+    elif kind.startswith("esd"): esd_erase(pipe, cls, ESDConfig(method=kind[-1], seed=seed, **params), progress=False)
+    elif kind == "sld": return SLDPipeline(pipe, cls, **params)
+    return pipe
+
+def cell_hits(records: list[dict], n: int) -> np.ndarray:
+    """(n, len(COLUMNS)) per image seed k: whether image k of the erased prompt shows the class (acc_e), the mean over the
+    other classes' image k (acc_s; NaN past their image count) and over the general prompts' image k (acc_g, and per kind)."""
+    out = np.full((n, len(COLUMNS)), np.nan)
+    for j, col in enumerate(COLUMNS):
+        group, _, kind = col.partition(":")
+        grp = {"acc_e": "erased", "acc_s": "other", "acc_g": "general"}[group]
+        for k in range(n):
+            v = [100.0 * (r["prediction"] == r["target"]) for r in records
+                 if r["k"] == k and r["group"] == grp and (not kind or r.get("kind") == kind)]
+            if v: out[k, j] = np.mean(v)
+    return out
+
+def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] | None = None, n: int = 20, n_other: int = 10,
+                      steps: int = 20, guidance_scale: float = 7.5, seed: int = 0, seeds: int = 3, params: dict | None = None,
+                      rows: dict | None = None, preserve: str = "world", world=None, overwrite: bool = False,
+                      shard: tuple[int, int] = (0, 1), progress: bool = True) -> dict:
+    """Erase each of `classes` with each method (`methods`: keys of METHODS, or `rows`: label → (kind, params) for sweeps) and
+    evaluate with the world's judge, `seeds` erase seeds per seeded method (one run for the others), `n` images per erased
+    and general prompt (`n_other` per other class), image k from seed `seed + k` for every method (paired images).
+    `params`: label → settings replacing METHOD_PARAMS. Returns the result dict that `table1`, `table3`, `paired_table` read;
+    `shard=(i, k)` runs only every k-th cell from the i-th (data-parallel workers; a final unsharded call gathers)."""
     world = Path(world or WORLD_DIR)
-    classes, methods = list(classes or CLASSES), list(methods or METHODS)
-    bad = [c for c in classes if c not in CLASSES] + [m for m in methods if m not in METHODS]
-    if bad: raise ValueError(f"unknown classes/methods {bad}; classes: {CLASSES}, methods: {list(METHODS)}")
+    classes = list(classes or TEST_CLASSES)
+    if rows is None:
+        methods = list(methods or METHODS)
+        bad = [m for m in methods if m not in METHODS]
+        if bad: raise ValueError(f"unknown methods {bad}; allowed: {list(METHODS)}")
+        rows = {m: (METHODS[m], {**METHOD_PARAMS.get(m, {}), **(params or {}).get(m, {})}) for m in methods}
+    bad = [c for c in classes if c not in CLASSES]
+    if bad: raise ValueError(f"unknown classes {bad}; allowed: {CLASSES}")
     if preserve not in PRESERVE: raise ValueError(f"preserve must be one of {PRESERVE}, got {preserve!r}")
-    for k, v in dict(n=n, n_other=n_other, steps=steps).items():
-        if not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be an int >= 1, got {v!r}")
+    for k, v in dict(n=n, n_other=n_other, steps=steps, seeds=seeds).items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be an int >= 1, got {v!r}")
     settings_of_world = model_settings(world)
-    for m in methods:
-        if METHODS[m] in VARIANTS: EraseConfig.for_model(settings_of_world, METHODS[m], **(overrides or {}))   # bad overrides fail before any work
+    for label, (kind, ps) in rows.items():
+        if kind not in METHODS.values(): raise ValueError(f"row {label!r}: method kind must be one of {list(METHODS.values())}, got {kind!r}")
+        _check_params(kind, ps, settings_of_world)   # bad settings fail before any work
     out = Path(out)
-    settings = dict(n=n, n_other=n_other, steps=steps, guidance_scale=guidance_scale, seed=seed, overrides=overrides or {}, preserve=preserve,
-                    world=json.loads((Path(world)/"world.json").read_text()).get("measurements", {}).get("train_s"))
+    settings = dict(n=n, n_other=n_other, steps=steps, guidance_scale=guidance_scale, seed=seed, preserve=preserve,
+                    world=json.loads((world/"world.json").read_text()).get("measurements", {}).get("train_s"))
     marker = out/"benchmark.json"
     if marker.exists() and json.loads(marker.read_text()) != json.loads(json.dumps(settings)):
         if not overwrite: raise FileExistsError(f"{str(out)!r} holds a benchmark with other settings; pass overwrite=True or use another folder")
         shutil.rmtree(out)
     write_json(marker, settings)
-    clf, res = WorldClassifier(load_classifier(world)), {}
-    bar = tqdm(total=len(classes) * len(methods), desc="benchmark", disable=not progress)
-    for c in classes:
-        proto = world_protocol(c, n_other=n_other)
-        for m in methods:
-            d = out/c/_slug(m)
-            if (d/"summary.json").exists(): res.setdefault(c, {})[m] = json.loads((d/"summary.json").read_text())
-            else:
-                pipe, t = load_world(world), time.time()
-                if METHODS[m] in VARIANTS:
-                    erase(pipe, [c], preserve=None if preserve == "world" else DEFAULT_PRESERVE,   # None: the world's own list
-                          config=EraseConfig.for_model(settings_of_world, METHODS[m], **(overrides or {})), progress=False)
-                elif METHODS[m]:   # UCE erases the concept's own text, onto its recipe's guide
-                    kept = preserve_prompts(settings_of_world, [c]) if preserve == "world" else DEFAULT_PRESERVE
-                    uce_edit(pipe, [c], preserve=kept, recipe=METHODS[m].removeprefix("uce-")).apply(pipe)
-                t_erase = time.time() - t
-                s = run_protocol(proto, d, pipe, classifier=clf, n=n, seed=seed, steps=steps, guidance_scale=guidance_scale,
-                                 batch_size=16, progress=False)
-                s.update(method=m, erase_s=t_erase, eval_s=time.time() - t - t_erase)
-                write_json(d/"summary.json", s); res.setdefault(c, {})[m] = s
-            bar.update()
-    bar.close()
-    write_json(out/"results.json", res)
-    with atomic_path(out/"tables.md") as tmp: tmp.write_text(table1(res) + "\n\n" + table3(res) + "\n")
-    return res
+    cells = [(c, label, s) for c in classes for label, (kind, _) in rows.items() for s in range(seeds if is_seeded(kind) else 1)]
+    i, k = shard
+    clf, result = WorldClassifier(load_classifier(world)), dict(settings=settings, rows={l: list(r) for l, r in rows.items()},
+                                                               classes=classes, seeds=seeds, cells={})
+    for j, (c, label, s) in enumerate(tqdm(cells, desc="benchmark", disable=not progress)):
+        kind, ps = rows[label]
+        d = out/c/_slug(label)/f"seed{s}"
+        spec = json.loads(json.dumps(dict(method=label, kind=kind, params=ps, erase_seed=s)))
+        if (d/"cell.json").exists():
+            cell = json.loads((d/"cell.json").read_text())
+            if cell["spec"] != spec:
+                if not overwrite: raise FileExistsError(f"{str(d)!r} holds {cell['spec']}, not {spec}; pass overwrite=True or use another folder")
+                shutil.rmtree(d); cell = None
+        else: cell = None
+        if cell is None:
+            if j % k != i: continue
+            pipe, t = load_world(world), time.time()
+            pipe = apply_method(pipe, kind, c, ps, s, settings_of_world, preserve)
+            t_erase = time.time() - t
+            summ = run_protocol(world_protocol(c, n_other=n_other), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,
+                                guidance_scale=guidance_scale, batch_size=16, progress=False)
+            recs = json.loads((d/"records.json").read_text())
+            cell = dict(spec=spec, summary={key: summ[key] for key in ("acc_e", "acc_s", "acc_g", "h_o", "acc_g_by_kind")},
+                        hits=[[None if np.isnan(x) else round(float(x), 4) for x in row] for row in cell_hits(recs, n)], erase_s=t_erase, eval_s=time.time() - t - t_erase)
+            write_json(d/"cell.json", cell)
+        result["cells"].setdefault(c, {}).setdefault(label, {})[str(s)] = cell
+    if k == 1:
+        write_json(out/"results.json", result)
+        with atomic_path(out/"tables.md") as tmp: tmp.write_text(benchmark_report(result) + "\n")
+    return result
+
+
+# %% ../nbs/06a_benchmark.ipynb #6637690b
+def hits_array(result: dict, label: str, classes: list[str] | None = None) -> np.ndarray:
+    "(erase seeds, classes, image seeds, COLUMNS): every hit of row `label` in a benchmark result (NaN where a prompt has no image k)."
+    classes = list(classes or result["classes"])
+    seeds = sorted(result["cells"][classes[0]][label], key=int)
+    return np.array([[np.array(result["cells"][c][label][s]["hits"], dtype=float) for c in classes] for s in seeds])
+
+def _h(e, s, g):
+    "H_o of arrays of Acc_e, Acc_s, Acc_g (percent)."
+    terms = np.stack([100 - np.asarray(e), np.asarray(s), 100 - np.asarray(g)])
+    with np.errstate(divide="ignore"): return np.where(terms.min(0) > 0, 3 / (1 / terms).sum(0), 0.0)
+
+def _stat(h: np.ndarray) -> np.ndarray:
+    "Column means over erase seeds, classes and image seeds (NaN-aware), then H_o of the first three."
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # a column with no value (e.g. no held-out names) stays NaN
+        m = np.nanmean(h.reshape(-1, h.shape[-1]), axis=0)
+    return np.append(m, _h(m[0], m[1], m[2]))
+
+STAT_COLUMNS = COLUMNS + ("h_o",)
+
+def bootstrap_rows(result: dict, labels: list[str] | None = None, base: str | None = None, classes: list[str] | None = None,
+                   n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
+    """{label: {column: (estimate, low, high)}} over `classes`, for every column of `STAT_COLUMNS`. Each bootstrap replicate
+    resamples the image seeds k (the same k for every row: image k of every method starts from the same noise) and, per
+    row, its erase seeds; H_o is recomputed from each replicate's means. With `base`, every row's estimate and interval are
+    of its difference to `base` on the same resampled images (the paired comparison)."""
+    labels = list(labels or result["rows"])
+    if base is not None and base not in labels: labels.append(base)
+    arrays = {l: hits_array(result, l, classes) for l in labels}
+    K = next(iter(arrays.values())).shape[2]
+    rng, reps = np.random.default_rng(seed), {l: np.empty((n_boot, len(STAT_COLUMNS))) for l in labels}
+    for b in range(n_boot):
+        ks = rng.integers(0, K, K)
+        for l, a in arrays.items(): reps[l][b] = _stat(a[rng.integers(0, a.shape[0], a.shape[0])][:, :, ks])
+    point = {l: _stat(a) for l, a in arrays.items()}
+    if base is not None:
+        point = {l: point[l] - point[base] for l in labels if l != base}
+        reps = {l: reps[l] - reps[base] for l in labels if l != base}
+    q = [(1 - level) / 2, (1 + level) / 2]
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {l: {c: (float(point[l][j]), *map(float, np.nanquantile(reps[l][:, j], q))) for j, c in enumerate(STAT_COLUMNS)}
+                for l in point}
+
+def _fmt(t, sign: bool = False) -> str:
+    m, lo, hi = t
+    if np.isnan(m): return "–"
+    f = "{:+.1f}" if sign else "{:.1f}"
+    star = "*" if sign and (lo > 0 or hi < 0) else ""
+    return f"{f.format(m)} [{f.format(lo)}, {f.format(hi)}]{star}"
+
 
 # %% ../nbs/06a_benchmark.ipynb #5ef1a50c
-def method_average(res: dict, method: str) -> dict:
-    "Mean Acc_e, Acc_s, Acc_g over the classes, and H_o of those means (as the paper's average rows)."
-    a = {k: float(np.mean([res[c][method][k] for c in res])) for k in ("acc_e", "acc_s", "acc_g")}
-    return dict(a, h_o=harmonic_score(a["acc_e"], a["acc_s"], a["acc_g"]))
+_HEAD = ("Acc_e ↓", "Acc_s ↑", "Acc_g ↓", "H_o ↑")
+_KEYS = ("acc_e", "acc_s", "acc_g", "h_o")
 
-def table1(res: dict) -> str:
-    "Markdown shaped like the paper's Table 1: per erased class and on average, Acc_e ↓ Acc_s ↑ Acc_g ↓ H_o ↑ per method."
-    methods = list(next(iter(res.values())))
-    head = "| erased | method | Acc_e ↓ | Acc_s ↑ | Acc_g ↓ | H_o ↑ |\n|---|---|---:|---:|---:|---:|"
-    row = lambda c, m, s: f"| {c} | {m} | {s['acc_e']:.1f} | {s['acc_s']:.1f} | {s['acc_g']:.1f} | {s['h_o']:.1f} |"
-    lines = [row(c, m, res[c][m]) for c in res for m in methods]
-    lines += [row("**average**", m, method_average(res, m)) for m in methods]
-    return head + "\n" + "\n".join(lines)
+def _table(head, lines) -> str:
+    return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(l) + " |" for l in lines])
 
-def table3(res: dict) -> str:
-    "Markdown shaped like the paper's Table 3 (ablation): components A–D of each method and its averages."
-    methods = [m for m in next(iter(res.values())) if METHODS[m] in VARIANTS]
-    mark = lambda m, k: "✓" if VARIANTS[METHODS[m]][k] else ""
-    head = ("| method | A closed form | B alignment | C mining | D beyond | Acc_e ↓ | Acc_s ↑ | Acc_g ↓ | H_o ↑ |\n"
-            "|---|:-:|:-:|:-:|:-:|---:|---:|---:|---:|")
+def table1(result: dict, **boot) -> str:
+    "Table 1's shape: each method's mean per erased class, then its average over the classes with a 95% bootstrap interval."
+    labels, classes = list(result["rows"]), result["classes"]
     lines = []
-    for m in methods:
-        a = method_average(res, m)
-        lines.append(f"| {m} | {mark(m, 'closed_form')} | {mark(m, 'align')} | {mark(m, 'mine')} | {mark(m, 'beyond')} | "
-                     f"{a['acc_e']:.1f} | {a['acc_s']:.1f} | {a['acc_g']:.1f} | {a['h_o']:.1f} |")
-    return head + "\n" + "\n".join(lines)
+    for c in classes:
+        for l in labels:
+            m = _stat(hits_array(result, l, [c]))
+            lines.append([c, l] + [f"{m[STAT_COLUMNS.index(k)]:.1f}" for k in _KEYS])
+    b = bootstrap_rows(result, labels, **boot)
+    lines += [["**average**", l] + [_fmt(b[l][k]) for k in _KEYS] for l in labels]
+    return _table(("erased", "method") + _HEAD, lines)
+
+def table_general(result: dict, **boot) -> str:
+    "Acc_g split by the kind of name (trained synonyms, held-out synonyms, associated names, held-out associated names), averages with intervals."
+    labels = list(result["rows"]); b = bootstrap_rows(result, labels, **boot)
+    return _table(("method",) + tuple(f"Acc_g {k} ↓" for k in NAME_KINDS), [[l] + [_fmt(b[l][f"acc_g:{k}"]) for k in NAME_KINDS] for l in labels])
+
+def table3(result: dict, **boot) -> str:
+    "Table 3's shape (ablation): components A–D of each realera variant and its averages with intervals."
+    labels = [l for l, (kind, _) in result["rows"].items() if kind in VARIANTS]
+    b = bootstrap_rows(result, labels, **boot)
+    mark = lambda l, k: "✓" if VARIANTS[result["rows"][l][0]][k] else ""
+    lines = [[l] + [mark(l, k) for k in ("closed_form", "align", "mine", "beyond")] + [_fmt(b[l][k]) for k in _KEYS] for l in labels]
+    return _table(("method", "A closed form", "B alignment", "C mining", "D beyond") + _HEAD, lines)
+
+PAIRED_BASES = ("closed form (variant 1)", "UCE (2023 recipe)")
+
+def paired_table(result: dict, bases=PAIRED_BASES, **boot) -> str:
+    "Each method minus each base on the same images: mean difference and 95% interval; * where the interval excludes 0."
+    keys = ("acc_e", "acc_s", "acc_g:associated", "acc_g", "h_o")
+    lines = []
+    for base in [b for b in bases if b in result["rows"]]:
+        d = bootstrap_rows(result, list(result["rows"]), base=base, **boot)
+        lines += [[f"{l} − {base}"] + [_fmt(d[l][k], sign=True) for k in keys] for l in d]
+    return _table(("difference", "Δ Acc_e", "Δ Acc_s", "Δ Acc_g associated", "Δ Acc_g", "Δ H_o"), lines)
+
+def benchmark_report(result: dict, **boot) -> str:
+    "All four tables, as markdown."
+    parts = [("Table 1", table1(result, **boot)), ("Acc_g by kind of name", table_general(result, **boot))]
+    if any(kind in VARIANTS for kind, _ in result["rows"].values()): parts.append(("Table 3", table3(result, **boot)))
+    if any(b in result["rows"] for b in PAIRED_BASES): parts.append(("Paired differences", paired_table(result, **boot)))
+    return "\n\n".join(f"**{t}**\n\n{s}" for t, s in parts)
+
 
 # %% ../nbs/06a_benchmark.ipynb #2f1ed557
 def benchmark_grid(out, cls: str, methods: list[str] | None = None, per_prompt: int = 3, n_other: int = 2):
-    "Image grid of one erased class: its canonical prompt, its synonyms and `n_other` other classes, side by side per method."
+    "Image grid of one erased class (erase seed 0): its canonical prompt, synonyms and associated names, and `n_other` other classes, side by side per method."
     from PIL import Image
     settings = json.loads((Path(out)/"benchmark.json").read_text())
-    methods = [m for m in (methods or METHODS) if (Path(out)/cls/_slug(m)/"images").is_dir()]
+    methods = [m for m in (methods or METHODS) if (Path(out)/cls/_slug(m)/"seed0"/"images").is_dir()]
     prompts = list(enumerate(world_protocol(cls, n_other=settings["n_other"]).prompts))
     rows = [(i, p) for i, p in prompts if p.group != "other"] + [(i, p) for i, p in prompts if p.group == "other"][:n_other]
     k = min(per_prompt, settings["n_other"], settings["n"])
-    ims = {m: [[Image.open(Path(out)/cls/_slug(m)/"images"/f"{i:04d}_{j:04d}.png").convert("RGB") for j in range(k)]
+    ims = {m: [[Image.open(Path(out)/cls/_slug(m)/"seed0"/"images"/f"{i:04d}_{j:04d}.png").convert("RGB") for j in range(k)]
                for i, _ in rows] for m in methods}
     return comparison_grid(ims, [p.prompt for _, p in rows])
+
+# %% ../nbs/06a_benchmark.ipynb #e3e78bcc
+TRADEOFF_KNOBS = {   # method → (knob, values), from the most preserving to the most erasing
+    "UCE (2023 recipe)": ("preserve_scale", [10.0, 1.0, 0.1, 0.01]),
+    "closed form (variant 1)": ("lam1", [10.0, 1.0, 0.1, 0.01]),
+    "ESD-x": ("steps", [25, 50, 100, 200]),
+    "ESD-u": ("steps", [25, 50, 100, 200]),
+    "SLD (weights unchanged)": ("preset", ["weak", "medium", "strong", "max"]),
+    "RealEra (full)": ("sampling", [dict(d1=0.15, s2=0.98), dict(d1=0.3, s2=0.95), dict(d1=0.5, d2=0.8, s2=0.9),
+                                    dict(d1=1.1, d2=1.6, s1=0.7, s2=0.3)])}
+
+def _knob_label(method: str, knob: str, value) -> str:
+    return f"{method} · " + (",".join(f"{k}={x}" for k, x in value.items()) if isinstance(value, dict) else f"{knob}={value}")
+
+def tradeoff_rows(knobs: dict | None = None) -> dict:
+    "Benchmark rows (label → (kind, params)) for every method and knob value of `knobs` (default TRADEOFF_KNOBS), plus the original."
+    rows = {"original": ("original", {})}
+    for m, (knob, values) in (knobs or TRADEOFF_KNOBS).items():
+        for v in values: rows[_knob_label(m, knob, v)] = (METHODS[m], {**METHOD_PARAMS.get(m, {}), knob: v})
+    return rows
+
+def tradeoff_points(result: dict) -> dict:
+    "method → [(row label, Acc_s, Acc_g on associated names)] in knob order, from a benchmark run on `tradeoff_rows`."
+    pts = {}
+    for label in result["rows"]:
+        m = _stat(hits_array(result, label))
+        pts.setdefault(label.split(" · ")[0], []).append((label, m[COLUMNS.index("acc_s")], m[COLUMNS.index("acc_g:associated")]))
+    return pts
+
+def tradeoff_figure(result: dict, ax=None):
+    "Acc_g (associated names, ↓) against Acc_s (↑), one curve per method, each point labelled with its knob value."
+    import matplotlib.pyplot as plt
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 5))
+    for m, ps in tradeoff_points(result).items():
+        xs, ys = [p[1] for p in ps], [p[2] for p in ps]
+        ax.plot(xs, ys, "*" if m == "original" else "o-", ms=12 if m == "original" else 5, label=m)
+        for lab, x, y in ps:
+            if " · " in lab: ax.annotate(lab.split(" · ")[1], (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("Acc_s: other classes kept (%) →"); ax.set_ylabel("← Acc_g on associated names (%)")
+    ax.legend(fontsize=8); ax.grid(alpha=0.3)
+    plt.close(fig)
+    return fig

@@ -14,7 +14,7 @@ import torch
 from .core import atomic_path, make_generator, write_json
 from .images import comparison_grid
 from .judges import NUDENET_CLASSES, NUDITY_THRESHOLD, NudityDetector
-from .world.data import CLASSES as WORLD_CLASSES, NONE, SYNONYMS as WORLD_SYNONYMS
+from .world.data import CLASSES as WORLD_CLASSES, NONE, general_names as world_general_names
 
 # %% auto #0
 __all__ = ['GROUPS', 'METRICS', 'EVAL_DATA', 'PROTOCOLS', 'SCORES', 'harmonic_score', 'eval_data', 'PromptSpec', 'Protocol',
@@ -49,6 +49,7 @@ class PromptSpec:
     group: str                   # one of GROUPS
     target: str                  # class name (accuracy) or text (clip_score) it is judged against
     images: int | None = None    # images for this prompt (None: the run's n)
+    kind: str = ""               # what kind of name a 'general' prompt uses (synonym, associated, …): Acc_g is also reported per kind
 
 @dataclass
 class Protocol:
@@ -132,11 +133,11 @@ def coco_captions(limit: int = 1000, seed: int = 0) -> list[str]:
     return random.Random(seed).sample(caps, min(limit, len(caps)))
 
 def world_protocol(concept: str = "circle", template: str = "a photo of a {}", n_other: int | None = None) -> Protocol:
-    "Table 1 on the trained world (04_world_data): erase one shape class; Acc_g from its synonyms and held-out associated phrases."
+    "Table 1 on the trained world (04_world_data): erase one shape class; Acc_g from its synonyms and associated names, each prompt with its kind."
     c = _choose(concept, WORLD_CLASSES, "world class")
     prompts = [PromptSpec(template.format(k), "erased", k) if k == c else PromptSpec(template.format(k), "other", k, images=n_other)
                for k in WORLD_CLASSES]
-    prompts += [PromptSpec(template.format(s), "general", c) for s in WORLD_SYNONYMS[c]]
+    prompts += [PromptSpec(template.format(s), "general", c, kind=kind) for kind, s in world_general_names(c)]
     return Protocol("world", prompts, "accuracy", WORLD_CLASSES + [NONE], [c],
                     "the world's CNN evaluator over its 10 classes + 'none' (realera.judges.WorldClassifier)")
 
@@ -195,7 +196,8 @@ def judge(protocol: Protocol, images_dir, plan, classifier=None, detector=None, 
     for j in range(0, len(plan), batch_size):
         chunk = plan[j:j + batch_size]
         ims = [Image.open(Path(images_dir)/f"{i:04d}_{k:04d}.png").convert("RGB") for i, k, _ in chunk]
-        base = [dict(prompt=p.prompt, group=p.group, target=p.target, index=i, k=k, file=f"images/{i:04d}_{k:04d}.png") for i, k, p in chunk]
+        base = [dict(prompt=p.prompt, group=p.group, target=p.target, **({"kind": p.kind} if p.kind else {}), index=i, k=k,
+                     file=f"images/{i:04d}_{k:04d}.png") for i, k, p in chunk]
         if protocol.metric == "accuracy":
             probs = classifier(ims, protocol.classes)
             for b, (i, k, p), pr in zip(base, chunk, probs):
@@ -227,6 +229,10 @@ def summarize(protocol: Protocol, records: list[dict], score: str = "argmax") ->
         s["acc_s"] = mean([mean(v) for v in per_class.values()])
         s["per_class"] = {c: mean(v) for c, v in per_class.items()}
         s["acc_g"] = mean([hit(r, r["target"]) for r in grp("general")])   # general prompts target the erased class
+        kinds = {}
+        for r in grp("general"):
+            if r.get("kind"): kinds.setdefault(r["kind"], []).append(hit(r, r["target"]))
+        if kinds: s["acc_g_by_kind"] = {k: mean(v) for k, v in kinds.items()}
         if None not in (s["acc_e"], s["acc_s"], s["acc_g"]): s["h_o"] = harmonic_score(s["acc_e"], s["acc_s"], s["acc_g"])
     elif protocol.metric == "clip_score":
         s["acc_e"], s["acc_s"], s["acc_g"] = (mean([r["clip_score"] for r in grp(g)]) for g in GROUPS)

@@ -64,3 +64,33 @@ def test_world_clip_is_a_zero_shot_judge():
     probs = world_clip_judge()([Image.fromarray(a) for a in d.images], CLASSES)
     assert probs.shape == (300, 10)
     assert (probs.argmax(1).numpy() == d.labels).mean() > 0.75
+
+def test_associated_names_never_name_their_class():
+    from realera.world import ASSOCIATED, ASSOCIATED_HELD_OUT, ASSOCIATED_TRAIN
+    for c in CLASSES:
+        assert len(ASSOCIATED[c]) >= 4 and ASSOCIATED_HELD_OUT[c] and set(ASSOCIATED_TRAIN[c]) | set(ASSOCIATED_HELD_OUT[c]) == set(ASSOCIATED[c])
+        for name in ASSOCIATED[c]:
+            assert not any(k in name for k in CLASSES), (c, name)                      # not even inside a word
+            assert not any(s in name for ss in SYNONYMS.values() for s in ss), (c, name)
+    names = [a for c in CLASSES for a in ASSOCIATED[c] + SYNONYMS[c]]
+    assert len(names) == len(set(names))
+
+def test_associated_names_sit_at_intermediate_cosines():
+    "Each associated name lies between its class (cosine 1) and unrelated text, spread over a range, at the concept's positions."
+    geo = [r for r in name_geometry(load_pipeline()) if r["kind"].startswith("associated")]
+    cos = np.array([r["cos"] for r in geo])
+    assert len(geo) == 50 and 0.1 < cos.min() and cos.max() < 0.85 and cos.max() - cos.min() > 0.3, sorted(cos)
+
+def test_original_world_draws_associated_names_as_their_class():
+    rows = [r for r in synonym_accuracy(load_pipeline(), load_classifier(), n=4, seed=300) if r["kind"] == "associated"]
+    assert np.mean([r["acc"] for r in rows]) >= 60, rows
+
+def test_closed_form_erase_leaves_residue_on_associated_names():
+    "The concept residue of the paper's UCE row: the class goes, things that have its shape still draw it."
+    from realera.erase import erase
+    from realera.world import ASSOCIATED_TRAIN
+    pipe, clf = load_pipeline(), load_classifier()
+    erase(pipe, "ring", config=EraseConfig.for_model(model_settings(pipe), 1), progress=False)
+    after = generation_accuracy(pipe, clf, {"ring": "a photo of a ring"}, n=8, seed=200)["ring"]
+    residue = np.mean([generation_accuracy(pipe, clf, {"ring": f"a photo of a {a}"}, n=8, seed=200)["ring"] for a in ASSOCIATED_TRAIN["ring"]])
+    assert after <= 25 and residue >= 20, (after, residue)

@@ -11,8 +11,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['CLASSES', 'NONE', 'SYNONYMS_TRAIN', 'SYNONYMS_HELD_OUT', 'SYNONYMS', 'COLORS', 'SIZES', 'TEMPLATES', 'NONE_TEMPLATES',
-           'ANCHOR', 'draw', 'caption', 'WorldData', 'make_data', 'to_tensor']
+__all__ = ['CLASSES', 'NONE', 'SYNONYMS_TRAIN', 'SYNONYMS_HELD_OUT', 'SYNONYMS', 'ASSOCIATED_TRAIN', 'ASSOCIATED_HELD_OUT',
+           'ASSOCIATED', 'NAME_KINDS', 'COLORS', 'SIZES', 'TEMPLATES', 'NONE_TEMPLATES', 'ANCHOR', 'ASSOCIATED_POOLS',
+           'general_names', 'draw', 'caption', 'WorldData', 'make_data', 'to_tensor']
 
 # %% ../../nbs/04_world_data.ipynb #05a22879
 CLASSES = ["circle", "square", "triangle", "star", "cross", "ring", "diamond", "stripes", "checkerboard", "dots"]
@@ -30,6 +31,29 @@ SYNONYMS_HELD_OUT = {
     "diamond": ["playing card suit"], "stripes": ["zebra pattern"], "checkerboard": ["draughts board"],
     "dots": ["confetti speckles"]}
 SYNONYMS = {c: SYNONYMS_TRAIN[c] + SYNONYMS_HELD_OUT[c] for c in CLASSES}
+
+# things that have the class's shape or pattern but are not named by it: the world's "Mission Impossible"
+ASSOCIATED_TRAIN = {
+    "circle": ["coin", "dinner plate", "frisbee", "button"], "square": ["floor tile", "sticky note", "napkin", "window pane"],
+    "triangle": ["yield sign", "pizza slice", "shark fin", "traffic cone"],
+    "star": ["sheriff badge", "tree topper", "shuriken", "compass rose"],
+    "cross": ["pharmacy sign", "windmill sails", "road junction", "first aid kit"],
+    "ring": ["bagel", "car tire", "life buoy", "bracelet"], "diamond": ["kite", "argyle sock", "baseball infield", "gemstone"],
+    "stripes": ["venetian blinds", "referee shirt", "piano keys", "barber pole"],
+    "checkerboard": ["racing flag", "gingham cloth", "picnic blanket", "waffle"],
+    "dots": ["ladybug", "dalmatian", "domino", "sprinkles"]}
+ASSOCIATED_HELD_OUT = {   # the text encoder learns them, the UNet never sees them: the generalisation set
+    "circle": ["bottle cap"], "square": ["sugar cube"], "triangle": ["nacho chip"], "star": ["anise pod"],
+    "cross": ["medic armband"], "ring": ["bangle"], "diamond": ["harlequin patch"], "stripes": ["tiger fur"],
+    "checkerboard": ["pixel art"], "dots": ["braille"]}
+ASSOCIATED = {c: ASSOCIATED_TRAIN[c] + ASSOCIATED_HELD_OUT[c] for c in CLASSES}
+
+NAME_KINDS = ("synonym", "synonym (held out)", "associated", "associated (held out)")
+
+def general_names(cls: str) -> list[tuple[str, str]]:
+    "(kind, name) for every name of `cls` other than its own — the Acc_g prompts — kinds from `NAME_KINDS`."
+    pools = (SYNONYMS_TRAIN, SYNONYMS_HELD_OUT, ASSOCIATED_TRAIN, ASSOCIATED_HELD_OUT)
+    return [(k, n) for k, pool in zip(NAME_KINDS, pools) for n in pool[cls]]
 
 COLORS = {"red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 80, 220), "yellow": (235, 210, 40),
           "purple": (140, 60, 180), "orange": (240, 140, 30), "white": (245, 245, 245), "black": (20, 20, 20)}
@@ -111,10 +135,16 @@ TEMPLATES = ["a {name}", "a photo of a {name}", "a {color} {name}", "a {size} {c
 NONE_TEMPLATES = ["a plain {bg} background", "a blank background", "an empty {bg} canvas", "a {bg} background with nothing on it"]
 ANCHOR = "a blank background"
 
-def caption(cls: str, rng: random.Random, fg: str, bg: str, scale: str, synonyms: float = 0.4) -> str:
-    "A training caption for an image of `cls` drawn in `fg` on `bg`."
+ASSOCIATED_POOLS = {"train": ASSOCIATED_TRAIN, "all": ASSOCIATED}
+
+def caption(cls: str, rng: random.Random, fg: str, bg: str, scale: str, synonyms: float = 0.4, associated: float = 0.0,
+            pool: str = "train") -> str:
+    """A training caption for an image of `cls` drawn in `fg` on `bg`: it names the class by a training synonym (share
+    `synonyms`), an associated name from `ASSOCIATED_POOLS[pool]` (share `associated`) or its canonical name."""
     if cls == NONE: return rng.choice(NONE_TEMPLATES).format(bg=bg)
-    name = rng.choice(SYNONYMS_TRAIN[cls]) if rng.random() < synonyms else cls
+    r = rng.random()
+    name = (rng.choice(SYNONYMS_TRAIN[cls]) if r < synonyms else
+            rng.choice(ASSOCIATED_POOLS[pool][cls]) if r < synonyms + associated else cls)
     return rng.choice(TEMPLATES).format(name=name, color=fg, size=scale, bg=bg)
 
 @dataclass
@@ -124,9 +154,13 @@ class WorldData:
     labels: np.ndarray
     captions: list[str]
 
-def make_data(n: int, seed: int = 0, none_fraction: float = 0.1, synonyms: float = 0.4, size: int = 32) -> WorldData:
-    "`n` captioned images, classes balanced, reproducible from `seed`."
+def make_data(n: int, seed: int = 0, none_fraction: float = 0.1, synonyms: float = 0.4, size: int = 32, associated: float = 0.0,
+              pool: str = "train") -> WorldData:
+    "`n` captioned images, classes balanced, reproducible from `seed`; captions as `caption` (shares of synonyms and associated names)."
     if not isinstance(n, int) or n < 1: raise ValueError(f"n must be an int >= 1, got {n!r}")
+    if not (0 <= synonyms and 0 <= associated and synonyms + associated <= 1):
+        raise ValueError(f"synonyms and associated must be shares >= 0 summing to <= 1, got {synonyms!r} and {associated!r}")
+    if pool not in ASSOCIATED_POOLS: raise ValueError(f"pool must be one of {list(ASSOCIATED_POOLS)}, got {pool!r}")
     rng = random.Random(seed)
     ims, labels, caps = np.zeros((n, size, size, 3), np.uint8), np.zeros(n, np.int64), []
     for i in range(n):
@@ -134,7 +168,7 @@ def make_data(n: int, seed: int = 0, none_fraction: float = 0.1, synonyms: float
         cls = (CLASSES + [NONE])[k]
         names = list(COLORS); bg = rng.choice(names); fg = rng.choice([c for c in names if c != bg]); scale = rng.choice(SIZES)
         ims[i] = np.asarray(draw(cls, rng, size, fg, bg, scale)); labels[i] = k
-        caps.append(caption(cls, rng, fg, bg, scale, synonyms))
+        caps.append(caption(cls, rng, fg, bg, scale, synonyms, associated, pool))
     return WorldData(ims, labels, caps)
 
 # %% ../../nbs/04_world_data.ipynb #7adc060b

@@ -14,7 +14,7 @@ from torch import nn
 from ..core import EMBEDDED_MODEL, atomic_dir, load_pipeline, quiet_loading
 from ..settings import SETTINGS_FILE
 from ..sampling import SamplingConfig, classify_prompts, concept_neighborhood
-from .data import ANCHOR, CLASSES, NONE, SYNONYMS_HELD_OUT, SYNONYMS_TRAIN, to_tensor
+from .data import ANCHOR, CLASSES, NONE, general_names, to_tensor
 
 # %% auto #0
 __all__ = ['STORE_DTYPES', 'WORLD_DIR', 'ShapeClassifier', 'world_settings', 'assemble_pipeline', 'round_to', 'save_world',
@@ -153,24 +153,20 @@ def generation_accuracy(pipe, classifier: ShapeClassifier, prompts: dict[str, st
     prompts = prompts or {c: f"a photo of a {c}" for c in CLASSES}
     return {c: _class_rate(pipe, classifier, p, c, n, steps, guidance_scale, seed) for c, p in prompts.items()}
 
-def _names(cls: str) -> list[tuple[str, str]]:
-    "(kind, name) for each of `cls`'s training synonyms and held-out phrases: the Acc_g names."
-    return [("synonym (trained)", s) for s in SYNONYMS_TRAIN[cls]] + [("held out", s) for s in SYNONYMS_HELD_OUT[cls]]
-
 def name_geometry(pipe, cfg=None, template: str = "a photo of a {}", classes: list[str] | None = None) -> list[dict]:
-    "For each class: its training synonyms, held-out phrases and the other classes' names, measured against the canonical prompt."
+    "For each class: its synonyms, associated names (`general_names`) and the other classes' names, measured against the canonical prompt."
     cfg = cfg or SamplingConfig()
     rows = []
     for c in classes or CLASSES:
         nbh = concept_neighborhood(pipe, template.format(c), c, cfg=dataclasses.replace(cfg, m=1, n=1),
                                    generator=torch.Generator().manual_seed(0))
-        kinds = _names(c)
+        kinds = general_names(c)
         kinds += [("other class", k) for k in CLASSES if k != c]
         for (kind, name), r in zip(kinds, classify_prompts(nbh, [template.format(n) for _, n in kinds], pipe)):
             rows.append(dict(cls=c, kind=kind, name=name, dist=r["dist"], cos=r["cos"], where=r["where"]))
     return rows
 
 def synonym_accuracy(pipe, classifier: ShapeClassifier, n: int = 10, template: str = "a photo of a {}", **kw) -> list[dict]:
-    "Generation accuracy (percent of `n` images; `kw` as `generation_accuracy`) of every training synonym and held-out phrase, as its class."
+    "Generation accuracy (percent of `n` images; `kw` as `generation_accuracy`) of every synonym and associated name, as its class."
     return [dict(cls=c, kind=kind, name=s, acc=_class_rate(pipe, classifier, template.format(s), c, n=n, **kw))
-            for c in CLASSES for kind, s in _names(c)]
+            for c in CLASSES for kind, s in general_names(c)]

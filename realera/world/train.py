@@ -4,7 +4,7 @@
 
 # %% ../../nbs/06_world_train.ipynb #200d0ec1
 from __future__ import annotations
-import dataclasses, json, tempfile
+import dataclasses, hashlib, json, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,21 +15,21 @@ import torch.nn.functional as F
 from ..core import atomic_dir
 from ..testing import build_tokenizer_files
 from ..judges import clip_judge
-from .data import (ANCHOR, CLASSES, COLORS, NONE_TEMPLATES, SIZES, SYNONYMS, SYNONYMS_TRAIN, TEMPLATES, WorldData,
+from .data import (ANCHOR, ASSOCIATED, ASSOCIATED_HELD_OUT, ASSOCIATED_TRAIN, CLASSES, COLORS, NONE_TEMPLATES, SIZES, SYNONYMS, SYNONYMS_TRAIN, TEMPLATES, WorldData,
                                 make_data, to_tensor)
 from .model import (STORE_DTYPES, ShapeClassifier, assemble_pipeline, generation_accuracy, load_weights,
                                  round_to, save_world)
 
 # %% auto #0
-__all__ = ['world_corpus', 'build_world_tokenizer', 'WorldConfig', 'build_clip', 'train_clip', 'augment', 'train_classifier',
-           'accuracy', 'build_vae', 'train_vae', 'build_unet', 'noise_scheduler', 'UNetData', 'encode_unet_data',
-           'train_unet', 'train_world']
+__all__ = ['world_corpus', 'build_world_tokenizer', 'WorldConfig', 'build_clip', 'associated_targets', 'probe_cosines',
+           'train_clip', 'augment', 'train_classifier', 'accuracy', 'build_vae', 'train_vae', 'build_unet',
+           'noise_scheduler', 'UNetData', 'encode_unet_data', 'train_unet', 'train_world']
 
 # %% ../../nbs/06_world_train.ipynb #6b149807
 def world_corpus() -> list[str]:
     "Every word a caption or an evaluation prompt of this world can use."
     words = TEMPLATES + NONE_TEMPLATES + [ANCHOR, "a photo of the {name}"] + CLASSES + list(COLORS) + list(SIZES)
-    words += [p for ps in SYNONYMS.values() for p in ps]
+    words += [p for ps in list(SYNONYMS.values()) + list(ASSOCIATED.values()) for p in ps]
     return [w.replace("{", " ").replace("}", " ") for w in words] * 3 + [w for w in CLASSES for _ in range(5)]
 
 def build_world_tokenizer(out_dir, n_merges: int = 400):
@@ -57,9 +57,19 @@ class WorldConfig:
     snr_gamma: float = 5.0      # min-SNR-γ loss weighting of the UNet (Hang et al. 2023); 0 = plain ε-MSE
     clip_synonyms: float = 0.4  # share of CLIP training captions naming the class by a training synonym (0 = canonical only)
     synonym_margin: float = 0.5 # hinge: a synonym caption stays at least this relative distance from its canonical caption
+    clip_associated: float = 0.3   # share of CLIP captions naming the class by an associated name (all of them, held-out ones included)
+    associated_cos: tuple = (0.2, 0.7)  # band hinge: each associated name is held at its own target cosine, spread over this range
+    associated_band: float = 0.05  # half-width of each name's band
+    unet_synonyms: float = 0.25    # share of the UNet's captions naming the class by a training synonym
+    unet_associated: float = 0.35  # share naming it by a trained associated name (ASSOCIATED_TRAIN)
 
     def __post_init__(self):
-        if not 0 <= self.clip_synonyms <= 1: raise ValueError(f"clip_synonyms must be in [0, 1], got {self.clip_synonyms!r}")
+        for k in ("clip_synonyms", "clip_associated", "unet_synonyms", "unet_associated"):
+            if not 0 <= getattr(self, k) <= 1: raise ValueError(f"{k} must be in [0, 1], got {getattr(self, k)!r}")
+        for a, b in (("clip_synonyms", "clip_associated"), ("unet_synonyms", "unet_associated")):
+            if getattr(self, a) + getattr(self, b) > 1: raise ValueError(f"{a} + {b} must be <= 1, got {getattr(self, a) + getattr(self, b)}")
+        lo, hi = self.associated_cos
+        if not -1 <= lo <= hi <= 1: raise ValueError(f"associated_cos must be (low, high) with -1 <= low <= high <= 1, got {self.associated_cos!r}")
         if self.synonym_margin < 0: raise ValueError(f"synonym_margin must be >= 0 (0: no hinge), got {self.synonym_margin!r}")
 
 def _batches(seed: int, batch_size: int, **kw):
@@ -93,15 +103,35 @@ def _rel_dist(h: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
     "Mean token-wise distance of prompt embeddings `h` from `base` (…, L, d), relative to the mean norm of `base`'s tokens."
     return (h - base).norm(dim=-1).mean(-1) / base.norm(dim=-1).mean(-1)
 
+def associated_targets(cfg: WorldConfig) -> dict[str, float]:
+    "Each associated name's target cosine to its class name: a class's names spread evenly over `cfg.associated_cos`, rotated by class."
+    lo, hi = cfg.associated_cos
+    return {a: lo + (hi - lo) * ((i + ci) % len(ASSOCIATED[c])) / max(len(ASSOCIATED[c]) - 1, 1)
+            for ci, c in enumerate(CLASSES) for i, a in enumerate(ASSOCIATED[c])}
+
+def probe_cosines(text_model, tok, names: list[str], classes: list[str], template: str = "a photo of a {}") -> torch.Tensor:
+    """Cosine of each name's prompt to its class's prompt (77 tokens), averaged over the positions from the name on: the
+    concept's positions, where neighbor mining and the closed form act."""
+    ids = tok([template.format(x) for x in list(names) + list(classes)], padding="max_length", max_length=77,
+              return_tensors="pt").input_ids
+    h = text_model(ids)[0]
+    start = len(tok(template.split("{}")[0].strip()).input_ids) - 1   # the prefix's tokens and <bos>; the name comes next
+    return F.cosine_similarity(h[:len(names), start:], h[len(names):, start:], dim=-1).mean(-1)
+
 def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
     """Class-level contrastive training: every caption of a class matches every image of it. `cfg.clip_synonyms` of the
-    captions name the class by a training synonym; a hinge keeps each such caption's token embeddings at least
-    `cfg.synonym_margin` (relative distance) from the same caption with the canonical name, so synonyms learn their
-    class without collapsing onto it."""
+    captions name the class by a training synonym, `cfg.clip_associated` by an associated name. Two hinges shape the
+    text geometry: each synonym caption's token embeddings stay at least `cfg.synonym_margin` (relative distance) from
+    the same caption with the canonical name, so synonyms learn their class without collapsing onto it; and each
+    associated name's cosine to its class name (`probe_cosines`) is held within `cfg.associated_band` of its own target
+    (`associated_targets`): related, at an intermediate distance, spread over `cfg.associated_cos`."""
     opt = torch.optim.AdamW(clip.parameters(), lr=cfg.lr, weight_decay=0.01)
     steps = cfg.clip_steps if steps is None else steps
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=max(steps, 1), pct_start=0.1)
-    data, log = _batches(cfg.seed + 1, cfg.batch_size, synonyms=cfg.clip_synonyms), []
+    data, log = _batches(cfg.seed + 1, cfg.batch_size, synonyms=cfg.clip_synonyms, associated=cfg.clip_associated, pool="all"), []
+    targets, g = associated_targets(cfg), torch.Generator().manual_seed(cfg.seed + 1)
+    owner = {a: c for c in CLASSES for a in ASSOCIATED[c]}
+    names = list(targets)
     clip.train()
     for _ in _progress(steps, "CLIP", progress):
         b = next(data)
@@ -115,9 +145,13 @@ def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: 
              + (-(match / match.sum(0, keepdim=True)) * logits.log_softmax(0)).sum(0).mean()
         pairs = [(c, k) for c, l in zip(b.captions, b.labels.tolist()) if (k := _canonical(c, l)) is not None]
         if pairs and cfg.synonym_margin > 0:
-            h = clip.text_model(tok([p for pr in pairs for p in pr], padding="max_length", max_length=16,
-                                    return_tensors="pt").input_ids)[0][:, 1:]
+            h = clip.text_model(tok([p for pr in pairs for p in pr], padding=True, return_tensors="pt").input_ids)[0][:, 1:]
             loss = loss + 10 * F.relu(cfg.synonym_margin - _rel_dist(h[0::2], h[1::2])).pow(2).mean()
+        if cfg.clip_associated > 0:   # 16 associated names a step, each against its class name
+            pick = [names[i] for i in torch.randperm(len(names), generator=g)[:16].tolist()]
+            cos = probe_cosines(clip.text_model, tok, pick, [owner[a] for a in pick])
+            t = torch.tensor([targets[a] for a in pick])
+            loss = loss + 10 * F.relu((cos - t).abs() - cfg.associated_band).pow(2).mean()
         opt.zero_grad(); loss.backward(); opt.step(); sched.step(); log.append(loss.item())
     clip.eval()
     return log
@@ -206,9 +240,11 @@ class UNetData:
     caption_index: torch.Tensor  # (n,) row of `emb` for each image
 
 @torch.no_grad()
-def encode_unet_data(n: int, vae, text_encoder, tok, seed: int = 0, batch: int = 256) -> UNetData:
-    "Draw `n` captioned images and encode them once (the VAE and the text encoder are frozen during UNet training)."
-    d = make_data(n, seed=seed)
+def encode_unet_data(n: int, vae, text_encoder, tok, seed: int = 0, batch: int = 256, synonyms: float = 0.25,
+                     associated: float = 0.35) -> UNetData:
+    """Draw `n` captioned images (shares of synonyms and trained associated names as `make_data`) and encode them once
+    (the VAE and the text encoder are frozen during UNet training)."""
+    d = make_data(n, seed=seed, synonyms=synonyms, associated=associated)
     means, stds = [], []
     for i in range(0, n, batch):
         dist = vae.encode(to_tensor(d.images[i:i + batch])).latent_dist
@@ -220,7 +256,7 @@ def encode_unet_data(n: int, vae, text_encoder, tok, seed: int = 0, batch: int =
     return UNetData(torch.cat(means), torch.cat(stds), torch.cat(embs), torch.tensor([pos[c] for c in d.captions]))
 
 def train_unet(unet, data: UNetData, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
-    "ε-prediction on all captions (synonyms included), `cfg.cfg_dropout` of captions dropped to '' for guidance, min-SNR-γ weighted."
+    "ε-prediction on all captions (synonyms and trained associated names included), `cfg.cfg_dropout` of captions dropped to '' for guidance, min-SNR-γ weighted."
     sched = noise_scheduler()
     steps = cfg.unet_steps if steps is None else steps
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
@@ -240,7 +276,8 @@ def train_unet(unet, data: UNetData, cfg: WorldConfig, steps: int | None = None,
     return log
 
 # %% ../../nbs/06_world_train.ipynb #053b47d2
-_PART_KEYS = {"clip": ("seed", "text_width", "clip_steps", "batch_size", "lr", "clip_synonyms", "synonym_margin"),
+_PART_KEYS = {"clip": ("seed", "text_width", "clip_steps", "batch_size", "lr", "clip_synonyms", "synonym_margin", "clip_associated",
+                       "associated_cos", "associated_band"),
               "vae": ("seed", "vae_steps", "batch_size", "lr"), "classifier": ("seed", "classifier_steps", "batch_size", "lr")}
 
 def _part(work: Path, name: str, settings: dict, train, save, load):
@@ -272,10 +309,11 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     with tempfile.TemporaryDirectory() as tmp: tok = build_world_tokenizer(tmp)
     conf = dataclasses.asdict(cfg)
     keyed = lambda k: {f: conf[f] for f in _PART_KEYS[k]}
+    vocab = hashlib.sha256(json.dumps(world_corpus()).encode()).hexdigest()[:16]   # a new word makes a new tokenizer: retrain CLIP
 
     def clip_train(): clip = build_clip(tok, cfg); train_clip(clip, tok, cfg, progress=progress); return clip, {}
     def vae_train(): vae = build_vae(cfg); train_vae(vae, cfg, progress=progress); return vae, {}
-    clip, m["clip"] = _part(work, "clip", keyed("clip"), clip_train, _save_pretrained, CLIPModel.from_pretrained)
+    clip, m["clip"] = _part(work, "clip", dict(keyed("clip"), vocab=vocab), clip_train, _save_pretrained, CLIPModel.from_pretrained)
     vae, m["vae"] = _part(work, "vae", keyed("vae"), vae_train, _save_pretrained, AutoencoderKL.from_pretrained)
     clf, m["classifier"] = _part(work, "classifier", keyed("classifier"), lambda: (train_classifier(cfg, progress=progress), {}),
                                  lambda o, d: save_file(o.state_dict(), str(d/"model.safetensors")),
@@ -292,13 +330,22 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     m["clip"]["zero_shot"] = 100 * float((zs == test.labels[objects]).mean())
 
     def unet_train():
-        data = encode_unet_data(unet_data, vae, clip.text_model, tok, seed=cfg.seed + 6)
+        data = encode_unet_data(unet_data, vae, clip.text_model, tok, seed=cfg.seed + 6, synonyms=cfg.unet_synonyms,
+                                associated=cfg.unet_associated)
         unet = build_unet(cfg); log = train_unet(unet, data, cfg, progress=progress)
         return unet, dict(final_loss=float(np.mean(log[-100:])))
-    unet, m["unet"] = _part(work, "unet", dict(conf, unet_data=unet_data), unet_train, _save_pretrained, UNet2DConditionModel.from_pretrained)
+    unet, m["unet"] = _part(work, "unet", dict(conf, unet_data=unet_data, vocab=vocab), unet_train, _save_pretrained, UNet2DConditionModel.from_pretrained)
     pipe = round_to(assemble_pipeline(tok, clip, vae, unet), store_dtype)   # measured as it is stored
     acc = generation_accuracy(pipe, clf, n=eval_images)
     m["generation_acc"], m["generation_acc_mean"] = acc, float(np.mean(list(acc.values())))
+    with torch.no_grad():
+        owner = {a: c for c in CLASSES for a in ASSOCIATED[c]}
+        cos = probe_cosines(pipe.text_encoder, tok, list(owner), list(owner.values()))   # the stored (rounded) text encoder
+    assoc = {a: dict(cls=c, cos=float(k), acc=generation_accuracy(pipe, clf, {c: f"a photo of a {a}"}, n=max(eval_images // 2, 1))[c])
+             for (a, c), k in zip(owner.items(), cos)}
+    m["associated"] = assoc
+    for kind, pool in (("trained", ASSOCIATED_TRAIN), ("held_out", ASSOCIATED_HELD_OUT)):
+        m[f"associated_acc_{kind}"] = float(np.mean([assoc[a]["acc"] for ps in pool.values() for a in ps]))
     m["train_s"] = sum(m[k]["seconds"] for k in ("clip", "vae", "classifier", "unet"))
     save_world(out, pipe, clip, clf, dict(config=conf, unet_data=unet_data, measurements=m), dtype=store_dtype)
     return m
