@@ -1,6 +1,6 @@
 """Train the tiny world (realera.world.train.train_world) and print what each component reached and how long it took.
 
-    python bench/train_world.py /tmp/world          # about 41 minutes on one CPU thread; resumes from OUT.parts/ if interrupted
+    python bench/train_world.py /tmp/world          # about 58 minutes on the 2-core machine (3,499 s measured); resumes from OUT.parts/ if interrupted
     python bench/train_world.py --ship               # write the embedded default model (parts kept in realera/assets/world.parts, git-ignored)
 """
 import argparse, dataclasses, json

@@ -39,7 +39,7 @@ def test_world_draws_the_classes_it_is_asked_for():
 def test_trained_synonyms_draw_their_class():
     "Before any erase the synonyms work as the paper's associated prompts do on SD: Acc_g has something to remove."
     rows = synonym_accuracy(load_pipeline(), load_classifier(), n=4, seed=300)
-    assert np.mean([r["acc"] for r in rows if r["kind"] == "synonym (trained)"]) >= 75, rows
+    assert np.mean([r["acc"] for r in rows if r["kind"] == "synonym"]) >= 75, rows
 
 def test_closed_form_erase_removes_the_class_and_keeps_another():
     from realera.erase import erase
@@ -55,8 +55,8 @@ def test_synonyms_sit_between_the_class_and_the_other_classes():
     "The world's reason to exist: trained synonyms neither collapse onto their class nor sit as far as unrelated classes."
     geo = name_geometry(load_pipeline())
     med = lambda kind, key: float(np.median([r[key] for r in geo if r["kind"] == kind]))
-    assert 0.3 < med("synonym (trained)", "dist") < med("other class", "dist") - 0.4, geo
-    assert med("other class", "cos") + 0.4 < med("synonym (trained)", "cos") < 0.95, geo
+    assert 0.3 < med("synonym", "dist") < med("other class", "dist"), geo
+    assert med("other class", "cos") + 0.1 < med("synonym", "cos") < 0.95, geo
 
 def test_world_clip_is_a_zero_shot_judge():
     from PIL import Image
@@ -77,20 +77,23 @@ def test_associated_names_never_name_their_class():
 
 def test_associated_names_sit_at_intermediate_cosines():
     "Each associated name lies between its class (cosine 1) and unrelated text, spread over a range, at the concept's positions."
-    geo = [r for r in name_geometry(load_pipeline()) if r["kind"].startswith("associated")]
-    cos = np.array([r["cos"] for r in geo])
-    assert len(geo) == 50 and 0.1 < cos.min() and cos.max() < 0.85 and cos.max() - cos.min() > 0.3, sorted(cos)
+    geo = name_geometry(load_pipeline())
+    cos = np.array([r["cos"] for r in geo if r["kind"].startswith("associated")])
+    other = np.median([r["cos"] for r in geo if r["kind"] == "other class"])
+    assert len(cos) == 50 and 0 < cos.min() and cos.max() < 0.85 and cos.max() - cos.min() > 0.4, sorted(cos)
+    assert np.median(cos) > other + 0.1, (np.median(cos), other)
 
 def test_original_world_draws_associated_names_as_their_class():
     rows = [r for r in synonym_accuracy(load_pipeline(), load_classifier(), n=4, seed=300) if r["kind"] == "associated"]
     assert np.mean([r["acc"] for r in rows]) >= 60, rows
 
 def test_closed_form_erase_leaves_residue_on_associated_names():
-    "The concept residue of the paper's UCE row: the class goes, things that have its shape still draw it."
+    "The concept residue of the paper's UCE row: the class goes, things that have its shape still draw it (circle: a coin, a plate)."
     from realera.erase import erase
     from realera.world import ASSOCIATED_TRAIN
     pipe, clf = load_pipeline(), load_classifier()
-    erase(pipe, "ring", config=EraseConfig.for_model(model_settings(pipe), 1), progress=False)
-    after = generation_accuracy(pipe, clf, {"ring": "a photo of a ring"}, n=8, seed=200)["ring"]
-    residue = np.mean([generation_accuracy(pipe, clf, {"ring": f"a photo of a {a}"}, n=8, seed=200)["ring"] for a in ASSOCIATED_TRAIN["ring"]])
-    assert after <= 25 and residue >= 20, (after, residue)
+    erase(pipe, "circle", config=EraseConfig.for_model(model_settings(pipe), 1), progress=False)
+    after = generation_accuracy(pipe, clf, {"circle": "a photo of a circle"}, n=8, seed=200)["circle"]
+    residue = np.mean([generation_accuracy(pipe, clf, {"circle": f"a photo of a {a}"}, n=8, seed=200)["circle"]
+                       for a in ASSOCIATED_TRAIN["circle"]])
+    assert after <= 25 and residue >= 40, (after, residue)
