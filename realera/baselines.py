@@ -175,5 +175,6 @@ class SLDPipeline:
         import warnings
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)   # its own decode_latents deprecation, inside diffusers
+            warnings.filterwarnings("ignore", message="Safety checker disabled")   # by design: SLD is the safety here
             return self.pipe(*args, **{**self.params, **kwargs})
     def __getattr__(self, name): return getattr(self.pipe, name)
