@@ -18,12 +18,12 @@ from .erase import VARIANTS, EraseConfig, erase
 from .images import comparison_grid
 from .judges import WorldClassifier
 from .evaluate import harmonic_score, run_protocol, world_protocol
-from .world.data import CLASSES, NAME_KINDS
+from .world.data import ASSOCIATED_TRAIN, CLASSES, NAME_KINDS
 from .world.model import WORLD_DIR, load_classifier, load_world
 
 # %% auto #0
 __all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASSES', 'COLUMNS', 'STAT_COLUMNS', 'PAIRED_BASES',
-           'TRADEOFF_KNOBS', 'is_seeded', 'apply_method', 'cell_hits', 'erasure_benchmark', 'hits_array',
+           'TRADEOFF_KNOBS', 'method_rows', 'is_seeded', 'apply_method', 'cell_hits', 'erasure_benchmark', 'hits_array',
            'bootstrap_rows', 'table1', 'table_general', 'table3', 'paired_table', 'benchmark_report', 'benchmark_grid',
            'tradeoff_rows', 'tradeoff_points', 'tradeoff_figure']
 
@@ -40,6 +40,15 @@ COLUMNS = ("acc_e", "acc_s", "acc_g") + tuple(f"acc_g:{k}" for k in NAME_KINDS)
 
 def _slug(method: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in method.lower()).strip("_")
 
+def method_rows(methods: list[str] | None = None, params: dict | None = None, extra: dict | None = None) -> dict:
+    """Benchmark rows, label → (kind, settings): each of `methods` (keys of METHODS, default all) at METHOD_PARAMS updated by
+    `params[label]`, then `extra`: label → (method, settings), a method under its own label with other settings."""
+    methods = list(METHODS if methods is None else methods)
+    bad = [m for m in methods + [m for m, _ in (extra or {}).values()] if m not in METHODS]
+    if bad: raise ValueError(f"unknown methods {bad}; allowed: {list(METHODS)}")
+    return {**{m: (METHODS[m], {**METHOD_PARAMS.get(m, {}), **(params or {}).get(m, {})}) for m in methods},
+            **{label: (METHODS[m], {**METHOD_PARAMS.get(m, {}), **ps}) for label, (m, ps) in (extra or {}).items()}}
+
 def is_seeded(kind: str) -> bool:
     "Whether a method's erase depends on its seed (ESD, and RealEra with alignment or mining); the others run once."
     return kind.startswith("esd") or kind in ("2", "3", "full")
@@ -47,8 +56,10 @@ def is_seeded(kind: str) -> bool:
 def _check_params(kind: str, params: dict, settings) -> None:
     "Fail before any work if `params` do not fit the method `kind`."
     also = params.get("also", [])
-    if also and (kind not in VARIANTS and not kind.startswith("uce") or not all(isinstance(a, str) and a.strip() for a in also)):
-        raise ValueError(f"'also' (more names to erase with the class) takes a list of names, for realera's variants and UCE; got {also!r} for {kind!r}")
+    names = isinstance(also, (list, tuple)) and all(isinstance(a, str) and a.strip() for a in also)
+    if also and (kind not in VARIANTS and not kind.startswith("uce") or not (names or also == "associated")):
+        raise ValueError(f"'also' (more names to erase with the class) takes a list of names or 'associated' (the class's trained "
+                         f"associated names), for realera's variants and UCE; got {also!r} for {kind!r}")
     params = {k: v for k, v in params.items() if k != "also"}
     if kind in VARIANTS: EraseConfig.for_model(settings, kind, **params)
     elif kind.startswith("esd"): ESDConfig(method=kind[-1], **params)
@@ -62,11 +73,14 @@ def _check_params(kind: str, params: dict, settings) -> None:
 
 def apply_method(pipe, kind: str, cls: str, params: dict, seed: int, settings, preserve: str = "world"):
     """`pipe` with `cls` erased by method `kind` (a value of METHODS) with `params`; SLD returns a wrapping pipeline.
-    `params["also"]`: more names erased with the class (a user who knows some of its associations), realera and UCE."""
-    params = dict(params); concepts = [cls] + list(params.pop("also", []))
+    `params["also"]`: more names erased with the class (a user who knows some of its associations), realera and UCE;
+    `"associated"` stands for the class's trained associated names (ASSOCIATED_TRAIN), leaving the held-out one as the test."""
+    params = dict(params); also = params.pop("also", [])
+    concepts = [cls] + list(ASSOCIATED_TRAIN[cls] if also == "associated" else also)
     if kind in VARIANTS:
         erase(pipe, concepts, preserve=None if preserve == "world" else DEFAULT_PRESERVE,   # None: the world's own list
-              config=EraseConfig.for_model(settings, kind, **{**params, "seed": seed}), progress=False)
+              config=EraseConfig.for_model(settings, kind, **{**params, "seed": seed}), progress=False,
+              force=len(concepts) > 1)   # the extra names are not among the world's classes: the user vouches for them
     elif kind.startswith("uce"):   # UCE erases the concept's own text, onto its recipe's guide
         kept = preserve_prompts(settings, [cls]) if preserve == "world" else DEFAULT_PRESERVE
         uce_edit(pipe, concepts, preserve=kept, recipe=kind.removeprefix("uce-"), **params).apply(pipe)
@@ -98,11 +112,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     `shard=(i, k)` runs only every k-th cell from the i-th (data-parallel workers; a final unsharded call gathers)."""
     world = Path(world or WORLD_DIR)
     classes = list(classes or TEST_CLASSES)
-    if rows is None:
-        methods = list(methods or METHODS)
-        bad = [m for m in methods if m not in METHODS]
-        if bad: raise ValueError(f"unknown methods {bad}; allowed: {list(METHODS)}")
-        rows = {m: (METHODS[m], {**METHOD_PARAMS.get(m, {}), **(params or {}).get(m, {})}) for m in methods}
+    if rows is None: rows = method_rows(methods or None, params)
     bad = [c for c in classes if c not in CLASSES]
     if bad: raise ValueError(f"unknown classes {bad}; allowed: {CLASSES}")
     if preserve not in PRESERVE: raise ValueError(f"preserve must be one of {PRESERVE}, got {preserve!r}")
@@ -303,10 +313,8 @@ def _knob_label(method: str, knob: str, value) -> str:
 
 def tradeoff_rows(knobs: dict | None = None) -> dict:
     "Benchmark rows (label → (kind, params)) for every method and knob value of `knobs` (default TRADEOFF_KNOBS), plus the original."
-    rows = {"original": ("original", {})}
-    for m, (knob, values) in (knobs or TRADEOFF_KNOBS).items():
-        for v in values: rows[_knob_label(m, knob, v)] = (METHODS[m], {**METHOD_PARAMS.get(m, {}), knob: v})
-    return rows
+    return method_rows(["original"], extra={_knob_label(m, knob, v): (m, {knob: v})
+                                            for m, (knob, values) in (knobs or TRADEOFF_KNOBS).items() for v in values})
 
 def tradeoff_points(result: dict) -> dict:
     "method → [(row label, Acc_s, Acc_g on associated names)] in knob order, from a benchmark run on `tradeoff_rows`."

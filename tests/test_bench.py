@@ -5,9 +5,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 def test_world_erase_quick(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT/"bench"/"world_erase.py"), "--quick", "--workers", "1", "--out", str(tmp_path/"b")],
+    r = subprocess.run([sys.executable, str(ROOT/"bench"/"world_erase.py"), "--quick", "--workers", "1", "--out", str(tmp_path/"b"),
+                        "--rows", '{"closed form + associated names": ["closed form (variant 1)", {"also": "associated"}]}'],
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
-    for t in ("**Table 1**", "**Acc_g by kind of name**", "**Paired differences**", "| **average** | UCE (2023 recipe) |"):
+    for t in ("**Table 1**", "**Acc_g by kind of name**", "**Paired differences**", "| **average** | UCE (2023 recipe) |",
+              "| **average** | closed form + associated names |"):
         assert t in r.stdout, t
     assert (tmp_path/"b"/"results.json").is_file() and (tmp_path/"b"/"tables.md").is_file()
+
+def test_world_erase_rejects_unknown_row_method(tmp_path):
+    r = subprocess.run([sys.executable, str(ROOT/"bench"/"world_erase.py"), "--quick", "--workers", "1", "--out", str(tmp_path/"b"),
+                        "--rows", '{"x": ["MACE", {}]}'], capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "unknown methods ['MACE']" in r.stderr and not (tmp_path/"b").exists()
