@@ -3,7 +3,7 @@ the published baselines (UCE's 2023 and 2025 recipes, ESD-x, ESD-u, SLD) and rea
 paper's Table 1 (Acc_e, Acc_s, Acc_g, H_o; argmax accuracy of the world's CNN evaluator) with 95% bootstrap intervals over
 image seeds and erase seeds, Acc_g split by kind of name, and the paired differences to the closed form (variant 1) and UCE (2023).
 
-    python bench/world_erase.py                    # the five test classes x 10 methods, 3 erase seeds per seeded method, n=20
+    python bench/world_erase.py                    # the five test classes x 10 methods, 3 erase seeds per seeded method, n=20 (5 per other class)
     python bench/world_erase.py --quick            # one class, three methods, 2 images per prompt: what CI runs
     python bench/world_erase.py --classes circle triangle cross stripes dots --out bench-tuning   # the tuning half
     python bench/world_erase.py --world /tmp/world --out bench-new   # a freshly trained world (bench/train_world.py)
@@ -24,7 +24,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="bench-world"); ap.add_argument("--classes", nargs="+", default=TEST_CLASSES)
     ap.add_argument("--methods", nargs="+", default=list(METHODS)); ap.add_argument("--n", type=int, default=20)
-    ap.add_argument("--n-other", type=int, default=10); ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--n-other", type=int, default=5); ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--seeds", type=int, default=3, help="erase seeds per seeded method (ESD, realera variants 2, 3, full)")
     ap.add_argument("--grids", nargs="*", default=["ring", "star"]); ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2, help="processes, one thread each, each running a share of the cells")

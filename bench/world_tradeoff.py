@@ -3,6 +3,7 @@ UCE 2023's preserve weight, the closed form's lambda1, ESD's steps, SLD's preset
 associated names against Acc_s. This is also how every method's default was chosen: on the tuning classes, never the test ones.
 
     python bench/world_tradeoff.py                     # the five tuning classes, one erase seed, n=8 images per prompt, 4 per other class
+    python bench/world_tradeoff.py --classes circle triangle cross   # the run in the docs (1,204 s with 2 workers)
     python bench/world_tradeoff.py --quick             # one class, two points per method
     python bench/world_tradeoff.py --knobs '{"ESD-x": ["lr", [1e-4, 1e-3, 1e-2]]}' --classes circle stripes --out bench-esd-lr   # any knob
 
@@ -10,10 +11,8 @@ Prints one row per (method, knob value) and writes OUT/tradeoff.png, OUT/results
 """
 import argparse, json, subprocess, sys, time
 from pathlib import Path
-import numpy as np
 import torch
-from realera.benchmark import (COLUMNS, TRADEOFF_KNOBS, TUNING_CLASSES, _stat, erasure_benchmark, hits_array, tradeoff_figure,
-                               tradeoff_rows)
+from realera.benchmark import TRADEOFF_KNOBS, TUNING_CLASSES, erasure_benchmark, tradeoff_figure, tradeoff_rows, tradeoff_table
 
 def main():
     ap = argparse.ArgumentParser()
@@ -37,11 +36,7 @@ def main():
         if any(p.wait() for p in procs): sys.exit("a worker failed")
     res = erasure_benchmark(a.out, **kw)
     tradeoff_figure(res).savefig(Path(a.out)/"tradeoff.png", dpi=120, bbox_inches="tight")
-    print("| method · knob | Acc_e ↓ | Acc_s ↑ | Acc_g associated ↓ | Acc_g ↓ | H_o ↑ | erase s |\n|---|---:|---:|---:|---:|---:|---:|")
-    for label in res["rows"]:
-        m = _stat(hits_array(res, label))
-        secs = np.mean([cell["erase_s"] for c in res["cells"].values() for cell in c[label].values()])
-        print(f"| {label} | {m[0]:.1f} | {m[1]:.1f} | {m[COLUMNS.index('acc_g:associated')]:.1f} | {m[2]:.1f} | {m[-1]:.1f} | {secs:.1f} |")
+    print(tradeoff_table(res))
     print(f"wall: {time.time() - t:.0f} s ({a.workers} worker process(es) of 1 thread)")
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
 __all__ = ['RIDGE_UNITS', 'RIDGE', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'ClosedFormFitter', 'ClosedFormEdit',
-           'load_edited_weights', 'solve_closed_form', 'closed_form_fitter', 'closed_form_edit', 'ridge_sweep']
+           'load_edited_weights', 'solve_closed_form', 'closed_form_fitter', 'closed_form_edit', 'rece_map',
+           'ridge_sweep']
 
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
 RIDGE_UNITS = ("norm", "abs")
@@ -208,6 +209,23 @@ def closed_form_edit(pipe, concepts: list[str], anchors: list[str] | None = None
     "Solve Eq. 7 for erasing `concepts` (→ `anchors`, default '') while preserving `preserve`, with RealEra's samples."
     pairs = concept_pairs(pipe, concepts, anchors, policy)   # fails early on prompts over 77 tokens
     return closed_form_fitter(pipe, pairs, preserve, **kwargs).solve(text_encoder_fingerprint(pipe.text_encoder))
+
+# %% ../nbs/02_closed_form.ipynb #fce19611
+def rece_map(original_unet: nn.Module, edited_unet: nn.Module, lam: float = 1e-3) -> torch.Tensor:
+    """RECE's closed-form attack as a (d, d) float64 map X (c' = X c): the embedding whose edited `attn2.to_k`/`to_v` outputs
+    come closest to the original outputs of c, summed over every projection, with ridge `lam` (absolute, as RECE)."""
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam >= 0: raise ValueError(f"lam must be a number >= 0, got {lam!r}")
+    po, pe = cross_attention_projections(original_unet), cross_attention_projections(edited_unet)
+    if set(po) != set(pe) or any(po[n].weight.shape != pe[n].weight.shape for n in po):
+        raise ValueError("the two UNets do not have the same attn2.to_k/to_v projections: RECE needs the edit's own base model")
+    d = next(iter(pe.values())).in_features
+    A = lam * torch.eye(d, dtype=torch.float64, device=next(iter(pe.values())).weight.device); B = torch.zeros_like(A)
+    for n in pe:
+        We, Wo = pe[n].weight.detach().double(), po[n].weight.detach().double().to(A.device)
+        A += We.mT @ We; B += We.mT @ Wo
+    L, info = torch.linalg.cholesky_ex(A)
+    if info.item() != 0: raise ValueError("the edited projections' Gram matrix is singular: pass lam > 0")
+    return torch.cholesky_solve(B, L)
 
 # %% ../nbs/02_closed_form.ipynb #fc6fda0a
 HELD_OUT = ["a red apple on a table", "a dog running on the beach", "a house in the forest", "a boat on the river",
