@@ -242,9 +242,9 @@ _KEYS = ("acc_e", "acc_s", "acc_g", "h_o")
 def _table(head, lines) -> str:
     return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(l) + " |" for l in lines])
 
-def table1(result: dict, **boot) -> str:
-    "Table 1's shape: each method's mean per erased class, then its average over the classes with a 95% bootstrap interval."
-    labels, classes = list(result["rows"]), result["classes"]
+def table1(result: dict, per_class: bool = True, **boot) -> str:
+    "Table 1's shape: each method's mean per erased class (unless not `per_class`), then its average over the classes with a 95% bootstrap interval."
+    labels, classes = list(result["rows"]), result["classes"] if per_class else []
     lines = []
     for c in classes:
         for l in labels:
