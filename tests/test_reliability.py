@@ -214,7 +214,7 @@ def test_ctrl_c_in_the_cli_says_how_to_resume(tmp_path):
     t = time.time()
     while not (out / "closed_form.json").exists() and time.time() - t < 240: time.sleep(0.5)
     time.sleep(2); p.send_signal(signal.SIGINT)
-    err = p.communicate(timeout=120)[1]
+    err = p.communicate(timeout=300)[1]   # under a loaded CI the interrupted run may take a while to save
     assert p.returncode == 130 and "run the same command again to resume" in err and "Traceback" not in err, err[-1500:]
     assert (out / "checkpoint" / "latest.json").exists()   # the steps it finished are kept
 
