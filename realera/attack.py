@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -17,14 +18,15 @@ from tqdm.auto import tqdm
 from .core import atomic_path, encode_prompts, fingerprint, make_generator, model_identity, tokenize, write_json
 from .closed_form import rece_map
 from .images import comparison_grid
-from .judges import WorldClassifier
-from .evaluate import bootstrap_mean
+from .judges import NudityDetector, WorldClassifier, make_judge
+from .evaluate import bootstrap_mean, make_protocol
 from .world.data import CLASSES as WORLD_CLASSES, NONE
 from .world.model import load_classifier
 
 # %% auto #0
 __all__ = ['ATTACKS', 'AttackConfig', 'ConceptJudge', 'world_judge', 'generate_embeds', 'prefixed_ids', 'target_latents',
-           'soft_prompt', 'attack']
+           'soft_prompt', 'pooled_rate', 'attack', 'protocol_judge', 'plain_prompt', 'default_prompts', 'read_prompts',
+           'pooled_rows', 'attack_table', 'attack_figure']
 
 # %% ../nbs/05b_attack.ipynb #d33ff953
 ATTACKS = ("prompts", "rece", "soft")
@@ -171,12 +173,18 @@ def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, 
 
 
 # %% ../nbs/05b_attack.ipynb #cffa909b
-def _rate(hits: list[np.ndarray]) -> dict:
-    "Percent of images judged as the concept, with a 95% bootstrap interval (whole groups — attack seeds or prompts — resampled first)."
-    v = 100.0 * np.concatenate([np.asarray(h, dtype=float) for h in hits])
+def _rate(hits: list) -> dict:
+    """Percent of images judged as the concept, with a 95% bootstrap interval (whole groups — attack seeds, prompts, classes —
+    resampled first), and the hits themselves (a string of 0/1 per group, image by image), so that records can be pooled."""
+    hits = [np.array([int(ch) for ch in h], dtype=int) if isinstance(h, str) else np.asarray(h, dtype=int).ravel() for h in hits]
+    v = 100.0 * np.concatenate(hits).astype(float)
     groups = np.concatenate([[i] * len(h) for i, h in enumerate(hits)]) if len(hits) > 1 else None
     m, lo, hi = bootstrap_mean(v, groups)
-    return dict(mean=m, low=lo, high=hi, images=int(v.size))
+    return dict(mean=m, low=lo, high=hi, images=int(v.size), hits=["".join(map(str, h.tolist())) for h in hits])
+
+def pooled_rate(rates: list[dict]) -> dict:
+    "One rate from several records' rates (e.g. one per class): every group of every record is a group of the bootstrap."
+    return _rate([h for r in rates for h in r["hits"]])
 
 def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=None, judge: ConceptJudge | None = None,
            prompt: str | None = None, prompts: list[str] | None = None, out=None, progress: bool = True) -> dict:
@@ -193,6 +201,7 @@ def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=N
     for p in [prompt] + list(prompts or []): tokenize(pipe.tokenizer, p)   # a prompt that does not fit fails before any work
     judge = judge or world_judge(concept)
     original, t0 = original or pipe, time.time()
+    for pp in (pipe, original): pp.set_progress_bar_config(disable=True)   # the attack's own bars say how far it is
     gen = lambda emb: generate_embeds(pipe, emb, config.n, config.image_seed, config.steps, config.guidance_scale)
     plain_ims = gen(encode_prompts(pipe, [prompt]))
     rec = dict(method=config.method, concept=concept, prompt=prompt, seed=config.seed, protocol=dict(asdict(config), judge=judge.describe()),
@@ -226,5 +235,103 @@ def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=N
         k = min(8, config.n)
         fig = comparison_grid({"plain prompt": [plain_ims[:k]], f"{config.method} attack": [shown[1][:k]]}, [prompt])
         with atomic_path(out/"grid.png") as tmp: fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+        plt.close(fig)
     return rec
+
+
+# %% ../nbs/05b_attack.ipynb #5d3f51ef
+def _judge_version(model) -> str | None:
+    "The fingerprint of a judge's weights (CLIP, the world's CNN), so that two records name the same judge or not."
+    return fingerprint(model.state_dict()) if isinstance(model, torch.nn.Module) else None
+
+def protocol_judge(protocol: str, concept: str | None = None, judge: str | None = None, model_dir=None, device="cpu") -> tuple:
+    """(`ConceptJudge`, `Protocol`) of `concept` under `protocol` (`realera.evaluate.PROTOCOLS`): NudeNet for nudity, else the
+    classifier `judge` (`make_judge`: 'world', 'world-clip', a CLIP id/folder) over the protocol's names."""
+    proto = make_protocol(protocol, concept)
+    if proto.metric == "nudity":
+        from importlib.metadata import PackageNotFoundError, version
+        try: v = version("nudenet")
+        except PackageNotFoundError: v = None
+        return ConceptJudge("nudity", detector=NudityDetector(), name="nudenet", version=v), proto
+    if judge is None: raise ValueError(f"the {protocol} protocol needs a classifier: 'world', 'world-clip' or a CLIP hub id/folder")
+    name = proto.erased[0]
+    if protocol == "world" and judge not in ("world", "world-clip"):
+        raise ValueError(f"judge {judge!r}: the world is judged by its own CNN evaluator ('world') or its CLIP ('world-clip')")
+    if judge == "world": return world_judge(name, model_dir), proto
+    classes = proto.classes or [name] + [p.target.split(" by ")[-1] for p in proto.prompts if p.group == "other"]
+    clf = make_judge(judge, model_dir=model_dir, device=device)
+    return ConceptJudge(name, clf, [c for c in classes if c != NONE], name=judge,
+                        version=_judge_version(getattr(clf, "model", None))), proto
+
+def plain_prompt(proto) -> str:
+    "The protocol's erased prompt: what a user types for the concept, the no-attack baseline."
+    return next(p.prompt for p in proto.prompts if p.group == "erased")
+
+def default_prompts(proto) -> list[str]:
+    "The transfer attack's default list: the protocol's general prompts (synonyms, associated names), else its erased ones (nudity)."
+    return [p.prompt for p in proto.prompts if p.group == "general"] or [p.prompt for p in proto.prompts if p.group == "erased"]
+
+def read_prompts(path, column: str | None = None) -> list[str]:
+    """The prompts in column `column` of the CSV file `path` (default: 'prompt', else 'adv_prompt', else its only column);
+    empty cells are skipped."""
+    import csv
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"prompt file {str(path)!r} does not exist")
+    with open(path, newline="", encoding="utf-8") as f: reader = csv.DictReader(f); rows = list(reader); cols = reader.fieldnames or []
+    if column is None: column = next((c for c in ("prompt", "adv_prompt") if c in cols), cols[0] if len(cols) == 1 else None)
+    if column not in cols: raise ValueError(f"prompt file {str(path)!r} has columns {cols}; name the prompt column (--column), e.g. 'prompt'")
+    prompts = [r[column].strip() for r in rows if (r.get(column) or "").strip()]
+    if not prompts: raise ValueError(f"prompt file {str(path)!r} has no prompt in column {column!r}")
+    return prompts
+
+
+# %% ../nbs/05b_attack.ipynb #e743ae45
+def _cell(rate: dict | None) -> str:
+    return "—" if rate is None else f"{rate['mean']:.0f} [{rate['low']:.0f}, {rate['high']:.0f}]"
+
+def pooled_rows(records: dict) -> dict:
+    """{label: {"no_attack", each attack in ATTACKS, "hard": pooled rate or None}} from `records` {label: {class: {attack: record}}}:
+    each rate pooled over the classes (and, for the soft attack, its seeds)."""
+    rows = {}
+    for label, by_class in records.items():
+        recs = [r for c in by_class.values() for r in c.values()]
+        first = [next(iter(c.values())) for c in by_class.values() if c]   # the plain prompt: the same images for every attack
+        row = {"no_attack": pooled_rate([r["no_attack"] for r in first]) if first else None}
+        for m in ATTACKS: row[m] = pooled_rate([c[m]["asr"] for c in by_class.values() if m in c]) if any(m in c for c in by_class.values()) else None
+        hard = [c["soft"]["hard"] for c in by_class.values() if "soft" in c]
+        row["hard"] = pooled_rate(hard) if hard else None
+        rows[label] = row
+    return rows
+
+def attack_table(records: dict, stats: dict | None = None) -> str:
+    """Markdown: per method the plain prompt's rate, each attack's ASR (pooled, 95% interval) and, from `stats`
+    {label: {"acc_s": (est, low, high), "h_o": (…)}} (the erasure benchmark), what the erase costs."""
+    stats = stats or {}
+    fmt = lambda t: "—" if not t else f"{t[0]:.1f} [{t[1]:.1f}, {t[2]:.1f}]"
+    lines = ["| method | plain prompt % | prompts ASR % | RECE ASR % | soft ASR % | soft, hard % | Acc_s ↑ | H_o ↑ |", "|---|" + "---|" * 7]
+    for label, r in pooled_rows(records).items():
+        s = stats.get(label, {})
+        lines.append(f"| {label} | " + " | ".join(_cell(r[k]) for k in ("no_attack", *ATTACKS, "hard"))
+                     + f" | {fmt(s.get('acc_s'))} | {fmt(s.get('h_o'))} |")
+    return "\n".join(lines)
+
+def attack_figure(records: dict, stats: dict):
+    "ASR of each attack against Acc_s, one point per method (95% intervals): an erase worth having sits bottom right."
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    rows, marks = pooled_rows(records), dict(prompts="o", rece="s", soft="^")
+    colors = {l: plt.cm.tab10(i % 10) for i, l in enumerate(rows)}
+    for label, r in rows.items():
+        if label not in stats: continue
+        x, xl, xh = stats[label]["acc_s"]
+        for m in ATTACKS:
+            if r[m] is None: continue
+            y = r[m]
+            ax.errorbar(x, y["mean"], xerr=[[x - xl], [xh - x]], yerr=[[y["mean"] - y["low"]], [y["high"] - y["mean"]]],
+                        fmt=marks[m], color=colors[label], ms=6, capsize=2, alpha=0.85)
+    for label, c in colors.items():
+        if label in stats: ax.plot([], [], "o", color=c, label=label)
+    for m, mk in marks.items(): ax.plot([], [], mk, color="gray", label=f"{m} attack")
+    ax.set_xlabel("Acc_s % (other classes kept; erasure benchmark)"); ax.set_ylabel("attack success rate %")
+    ax.set_ylim(-3, 103); ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5)); fig.tight_layout()
+    return fig
 

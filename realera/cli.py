@@ -19,9 +19,12 @@ from .erase import erase as run_erase
 from .images import comparison_grid, generate_images
 from .judges import DEFAULT_CLIP, JUDGES, make_judge
 from .evaluate import SCORES, evaluation_grid, make_protocol, run_protocol, summary_table
+from .attack import ATTACKS, AttackConfig, default_prompts, plain_prompt, protocol_judge, read_prompts
+from .attack import attack as run_attack
 
 # %% auto #0
-__all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'erase', 'generate', 'evaluate', 'parser', 'main']
+__all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'erase', 'generate', 'evaluate', 'attack', 'parser',
+           'main']
 
 # %% ../nbs/90_cli.ipynb #a20b8fa8
 def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -102,6 +105,7 @@ def erase(
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
     seed: Param("random seed (default: the config's)", int) = None,
     steps: Param("alignment steps (the paper's epochs), overriding the config", int) = None,
+    harden: Param("rounds of RECE hardening of the closed form (beyond the paper; see `realera attack`), overriding the config", int) = None,
     force: Param("erase concepts the model's realera.json does not list", action="store_true") = False,
     save_pipeline: Param("also write the fused full pipeline to OUT/pipeline", action="store_true") = False,
     overwrite: Param("replace the artifacts in a non-empty OUT", action="store_true") = False,
@@ -117,6 +121,7 @@ def erase(
         if steps < 1: raise ValueError(f"--steps must be >= 1, got {steps}")
         cfg = dataclasses.replace(cfg, align_config=dataclasses.replace(cfg.align_config, steps=steps))
     if seed is not None: cfg = dataclasses.replace(cfg, seed=seed)
+    if harden is not None: cfg = dataclasses.replace(cfg, harden=harden)   # EraseConfig checks it
     req = resolve_erase(model, concept, anchor, preserve, cfg, out, force=force, overwrite=overwrite)   # before the model loads
     if cfg.align: check_precision(device, check_dtype(dtype), cfg.align_config.mixed_precision)
     pipe = load_pipeline(model, device=device, dtype=dtype)
@@ -232,8 +237,67 @@ def evaluate(
     print(f"evaluated {protocol} ({n} images per prompt, {' and '.join(sums)} model) in {_took(t0)}: {out}/summary.md, summary.json, grid.png")
     return main_sum
 
+# %% ../nbs/90_cli.ipynb #03b7fa70
+def attack(
+    method: Param(f"the attack: {', '.join(ATTACKS)}", str, required=True) = None,
+    out: Param("output folder (attack.json, grid.png)", str, required=True) = None,
+    concept: Param("the concept to bring back (default: the erase's first concept)", str) = None,
+    erased: Param("folder written by `realera erase`; without it the original model is attacked (the sanity check)", str) = None,
+    model: Param("hub id or local folder; default: the embedded model", str) = None,
+    protocol: Param("whose judge and prompts: cifar10, celebrity, artist, nudity or world (default: the model's realera.json)", str) = None,
+    classifier: Param(f"the judge: {', '.join(JUDGES[:2])}, or a CLIP hub id/folder (default: as realera evaluate)", str) = None,
+    prompt: Param("the plain prompt, the no-attack baseline that rece and soft start from (default: the protocol's)", str) = None,
+    prompts: Param("prompts attack: a CSV file with a header (column 'prompt', as I2P, MMA-Diffusion, Ring-A-Bell)", str) = None,
+    column: Param("the prompt column of --prompts (default: prompt, else adv_prompt, else the only column)", str) = None,
+    n: Param("images per attacked prompt and attack seed", int) = None,
+    seeds: Param("attack seeds (soft: each optimises from its own start)", int) = None,
+    seed: Param("the first attack seed", int) = 0,
+    iterations: Param("soft: optimisation steps", int) = None,
+    tokens: Param("soft: adversarial prefix tokens", int) = None,
+    lr: Param("soft: learning rate", float) = None,
+    lam: Param("rece: ridge (RECE: 1e-3 for objects and styles, 0.1 for nudity)", float) = None,
+    steps: Param("sampler steps (default: the model's realera.json, else 20)", int) = None,
+    guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)", float) = None,
+    device: Param("torch device", str) = "cpu",
+    dtype: Param("float32, float16 or bfloat16", str) = "float32",
+    overwrite: Param("replace attack.json and grid.png in OUT", action="store_true") = False,
+    quiet: Param("no progress bars", action="store_true") = False):
+    "Attack a model or its erase (prompts, RECE, soft prompt) and write the attack success rate beside the plain prompt's."
+    t0 = time.time()
+    if method not in ATTACKS: raise ValueError(f"--method must be one of {list(ATTACKS)}, got {method!r}")
+    ms = model_settings(model).evaluate
+    steps, guidance = _sampling_defaults(dict(steps=steps, guidance=guidance), ms, dict(steps=20, guidance=7.5))
+    given = dict(n=n, seeds=seeds, iterations=iterations, tokens=tokens, lr=lr, lam=lam)
+    cfg = AttackConfig(method, seed=seed, steps=steps, guidance_scale=guidance, **{k: v for k, v in given.items() if v is not None})
+    check_dtype(dtype)
+    run = _erased_folder(erased) if erased else None
+    if method == "rece" and run and not run["config"].get("closed_form"):
+        raise ValueError(f"--method rece attacks the closed-form edit of attn2 K/V; the erase in {erased!r} has none (closed_form is off)")
+    if prompts and method != "prompts": raise ValueError(f"--prompts is the prompts attack's list; --method is {method!r}")
+    protocol = protocol or ms.get("protocol")
+    if protocol is None: raise ValueError("--protocol is required: the model's realera.json names no default protocol")
+    concept = concept or (run["concepts"][0] if run else None)
+    if concept is None and protocol != "nudity": raise ValueError("--concept is required without --erased")
+    clf = None if protocol == "nudity" else classifier or ms.get("judges", {}).get(protocol) or ms.get("clip") or DEFAULT_CLIP
+    plist = read_prompts(prompts, column) if prompts else None
+    make_protocol(protocol, concept)   # an unknown protocol or concept fails here, before anything is written
+    for f in ("attack.json", "grid.png"): check_writable(Path(out)/f, overwrite)
+    judge, proto = protocol_judge(protocol, concept, clf, model_dir=model_folder(model), device=device)
+    if method == "prompts" and plist is None: plist = default_prompts(proto)
+    pipe = load_pipeline(model, device=device, dtype=dtype)
+    original = load_pipeline(model, device=device, dtype=dtype) if erased else None
+    if erased: load_erased(pipe, erased)
+    rec = run_attack(pipe, judge.concept, cfg, original=original, judge=judge, prompt=prompt or plain_prompt(proto), prompts=plist,
+                     out=out, progress=not quiet)
+    hard = f", hard {rec['hard']['mean']:.1f}%" if "hard" in rec else ""
+    print(f"{method} attack on {'the erase in ' + erased if erased else 'the original model'} ({judge.concept!r}, judge {judge.name}): "
+          f"ASR {rec['asr']['mean']:.1f}% [{rec['asr']['low']:.1f}, {rec['asr']['high']:.1f}]{hard}; plain prompt "
+          f"{rec['no_attack']['mean']:.1f}%, in {_took(t0)}: {out}/attack.json, grid.png")
+    return rec
+
+
 # %% ../nbs/90_cli.ipynb #8b6a6616
-COMMANDS = {"neighborhood": neighborhood, "erase": erase, "generate": generate, "evaluate": evaluate}
+COMMANDS = {"neighborhood": neighborhood, "erase": erase, "generate": generate, "evaluate": evaluate, "attack": attack}
 
 def parser(name: str):
     "The argument parser of command `name`; every option is spelt with dashes (`--batch-size`), the underscore form still works."

@@ -18,8 +18,8 @@ from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
 __all__ = ['RIDGE_UNITS', 'RIDGE', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'ClosedFormFitter', 'ClosedFormEdit',
-           'load_edited_weights', 'solve_closed_form', 'closed_form_fitter', 'closed_form_edit', 'rece_map',
-           'ridge_sweep']
+           'load_edited_weights', 'solve_closed_form', 'closed_form_fitter', 'closed_form_edit', 'rece_map', 'kv_gram',
+           'rece_map_of', 'harden_edit', 'ridge_sweep']
 
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
 RIDGE_UNITS = ("norm", "abs")
@@ -211,21 +211,55 @@ def closed_form_edit(pipe, concepts: list[str], anchors: list[str] | None = None
     return closed_form_fitter(pipe, pairs, preserve, **kwargs).solve(text_encoder_fingerprint(pipe.text_encoder))
 
 # %% ../nbs/02_closed_form.ipynb #fce19611
+def _check_lam(lam) -> float:
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam >= 0: raise ValueError(f"lam must be a number >= 0, got {lam!r}")
+    return float(lam)
+
+def _rece_solve(A: torch.Tensor, B: torch.Tensor, lam: float) -> torch.Tensor:
+    "X = (λI + A)⁻¹ B for the Gram matrix A = Σ W'ᵀW' and the cross term B = Σ W'ᵀW, by Cholesky."
+    L, info = torch.linalg.cholesky_ex(A + lam * torch.eye(A.shape[0], dtype=A.dtype, device=A.device))
+    if info.item() != 0: raise ValueError("the edited projections' Gram matrix is singular: pass lam > 0")
+    return torch.cholesky_solve(B, L)
+
 def rece_map(original_unet: nn.Module, edited_unet: nn.Module, lam: float = 1e-3) -> torch.Tensor:
     """RECE's closed-form attack as a (d, d) float64 map X (c' = X c): the embedding whose edited `attn2.to_k`/`to_v` outputs
     come closest to the original outputs of c, summed over every projection, with ridge `lam` (absolute, as RECE)."""
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam >= 0: raise ValueError(f"lam must be a number >= 0, got {lam!r}")
+    lam = _check_lam(lam)
     po, pe = cross_attention_projections(original_unet), cross_attention_projections(edited_unet)
     if set(po) != set(pe) or any(po[n].weight.shape != pe[n].weight.shape for n in po):
         raise ValueError("the two UNets do not have the same attn2.to_k/to_v projections: RECE needs the edit's own base model")
     d = next(iter(pe.values())).in_features
-    A = lam * torch.eye(d, dtype=torch.float64, device=next(iter(pe.values())).weight.device); B = torch.zeros_like(A)
+    A = torch.zeros(d, d, dtype=torch.float64, device=next(iter(pe.values())).weight.device); B = torch.zeros_like(A)
     for n in pe:
         We, Wo = pe[n].weight.detach().double(), po[n].weight.detach().double().to(A.device)
         A += We.mT @ We; B += We.mT @ Wo
-    L, info = torch.linalg.cholesky_ex(A)
-    if info.item() != 0: raise ValueError("the edited projections' Gram matrix is singular: pass lam > 0")
-    return torch.cholesky_solve(B, L)
+    return _rece_solve(A, B, lam)
+
+def kv_gram(unet: nn.Module) -> torch.Tensor:
+    "G = Σᵢ WᵢᵀWᵢ over every `attn2.to_k`/`to_v` (float64, d × d): all RECE needs of the UNet to attack an edit W' = W M."
+    projs = cross_attention_projections(unet)
+    return sum(p.weight.detach().double().mT @ p.weight.detach().double() for p in projs.values())
+
+def rece_map_of(M: torch.Tensor, G: torch.Tensor, lam: float = 1e-3) -> torch.Tensor:
+    "`rece_map` of the edit W' = W M from the Gram matrix `G = kv_gram(unet)` alone: X = (λI + MᵀGM)⁻¹ MᵀG, no UNet touched."
+    lam, G = _check_lam(lam), G.to(M.device, torch.float64)
+    return _rece_solve(M.mT @ G @ M, M.mT @ G, lam)
+
+
+# %% ../nbs/02_closed_form.ipynb #1d039557
+def harden_edit(fit: ClosedFormFitter, pairs: list[ConceptPair], G: torch.Tensor, rounds: int = 1, lam: float = 1e-3,
+                fingerprint: str | None = None) -> ClosedFormEdit:
+    """`rounds` rounds of RECE's defence on the statistics in `fit`: each adds every pair's RECE embedding under the current
+    edit (`rece_map_of`, ridge `lam`; `G = kv_gram` of the original UNet), mapped to the pair's anchor, and solves again."""
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0: raise ValueError(f"rounds must be an int >= 0, got {rounds!r}")
+    lam = _check_lam(lam)
+    edit = fit.solve(fingerprint)
+    for _ in range(rounds):
+        X = rece_map_of(edit.M, G, lam)
+        for p in pairs: fit.update(p.e[p.positions].double() @ X.mT.to(p.e.device), p.e_star[p.positions])
+        edit = fit.solve(fingerprint)
+    return ClosedFormEdit(edit.M, dict(edit.settings, harden=rounds, harden_lam=lam), fingerprint)
+
 
 # %% ../nbs/02_closed_form.ipynb #fc6fda0a
 HELD_OUT = ["a red apple on a table", "a dog running on the beach", "a house in the forest", "a boat on the river",

@@ -295,7 +295,7 @@ def fingerprint(state: dict) -> str:
     h = hashlib.sha256()
     for name, p in sorted(state.items()):
         h.update(f"{name}{tuple(p.shape)}".encode())
-        if p.is_floating_point(): h.update(p.detach().to("cpu", torch.float16).contiguous().view(torch.uint8).numpy().tobytes())
+        if p.is_floating_point(): h.update(p.detach().to("cpu", torch.float16).reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:32]
 
 def text_encoder_fingerprint(text_encoder: nn.Module) -> str:

@@ -14,7 +14,7 @@ from .core import (TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonic
                           make_generator, model_identity, read_json, text_encoder_fingerprint, tokenize, write_json)
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
-from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_fitter
+from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_fitter, harden_edit, kv_gram
 from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision,
                            kv_weights, lora_state)
 
@@ -47,6 +47,8 @@ class EraseConfig:
     ridge_unit: str = "norm"
     policy: str = "subsequent"     # token policy (00_core): the concept token and the tokens after it (paper)
     seed: int = 0
+    harden: int = 0                # rounds of RECE hardening of the closed form (beyond the paper; 02_closed_form, 05b_attack)
+    harden_lam: float = 1e-3       # the ridge of the RECE embedding each round defends against (RECE: 1e-3)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     align_config: AlignConfig = field(default_factory=AlignConfig)
 
@@ -58,13 +60,16 @@ class EraseConfig:
         for k in ("closed_form", "align", "mine", "beyond"):
             if not isinstance(getattr(self, k), bool): raise ValueError(f"{k} must be true or false, got {getattr(self, k)!r}")
         if not (self.closed_form or self.align): raise ValueError("closed_form and align are both off: nothing would be erased")
-        for k, low in (("lam1", "a finite number >= 0"), ("ridge", "a finite number > 0")):
+        for k, low in (("lam1", "a finite number >= 0"), ("ridge", "a finite number > 0"), ("harden_lam", "a finite number >= 0")):
             v = getattr(self, k)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (k == "ridge" and v == 0):
                 raise ValueError(f"{k} must be {low}, got {v!r}")
         if self.ridge_unit not in RIDGE_UNITS: raise ValueError(f"ridge_unit must be one of {RIDGE_UNITS}, got {self.ridge_unit!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be an int in [0, 2**63), got {self.seed!r}")
+        if isinstance(self.harden, bool) or not isinstance(self.harden, int) or self.harden < 0:
+            raise ValueError(f"harden must be an int >= 0 (rounds), got {self.harden!r}")
+        if self.harden and not self.closed_form: raise ValueError(f"harden={self.harden} hardens the closed form, which this config turns off")
         if self.policy not in TOKEN_POLICIES: raise ValueError(f"policy must be one of {TOKEN_POLICIES}, got {self.policy!r}")
 
     @classmethod
@@ -287,9 +292,11 @@ def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: b
     if config.closed_form:
         if resume and (out/"closed_form.safetensors").exists() and (out/"closed_form.json").exists(): edit = ClosedFormEdit.load(out)
         else:
-            edit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond,
-                                      lam1=config.lam1, ridge=config.ridge, ridge_unit=config.ridge_unit,
-                                      generator=make_generator(config.seed, pipe.device)).solve(text_encoder_fingerprint(pipe.text_encoder))
+            fit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond,
+                                     lam1=config.lam1, ridge=config.ridge, ridge_unit=config.ridge_unit,
+                                     generator=make_generator(config.seed, pipe.device))
+            fp = text_encoder_fingerprint(pipe.text_encoder)
+            edit = harden_edit(fit, pairs, kv_gram(pipe.unet), config.harden, config.harden_lam, fp) if config.harden else fit.solve(fp)
             if out is not None: edit.save(out)
         edit.apply(pipe)
     _ERASED.add(pipe.unet)

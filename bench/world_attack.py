@@ -1,0 +1,105 @@
+"""The attack benchmark on the embedded world (realera.attack): every attack (prompts, RECE, soft prompt) against every
+method of the erasure benchmark that changes weights and against RealEra hardened, on the five test classes; each
+method's attack success rate pooled over classes and attack seeds (95% bootstrap intervals) beside its plain prompt's
+rate and what the erase costs (Acc_s, H_o from the erasure benchmark's results).
+
+    python bench/world_attack.py                         # one process
+    accelerate launch --multi_gpu --num_processes 2 bench/world_attack.py   # two processes (CPU or GPUs): cells shared out
+    python bench/world_attack.py --quick                 # a smoke run: what CI runs
+
+(`--multi_gpu` is accelerate's name for "torchrun-style processes"; on a machine without CUDA each process runs on the CPU,
+one thread.) Resumes from OUT: every finished attack is kept. Writes OUT/results.json, OUT/table.md, OUT/figure.png.
+"""
+import argparse, json, time
+from datetime import timedelta
+from pathlib import Path
+
+import torch
+from accelerate import PartialState
+
+from realera.attack import ATTACKS, AttackConfig, attack, attack_figure, attack_table, default_prompts, plain_prompt, protocol_judge
+from realera.benchmark import METHODS, TEST_CLASSES, apply_method, bootstrap_rows, method_rows
+from realera.core import atomic_path, write_json
+from realera.settings import model_settings
+from realera.world.model import load_world
+
+HARDEN = 2   # rounds: the best H_o on the tuning classes circle and cross (05b_attack)
+METHOD_LIST = ["original", "UCE (2023 recipe)", "UCE (2025 recipe)", "ESD-x", "ESD-u", "closed form (variant 1)",
+               "+ noise alignment (variant 2)", "+ neighbor mining (variant 3)", "RealEra (full)"]
+EXTRA = {f"RealEra (full) + hardening (R = {HARDEN})": ["RealEra (full)", {"harden": HARDEN}]}
+QUICK = dict(classes=["ring"], methods=["original", "closed form (variant 1)"], extra={}, n=2, seeds=1, iterations=2, steps=4)
+BENCHMARKS = ["nbs/data/world_benchmark.json", "nbs/data/world_attempts.json"]
+
+def slug(s: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in s.lower()).strip("_")
+
+def stats_from(paths: list[str], labels: list[str], classes: list[str]) -> dict:
+    "Acc_s and H_o (estimate, low, high) of each label found in an erasure benchmark's results, over `classes`."
+    out = {}
+    for p in paths:
+        if not Path(p).exists(): continue
+        res = json.loads(Path(p).read_text())
+        found = [l for l in labels if l in res["rows"] and l not in out and all(c in res["cells"] for c in classes)]
+        if found:
+            rows = bootstrap_rows(res, found, classes=classes)
+            out.update({l: dict(acc_s=rows[l]["acc_s"], h_o=rows[l]["h_o"]) for l in found})
+    return out
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="bench-attack"); ap.add_argument("--classes", nargs="+", default=TEST_CLASSES)
+    ap.add_argument("--methods", nargs="+", default=METHOD_LIST); ap.add_argument("--attacks", nargs="+", default=list(ATTACKS))
+    ap.add_argument("--n", type=int, default=10, help="images per attacked prompt and attack seed")
+    ap.add_argument("--seeds", type=int, default=2, help="soft attack seeds"); ap.add_argument("--iterations", type=int, default=40)
+    ap.add_argument("--steps", type=int, default=20); ap.add_argument("--benchmark", nargs="*", default=BENCHMARKS,
+                                                                     help="erasure benchmark results to take Acc_s and H_o from")
+    ap.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6))
+    kw = dict(classes=a.classes, methods=a.methods, extra=EXTRA, n=a.n, seeds=a.seeds, iterations=a.iterations, steps=a.steps)
+    if a.quick: kw.update(QUICK)
+    bad = [m for m in a.attacks if m not in ATTACKS]
+    if bad: raise SystemExit(f"unknown attacks {bad}; allowed: {list(ATTACKS)}")
+    rows = method_rows(kw["methods"], None, kw["extra"])
+    cfgs = {m: AttackConfig(m, n=kw["n"], seeds=kw["seeds"], iterations=kw["iterations"], steps=kw["steps"]) for m in a.attacks}
+    settings, world, out, t = model_settings(None), load_world(), Path(a.out), time.time()
+    marker = out/"settings.json"; out.mkdir(parents=True, exist_ok=True)
+    if state.is_main_process:
+        if marker.exists() and json.loads(marker.read_text()) != json.loads(json.dumps(kw)):
+            raise SystemExit(f"{out} holds an attack benchmark with other settings; use another --out")
+        write_json(marker, kw)
+    state.wait_for_everyone()
+    cells = [(c, label) for c in kw["classes"] for label in rows]
+    for j, (c, label) in enumerate(cells):
+        if j % state.num_processes != state.process_index: continue
+        kind, ps = rows[label]
+        d = out/c/slug(label)
+        todo = [m for m in a.attacks if not (d/m/"attack.json").exists()]
+        if not todo: continue
+        t0 = time.time()
+        pipe = apply_method(load_world(), kind, c, ps, 0, settings)
+        judge, proto = protocol_judge("world", c, "world")
+        print(f"[{state.process_index}] {c} / {label}: erased in {time.time() - t0:.0f} s", flush=True)
+        for m in todo:
+            r = attack(pipe, c, cfgs[m], original=world, judge=judge, prompt=plain_prompt(proto), prompts=default_prompts(proto),
+                       out=d/m, progress=False)
+            print(f"[{state.process_index}] {c} / {label} / {m}: ASR {r['asr']['mean']:.0f} (plain {r['no_attack']['mean']:.0f}) "
+                  f"in {r['seconds']:.0f} s", flush=True)
+    state.wait_for_everyone()
+    if not state.is_main_process: return
+    records = {label: {c: {m: json.loads((out/c/slug(label)/m/"attack.json").read_text()) for m in a.attacks} for c in kw["classes"]}
+               for label in rows}
+    stats = stats_from(a.benchmark, list(rows), kw["classes"])
+    keep = ("method", "concept", "prompt", "seed", "protocol", "no_attack", "asr", "hard", "seconds")
+    res = dict(settings=dict(kw, attacks=a.attacks, rows=rows), stats=stats,
+               records={l: {c: {m: {k: r[k] for k in keep if k in r} for m, r in by.items()} for c, by in rc.items()} for l, rc in records.items()})
+    write_json(out/"results.json", res)
+    table = attack_table(records, stats)
+    with atomic_path(out/"table.md") as tmp: tmp.write_text(table + "\n")
+    if stats: attack_figure(records, stats).savefig(out/"figure.png", dpi=100, bbox_inches="tight")
+    print(table)
+    secs = [r["seconds"] for rc in records.values() for by in rc.values() for r in by.values()]
+    print(f"\nattack seconds: {sum(secs):.0f} in all; wall {time.time() - t:.0f} s on {state.num_processes} process(es)")
+
+if __name__ == "__main__":
+    main()
