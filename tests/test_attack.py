@@ -107,3 +107,24 @@ def test_hardening_lowers_the_rece_attack(world):
     asr = {R: attack(erase(load_world(), ["ring"], config=EraseConfig.for_model(st, "1", harden=R), progress=False), "ring",
                      AttackConfig("rece", n=12), original=world, judge=judge, progress=False)["asr"]["mean"] for R in (0, 2)}
     assert asr[0] >= 90 and asr[2] <= asr[0] - 40, asr
+
+@pytest.fixture(scope="module")
+def world_erase(tmp_path_factory):
+    d = tmp_path_factory.mktemp("we")
+    assert main(["erase", "--concept", "ring", "--variant", "1", "--out", str(d/"e"), "--quiet"]) == 0
+    return d/"e"
+
+@pytest.mark.parametrize("method", ["prompts", "soft"])
+def test_the_cli_attacks_the_world(world_erase, method, tmp_path):
+    assert main(["attack", "--method", method, "--erased", str(world_erase), "--out", str(tmp_path), *SMALL]) == 0
+    r = json.loads((tmp_path/"attack.json").read_text())
+    assert (r["concept"], r["prompt"], r["protocol"]["judge"]["name"]) == ("ring", "a photo of a ring", "world")
+    if method == "prompts":   # the world's synonyms and associated names, held-out ones included
+        from realera.world.data import ASSOCIATED_HELD_OUT, SYNONYMS
+        assert {f"a photo of a {s}" for s in SYNONYMS["ring"] + ASSOCIATED_HELD_OUT["ring"]} <= {a["prompt"] for a in r["attempts"]}
+
+def test_without_an_erase_the_attack_meets_the_concept(tmp_path):
+    "The sanity check: on the original world RECE's map is the identity and the ring is drawn, plain or attacked."
+    assert main(["attack", "--method", "rece", "--concept", "ring", "--out", str(tmp_path), "--n", "8", "--quiet"]) == 0
+    r = json.loads((tmp_path/"attack.json").read_text())
+    assert r["no_attack"]["mean"] >= 75 and r["asr"]["mean"] >= 75 and r["models"]["attacked"] == r["models"]["original"]

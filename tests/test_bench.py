@@ -26,3 +26,18 @@ def test_world_tradeoff_quick(tmp_path):
     for t in ("| method · knob |", "| original |", "| ESD-x · steps=25 |", "| RealEra (full) · d1=1.1,d2=1.6,s1=0.7,s2=0.3 |"):
         assert t in r.stdout, t
     assert (tmp_path/"t"/"tradeoff.png").stat().st_size > 10_000
+
+def test_world_attack_quick_on_one_and_two_processes(tmp_path):
+    "The attack benchmark's smoke run, plain and under `accelerate launch` with two CPU processes: the same table."
+    args = [str(ROOT/"bench"/"world_attack.py"), "--quick", "--benchmark", str(ROOT/"nbs"/"data"/"world_benchmark.json")]
+    one = subprocess.run([sys.executable, *args, "--out", str(tmp_path/"one")], capture_output=True, text=True, timeout=900)
+    assert one.returncode == 0, one.stderr[-3000:]
+    for t in ("| method | plain prompt % | prompts ASR % | RECE ASR % | soft ASR % |", "| original | 100 [100, 100] |",
+              "| closed form (variant 1) |"):
+        assert t in one.stdout, t
+    two = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                          "--mixed_precision", "no", "--dynamo_backend", "no", "--num_cpu_threads_per_process", "1", *args,
+                          "--out", str(tmp_path/"two")], capture_output=True, text=True, timeout=900)
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert (tmp_path/"one"/"table.md").read_text() == (tmp_path/"two"/"table.md").read_text()
+    assert (tmp_path/"one"/"figure.png").stat().st_size > 10_000

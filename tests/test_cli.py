@@ -32,7 +32,7 @@ def test_unknown_command():
 def test_help_lists_every_subcommand():
     r = run("--help")
     assert r.returncode == 0
-    for name in ("neighborhood", "erase", "generate", "evaluate"): assert f"\n  {name} " in r.stdout, r.stdout
+    for name in ("neighborhood", "erase", "generate", "evaluate", "attack"): assert f"\n  {name} " in r.stdout, r.stdout
 
 def _quick_start() -> list[list[str]]:
     "The README's quick start: the realera commands of its CPU install line, as argument lists."
