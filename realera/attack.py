@@ -29,7 +29,7 @@ __all__ = ['ATTACKS', 'AttackConfig', 'ConceptJudge', 'world_judge', 'generate_e
            'pooled_rows', 'attack_table', 'attack_figure']
 
 # %% ../nbs/05b_attack.ipynb #d33ff953
-ATTACKS = ("prompts", "rece", "soft")
+ATTACKS = ("prompts", "rece", "soft", "teacher")
 
 @dataclass
 class AttackConfig:
@@ -39,11 +39,11 @@ class AttackConfig:
     seeds: int = 3               # attack seeds (soft: each optimises from its own start); intervals come from them
     seed: int = 0                # the first attack seed
     image_seed: int = 1000       # image k of every prompt, attacked or plain, starts from seed image_seed + k
-    iterations: int = 40         # soft: optimisation steps
-    tokens: int = 5              # soft: adversarial prefix tokens
-    lr: float = 1e-2             # soft: Adam learning rate on the prefix embeddings
-    batch: int = 4               # soft: noisy latents per step
-    targets: int = 8             # soft: images of the concept made by the original model
+    iterations: int = 40         # soft, teacher: optimisation steps
+    tokens: int = 5              # soft, teacher: adversarial prefix tokens
+    lr: float = 1e-2             # soft, teacher: Adam learning rate on the prefix embeddings
+    batch: int = 4               # soft, teacher: noisy latents per step
+    targets: int = 8             # soft, teacher: images of the concept made by the original model
     lam: float = 1e-3            # rece: ridge (RECE: 1e-3 for objects and styles, 0.1 for nudity)
     steps: int = 20              # sampler steps of every generation
     guidance_scale: float = 7.5
@@ -140,10 +140,13 @@ def target_latents(pipe, prompt: str, k: int, seed: int, steps: int = 20, guidan
     with torch.no_grad():
         return pipe([prompt] * k, num_inference_steps=steps, guidance_scale=guidance_scale, generator=g, output_type="latent").images
 
-def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, seed: int, progress: bool = False) -> dict:
+def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, seed: int, progress: bool = False,
+                teacher: tuple | None = None) -> dict:
     """UnlearnDiffAtk's attack: `config.tokens` prefix embeddings optimised so that `pipe`'s UNet, conditioned on the prefixed
-    prompt, denoises `latents` (the ordinary diffusion loss at uniform timesteps). Returns the soft prompt's encoder output
-    `embeds` (1, 77, d), its projection to the nearest vocabulary tokens (`hard_ids`, `hard_embeds`, `hard_text`) and the losses."""
+    prompt, denoises `latents` (the ordinary diffusion loss at uniform timesteps). With `teacher` = (original UNet, plain
+    prompt's embedding) the target is instead what the original UNet predicts for the plain prompt at the same noisy latent.
+    Returns the soft prompt's encoder output `embeds` (1, 77, d), its projection to the nearest vocabulary tokens
+    (`hard_ids`, `hard_embeds`, `hard_text`) and the losses."""
     tok, te, unet, sched = pipe.tokenizer, pipe.text_encoder, pipe.unet, pipe.scheduler
     g = make_generator(seed)
     table = te.get_input_embeddings().weight
@@ -159,7 +162,10 @@ def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, 
             t = torch.randint(0, sched.config.num_train_timesteps, (config.batch,), generator=g)
             noise = torch.randn(x0[j].shape, generator=g).to(x0)
             xt = sched.add_noise(x0[j], noise, t.to(x0.device))
-            target = sched.get_velocity(x0[j], noise, t.to(x0.device)) if sched.config.prediction_type == "v_prediction" else noise
+            if teacher is not None:
+                with torch.no_grad(): target = teacher[0](xt, t.to(x0.device), teacher[1].to(xt).expand(config.batch, -1, -1)).sample
+            elif sched.config.prediction_type == "v_prediction": target = sched.get_velocity(x0[j], noise, t.to(x0.device))
+            else: target = noise
             c = te(ids)[0].expand(config.batch, -1, -1)
             loss = F.mse_loss(unet(xt, t.to(x0.device), c).sample.float(), target.float())
             opt.zero_grad(); loss.backward(); opt.step(); losses.append(loss.item())
@@ -219,9 +225,10 @@ def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=N
         attempts.append(dict(lam=config.lam, asr=100.0 * float(hits[0].mean())))
     else:
         lat = target_latents(original, prompt, config.targets, config.image_seed + config.n, config.steps, config.guidance_scale)
+        teacher = (original.unet, encode_prompts(original, [prompt])) if config.method == "teacher" else None
         hard = []
-        for s in tqdm(range(config.seed, config.seed + config.seeds), desc="soft attack seeds", disable=not progress):
-            r = soft_prompt(pipe, prompt, lat, config, s, progress)
+        for s in tqdm(range(config.seed, config.seed + config.seeds), desc=f"{config.method} attack seeds", disable=not progress):
+            r = soft_prompt(pipe, prompt, lat, config, s, progress, teacher)
             ims = gen(r["embeds"]); h = judge(ims); hh = judge(gen(r["hard_embeds"]))
             hits.append(h); hard.append(hh)
             attempts.append(dict(seed=s, asr=100.0 * float(h.mean()), hard_asr=100.0 * float(hh.mean()), hard_prompt=r["hard_text"] + " " + prompt,
@@ -308,7 +315,9 @@ def attack_table(records: dict, stats: dict | None = None) -> str:
     {label: {"acc_s": (est, low, high), "h_o": (…)}} (the erasure benchmark), what the erase costs."""
     stats = stats or {}
     fmt = lambda t: "—" if not t else f"{t[0]:.1f} [{t[1]:.1f}, {t[2]:.1f}]"
-    lines = ["| method | plain prompt % | prompts ASR % | RECE ASR % | soft ASR % | soft, hard % | Acc_s ↑ | H_o ↑ |", "|---|" + "---|" * 7]
+    names = dict(prompts="prompts", rece="RECE", soft="soft", teacher="teacher")
+    lines = ["| method | plain prompt % | " + " | ".join(f"{names[m]} ASR %" for m in ATTACKS) + " | soft, hard % | Acc_s ↑ | H_o ↑ |",
+             "|---|" + "---|" * (len(ATTACKS) + 4)]
     for label, r in pooled_rows(records).items():
         s = stats.get(label, {})
         lines.append(f"| {label} | " + " | ".join(_cell(r[k]) for k in ("no_attack", *ATTACKS, "hard"))
@@ -318,7 +327,7 @@ def attack_table(records: dict, stats: dict | None = None) -> str:
 def attack_figure(records: dict, stats: dict):
     "ASR of each attack against Acc_s, one point per method (95% intervals): an erase worth having sits bottom right."
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    rows, marks = pooled_rows(records), dict(prompts="o", rece="s", soft="^")
+    rows, marks = pooled_rows(records), dict(prompts="o", rece="s", soft="^", teacher="D")
     colors = {l: plt.cm.tab10(i % 10) for i, l in enumerate(rows)}
     for label, r in rows.items():
         if label not in stats: continue
@@ -327,10 +336,10 @@ def attack_figure(records: dict, stats: dict):
             if r[m] is None: continue
             y = r[m]
             ax.errorbar(x, y["mean"], xerr=[[x - xl], [xh - x]], yerr=[[y["mean"] - y["low"]], [y["high"] - y["mean"]]],
-                        fmt=marks[m], color=colors[label], ms=6, capsize=2, alpha=0.85)
+                        fmt=marks[m], color=colors[label], ms=6, capsize=2, elinewidth=0.8, alpha=0.85)
     for label, c in colors.items():
-        if label in stats: ax.plot([], [], "o", color=c, label=label)
-    for m, mk in marks.items(): ax.plot([], [], mk, color="gray", label=f"{m} attack")
+        if label in stats: ax.plot([], [], "-", lw=3, color=c, label=label)
+    for m, mk in marks.items(): ax.plot([], [], mk, ls="", color="black", label=f"{m} attack")
     ax.set_xlabel("Acc_s % (other classes kept; erasure benchmark)"); ax.set_ylabel("attack success rate %")
     ax.set_ylim(-3, 103); ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5)); fig.tight_layout()
     return fig

@@ -22,7 +22,7 @@ def sd(tmp_path_factory):
 def sd_args(d) -> list[str]:
     return ["--model", str(d/"model"), "--protocol", "cifar10", "--classifier", str(d/"clip")]
 
-@pytest.mark.parametrize("method", ["prompts", "rece", "soft"])
+@pytest.mark.parametrize("method", ["prompts", "rece", "soft", "teacher"])
 def test_every_attack_runs_on_the_tiny_sd_pipeline(sd, method, tmp_path):
     out = tmp_path/"a"
     assert main(["attack", "--method", method, "--erased", str(sd/"erased"), "--out", str(out), *sd_args(sd), *SMALL]) == 0
@@ -31,7 +31,7 @@ def test_every_attack_runs_on_the_tiny_sd_pipeline(sd, method, tmp_path):
     assert (r["method"], r["concept"], r["prompt"]) == (method, "airplane", "a photo of the airplane")
     assert r["protocol"]["judge"]["name"] == str(sd/"clip") and len(r["protocol"]["judge"]["version"]) == 32
     assert r["models"]["attacked"]["unet_attn2"] != r["models"]["original"]["unet_attn2"]   # the erase was attacked, not the original
-    assert ("hard" in r) == (method == "soft") and (out/"grid.png").read_bytes()[:4] == b"\x89PNG"
+    assert ("hard" in r) == (method in ("soft", "teacher")) and (out/"grid.png").read_bytes()[:4] == b"\x89PNG"
     if method == "prompts": assert [a["prompt"] for a in r["attempts"]][:1] == ["a photo of the aircraft"]   # the protocol's synonyms
 
 def test_a_users_csv_of_prompts(sd, tmp_path):
@@ -59,7 +59,7 @@ def align_only(sd, tmp_path_factory):
     return d/"e"
 
 @pytest.mark.parametrize("extra,msg", [
-    (["--method", "pgd"], "--method must be one of ['prompts', 'rece', 'soft'], got 'pgd'"),
+    (["--method", "pgd"], "--method must be one of ['prompts', 'rece', 'soft', 'teacher'], got 'pgd'"),
     (["--method", "rece", "--erased", "NOWHERE"], "is not a realera erase folder"),
     (["--method", "rece", "--erased", "ALIGN_ONLY"], "has none (closed_form is off)"),
     (["--method", "soft", "--n", "0"], "n must be an int >= 1, got 0"),

@@ -32,7 +32,7 @@ def test_world_attack_quick_on_one_and_two_processes(tmp_path):
     args = [str(ROOT/"bench"/"world_attack.py"), "--quick", "--benchmark", str(ROOT/"nbs"/"data"/"world_benchmark.json")]
     one = subprocess.run([sys.executable, *args, "--out", str(tmp_path/"one")], capture_output=True, text=True, timeout=900)
     assert one.returncode == 0, one.stderr[-3000:]
-    for t in ("| method | plain prompt % | prompts ASR % | RECE ASR % | soft ASR % |", "| original | 100 [100, 100] |",
+    for t in ("| method | plain prompt % | prompts ASR % | RECE ASR % | soft ASR % | teacher ASR % |", "| original | 100 [100, 100] |",
               "| closed form (variant 1) |"):
         assert t in one.stdout, t
     two = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
