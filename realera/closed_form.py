@@ -17,7 +17,7 @@ from .core import (ConceptPair, atomic_path, check_finite, concept_pair, concept
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
-__all__ = ['RIDGE_UNITS', 'RIDGE', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'ClosedFormFitter', 'ClosedFormEdit',
+__all__ = ['RIDGE_UNITS', 'RIDGE', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'apply_m', 'ClosedFormFitter', 'ClosedFormEdit',
            'load_edited_weights', 'solve_closed_form', 'closed_form_fitter', 'closed_form_edit', 'rece_map', 'kv_gram',
            'rece_map_of', 'harden_edit', 'ridge_sweep']
 
@@ -32,6 +32,14 @@ def _check_rows(x, d: int | None, name: str) -> torch.Tensor:
     if d is not None and x.shape[1] != d: raise ValueError(f"{name} has width {x.shape[1]}, expected the text width {d}")
     if not torch.isfinite(x).all(): raise ValueError(f"{name} contains NaN or Inf")
     return x.double()
+
+def apply_m(W: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """W M for weights `W` (…, out, d) and the float64 solution `M`, as W + W (M − I): the change in float32 (M − I taken in
+    float64 first; float64 weights stay float64), the result in W's dtype. Half the bytes of a float64 product, and exact to
+    float32 round-off of the change, not of W."""
+    ct = torch.float64 if W.dtype == torch.float64 else torch.float32
+    D = (M - torch.eye(M.shape[0], dtype=M.dtype, device=M.device)).to(W.device, ct)
+    return (W.to(ct) + W.to(ct) @ D).to(W.dtype)
 
 def _solve_m(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
     "M = A B^-1 for symmetric positive definite B, by Cholesky."
@@ -105,8 +113,8 @@ class ClosedFormEdit:
         by_shape: dict[tuple, list[str]] = {}
         for n, p in projs.items(): by_shape.setdefault(tuple(p.weight.shape), []).append(n)
         for names in by_shape.values():   # one batched matmul per weight shape
-            W = torch.stack([projs[n].weight.detach().double() for n in names])
-            for n, w in zip(names, W @ M): out[n] = w.to(projs[n].weight.dtype)
+            W = torch.stack([projs[n].weight.detach() for n in names])
+            for n, w in zip(names, apply_m(W, M)): out[n] = w
         return out
 
     def apply(self, pipe, check_fingerprint: bool = True):
@@ -174,7 +182,7 @@ def solve_closed_form(W, E: torch.Tensor, E_star: torch.Tensor, P: torch.Tensor 
     M = fit.update(E, E_star, P).solve().M
     for w in Ws:
         if w.ndim != 2 or w.shape[1] != M.shape[0]: raise ValueError(f"weight of shape {tuple(w.shape)} does not read width {M.shape[0]}")
-    out = [(w.double() @ M).to(w.dtype) for w in Ws]
+    out = [apply_m(w, M) for w in Ws]
     return out[0] if isinstance(W, torch.Tensor) else out
 
 # %% ../nbs/02_closed_form.ipynb #49e3481b
