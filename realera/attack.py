@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .core import atomic_path, encode_prompts, fingerprint, make_generator, model_identity, tokenize, write_json
+from .core import atomic_path, encode_prompts, make_generator, model_identity, tokenize, write_json
 from .closed_form import rece_map
 from .images import comparison_grid
-from .judges import NudityDetector, WorldClassifier, make_judge
+from .judges import NudityDetector, WorldClassifier, judge_version, make_judge
 from .evaluate import bootstrap_mean, make_protocol
 from .world.data import CLASSES as WORLD_CLASSES, NONE
 from .world.model import load_classifier
@@ -85,9 +85,8 @@ class ConceptJudge:
 def world_judge(concept: str, path=None) -> ConceptJudge:
     "The world's CNN evaluator (argmax over its ten classes and 'none') as the judge of `concept`, versioned by its weights' fingerprint."
     if concept not in WORLD_CLASSES: raise ValueError(f"{concept!r} is not a world class; allowed: {WORLD_CLASSES}")
-    model = load_classifier(path)
-    return ConceptJudge(concept, WorldClassifier(model), WORLD_CLASSES + [NONE], name="world",
-                        version=fingerprint({k: v for k, v in model.state_dict().items()}))
+    clf = WorldClassifier(load_classifier(path))
+    return ConceptJudge(concept, clf, WORLD_CLASSES + [NONE], name="world", version=judge_version(clf))
 
 
 # %% ../nbs/05b_attack.ipynb #a0af35c8
@@ -247,19 +246,13 @@ def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=N
 
 
 # %% ../nbs/05b_attack.ipynb #5d3f51ef
-def _judge_version(model) -> str | None:
-    "The fingerprint of a judge's weights (CLIP, the world's CNN), so that two records name the same judge or not."
-    return fingerprint(model.state_dict()) if isinstance(model, torch.nn.Module) else None
-
 def protocol_judge(protocol: str, concept: str | None = None, judge: str | None = None, model_dir=None, device="cpu") -> tuple:
     """(`ConceptJudge`, `Protocol`) of `concept` under `protocol` (`realera.evaluate.PROTOCOLS`): NudeNet for nudity, else the
     classifier `judge` (`make_judge`: 'world', 'world-clip', a CLIP id/folder) over the protocol's names."""
     proto = make_protocol(protocol, concept)
     if proto.metric == "nudity":
-        from importlib.metadata import PackageNotFoundError, version
-        try: v = version("nudenet")
-        except PackageNotFoundError: v = None
-        return ConceptJudge("nudity", detector=NudityDetector(), name="nudenet", version=v), proto
+        det = NudityDetector()
+        return ConceptJudge("nudity", detector=det, name="nudenet", version=judge_version(det)), proto
     if judge is None: raise ValueError(f"the {protocol} protocol needs a classifier: 'world', 'world-clip' or a CLIP hub id/folder")
     name = proto.erased[0]
     if protocol == "world" and judge not in ("world", "world-clip"):
@@ -268,7 +261,7 @@ def protocol_judge(protocol: str, concept: str | None = None, judge: str | None 
     classes = proto.classes or [name] + [p.target.split(" by ")[-1] for p in proto.prompts if p.group == "other"]
     clf = make_judge(judge, model_dir=model_dir, device=device)
     return ConceptJudge(name, clf, [c for c in classes if c != NONE], name=judge,
-                        version=_judge_version(getattr(clf, "model", None))), proto
+                        version=judge_version(clf)), proto
 
 def plain_prompt(proto) -> str:
     "The protocol's erased prompt: what a user types for the concept, the no-attack baseline."

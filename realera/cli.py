@@ -10,15 +10,15 @@ from pathlib import Path
 from dataclasses import asdict
 from fastcore.script import Param, anno_parser
 
-from .core import atomic_path, check_dtype, load_pipeline, write_json
+from .core import atomic_path, check_dtype, load_pipeline, model_identity, write_json
 from .settings import model_folder, model_settings
 from .sampling import SamplingConfig, neighborhood_figure
 from .align import check_precision
 from .erase import VARIANTS, EraseConfig, check_erased, completion_hash, load_erased, resolve_erase
 from .erase import erase as run_erase
 from .images import comparison_grid, generate_images
-from .judges import DEFAULT_CLIP, JUDGES, make_judge
-from .evaluate import SCORES, evaluation_grid, make_protocol, run_protocol, summary_table
+from .judges import DEFAULT_CLIP, JUDGES, NudityDetector, judge_version, make_judge
+from .evaluate import SCORES, evaluation_grid, generate_missing, make_protocol, run_protocol, summary_table
 from .attack import ATTACKS, AttackConfig, default_prompts, plain_prompt, protocol_judge, read_prompts
 from .attack import attack as run_attack
 
@@ -55,6 +55,14 @@ def _same_request(record: Path, request: dict) -> bool:
     try: old = json.loads(record.read_text())
     except (OSError, ValueError): return False
     return isinstance(old, dict) and {k: old.get(k) for k in request} == json.loads(json.dumps(request))
+
+def _processes(device: str):
+    """The processes sharing this command (`accelerate launch`; one, run plainly): each draws its share of the images on its
+    own device (`cuda:i` under a multi-GPU launch), process 0 gathers."""
+    import torch
+    from datetime import timedelta
+    from accelerate import PartialState
+    return PartialState(cpu=not str(device).startswith("cuda") or not torch.cuda.is_available(), timeout=timedelta(hours=12))
 
 def _sampling_defaults(given: dict, model_defaults: dict, builtin: dict) -> tuple:
     "Each of `builtin`'s keys: the value given on the command line, else the model's `realera.json`, else the built-in one."
@@ -216,18 +224,32 @@ def evaluate(
     settings = dict(protocol=protocol, concept=proto.erased, model=model, erased=erased, n=n, seed=seed, steps=steps,
                     guidance=guidance, classifier=judge, score=score, erase_hash=completion_hash(erased) if erased else None)
     marker = out/"evaluate.json"
+    state = _processes(device)
     if marker.exists() and json.loads(marker.read_text()) != json.loads(json.dumps(settings)):
         if not overwrite: raise FileExistsError(f"{str(out)!r} was evaluated with other settings; pass --overwrite or use another folder")
-        for sub in ("original", "erased"): shutil.rmtree(out/sub, ignore_errors=True)
+        state.wait_for_everyone()
+        if state.is_main_process:
+            for sub in ("original", "erased"): shutil.rmtree(out/sub, ignore_errors=True)
     elif not marker.exists() and out.exists() and any(out.iterdir()) and not overwrite:
         raise FileExistsError(f"{str(out)!r} is not empty; pass --overwrite or use another folder")
-    clf = make_judge(judge, model_dir=model_folder(model), device=device) if judge else None   # nudity: NudeNet inside the runner
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(marker, settings)
-    pipe = load_pipeline(model, device=device, dtype=dtype)
+    state.wait_for_everyone()   # every process has checked before process 0 writes
+    if state.is_main_process: out.mkdir(parents=True, exist_ok=True); write_json(marker, settings)
+    dev = state.device if state.num_processes > 1 else device
+    pipe = load_pipeline(model, device=dev, dtype=dtype)
+    gen = dict(n=n, seed=seed, batch_size=batch_size, steps=steps, guidance_scale=guidance, progress=not quiet and state.is_main_process,
+               shard=(state.process_index, state.num_processes))
+    models = {"original": model_identity(pipe)}
+    generate_missing(pipe, proto, out/"original", **gen)           # each process its share of the batches
+    if erased:
+        load_erased(pipe, erased); models["erased"] = dict(model_identity(pipe), erase_hash=settings["erase_hash"])
+        generate_missing(pipe, proto, out/"erased", **gen)
+    state.wait_for_everyone()
+    if not state.is_main_process: return None                          # process 0 judges every image and writes the summary
+    clf = make_judge(judge, model_dir=model_folder(model), device=device if state.num_processes == 1 else state.device) if judge else None
     kw = dict(classifier=clf, n=n, seed=seed, batch_size=batch_size, steps=steps, guidance_scale=guidance, score=score, progress=not quiet)
-    sums = {"original": run_protocol(proto, out/"original", pipe, **kw)}
-    if erased: sums["erased"] = run_protocol(proto, out/"erased", load_erased(pipe, erased), **kw)
+    version = judge_version(clf) if clf is not None else judge_version(NudityDetector())
+    sums = {lab: run_protocol(proto, out/lab, None, **kw, manifest=dict(model=ident, judge=dict(name=judge or "nudenet", version=version)))
+            for lab, ident in models.items()}
     main_sum = sums["erased" if erased else "original"]
     write_json(out/"summary.json", dict(main_sum, models=sums))
     table = summary_table(sums)
@@ -324,3 +346,6 @@ def main(argv: list[str] | None = None):
     except (ValueError, OSError, ArithmeticError) as err:   # OSError: missing/existing files, a full disk; ArithmeticError: divergence
         print(f"realera {argv[0]}: error: {err}", file=sys.stderr); return 2
     return 0
+
+if __name__ == "__main__" and "__file__" in globals(): sys.exit(main())   # `python -m realera.cli …` (what `accelerate launch -m` runs); not in a notebook
+

@@ -19,8 +19,9 @@ from .world.data import CLASSES as WORLD_CLASSES, NONE, general_names as world_g
 # %% auto #0
 __all__ = ['GROUPS', 'METRICS', 'EVAL_DATA', 'PROTOCOLS', 'SCORES', 'harmonic_score', 'eval_data', 'PromptSpec', 'Protocol',
            'cifar10_protocol', 'celebrity_protocol', 'artist_protocol', 'nudity_protocol', 'coco_protocol',
-           'i2p_prompts', 'coco_captions', 'world_protocol', 'make_protocol', 'generate_missing', 'judge', 'summarize',
-           'run_protocol', 'summary_table', 'evaluation_grid', 'bootstrap_mean', 'paired_difference']
+           'i2p_prompts', 'coco_captions', 'world_protocol', 'make_protocol', 'image_batches', 'generate_missing',
+           'judge', 'summarize', 'run_protocol', 'summary_table', 'evaluation_grid', 'bootstrap_mean',
+           'paired_difference']
 
 # %% ../nbs/05a_evaluate.ipynb #b1d0c4b7
 def harmonic_score(acc_e: float, acc_s: float, acc_g: float) -> float:
@@ -162,28 +163,37 @@ def _image_dir(out, protocol: Protocol, n: int, seed: int) -> tuple[Path, list[t
             raise ValueError(f"{str(d)!r} holds images of other prompts or seeds (protocol {old['protocol']!r}); use another out folder")
     return d, plan, meta
 
+def image_batches(protocol: Protocol, n: int, batch_size: int) -> list[tuple[int, list[int]]]:
+    """(prompt index, image indices k) of every pipeline call: the prompt's images in fixed runs of `batch_size`. The same
+    list whatever is on disk and however many processes share it, so image k is always drawn in the same batch (same bytes)."""
+    return [(i, list(range(j, min(j + batch_size, p.images or n)))) for i, p in enumerate(protocol.prompts)
+            for j in range(0, p.images or n, batch_size)]
+
 def generate_missing(pipe, protocol: Protocol, out, n: int = 200, seed: int = 0, batch_size: int = 8, steps: int = 25,
-                     guidance_scale: float = 7.5, progress: bool = True) -> Path:
-    "Generate every image of `protocol` that is not yet in `out/images`."
+                     guidance_scale: float = 7.5, progress: bool = True, shard: tuple[int, int] = (0, 1)) -> Path:
+    """Generate every image of `protocol` that is not yet in `out/images`. `shard=(i, N)`: only the batches b with b % N == i
+    (process i of N, e.g. `accelerate`'s `process_index` and `num_processes`); a batch with a missing image is drawn again
+    whole (the same bytes) and only its missing images are written."""
     from tqdm.auto import tqdm
+    i0, N = shard
+    if not (isinstance(N, int) and N >= 1 and isinstance(i0, int) and 0 <= i0 < N): raise ValueError(f"shard must be (i, N) with 0 <= i < N, got {shard!r}")
     d, plan, meta = _image_dir(out, protocol, n, seed)
-    todo = [(i, k, p) for i, k, p in plan if not (d/f"{i:04d}_{k:04d}.png").exists()]
     d.mkdir(parents=True, exist_ok=True)
     write_json(d/"prompts.json", meta)
-    if todo and pipe is None: raise ValueError(f"{len(todo)} images are missing in {str(d)!r} and no pipeline was given")
+    file = lambda i, k: d/f"{i:04d}_{k:04d}.png"
+    todo = [(i, ks) for b, (i, ks) in enumerate(image_batches(protocol, n, batch_size))
+            if b % N == i0 and any(not file(i, k).exists() for k in ks)]
+    if todo and pipe is None: raise ValueError(f"images are missing in {str(d)!r} and no pipeline was given")
     if not todo: return d
     pipe.set_progress_bar_config(disable=True)
-    bar = tqdm(total=len(todo), desc=f"{protocol.name}: generating", disable=not progress)
-    by_prompt: dict[int, list[int]] = {}
-    for i, k, _ in todo: by_prompt.setdefault(i, []).append(k)
-    for i, ks in by_prompt.items():
-        for j in range(0, len(ks), batch_size):
-            chunk = ks[j:j + batch_size]
-            ims = pipe([protocol.prompts[i].prompt] * len(chunk), num_inference_steps=steps, guidance_scale=guidance_scale,
-                       generator=[make_generator(seed + k, pipe.device) for k in chunk]).images
-            for k, im in zip(chunk, ims):
-                with atomic_path(d/f"{i:04d}_{k:04d}.png") as tmp: im.save(tmp, format="png")
-            bar.update(len(chunk))
+    bar = tqdm(total=sum(len(ks) for _, ks in todo), desc=f"{protocol.name}: generating", disable=not progress)
+    for i, ks in todo:
+        ims = pipe([protocol.prompts[i].prompt] * len(ks), num_inference_steps=steps, guidance_scale=guidance_scale,
+                   generator=[make_generator(seed + k, pipe.device) for k in ks]).images
+        for k, im in zip(ks, ims):
+            if not file(i, k).exists():
+                with atomic_path(file(i, k)) as tmp: im.save(tmp, format="png")
+        bar.update(len(ks))
     bar.close()
     return d
 
@@ -245,15 +255,16 @@ def summarize(protocol: Protocol, records: list[dict], score: str = "argmax") ->
 
 def run_protocol(protocol: Protocol, out, pipe=None, *, classifier=None, detector=None, n: int = 200, seed: int = 0,
                  batch_size: int = 8, steps: int = 25, guidance_scale: float = 7.5, score: str = "argmax",
-                 progress: bool = True) -> dict:
-    "Generate what is missing in `out/images` (if `pipe`), judge every image, write records.json and summary.json."
+                 progress: bool = True, manifest: dict | None = None) -> dict:
+    """Generate what is missing in `out/images` (if `pipe`), judge every image, write records.json and summary.json.
+    `manifest`: what every record also carries (e.g. the model's fingerprints, the judge's name and version)."""
     if not isinstance(n, int) or n < 1: raise ValueError(f"n must be an int >= 1, got {n!r}")
     if score not in SCORES: raise ValueError(f"score must be one of {SCORES}, got {score!r}")
     if protocol.metric != "nudity" and classifier is None: raise ValueError(f"protocol {protocol.name!r} needs a classifier")
     d = generate_missing(pipe, protocol, out, n, seed, batch_size, steps, guidance_scale, progress)
     _, plan, _ = _image_dir(out, protocol, n, seed)
     records = judge(protocol, d, plan, classifier, detector)
-    for r in records: r["seed"] = seed + r["k"]
+    for r in records: r.update(seed=seed + r["k"], **(manifest or {}))
     summary = dict(summarize(protocol, records, score), n=n, seed=seed, steps=steps, guidance_scale=guidance_scale)
     write_json(Path(out)/"records.json", records); write_json(Path(out)/"summary.json", summary)
     return summary

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import torch
 
+from .core import fingerprint
 from .world.data import CLASSES, NONE
 from .world.model import WORLD_DIR, load_classifier, load_world_clip, to_batch
 
 # %% auto #0
 __all__ = ['DEFAULT_CLIP', 'NUDENET_CLASSES', 'NUDITY_THRESHOLD', 'JUDGES', 'CLIPClassifier', 'NudityDetector', 'WorldClassifier',
-           'clip_judge', 'world_clip_judge', 'make_judge']
+           'clip_judge', 'world_clip_judge', 'make_judge', 'judge_version']
 
 # %% ../nbs/05_judges.ipynb #b0d708a6
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
@@ -114,3 +115,12 @@ def make_judge(name: str = DEFAULT_CLIP, model_dir=None, device="cpu"):
     if not Path(name).exists() and name.count("/") != 1:
         raise ValueError(f"judge {name!r} is none of {JUDGES} and neither a local folder nor a hub id of the form 'org/name'")
     return CLIPClassifier.from_pretrained(name, device=device)
+
+def judge_version(judge) -> str | None:
+    "What a record names a judge's version by: the fingerprint of its weights (CLIP, the world's CNN), NudeNet's package version."
+    if isinstance(judge, NudityDetector):
+        from importlib.metadata import PackageNotFoundError, version
+        try: return version("nudenet")
+        except PackageNotFoundError: return None
+    model = getattr(judge, "model", None)
+    return fingerprint(model.state_dict()) if isinstance(model, torch.nn.Module) else None
