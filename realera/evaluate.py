@@ -183,7 +183,8 @@ def generate_missing(pipe, protocol: Protocol, out, n: int = 200, seed: int = 0,
     file = lambda i, k: d/f"{i:04d}_{k:04d}.png"
     todo = [(i, ks) for b, (i, ks) in enumerate(image_batches(protocol, n, batch_size))
             if b % N == i0 and any(not file(i, k).exists() for k in ks)]
-    if todo and pipe is None: raise ValueError(f"images are missing in {str(d)!r} and no pipeline was given")
+    missing = sum(not file(i, k).exists() for i, ks in todo for k in ks)
+    if missing and pipe is None: raise ValueError(f"{missing} images are missing in {str(d)!r} and no pipeline was given")
     if not todo: return d
     pipe.set_progress_bar_config(disable=True)
     bar = tqdm(total=sum(len(ks) for _, ks in todo), desc=f"{protocol.name}: generating", disable=not progress)
