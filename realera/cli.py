@@ -347,5 +347,5 @@ def main(argv: list[str] | None = None):
         print(f"realera {argv[0]}: error: {err}", file=sys.stderr); return 2
     return 0
 
-if __name__ == "__main__" and "__file__" in globals(): sys.exit(main())   # `python -m realera.cli …` (what `accelerate launch -m` runs); not in a notebook
+if __name__ == "__main__" and "__file__" in globals(): sys.exit(main())   # `python -m realera.cli …`; `python -m realera …` is `realera/__main__.py` (91_main); not in a notebook
 

@@ -120,7 +120,7 @@ LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--
           "--mixed_precision", "no", "--dynamo_backend", "no", "--num_cpu_threads_per_process", "1"]
 
 def _evaluate(out, erased, launch=()):
-    r = subprocess.run([*launch, *([] if launch else [sys.executable]), "-m", "realera.cli", "evaluate", "--out", str(out),
+    r = subprocess.run([*launch, *([] if launch else [sys.executable]), "-m", "realera", "evaluate", "--out", str(out),
                         "--erased", str(erased), "--n", "2", "--steps", "4", "--quiet"], capture_output=True, text=True,
                        env=EVAL_ENV, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
