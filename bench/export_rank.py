@@ -1,0 +1,99 @@
+"""The one-file LoRA export (realera.export) on the embedded world: for every class, the full RealEra erase written to a
+folder, then exported at rank r = 1, 2, 4, ..., and at the default (the smallest rank with every layer's relative error
+<= DEFAULT_TOL); each export loaded into a fresh world with plain diffusers (`load_lora_weights`) and measured with the
+world's evaluator beside the erase itself (`load_erased`): the weight error, Acc_e (the erased class's own prompt),
+Acc_g (its synonyms and associated names) and Acc_s (the other classes), same image seeds for every row.
+
+    python bench/export_rank.py                                           # one process
+    accelerate launch --multi_gpu --num_processes 2 bench/export_rank.py  # classes shared out (CPU or GPUs)
+    python bench/export_rank.py --quick                                   # a smoke run
+
+Resumes from OUT (each finished class is kept). Writes OUT/results.json and prints the table; the notebook's copy is
+nbs/data/export_rank.json.
+"""
+import argparse, json, time
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import PartialState
+
+from realera.benchmark import TEST_CLASSES, TUNING_CLASSES
+from realera.core import write_json
+from realera.erase import EraseConfig, erase, load_erased
+from realera.evaluate import bootstrap_mean
+from realera.export import DEFAULT_TOL, export_lora
+from realera.settings import model_settings
+from realera.world.data import ASSOCIATED, CLASSES, NONE, SYNONYMS
+from realera.world.model import classify, load_classifier, load_world
+
+RANKS = [1, 2, 4, 8, 16, 32]
+QUICK = dict(classes=["ring"], ranks=[2], n=2, n_other=1, steps=4)
+
+@torch.no_grad()
+def hits(pipe, clf, prompt: str, cls: str, n: int, steps: int, seed: int = 1000) -> list[int]:
+    "1 per image (seeds seed ... seed + n - 1) the world's evaluator labels `cls`."
+    ims = pipe([prompt] * n, num_inference_steps=steps, output_type="np",
+               generator=[torch.Generator().manual_seed(seed + k) for k in range(n)]).images
+    return [int(x) for x in classify(ims, clf) == (CLASSES + [NONE]).index(cls)]
+
+def measure(pipe, clf, c: str, n: int, n_other: int, steps: int) -> dict:
+    others = [o for o in CLASSES if o != c]
+    return dict(e=hits(pipe, clf, f"a photo of a {c}", c, n, steps),
+                g=[h for s in SYNONYMS[c] + ASSOCIATED[c] for h in hits(pipe, clf, f"a photo of a {s}", c, n_other, steps)],
+                s=[h for o in others for h in hits(pipe, clf, f"a photo of a {o}", o, n_other, steps)])
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="bench-export"); ap.add_argument("--classes", nargs="+", default=TUNING_CLASSES[:2] + TEST_CLASSES)
+    ap.add_argument("--ranks", nargs="+", type=int, default=RANKS); ap.add_argument("--n", type=int, default=10)
+    ap.add_argument("--n-other", type=int, default=4); ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
+    a = ap.parse_args()
+    kw = dict(classes=a.classes, ranks=a.ranks, n=a.n, n_other=a.n_other, steps=a.steps)
+    if a.quick: kw.update(QUICK)
+    torch.set_num_threads(1)
+    state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6))
+    settings, clf, out = model_settings(None), load_classifier(), Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for j, c in enumerate(kw["classes"]):
+        if j % state.num_processes != state.process_index or (out/c/"rows.json").exists(): continue
+        t0, cfg = time.time(), EraseConfig.for_model(settings)
+        if a.quick: cfg = EraseConfig.for_model(settings, align_config=dict(steps=kw["steps"], anchor_images=1, anchor_steps=2))
+        erase(load_world(), [c], config=cfg, out=out/c/"erase", progress=False)
+        rows = {"original": dict(measure(load_world(), clf, c, kw["n"], kw["n_other"], kw["steps"]), error=None, rank=None),
+                "erase (exact)": dict(measure(load_erased(load_world(), out/c/"erase"), clf, c, kw["n"], kw["n_other"], kw["steps"]),
+                                      error=0.0, rank=None)}
+        for r in [None] + kw["ranks"]:
+            f = out/c/f"lora_{r or 'default'}.safetensors"
+            rep = export_lora(load_world(), out/c/"erase", f, rank=r, overwrite=True)
+            pipe = load_world(); pipe.load_lora_weights(str(f))
+            rows[f"rank {r}" if r else f"default (tol {DEFAULT_TOL})"] = dict(measure(pipe, clf, c, kw["n"], kw["n_other"], kw["steps"]),
+                                                                           error=rep["max_error"], rank=rep["rank"])
+        write_json(out/c/"rows.json", rows)
+        print(f"[{state.process_index}] {c}: {time.time() - t0:.0f} s", flush=True)
+    state.wait_for_everyone()
+    if not state.is_main_process: return
+    res = {c: json.loads((out/c/"rows.json").read_text()) for c in kw["classes"]}
+    write_json(out/"results.json", dict(settings=kw, tol=DEFAULT_TOL, classes=res))
+    print(table(res, [c for c in kw["classes"] if c in TEST_CLASSES] or kw["classes"]))
+
+def table(res: dict, classes: list[str]) -> str:
+    "Mean weight error and Acc_e / Acc_g / Acc_s (%) with 95% bootstrap intervals over `classes` (images resampled within classes)."
+    labels = list(res[classes[0]])
+    lines = [f"| export | rank | max rel. weight error | Acc_e % | Acc_g % | Acc_s % |", "|---|---|---|---|---|---|"]
+    for l in labels:
+        cell = [res[c][l] for c in classes]
+        ranks = sorted({x["rank"] for x in cell if x["rank"] is not None})
+        err = [x["error"] for x in cell if x["error"] is not None]
+        accs = []
+        for k in "egs":
+            v = np.concatenate([np.array(x[k], float) for x in cell]); gr = np.concatenate([[i] * len(x[k]) for i, x in enumerate(cell)])
+            m, lo, hi = bootstrap_mean(100 * v, gr)
+            accs.append(f"{m:.0f} [{lo:.0f}, {hi:.0f}]")
+        lines.append(f"| {l} | {'–' if not ranks else '/'.join(map(str, ranks))} | {'–' if not err else f'{max(err):.3f}'} | " + " | ".join(accs) + " |")
+    return "\n".join(lines)
+
+if __name__ == "__main__":
+    main()
