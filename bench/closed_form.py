@@ -8,6 +8,7 @@ reference implementations (per projection: build both sums and `torch.inverse` t
 import argparse, resource, time
 import torch
 
+from realera.baselines import uce_as_coded
 from realera.closed_form import ClosedFormFitter
 from realera.core import concept_span, cross_attention_projections, make_generator, tokenize
 from realera.sampling import SamplingConfig, beyond_prompts, neighbor_prompts
@@ -21,14 +22,8 @@ def shared(unet, projs, E, Es, P, lam1, ridge):
     return ClosedFormFitter(E.shape[1], lam1, ridge, "abs", device=E.device).update(E, Es, P).solve().edited_weights(unet)
 
 def per_layer(unet, projs, E, Es, P, lam1, ridge):
-    out, d = {}, E.shape[1]
-    I = torch.eye(d, device=E.device)
-    for n, p in projs.items():
-        W0 = p.weight.detach()
-        mat1 = (W0 @ Es.T) @ E + lam1 * (W0 @ P.T) @ P + ridge * W0
-        mat2 = E.T @ E + lam1 * P.T @ P + ridge * I
-        out[n] = mat1 @ torch.inverse(mat2)
-    return out
+    "UCE's solve as its code runs it (realera.baselines.uce_as_coded), with e_s = 1, p_s = lam1, λ = ridge."
+    return uce_as_coded(unet, E, Es, P, 1.0, lam1, ridge)
 
 def main():
     ap = argparse.ArgumentParser()

@@ -14,7 +14,7 @@ from .core import encode_prompts, text_encoder_fingerprint
 
 # %% auto #0
 __all__ = ['UCE_RECIPES', 'ESD_METHODS', 'SLD_PRESETS', 'UCERecipe', 'last_subject_index', 'uce_vectors', 'uce_preserve_vectors',
-           'uce_edit', 'ESDConfig', 'esd_parameters', 'esd_erase', 'SLDPipeline']
+           'uce_edit', 'uce_as_coded', 'ESDConfig', 'esd_parameters', 'esd_erase', 'SLDPipeline']
 
 # %% ../nbs/02a_baselines.ipynb #1cd5043a
 @dataclass(frozen=True)
@@ -81,6 +81,23 @@ def uce_edit(pipe, concepts: list[str] | str, guides: list[str] | str | None = N
     P = uce_preserve_vectors(pipe, retain, r)
     if P is not None: fit.update(P=P)
     return fit.solve(text_encoder_fingerprint(pipe.text_encoder))
+
+# %% ../nbs/02a_baselines.ipynb #a806038e
+def uce_as_coded(unet, C: torch.Tensor, G: torch.Tensor, P: torch.Tensor | None = None, erase_scale: float = 1.0,
+                 preserve_scale: float = 1.0, lam: float = 0.5) -> dict[str, torch.Tensor]:
+    """UCE's per-layer solve as its script computes it, in float32: for every `attn2.to_k`/`to_v` weight W_old,
+    (λ W_old + e_s (W_old Gᵀ) C + p_s (W_old Pᵀ) P) · inverse(λ I + e_s CᵀC + p_s PᵀP). Returns the new weights by name."""
+    from .core import cross_attention_projections
+    out = {}
+    for name, proj in cross_attention_projections(unet).items():
+        W = proj.weight.detach().float()
+        C32, G32 = C.to(W), G.to(W)
+        mat1 = lam * W + erase_scale * (W @ G32.mT) @ C32
+        mat2 = lam * torch.eye(W.shape[1], dtype=W.dtype, device=W.device) + erase_scale * C32.mT @ C32
+        if P is not None:
+            P32 = P.to(W); mat1 = mat1 + preserve_scale * (W @ P32.mT) @ P32; mat2 = mat2 + preserve_scale * P32.mT @ P32
+        out[name] = mat1 @ torch.inverse(mat2)
+    return out
 
 # %% ../nbs/02a_baselines.ipynb #615af939
 ESD_METHODS = {"x": "cross-attention (attn2) parameters only", "u": "every UNet parameter outside cross-attention"}

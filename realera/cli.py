@@ -21,10 +21,11 @@ from .judges import DEFAULT_CLIP, JUDGES, NudityDetector, judge_version, make_ju
 from .evaluate import SCORES, evaluation_grid, generate_missing, make_protocol, run_protocol, summary_table
 from .attack import ATTACKS, AttackConfig, default_prompts, plain_prompt, protocol_judge, read_prompts
 from .attack import attack as run_attack
+from .export import DEFAULT_TOL, EXPORT_FORMATS, check_export, export_lora
 
 # %% auto #0
-__all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'erase', 'generate', 'evaluate', 'attack', 'parser',
-           'main']
+__all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'erase', 'generate', 'evaluate', 'attack', 'export',
+           'parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #a20b8fa8
 def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -318,8 +319,28 @@ def attack(
     return rec
 
 
+# %% ../nbs/90_cli.ipynb #a6dfb4fd
+def export(
+    erased: Param("folder written by `realera erase`", str, required=True) = None,
+    out: Param("the LoRA file to write (.safetensors)", str, required=True) = None,
+    rank: Param("one rank for every layer (default: the smallest with every layer's relative error <= --tol)", int) = None,
+    tol: Param("relative error allowed in each layer when --rank is not given", float) = DEFAULT_TOL,
+    format: Param(f"{' or '.join(EXPORT_FORMATS)}: diffusers' load_lora_weights, or Automatic1111 / ComfyUI (diffusers reads both)", str) = "diffusers",
+    model: Param("the model the erase was computed on: hub id or local folder; default: the embedded model", str) = None,
+    device: Param("torch device for the factorisation", str) = "cpu",
+    overwrite: Param("replace an existing OUT", action="store_true") = False):
+    "Write an erase (closed form and alignment LoRA) as one LoRA file for the original model."
+    t0 = time.time()
+    out = check_export(out, rank, tol, format, overwrite)
+    _erased_folder(erased)                     # complete and intact, before the model loads
+    rep = export_lora(load_pipeline(model, device=device), erased, out, rank=rank, tol=tol, format=format, overwrite=overwrite)
+    how = f"fixed by --rank" if rank is not None else f"the smallest with every layer within --tol {tol:g}"
+    print(f"wrote {out} ({format}) in {_took(t0)}: {rep['modules']} modules at rank {rep['rank']} ({how}); relative error of "
+          f"each layer's change: max {rep['max_error']:.2e}, mean {rep['mean_error']:.2e}. "
+          f"Load it on the original model: pipe.load_lora_weights({str(out)!r})")
+
 # %% ../nbs/90_cli.ipynb #8b6a6616
-COMMANDS = {"neighborhood": neighborhood, "erase": erase, "generate": generate, "evaluate": evaluate, "attack": attack}
+COMMANDS = {"neighborhood": neighborhood, "erase": erase, "generate": generate, "evaluate": evaluate, "attack": attack, "export": export}
 
 def parser(name: str):
     "The argument parser of command `name`; every option is spelt with dashes (`--batch-size`), the underscore form still works."

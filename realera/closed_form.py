@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_closed_form.ipynb #8ec068cf
 from __future__ import annotations
-import json
+import dataclasses, json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,19 +33,26 @@ def _check_rows(x, d: int | None, name: str) -> torch.Tensor:
     if not torch.isfinite(x).all(): raise ValueError(f"{name} contains NaN or Inf")
     return x.double()
 
-def apply_m(W: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+def apply_m(W: torch.Tensor, M: torch.Tensor, factors: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """W M for weights `W` (…, out, d) and the float64 solution `M`, as W + W (M − I): the change in float32 (M − I taken in
     float64 first; float64 weights stay float64), the result in W's dtype. Half the bytes of a float64 product, and exact to
-    float32 round-off of the change, not of W."""
+    float32 round-off of the change, not of W. With `factors` (U, V), M − I = U V of low rank r: W + (W U) V, 2r/d of the work."""
     ct = torch.float64 if W.dtype == torch.float64 else torch.float32
+    Wc = W.to(ct)
+    if factors is not None:
+        U, V = (f.to(W.device, ct) for f in factors)
+        return (Wc + (Wc @ U) @ V).to(W.dtype)
     D = (M - torch.eye(M.shape[0], dtype=M.dtype, device=M.device)).to(W.device, ct)
-    return (W.to(ct) + W.to(ct) @ D).to(W.dtype)
+    return (Wc + Wc @ D).to(W.dtype)
+
+def _cholesky(B: torch.Tensor) -> torch.Tensor:
+    L, info = torch.linalg.cholesky_ex(B)
+    if info.item() != 0: raise ValueError("the Gram matrix B is not positive definite: raise the ridge λ")
+    return L
 
 def _solve_m(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
     "M = A B^-1 for symmetric positive definite B, by Cholesky."
-    L, info = torch.linalg.cholesky_ex(B)
-    if info.item() != 0: raise ValueError("the Gram matrix B is not positive definite: raise the ridge λ")
-    return torch.cholesky_solve(A.mT, L).mT
+    return torch.cholesky_solve(A.mT, _cholesky(B)).mT
 
 # %% ../nbs/02_closed_form.ipynb #498f2535
 class ClosedFormFitter:
@@ -59,6 +66,7 @@ class ClosedFormFitter:
         z = lambda: torch.zeros(d, d, dtype=torch.float64, device=device)
         self.S_ee, self.S_se, self.S_pp = z(), z(), z()   # Σ e eᵀ, Σ e* eᵀ, Σ p pᵀ
         self.n_erase, self.n_preserve = 0, 0
+        self._rows = []   # (E* − E, E) while there are few erase rows: M − I = (E* − E)ᵀ E B⁻¹ has rank <= their number
 
     def update(self, E: torch.Tensor | None = None, E_star: torch.Tensor | None = None, P: torch.Tensor | None = None):
         "Add row-paired erase vectors `E` → targets `E_star` (n, d) and preserve vectors `P` (p, d)."
@@ -68,6 +76,7 @@ class ClosedFormFitter:
             if E.shape != Es.shape: raise ValueError(f"E {tuple(E.shape)} and E_star {tuple(Es.shape)} must be row-paired")
             E, Es = E.to(self.S_ee.device), Es.to(self.S_ee.device)
             self.S_ee += E.mT @ E; self.S_se += Es.mT @ E; self.n_erase += len(E)
+            self._rows = self._rows + [(Es - E, E)] if self._rows is not None and self.n_erase <= self.d // 4 else None
         if P is not None:
             P = _check_rows(P, self.d, "P").to(self.S_ee.device)
             self.S_pp += P.mT @ P; self.n_preserve += len(P)
@@ -88,10 +97,17 @@ class ClosedFormFitter:
         return A, B
 
     def solve(self, fingerprint: str | None = None) -> "ClosedFormEdit":
-        "The immutable edit W <- W_org M."
+        """The immutable edit W <- W_org M; with at most d/4 erase rows it also carries M − I = U V (U = (E* − E)ᵀ,
+        V = E B⁻¹: A − B = (E* − E)ᵀ E), so that the products cost 2r/d of the dense ones."""
         if self.n_erase == 0: raise ValueError("nothing to erase: call `update` with erase/anchor pairs first")
-        return ClosedFormEdit(_solve_m(*self.matrices()), dict(self.settings, lam1=self.lam1, ridge=self.ridge,
-                              ridge_unit=self.ridge_unit, ridge_abs=self.lam, n_erase=self.n_erase, n_preserve=self.n_preserve), fingerprint)
+        A, B = self.matrices(); L = _cholesky(B)
+        factors = None
+        if self._rows:
+            D, E = torch.cat([r[0] for r in self._rows]), torch.cat([r[1] for r in self._rows])
+            factors = (D.mT.contiguous(), torch.cholesky_solve(E.mT, L).mT.contiguous())
+        return ClosedFormEdit(torch.cholesky_solve(A.mT, L).mT, dict(self.settings, lam1=self.lam1, ridge=self.ridge,
+                              ridge_unit=self.ridge_unit, ridge_abs=self.lam, n_erase=self.n_erase, n_preserve=self.n_preserve),
+                              fingerprint, factors)
 
 # %% ../nbs/02_closed_form.ipynb #0ac5046d
 @dataclass(frozen=True)
@@ -100,6 +116,7 @@ class ClosedFormEdit:
     M: torch.Tensor                      # (d, d), float64
     settings: dict = field(default_factory=dict)
     fingerprint: str | None = None       # of the text encoder the statistics came from
+    factors: tuple | None = field(default=None, repr=False, compare=False)   # (U, V): M − I = U V of low rank, if known
 
     @property
     def d(self) -> int: return self.M.shape[0]
@@ -114,7 +131,7 @@ class ClosedFormEdit:
         for n, p in projs.items(): by_shape.setdefault(tuple(p.weight.shape), []).append(n)
         for names in by_shape.values():   # one batched matmul per weight shape
             W = torch.stack([projs[n].weight.detach() for n in names])
-            for n, w in zip(names, apply_m(W, M)): out[n] = w
+            for n, w in zip(names, apply_m(W, M, self.factors)): out[n] = w
         return out
 
     def apply(self, pipe, check_fingerprint: bool = True):
@@ -132,8 +149,9 @@ class ClosedFormEdit:
         from safetensors.torch import save_file
         import realera
         path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        check_finite({"M": self.M}, "closed form")
-        with atomic_path(path/"closed_form.safetensors") as t: save_file({"M": self.M.contiguous()}, str(t))
+        tensors = {"M": self.M.contiguous(), **({"U": self.factors[0].contiguous(), "V": self.factors[1].contiguous()} if self.factors else {})}
+        check_finite(tensors, "closed form")
+        with atomic_path(path/"closed_form.safetensors") as t: save_file(tensors, str(t))
         meta = dict(settings=self.settings, fingerprint=self.fingerprint, d=self.d, realera_version=realera.__version__)
         write_json(path/"closed_form.json", meta)
         if unet is not None:
@@ -148,12 +166,15 @@ class ClosedFormEdit:
         path = Path(path); f = path/"closed_form.safetensors"
         if not f.exists(): raise FileNotFoundError(f"no closed_form.safetensors in {str(path)!r}")
         meta = read_json(path/"closed_form.json")
-        try: M = load_file(str(f))["M"]
+        try: t = load_file(str(f)); M = t["M"]
         except Exception as err: raise ValueError(f"{str(f)!r} is not a closed form written by realera ({type(err).__name__}: {err})") from None
         if M.dtype != torch.float64 or M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] != meta.get("d"):
             raise ValueError(f"{str(f)!r}: M must be a float64 ({meta.get('d')}, {meta.get('d')}) matrix, got {M.dtype} {tuple(M.shape)}")
-        check_finite({"M": M}, str(f))
-        return cls(M, meta["settings"], meta["fingerprint"])
+        check_finite(t, str(f))
+        factors = (t["U"], t["V"]) if "U" in t and "V" in t else None
+        if factors and (factors[0].shape[0] != M.shape[0] or factors[1].shape[1] != M.shape[0] or factors[0].shape[1] != factors[1].shape[0]):
+            raise ValueError(f"{str(f)!r}: factors U {tuple(factors[0].shape)}, V {tuple(factors[1].shape)} do not fit M {tuple(M.shape)}")
+        return cls(M, meta["settings"], meta["fingerprint"], factors)
 
 def load_edited_weights(unet: nn.Module, weights: dict[str, torch.Tensor] | str | Path) -> nn.Module:
     "Copy `to_k`/`to_v` weights keyed by module name into `unet`, after checking every key and shape."
@@ -266,7 +287,7 @@ def harden_edit(fit: ClosedFormFitter, pairs: list[ConceptPair], G: torch.Tensor
         X = rece_map_of(edit.M, G, lam)
         for p in pairs: fit.update(p.e[p.positions].double() @ X.mT.to(p.e.device), p.e_star[p.positions])
         edit = fit.solve(fingerprint)
-    return ClosedFormEdit(edit.M, dict(edit.settings, harden=rounds, harden_lam=lam), fingerprint)
+    return dataclasses.replace(edit, settings=dict(edit.settings, harden=rounds, harden_lam=lam))
 
 
 # %% ../nbs/02_closed_form.ipynb #fc6fda0a

@@ -1,0 +1,195 @@
+"""Many concepts at once: what the closed form costs at Stable Diffusion 1.4's shapes, and what erasing several classes in
+one call does on the embedded world.
+
+    python bench/multi_concept.py                       # SD1.4 shapes, one CPU thread: the three cost tables
+    python bench/multi_concept.py --device cuda         # the same on a GPU
+    accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --world --out DIR   # the world's table
+
+Cost tables (random CLIP ViT-L/14 text encoder and SD1.4 UNet, no download; 32 `attn2.to_k/to_v`, 19.2 M weights):
+1. the same vectors through UCE's solve as its code runs it (`baselines.uce_as_coded`: per layer, the sums, one float32
+   inverse, one product) and through realera's (accumulate once, one float64 Cholesky solve, the products in float32):
+   2 erase + 3 preserve vectors, and 1,000 + 5,000; the largest relative difference of the weights they give;
+2. each method's own recipe for k = 1, 10, 100 concepts: UCE's (2025: one vector per concept, guide '') and realera's
+   (the concept's tokens, its mined neighbours and beyond samples, the preserve prompts), seconds per stage and the peak
+   resident memory the stage adds (Linux: VmHWM, reset before each stage).
+World table (--world): the test classes square, star and ring erased by RealEra in one call vs the three single erases
+composed (each exported as a LoRA file, `realera.export`, and loaded together with diffusers); Acc_e of each erased
+class, Acc_s of the other seven, and the time; resumable from OUT.
+"""
+import argparse, json, re, time
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import torch
+
+from realera.baselines import UCE_RECIPES, uce_as_coded, uce_vectors
+from realera.closed_form import ClosedFormFitter, closed_form_fitter
+from realera.core import concept_pairs, cross_attention_projections, encode_prompts, make_generator
+from realera.sampling import SamplingConfig
+
+ADJ = "red blue green small big old young dark bright wooden".split()
+NOUN = "cat dog bird horse ship truck car frog deer house".split()
+CONCEPTS = [f"{a} {n}" for a in ADJ for n in NOUN]   # 100 distinct two-word concepts
+PRESERVE = [f"a photo of a {n}" for n in "person city street river mountain forest beach room table sun".split()]
+
+def sync(dev: str):
+    if dev.startswith("cuda"): torch.cuda.synchronize()
+
+def _reset_peak(dev: str):
+    if dev.startswith("cuda"): torch.cuda.reset_peak_memory_stats(); return
+    try: Path("/proc/self/clear_refs").write_text("5")   # Linux: resets VmHWM, the peak resident set
+    except OSError: pass
+
+def _peak_mib(dev: str) -> float:
+    if dev.startswith("cuda"): return torch.cuda.max_memory_allocated() / 2**20
+    m = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
+    return int(m.group(1)) / 1024 if m else float("nan")
+
+def _rss_mib(dev: str) -> float:
+    if dev.startswith("cuda"): return torch.cuda.memory_allocated() / 2**20
+    m = re.search(r"VmRSS:\s+(\d+) kB", Path("/proc/self/status").read_text())
+    return int(m.group(1)) / 1024 if m else float("nan")
+
+class Stages:
+    "Seconds and peak added memory (MiB) of named stages, each timed as `with stages('name'):`."
+    def __init__(self, dev): self.dev, self.rows = dev, {}
+    def __call__(self, name):
+        st = self
+        class _S:
+            def __enter__(s): sync(st.dev); _reset_peak(st.dev); s.base = _rss_mib(st.dev); s.t = time.perf_counter()
+            def __exit__(s, *exc): sync(st.dev); st.rows[name] = (time.perf_counter() - s.t, _peak_mib(st.dev) - s.base)
+        return _S()
+    @property
+    def total(self) -> float: return sum(t for t, _ in self.rows.values())
+
+def realera_solve(unet, E, Es, P, lam1, ridge, st: Stages) -> dict:
+    with st("accumulate"): fit = ClosedFormFitter(E.shape[1], lam1, ridge, "abs", device=E.device).update(E, Es, P)
+    with st("solve M"): edit = fit.solve()
+    with st("W M products"): return edit.edited_weights(unet)
+
+def same_vectors(pipe, n_erase: int, n_preserve: int, dev: str, g) -> dict:
+    "UCE as coded and realera on the same random vectors (scaled like the encoder's rows)."
+    d = pipe.text_encoder.config.hidden_size
+    scale = encode_prompts(pipe, PRESERVE[:2]).norm(dim=-1).mean() / d ** 0.5
+    C, G, P = (torch.randn(n, d, generator=g, device=dev) * scale for n in (n_erase, n_erase, n_preserve))
+    es, ps, lam = 1.0, 1.0, 0.5
+    uce = Stages(dev)
+    with uce("UCE as coded"): w_uce = uce_as_coded(pipe.unet, C, G, P, es, ps, lam)
+    ours = Stages(dev); w_ours = realera_solve(pipe.unet, C, G, P, ps / es, lam / es, ours)
+    err = max(((w_ours[n].double() - w_uce[n].double()).norm() / w_uce[n].double().norm()).item() for n in w_uce)
+    return dict(n_erase=n_erase, n_preserve=n_preserve, uce=uce.rows, realera=ours.rows, speedup=uce.total / ours.total, max_rel_diff=err)
+
+def recipes(pipe, k: int, dev: str) -> dict:
+    "Each method's own recipe for the first k concepts."
+    concepts = CONCEPTS[:k]
+    uce, r = Stages(dev), UCE_RECIPES["2025"]
+    with uce("encode"): pairs = [uce_vectors(pipe, c, r.guide, r) for c in concepts]
+    with uce("UCE as coded"): uce_as_coded(pipe.unet, torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs]),
+                                           None, r.erase_scale, 1.0, r.lam)
+    ours = Stages(dev)
+    with ours("encode"): cp = concept_pairs(pipe, concepts, [""] * k)
+    with ours("mine + accumulate"): fit = closed_form_fitter(pipe, cp, PRESERVE, cfg=SamplingConfig(), generator=make_generator(0, dev))
+    with ours("solve M"): edit = fit.solve()
+    with ours("W M products"): edit.edited_weights(pipe.unet)
+    return dict(k=k, uce=uce.rows, realera=ours.rows, uce_vectors=k, realera_erase_rows=fit.n_erase, realera_preserve_rows=fit.n_preserve)
+
+def _fmt(rows: dict) -> str:
+    return ", ".join(f"{n} {t:.2f} s" for n, (t, _) in rows.items())
+
+def cost_tables(dev: str, threads: int):
+    from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_tokenizer
+    torch.set_num_threads(threads)
+    pipe = SimpleNamespace(tokenizer=tiny_tokenizer(), text_encoder=clip_l14_text_encoder(device=dev), unet=sd14_unet(device=dev),
+                           device=torch.device(dev))
+    g = torch.Generator(device=dev).manual_seed(0)
+    n_w = sum(p.weight.numel() for p in cross_attention_projections(pipe.unet).values())
+    print(f"device={dev} threads={threads} torch={torch.__version__}; {len(cross_attention_projections(pipe.unet))} projections, "
+          f"{n_w / 1e6:.1f} M weights")
+    with torch.no_grad():
+        same_vectors(pipe, 2, 3, dev, g)   # warm-up
+        print("\n1. The same vectors, UCE's solve as its code runs it vs realera's\n")
+        print("| erase + preserve vectors | UCE as coded, s | realera, s | realera's stages | speed-up | max rel. weight difference |")
+        print("|---|---|---|---|---|---|")
+        res1 = [same_vectors(pipe, ne, npr, dev, g) for ne, npr in ((2, 3), (1000, 5000))]
+        for r in res1:
+            print(f"| {r['n_erase']:,} + {r['n_preserve']:,} | {sum(t for t, _ in r['uce'].values()):.2f} | "
+                  f"{sum(t for t, _ in r['realera'].values()):.2f} | {_fmt(r['realera'])} | {r['speedup']:.1f}x | {r['max_rel_diff']:.1e} |")
+        print("\n2. Each method's own recipe for k concepts (seconds; peak memory the stage adds, MiB)\n")
+        print("| k | UCE (2025): vectors | UCE total, s | UCE peak, MiB | realera: erase + preserve rows | realera total, s | realera's stages | realera peak, MiB |")
+        print("|---|---|---|---|---|---|---|---|")
+        res2 = [recipes(pipe, k, dev) for k in (1, 10, 100)]
+        for r in res2:
+            u, o = r["uce"], r["realera"]
+            print(f"| {r['k']} | {r['uce_vectors']} | {sum(t for t, _ in u.values()):.2f} | {max(m for _, m in u.values()):.0f} | "
+                  f"{r['realera_erase_rows']:,} + {r['realera_preserve_rows']:,} | {sum(t for t, _ in o.values()):.2f} | {_fmt(o)} | "
+                  f"{max(m for _, m in o.values()):.0f} |")
+    return dict(device=dev, threads=threads, torch=torch.__version__, same_vectors=res1, recipes=res2)
+
+WORLD_CLASSES = ["square", "star", "ring"]
+
+def world_table(out: Path, n: int, n_other: int, steps: int):
+    from accelerate import PartialState
+    from realera.erase import EraseConfig, erase
+    from realera.evaluate import bootstrap_mean
+    from realera.export import export_lora
+    from realera.settings import model_settings
+    from realera.world.data import CLASSES, NONE
+    from realera.world.model import classify, load_classifier, load_world
+    import numpy as np
+    torch.set_num_threads(1)
+    state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6))
+    cfg = EraseConfig.for_model(model_settings(None))
+    jobs = [("joint", WORLD_CLASSES)] + [(f"single/{c}", [c]) for c in WORLD_CLASSES]
+    for j, (name, cs) in enumerate(jobs):
+        if j % state.num_processes != state.process_index: continue
+        if (out/name/"seconds.json").exists(): continue
+        t0 = time.time(); erase(load_world(), cs, config=cfg, out=out/name, progress=False)
+        (out/name/"seconds.json").write_text(json.dumps(time.time() - t0))   # beside the erase: not one of its artifacts
+    state.wait_for_everyone()
+    if not state.is_main_process: return None
+    from realera.erase import load_erased
+    clf = load_classifier()
+    @torch.no_grad()
+    def hits(pipe, cls, k):
+        ims = pipe([f"a photo of a {cls}"] * k, num_inference_steps=steps, output_type="np",
+                   generator=[torch.Generator().manual_seed(1000 + i) for i in range(k)]).images
+        return (classify(ims, clf) == (CLASSES + [NONE]).index(cls)).astype(float)
+    composed = load_world()
+    for c in WORLD_CLASSES:
+        f = out/"single"/f"{c}.safetensors"
+        if not f.exists(): export_lora(load_world(), out/"single"/c, f)
+        composed.load_lora_weights(str(f), adapter_name=c)
+    composed.set_adapters(WORLD_CLASSES, adapter_weights=[1.0] * len(WORLD_CLASSES))
+    models = {"original": load_world(), "one call (k = 3)": load_erased(load_world(), out/"joint"),
+              "three single erases, composed": composed}
+    secs = {"original": None, "one call (k = 3)": json.loads((out/"joint"/"seconds.json").read_text()),
+            "three single erases, composed": sum(json.loads((out/"single"/c/"seconds.json").read_text()) for c in WORLD_CLASSES)}
+    others = [c for c in CLASSES if c not in WORLD_CLASSES]
+    rows = {}
+    for lab, pipe in models.items():
+        e = {c: hits(pipe, c, n) for c in WORLD_CLASSES}; s = [hits(pipe, c, n_other) for c in others]
+        sv = np.concatenate(s); sg = np.concatenate([[i] * len(x) for i, x in enumerate(s)])
+        rows[lab] = dict(acc_e={c: 100 * float(v.mean()) for c, v in e.items()}, acc_s=bootstrap_mean(100 * sv, sg), seconds=secs[lab])
+    print(f"\n3. The world: {', '.join(WORLD_CLASSES)} erased (RealEra, the world's defaults, one CPU thread per erase)\n")
+    print("| model | " + " | ".join(f"Acc_e {c} %" for c in WORLD_CLASSES) + " | Acc_s % (7 other classes) | erase time |")
+    print("|---|" + "---|" * len(WORLD_CLASSES) + "---|---|")
+    for lab, r in rows.items():
+        lo = r["acc_s"]
+        print(f"| {lab} | " + " | ".join(f"{r['acc_e'][c]:.0f}" for c in WORLD_CLASSES) + f" | {lo[0]:.1f} [{lo[1]:.1f}, {lo[2]:.1f}] | "
+              + ("–" if r["seconds"] is None else f"{r['seconds'] / 60:.1f} min") + " |")
+    return dict(classes=WORLD_CLASSES, n=n, n_other=n_other, steps=steps, rows=rows)
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cpu"); ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--world", action="store_true", help="the world's table instead of the cost tables")
+    ap.add_argument("--out", default="bench-multi"); ap.add_argument("--n", type=int, default=20)
+    ap.add_argument("--n-other", type=int, default=10); ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--json", help="also write the results here")
+    a = ap.parse_args()
+    res = world_table(Path(a.out), a.n, a.n_other, a.steps) if a.world else cost_tables(a.device, a.threads)
+    if a.json and res is not None: Path(a.json).write_text(json.dumps(res, indent=1))
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""One-file LoRA export (realera.export) and several concepts at once, on the embedded world, measured with its evaluator:
+an erase of two classes in one call removes both and keeps the rest; two single erases exported as LoRA files and loaded
+together with diffusers' own loader (two adapters) remove both; the kohya file's keys are what kohya-format loaders read."""
+import json
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from realera.erase import EraseConfig, erase
+from realera.export import export_lora
+from realera.settings import model_settings
+from realera.world.data import CLASSES, NONE
+from realera.world.model import classify, load_classifier, load_world
+
+ERASED, KEPT = ["ring", "star"], ["square", "circle"]
+
+@pytest.fixture(scope="module")
+def rate():
+    clf = load_classifier()
+    @torch.no_grad()
+    def rate(pipe, cls: str, n: int = 8) -> float:
+        "Percent of n images of 'a photo of a <cls>' (seeds 1000 ...) the world's evaluator labels <cls>."
+        ims = pipe([f"a photo of a {cls}"] * n, num_inference_steps=20, output_type="np",
+                   generator=[torch.Generator().manual_seed(1000 + k) for k in range(n)]).images
+        return 100 * float((classify(ims, clf) == (CLASSES + [NONE]).index(cls)).mean())
+    return rate
+
+def _variant1(): return EraseConfig.for_model(model_settings(None), "1")
+
+def _check(pipe, rate, original: dict):
+    got = {c: rate(pipe, c) for c in ERASED + KEPT}
+    for c in ERASED: assert got[c] <= 25 and got[c] <= original[c] - 50, (c, got, original)
+    for c in KEPT: assert got[c] >= original[c] - 25, (c, got, original)
+
+@pytest.fixture(scope="module")
+def original(rate):
+    pipe = load_world(); got = {c: rate(pipe, c) for c in ERASED + KEPT}
+    assert min(got.values()) >= 75, got   # the world draws them before any erase
+    return got
+
+def test_a_two_concept_erase_removes_both_and_keeps_the_rest(rate, original):
+    _check(erase(load_world(), ERASED, config=_variant1(), progress=False), rate, original)
+
+def test_two_exported_erases_compose_through_diffusers(tmp_path, rate, original):
+    pipe = load_world()
+    for c in ERASED:
+        erase(load_world(), [c], config=_variant1(), out=tmp_path/c, progress=False)
+        rep = export_lora(load_world(), tmp_path/c, tmp_path/f"{c}.safetensors")
+        assert rep["max_error"] <= rep["tol"]
+        pipe.load_lora_weights(str(tmp_path/f"{c}.safetensors"), adapter_name=c)
+    pipe.set_adapters(ERASED, adapter_weights=[1.0, 1.0])
+    _check(pipe, rate, original)
+
+def test_kohya_keys_are_what_kohya_loaders_read(tmp_path):
+    from diffusers import StableDiffusionPipeline
+    erase(load_world(), ["ring"], config=_variant1(), out=tmp_path/"e", progress=False)
+    rep = export_lora(load_world(), tmp_path/"e", tmp_path/"k.safetensors", rank=4, format="kohya")
+    with safe_open(str(tmp_path/"k.safetensors"), "pt") as f:
+        keys, meta = set(f.keys()), json.loads(f.metadata()["realera_export"])
+        alphas = {float(f.get_tensor(k)) for k in keys if k.endswith(".alpha")}
+    mods = {k.split(".")[0] for k in keys}
+    assert all(m.startswith("lora_unet_") and "." not in m for m in mods) and len(mods) == rep["modules"] == 22
+    assert all({f"{m}.lora_down.weight", f"{m}.lora_up.weight", f"{m}.alpha"} <= keys for m in mods)
+    assert alphas == {4.0} and meta["rank"] == 4 and meta["format"] == "kohya" and meta["tol"] is None
+    sd, alphas = StableDiffusionPipeline.lora_state_dict(str(tmp_path/"k.safetensors"))   # diffusers' converter
+    names = {k.split(".lora")[0].removeprefix("unet.") for k in sd}
+    assert names == {n for n, _ in load_world().unet.named_modules() if n.endswith(("attn2.to_k", "attn2.to_v"))}
