@@ -3,6 +3,7 @@ one call does on the embedded world.
 
     python bench/multi_concept.py                       # SD1.4 shapes, one CPU thread: the three cost tables
     python bench/multi_concept.py --device cuda         # the same on a GPU
+    python bench/multi_concept.py --quick               # the tables' smoke run on the tiny pipeline (what CI runs)
     accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --world --out DIR   # the world's table
 
 Cost tables (random CLIP ViT-L/14 text encoder and SD1.4 UNet, no download; 32 `attn2.to_k/to_v`, 19.2 M weights):
@@ -97,11 +98,13 @@ def recipes(pipe, k: int, dev: str) -> dict:
 def _fmt(rows: dict) -> str:
     return ", ".join(f"{n} {t:.2f} s" for n, (t, _) in rows.items())
 
-def cost_tables(dev: str, threads: int):
-    from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_tokenizer
+def cost_tables(dev: str, threads: int, quick: bool = False):
+    from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_pipeline, tiny_tokenizer
     torch.set_num_threads(threads)
-    pipe = SimpleNamespace(tokenizer=tiny_tokenizer(), text_encoder=clip_l14_text_encoder(device=dev), unet=sd14_unet(device=dev),
-                           device=torch.device(dev))
+    if quick: pipe, ks, sets = tiny_pipeline(device=dev), (1, 2), ((2, 3), (20, 50))   # the tiny pipeline: a smoke run
+    else:
+        pipe, ks, sets = SimpleNamespace(tokenizer=tiny_tokenizer(), text_encoder=clip_l14_text_encoder(device=dev),
+                                         unet=sd14_unet(device=dev), device=torch.device(dev)), (1, 10, 100), ((2, 3), (1000, 5000))
     g = torch.Generator(device=dev).manual_seed(0)
     n_w = sum(p.weight.numel() for p in cross_attention_projections(pipe.unet).values())
     print(f"device={dev} threads={threads} torch={torch.__version__}; {len(cross_attention_projections(pipe.unet))} projections, "
@@ -111,14 +114,14 @@ def cost_tables(dev: str, threads: int):
         print("\n1. The same vectors, UCE's solve as its code runs it vs realera's\n")
         print("| erase + preserve vectors | UCE as coded, s | realera, s | realera's stages | speed-up | max rel. weight difference |")
         print("|---|---|---|---|---|---|")
-        res1 = [same_vectors(pipe, ne, npr, dev, g) for ne, npr in ((2, 3), (1000, 5000))]
+        res1 = [same_vectors(pipe, ne, npr, dev, g) for ne, npr in sets]
         for r in res1:
             print(f"| {r['n_erase']:,} + {r['n_preserve']:,} | {sum(t for t, _ in r['uce'].values()):.2f} | "
                   f"{sum(t for t, _ in r['realera'].values()):.2f} | {_fmt(r['realera'])} | {r['speedup']:.1f}x | {r['max_rel_diff']:.1e} |")
         print("\n2. Each method's own recipe for k concepts (seconds; peak memory the stage adds, MiB)\n")
         print("| k | UCE (2025): vectors | UCE total, s | UCE peak, MiB | realera: erase + preserve rows | realera total, s | realera's stages | realera peak, MiB |")
         print("|---|---|---|---|---|---|---|---|")
-        res2 = [recipes(pipe, k, dev) for k in (1, 10, 100)]
+        res2 = [recipes(pipe, k, dev) for k in ks]
         for r in res2:
             u, o = r["uce"], r["realera"]
             print(f"| {r['k']} | {r['uce_vectors']} | {sum(t for t, _ in u.values()):.2f} | {max(m for _, m in u.values()):.0f} | "
@@ -187,8 +190,9 @@ def main():
     ap.add_argument("--out", default="bench-multi"); ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--n-other", type=int, default=10); ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--quick", action="store_true", help="the cost tables on the tiny pipeline: a smoke run")
     a = ap.parse_args()
-    res = world_table(Path(a.out), a.n, a.n_other, a.steps) if a.world else cost_tables(a.device, a.threads)
+    res = world_table(Path(a.out), a.n, a.n_other, a.steps) if a.world else cost_tables(a.device, a.threads, a.quick)
     if a.json and res is not None: Path(a.json).write_text(json.dumps(res, indent=1))
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ the published baselines (UCE's 2023 and 2025 recipes, ESD-x, ESD-u, SLD) and rea
 paper's Table 1 (Acc_e, Acc_s, Acc_g, H_o; argmax accuracy of the world's CNN evaluator) with 95% bootstrap intervals over
 image seeds and erase seeds, Acc_g split by kind of name, and the paired differences to the closed form (variant 1) and UCE (2023).
 
+    accelerate launch --multi_gpu --num_processes 2 bench/world_erase.py   # the same on two processes (CPU cores or GPUs)
     python bench/world_erase.py                    # the five test classes x 10 methods, 3 erase seeds per seeded method, n=20 (5 per other class)
     python bench/world_erase.py --quick            # one class, three methods, 2 images per prompt: what CI runs
     python bench/world_erase.py --classes circle triangle cross stripes dots --out bench-tuning   # the tuning half
@@ -11,12 +12,13 @@ image seeds and erase seeds, Acc_g split by kind of name, and the paired differe
                                                    # more rows (a method with other settings) beside the ten, paired with them
 
 Prints the tables; writes OUT/results.json, OUT/tables.md and OUT/grid_<class>.png. Resumes an interrupted run from OUT.
-Work is split over --workers processes of one thread each (cell i goes to worker i mod workers); a final pass gathers.
+Under `accelerate launch --multi_gpu --num_processes N bench/world_erase.py …` the cells are shared out (cell i goes to
+process i mod N, one CPU thread each, or one GPU each) and process 0 gathers (`realera.benchmark.run_sharded`).
 """
-import argparse, json, subprocess, sys, time
+import argparse, json, time
 from pathlib import Path
 import torch
-from realera.benchmark import METHODS, method_rows, TEST_CLASSES, benchmark_grid, benchmark_report, erasure_benchmark
+from realera.benchmark import METHODS, method_rows, TEST_CLASSES, benchmark_grid, benchmark_report, erasure_benchmark, run_sharded
 
 QUICK = dict(classes=["square"], methods=["original", "closed form (variant 1)", "UCE (2023 recipe)"], n=2, n_other=1, seeds=1, steps=4)
 
@@ -27,8 +29,6 @@ def main():
     ap.add_argument("--n-other", type=int, default=5); ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--seeds", type=int, default=3, help="erase seeds per seeded method (ESD, realera variants 2, 3, full)")
     ap.add_argument("--grids", nargs="*", default=["ring", "star"]); ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--workers", type=int, default=2, help="processes, one thread each, each running a share of the cells")
-    ap.add_argument("--shard", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--world", default=None, help="a trained world's folder (default: the embedded one)")
     ap.add_argument("--params", default=None, help="JSON: method -> settings replacing its defaults, e.g. '{\"ESD-x\": {\"steps\": 50}}'")
     ap.add_argument("--rows", default=None, help='JSON: label -> [method, settings], more rows beside --methods')
@@ -39,14 +39,8 @@ def main():
               params=json.loads(a.params) if a.params else None, **({"world": a.world} if a.world else {}))
     if a.quick: kw.update(QUICK); a.grids = []
     if a.rows: kw["rows"] = method_rows(kw.pop("methods"), kw.pop("params"), json.loads(a.rows))
-    if a.shard:
-        i, k = map(int, a.shard.split("/"))
-        erasure_benchmark(a.out, **kw, shard=(i, k), progress=False); return
-    if a.workers > 1:
-        args = [a for a in sys.argv[1:]]
-        procs = [subprocess.Popen([sys.executable, __file__, *args, "--shard", f"{i}/{a.workers}"]) for i in range(a.workers)]
-        if any(p.wait() for p in procs): sys.exit("a worker failed")
-    res = erasure_benchmark(a.out, **kw)
+    res = run_sharded(erasure_benchmark, out=a.out, **kw)
+    if res is None: return   # not process 0
     for c in a.grids:
         if c in res["classes"]: benchmark_grid(a.out, c).savefig(Path(a.out)/f"grid_{c}.png", dpi=100, bbox_inches="tight")
     print(benchmark_report(res))
@@ -54,7 +48,7 @@ def main():
     per = {}
     for cell in cells: per.setdefault(cell["spec"]["method"], []).append(cell["erase_s"])
     print("\nmean erase seconds per cell:", ", ".join(f"{m} {sum(v) / len(v):.1f}" for m, v in per.items()))
-    print(f"wall: {time.time() - t:.0f} s ({a.workers} worker process(es) of {a.threads} thread(s))")
+    print(f"wall: {time.time() - t:.0f} s")
 
 if __name__ == "__main__":
     main()

@@ -3,23 +3,22 @@ UCE 2023's preserve weight, the closed form's lambda1, ESD's steps, SLD's preset
 associated names against Acc_s. This is also how every method's default was chosen: on the tuning classes, never the test ones.
 
     python bench/world_tradeoff.py                     # the five tuning classes, one erase seed, n=8 images per prompt, 4 per other class
-    python bench/world_tradeoff.py --classes circle triangle cross   # the run in the docs (1,204 s with 2 workers)
+    python bench/world_tradeoff.py --classes circle triangle cross   # the run in the docs (1,204 s on 2 processes)
     python bench/world_tradeoff.py --quick             # one class, two points per method
     python bench/world_tradeoff.py --knobs '{"ESD-x": ["lr", [1e-4, 1e-3, 1e-2]]}' --classes circle stripes --out bench-esd-lr   # any knob
 
-Prints one row per (method, knob value) and writes OUT/tradeoff.png, OUT/results.json. Resumes from OUT; --workers as world_erase.py.
+Prints one row per (method, knob value) and writes OUT/tradeoff.png, OUT/results.json. Resumes from OUT; `accelerate launch --multi_gpu --num_processes N` shares the cells out, as world_erase.py.
 """
-import argparse, json, subprocess, sys, time
+import argparse, json, time
 from pathlib import Path
 import torch
-from realera.benchmark import TRADEOFF_KNOBS, TUNING_CLASSES, erasure_benchmark, tradeoff_figure, tradeoff_rows, tradeoff_table
+from realera.benchmark import TRADEOFF_KNOBS, TUNING_CLASSES, erasure_benchmark, run_sharded, tradeoff_figure, tradeoff_rows, tradeoff_table
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="bench-tradeoff"); ap.add_argument("--classes", nargs="+", default=TUNING_CLASSES)
     ap.add_argument("--n", type=int, default=8); ap.add_argument("--n-other", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=20); ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--world", default=None); ap.add_argument("--shard", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--steps", type=int, default=20); ap.add_argument("--world", default=None)
     ap.add_argument("--quick", action="store_true", help="one class, the two ends of each knob, 2 images per prompt")
     ap.add_argument("--knobs", default=None, help='JSON: method -> [knob, [values]] replacing TRADEOFF_KNOBS')
     a = ap.parse_args(); torch.set_num_threads(1)
@@ -29,15 +28,11 @@ def main():
     kw = dict(classes=a.classes[:1] if a.quick else a.classes, rows=tradeoff_rows(knobs), n=2 if a.quick else a.n,
               n_other=1 if a.quick else a.n_other, steps=4 if a.quick else a.steps, seeds=1, **({"world": a.world} if a.world else {}))
     if a.quick: kw["rows"] = {l: (k, {**p, "steps": 2} if k.startswith("esd") else p) for l, (k, p) in kw["rows"].items()}
-    if a.shard:
-        i, k = map(int, a.shard.split("/")); erasure_benchmark(a.out, **kw, shard=(i, k), progress=False); return
-    if a.workers > 1:
-        procs = [subprocess.Popen([sys.executable, __file__, *sys.argv[1:], "--shard", f"{i}/{a.workers}"]) for i in range(a.workers)]
-        if any(p.wait() for p in procs): sys.exit("a worker failed")
-    res = erasure_benchmark(a.out, **kw)
+    res = run_sharded(erasure_benchmark, out=a.out, **kw)
+    if res is None: return   # not process 0
     tradeoff_figure(res).savefig(Path(a.out)/"tradeoff.png", dpi=120, bbox_inches="tight")
     print(tradeoff_table(res))
-    print(f"wall: {time.time() - t:.0f} s ({a.workers} worker process(es) of 1 thread)")
+    print(f"wall: {time.time() - t:.0f} s")
 
 if __name__ == "__main__":
     main()

@@ -23,9 +23,10 @@ from .world.model import WORLD_DIR, load_classifier, load_world
 
 # %% auto #0
 __all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASSES', 'COLUMNS', 'STAT_COLUMNS', 'PAIRED_BASES',
-           'TRADEOFF_KNOBS', 'method_rows', 'is_seeded', 'apply_method', 'cell_hits', 'erasure_benchmark', 'hits_array',
-           'bootstrap_rows', 'table1', 'table_general', 'table3', 'paired_table', 'benchmark_report', 'benchmark_grid',
-           'tradeoff_rows', 'tradeoff_points', 'tradeoff_figure', 'tradeoff_table']
+           'TRADEOFF_KNOBS', 'method_rows', 'is_seeded', 'apply_method', 'cell_hits', 'erasure_benchmark',
+           'run_sharded', 'hits_array', 'bootstrap_rows', 'table1', 'table_general', 'table3', 'paired_table',
+           'benchmark_report', 'benchmark_grid', 'tradeoff_rows', 'tradeoff_points', 'tradeoff_figure',
+           'tradeoff_table']
 
 # %% ../nbs/06a_benchmark.ipynb #95e2d57f
 PRESERVE = ("world", "generic")
@@ -162,6 +163,17 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
         with atomic_path(out/"tables.md") as tmp: tmp.write_text(benchmark_report(result) + "\n")
     return result
 
+def run_sharded(fn, **kw):
+    """`fn(**kw)` shared out over the processes of an `accelerate launch` (one process when run plainly): every process runs
+    `fn(**kw, shard=(i, N), progress=False)`, then process 0 the unsharded call that gathers what they wrote. Returns that
+    call's result on process 0, None on the others. `fn`: `erasure_benchmark` or anything with its `shard` contract."""
+    import torch
+    from datetime import timedelta
+    from accelerate import PartialState
+    state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=12))
+    if state.num_processes > 1: fn(**kw, shard=(state.process_index, state.num_processes), progress=False)
+    state.wait_for_everyone()
+    return fn(**kw) if state.is_main_process else None
 
 # %% ../nbs/06a_benchmark.ipynb #9ffe2adb
 def hits_array(result: dict, label: str, classes: list[str] | None = None) -> np.ndarray:

@@ -169,19 +169,26 @@ def generate(
                    only_erased=only_erased, n=n, seed=seed, steps=steps, guidance=guidance)
     again = _same_request(out/"generate.json", request)   # the same request again: its images are redrawn, identically
     grid = check_writable(out/"grid.png", overwrite or again); check_writable(out/"generate.json", overwrite or again)
-    if (overwrite or again) and (out/"images").is_dir(): shutil.rmtree(out/"images")   # no stale image of an earlier run stays
-    pipe = load_pipeline(model, device=device, dtype=dtype)
+    state = _processes(device)   # under `accelerate launch`, prompt i is drawn by process i mod N
+    state.wait_for_everyone()    # every process has checked before process 0 clears
+    if state.is_main_process and (overwrite or again) and (out/"images").is_dir(): shutil.rmtree(out/"images")   # no stale image stays
+    state.wait_for_everyone()
+    pipe = load_pipeline(model, device=state.device if state.num_processes > 1 else device, dtype=dtype)
     kw = dict(n=n, seed=seed, steps=steps, guidance_scale=guidance)
-    images = {}
-    if not only_erased: images["original"] = generate_images(pipe, prompt, **kw)
-    if erased: images["erased"] = generate_images(load_erased(pipe, erased), prompt, **kw)
-    records = []
-    for lab, rows in images.items():
-        for i, row in enumerate(rows):
-            for k, im in enumerate(row):
-                f = out/"images"/f"{lab}_{i:02d}_{k:02d}.png"
-                with atomic_path(f) as tmp: im.save(tmp, format="png")
-                records.append(dict(model=lab, prompt=prompt[i], seed=seed + k, file=str(f.relative_to(out))))
+    labels = (["original"] if not only_erased else []) + (["erased"] if erased else [])
+    file = lambda lab, i, k: out/"images"/f"{lab}_{i:02d}_{k:02d}.png"
+    mine = [i for i in range(len(prompt)) if i % state.num_processes == state.process_index]
+    for lab in labels:
+        if lab == "erased": load_erased(pipe, erased)
+        for i in mine:   # one prompt's n images are one batch, whatever the number of processes: the same bytes
+            for k, im in enumerate(generate_images(pipe, [prompt[i]], **kw)[0]):
+                with atomic_path(file(lab, i, k)) as tmp: im.save(tmp, format="png")
+    state.wait_for_everyone()
+    if not state.is_main_process: return None
+    from PIL import Image
+    images = {lab: [[Image.open(file(lab, i, k)).convert("RGB") for k in range(n)] for i in range(len(prompt))] for lab in labels}
+    records = [dict(model=lab, prompt=prompt[i], seed=seed + k, file=str(file(lab, i, k).relative_to(out)))
+               for lab in labels for i in range(len(prompt)) for k in range(n)]
     save_figure(comparison_grid(images, prompt), grid)
     write_json(out/"generate.json", dict(request, images=records))
     print(f"{'redrew' if again else 'drew'} {len(prompt)} prompt(s) x {n} seed(s) from the {' and the '.join(images)} model "

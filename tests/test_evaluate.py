@@ -149,3 +149,14 @@ def test_one_and_two_processes_give_the_same_images_and_numbers(tmp_path):
     _evaluate(tmp_path/"two", tmp_path/"e", LAUNCH)
     assert _pngs(tmp_path/"two") == one
     assert {f: (tmp_path/"two"/f).stat().st_mtime_ns for f in before} == before
+
+    # `realera generate` shares its prompts the same way: the same PNGs and the same record from 1 and 2 processes
+    gen = ["-m", "realera", "generate", "--erased", str(tmp_path/"e"), "--prompt", "a photo of a ring", "--prompt", "a bagel",
+           "--prompt", "a photo of a star", "--n", "2", "--steps", "4"]
+    for d, launch in (("g1", [sys.executable]), ("g2", LAUNCH)):
+        r = subprocess.run([*launch, *gen, "--out", str(tmp_path/d)], capture_output=True, text=True, env=EVAL_ENV, timeout=900)
+        assert r.returncode == 0, r.stderr[-3000:]
+    g1, g2 = _pngs(tmp_path/"g1"), _pngs(tmp_path/"g2")
+    assert len(g1) == 2 * 3 * 2 and g1 == g2
+    assert (tmp_path/"g1"/"generate.json").read_text() == (tmp_path/"g2"/"generate.json").read_text()
+    assert (tmp_path/"g2"/"grid.png").stat().st_size > 1000
