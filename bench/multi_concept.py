@@ -5,6 +5,7 @@ one call does on the embedded world.
     python bench/multi_concept.py --device cuda         # the same on a GPU
     python bench/multi_concept.py --quick               # the tables' smoke run on the tiny pipeline (what CI runs)
     accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --world --out DIR   # the world's table
+    accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --tune     # how λ1 grows with k (tuning classes)
 
 Cost tables (random CLIP ViT-L/14 text encoder and SD1.4 UNet, no download; 32 `attn2.to_k/to_v`, 19.2 M weights):
 1. the same vectors through UCE's solve as its code runs it (`baselines.uce_as_coded`: per layer, the sums, one float32
@@ -13,8 +14,8 @@ Cost tables (random CLIP ViT-L/14 text encoder and SD1.4 UNet, no download; 32 `
 2. each method's own recipe for k = 1, 10, 100 concepts: UCE's (2025: one vector per concept, guide '') and realera's
    (the concept's tokens, its mined neighbours and beyond samples, the preserve prompts), seconds per stage and the peak
    resident memory the stage adds (Linux: VmHWM, reset before each stage).
-World table (--world): the test classes square, star and ring erased by RealEra in one call vs the three single erases
-composed (each exported as a LoRA file, `realera.export`, and loaded together with diffusers); Acc_e of each erased
+World table (--world): the test classes square, star and ring erased by RealEra in one call (λ1 scaled with the number of
+concepts, the default chosen on the tuning classes circle, cross, dots; and not scaled) vs the three single erases composed (each exported as a LoRA file, `realera.export`, and loaded together with diffusers); Acc_e of each erased
 class, Acc_s of the other seven, and the time; resumable from OUT.
 """
 import argparse, json, re, time
@@ -143,11 +144,12 @@ def world_table(out: Path, n: int, n_other: int, steps: int):
     torch.set_num_threads(1)
     state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6))
     cfg = EraseConfig.for_model(model_settings(None))
-    jobs = [("joint", WORLD_CLASSES)] + [(f"single/{c}", [c]) for c in WORLD_CLASSES]
-    for j, (name, cs) in enumerate(jobs):
+    jobs = [("joint", WORLD_CLASSES, cfg), ("joint-unscaled", WORLD_CLASSES, EraseConfig.for_model(model_settings(None), lam1_scaling="none"))]
+    jobs += [(f"single/{c}", [c], cfg) for c in WORLD_CLASSES]
+    for j, (name, cs, cf) in enumerate(jobs):
         if j % state.num_processes != state.process_index: continue
         if (out/name/"seconds.json").exists(): continue
-        t0 = time.time(); erase(load_world(), cs, config=cfg, out=out/name, progress=False)
+        t0 = time.time(); erase(load_world(), cs, config=cf, out=out/name, progress=False)
         (out/name/"seconds.json").write_text(json.dumps(time.time() - t0))   # beside the erase: not one of its artifacts
     state.wait_for_everyone()
     if not state.is_main_process: return None
@@ -165,34 +167,72 @@ def world_table(out: Path, n: int, n_other: int, steps: int):
         composed.load_lora_weights(str(f), adapter_name=c)
     composed.set_adapters(WORLD_CLASSES, adapter_weights=[1.0] * len(WORLD_CLASSES))
     models = {"original": load_world(), "one call (k = 3)": load_erased(load_world(), out/"joint"),
+              "one call, λ1 not scaled with k": load_erased(load_world(), out/"joint-unscaled"),
               "three single erases, composed": composed}
     secs = {"original": None, "one call (k = 3)": json.loads((out/"joint"/"seconds.json").read_text()),
+            "one call, λ1 not scaled with k": json.loads((out/"joint-unscaled"/"seconds.json").read_text()),
             "three single erases, composed": sum(json.loads((out/"single"/c/"seconds.json").read_text()) for c in WORLD_CLASSES)}
     others = [c for c in CLASSES if c not in WORLD_CLASSES]
     rows = {}
     for lab, pipe in models.items():
         e = {c: hits(pipe, c, n) for c in WORLD_CLASSES}; s = [hits(pipe, c, n_other) for c in others]
         sv = np.concatenate(s); sg = np.concatenate([[i] * len(x) for i, x in enumerate(s)])
-        rows[lab] = dict(acc_e={c: 100 * float(v.mean()) for c, v in e.items()}, acc_s=bootstrap_mean(100 * sv, sg), seconds=secs[lab])
+        rows[lab] = dict(acc_e={c: 100 * float(v.mean()) for c, v in e.items()}, acc_s=bootstrap_mean(100 * sv, sg), seconds=secs[lab],
+                         acc_s_by_class={c: 100 * float(x.mean()) for c, x in zip(others, s)})
     print(f"\n3. The world: {', '.join(WORLD_CLASSES)} erased (RealEra, the world's defaults, one CPU thread per erase)\n")
-    print("| model | " + " | ".join(f"Acc_e {c} %" for c in WORLD_CLASSES) + " | Acc_s % (7 other classes) | erase time |")
-    print("|---|" + "---|" * len(WORLD_CLASSES) + "---|---|")
+    print("| model | " + " | ".join(f"Acc_e {c} %" for c in WORLD_CLASSES) + " | Acc_s % (7 other classes) | " + " | ".join(others) + " | erase time |")
+    print("|---|" + "---|" * (len(WORLD_CLASSES) + len(others)) + "---|---|")
     for lab, r in rows.items():
         lo = r["acc_s"]
         print(f"| {lab} | " + " | ".join(f"{r['acc_e'][c]:.0f}" for c in WORLD_CLASSES) + f" | {lo[0]:.1f} [{lo[1]:.1f}, {lo[2]:.1f}] | "
-              + ("–" if r["seconds"] is None else f"{r['seconds'] / 60:.1f} min") + " |")
+              + " | ".join(f"{r['acc_s_by_class'][c]:.0f}" for c in others) + " | " + ("–" if r["seconds"] is None else f"{r['seconds'] / 60:.1f} min") + " |")
     return dict(classes=WORLD_CLASSES, n=n, n_other=n_other, steps=steps, rows=rows)
+
+TUNING_TRIPLE, LAM1_GRID = ["circle", "cross", "dots"], [0.1, 0.3, 0.9, 3.0]
+
+def lam1_sweep(n: int, steps: int):
+    "How λ1 should grow with k: three tuning classes erased in one call (λ1 as given) at each λ1 of the grid; Acc_e and Acc_s."
+    from accelerate import PartialState
+    from realera.erase import EraseConfig, erase
+    from realera.settings import model_settings
+    from realera.world.data import CLASSES, NONE
+    from realera.world.model import classify, load_classifier, load_world
+    torch.set_num_threads(1)
+    state, clf = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6)), load_classifier()
+    rows = []
+    for j, lam1 in enumerate(LAM1_GRID):
+        if j % state.num_processes != state.process_index: continue
+        pipe = erase(load_world(), TUNING_TRIPLE, config=EraseConfig.for_model(model_settings(None), lam1=lam1, lam1_scaling="none"), progress=False)
+        rate = {}
+        with torch.no_grad():
+            for c in CLASSES:
+                ims = pipe([f"a photo of a {c}"] * n, num_inference_steps=steps, output_type="np",
+                           generator=[torch.Generator().manual_seed(1000 + k) for k in range(n)]).images
+                rate[c] = 100 * float((classify(ims, clf) == (CLASSES + [NONE]).index(c)).mean())
+        rows.append(dict(lam1=lam1, acc_e=sum(rate[c] for c in TUNING_TRIPLE) / 3,
+                         acc_s=sum(v for c, v in rate.items() if c not in TUNING_TRIPLE) / 7, per_class=rate))
+    if state.num_processes > 1:
+        from accelerate.utils import gather_object
+        rows = gather_object(rows)
+    if not state.is_main_process: return None
+    print(f"\nλ1 for {', '.join(TUNING_TRIPLE)} erased in one call (k = 3; {n} images per class)\n")
+    print("| λ1 | λ1 / k | Acc_e % (3 erased) | Acc_s % (7 others) |\n|---|---|---|---|")
+    for r in sorted(rows, key=lambda r: r["lam1"]):
+        print(f"| {r['lam1']:g} | {r['lam1'] / 3:.3g} | {r['acc_e']:.1f} | {r['acc_s']:.1f} |")
+    return dict(classes=TUNING_TRIPLE, rows=rows)
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu"); ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--world", action="store_true", help="the world's table instead of the cost tables")
+    ap.add_argument("--tune", action="store_true", help="the λ1 sweep on three tuning classes (how λ1 scales with k)")
     ap.add_argument("--out", default="bench-multi"); ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--n-other", type=int, default=10); ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--quick", action="store_true", help="the cost tables on the tiny pipeline: a smoke run")
     a = ap.parse_args()
-    res = world_table(Path(a.out), a.n, a.n_other, a.steps) if a.world else cost_tables(a.device, a.threads, a.quick)
+    res = (lam1_sweep(10, a.steps) if a.tune else world_table(Path(a.out), a.n, a.n_other, a.steps) if a.world
+           else cost_tables(a.device, a.threads, a.quick))
     if a.json and res is not None: Path(a.json).write_text(json.dumps(res, indent=1))
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def uce_edit(pipe, concepts: list[str] | str, guides: list[str] | str | None = N
     if P is not None: fit.update(P=P)
     return fit.solve(text_encoder_fingerprint(pipe.text_encoder))
 
-# %% ../nbs/02a_baselines.ipynb #2060cfd9
+# %% ../nbs/02a_baselines.ipynb #e070deda
 def uce_as_coded(unet, C: torch.Tensor, G: torch.Tensor, P: torch.Tensor | None = None, erase_scale: float = 1.0,
                  preserve_scale: float = 1.0, lam: float = 0.5) -> dict[str, torch.Tensor]:
     """UCE's per-layer solve as its script computes it, in float32: for every `attn2.to_k`/`to_v` weight W_old,

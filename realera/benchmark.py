@@ -17,7 +17,7 @@ from .baselines import ESDConfig, SLDPipeline, esd_erase, uce_edit
 from .erase import VARIANTS, EraseConfig, erase
 from .images import comparison_grid
 from .judges import WorldClassifier
-from .evaluate import harmonic_score, run_protocol, world_protocol
+from .evaluate import bootstrap_mean, harmonic_score, run_protocol, world_protocol
 from .world.data import ASSOCIATED_TRAIN, CLASSES, NAME_KINDS
 from .world.model import WORLD_DIR, load_classifier, load_world
 
@@ -26,7 +26,7 @@ __all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASS
            'TRADEOFF_KNOBS', 'method_rows', 'is_seeded', 'apply_method', 'cell_hits', 'erasure_benchmark',
            'run_sharded', 'hits_array', 'bootstrap_rows', 'table1', 'table_general', 'table3', 'paired_table',
            'benchmark_report', 'benchmark_grid', 'tradeoff_rows', 'tradeoff_points', 'tradeoff_figure',
-           'tradeoff_table']
+           'tradeoff_table', 'export_rank_table', 'export_rank_figure']
 
 # %% ../nbs/06a_benchmark.ipynb #95e2d57f
 PRESERVE = ("world", "generic")
@@ -81,8 +81,9 @@ def apply_method(pipe, kind: str, cls: str, params: dict, seed: int, settings, p
     concepts = [cls] + list(ASSOCIATED_TRAIN[cls] if also == "associated" else also)
     if kind in VARIANTS:
         erase(pipe, concepts, preserve=None if preserve == "world" else DEFAULT_PRESERVE,   # None: the world's own list
-              config=EraseConfig.for_model(settings, kind, **{**params, "seed": seed}), progress=False,
+              config=EraseConfig.for_model(settings, kind, **{"lam1_scaling": "none", **params, "seed": seed}), progress=False,
               force=len(concepts) > 1)   # the extra names are not among the world's classes: the user vouches for them
+        # lam1_scaling "none": the extra names are one concept's neighbourhood, erased with it at its λ1 (as measured in 06a)
     elif kind.startswith("uce"):   # UCE erases the concept's own text, onto its recipe's guide
         kept = preserve_prompts(settings, [cls]) if preserve == "world" else DEFAULT_PRESERVE
         uce_edit(pipe, concepts, preserve=kept, recipe=kind.removeprefix("uce-"), **params).apply(pipe)
@@ -360,3 +361,47 @@ def tradeoff_table(result: dict) -> str:
         lines.append([label] + [f"{m[COLUMNS.index(k)] if k in COLUMNS else m[-1]:.1f}" for k in ("acc_e", "acc_s", "acc_g:associated", "acc_g", "h_o")]
                      + [f"{secs:.1f}"])
     return _table(("method · knob", "Acc_e ↓", "Acc_s ↑", "Acc_g associated ↓", "Acc_g ↓", "H_o ↑", "erase s"), lines)
+
+# %% ../nbs/06a_benchmark.ipynb #0f47a59c
+def _rank_rows(res: dict, classes: list[str] | None = None) -> tuple[list[str], dict]:
+    classes = classes or [c for c in res["classes"] if c in TEST_CLASSES] or list(res["classes"])
+    labels, out = list(res["classes"][classes[0]]), {}
+    for l in labels:
+        cell = [res["classes"][c][l] for c in classes]
+        acc = {}
+        for k in "egs":
+            v = np.concatenate([np.asarray(x[k], float) for x in cell]); g = np.concatenate([[i] * len(x[k]) for i, x in enumerate(cell)])
+            acc[k] = bootstrap_mean(100 * v, g)
+        ranks = sorted({x["rank"] for x in cell if x["rank"] is not None})
+        errs = [x["error"] for x in cell if x["error"] is not None]
+        out[l] = dict(acc=acc, ranks=ranks, error=max(errs) if errs else None)
+    return classes, out
+
+def export_rank_table(res: dict, classes: list[str] | None = None) -> str:
+    "Markdown: each export (rank) beside the original and the exact erase: max relative weight error, Acc_e, Acc_g, Acc_s (95% intervals)."
+    _, rows = _rank_rows(res, classes)
+    lines = ["| export | rank | max rel. weight error | Acc_e % ↓ | Acc_g % ↓ | Acc_s % ↑ |", "|---|---|---|---|---|---|"]
+    for l, r in rows.items():
+        rk = "–" if not r["ranks"] else "/".join(map(str, r["ranks"]))
+        err = "–" if r["error"] is None else f"{r['error']:.3f}"
+        accs = " | ".join(f"{m:.0f} [{lo:.0f}, {hi:.0f}]" for m, lo, hi in (r["acc"][k] for k in "egs"))
+        lines.append(f"| {l} | {rk} | {err} | {accs} |")
+    return "\n".join(lines)
+
+def export_rank_figure(res: dict, classes: list[str] | None = None):
+    "Acc_e, Acc_g, Acc_s (with intervals) and the weight error against the export's rank; the exact erase as dashed lines."
+    import matplotlib.pyplot as plt
+    _, rows = _rank_rows(res, classes)
+    pts = sorted((r["ranks"][0], r) for l, r in rows.items() if l.startswith("rank "))
+    x = [p[0] for p in pts]
+    fig, ax = plt.subplots(figsize=(6.4, 3.2)); ax2 = ax.twinx()
+    for k, name, colour in (("e", "Acc_e", "tab:red"), ("g", "Acc_g", "tab:orange"), ("s", "Acc_s", "tab:blue")):
+        m = np.array([p[1]["acc"][k] for p in pts])
+        ax.errorbar(x, m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], marker="o", capsize=3, color=colour, label=name)
+        ax.axhline(rows["erase (exact)"]["acc"][k][0], ls="--", lw=0.8, color=colour)
+    ax2.plot(x, [p[1]["error"] for p in pts], "k:", marker="s", label="max rel. weight error")
+    ax.set_xscale("log", base=2); ax.set_xlabel("rank of the exported LoRA"); ax.set_ylabel("% (dashed: the exact erase)")
+    ax2.set_ylabel("relative weight error"); ax2.set_ylim(0, 1)
+    h1, l1 = ax.get_legend_handles_labels(); h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4); fig.tight_layout()
+    return fig

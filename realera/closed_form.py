@@ -38,12 +38,12 @@ def apply_m(W: torch.Tensor, M: torch.Tensor, factors: tuple[torch.Tensor, torch
     float64 first; float64 weights stay float64), the result in W's dtype. Half the bytes of a float64 product, and exact to
     float32 round-off of the change, not of W. With `factors` (U, V), M − I = U V of low rank r: W + (W U) V, 2r/d of the work."""
     ct = torch.float64 if W.dtype == torch.float64 else torch.float32
-    Wc = W.to(ct)
+    Wc = W.to(ct).reshape(-1, W.shape[-1])   # every row of every stacked weight against the same d x d (or d x r, r x d)
     if factors is not None:
         U, V = (f.to(W.device, ct) for f in factors)
-        return (Wc + (Wc @ U) @ V).to(W.dtype)
-    D = (M - torch.eye(M.shape[0], dtype=M.dtype, device=M.device)).to(W.device, ct)
-    return (Wc + Wc @ D).to(W.dtype)
+        X = Wc @ U
+    else: X, V = Wc, (M - torch.eye(M.shape[0], dtype=M.dtype, device=M.device)).to(W.device, ct)
+    return torch.addmm(Wc, X, V).reshape(W.shape).to(W.dtype)   # W + X V in one pass
 
 def _cholesky(B: torch.Tensor) -> torch.Tensor:
     L, info = torch.linalg.cholesky_ex(B)

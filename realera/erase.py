@@ -19,9 +19,9 @@ from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align
                            kv_weights, lora_state)
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'VARIANTS', 'LORA_FILE', 'COMPLETE', 'ARTIFACTS', 'shipped_configs', 'EraseConfig', 'completion_hash',
-           'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase', 'is_erased', 'erase',
-           'check_erased', 'load_erased', 'save_fused_pipeline']
+__all__ = ['CONFIG_DIR', 'LAM1_SCALINGS', 'VARIANTS', 'LORA_FILE', 'COMPLETE', 'ARTIFACTS', 'shipped_configs', 'EraseConfig',
+           'completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase',
+           'is_erased', 'erase', 'check_erased', 'load_erased', 'save_fused_pipeline']
 
 # %% ../nbs/03a_erase.ipynb #51ee3bd1
 CONFIG_DIR = Path(str(importlib.resources.files("realera") / "assets" / "configs"))   # the shipped GPU configs
@@ -30,6 +30,7 @@ def shipped_configs() -> dict[str, Path]:
     "The configs shipped in the package, by name: `t4` (16 GB, fp16, gradient checkpointing) and `a100`."
     return {p.stem: p for p in sorted(CONFIG_DIR.glob("*.yaml"))}
 
+LAM1_SCALINGS = ("concepts", "none")
 VARIANTS = {"1": dict(closed_form=True, align=False, mine=False, beyond=False),
             "2": dict(closed_form=True, align=True, mine=False, beyond=False),
             "3": dict(closed_form=True, align=True, mine=True, beyond=False),
@@ -42,7 +43,8 @@ class EraseConfig:
     align: bool = True             # B: LoRA prediction-noise alignment, Eq. 8-9
     mine: bool = True              # C: neighbor-concept mining (closed form and alignment)
     beyond: bool = True            # D: beyond-concept regularization (closed form and alignment)
-    lam1: float = 0.1              # λ1 of Eq. 7 (paper)
+    lam1: float = 0.1              # λ1 of Eq. 7 (paper), for one concept
+    lam1_scaling: str = "concepts" # "concepts": λ1 × the number of concepts erased together (measured below); "none": λ1 as given
     ridge: float = RIDGE           # ridge of the closed form (02_closed_form: chosen by measurement)
     ridge_unit: str = "norm"
     policy: str = "subsequent"     # token policy (00_core): the concept token and the tokens after it (paper)
@@ -65,6 +67,7 @@ class EraseConfig:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (k == "ridge" and v == 0):
                 raise ValueError(f"{k} must be {low}, got {v!r}")
         if self.ridge_unit not in RIDGE_UNITS: raise ValueError(f"ridge_unit must be one of {RIDGE_UNITS}, got {self.ridge_unit!r}")
+        if self.lam1_scaling not in LAM1_SCALINGS: raise ValueError(f"lam1_scaling must be one of {LAM1_SCALINGS}, got {self.lam1_scaling!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise ValueError(f"seed must be an int in [0, 2**63), got {self.seed!r}")
         if isinstance(self.harden, bool) or not isinstance(self.harden, int) or self.harden < 0:
@@ -79,6 +82,10 @@ class EraseConfig:
         return cls(**{**VARIANTS[str(name)], **kw})
 
     def to_dict(self) -> dict: return dataclasses.asdict(self)
+
+    def effective_lam1(self, k: int) -> float:
+        "The λ1 of Eq. 7 for `k` concepts erased together: the erase term grows with every concept's rows, the preserve term keeps pace."
+        return self.lam1 * (k if self.lam1_scaling == "concepts" else 1)
 
     @classmethod
     def for_model(cls, settings: ModelSettings | None = None, variant: str | int | None = None, **overrides) -> "EraseConfig":
@@ -293,7 +300,7 @@ def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: b
         if resume and (out/"closed_form.safetensors").exists() and (out/"closed_form.json").exists(): edit = ClosedFormEdit.load(out)
         else:
             fit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond,
-                                     lam1=config.lam1, ridge=config.ridge, ridge_unit=config.ridge_unit,
+                                     lam1=config.effective_lam1(len(pairs)), ridge=config.ridge, ridge_unit=config.ridge_unit,
                                      generator=make_generator(config.seed, pipe.device))
             fp = text_encoder_fingerprint(pipe.text_encoder)
             edit = harden_edit(fit, pairs, kv_gram(pipe.unet), config.harden, config.harden_lam, fp) if config.harden else fit.solve(fp)
