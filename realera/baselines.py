@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from .closed_form import ClosedFormEdit, ClosedFormFitter
-from .core import encode_prompts, text_encoder_fingerprint
+from .core import cross_attention_projections, encode_prompts, text_encoder_fingerprint
 
 # %% auto #0
 __all__ = ['UCE_RECIPES', 'ESD_METHODS', 'SLD_PRESETS', 'UCERecipe', 'last_subject_index', 'uce_vectors', 'uce_preserve_vectors',
@@ -82,12 +82,11 @@ def uce_edit(pipe, concepts: list[str] | str, guides: list[str] | str | None = N
     if P is not None: fit.update(P=P)
     return fit.solve(text_encoder_fingerprint(pipe.text_encoder))
 
-# %% ../nbs/02a_baselines.ipynb #e070deda
+# %% ../nbs/02a_baselines.ipynb #f0fcdbec
 def uce_as_coded(unet, C: torch.Tensor, G: torch.Tensor, P: torch.Tensor | None = None, erase_scale: float = 1.0,
                  preserve_scale: float = 1.0, lam: float = 0.5) -> dict[str, torch.Tensor]:
     """UCE's per-layer solve as its script computes it, in float32: for every `attn2.to_k`/`to_v` weight W_old,
     (λ W_old + e_s (W_old Gᵀ) C + p_s (W_old Pᵀ) P) · inverse(λ I + e_s CᵀC + p_s PᵀP). Returns the new weights by name."""
-    from .core import cross_attention_projections
     out = {}
     for name, proj in cross_attention_projections(unet).items():
         W = proj.weight.detach().float()

@@ -362,7 +362,7 @@ def tradeoff_table(result: dict) -> str:
                      + [f"{secs:.1f}"])
     return _table(("method · knob", "Acc_e ↓", "Acc_s ↑", "Acc_g associated ↓", "Acc_g ↓", "H_o ↑", "erase s"), lines)
 
-# %% ../nbs/06a_benchmark.ipynb #0f47a59c
+# %% ../nbs/06a_benchmark.ipynb #478df704
 def _rank_rows(res: dict, classes: list[str] | None = None) -> tuple[list[str], dict]:
     classes = classes or [c for c in res["classes"] if c in TEST_CLASSES] or list(res["classes"])
     labels, out = list(res["classes"][classes[0]]), {}
