@@ -14,8 +14,8 @@ from .core import atomic_path
 
 # %% auto #0
 __all__ = ['TOKENIZER_CORPUS', 'TOKENIZER_DIR', 'SD14_UNET_CONFIG', 'CLIP_L14_TEXT_CONFIG', 'learn_bpe_merges',
-           'build_tokenizer_files', 'tiny_tokenizer', 'tiny_pipeline', 'sd14_unet', 'clip_l14_text_encoder',
-           'tiny_clip']
+           'build_tokenizer_files', 'tiny_tokenizer', 'tiny_pipeline', 'tiny_sdxl_pipeline', 'sd14_unet',
+           'clip_l14_text_encoder', 'tiny_clip']
 
 # %% ../nbs/00a_testing.ipynb #0cde6822
 TOKENIZER_CORPUS = """
@@ -117,6 +117,32 @@ def tiny_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=torch
     pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet,
                                    scheduler=DDIMScheduler(**cfg["scheduler"]), safety_checker=None,
                                    feature_extractor=None, requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    if dtype != torch.float32: pipe = pipe.to(dtype=dtype)
+    return pipe.to(torch.device(device))
+
+# %% ../nbs/00a_testing.ipynb #042996e2
+def tiny_sdxl_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
+    """A complete, tiny `StableDiffusionXLPipeline` built from configs, deterministic from `seed`: text encoders of width
+    32 and 64 (the second with a 64-d projection), a 96-wide cross-attention context, a `text_time` UNet."""
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+    tok = tiny_tokenizer()
+    tok2 = CLIPTokenizer.from_pretrained(str(TOKENIZER_DIR), model_max_length=77, bos_token="<|startoftext|>",
+                                         eos_token="<|endoftext|>", pad_token="!", unk_token="<|endoftext|>")   # SDXL's tokenizer_2 pads with "!"
+    cfg = _tiny_configs(len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id)
+    w2, time_dim = 64, 8
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        unet = UNet2DConditionModel(**{**cfg["unet"], "cross_attention_dim": cfg["text"]["hidden_size"] + w2,
+                                       "addition_embed_type": "text_time", "addition_time_embed_dim": time_dim,
+                                       "projection_class_embeddings_input_dim": w2 + 6 * time_dim})
+        vae = AutoencoderKL(**cfg["vae"])
+        text = CLIPTextModel(CLIPTextConfig(**cfg["text"]))
+        text2 = CLIPTextModelWithProjection(CLIPTextConfig(**{**cfg["text"], "hidden_size": w2, "intermediate_size": 2 * w2,
+                                                              "projection_dim": w2, "pad_token_id": tok2.pad_token_id}))
+    pipe = StableDiffusionXLPipeline(vae=vae, text_encoder=text, text_encoder_2=text2, tokenizer=tok, tokenizer_2=tok2, unet=unet,
+                                     scheduler=DDIMScheduler(**cfg["scheduler"]))
     pipe.set_progress_bar_config(disable=True)
     if dtype != torch.float32: pipe = pipe.to(dtype=dtype)
     return pipe.to(torch.device(device))
