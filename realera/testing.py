@@ -121,7 +121,7 @@ def tiny_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=torch
     if dtype != torch.float32: pipe = pipe.to(dtype=dtype)
     return pipe.to(torch.device(device))
 
-# %% ../nbs/00a_testing.ipynb #042996e2
+# %% ../nbs/00a_testing.ipynb #11611cbc
 def tiny_sdxl_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
     """A complete, tiny `StableDiffusionXLPipeline` built from configs, deterministic from `seed`: text encoders of width
     32 and 64 (the second with a 64-d projection), a 96-wide cross-attention context, a `text_time` UNet."""
