@@ -15,28 +15,22 @@ import argparse, json, time
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import torch
 from accelerate import PartialState
 
-from realera.benchmark import TEST_CLASSES, TUNING_CLASSES
+from realera.benchmark import TEST_CLASSES, TUNING_CLASSES, export_rank_table
 from realera.core import write_json
 from realera.erase import EraseConfig, erase, load_erased
-from realera.evaluate import bootstrap_mean
 from realera.export import DEFAULT_TOL, export_lora
 from realera.settings import model_settings
-from realera.world.data import ASSOCIATED, CLASSES, NONE, SYNONYMS
-from realera.world.model import classify, load_classifier, load_world
+from realera.world.data import ASSOCIATED, CLASSES, SYNONYMS
+from realera.world.model import class_hits, load_classifier, load_world
 
 RANKS = [1, 2, 4, 8, 16, 32]
 QUICK = dict(classes=["ring"], ranks=[2], n=2, n_other=1, steps=4)
 
-@torch.no_grad()
-def hits(pipe, clf, prompt: str, cls: str, n: int, steps: int, seed: int = 1000) -> list[int]:
-    "1 per image (seeds seed ... seed + n - 1) the world's evaluator labels `cls`."
-    ims = pipe([prompt] * n, num_inference_steps=steps, output_type="np",
-               generator=[torch.Generator().manual_seed(seed + k) for k in range(n)]).images
-    return [int(x) for x in classify(ims, clf) == (CLASSES + [NONE]).index(cls)]
+def hits(pipe, clf, prompt: str, cls: str, n: int, steps: int) -> list[int]:
+    return class_hits(pipe, clf, prompt, cls, n=n, steps=steps, seed=1000)
 
 def measure(pipe, clf, c: str, n: int, n_other: int, steps: int) -> dict:
     others = [o for o in CLASSES if o != c]
@@ -75,25 +69,9 @@ def main():
         print(f"[{state.process_index}] {c}: {time.time() - t0:.0f} s", flush=True)
     state.wait_for_everyone()
     if not state.is_main_process: return
-    res = {c: json.loads((out/c/"rows.json").read_text()) for c in kw["classes"]}
-    write_json(out/"results.json", dict(settings=kw, tol=DEFAULT_TOL, classes=res))
-    print(table(res, [c for c in kw["classes"] if c in TEST_CLASSES] or kw["classes"]))
-
-def table(res: dict, classes: list[str]) -> str:
-    "Mean weight error and Acc_e / Acc_g / Acc_s (%) with 95% bootstrap intervals over `classes` (images resampled within classes)."
-    labels = list(res[classes[0]])
-    lines = [f"| export | rank | max rel. weight error | Acc_e % | Acc_g % | Acc_s % |", "|---|---|---|---|---|---|"]
-    for l in labels:
-        cell = [res[c][l] for c in classes]
-        ranks = sorted({x["rank"] for x in cell if x["rank"] is not None})
-        err = [x["error"] for x in cell if x["error"] is not None]
-        accs = []
-        for k in "egs":
-            v = np.concatenate([np.array(x[k], float) for x in cell]); gr = np.concatenate([[i] * len(x[k]) for i, x in enumerate(cell)])
-            m, lo, hi = bootstrap_mean(100 * v, gr)
-            accs.append(f"{m:.0f} [{lo:.0f}, {hi:.0f}]")
-        lines.append(f"| {l} | {'–' if not ranks else '/'.join(map(str, ranks))} | {'–' if not err else f'{max(err):.3f}'} | " + " | ".join(accs) + " |")
-    return "\n".join(lines)
+    res = dict(settings=kw, tol=DEFAULT_TOL, classes={c: json.loads((out/c/"rows.json").read_text()) for c in kw["classes"]})
+    write_json(out/"results.json", res)
+    print(export_rank_table(res))
 
 if __name__ == "__main__":
     main()

@@ -13,9 +13,7 @@ import argparse, dataclasses, json, sys, time
 
 import torch
 
-ADJ = "red blue green small big old young dark bright wooden".split()
-NOUN = "cat dog bird horse ship truck car frog deer house".split()
-CONCEPTS = [f"{a} {n}" for a in ADJ for n in NOUN]
+from multi_concept import CONCEPTS   # the 100 two-word concepts of the CPU cost table (bench/ is on the path of a script run)
 
 def sd14_pipeline(device, dtype):
     "An SD1.4-shaped StableDiffusionPipeline with random weights (CLIP ViT-L/14 text encoder, SD1.4 UNet and VAE shapes)."

@@ -23,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import torch
 
 from realera.baselines import UCE_RECIPES, uce_as_coded, uce_vectors
@@ -138,9 +139,8 @@ def world_table(out: Path, n: int, n_other: int, steps: int):
     from realera.evaluate import bootstrap_mean
     from realera.export import export_lora
     from realera.settings import model_settings
-    from realera.world.data import CLASSES, NONE
-    from realera.world.model import classify, load_classifier, load_world
-    import numpy as np
+    from realera.world.data import CLASSES
+    from realera.world.model import class_hits, load_classifier, load_world
     torch.set_num_threads(1)
     state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6))
     cfg = EraseConfig.for_model(model_settings(None))
@@ -155,11 +155,7 @@ def world_table(out: Path, n: int, n_other: int, steps: int):
     if not state.is_main_process: return None
     from realera.erase import load_erased
     clf = load_classifier()
-    @torch.no_grad()
-    def hits(pipe, cls, k):
-        ims = pipe([f"a photo of a {cls}"] * k, num_inference_steps=steps, output_type="np",
-                   generator=[torch.Generator().manual_seed(1000 + i) for i in range(k)]).images
-        return (classify(ims, clf) == (CLASSES + [NONE]).index(cls)).astype(float)
+    def hits(pipe, cls, k): return np.array(class_hits(pipe, clf, f"a photo of a {cls}", cls, n=k, steps=steps, seed=1000), dtype=float)
     composed = load_world()
     for c in WORLD_CLASSES:
         f = out/"single"/f"{c}.safetensors"
@@ -195,20 +191,15 @@ def lam1_sweep(n: int, steps: int):
     from accelerate import PartialState
     from realera.erase import EraseConfig, erase
     from realera.settings import model_settings
-    from realera.world.data import CLASSES, NONE
-    from realera.world.model import classify, load_classifier, load_world
+    from realera.world.data import CLASSES
+    from realera.world.model import class_hits, load_classifier, load_world
     torch.set_num_threads(1)
     state, clf = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6)), load_classifier()
     rows = []
     for j, lam1 in enumerate(LAM1_GRID):
         if j % state.num_processes != state.process_index: continue
         pipe = erase(load_world(), TUNING_TRIPLE, config=EraseConfig.for_model(model_settings(None), lam1=lam1, lam1_scaling="none"), progress=False)
-        rate = {}
-        with torch.no_grad():
-            for c in CLASSES:
-                ims = pipe([f"a photo of a {c}"] * n, num_inference_steps=steps, output_type="np",
-                           generator=[torch.Generator().manual_seed(1000 + k) for k in range(n)]).images
-                rate[c] = 100 * float((classify(ims, clf) == (CLASSES + [NONE]).index(c)).mean())
+        rate = {c: 100 * float(np.mean(class_hits(pipe, clf, f"a photo of a {c}", c, n=n, steps=steps, seed=1000))) for c in CLASSES}
         rows.append(dict(lam1=lam1, acc_e=sum(rate[c] for c in TUNING_TRIPLE) / 3,
                          acc_s=sum(v for c, v in rate.items() if c not in TUNING_TRIPLE) / 7, per_class=rate))
     if state.num_processes > 1:

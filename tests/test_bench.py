@@ -4,27 +4,27 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+def run_bench(script: str, *args, timeout: int = 900, ok: bool = True, expect=()) -> subprocess.CompletedProcess:
+    "Run bench/<script> with `args`; assert it succeeded (or failed, `ok=False`) and that stdout holds every string of `expect`."
+    r = subprocess.run([sys.executable, str(ROOT/"bench"/script), *args], capture_output=True, text=True, timeout=timeout)
+    assert (r.returncode == 0) == ok, (r.returncode, r.stderr[-3000:])
+    for t in expect: assert t in r.stdout, t
+    return r
+
 def test_world_erase_quick(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT/"bench"/"world_erase.py"), "--quick", "--out", str(tmp_path/"b"),
-                        "--rows", '{"closed form + associated names": ["closed form (variant 1)", {"also": "associated"}]}'],
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr[-3000:]
-    for t in ("**Table 1**", "**Acc_g by kind of name**", "**Paired differences**", "| **average** | UCE (2023 recipe) |",
-              "| **average** | closed form + associated names |"):
-        assert t in r.stdout, t
+    run_bench("world_erase.py", "--quick", "--out", str(tmp_path/"b"),
+              "--rows", '{"closed form + associated names": ["closed form (variant 1)", {"also": "associated"}]}',
+              expect=("**Table 1**", "**Acc_g by kind of name**", "**Paired differences**", "| **average** | UCE (2023 recipe) |",
+                      "| **average** | closed form + associated names |"))
     assert (tmp_path/"b"/"results.json").is_file() and (tmp_path/"b"/"tables.md").is_file()
 
 def test_world_erase_rejects_unknown_row_method(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT/"bench"/"world_erase.py"), "--quick", "--out", str(tmp_path/"b"),
-                        "--rows", '{"x": ["MACE", {}]}'], capture_output=True, text=True, timeout=300)
-    assert r.returncode != 0 and "unknown methods ['MACE']" in r.stderr and not (tmp_path/"b").exists()
+    r = run_bench("world_erase.py", "--quick", "--out", str(tmp_path/"b"), "--rows", '{"x": ["MACE", {}]}', timeout=300, ok=False)
+    assert "unknown methods ['MACE']" in r.stderr and not (tmp_path/"b").exists()
 
 def test_world_tradeoff_quick(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT/"bench"/"world_tradeoff.py"), "--quick", "--out", str(tmp_path/"t")],
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr[-3000:]
-    for t in ("| method · knob |", "| original |", "| ESD-x · steps=25 |", "| RealEra (full) · d1=1.1,d2=1.6,s1=0.7,s2=0.3 |"):
-        assert t in r.stdout, t
+    run_bench("world_tradeoff.py", "--quick", "--out", str(tmp_path/"t"),
+              expect=("| method · knob |", "| original |", "| ESD-x · steps=25 |", "| RealEra (full) · d1=1.1,d2=1.6,s1=0.7,s2=0.3 |"))
     assert (tmp_path/"t"/"tradeoff.png").stat().st_size > 10_000
 
 def test_world_attack_quick_on_one_and_two_processes(tmp_path):
@@ -43,27 +43,18 @@ def test_world_attack_quick_on_one_and_two_processes(tmp_path):
     assert (tmp_path/"one"/"figure.png").stat().st_size > 10_000
 
 def test_export_rank_quick(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT/"bench"/"export_rank.py"), "--quick", "--out", str(tmp_path/"x")],
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr[-3000:]
-    for t in ("| export | rank | max rel. weight error | Acc_e % | Acc_g % | Acc_s % |", "| erase (exact) |", "| default (tol 0.01) |", "| rank 2 | 2 |"):
-        assert t in r.stdout, t
+    run_bench("export_rank.py", "--quick", "--out", str(tmp_path/"x"), expect=("| export | rank | max rel. weight error | Acc_e % ↓ | Acc_g % ↓ | Acc_s % ↑ |", "| erase (exact) |", "| default (tol 0.01) |", "| rank 2 | 2 |"))
 
 def test_multi_concept_cost_tables_quick():
-    r = subprocess.run([sys.executable, str(ROOT/"bench"/"multi_concept.py"), "--quick"], capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
-    for t in ("| erase + preserve vectors | UCE as coded, s | realera, s |", "| 20 + 50 |", "| 2 | 2 |"):
-        assert t in r.stdout, t
+    r = run_bench("multi_concept.py", "--quick", timeout=600,
+                  expect=("| erase + preserve vectors | UCE as coded, s | realera, s |", "| 20 + 50 |", "| 2 | 2 |"))
     diffs = [float(line.rsplit("|", 2)[-2]) for line in r.stdout.splitlines() if line.startswith(("| 2 + 3 |", "| 20 + 50 |"))]
     assert len(diffs) == 2 and max(diffs) < 1e-4, diffs   # UCE's code and realera's solve give the same weights
 
 def test_gpu_bench_says_when_there_is_no_gpu_and_runs_tiny():
     import torch
     if not torch.cuda.is_available():
-        r = subprocess.run([sys.executable, str(ROOT/"bench"/"gpu.py")], capture_output=True, text=True, timeout=300)
+        r = run_bench("gpu.py", timeout=300, ok=False)
         assert r.returncode == 1 and "no CUDA device here, nothing measured" in r.stderr, r.stderr[-2000:]
-    r = subprocess.run([sys.executable, str(ROOT/"bench"/"gpu.py"), "--tiny"], capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
-    for t in ("| neighbour mining + closed form (Eq. 7) |", "| noise alignment (2 steps", "| mining + closed form for 3 concepts |",
-              "the erase of one concept:"):
-        assert t in r.stdout, t
+    run_bench("gpu.py", "--tiny", timeout=600, expect=("| neighbour mining + closed form (Eq. 7) |", "| noise alignment (2 steps",
+                                                       "| mining + closed form for 3 concepts |", "the erase of one concept:"))

@@ -4,14 +4,13 @@ together with diffusers' own loader (two adapters) remove both; the kohya file's
 import json
 
 import pytest
-import torch
 from safetensors import safe_open
 
 from realera.erase import EraseConfig, erase
 from realera.export import export_lora
 from realera.settings import model_settings
-from realera.world.data import CLASSES, NONE
-from realera.world.model import classify, load_classifier, load_world
+from realera.world.data import CLASSES
+from realera.world.model import class_hits, load_classifier, load_world
 
 ERASED = ["ring", "square"]
 KEPT = [c for c in CLASSES if c not in ERASED]
@@ -19,12 +18,10 @@ KEPT = [c for c in CLASSES if c not in ERASED]
 @pytest.fixture(scope="module")
 def rate():
     clf = load_classifier()
-    @torch.no_grad()
     def rate(pipe, cls: str, n: int = 8) -> float:
         "Percent of n images of 'a photo of a <cls>' (seeds 1000 ...) the world's evaluator labels <cls>."
-        ims = pipe([f"a photo of a {cls}"] * n, num_inference_steps=20, output_type="np",
-                   generator=[torch.Generator().manual_seed(1000 + k) for k in range(n)]).images
-        return 100 * float((classify(ims, clf) == (CLASSES + [NONE]).index(cls)).mean())
+        h = class_hits(pipe, clf, f"a photo of a {cls}", cls, n=n, steps=20, seed=1000)
+        return 100 * sum(h) / n
     return rate
 
 def _defaults(): return EraseConfig.for_model(model_settings(None))   # RealEra at the world's defaults

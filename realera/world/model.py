@@ -19,7 +19,7 @@ from .data import ANCHOR, CLASSES, NONE, general_names, to_tensor
 # %% auto #0
 __all__ = ['STORE_DTYPES', 'WORLD_DIR', 'ShapeClassifier', 'world_settings', 'assemble_pipeline', 'round_to', 'save_world',
            'has_world', 'load_world', 'load_weights', 'load_classifier', 'load_world_clip', 'to_batch', 'classify',
-           'generation_accuracy', 'name_geometry', 'synonym_accuracy']
+           'class_hits', 'generation_accuracy', 'name_geometry', 'synonym_accuracy']
 
 # %% ../../nbs/04a_world_model.ipynb #714b0705
 class ShapeClassifier(nn.Module):
@@ -141,17 +141,22 @@ def classify(images, classifier: ShapeClassifier | None = None) -> np.ndarray:
 
 # %% ../../nbs/04a_world_model.ipynb #cb6f2511
 @torch.no_grad()
-def _class_rate(pipe, classifier, prompt: str, cls: str, n: int = 20, steps: int = 20, guidance_scale: float = 7.5, seed: int = 0) -> float:
-    "Percent of `n` images of `prompt` (seeds seed … seed + n - 1) that the evaluator labels `cls`."
+def class_hits(pipe, classifier, prompt: str, cls: str, n: int = 20, steps: int = 20, guidance_scale: float = 7.5, seed: int = 0) -> list[int]:
+    "One 0/1 per image of `prompt` (seeds seed … seed + n - 1): 1 where the evaluator labels it `cls`."
     ims = pipe([prompt] * n, num_inference_steps=steps, guidance_scale=guidance_scale, output_type="np",
                generator=[torch.Generator().manual_seed(seed + k) for k in range(n)]).images
-    return 100 * float((classify(ims, classifier) == (CLASSES + [NONE]).index(cls)).mean())
+    return [int(x) for x in classify(ims, classifier) == (CLASSES + [NONE]).index(cls)]
+
+def _class_rate(pipe, classifier, prompt: str, cls: str, **kw) -> float:
+    "Percent of the images of `prompt` (`kw` as `class_hits`) that the evaluator labels `cls`."
+    h = class_hits(pipe, classifier, prompt, cls, **kw)
+    return 100 * sum(h) / len(h)
 
 def generation_accuracy(pipe, classifier: ShapeClassifier, prompts: dict[str, str] | None = None, n: int = 20, steps: int = 20,
                         guidance_scale: float = 7.5, seed: int = 0) -> dict[str, float]:
     "Percent of `n` images per prompt that the evaluator labels as the prompt's class (prompts: class → prompt)."
     prompts = prompts or {c: f"a photo of a {c}" for c in CLASSES}
-    return {c: _class_rate(pipe, classifier, p, c, n, steps, guidance_scale, seed) for c, p in prompts.items()}
+    return {c: _class_rate(pipe, classifier, p, c, n=n, steps=steps, guidance_scale=guidance_scale, seed=seed) for c, p in prompts.items()}
 
 def name_geometry(pipe, cfg=None, template: str = "a photo of a {}", classes: list[str] | None = None) -> list[dict]:
     "For each class: its synonyms, associated names (`general_names`) and the other classes' names, measured against the canonical prompt."
