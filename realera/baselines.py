@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from .closed_form import ClosedFormEdit, ClosedFormFitter
-from .core import cross_attention_projections, encode_prompts, text_encoder_fingerprint
+from .core import context_width, cross_attention_projections, encode_prompts, text_fingerprint
 
 # %% auto #0
 __all__ = ['UCE_RECIPES', 'ESD_METHODS', 'SLD_PRESETS', 'UCERecipe', 'last_subject_index', 'uce_vectors', 'uce_preserve_vectors',
@@ -75,12 +75,12 @@ def uce_edit(pipe, concepts: list[str] | str, guides: list[str] | str | None = N
     if len(guides) != len(concepts): raise ValueError(f"{len(guides)} guides for {len(concepts)} concepts: give one, or one per concept")
     retain = list(dict.fromkeys(([""] if r.retain_empty else []) + list(preserve or [])))
     ps = r.preserve_scale(len(retain)) if preserve_scale is None else float(preserve_scale)
-    fit = ClosedFormFitter(pipe.text_encoder.config.hidden_size, lam1=ps / r.erase_scale, ridge=r.lam / r.erase_scale,
+    fit = ClosedFormFitter(context_width(pipe), lam1=ps / r.erase_scale, ridge=r.lam / r.erase_scale,
                            ridge_unit="abs", method=f"UCE ({r.name} recipe)", concepts=concepts, anchors=guides, preserve=retain)
     for c, g in zip(concepts, guides): fit.update(*uce_vectors(pipe, c, g, r))
     P = uce_preserve_vectors(pipe, retain, r)
     if P is not None: fit.update(P=P)
-    return fit.solve(text_encoder_fingerprint(pipe.text_encoder))
+    return fit.solve(text_fingerprint(pipe))
 
 # %% ../nbs/02a_baselines.ipynb #f0fcdbec
 def uce_as_coded(unet, C: torch.Tensor, G: torch.Tensor, P: torch.Tensor | None = None, erase_scale: float = 1.0,

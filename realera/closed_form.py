@@ -13,12 +13,13 @@ from torch import nn
 
 from fastcore.meta import delegates
 from .core import (ConceptPair, atomic_path, check_finite, concept_pair, concept_pairs, cross_attention_projections,
-                          encode_prompts, read_json, text_encoder_fingerprint, write_json)
+                          context_width, encode_prompts, encode_text, is_sdxl, read_json, text_fingerprint, write_json)
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
-__all__ = ['RIDGE_UNITS', 'RIDGE', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'apply_m', 'ClosedFormFitter', 'ClosedFormEdit',
-           'load_edited_weights', 'solve_closed_form', 'closed_form_fitter', 'closed_form_edit', 'rece_map', 'kv_gram',
+__all__ = ['RIDGE_UNITS', 'RIDGE', 'EDIT_TARGETS', 'POOLED_LAYER', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'apply_m',
+           'ClosedFormFitter', 'pooled_layer', 'pooled_width', 'ClosedFormEdit', 'load_edited_weights',
+           'solve_closed_form', 'closed_form_fitter', 'closed_form_edit', 'pooled_fitter', 'rece_map', 'kv_gram',
            'rece_map_of', 'harden_edit', 'ridge_sweep']
 
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
@@ -96,7 +97,7 @@ class ClosedFormFitter:
         B = self.S_ee + self.lam1 * self.S_pp + lam_I
         return A, B
 
-    def solve(self, fingerprint: str | None = None) -> "ClosedFormEdit":
+    def solve(self, fingerprint: str | None = None, target: str = "attn2") -> "ClosedFormEdit":
         """The immutable edit W <- W_org M; with at most d/4 erase rows it also carries M − I = U V (U = (E* − E)ᵀ,
         V = E B⁻¹: A − B = (E* − E)ᵀ E), so that the products cost 2r/d of the dense ones."""
         if self.n_erase == 0: raise ValueError("nothing to erase: call `update` with erase/anchor pairs first")
@@ -107,22 +108,48 @@ class ClosedFormFitter:
             factors = (D.mT.contiguous(), torch.cholesky_solve(E.mT, L).mT.contiguous())
         return ClosedFormEdit(torch.cholesky_solve(A.mT, L).mT, dict(self.settings, lam1=self.lam1, ridge=self.ridge,
                               ridge_unit=self.ridge_unit, ridge_abs=self.lam, n_erase=self.n_erase, n_preserve=self.n_preserve),
-                              fingerprint, factors)
+                              fingerprint, factors, target)
 
 # %% ../nbs/02_closed_form.ipynb #0ac5046d
+EDIT_TARGETS = {"attn2": "closed_form", "pooled": "pooled"}   # what an edit changes → the stem of its files
+POOLED_LAYER = "add_embedding.linear_1"   # SDXL: reads [pooled text embedding, time-id embeddings]
+
+def pooled_layer(unet: nn.Module) -> nn.Linear:
+    "SDXL's `add_embedding.linear_1` (under a LoRA adapter, its base layer); `ValueError` for a UNet without the pooled path."
+    if not is_sdxl(unet): raise ValueError(f"this UNet has no pooled text path (addition_embed_type "
+                                           f"{getattr(unet.config, 'addition_embed_type', None)!r}, SDXL's is 'text_time')")
+    layer = unet.add_embedding.linear_1
+    return getattr(layer, "base_layer", layer)
+
+def pooled_width(unet: nn.Module) -> int:
+    "The width p of the pooled text embedding `add_embedding.linear_1` reads before the six time-id embeddings (SDXL: 1280)."
+    return pooled_layer(unet).in_features - 6 * unet.config.addition_time_embed_dim
+
 @dataclass(frozen=True)
 class ClosedFormEdit:
-    "W <- W_org M for every `attn2.to_k`/`to_v`: the solution of Eq. 7, shared by all projections."
+    """W <- W_org M for every `attn2.to_k`/`to_v`: the solution of Eq. 7, shared by all projections. With `target="pooled"`
+    (SDXL) the same solve in the pooled embedding's space, applied to the pooled columns of `add_embedding.linear_1`."""
     M: torch.Tensor                      # (d, d), float64
     settings: dict = field(default_factory=dict)
-    fingerprint: str | None = None       # of the text encoder the statistics came from
+    fingerprint: str | None = None       # of the text encoder(s) the statistics came from
     factors: tuple | None = field(default=None, repr=False, compare=False)   # (U, V): M − I = U V of low rank, if known
+    target: str = "attn2"                # "attn2": every attn2.to_k/to_v; "pooled": add_embedding.linear_1's pooled columns
+
+    def __post_init__(self):
+        if self.target not in EDIT_TARGETS: raise ValueError(f"target must be one of {list(EDIT_TARGETS)}, got {self.target!r}")
 
     @property
     def d(self) -> int: return self.M.shape[0]
 
+    @property
+    def stem(self) -> str: return EDIT_TARGETS[self.target]   # its files: <stem>.safetensors, <stem>.json
+
     def edited_weights(self, unet: nn.Module) -> dict[str, torch.Tensor]:
-        "The edited `to_k`/`to_v` weights of `unet`, keyed by module name (the UNet is not changed)."
+        "The edited weights of `unet` (`to_k`/`to_v`, or `add_embedding.linear_1`), keyed by module name (the UNet is not changed)."
+        if self.target == "pooled":
+            W, p = pooled_layer(unet).weight.detach(), pooled_width(unet)
+            if p != self.d: raise ValueError(f"this edit is for a pooled width {self.d}; this UNet's add_embedding reads {p}")
+            return {POOLED_LAYER: torch.cat([apply_m(W[:, :p], self.M.to(W.device), self.factors), W[:, p:]], 1)}
         projs = cross_attention_projections(unet)
         bad = {n: p.in_features for n, p in projs.items() if p.in_features != self.d}
         if bad: raise ValueError(f"this edit is for text width {self.d}; these projections read another width: {bad}")
@@ -137,7 +164,7 @@ class ClosedFormEdit:
     def apply(self, pipe, check_fingerprint: bool = True):
         "Edit `pipe.unet` in place (refusing a different text encoder); returns `pipe`."
         if check_fingerprint and self.fingerprint is not None:
-            fp = text_encoder_fingerprint(pipe.text_encoder)
+            fp = text_fingerprint(pipe)
             if fp != self.fingerprint:
                 raise ValueError(f"this edit was computed with text encoder {self.fingerprint}, the pipeline's is {fp}: "
                                  "M is only optimal for the encoder it was computed with")
@@ -145,27 +172,29 @@ class ClosedFormEdit:
         return pipe
 
     def save(self, path, unet: nn.Module | None = None) -> Path:
-        "Write `closed_form.safetensors` (M) and `closed_form.json`; with `unet`, also its edited weights by module name."
+        "Write `<stem>.safetensors` (M) and `<stem>.json` (`closed_form`, or `pooled`); with `unet`, also its edited weights by module name."
         from safetensors.torch import save_file
         import realera
         path = Path(path); path.mkdir(parents=True, exist_ok=True)
         tensors = {"M": self.M.contiguous(), **({"U": self.factors[0].contiguous(), "V": self.factors[1].contiguous()} if self.factors else {})}
         check_finite(tensors, "closed form")
-        with atomic_path(path/"closed_form.safetensors") as t: save_file(tensors, str(t))
-        meta = dict(settings=self.settings, fingerprint=self.fingerprint, d=self.d, realera_version=realera.__version__)
-        write_json(path/"closed_form.json", meta)
+        with atomic_path(path/f"{self.stem}.safetensors") as t: save_file(tensors, str(t))
+        meta = dict(settings=self.settings, fingerprint=self.fingerprint, d=self.d, realera_version=realera.__version__,
+                    **({"target": self.target} if self.target != "attn2" else {}))
+        write_json(path/f"{self.stem}.json", meta)
         if unet is not None:
-            with atomic_path(path/"attn2_kv.safetensors") as t:
+            with atomic_path(path/("attn2_kv.safetensors" if self.target == "attn2" else f"{self.stem}_weights.safetensors")) as t:
                 save_file({n: w.contiguous() for n, w in self.edited_weights(unet).items()}, str(t))
         return path
 
     @classmethod
-    def load(cls, path) -> "ClosedFormEdit":
-        "Read an edit written by `save` (safetensors and JSON only)."
+    def load(cls, path, target: str = "attn2") -> "ClosedFormEdit":
+        "Read an edit of `target` written by `save` (safetensors and JSON only)."
         from safetensors.torch import load_file
-        path = Path(path); f = path/"closed_form.safetensors"
-        if not f.exists(): raise FileNotFoundError(f"no closed_form.safetensors in {str(path)!r}")
-        meta = read_json(path/"closed_form.json")
+        if target not in EDIT_TARGETS: raise ValueError(f"target must be one of {list(EDIT_TARGETS)}, got {target!r}")
+        path = Path(path); f = path/f"{EDIT_TARGETS[target]}.safetensors"
+        if not f.exists(): raise FileNotFoundError(f"no {f.name} in {str(path)!r}")
+        meta = read_json(path/f"{EDIT_TARGETS[target]}.json")
         try: t = load_file(str(f)); M = t["M"]
         except Exception as err: raise ValueError(f"{str(f)!r} is not a closed form written by realera ({type(err).__name__}: {err})") from None
         if M.dtype != torch.float64 or M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] != meta.get("d"):
@@ -174,14 +203,14 @@ class ClosedFormEdit:
         factors = (t["U"], t["V"]) if "U" in t and "V" in t else None
         if factors and (factors[0].shape[0] != M.shape[0] or factors[1].shape[1] != M.shape[0] or factors[0].shape[1] != factors[1].shape[0]):
             raise ValueError(f"{str(f)!r}: factors U {tuple(factors[0].shape)}, V {tuple(factors[1].shape)} do not fit M {tuple(M.shape)}")
-        return cls(M, meta["settings"], meta["fingerprint"], factors)
+        return cls(M, meta["settings"], meta["fingerprint"], factors, meta.get("target", "attn2"))
 
 def load_edited_weights(unet: nn.Module, weights: dict[str, torch.Tensor] | str | Path) -> nn.Module:
-    "Copy `to_k`/`to_v` weights keyed by module name into `unet`, after checking every key and shape."
+    "Copy `to_k`/`to_v` (or `add_embedding.linear_1`) weights keyed by module name into `unet`, after checking every key and shape."
     if not isinstance(weights, dict):
         from safetensors.torch import load_file
         weights = load_file(str(Path(weights)/"attn2_kv.safetensors" if Path(weights).is_dir() else weights))
-    projs = cross_attention_projections(unet)
+    projs = {POOLED_LAYER: pooled_layer(unet)} if set(weights) == {POOLED_LAYER} else cross_attention_projections(unet)
     missing, unknown = sorted(set(projs) - set(weights)), sorted(set(weights) - set(projs))
     shapes = {n: (tuple(w.shape), tuple(projs[n].weight.shape)) for n, w in weights.items()
               if n in projs and tuple(w.shape) != tuple(projs[n].weight.shape)}
@@ -210,6 +239,10 @@ def solve_closed_form(W, E: torch.Tensor, E_star: torch.Tensor, P: torch.Tensor 
 DEFAULT_PRESERVE = ["a photo", "a person", "a landscape", "a painting", "an animal", "a building", "a city street",
                     "a bowl of food", "a portrait of a woman", "a portrait of a man", "the sky", "a car on the road"]
 
+def _preserve(concepts: list[str], preserve: list[str] | None) -> list[str]:
+    "`preserve`, or (None) the generic prompts that name none of `concepts`."
+    return list(preserve) if preserve is not None else [p for p in DEFAULT_PRESERVE if not any(c.lower() in p.lower() for c in concepts)]
+
 def closed_form_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = None, *, cfg: SamplingConfig | None = None,
                        mine: bool = True, beyond: bool = True, lam1: float = 0.1, ridge: float = RIDGE, ridge_unit: str = "norm",
                        generator: torch.Generator | None = None) -> ClosedFormFitter:
@@ -218,9 +251,8 @@ def closed_form_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | Non
         raise ValueError(f"pairs must be a non-empty list of ConceptPair (realera.core.concept_pairs), got {pairs!r}")
     cfg = cfg or SamplingConfig()
     concepts, anchors = [p.concept for p in pairs], [p.anchor for p in pairs]
-    if preserve is None:
-        preserve = [p for p in DEFAULT_PRESERVE if not any(c.lower() in p.lower() for c in concepts)]
-    fit = ClosedFormFitter(pipe.text_encoder.config.hidden_size, lam1, ridge, ridge_unit, concepts=concepts, anchors=anchors,
+    preserve = _preserve(concepts, preserve)
+    fit = ClosedFormFitter(context_width(pipe), lam1, ridge, ridge_unit, concepts=concepts, anchors=anchors,
                            preserve=list(preserve), policy=pairs[0].policy, mine=mine, beyond=beyond, sampling=cfg.__dict__)
     for p in pairs:
         pos = p.positions
@@ -237,7 +269,22 @@ def closed_form_edit(pipe, concepts: list[str], anchors: list[str] | None = None
                      policy: str = "subsequent", **kwargs) -> ClosedFormEdit:
     "Solve Eq. 7 for erasing `concepts` (→ `anchors`, default '') while preserving `preserve`, with RealEra's samples."
     pairs = concept_pairs(pipe, concepts, anchors, policy)   # fails early on prompts over 77 tokens
-    return closed_form_fitter(pipe, pairs, preserve, **kwargs).solve(text_encoder_fingerprint(pipe.text_encoder))
+    return closed_form_fitter(pipe, pairs, preserve, **kwargs).solve(text_fingerprint(pipe))
+
+def pooled_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = None, *, lam1: float = 0.1, ridge: float = RIDGE,
+                  ridge_unit: str = "norm") -> ClosedFormFitter:
+    """Eq. 7 in SDXL's pooled space: each pair's pooled embedding → its anchor's, the preserve prompts' pooled embeddings kept
+    (λ1 and the ridge as for the context). Solved (`solve(fp, target="pooled")`), it edits `add_embedding.linear_1`'s pooled columns."""
+    if not is_sdxl(pipe): raise ValueError("the pooled edit is for SDXL-shaped pipelines (a `text_time` add_embedding); this one has none")
+    if not pairs or any(not isinstance(p, ConceptPair) or p.pooled is None for p in pairs):
+        raise ValueError("pairs must be ConceptPairs encoded by this SDXL pipeline (with pooled embeddings): realera.core.concept_pairs")
+    concepts = [p.concept for p in pairs]
+    preserve = _preserve(concepts, preserve)
+    fit = ClosedFormFitter(pooled_width(pipe.unet), lam1, ridge, ridge_unit, concepts=concepts, anchors=[p.anchor for p in pairs],
+                           preserve=preserve)
+    fit.update(torch.stack([p.pooled for p in pairs]), torch.stack([p.pooled_star for p in pairs]))
+    if preserve: fit.update(P=encode_text(pipe, preserve)[1])
+    return fit
 
 # %% ../nbs/02_closed_form.ipynb #fce19611
 def _check_lam(lam) -> float:

@@ -13,11 +13,13 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['EMBEDDED_MODEL', 'TOKEN_POLICIES', 'seed_everything', 'make_generator', 'atomic_path', 'atomic_dir', 'write_json',
-           'read_json', 'folder_lock', 'canonical_safetensors', 'check_finite', 'check_dtype', 'check_device',
-           'quiet_loading', 'dtype_kwarg', 'load_pipeline', 'tokenize', 'encode_prompts', 'TokenSpan', 'concept_span',
-           'check_concepts', 'ConceptPair', 'concept_pair', 'concept_pairs', 'cross_attention_projections',
-           'fingerprint', 'text_encoder_fingerprint', 'model_identity']
+__all__ = ['EMBEDDED_MODEL', 'PIPELINES', 'TOKEN_POLICIES', 'seed_everything', 'make_generator', 'atomic_path', 'atomic_dir',
+           'write_json', 'read_json', 'folder_lock', 'canonical_safetensors', 'check_finite', 'check_dtype',
+           'check_device', 'quiet_loading', 'dtype_kwarg', 'pipeline_class', 'load_pipeline', 'tokenize',
+           'text_encoders', 'tokenizers', 'is_sdxl', 'check_prompts', 'encode_text', 'encode_prompts', 'TokenSpan',
+           'concept_span', 'check_concepts', 'ConceptPair', 'concept_pair', 'concept_pairs',
+           'cross_attention_projections', 'context_width', 'fingerprint', 'text_encoder_fingerprint',
+           'text_fingerprint', 'model_identity']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
 def seed_everything(seed: int) -> None:
@@ -169,25 +171,37 @@ def dtype_kwarg(dtype) -> dict:
     from diffusers.utils import deprecation_utils
     return {"dtype": dtype} if hasattr(deprecation_utils, "_TORCH_DTYPE_DEPRECATION_MESSAGE") else {"torch_dtype": dtype}
 
+PIPELINES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline")   # the `_class_name`s of model_index.json realera erases
+
+def pipeline_class(model: str | os.PathLike):
+    "The diffusers pipeline class named by `model`'s `model_index.json` (a local folder, or a hub id: that one file is fetched)."
+    import diffusers
+    try: name = diffusers.DiffusionPipeline.load_config(str(model)).get("_class_name")
+    except (OSError, ValueError) as err: raise ValueError(f"cannot read model_index.json of {str(model)!r}: {err}") from None
+    if name not in PIPELINES:
+        raise ValueError(f"{str(model)!r} is a {name!r}; realera erases {list(PIPELINES)} (SD1.x, SD2.x and SDXL text-to-image)")
+    return getattr(diffusers, name)
+
 def load_pipeline(model: str | os.PathLike | None = None, # hub id or local folder; `None`: the embedded default model
                   device: str | torch.device = "cpu", dtype=torch.float32,
                   safety_checker: bool = False, # keep the hub's NSFW safety checker (off: erasure research needs raw images)
                   progress: bool | None = None, # loading bars; `None`: for every model but the embedded one (it loads in a second)
-                  **kwargs): # passed on to `StableDiffusionPipeline.from_pretrained`
-    "Load a `StableDiffusionPipeline` onto `device` in `dtype` (`model=None`: `EMBEDDED_MODEL`)."
+                  **kwargs): # passed on to the pipeline's `from_pretrained`
+    """Load the pipeline `model`'s `model_index.json` names (`StableDiffusionPipeline` for SD1.x/2.x,
+    `StableDiffusionXLPipeline` for SDXL) onto `device` in `dtype` (`model=None`: `EMBEDDED_MODEL`)."""
     dtype, device = check_dtype(dtype), check_device(device)
     model = EMBEDDED_MODEL if model is None else model
-    from diffusers import StableDiffusionPipeline
     path = Path(model).expanduser()
     if progress is None: progress = path.resolve() != EMBEDDED_MODEL.resolve()
     if not path.exists() and (os.path.isabs(str(model)) or str(model).startswith('.') or str(model).count('/') != 1):
         raise ValueError(f"model {str(model)!r} is neither an existing local folder nor a hub id of the form 'org/name'")
     if path.exists() and not (path/'model_index.json').exists():
         raise ValueError(f"{str(path)!r} has no model_index.json: not a folder written by `save_pretrained`")
-    extra = {} if safety_checker else dict(safety_checker=None, requires_safety_checker=False)
+    source = str(path) if path.exists() else str(model)
+    cls = pipeline_class(source)
+    extra = {} if safety_checker or cls.__name__ != "StableDiffusionPipeline" else dict(safety_checker=None, requires_safety_checker=False)
     with quiet_loading(not progress):
-        pipe = StableDiffusionPipeline.from_pretrained(str(path) if path.exists() else str(model), **dtype_kwarg(dtype),
-                                                       **extra, **kwargs)
+        pipe = cls.from_pretrained(source, **dtype_kwarg(dtype), **extra, **kwargs)
     return pipe.to(device)
 
 # %% ../nbs/00_core.ipynb #03eb8fd1
@@ -204,12 +218,41 @@ def tokenize(tokenizer, prompts: str | list[str]) -> torch.Tensor:
                              f"the text encoder reads at most {max_len}: shorten it")
     return tokenizer(prompts, padding="max_length", max_length=max_len, truncation=True, return_tensors="pt").input_ids
 
+def text_encoders(pipe) -> list[nn.Module]:
+    "The text encoders whose outputs the UNet reads: `text_encoder` (SD1.x/2.x), and `text_encoder_2` (SDXL)."
+    return [e for e in (getattr(pipe, "text_encoder", None), getattr(pipe, "text_encoder_2", None)) if e is not None]
+
+def tokenizers(pipe) -> list:
+    "The tokenizers of `text_encoders(pipe)`, in the same order."
+    return [t for t in (getattr(pipe, "tokenizer", None), getattr(pipe, "tokenizer_2", None)) if t is not None]
+
+def is_sdxl(pipe) -> bool:
+    "Whether `pipe` (or a UNet) is SDXL-shaped: a pooled text embedding and six time ids enter its UNet through `add_embedding`."
+    unet = getattr(pipe, "unet", pipe)
+    return getattr(unet.config, "addition_embed_type", None) == "text_time"
+
+def check_prompts(pipe, prompts: str | list[str]) -> list[str]:
+    "`prompts` as a list, after checking that each fits every tokenizer of `pipe` (`tokenize`'s errors)."
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts) if isinstance(prompts, (list, tuple)) else prompts
+    for tok in tokenizers(pipe): tokenize(tok, prompts)
+    return prompts
+
 @torch.no_grad()
+def encode_text(pipe, prompts: str | list[str], device=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The context (n, 77, d) every `attn2` reads and, on SDXL, the pooled embedding (n, p) `add_embedding` reads (else `None`).
+    SD1.x/2.x: the text encoder's last hidden state. SDXL: `pipe.encode_prompt`'s own output (both encoders' penultimate
+    hidden states concatenated, text_encoder_2's projected end token)."""
+    prompts = check_prompts(pipe, prompts)
+    if not is_sdxl(pipe):
+        enc = pipe.text_encoder
+        return enc(tokenize(pipe.tokenizer, prompts).to(device or enc.device))[0], None
+    emb, _, pooled, _ = pipe.encode_prompt(prompts, device=device or pipe.text_encoder_2.device, num_images_per_prompt=1,
+                                           do_classifier_free_guidance=False)
+    return emb, pooled
+
 def encode_prompts(pipe, prompts: str | list[str], device=None) -> torch.Tensor:
-    "Token embeddings (n, 77, d) of `prompts`: the text encoder's last hidden state, the input of every `attn2`."
-    enc = pipe.text_encoder
-    ids = tokenize(pipe.tokenizer, prompts).to(device or enc.device)
-    return enc(ids)[0]
+    "Token embeddings (n, 77, d) of `prompts`: the context every `attn2` reads (`encode_text` without the pooled part)."
+    return encode_text(pipe, prompts, device)[0]
 
 # %% ../nbs/00_core.ipynb #0ed9a3cb
 TOKEN_POLICIES = ("subsequent", "concept", "last", "all")
@@ -266,12 +309,19 @@ class ConceptPair:
     positions: torch.Tensor  # token positions of the concept (and, for "subsequent", every token after it)
     e: torch.Tensor          # (77, d) embeddings of `prompt`
     e_star: torch.Tensor     # (77, d) embeddings of `anchor`
+    pooled: torch.Tensor | None = None        # SDXL: (p,) pooled embedding of `prompt` (what `add_embedding` reads)
+    pooled_star: torch.Tensor | None = None   # SDXL: (p,) pooled embedding of `anchor`
 
 def concept_pair(pipe, prompt: str, concept: str, anchor: str = "", policy: str = "subsequent") -> ConceptPair:
-    "Locate `concept` in `prompt` and encode `prompt` and `anchor` in one text-encoder call."
-    positions = concept_span(pipe.tokenizer, prompt, concept).positions(policy)
-    e, e_star = encode_prompts(pipe, [prompt, anchor])
-    return ConceptPair(prompt, concept, anchor, policy, positions, e, e_star)
+    """Locate `concept` in `prompt` and encode `prompt` and `anchor` in one text-encoder call. With two tokenizers (SDXL) the
+    concept must sit at the same positions in both: every position indexes both halves of the concatenated context."""
+    spans = [concept_span(tok, prompt, concept) for tok in tokenizers(pipe)]
+    if any(s != spans[0] for s in spans[1:]):
+        raise ValueError(f"concept {concept!r} sits at different token positions for the two tokenizers of this pipeline "
+                         f"({spans}): realera needs one position per token of the concatenated context")
+    (e, e_star), pooled = encode_text(pipe, [prompt, anchor])
+    return ConceptPair(prompt, concept, anchor, policy, spans[0].positions(policy), e, e_star,
+                       *(pooled if pooled is not None else (None, None)))
 
 def concept_pairs(pipe, concepts, anchors=None, policy: str = "subsequent") -> list[ConceptPair]:
     "One `ConceptPair` per concept, each concept its own prompt (Algorithm 1), with its anchor ('' by default)."
@@ -288,6 +338,10 @@ def cross_attention_projections(unet: nn.Module, kinds: tuple[str, ...] = ("to_k
     if not found: raise ValueError(f"{type(unet).__name__} has no `attn2.{kinds}` layers: not a cross-attention UNet")
     return dict(sorted(found.items()))
 
+def context_width(pipe) -> int:
+    "The width d of the context every `attn2.to_k`/`to_v` of `pipe` (or a UNet) reads: SD1.x 768, SD2.x 1024, SDXL 2048."
+    return next(iter(cross_attention_projections(getattr(pipe, "unet", pipe)).values())).in_features
+
 # %% ../nbs/00_core.ipynb #8adaad02
 def fingerprint(state: dict) -> str:
     "SHA-256 (32 hex digits) over a state dict's names, shapes and values rounded to float16 (fp32/fp16 copies agree)."
@@ -302,8 +356,17 @@ def text_encoder_fingerprint(text_encoder: nn.Module) -> str:
     "The `fingerprint` of a text encoder's weights."
     return fingerprint(text_encoder.state_dict())
 
+def text_fingerprint(pipe) -> str:
+    "The `fingerprint` of the text encoder(s) the UNet reads: `text_encoder_fingerprint` of the one, or of both (SDXL) together."
+    encs = text_encoders(pipe)
+    if len(encs) == 1: return text_encoder_fingerprint(encs[0])
+    return fingerprint({f"{i}.{k}": v for i, enc in enumerate(encs) for k, v in enc.state_dict().items()})
+
 def model_identity(pipe) -> dict:
-    "Where `pipe` came from (`name_or_path`) and the fingerprints of its text encoder and its `attn2.to_k`/`to_v` weights."
+    """Where `pipe` came from (`name_or_path`) and the fingerprints of its text encoder(s) and its `attn2.to_k`/`to_v` weights
+    (SDXL: also `add_embedding`, the pooled path)."""
     kv = {n: m.weight for n, m in cross_attention_projections(pipe.unet).items()}
-    return dict(name=str(getattr(pipe, "name_or_path", None) or "") or None,
-                text_encoder=text_encoder_fingerprint(pipe.text_encoder), unet_attn2=fingerprint(kv))
+    out = dict(name=str(getattr(pipe, "name_or_path", None) or "") or None,
+               text_encoder=text_fingerprint(pipe), unet_attn2=fingerprint(kv))
+    if is_sdxl(pipe): out["unet_add_embedding"] = fingerprint(pipe.unet.add_embedding.state_dict())
+    return out

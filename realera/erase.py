@@ -11,17 +11,17 @@ from pathlib import Path
 import torch
 
 from .core import (TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonical_safetensors, check_concepts, check_finite, concept_pairs, folder_lock,
-                          make_generator, model_identity, read_json, text_encoder_fingerprint, tokenize, write_json)
+                          make_generator, model_identity, read_json, text_fingerprint, write_json, check_prompts, encode_text, is_sdxl)
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
-from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_fitter, harden_edit, kv_gram
-from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision,
+from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_fitter, harden_edit, kv_gram, pooled_fitter
+from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision, sdxl_time_ids, unet_eps,
                            kv_weights, lora_state)
 
 # %% auto #0
 __all__ = ['CONFIG_DIR', 'LAM1_SCALINGS', 'VARIANTS', 'LORA_FILE', 'COMPLETE', 'ARTIFACTS', 'shipped_configs', 'EraseConfig',
            'completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase',
-           'is_erased', 'erase', 'check_erased', 'load_erased', 'save_fused_pipeline']
+           'is_erased', 'erase', 'check_erased', 'load_erased', 'save_fused_pipeline', 'concept_residue']
 
 # %% ../nbs/03a_erase.ipynb #51ee3bd1
 CONFIG_DIR = Path(str(importlib.resources.files("realera") / "assets" / "configs"))   # the shipped GPU configs
@@ -51,6 +51,7 @@ class EraseConfig:
     seed: int = 0
     harden: int = 0                # rounds of RECE hardening of the closed form (beyond the paper; 02_closed_form, 05b_attack)
     harden_lam: float = 1e-3       # the ridge of the RECE embedding each round defends against (RECE: 1e-3)
+    pooled: bool = True            # SDXL: also Eq. 7 on the pooled path (add_embedding's pooled columns), with the closed form; measured below
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     align_config: AlignConfig = field(default_factory=AlignConfig)
 
@@ -59,7 +60,7 @@ class EraseConfig:
             v = getattr(self, k)
             if isinstance(v, dict): setattr(self, k, kind(**v))
             elif not isinstance(v, kind): raise ValueError(f"{k} must be a mapping of {kind.__name__} fields, got {v!r}")
-        for k in ("closed_form", "align", "mine", "beyond"):
+        for k in ("closed_form", "align", "mine", "beyond", "pooled"):
             if not isinstance(getattr(self, k), bool): raise ValueError(f"{k} must be true or false, got {getattr(self, k)!r}")
         if not (self.closed_form or self.align): raise ValueError("closed_form and align are both off: nothing would be erased")
         for k, low in (("lam1", "a finite number >= 0"), ("ridge", "a finite number > 0"), ("harden_lam", "a finite number >= 0")):
@@ -127,6 +128,7 @@ class EraseConfig:
 LORA_FILE = "pytorch_lora_weights.safetensors"
 COMPLETE = "complete.json"   # written last: the artifacts it vouches for, with their SHA-256
 ARTIFACTS = ("config.json", "anchor_latents.safetensors", "closed_form.safetensors", "closed_form.json", "attn2_kv.safetensors",
+             "pooled.safetensors", "pooled.json",
              "checkpoint", LORA_FILE, "log.json", "pipeline", COMPLETE)
 
 def _run_settings(concepts, anchors, preserve, config: EraseConfig, model: dict | None = None) -> dict:
@@ -263,7 +265,7 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
     if is_erased(pipe): raise ValueError("this pipeline already carries an erase: erase a freshly loaded model (load_pipeline)")
     req = resolve_erase(pipe, concepts, anchors, preserve, config, out, force=force, overwrite=overwrite)
     concepts, anchors, preserve, config = req.concepts, req.anchors, req.preserve, req.config
-    for p in dict.fromkeys(concepts + anchors + (preserve or [])): tokenize(pipe.tokenizer, p)   # over-long prompts fail here
+    check_prompts(pipe, list(dict.fromkeys(concepts + anchors + (preserve or []))))   # over-long prompts fail here
     if config.align: check_precision(pipe.device, pipe.unet.dtype, config.align_config.mixed_precision)
     if save_pipeline and out is None: raise ValueError("save_pipeline needs an out folder")
     pairs = concept_pairs(pipe, concepts, anchors, config.policy)   # every prompt encoded once, for both stages
@@ -302,15 +304,22 @@ def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: b
             fit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond,
                                      lam1=config.effective_lam1(len(pairs)), ridge=config.ridge, ridge_unit=config.ridge_unit,
                                      generator=make_generator(config.seed, pipe.device))
-            fp = text_encoder_fingerprint(pipe.text_encoder)
+            fp = text_fingerprint(pipe)
             edit = harden_edit(fit, pairs, kv_gram(pipe.unet), config.harden, config.harden_lam, fp) if config.harden else fit.solve(fp)
             if out is not None: edit.save(out)
         edit.apply(pipe)
+        if config.pooled and is_sdxl(pipe):   # SDXL's pooled path: the same Eq. 7 on add_embedding's pooled columns
+            if resume and (out/"pooled.safetensors").exists() and (out/"pooled.json").exists(): pedit = ClosedFormEdit.load(out, "pooled")
+            else:
+                pedit = pooled_fitter(pipe, pairs, preserve, lam1=config.effective_lam1(len(pairs)), ridge=config.ridge,
+                                      ridge_unit=config.ridge_unit).solve(text_fingerprint(pipe), target="pooled")
+                if out is not None: pedit.save(out)
+            pedit.apply(pipe)
     _ERASED.add(pipe.unet)
     log = []
     if config.align:
         add_lora(pipe.unet, config.align_config, seed=config.seed)
-        log = align_noise(pipe.unet, original, [AlignTask(p, t) for p, t in zip(pairs, trajs)], config.align_config,
+        log = align_noise(pipe.unet, original, [AlignTask(p, t, sdxl_time_ids(pipe)) for p, t in zip(pairs, trajs)], config.align_config,
                           config.sampling, mine=config.mine, beyond=config.beyond, seed=config.seed,
                           checkpoint=out/"checkpoint" if out is not None else None, progress=progress, callback=callback)
     if out is not None:
@@ -343,6 +352,7 @@ def load_erased(pipe, path: str | os.PathLike):
     run = check_erased(path)
     if is_erased(pipe): raise ValueError("this pipeline already carries an erase: load the erase into a freshly loaded model")
     if run["config"].get("closed_form"): ClosedFormEdit.load(path).apply(pipe)
+    if "pooled.safetensors" in read_json(path/COMPLETE)["files"]: ClosedFormEdit.load(path, "pooled").apply(pipe)
     _ERASED.add(pipe.unet)
     if run["config"].get("align"):
         check_finite(load_file(str(path/LORA_FILE)), str(path/LORA_FILE))
@@ -371,3 +381,21 @@ def save_fused_pipeline(pipe, out) -> Path:
 
 def _save_pretrained(pipe, dest: Path) -> None:
     with atomic_dir(dest) as tmp: pipe.save_pretrained(tmp, safe_serialization=True)
+
+@torch.no_grad()
+def concept_residue(original, erased, prompt: str, anchor: str = "", n: int = 8, seed: int = 0, pooled: str = "prompt") -> float:
+    """How much of `prompt` survives in `erased`'s noise prediction, over `n` random (z_t, t): the mean of
+    ‖ε_erased(prompt) − ε_orig(anchor)‖ / ‖ε_orig(prompt) − ε_orig(anchor)‖ (1: untouched, 0: the anchor's prediction).
+    SDXL, `pooled`: which pooled embedding `erased` gets: the prompt's (what generation gives it) or the anchor's (`"anchor"`:
+    what it would predict were the pooled path erased perfectly)."""
+    if pooled not in ("prompt", "anchor"): raise ValueError(f"pooled must be 'prompt' or 'anchor', got {pooled!r}")
+    (c, a), pp = encode_text(original, [prompt, anchor])
+    g = make_generator(seed)
+    unet = original.unet
+    z = torch.randn(n, unet.config.in_channels, unet.config.sample_size, unet.config.sample_size, generator=g)
+    t = torch.randint(0, original.scheduler.config.num_train_timesteps, (n,), generator=g)
+    rep = lambda x: None if x is None else x.expand(n, *x.shape)
+    pc, pa = (None, None) if pp is None else (pp[0], pp[1])
+    e_a, e_c = unet_eps(original, rep(a), rep(pa), z, t), unet_eps(original, rep(c), rep(pc), z, t)
+    e_x = unet_eps(erased, rep(c), rep(pc if pooled == "prompt" else pa), z, t)
+    return ((e_x - e_a).flatten(1).norm(dim=1) / (e_c - e_a).flatten(1).norm(dim=1)).mean().item()

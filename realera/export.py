@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
-from .core import atomic_path, canonical_safetensors, check_finite, cross_attention_projections, model_identity, text_encoder_fingerprint
-from .closed_form import ClosedFormEdit
+from .core import atomic_path, canonical_safetensors, check_finite, cross_attention_projections, is_sdxl, model_identity
+from .closed_form import POOLED_LAYER, ClosedFormEdit, pooled_layer
 from .erase import LORA_FILE, check_erased, completion_hash, is_erased
 
 
@@ -83,11 +83,13 @@ def erase_deltas(pipe, erased: str | os.PathLike) -> dict[str, torch.Tensor]:
                              f"{now[k]}): pass the model it was erased from (--model)")
     deltas: dict[str, torch.Tensor] = {}
     if run["config"].get("closed_form"):
-        edit = ClosedFormEdit.load(erased)
-        if edit.fingerprint and edit.fingerprint != text_encoder_fingerprint(pipe.text_encoder):
-            raise ValueError(f"{str(erased)!r}: its closed form was computed with another text encoder")
+        edit = ClosedFormEdit.load(erased)   # its text encoder was checked above, through the erase record's `model`
         dM = edit.M - torch.eye(edit.d, dtype=edit.M.dtype)
         for n, p in cross_attention_projections(pipe.unet).items(): deltas[n] = p.weight.detach().double().cpu() @ dM
+    if (erased/"pooled.safetensors").is_file():   # SDXL: the pooled path's edit, W[:, :p] (M_p − I) in the pooled columns only
+        edit = ClosedFormEdit.load(erased, "pooled")
+        W = pooled_layer(pipe.unet).weight.detach().double().cpu()
+        deltas[POOLED_LAYER] = torch.cat([W[:, :edit.d] @ (edit.M - torch.eye(edit.d, dtype=edit.M.dtype)), torch.zeros_like(W[:, edit.d:])], 1)
     if run["config"].get("align"):
         modules = dict(pipe.unet.named_modules())
         for n, (B, A) in _lora_factors(erased).items():
@@ -119,6 +121,8 @@ def export_lora(pipe, erased: str | os.PathLike, out: str | os.PathLike, rank: i
     from safetensors.torch import save_file
     import realera
     out = check_export(out, rank, tol, format, overwrite)
+    if format == "kohya" and is_sdxl(pipe):   # kohya's SDXL files name modules as SGM does, which diffusers' converter maps; ours are diffusers names
+        raise ValueError("format 'kohya' is for SD1.x/2.x pipelines; for SDXL export format 'diffusers' (pipe.load_lora_weights reads it)")
     deltas = erase_deltas(pipe, erased)
     if not deltas: raise ValueError(f"{str(erased)!r}: the erase changes no weight (closed form and alignment both off)")
     r = rank if rank is not None else rank_for(deltas, tol)

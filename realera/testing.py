@@ -13,9 +13,10 @@ import torch
 from .core import atomic_path
 
 # %% auto #0
-__all__ = ['TOKENIZER_CORPUS', 'TOKENIZER_DIR', 'SD14_UNET_CONFIG', 'CLIP_L14_TEXT_CONFIG', 'learn_bpe_merges',
-           'build_tokenizer_files', 'tiny_tokenizer', 'tiny_pipeline', 'tiny_sdxl_pipeline', 'sd14_unet',
-           'clip_l14_text_encoder', 'tiny_clip']
+__all__ = ['TOKENIZER_CORPUS', 'TOKENIZER_DIR', 'SD14_UNET_CONFIG', 'CLIP_L14_TEXT_CONFIG', 'SD21_UNET_CONFIG',
+           'SDXL_UNET_CONFIG', 'learn_bpe_merges', 'build_tokenizer_files', 'tiny_tokenizer', 'tiny_pipeline',
+           'tiny_sdxl_pipeline', 'tiny_sd2_pipeline', 'sd14_unet', 'sd21_unet', 'sdxl_unet', 'clip_l14_text_encoder',
+           'tiny_clip']
 
 # %% ../nbs/00a_testing.ipynb #0cde6822
 TOKENIZER_CORPUS = """
@@ -80,12 +81,12 @@ def build_tokenizer_files(out_dir: str | os.PathLike, corpus: list[str] | None =
 # %% ../nbs/00a_testing.ipynb #a9cc3d13
 TOKENIZER_DIR = Path(str(importlib.resources.files("realera")/"assets"/"tiny_tokenizer"))
 
-def tiny_tokenizer(model_max_length: int = 77):
-    "The shipped CLIP-format tokenizer (offline), padding with `<|endoftext|>` as SD1.x does."
+def tiny_tokenizer(model_max_length: int = 77, pad_token: str = "<|endoftext|>"):
+    "The shipped CLIP-format tokenizer (offline), padding with `<|endoftext|>` as SD1.x does (SD2.x and SDXL's second: `pad_token='!'`)."
     from transformers import CLIPTokenizer
     return CLIPTokenizer.from_pretrained(str(TOKENIZER_DIR), model_max_length=model_max_length,
                                          bos_token="<|startoftext|>", eos_token="<|endoftext|>",
-                                         pad_token="<|endoftext|>", unk_token="<|endoftext|>")
+                                         pad_token=pad_token, unk_token="<|endoftext|>")
 
 # %% ../nbs/00a_testing.ipynb #585db8d8
 def _tiny_configs(vocab_size: int, bos: int, eos: int, pad: int, width: int = 32) -> dict:
@@ -126,10 +127,8 @@ def tiny_sdxl_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=
     """A complete, tiny `StableDiffusionXLPipeline` built from configs, deterministic from `seed`: text encoders of width
     32 and 64 (the second with a 64-d projection), a 96-wide cross-attention context, a `text_time` UNet."""
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
-    tok = tiny_tokenizer()
-    tok2 = CLIPTokenizer.from_pretrained(str(TOKENIZER_DIR), model_max_length=77, bos_token="<|startoftext|>",
-                                         eos_token="<|endoftext|>", pad_token="!", unk_token="<|endoftext|>")   # SDXL's tokenizer_2 pads with "!"
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+    tok, tok2 = tiny_tokenizer(), tiny_tokenizer(pad_token="!")   # SDXL's tokenizer_2 pads with "!"
     cfg = _tiny_configs(len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id)
     w2, time_dim = 64, 8
     with torch.random.fork_rng(devices=[]):
@@ -143,6 +142,26 @@ def tiny_sdxl_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=
                                                               "projection_dim": w2, "pad_token_id": tok2.pad_token_id}))
     pipe = StableDiffusionXLPipeline(vae=vae, text_encoder=text, text_encoder_2=text2, tokenizer=tok, tokenizer_2=tok2, unet=unet,
                                      scheduler=DDIMScheduler(**cfg["scheduler"]))
+    pipe.set_progress_bar_config(disable=True)
+    if dtype != torch.float32: pipe = pipe.to(dtype=dtype)
+    return pipe.to(torch.device(device))
+
+# %% ../nbs/00a_testing.ipynb #7ea22504
+def tiny_sd2_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
+    """A complete, tiny SD2.x-shaped `StableDiffusionPipeline` built from configs, deterministic from `seed`: a GELU text
+    encoder of width 48, linear-projection transformers with upcast attention, "!" padding, a v-prediction DDIM scheduler."""
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+    tok = tiny_tokenizer(pad_token="!")
+    cfg = _tiny_configs(len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id, width=48)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        unet = UNet2DConditionModel(**{**cfg["unet"], "use_linear_projection": True, "upcast_attention": True, "attention_head_dim": (2, 4)})
+        vae = AutoencoderKL(**cfg["vae"])
+        text = CLIPTextModel(CLIPTextConfig(**{**cfg["text"], "hidden_act": "gelu"}))
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet,
+                                   scheduler=DDIMScheduler(**cfg["scheduler"], prediction_type="v_prediction"), safety_checker=None,
+                                   feature_extractor=None, requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
     if dtype != torch.float32: pipe = pipe.to(dtype=dtype)
     return pipe.to(torch.device(device))
@@ -171,6 +190,28 @@ def sd14_unet(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.flo
     "An SD1.4-shaped `UNet2DConditionModel` (859.5 M parameters) with random weights."
     from diffusers import UNet2DConditionModel
     return _build(lambda: UNet2DConditionModel(**SD14_UNET_CONFIG), seed, device, dtype)
+
+SD21_UNET_CONFIG = {**SD14_UNET_CONFIG, "sample_size": 96, "cross_attention_dim": 1024, "attention_head_dim": (5, 10, 20, 20),
+                    "use_linear_projection": True, "upcast_attention": True}   # stabilityai/stable-diffusion-2-1's unet/config.json
+
+SDXL_UNET_CONFIG = dict(   # stabilityai/stable-diffusion-xl-base-1.0's unet/config.json
+    sample_size=128, in_channels=4, out_channels=4, center_input_sample=False, flip_sin_to_cos=True, freq_shift=0,
+    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+    up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+    block_out_channels=(320, 640, 1280), layers_per_block=2, downsample_padding=1, mid_block_scale_factor=1, act_fn="silu",
+    norm_num_groups=32, norm_eps=1e-5, cross_attention_dim=2048, attention_head_dim=(5, 10, 20), transformer_layers_per_block=(1, 2, 10),
+    use_linear_projection=True, addition_embed_type="text_time", addition_embed_type_num_heads=64, addition_time_embed_dim=256,
+    projection_class_embeddings_input_dim=2816)
+
+def sd21_unet(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
+    "An SD2.1-shaped `UNet2DConditionModel` (865.9 M parameters, 1024-wide context) with random weights."
+    from diffusers import UNet2DConditionModel
+    return _build(lambda: UNet2DConditionModel(**SD21_UNET_CONFIG), seed, device, dtype)
+
+def sdxl_unet(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
+    "An SDXL-base-shaped `UNet2DConditionModel` (2.57 B parameters, 2048-wide context, `text_time` add_embedding) with random weights."
+    from diffusers import UNet2DConditionModel
+    return _build(lambda: UNet2DConditionModel(**SDXL_UNET_CONFIG), seed, device, dtype)
 
 def clip_l14_text_encoder(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
     "A CLIP ViT-L/14-shaped `CLIPTextModel` (123 M parameters), SD1.x's text encoder, with random weights."

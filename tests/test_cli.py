@@ -88,3 +88,20 @@ def test_wheel_carries_the_world_and_configs(tmp_path):
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "site")], capture_output=True, text=True, timeout=600,
                        env={**ENV, "PYTHONPATH": str(tmp_path / "site")}, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
+
+@pytest.mark.parametrize("arch", ["sdxl", "sd2"])
+def test_erase_and_generate_on_a_local_sdxl_or_sd2_folder(tmp_path, arch):
+    "`realera erase/generate --model DIR` on a saved tiny SDXL (two encoders, pooled path) and a tiny SD2.x (v-prediction)."
+    from realera.testing import tiny_sd2_pipeline, tiny_sdxl_pipeline
+    model, erased = tmp_path/arch, tmp_path/f"{arch}-erased"
+    (tiny_sdxl_pipeline if arch == "sdxl" else tiny_sd2_pipeline)().save_pretrained(model)
+    r = run("erase", "--model", str(model), "--concept", "airplane", "--out", str(erased), "--steps", "4", "--quiet")
+    assert r.returncode == 0, r.stderr[-3000:]
+    files = {p.name for p in erased.iterdir()}
+    assert {"closed_form.safetensors", "pytorch_lora_weights.safetensors", "complete.json"} <= files
+    assert ("pooled.safetensors" in files) == (arch == "sdxl")   # SDXL's pooled path is edited too (EraseConfig.pooled)
+    r = run("generate", "--model", str(model), "--prompt", "airplane", "--erased", str(erased), "--out", str(tmp_path/"g"),
+            "--n", "2", "--steps", "3")
+    assert r.returncode == 0, r.stderr[-3000:]
+    rec = json.loads((tmp_path/"g"/"generate.json").read_text())
+    assert sorted({i["model"] for i in rec["images"]}) == ["erased", "original"] and len(rec["images"]) == 4
