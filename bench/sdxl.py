@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from realera.align import unet_eps
+from realera.align import noise_draws, unet_eps
 from realera.closed_form import ClosedFormFitter, POOLED_LAYER, pooled_layer, pooled_width
 from realera.core import cross_attention_projections, encode_text, is_sdxl, make_generator
 from realera.erase import EraseConfig, concept_residue, erase
@@ -39,9 +39,7 @@ def ci(v: list[float]) -> str:
 def drift(orig, model, prompts: list[str], n: int, seed: int = 0) -> float:
     "Mean over prompts and n random (z_t, t) of ‖ε_model(p) − ε_orig(p)‖ / ‖ε_orig(p) − ε_orig('')‖."
     ctx, pooled = encode_text(orig, prompts + [""])
-    g, u = make_generator(seed), orig.unet
-    z = torch.randn(n, u.config.in_channels, u.config.sample_size, u.config.sample_size, generator=g)
-    t = torch.randint(0, orig.scheduler.config.num_train_timesteps, (n,), generator=g)
+    z, t = noise_draws(orig, n, seed)
     rep = lambda x: x.expand(n, *x.shape)
     e0 = unet_eps(orig, rep(ctx[-1]), rep(pooled[-1]), z, t)
     out = []
@@ -54,9 +52,7 @@ def drift(orig, model, prompts: list[str], n: int, seed: int = 0) -> float:
 def zero_gap(pipe, prompt: str, n: int, seed: int = 0) -> float:
     "‖ε('') − ε(0)‖ / ‖ε(prompt) − ε(0)‖ over n random (z_t, t): SDXL's unconditional branch is a zero context and pooled."
     (c, a), (pc, pa) = encode_text(pipe, [prompt, ""])
-    g, u = make_generator(seed), pipe.unet
-    z = torch.randn(n, u.config.in_channels, u.config.sample_size, u.config.sample_size, generator=g)
-    t = torch.randint(0, pipe.scheduler.config.num_train_timesteps, (n,), generator=g)
+    z, t = noise_draws(pipe, n, seed)
     rep = lambda x: x.expand(n, *x.shape)
     e0 = unet_eps(pipe, torch.zeros_like(rep(c)), torch.zeros_like(rep(pc)), z, t)
     ea, ec = unet_eps(pipe, rep(a), rep(pa), z, t), unet_eps(pipe, rep(c), rep(pc), z, t)

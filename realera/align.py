@@ -18,8 +18,8 @@ from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
 __all__ = ['LORA_TARGETS', 'MIXED_PRECISION', 'ADAPTER', 'AlignConfig', 'check_precision', 'add_lora', 'kv_weights',
-           'original_unet', 'Trajectory', 'anchor_trajectory', 'AlignTask', 'sdxl_time_ids', 'unet_eps', 'make_task',
-           'alignment_loss', 'lora_state', 'save_checkpoint', 'load_checkpoint', 'align_noise']
+           'original_unet', 'Trajectory', 'anchor_trajectory', 'AlignTask', 'sdxl_time_ids', 'unet_eps', 'noise_draws',
+           'make_task', 'alignment_loss', 'lora_state', 'save_checkpoint', 'load_checkpoint', 'align_noise']
 
 # %% ../nbs/03_align.ipynb #a81f868f
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
@@ -166,6 +166,12 @@ def unet_eps(pipe, context: torch.Tensor, pooled: torch.Tensor | None, z: torch.
     kw = {} if pooled is None else dict(added_cond_kwargs=dict(text_embeds=pooled.to(unet.device, unet.dtype),
                                                                time_ids=sdxl_time_ids(pipe).to(unet.device, unet.dtype).expand(n, -1)))
     return unet(z.to(unet.device, unet.dtype), t.to(unet.device), encoder_hidden_states=context.to(unet.device, unet.dtype), **kw).sample.float()
+
+def noise_draws(pipe, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    "`n` random latents z (n, c, h, w) at the UNet's sample size and `n` timesteps t uniform over training's, from `seed` (CPU)."
+    g, u = torch.Generator().manual_seed(seed), pipe.unet
+    z = torch.randn(n, u.config.in_channels, u.config.sample_size, u.config.sample_size, generator=g)
+    return z, torch.randint(0, pipe.scheduler.config.num_train_timesteps, (n,), generator=g)
 
 def make_task(pipe, concept: str, anchor: str, trajectory: Trajectory, policy: str = "subsequent") -> AlignTask:
     "An `AlignTask` for erasing `concept` (used as its own prompt) towards `anchor`."

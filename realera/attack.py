@@ -5,7 +5,7 @@
 # %% ../nbs/05b_attack.ipynb #36671e3a
 from __future__ import annotations
 import math, time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,8 +15,10 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .core import atomic_path, encode_prompts, make_generator, model_identity, tokenize, write_json
+from .core import (atomic_path, check_prompts, encode_ids, encode_prompts, encode_text, is_sdxl, make_generator, model_identity,
+                          text_encoders, tokenize, tokenizers, write_json)
 from .closed_form import rece_map
+from .align import sdxl_time_ids
 from .images import comparison_grid
 from .judges import NudityDetector, WorldClassifier, judge_version, make_judge
 from .evaluate import bootstrap_mean, make_protocol
@@ -92,14 +94,18 @@ def world_judge(concept: str, path=None) -> ConceptJudge:
 # %% ../nbs/05b_attack.ipynb #a0af35c8
 @torch.no_grad()
 def generate_embeds(pipe, embeds: torch.Tensor, n: int, image_seed: int, steps: int = 20, guidance_scale: float = 7.5,
-                    batch_size: int = 8) -> list:
-    "`n` images from the prompt embedding `embeds` (1, 77, d); image k from seed `image_seed + k`; the unconditional branch is ''."
+                    batch_size: int = 8, pooled: torch.Tensor | None = None) -> list:
+    """`n` images from the prompt embedding `embeds` (1, 77, d) (SDXL: and its `pooled` embedding (1, p)); image k from seed
+    `image_seed + k`; the unconditional branch is the pipeline's own: the prompt '' (SD1.x/2.x), zeros (SDXL)."""
     dev, dtype = pipe.unet.device, pipe.unet.dtype
-    neg, ims = encode_prompts(pipe, [""]).to(dev, dtype), []
+    if is_sdxl(pipe) != (pooled is not None): raise ValueError("give `pooled` exactly when the pipeline is SDXL-shaped (encode_text gives both)")
+    neg, ims = (None if pooled is not None else encode_prompts(pipe, [""]).to(dev, dtype)), []
     for j in range(0, n, batch_size):
         ks = range(j, min(n, j + batch_size))
-        ims += pipe(prompt_embeds=embeds.to(dev, dtype).expand(len(ks), -1, -1), negative_prompt_embeds=neg.expand(len(ks), -1, -1),
-                    num_inference_steps=steps, guidance_scale=guidance_scale, generator=[make_generator(image_seed + k, dev) for k in ks]).images
+        cond = (dict(pooled_prompt_embeds=pooled.to(dev, dtype).expand(len(ks), -1)) if pooled is not None
+                else dict(negative_prompt_embeds=neg.expand(len(ks), -1, -1)))
+        ims += pipe(prompt_embeds=embeds.to(dev, dtype).expand(len(ks), -1, -1), **cond, num_inference_steps=steps,
+                    guidance_scale=guidance_scale, generator=[make_generator(image_seed + k, dev) for k in ks]).images
     return ims
 
 
@@ -143,38 +149,46 @@ def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, 
                 teacher: tuple | None = None) -> dict:
     """UnlearnDiffAtk's attack: `config.tokens` prefix embeddings optimised so that `pipe`'s UNet, conditioned on the prefixed
     prompt, denoises `latents` (the ordinary diffusion loss at uniform timesteps). With `teacher` = (original UNet, plain
-    prompt's embedding) the target is instead what the original UNet predicts for the plain prompt at the same noisy latent.
-    Returns the soft prompt's encoder output `embeds` (1, 77, d), its projection to the nearest vocabulary tokens
-    (`hard_ids`, `hard_embeds`, `hard_text`) and the losses."""
-    tok, te, unet, sched = pipe.tokenizer, pipe.text_encoder, pipe.unet, pipe.scheduler
+    prompt's context, its pooled embedding or None) the target is instead what the original UNet predicts for the plain prompt
+    at the same noisy latent. On SDXL the prefix is the same tokens for both encoders, each with its own learnable embeddings.
+    Returns the soft prompt's encoder output `embeds` (1, 77, d) and `pooled` (SDXL, else None), its projection to the
+    nearest vocabulary tokens (`hard_ids`, `hard_embeds`, `hard_pooled`, `hard_text`) and the losses."""
+    toks, encs, unet, sched = tokenizers(pipe), text_encoders(pipe), pipe.unet, pipe.scheduler
     g = make_generator(seed)
-    table = te.get_input_embeddings().weight
-    allowed = torch.tensor([i for i in range(table.shape[0]) if i not in _special_ids(tok)])
+    tables = [e.get_input_embeddings().weight for e in encs]
+    special = set().union(*(_special_ids(t) for t in toks))
+    allowed = torch.tensor([i for i in range(min(t.shape[0] for t in tables)) if i not in special])
     start = allowed[torch.randint(0, len(allowed), (config.tokens,), generator=g)].tolist()   # a random start per attack seed
-    ids = prefixed_ids(tok, prompt, start).to(te.device)
-    adv = torch.nn.Parameter(table[start].detach().float().clone())
-    opt, losses = torch.optim.Adam([adv], lr=config.lr), []
+    ids = [prefixed_ids(t, prompt, start) for t in toks]
+    advs = [torch.nn.Parameter(t[start].detach().float().clone()) for t in tables]
+    opt, losses = torch.optim.Adam(advs, lr=config.lr), []
     x0 = latents.to(unet.device, unet.dtype)
-    with _frozen(unet, te), _prefix_hook(te, adv):
+    def added(pooled, n):   # SDXL's pooled embedding and time ids, as the pipeline passes them
+        if pooled is None: return {}
+        return dict(added_cond_kwargs=dict(text_embeds=pooled.to(x0).expand(n, -1), time_ids=sdxl_time_ids(pipe).to(x0).expand(n, -1)))
+    with _frozen(unet, *encs), ExitStack() as hooks:
+        for e, a in zip(encs, advs): hooks.enter_context(_prefix_hook(e, a))
         for _ in tqdm(range(config.iterations), desc="soft attack", disable=not progress, leave=False):
             j = torch.randint(0, len(x0), (config.batch,), generator=g)
             t = torch.randint(0, sched.config.num_train_timesteps, (config.batch,), generator=g)
             noise = torch.randn(x0[j].shape, generator=g).to(x0)
             xt = sched.add_noise(x0[j], noise, t.to(x0.device))
             if teacher is not None:
-                with torch.no_grad(): target = teacher[0](xt, t.to(x0.device), teacher[1].to(xt).expand(config.batch, -1, -1)).sample
+                with torch.no_grad():
+                    target = teacher[0](xt, t.to(x0.device), teacher[1].to(xt).expand(config.batch, -1, -1), **added(teacher[2], config.batch)).sample
             elif sched.config.prediction_type == "v_prediction": target = sched.get_velocity(x0[j], noise, t.to(x0.device))
             else: target = noise
-            c = te(ids)[0].expand(config.batch, -1, -1)
-            loss = F.mse_loss(unet(xt, t.to(x0.device), c).sample.float(), target.float())
+            c, pc = encode_ids(pipe, ids)
+            loss = F.mse_loss(unet(xt, t.to(x0.device), c.expand(config.batch, -1, -1), **added(pc, config.batch)).sample.float(), target.float())
             opt.zero_grad(); loss.backward(); opt.step(); losses.append(loss.item())
-        with torch.no_grad(): embeds = te(ids)[0]
+        with torch.no_grad(): embeds, pooled = encode_ids(pipe, ids)
     with torch.no_grad():
-        sims = F.normalize(adv.detach(), dim=-1) @ F.normalize(table[allowed].float(), dim=-1).T
+        sims = sum(F.normalize(a.detach(), dim=-1) @ F.normalize(t[allowed].float(), dim=-1).T for a, t in zip(advs, tables))
         hard = allowed[sims.argmax(-1).cpu()].tolist()
-        hard_ids = prefixed_ids(tok, prompt, hard).to(te.device)
-        hard_embeds = te(hard_ids)[0]
-    return dict(embeds=embeds, hard_ids=hard_ids, hard_embeds=hard_embeds, hard_text=tok.decode(hard), losses=losses, start=start)
+        hard_ids = [prefixed_ids(t, prompt, hard) for t in toks]
+        hard_embeds, hard_pooled = encode_ids(pipe, hard_ids)
+    return dict(embeds=embeds, pooled=pooled, hard_ids=hard_ids[0], hard_embeds=hard_embeds, hard_pooled=hard_pooled,
+                hard_text=toks[0].decode(hard), losses=losses, start=start)
 
 
 # %% ../nbs/05b_attack.ipynb #cffa909b
@@ -203,32 +217,34 @@ def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=N
     if config.method == "prompts" and (not prompts or not all(isinstance(p, str) and p.strip() for p in prompts)):
         raise ValueError(f"the prompts attack needs a non-empty list of prompts, got {prompts!r}")
     prompt = prompt or f"a photo of a {concept}"
-    for p in [prompt] + list(prompts or []): tokenize(pipe.tokenizer, p)   # a prompt that does not fit fails before any work
+    check_prompts(pipe, [prompt] + list(prompts or []))   # a prompt that does not fit fails before any work
     judge = judge or world_judge(concept)
     original, t0 = original or pipe, time.time()
     for pp in (pipe, original): pp.set_progress_bar_config(disable=True)   # the attack's own bars say how far it is
-    gen = lambda emb: generate_embeds(pipe, emb, config.n, config.image_seed, config.steps, config.guidance_scale)
-    plain_ims = gen(encode_prompts(pipe, [prompt]))
+    gen = lambda emb, pooled=None: generate_embeds(pipe, emb, config.n, config.image_seed, config.steps, config.guidance_scale, pooled=pooled)
+    plain_ims = gen(*encode_text(pipe, [prompt]))
     rec = dict(method=config.method, concept=concept, prompt=prompt, seed=config.seed, protocol=dict(asdict(config), judge=judge.describe()),
                models=dict(attacked=model_identity(pipe), original=model_identity(original)), no_attack=_rate([judge(plain_ims)]))
     hits, attempts, shown = [], [], None
     if config.method == "prompts":
         for p in tqdm(prompts, desc="prompts attack", disable=not progress):
-            ims = gen(encode_prompts(pipe, [p])); h = judge(ims)
+            ims = gen(*encode_text(pipe, [p])); h = judge(ims)
             hits.append(h); attempts.append(dict(prompt=p, asr=100.0 * float(h.mean())))
             if shown is None or h.mean() > shown[0]: shown = (h.mean(), ims)
     elif config.method == "rece":
         X = rece_map(original.unet, pipe.unet, config.lam)
-        c = encode_prompts(original, [prompt])
-        ims = gen((c.double() @ X.T.to(c.device)).to(c.dtype)); hits.append(judge(ims)); shown = (None, ims)
+        c, pc = encode_text(original, [prompt])
+        if pc is not None:   # SDXL: RECE's question asked of the pooled path too
+            pc = (pc.double() @ rece_map(original.unet, pipe.unet, config.lam, target="pooled").T.to(pc.device)).to(pc.dtype)
+        ims = gen((c.double() @ X.T.to(c.device)).to(c.dtype), pc); hits.append(judge(ims)); shown = (None, ims)
         attempts.append(dict(lam=config.lam, asr=100.0 * float(hits[0].mean())))
     else:
         lat = target_latents(original, prompt, config.targets, config.image_seed + config.n, config.steps, config.guidance_scale)
-        teacher = (original.unet, encode_prompts(original, [prompt])) if config.method == "teacher" else None
+        teacher = (original.unet, *encode_text(original, [prompt])) if config.method == "teacher" else None
         hard = []
         for s in tqdm(range(config.seed, config.seed + config.seeds), desc=f"{config.method} attack seeds", disable=not progress):
             r = soft_prompt(pipe, prompt, lat, config, s, progress, teacher)
-            ims = gen(r["embeds"]); h = judge(ims); hh = judge(gen(r["hard_embeds"]))
+            ims = gen(r["embeds"], r["pooled"]); h = judge(ims); hh = judge(gen(r["hard_embeds"], r["hard_pooled"]))
             hits.append(h); hard.append(hh)
             attempts.append(dict(seed=s, asr=100.0 * float(h.mean()), hard_asr=100.0 * float(hh.mean()), hard_prompt=r["hard_text"] + " " + prompt,
                                  loss_first=r["losses"][0], loss_last=float(np.mean(r["losses"][-5:]))))

@@ -297,17 +297,24 @@ def _rece_solve(A: torch.Tensor, B: torch.Tensor, lam: float) -> torch.Tensor:
     if info.item() != 0: raise ValueError("the edited projections' Gram matrix is singular: pass lam > 0")
     return torch.cholesky_solve(B, L)
 
-def rece_map(original_unet: nn.Module, edited_unet: nn.Module, lam: float = 1e-3) -> torch.Tensor:
+def _edited_inputs(unet: nn.Module, target: str) -> dict[str, torch.Tensor]:
+    "The weights (columns) a closed form of `target` edits: every `attn2.to_k`/`to_v`, or the pooled columns of `add_embedding.linear_1`."
+    if target == "pooled": return {POOLED_LAYER: pooled_layer(unet).weight[:, :pooled_width(unet)]}
+    if target != "attn2": raise ValueError(f"target must be one of {list(EDIT_TARGETS)}, got {target!r}")
+    return {n: m.weight for n, m in cross_attention_projections(unet).items()}
+
+def rece_map(original_unet: nn.Module, edited_unet: nn.Module, lam: float = 1e-3, target: str = "attn2") -> torch.Tensor:
     """RECE's closed-form attack as a (d, d) float64 map X (c' = X c): the embedding whose edited `attn2.to_k`/`to_v` outputs
-    come closest to the original outputs of c, summed over every projection, with ridge `lam` (absolute, as RECE)."""
+    come closest to the original outputs of c, summed over every projection, with ridge `lam` (absolute, as RECE).
+    `target="pooled"` (SDXL): the same question asked of the pooled path (`add_embedding.linear_1`'s pooled columns)."""
     lam = _check_lam(lam)
-    po, pe = cross_attention_projections(original_unet), cross_attention_projections(edited_unet)
-    if set(po) != set(pe) or any(po[n].weight.shape != pe[n].weight.shape for n in po):
-        raise ValueError("the two UNets do not have the same attn2.to_k/to_v projections: RECE needs the edit's own base model")
-    d = next(iter(pe.values())).in_features
-    A = torch.zeros(d, d, dtype=torch.float64, device=next(iter(pe.values())).weight.device); B = torch.zeros_like(A)
+    po, pe = _edited_inputs(original_unet, target), _edited_inputs(edited_unet, target)
+    if set(po) != set(pe) or any(po[n].shape != pe[n].shape for n in po):
+        raise ValueError(f"the two UNets do not have the same {target} projections: RECE needs the edit's own base model")
+    d = next(iter(pe.values())).shape[1]
+    A = torch.zeros(d, d, dtype=torch.float64, device=next(iter(pe.values())).device); B = torch.zeros_like(A)
     for n in pe:
-        We, Wo = pe[n].weight.detach().double(), po[n].weight.detach().double().to(A.device)
+        We, Wo = pe[n].detach().double(), po[n].detach().double().to(A.device)
         A += We.mT @ We; B += We.mT @ Wo
     return _rece_solve(A, B, lam)
 

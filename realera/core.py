@@ -16,8 +16,8 @@ from torch import nn
 __all__ = ['EMBEDDED_MODEL', 'PIPELINES', 'TOKEN_POLICIES', 'seed_everything', 'make_generator', 'atomic_path', 'atomic_dir',
            'write_json', 'read_json', 'folder_lock', 'canonical_safetensors', 'check_finite', 'check_dtype',
            'check_device', 'quiet_loading', 'dtype_kwarg', 'pipeline_class', 'load_pipeline', 'tokenize',
-           'text_encoders', 'tokenizers', 'is_sdxl', 'check_prompts', 'encode_text', 'encode_prompts', 'TokenSpan',
-           'concept_span', 'check_concepts', 'ConceptPair', 'concept_pair', 'concept_pairs',
+           'text_encoders', 'tokenizers', 'is_sdxl', 'check_prompts', 'encode_ids', 'encode_text', 'encode_prompts',
+           'TokenSpan', 'concept_span', 'check_concepts', 'ConceptPair', 'concept_pair', 'concept_pairs',
            'cross_attention_projections', 'context_width', 'fingerprint', 'text_encoder_fingerprint',
            'text_fingerprint', 'model_identity']
 
@@ -237,18 +237,22 @@ def check_prompts(pipe, prompts: str | list[str]) -> list[str]:
     for tok in tokenizers(pipe): tokenize(tok, prompts)
     return prompts
 
+def encode_ids(pipe, ids: list[torch.Tensor], device=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The context and pooled embedding (as `encode_text`) of token ids, one (n, 77) tensor per tokenizer of `pipe`.
+    Differentiable (no `no_grad` here): attacks that optimise the encoders' inputs go through it too."""
+    encs = text_encoders(pipe)
+    if len(ids) != len(encs): raise ValueError(f"{len(ids)} id tensors for {len(encs)} text encoders: give one per tokenizer")
+    if not is_sdxl(pipe): return encs[0](ids[0].to(device or encs[0].device))[0], None
+    outs = [e(i.to(device or e.device), output_hidden_states=True) for e, i in zip(encs, ids)]
+    return torch.cat([o.hidden_states[-2] for o in outs], -1), outs[-1].text_embeds   # as StableDiffusionXLPipeline.encode_prompt
+
 @torch.no_grad()
 def encode_text(pipe, prompts: str | list[str], device=None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The context (n, 77, d) every `attn2` reads and, on SDXL, the pooled embedding (n, p) `add_embedding` reads (else `None`).
-    SD1.x/2.x: the text encoder's last hidden state. SDXL: `pipe.encode_prompt`'s own output (both encoders' penultimate
-    hidden states concatenated, text_encoder_2's projected end token)."""
+    SD1.x/2.x: the text encoder's last hidden state. SDXL: both encoders' penultimate hidden states concatenated, and
+    text_encoder_2's projected end token (what the pipeline's own `encode_prompt` computes)."""
     prompts = check_prompts(pipe, prompts)
-    if not is_sdxl(pipe):
-        enc = pipe.text_encoder
-        return enc(tokenize(pipe.tokenizer, prompts).to(device or enc.device))[0], None
-    emb, _, pooled, _ = pipe.encode_prompt(prompts, device=device or pipe.text_encoder_2.device, num_images_per_prompt=1,
-                                           do_classifier_free_guidance=False)
-    return emb, pooled
+    return encode_ids(pipe, [tokenize(t, prompts) for t in tokenizers(pipe)], device)
 
 def encode_prompts(pipe, prompts: str | list[str], device=None) -> torch.Tensor:
     "Token embeddings (n, 77, d) of `prompts`: the context every `attn2` reads (`encode_text` without the pooled part)."

@@ -15,7 +15,7 @@ from .core import (TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonic
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_fitter, harden_edit, kv_gram, pooled_fitter
-from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision, sdxl_time_ids, unet_eps,
+from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision, noise_draws, sdxl_time_ids, unet_eps,
                            kv_weights, lora_state)
 
 # %% auto #0
@@ -390,10 +390,7 @@ def concept_residue(original, erased, prompt: str, anchor: str = "", n: int = 8,
     what it would predict were the pooled path erased perfectly)."""
     if pooled not in ("prompt", "anchor"): raise ValueError(f"pooled must be 'prompt' or 'anchor', got {pooled!r}")
     (c, a), pp = encode_text(original, [prompt, anchor])
-    g = make_generator(seed)
-    unet = original.unet
-    z = torch.randn(n, unet.config.in_channels, unet.config.sample_size, unet.config.sample_size, generator=g)
-    t = torch.randint(0, original.scheduler.config.num_train_timesteps, (n,), generator=g)
+    z, t = noise_draws(original, n, seed)
     rep = lambda x: None if x is None else x.expand(n, *x.shape)
     pc, pa = (None, None) if pp is None else (pp[0], pp[1])
     e_a, e_c = unet_eps(original, rep(a), rep(pa), z, t), unet_eps(original, rep(c), rep(pc), z, t)

@@ -50,6 +50,33 @@ def test_an_existing_record_is_kept(sd, tmp_path, capsys):
     assert (tmp_path/"attack.json").read_bytes() == before
 
 @pytest.fixture(scope="module")
+def sdxl(tmp_path_factory):
+    "A tiny SDXL folder and its closed-form erase of 'airplane' (the context's and the pooled path's), written through the CLI."
+    from realera.testing import tiny_sdxl_pipeline
+    d = tmp_path_factory.mktemp("sdxl")
+    tiny_sdxl_pipeline().save_pretrained(d/"model")
+    assert main(["erase", "--model", str(d/"model"), "--concept", "airplane", "--variant", "1", "--out", str(d/"erased"), "--quiet"]) == 0
+    assert (d/"erased"/"pooled.safetensors").is_file()
+    return d
+
+@pytest.mark.parametrize("method", ["prompts", "rece", "soft", "teacher"])
+def test_every_attack_runs_on_a_tiny_sdxl(sd, sdxl, method, tmp_path):
+    "SDXL: two encoders (the soft prefix learns in both), the pooled embedding in every generation, RECE on the pooled path too."
+    out = tmp_path/"a"
+    assert main(["attack", "--method", method, "--erased", str(sdxl/"erased"), "--out", str(out), "--model", str(sdxl/"model"),
+                 "--protocol", "cifar10", "--classifier", str(sd/"clip"), *SMALL]) == 0
+    r = json.loads((out/"attack.json").read_text())
+    assert r["models"]["attacked"]["unet_add_embedding"] != r["models"]["original"]["unet_add_embedding"]   # the pooled edit is in place
+    assert 0 <= r["asr"]["mean"] <= 100 and r["asr"]["images"] == 2 * len(r["attempts"]) and ("hard" in r) == (method in ("soft", "teacher"))
+
+def test_evaluate_a_tiny_sdxl_erase(sd, sdxl, tmp_path):
+    "`realera evaluate --model <SDXL folder> --erased ...`: the protocol's prompts through StableDiffusionXLPipeline, both models judged."
+    assert main(["evaluate", "--protocol", "cifar10", "--model", str(sdxl/"model"), "--erased", str(sdxl/"erased"), "--classifier",
+                 str(sd/"clip"), "--n", "1", "--steps", "2", "--quiet", "--out", str(tmp_path/"ev")]) == 0
+    s = json.loads((tmp_path/"ev"/"summary.json").read_text())
+    assert {"acc_e", "acc_s", "acc_g", "h_o", "models"} <= set(s) and s["protocol"] == "cifar10"
+
+@pytest.fixture(scope="module")
 def align_only(sd, tmp_path_factory):
     "An erase without a closed-form part (LoRA alignment only, two steps)."
     d = tmp_path_factory.mktemp("ao")

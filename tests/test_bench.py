@@ -58,3 +58,10 @@ def test_gpu_bench_says_when_there_is_no_gpu_and_runs_tiny():
         assert r.returncode == 1 and "no CUDA device here, nothing measured" in r.stderr, r.stderr[-2000:]
     run_bench("gpu.py", "--tiny", timeout=600, expect=("| neighbour mining + closed form (Eq. 7) |", "| noise alignment (2 steps",
                                                        "| mining + closed form for 3 concepts |", "the erase of one concept:"))
+
+def test_sdxl_quick():
+    "The pooled-path / zero-anchor table on a tiny SDXL and the closed-form cost row at SD1.4 shapes."
+    r = run_bench("sdxl.py", "--quick", timeout=600, expect=("| K/V only (pooled=False) |", "| K/V + pooled edit (pooled=True) |",
+                                                             "2. Zero unconditional branch:", "| SD1.4 | 768 | 32 | 19.2 M |"))
+    kv, kvp = (float(line.split("|")[2].split()[0]) for line in r.stdout.splitlines() if line.startswith(("| K/V only", "| K/V + pooled")))
+    assert kvp < kv   # the pooled edit removes what the K/V edit leaves
