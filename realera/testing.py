@@ -14,9 +14,9 @@ from .core import atomic_path
 
 # %% auto #0
 __all__ = ['TOKENIZER_CORPUS', 'TOKENIZER_DIR', 'SD14_UNET_CONFIG', 'CLIP_L14_TEXT_CONFIG', 'SD21_UNET_CONFIG',
-           'SDXL_UNET_CONFIG', 'learn_bpe_merges', 'build_tokenizer_files', 'tiny_tokenizer', 'tiny_pipeline',
-           'tiny_sdxl_pipeline', 'tiny_sd2_pipeline', 'sd14_unet', 'sd21_unet', 'sdxl_unet', 'clip_l14_text_encoder',
-           'tiny_clip']
+           'SDXL_UNET_CONFIG', 'OPENCLIP_BIGG_TEXT_CONFIG', 'learn_bpe_merges', 'build_tokenizer_files',
+           'tiny_tokenizer', 'tiny_pipeline', 'tiny_sdxl_pipeline', 'tiny_sd2_pipeline', 'sd14_unet', 'sd21_unet',
+           'sdxl_unet', 'clip_l14_text_encoder', 'bigg_text_encoder', 'tiny_clip']
 
 # %% ../nbs/00a_testing.ipynb #0cde6822
 TOKENIZER_CORPUS = """
@@ -217,6 +217,14 @@ def clip_l14_text_encoder(seed: int = 0, device: str | torch.device = "cpu", dty
     "A CLIP ViT-L/14-shaped `CLIPTextModel` (123 M parameters), SD1.x's text encoder, with random weights."
     from transformers import CLIPTextConfig, CLIPTextModel
     return _build(lambda: CLIPTextModel(CLIPTextConfig(**CLIP_L14_TEXT_CONFIG)), seed, device, dtype)
+
+OPENCLIP_BIGG_TEXT_CONFIG = {**CLIP_L14_TEXT_CONFIG, "hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32,
+                             "num_attention_heads": 20, "hidden_act": "gelu", "projection_dim": 1280}   # SDXL's text_encoder_2
+
+def bigg_text_encoder(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
+    "An OpenCLIP bigG-shaped `CLIPTextModelWithProjection` (SDXL's second text encoder, 695 M parameters) with random weights."
+    from transformers import CLIPTextConfig, CLIPTextModelWithProjection
+    return _build(lambda: CLIPTextModelWithProjection(CLIPTextConfig(**OPENCLIP_BIGG_TEXT_CONFIG)), seed, device, dtype)
 
 # %% ../nbs/00a_testing.ipynb #9063d7a0
 def tiny_clip(seed: int = 0, device: str | torch.device = "cpu", image_size: int = 32):

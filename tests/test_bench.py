@@ -56,8 +56,9 @@ def test_gpu_bench_says_when_there_is_no_gpu_and_runs_tiny():
     if not torch.cuda.is_available():
         r = run_bench("gpu.py", timeout=300, ok=False)
         assert r.returncode == 1 and "no CUDA device here, nothing measured" in r.stderr, r.stderr[-2000:]
-    run_bench("gpu.py", "--tiny", timeout=600, expect=("| neighbour mining + closed form (Eq. 7) |", "| noise alignment (2 steps",
-                                                       "| mining + closed form for 3 concepts |", "the erase of one concept:"))
+    run_bench("gpu.py", "--tiny", "--arch", "sdxl", timeout=600,   # the SDXL path: every stage of the SD1.4 one, and the pooled path
+              expect=("| neighbour mining + closed form (Eq. 7) |", "| pooled path: Eq. 7 + apply |", "| noise alignment (2 steps",
+                      "| mining + closed form for 3 concepts |", "the erase of one concept:"))
 
 def test_sdxl_quick():
     "The pooled-path / zero-anchor table on a tiny SDXL and the closed-form cost row at SD1.4 shapes."
