@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_align.ipynb #3ca700ad
 from __future__ import annotations
-import contextlib, dataclasses, json, math, re, shutil
+import contextlib, dataclasses, json, re, shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import ConceptPair, atomic_path, check_device, check_dtype, check_finite, concept_pair, cross_attention_projections, is_sdxl, read_json, write_json
+from .core import ConceptPair, atomic_path, check_device, check_dtype, check_finite, check_int, check_number, concept_pair, cross_attention_projections, is_sdxl, read_json, write_json
 from .closed_form import POOLED_LAYER, pooled_layer
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
@@ -45,13 +45,8 @@ class AlignConfig:
 
     def __post_init__(self):
         self.targets = tuple(self.targets)
-        for k in ("steps", "batch_size", "rank", "anchor_images", "anchor_steps", "log_every", "save_every"):
-            v = getattr(self, k)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise ValueError(f"{k} must be an int >= 1, got {v!r}")
-        for k in ("lr", "alpha", "guidance_scale"):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (v == 0 and k != "guidance_scale"):
-                raise ValueError(f"{k} must be a finite number {'>= 0' if k == 'guidance_scale' else '> 0'}, got {v!r}")
+        for k in ("steps", "batch_size", "rank", "anchor_images", "anchor_steps", "log_every", "save_every"): check_int(k, getattr(self, k), 1)
+        for k in ("lr", "alpha", "guidance_scale"): check_number(k, getattr(self, k), 0, strict=k != "guidance_scale")
         if not isinstance(self.gradient_checkpointing, bool):
             raise ValueError(f"gradient_checkpointing must be true or false, got {self.gradient_checkpointing!r}")
         if self.mixed_precision not in MIXED_PRECISION:
@@ -108,7 +103,7 @@ def original_unet(unet: nn.Module, original_kv: dict[str, torch.Tensor]):
 # %% ../nbs/03_align.ipynb #d29ad46e
 @dataclass
 class Trajectory:
-    "Latents entering each sampler step (images, steps, c, h, w) and the timesteps (steps,) they were denoised at."
+    "What the UNet reads at each sampler step (images, steps, c, h, w) — the latent after `scale_model_input` — and the timesteps (steps,)."
     latents: torch.Tensor
     timesteps: torch.Tensor
 
@@ -124,23 +119,26 @@ class Trajectory:
 @torch.no_grad()
 def anchor_trajectory(pipe, prompt: str, n_images: int = 4, steps: int = 25, guidance_scale: float = 7.5,
                       generator: torch.Generator | None = None, progress: bool = True) -> Trajectory:
-    "Sample `n_images` images of `prompt` with `pipe` and keep every intermediate latent with its timestep."
+    """Sample `n_images` images of `prompt` with `pipe` and keep, for every step, the latent the UNet read (after the
+    scheduler's `scale_model_input`: for Euler-type schedulers, SDXL's, that is not the latent itself) with its timestep."""
     unet = pipe.unet
     size = unet.config.sample_size
     shape = (n_images, unet.config.in_channels, size, size)
     z = torch.randn(shape, generator=generator, device=generator.device if generator is not None else "cpu",
                     dtype=torch.float32).to(pipe.device, unet.dtype)
     seen, ts = [], []
-    def record(pipe_, i, t, kw):
-        seen.append(kw["latents"].detach().clone()); ts.append(int(t)); return kw
+    def record(module, args, kwargs):   # the UNet's own input; with guidance the batch is [unconditional, conditional]
+        sample, t = args[0] if args else kwargs["sample"], args[1] if len(args) > 1 else kwargs["timestep"]
+        seen.append(sample[:n_images].detach().clone()); ts.append(int(t))
     bar_cfg = dict(getattr(pipe, "_progress_bar_config", {}))
     pipe.set_progress_bar_config(**{**bar_cfg, "disable": not progress})
-    pipe(prompt=[prompt] * n_images, latents=z * pipe.scheduler.init_noise_sigma, num_inference_steps=steps,
-         guidance_scale=guidance_scale, output_type="latent", callback_on_step_end=record,
-         height=size * pipe.vae_scale_factor, width=size * pipe.vae_scale_factor)
-    pipe.set_progress_bar_config(**bar_cfg)   # the caller's setting back
-    entering = [z * pipe.scheduler.init_noise_sigma] + seen[:-1]   # latent before step i = output of step i-1
-    return Trajectory(torch.stack(entering, 1).float().cpu(), torch.tensor(ts, dtype=torch.long))
+    hook = unet.register_forward_pre_hook(record, with_kwargs=True)
+    try:
+        pipe(prompt=[prompt] * n_images, latents=z, num_inference_steps=steps,   # the pipeline scales z by init_noise_sigma
+             guidance_scale=guidance_scale, output_type="latent", height=size * pipe.vae_scale_factor, width=size * pipe.vae_scale_factor)
+    finally:
+        hook.remove(); pipe.set_progress_bar_config(**bar_cfg)   # the caller's setting back
+    return Trajectory(torch.stack(seen, 1).float().cpu(), torch.tensor(ts, dtype=torch.long))
 
 # %% ../nbs/03_align.ipynb #85676d1f
 @dataclass

@@ -4,13 +4,13 @@
 
 # %% ../nbs/02a_baselines.ipynb #a0e7904e
 from __future__ import annotations
-import copy, dataclasses, math
+import copy, dataclasses
 from dataclasses import dataclass
 
 import torch
 
 from .closed_form import ClosedFormEdit, ClosedFormFitter
-from .core import context_width, cross_attention_projections, encode_prompts, text_fingerprint
+from .core import check_int, check_number, context_width, cross_attention_projections, encode_prompts, text_fingerprint
 
 # %% auto #0
 __all__ = ['UCE_RECIPES', 'ESD_METHODS', 'SLD_PRESETS', 'UCERecipe', 'last_subject_index', 'uce_vectors', 'uce_preserve_vectors',
@@ -64,8 +64,7 @@ def uce_edit(pipe, concepts: list[str] | str, guides: list[str] | str | None = N
     `preserve_scale` (p_s) and `lam` (λ) replace the recipe's: its knobs, as UCE's script exposes them."""
     if recipe not in UCE_RECIPES: raise ValueError(f"recipe must be one of {list(UCE_RECIPES)}, got {recipe!r}")
     for k, v in dict(preserve_scale=preserve_scale, lam=lam).items():
-        if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
-            raise ValueError(f"{k} must be a finite number >= 0, got {v!r}")
+        if v is not None: check_number(k, v)
     r = UCE_RECIPES[recipe]
     if lam is not None: r = dataclasses.replace(r, lam=float(lam))
     concepts = [concepts] if isinstance(concepts, str) else list(concepts)
@@ -115,14 +114,8 @@ class ESDConfig:
 
     def __post_init__(self):
         if self.method not in ESD_METHODS: raise ValueError(f"method must be one of {list(ESD_METHODS)}, got {self.method!r}")
-        for k in ("steps", "sample_steps", "batch_size"):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, int) or v < (2 if k == "sample_steps" else 1):
-                raise ValueError(f"{k} must be an int >= {2 if k == 'sample_steps' else 1}, got {v!r}")
-        for k in ("lr", "eta", "start_guidance"):
-            v = getattr(self, k)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0) or (k == "lr" and v == 0):
-                raise ValueError(f"{k} must be a finite number {'> 0' if k == 'lr' else '>= 0'}, got {v!r}")
+        for k in ("steps", "sample_steps", "batch_size"): check_int(k, getattr(self, k), 2 if k == "sample_steps" else 1)
+        for k in ("lr", "eta", "start_guidance"): check_number(k, getattr(self, k), 0, strict=k == "lr")
 
 def esd_parameters(unet, method: str = "x") -> list[tuple[str, torch.nn.Parameter]]:
     "The (name, parameter) pairs ESD-`method` trains: inside `attn2` (x) or outside it (u)."

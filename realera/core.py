@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #0e45e69a
 from __future__ import annotations
-import contextlib, importlib.resources, json, logging, os, random, tempfile
+import contextlib, importlib.resources, json, logging, math, os, random, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,13 +13,13 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['EMBEDDED_MODEL', 'PIPELINES', 'TOKEN_POLICIES', 'seed_everything', 'make_generator', 'atomic_path', 'atomic_dir',
-           'write_json', 'read_json', 'folder_lock', 'canonical_safetensors', 'check_finite', 'check_dtype',
-           'check_device', 'quiet_loading', 'dtype_kwarg', 'pipeline_class', 'load_pipeline', 'tokenize',
-           'text_encoders', 'tokenizers', 'is_sdxl', 'check_prompts', 'encode_ids', 'encode_text', 'encode_prompts',
-           'TokenSpan', 'concept_span', 'check_concepts', 'ConceptPair', 'concept_pair', 'concept_pairs',
-           'cross_attention_projections', 'context_width', 'fingerprint', 'text_encoder_fingerprint',
-           'text_fingerprint', 'model_identity']
+__all__ = ['EMBEDDED_MODEL', 'PIPELINES', 'TOKEN_POLICIES', 'seed_everything', 'make_generator', 'check_int', 'check_number',
+           'atomic_path', 'atomic_dir', 'write_json', 'read_json', 'folder_lock', 'canonical_safetensors',
+           'check_finite', 'check_dtype', 'check_device', 'quiet_loading', 'dtype_kwarg', 'pipeline_class',
+           'load_pipeline', 'tokenize', 'text_encoders', 'tokenizers', 'is_sdxl', 'check_prompts', 'encode_ids',
+           'encode_text', 'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts', 'ConceptPair',
+           'concept_pair', 'concept_pairs', 'cross_attention_projections', 'context_width', 'fingerprint',
+           'text_encoder_fingerprint', 'text_fingerprint', 'model_identity']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
 def seed_everything(seed: int) -> None:
@@ -32,6 +32,25 @@ def make_generator(seed: int | None = 0, device: str | torch.device = "cpu") -> 
     if seed is None: return None
     if not isinstance(seed, int) or seed < 0: raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
     return torch.Generator(device=torch.device(device)).manual_seed(seed)
+
+def _bound(x) -> str: return f"2**{x.bit_length() - 1}" if isinstance(x, int) and x > 2**20 and x & (x - 1) == 0 else f"{x:g}"
+
+def check_int(name: str, v, low: int = 0, high: int | None = None, note: str = "") -> int:
+    "`v` if it is an int (not a bool) in [low, high); else `ValueError` naming `name`, the range allowed (and `note`) and `v`."
+    if isinstance(v, bool) or not isinstance(v, int) or v < low or (high is not None and v >= high):
+        raise ValueError(f"{name} must be an int {f'>= {low}' if high is None else f'in [{low}, {_bound(high)})'}{note}, got {v!r}")
+    return v
+
+def check_number(name: str, v, low: float | None = 0.0, strict: bool = False, high: float | None = None) -> float:
+    """`v` as a float if it is a finite number (not a bool) >= `low` (> with `strict`; `None`: any) and < `high`; else
+    `ValueError` naming `name`, what is allowed and `v`."""
+    ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+    ok = ok and (low is None or (v > low if strict else v >= low)) and (high is None or v < high)
+    if not ok:
+        what = (f"a number in [{_bound(low)}, {_bound(high)})" if high is not None else
+                "a finite number" + ("" if low is None else f" {'>' if strict else '>='} {_bound(low)}"))
+        raise ValueError(f"{name} must be {what}, got {v!r}")
+    return float(v)
 
 # %% ../nbs/00_core.ipynb #293a532b
 @contextlib.contextmanager

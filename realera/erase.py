@@ -4,14 +4,14 @@
 
 # %% ../nbs/03a_erase.ipynb #5aeeea29
 from __future__ import annotations
-import copy, dataclasses, hashlib, importlib.resources, json, math, os, shutil, tempfile, weakref
+import copy, dataclasses, hashlib, importlib.resources, json, os, shutil, tempfile, weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from .core import (TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonical_safetensors, check_concepts, check_finite, concept_pairs, folder_lock,
-                          make_generator, model_identity, read_json, text_fingerprint, write_json, check_prompts, encode_text, is_sdxl)
+                          make_generator, model_identity, read_json, text_fingerprint, write_json, check_int, check_number, check_prompts, encode_text, is_sdxl)
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_fitter, harden_edit, kv_gram, pooled_fitter
@@ -63,16 +63,10 @@ class EraseConfig:
         for k in ("closed_form", "align", "mine", "beyond", "pooled"):
             if not isinstance(getattr(self, k), bool): raise ValueError(f"{k} must be true or false, got {getattr(self, k)!r}")
         if not (self.closed_form or self.align): raise ValueError("closed_form and align are both off: nothing would be erased")
-        for k, low in (("lam1", "a finite number >= 0"), ("ridge", "a finite number > 0"), ("harden_lam", "a finite number >= 0")):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (k == "ridge" and v == 0):
-                raise ValueError(f"{k} must be {low}, got {v!r}")
+        for k in ("lam1", "ridge", "harden_lam"): check_number(k, getattr(self, k), 0, strict=k == "ridge")
         if self.ridge_unit not in RIDGE_UNITS: raise ValueError(f"ridge_unit must be one of {RIDGE_UNITS}, got {self.ridge_unit!r}")
         if self.lam1_scaling not in LAM1_SCALINGS: raise ValueError(f"lam1_scaling must be one of {LAM1_SCALINGS}, got {self.lam1_scaling!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
-            raise ValueError(f"seed must be an int in [0, 2**63), got {self.seed!r}")
-        if isinstance(self.harden, bool) or not isinstance(self.harden, int) or self.harden < 0:
-            raise ValueError(f"harden must be an int >= 0 (rounds), got {self.harden!r}")
+        check_int("seed", self.seed, 0, 2**63); check_int("harden", self.harden, 0, note=" (rounds)")
         if self.harden and not self.closed_form: raise ValueError(f"harden={self.harden} hardens the closed form, which this config turns off")
         if self.policy not in TOKEN_POLICIES: raise ValueError(f"policy must be one of {TOKEN_POLICIES}, got {self.policy!r}")
 

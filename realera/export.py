@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .core import atomic_path, canonical_safetensors, check_finite, cross_attention_projections, is_sdxl, model_identity
+from .core import atomic_path, canonical_safetensors, check_finite, check_int, check_number, cross_attention_projections, is_sdxl, model_identity
 from .closed_form import POOLED_LAYER, ClosedFormEdit, pooled_layer
 from .erase import LORA_FILE, check_erased, completion_hash, is_erased
 
@@ -39,14 +39,14 @@ def low_rank(delta, rank: int) -> tuple[torch.Tensor, torch.Tensor, float]:
     """The best rank-`rank` factorisation `B @ A` (float32) of a change `delta` (a matrix, or factors `(B, A)`): truncated
     SVD (Eckart-Young), singular values split evenly between B (out x r) and A (r x in); with its relative error
     ||delta - B A||_F / ||delta||_F."""
-    if not isinstance(rank, int) or isinstance(rank, bool) or rank < 1: raise ValueError(f"rank must be an int >= 1, got {rank!r}")
+    check_int("rank", rank, 1)
     U, S, Vh = _svd(delta)
     r = min(rank, len(S)); root = S[:r].sqrt()
     return (U[:, :r] * root).float(), (root[:, None] * Vh[:r]).float(), float(_tail(S)[r])
 
 def rank_for(deltas: dict, tol: float = DEFAULT_TOL) -> int:
     "The smallest rank whose truncated SVD keeps the relative error of every change in `deltas` <= `tol`."
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 1: raise ValueError(f"tol must be a number in [0, 1), got {tol!r}")
+    check_number("tol", tol, 0, high=1)
     need = 1
     for d in deltas.values():
         tail = _tail(_svd(d)[1])
@@ -107,8 +107,8 @@ def check_export(out, rank: int | None = None, tol: float = DEFAULT_TOL, format:
     out = Path(out)
     if out.suffix != ".safetensors": raise ValueError(f"out must be a .safetensors file, got {str(out)!r}")
     if out.is_dir(): raise IsADirectoryError(f"out {str(out)!r} is a folder, expected a .safetensors file")
-    if rank is not None and (not isinstance(rank, int) or isinstance(rank, bool) or rank < 1): raise ValueError(f"rank must be an int >= 1, got {rank!r}")
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < 1: raise ValueError(f"tol must be a number in [0, 1), got {tol!r}")
+    if rank is not None: check_int("rank", rank, 1)
+    check_number("tol", tol, 0, high=1)
     if out.exists() and not overwrite: raise FileExistsError(f"{str(out)!r} exists; pass overwrite=True (--overwrite) to replace it")
     return out
 

@@ -4,9 +4,8 @@
 
 # %% ../nbs/00c_images.ipynb #eac9c237
 from __future__ import annotations
-import math
 
-from .core import make_generator
+from .core import check_int, check_number, make_generator
 
 # %% auto #0
 __all__ = ['generate_images', 'comparison_grid']
@@ -15,10 +14,7 @@ __all__ = ['generate_images', 'comparison_grid']
 def generate_images(pipe, prompts: list[str], n: int = 4, seed: int = 0, steps: int = 25, guidance_scale: float = 7.5,
                     progress: bool = False) -> list[list]:
     "`n` PIL images for each prompt, image k of every prompt from seed `seed + k`."
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1: raise ValueError(f"steps must be an int >= 1, got {steps!r}")
-    if isinstance(guidance_scale, bool) or not isinstance(guidance_scale, (int, float)) or not math.isfinite(guidance_scale) or guidance_scale < 0:
-        raise ValueError(f"guidance_scale must be a finite number >= 0, got {guidance_scale!r}")
+    check_int("n", n, 1); check_int("steps", steps, 1); check_number("guidance_scale", guidance_scale)
     if isinstance(prompts, str): prompts = [prompts]
     if not prompts: raise ValueError("prompts is empty")
     out = []

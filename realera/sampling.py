@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, asdict, replace
 
 import torch
 
-from .core import concept_pair, encode_prompts
+from .core import check_int, check_number, concept_pair, encode_prompts
 
 # %% auto #0
 __all__ = ['mine_neighbors', 'mine_neighbor_pairs', 'sample_beyond', 'cosine_at_radius', 'prompt_distances', 'SamplingConfig',
@@ -39,9 +39,7 @@ def _radius(r, rows: torch.Tensor, name: str) -> torch.Tensor:
     if (r < 0).any() or not torch.isfinite(r).all(): raise ValueError(f"{name} must be finite and >= 0, got {r.tolist()}")
     return r.expand(rows.shape[0]).to(rows.dtype)
 
-def _count(n, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0: raise ValueError(f"{name} must be an int >= 0, got {n!r}")
-    return n
+def _count(n, name: str) -> int: return check_int(name, n, 0)
 
 def _check_cos(s1: float, s2: float) -> None:
     if not (-1 <= s2 <= 1 and -1 <= s1 <= 1): raise ValueError(f"cosine thresholds must lie in [-1, 1], got s1={s1}, s2={s2}")
@@ -172,12 +170,8 @@ class SamplingConfig:
     max_rounds: int = 64     # bound on rejection-sampling rounds
 
     def __post_init__(self):
-        for k in ("d1", "d2", "s1", "s2", "d1_anchor"):
-            v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ValueError(f"{k} must be a finite number, got {v!r}")
-        if isinstance(self.max_rounds, bool) or not isinstance(self.max_rounds, int) or self.max_rounds < 1:
-            raise ValueError(f"max_rounds must be an int >= 1, got {self.max_rounds!r}")
+        for k in ("d1", "d2", "s1", "s2", "d1_anchor"): check_number(k, getattr(self, k), None)
+        check_int("max_rounds", self.max_rounds, 1)
         if self.radius_unit not in ("norm", "absolute"):
             raise ValueError(f"radius_unit must be 'norm' or 'absolute', got {self.radius_unit!r}")
         _check_cos(self.s1, self.s2); _count(self.m, "m"); _count(self.n, "n")

@@ -125,8 +125,8 @@ def tiny_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=torch
 # %% ../nbs/00a_testing.ipynb #11611cbc
 def tiny_sdxl_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
     """A complete, tiny `StableDiffusionXLPipeline` built from configs, deterministic from `seed`: text encoders of width
-    32 and 64 (the second with a 64-d projection), a 96-wide cross-attention context, a `text_time` UNet."""
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
+    32 and 64 (the second with a 64-d projection), a 96-wide cross-attention context, a `text_time` UNet, SDXL's Euler sampler."""
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
     tok, tok2 = tiny_tokenizer(), tiny_tokenizer(pad_token="!")   # SDXL's tokenizer_2 pads with "!"
     cfg = _tiny_configs(len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id)
@@ -140,8 +140,9 @@ def tiny_sdxl_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=
         text = CLIPTextModel(CLIPTextConfig(**cfg["text"]))
         text2 = CLIPTextModelWithProjection(CLIPTextConfig(**{**cfg["text"], "hidden_size": w2, "intermediate_size": 2 * w2,
                                                               "projection_dim": w2, "pad_token_id": tok2.pad_token_id}))
-    pipe = StableDiffusionXLPipeline(vae=vae, text_encoder=text, text_encoder_2=text2, tokenizer=tok, tokenizer_2=tok2, unet=unet,
-                                     scheduler=DDIMScheduler(**cfg["scheduler"]))
+    sched = EulerDiscreteScheduler(**{k: v for k, v in cfg["scheduler"].items() if k in ("beta_start", "beta_end", "beta_schedule", "steps_offset")},
+                                   timestep_spacing="leading")   # SDXL-base's sampler: its UNet reads latents scaled by 1/sqrt(sigma^2 + 1)
+    pipe = StableDiffusionXLPipeline(vae=vae, text_encoder=text, text_encoder_2=text2, tokenizer=tok, tokenizer_2=tok2, unet=unet, scheduler=sched)
     pipe.set_progress_bar_config(disable=True)
     if dtype != torch.float32: pipe = pipe.to(dtype=dtype)
     return pipe.to(torch.device(device))
