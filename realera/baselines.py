@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from .closed_form import ClosedFormEdit, ClosedFormFitter
-from .core import check_int, check_number, context_width, cross_attention_projections, encode_prompts, text_fingerprint
+from .core import check_int, check_number, context_width, cross_attention_projections, encode_prompts, is_sdxl, text_fingerprint
 
 # %% auto #0
 __all__ = ['UCE_RECIPES', 'ESD_METHODS', 'SLD_PRESETS', 'UCERecipe', 'last_subject_index', 'uce_vectors', 'uce_preserve_vectors',
@@ -129,6 +129,7 @@ def esd_erase(pipe, concept: str, cfg: ESDConfig | None = None, progress: bool =
     from tqdm.auto import tqdm
     cfg = cfg or ESDConfig()
     if not isinstance(concept, str) or not concept.strip(): raise ValueError(f"concept must be a non-empty string, got {concept!r}")
+    if is_sdxl(pipe): raise ValueError("esd_erase reproduces ESD on SD1.x/2.x pipelines; this one is SDXL-shaped (its UNet also reads a pooled embedding)")
     unet = pipe.unet
     teacher = copy.deepcopy(unet).requires_grad_(False).eval()
     train = esd_parameters(unet, cfg.method)
@@ -167,6 +168,7 @@ class SLDPipeline:
         from diffusers import StableDiffusionPipelineSafe
         from diffusers.pipelines.deprecated.stable_diffusion_safe import SafetyConfig
         if preset not in SLD_PRESETS: raise ValueError(f"preset must be one of {SLD_PRESETS}, got {preset!r}")
+        if is_sdxl(pipe): raise ValueError("SLD (diffusers' StableDiffusionPipelineSafe) runs on SD1.x/2.x pipelines; this one is SDXL-shaped")
         if not isinstance(concept, str) or not concept.strip(): raise ValueError(f"concept must be a non-empty string, got {concept!r}")
         base = dict(getattr(SafetyConfig, preset.upper()))
         bad = sorted(set(params) - set(base))
