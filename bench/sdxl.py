@@ -6,7 +6,7 @@ SDXL pipelines built from configs), and what the closed form costs at SD1.4, SD2
     python bench/sdxl.py --quick         # a smoke run (what CI runs)
 
 1. Pooled path. For every seed (a differently initialised tiny SDXL) and concept: the closed form alone (variant 1) with the
-   pooled edit off and on; `concept_residue` (1: the concept's noise prediction untouched, 0: the anchor's) of the concept
+   pooled edit off and on, and UCE (its 2023 recipe: K/V only, what its SDXL script edits); `concept_residue` (1: the concept's noise prediction untouched, 0: the anchor's) of the concept
    prompt with its own pooled embedding (what generation gives), with the anchor's (the K/V path alone), and the drift of
    held-out prompts (‖ε_erased − ε_orig‖ / ‖ε_orig − ε_orig('')‖). Mean and 95% bootstrap interval over seeds × concepts.
 2. Zero unconditional branch: ‖ε('') − ε(0)‖ / ‖ε(concept) − ε(0)‖ on the original: how far the anchor '' (what an erased
@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from realera.align import noise_draws, unet_eps
+from realera.baselines import uce_edit
 from realera.closed_form import ClosedFormFitter, POOLED_LAYER, pooled_layer, pooled_width
 from realera.core import cross_attention_projections, encode_text, is_sdxl, make_generator
 from realera.erase import EraseConfig, concept_residue, erase
@@ -59,7 +60,7 @@ def zero_gap(pipe, prompt: str, n: int, seed: int = 0) -> float:
     return ((ea - e0).flatten(1).norm(dim=1) / (ec - e0).flatten(1).norm(dim=1)).mean().item()
 
 def pooled_table(seeds: list[int], concepts: list[str], n: int):
-    cols = {k: [] for k in ("kv_prompt", "kv_anchor", "kvp_prompt", "kv_drift", "kvp_drift", "zero_gap")}
+    cols = {k: [] for k in ("kv_prompt", "kv_anchor", "kvp_prompt", "kv_drift", "kvp_drift", "zero_gap", "uce_prompt", "uce_anchor", "uce_drift")}
     for s in seeds:
         orig = tiny_sdxl_pipeline(seed=s)
         for c in concepts:
@@ -69,12 +70,16 @@ def pooled_table(seeds: list[int], concepts: list[str], n: int):
             cols["kvp_prompt"].append(concept_residue(orig, kvp, c, n=n))
             cols["kv_drift"].append(drift(orig, kv, HELD_OUT, n)); cols["kvp_drift"].append(drift(orig, kvp, HELD_OUT, n))
             cols["zero_gap"].append(zero_gap(orig, c, n))
+            uce = uce_edit(tiny_sdxl_pipeline(seed=s), c).apply(tiny_sdxl_pipeline(seed=s))   # UCE's 2023 recipe: K/V only, as its SDXL script
+            cols["uce_prompt"].append(concept_residue(orig, uce, c, n=n)); cols["uce_anchor"].append(concept_residue(orig, uce, c, n=n, pooled="anchor"))
+            cols["uce_drift"].append(drift(orig, uce, HELD_OUT, n))
     print(f"\n1. Pooled path, tiny SDXL ({len(seeds)} seeds × {len(concepts)} concepts, closed form only, {n} (z_t, t) each; "
           "mean [95% interval])\n")
     print("| erase | concept residue, its own pooled embedding ↓ | concept residue, anchor's pooled embedding | held-out drift ↓ |")
     print("|---|---|---|---|")
     print(f"| K/V only (pooled=False) | {ci(cols['kv_prompt'])} | {ci(cols['kv_anchor'])} | {ci(cols['kv_drift'])} |")
     print(f"| K/V + pooled edit (pooled=True) | {ci(cols['kvp_prompt'])} | – | {ci(cols['kvp_drift'])} |")
+    print(f"| UCE (2023 recipe; K/V only) | {ci(cols['uce_prompt'])} | {ci(cols['uce_anchor'])} | {ci(cols['uce_drift'])} |")
     d = np.array(cols["kv_prompt"]) - np.array(cols["kvp_prompt"])
     print(f"\npaired difference K/V only − K/V + pooled: {ci(list(d))}; pooled edit lower in {int((d > 0).sum())} of {len(d)} pairs")
     print(f"\n2. Zero unconditional branch: ‖ε('') − ε(0)‖ / ‖ε(concept) − ε(0)‖ = {ci(cols['zero_gap'])}")

@@ -62,7 +62,7 @@ def test_gpu_bench_says_when_there_is_no_gpu_and_runs_tiny():
 
 def test_sdxl_quick():
     "The pooled-path / zero-anchor table on a tiny SDXL and the closed-form cost row at SD1.4 shapes."
-    r = run_bench("sdxl.py", "--quick", timeout=600, expect=("| K/V only (pooled=False) |", "| K/V + pooled edit (pooled=True) |",
+    r = run_bench("sdxl.py", "--quick", timeout=600, expect=("| K/V only (pooled=False) |", "| K/V + pooled edit (pooled=True) |", "| UCE (2023 recipe; K/V only) |",
                                                              "2. Zero unconditional branch:", "| SD1.4 | 768 | 32 | 19.2 M |"))
     kv, kvp = (float(line.split("|")[2].split()[0]) for line in r.stdout.splitlines() if line.startswith(("| K/V only", "| K/V + pooled")))
     assert kvp < kv   # the pooled edit removes what the K/V edit leaves
