@@ -22,7 +22,7 @@ from torch import nn
 
 from realera.align import noise_draws, unet_eps
 from realera.baselines import uce_edit
-from realera.closed_form import ClosedFormFitter, POOLED_LAYER, pooled_layer, pooled_width
+from realera.closed_form import ClosedFormFitter, closed_form_layers, pooled_width
 from realera.core import cross_attention_projections, encode_text, is_sdxl, make_generator
 from realera.erase import EraseConfig, concept_residue, erase
 from realera.evaluate import bootstrap_mean
@@ -87,7 +87,7 @@ def pooled_table(seeds: list[int], concepts: list[str], n: int):
 
 def _materialize(unet: nn.Module, g: torch.Generator, device: str):
     "Random float32 weights for every layer a closed form edits (the rest of the UNet stays on the meta device)."
-    layers = {**cross_attention_projections(unet), **({POOLED_LAYER: pooled_layer(unet)} if is_sdxl(unet) else {})}
+    layers = closed_form_layers(unet)
     for m in layers.values():
         m.weight = nn.Parameter(torch.randn(m.weight.shape, generator=g).mul_(m.in_features ** -0.5).to(device), requires_grad=False)
     return layers

@@ -12,14 +12,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import ConceptPair, atomic_path, check_device, check_dtype, check_finite, check_int, check_number, concept_pair, cross_attention_projections, is_sdxl, read_json, write_json
-from .closed_form import POOLED_LAYER, pooled_layer
+from .core import ConceptPair, atomic_path, check_device, check_dtype, check_finite, check_int, check_number, concept_pair, is_sdxl, read_json, write_json
+from .closed_form import closed_form_layers
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
 __all__ = ['LORA_TARGETS', 'MIXED_PRECISION', 'ADAPTER', 'AlignConfig', 'check_precision', 'add_lora', 'kv_weights',
-           'original_unet', 'Trajectory', 'anchor_trajectory', 'AlignTask', 'sdxl_time_ids', 'unet_eps', 'noise_draws',
-           'make_task', 'alignment_loss', 'lora_state', 'save_checkpoint', 'load_checkpoint', 'align_noise']
+           'original_unet', 'Trajectory', 'anchor_trajectory', 'AlignTask', 'sdxl_time_ids', 'added_cond', 'unet_eps',
+           'noise_draws', 'make_task', 'alignment_loss', 'lora_state', 'save_checkpoint', 'load_checkpoint',
+           'align_noise']
 
 # %% ../nbs/03_align.ipynb #a81f868f
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
@@ -76,19 +77,15 @@ def add_lora(unet: nn.Module, cfg: AlignConfig | None = None, seed: int = 0) -> 
     return [p for p in unet.parameters() if p.requires_grad]
 
 # %% ../nbs/03_align.ipynb #7f1d071f
-def _closed_form_layers(unet: nn.Module) -> dict[str, nn.Linear]:
-    "Every layer a closed form may edit: the `attn2.to_k`/`to_v`, and on SDXL `add_embedding.linear_1` (the pooled path)."
-    return {**cross_attention_projections(unet), **({POOLED_LAYER: pooled_layer(unet)} if is_sdxl(unet) else {})}
-
 def kv_weights(unet: nn.Module) -> dict[str, torch.Tensor]:
     """Detached copies of every `attn2.to_k`/`to_v` weight (and, on SDXL, `add_embedding.linear_1`'s), keyed by module name:
     the teacher's, before any edit."""
-    return {n: m.weight.detach().clone() for n, m in _closed_form_layers(unet).items()}
+    return {n: m.weight.detach().clone() for n, m in closed_form_layers(unet).items()}
 
 @contextlib.contextmanager
 def original_unet(unet: nn.Module, original_kv: dict[str, torch.Tensor]):
     "Within the block, `unet` computes the original model: LoRA adapters off, original `to_k`/`to_v` (SDXL: and pooled path) weights in."
-    projs = _closed_form_layers(unet)
+    projs = closed_form_layers(unet)
     if set(projs) != set(original_kv): raise ValueError("original_kv does not name this UNet's to_k/to_v layers")
     has_adapter = bool(getattr(unet, "peft_config", None))
     saved = {n: m.weight.data for n, m in projs.items()}
@@ -157,13 +154,19 @@ def sdxl_time_ids(pipe) -> torch.Tensor | None:
     h, w = h * pipe.vae_scale_factor, w * pipe.vae_scale_factor
     return torch.tensor([h, w, 0, 0, h, w], dtype=torch.float32)
 
+def added_cond(pooled: torch.Tensor | None, time_ids: torch.Tensor | None, n: int, like: torch.Tensor) -> dict:
+    """The UNet's extra keyword for SDXL: `added_cond_kwargs` with the pooled embeddings (expanded to `n` rows) and the six time
+    ids, on `like`'s device and dtype; `{}` without a pooled embedding (SD1.x/2.x)."""
+    if pooled is None: return {}
+    if time_ids is None: raise ValueError("an SDXL UNet needs time ids with its pooled embedding (sdxl_time_ids(pipe))")
+    return dict(added_cond_kwargs=dict(text_embeds=pooled.to(like).expand(n, -1), time_ids=time_ids.to(like).expand(n, -1)))
+
 @torch.no_grad()
 def unet_eps(pipe, context: torch.Tensor, pooled: torch.Tensor | None, z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     "`pipe.unet`'s prediction for latents `z` (n, c, h, w) at timesteps `t` (n,) given `context` (n, 77, d) and, on SDXL, `pooled` (n, p)."
-    unet, n = pipe.unet, z.shape[0]
-    kw = {} if pooled is None else dict(added_cond_kwargs=dict(text_embeds=pooled.to(unet.device, unet.dtype),
-                                                               time_ids=sdxl_time_ids(pipe).to(unet.device, unet.dtype).expand(n, -1)))
-    return unet(z.to(unet.device, unet.dtype), t.to(unet.device), encoder_hidden_states=context.to(unet.device, unet.dtype), **kw).sample.float()
+    unet = pipe.unet
+    z = z.to(unet.device, unet.dtype)
+    return unet(z, t.to(unet.device), encoder_hidden_states=context.to(z), **added_cond(pooled, sdxl_time_ids(pipe), len(z), z)).sample.float()
 
 def noise_draws(pipe, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     "`n` random latents z (n, c, h, w) at the UNet's sample size and `n` timesteps t uniform over training's, from `seed` (CPU)."
@@ -178,13 +181,6 @@ def make_task(pipe, concept: str, anchor: str, trajectory: Trajectory, policy: s
 def _autocast(device: torch.device, mixed_precision: str):
     if mixed_precision == "no": return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.float16 if mixed_precision == "fp16" else torch.bfloat16)
-
-def _added_cond(task: AlignTask, which: list[str], device, dtype, batch_size: int) -> dict:
-    "SDXL's `added_cond_kwargs` for UNet inputs built from the pair's pooled embeddings named by `which` (each repeated `batch_size` times)."
-    if task.pair.pooled is None: return {}
-    if task.time_ids is None: raise ValueError("an SDXL AlignTask needs time_ids (make_task, or sdxl_time_ids(pipe))")
-    pooled = torch.cat([getattr(task.pair, w).expand(batch_size, -1) for w in which]).to(device, dtype)
-    return dict(added_cond_kwargs=dict(text_embeds=pooled, time_ids=task.time_ids.to(device, dtype).expand(len(pooled), -1)))
 
 def alignment_loss(unet: nn.Module, original_kv: dict, task: AlignTask, step: int, batch_size: int = 1,
                    sampling: SamplingConfig | None = None, mine: bool = True, beyond: bool = True,
@@ -205,7 +201,9 @@ def alignment_loss(unet: nn.Module, original_kv: dict, task: AlignTask, step: in
     k = len(student_in)
     zz, tt = z.repeat(k, 1, 1, 1), t.repeat(k)
     # SDXL: the pooled embedding is the prompt's (the student's the concept's, as at generation; the teacher's the anchor's)
-    student_add, teacher_add = _added_cond(task, ["pooled"] * k, device, dtype, batch_size), _added_cond(task, ["pooled_star", "pooled"][:k], device, dtype, batch_size)
+    pooled = lambda *which: None if task.pair.pooled is None else torch.cat([getattr(task.pair, w).expand(batch_size, -1) for w in which])
+    student_add = added_cond(pooled(*["pooled"] * k), task.time_ids, k * batch_size, zz)
+    teacher_add = added_cond(pooled(*["pooled_star", "pooled"][:k]), task.time_ids, k * batch_size, zz)
     with _autocast(device, mixed_precision):
         with torch.no_grad(), original_unet(unet, original_kv):
             target = unet(zz, tt, encoder_hidden_states=torch.cat(teacher_in), **teacher_add).sample

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .core import (atomic_path, check_int, check_number, check_prompts, encode_ids, encode_prompts, encode_text, is_sdxl, make_generator, model_identity,
                           text_encoders, tokenize, tokenizers, write_json)
 from .closed_form import rece_map
-from .align import sdxl_time_ids
+from .align import added_cond, sdxl_time_ids
 from .images import comparison_grid
 from .judges import NudityDetector, WorldClassifier, judge_version, make_judge
 from .evaluate import bootstrap_mean, make_protocol
@@ -165,9 +165,7 @@ def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, 
     advs = [torch.nn.Parameter(t[start].detach().float().clone()) for t in tables]
     opt, losses = torch.optim.Adam(advs, lr=config.lr), []
     x0 = latents.to(unet.device, unet.dtype)
-    def added(pooled, n):   # SDXL's pooled embedding and time ids, as the pipeline passes them
-        if pooled is None: return {}
-        return dict(added_cond_kwargs=dict(text_embeds=pooled.to(x0).expand(n, -1), time_ids=sdxl_time_ids(pipe).to(x0).expand(n, -1)))
+    added = lambda pooled, n: added_cond(pooled, sdxl_time_ids(pipe), n, x0)   # SDXL's pooled embedding and time ids
     with _frozen(unet, *encs), ExitStack() as hooks:
         for e, a in zip(encs, advs): hooks.enter_context(_prefix_hook(e, a))
         for _ in tqdm(range(config.iterations), desc="soft attack", disable=not progress, leave=False):

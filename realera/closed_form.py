@@ -18,9 +18,9 @@ from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 
 # %% auto #0
 __all__ = ['RIDGE_UNITS', 'RIDGE', 'EDIT_TARGETS', 'POOLED_LAYER', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'apply_m',
-           'ClosedFormFitter', 'pooled_layer', 'pooled_width', 'ClosedFormEdit', 'load_edited_weights',
-           'solve_closed_form', 'closed_form_fitter', 'closed_form_edit', 'pooled_fitter', 'rece_map', 'kv_gram',
-           'rece_map_of', 'harden_edit', 'ridge_sweep']
+           'ClosedFormFitter', 'pooled_layer', 'closed_form_layers', 'pooled_width', 'ClosedFormEdit',
+           'load_edited_weights', 'solve_closed_form', 'closed_form_fitter', 'closed_form_edit', 'pooled_fitter',
+           'rece_map', 'kv_gram', 'rece_map_of', 'harden_edit', 'ridge_sweep']
 
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
 RIDGE_UNITS = ("norm", "abs")
@@ -120,6 +120,10 @@ def pooled_layer(unet: nn.Module) -> nn.Linear:
                                            f"{getattr(unet.config, 'addition_embed_type', None)!r}, SDXL's is 'text_time')")
     layer = unet.add_embedding.linear_1
     return getattr(layer, "base_layer", layer)
+
+def closed_form_layers(unet: nn.Module) -> dict[str, nn.Linear]:
+    "Every layer a closed form may edit, by name: the `attn2.to_k`/`to_v`, and on SDXL `add_embedding.linear_1` (the pooled path)."
+    return {**cross_attention_projections(unet), **({POOLED_LAYER: pooled_layer(unet)} if is_sdxl(unet) else {})}
 
 def pooled_width(unet: nn.Module) -> int:
     "The width p of the pooled text embedding `add_embedding.linear_1` reads before the six time-id embeddings (SDXL: 1280)."
