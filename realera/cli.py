@@ -10,9 +10,12 @@ from pathlib import Path
 from dataclasses import asdict
 from fastcore.script import Param, anno_parser
 
-from .core import atomic_path, check_dtype, load_pipeline, model_identity, write_json
-from .settings import model_folder, model_settings
+from .core import atomic_path, check_dtype, check_int, load_pipeline, model_identity, write_json
+from .settings import anchor_prompt, model_folder, model_settings, preserve_prompts
 from .sampling import SamplingConfig, neighborhood_figure
+from .closed_form import resolve_preserve
+from .discover import CRITERIA, DISCOVERED, DiscoverConfig, read_candidates, write_discoveries
+from .discover import discover as run_discover
 from .align import check_precision
 from .erase import VARIANTS, EraseConfig, check_erased, completion_hash, load_erased, resolve_erase
 from .erase import erase as run_erase
@@ -24,8 +27,8 @@ from .attack import attack as run_attack
 from .export import DEFAULT_TOL, EXPORT_FORMATS, check_export, export_lora
 
 # %% auto #0
-__all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'erase', 'generate', 'evaluate', 'attack', 'export',
-           'parser', 'main']
+__all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'discover', 'erase', 'generate', 'evaluate', 'attack',
+           'export', 'parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #a20b8fa8
 def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:
@@ -101,6 +104,40 @@ def neighborhood(
     print(f"wrote {png} and {js}")
     return table
 
+# %% ../nbs/90_cli.ipynb #c1e53ac9
+def discover(
+    concept: Param("the concept, as written in prompts", str, required=True) = None,
+    out: Param("output folder: OUT/discovered.json", str, required=True) = None,
+    model: Param("hub id or local folder; default: the embedded model", str) = None,
+    candidates: Param("CSV of candidate phrases (column 'prompt', or its only column); default: the tokenizer's whole words", str) = None,
+    top: Param("how many of the best to print", int) = 20,
+    criterion: Param(f"{', '.join(CRITERIA)}: the noise predictions on the concept's trajectory, the cross-attention keys/values, or the text encoder's output", str) = None,
+    anchor: Param("anchor prompt (default: the model's realera.json, else '')", str) = None,
+    preserve: Param("a prompt to preserve (candidates nearer it are set aside); repeat for more (default: the model's realera.json)", str, action="append") = None,
+    draws: Param("(z_t, t) pairs of the concept's trajectory for the response criterion", int) = None,
+    prefilter: Param("response: only this many nearest by the kv distance meet the UNet (0: all)", int) = None,
+    device: Param("torch device", str) = "cpu",
+    dtype: Param("float32, float16 or bfloat16", str) = "float32",
+    seed: Param("random seed", int) = 0,
+    overwrite: Param("replace an existing OUT/discovered.json", action="store_true") = False,
+    quiet: Param("no progress bars", action="store_true") = False):
+    "Rank candidate texts by how the original model draws them against a concept; write OUT/discovered.json."
+    t0 = time.time()
+    check_int("--top", top, 1)
+    cfg = DiscoverConfig(**{k: v for k, v in dict(criterion=criterion, draws=draws, prefilter=prefilter, seed=seed).items() if v is not None})
+    cands = read_candidates(candidates) if candidates else None   # a bad file fails before the model loads
+    settings = model_settings(model)
+    kept = preserve_prompts(settings, [concept], preserve)
+    record = check_writable(Path(out)/DISCOVERED, overwrite)
+    pipe = load_pipeline(model, device=device, dtype=dtype)
+    d = run_discover(pipe, concept, anchor_prompt(settings, anchor) or "", cands, resolve_preserve([concept], kept), cfg,
+                     source=candidates, progress=not quiet)
+    write_discoveries(record, [d])
+    for i, r in enumerate(d.ranked[:top]): print(f"{i + 1:>4}  {r['score']:+.3f}  {r['text']}")
+    print(f"ranked {len(d.ranked)} candidates ({d.source}, criterion {d.criterion}; {len(d.protected)} set aside as nearer a "
+          f"preserve prompt, {len(d.excluded)} holding the concept) in {_took(t0)}: {record}")
+    return d
+
 # %% ../nbs/90_cli.ipynb #9add9471
 def erase(
     concept: Param("a concept to erase, as written in prompts; repeat for more", str, action="append", required=True) = None,
@@ -115,6 +152,8 @@ def erase(
     seed: Param("random seed (default: the config's)", int) = None,
     steps: Param("alignment steps (the paper's epochs), overriding the config", int) = None,
     harden: Param("rounds of RECE hardening of the closed form (beyond the paper; see `realera attack`), overriding the config", int) = None,
+    discover: Param("also erase the K texts the original model draws most as each concept (`realera discover`; beyond the paper), overriding the config", int) = None,
+    discover_candidates: Param("CSV of candidate phrases for --discover (default: the tokenizer's whole words)", str) = None,
     force: Param("erase concepts the model's realera.json does not list", action="store_true") = False,
     save_pipeline: Param("also write the fused full pipeline to OUT/pipeline", action="store_true") = False,
     overwrite: Param("replace the artifacts in a non-empty OUT", action="store_true") = False,
@@ -131,6 +170,9 @@ def erase(
         cfg = dataclasses.replace(cfg, align_config=dataclasses.replace(cfg.align_config, steps=steps))
     if seed is not None: cfg = dataclasses.replace(cfg, seed=seed)
     if harden is not None: cfg = dataclasses.replace(cfg, harden=harden)   # EraseConfig checks it
+    if discover is not None: cfg = dataclasses.replace(cfg, discover=check_int("--discover", discover, 0))
+    if discover_candidates is not None: cfg = dataclasses.replace(cfg, discover_candidates=discover_candidates)
+    if cfg.discover_candidates: read_candidates(cfg.discover_candidates)   # a bad file fails before the model loads
     req = resolve_erase(model, concept, anchor, preserve, cfg, out, force=force, overwrite=overwrite)   # before the model loads
     if cfg.align: check_precision(device, check_dtype(dtype), cfg.align_config.mixed_precision)
     pipe = load_pipeline(model, device=device, dtype=dtype)
@@ -347,7 +389,7 @@ def export(
           f"Load it on the original model: pipe.load_lora_weights({str(out)!r})")
 
 # %% ../nbs/90_cli.ipynb #8b6a6616
-COMMANDS = {"neighborhood": neighborhood, "erase": erase, "generate": generate, "evaluate": evaluate, "attack": attack, "export": export}
+COMMANDS = {"neighborhood": neighborhood, "discover": discover, "erase": erase, "generate": generate, "evaluate": evaluate, "attack": attack, "export": export}
 
 def parser(name: str):
     "The argument parser of command `name`; every option is spelt with dashes (`--batch-size`), the underscore form still works."

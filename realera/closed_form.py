@@ -19,8 +19,8 @@ from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 # %% auto #0
 __all__ = ['RIDGE_UNITS', 'RIDGE', 'EDIT_TARGETS', 'POOLED_LAYER', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'apply_m',
            'ClosedFormFitter', 'pooled_layer', 'closed_form_layers', 'pooled_width', 'ClosedFormEdit',
-           'load_edited_weights', 'solve_closed_form', 'closed_form_fitter', 'closed_form_edit', 'pooled_fitter',
-           'rece_map', 'kv_gram', 'rece_map_of', 'harden_edit', 'ridge_sweep']
+           'load_edited_weights', 'solve_closed_form', 'resolve_preserve', 'closed_form_fitter', 'closed_form_edit',
+           'pooled_fitter', 'rece_map', 'kv_gram', 'rece_map_of', 'harden_edit', 'ridge_sweep']
 
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
 RIDGE_UNITS = ("norm", "abs")
@@ -243,7 +243,7 @@ def solve_closed_form(W, E: torch.Tensor, E_star: torch.Tensor, P: torch.Tensor 
 DEFAULT_PRESERVE = ["a photo", "a person", "a landscape", "a painting", "an animal", "a building", "a city street",
                     "a bowl of food", "a portrait of a woman", "a portrait of a man", "the sky", "a car on the road"]
 
-def _preserve(concepts: list[str], preserve: list[str] | None) -> list[str]:
+def resolve_preserve(concepts: list[str], preserve: list[str] | None) -> list[str]:
     "`preserve`, or (None) the generic prompts that name none of `concepts`."
     return list(preserve) if preserve is not None else [p for p in DEFAULT_PRESERVE if not any(c.lower() in p.lower() for c in concepts)]
 
@@ -255,7 +255,7 @@ def closed_form_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | Non
         raise ValueError(f"pairs must be a non-empty list of ConceptPair (realera.core.concept_pairs), got {pairs!r}")
     cfg = cfg or SamplingConfig()
     concepts, anchors = [p.concept for p in pairs], [p.anchor for p in pairs]
-    preserve = _preserve(concepts, preserve)
+    preserve = resolve_preserve(concepts, preserve)
     fit = ClosedFormFitter(context_width(pipe), lam1, ridge, ridge_unit, concepts=concepts, anchors=anchors,
                            preserve=list(preserve), policy=pairs[0].policy, mine=mine, beyond=beyond, sampling=cfg.__dict__)
     for p in pairs:
@@ -283,7 +283,7 @@ def pooled_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = N
     if not pairs or any(not isinstance(p, ConceptPair) or p.pooled is None for p in pairs):
         raise ValueError("pairs must be ConceptPairs encoded by this SDXL pipeline (with pooled embeddings): realera.core.concept_pairs")
     concepts = [p.concept for p in pairs]
-    preserve = _preserve(concepts, preserve)
+    preserve = resolve_preserve(concepts, preserve)
     fit = ClosedFormFitter(pooled_width(pipe.unet), lam1, ridge, ridge_unit, concepts=concepts, anchors=[p.anchor for p in pairs],
                            preserve=preserve)
     fit.update(torch.stack([p.pooled for p in pairs]), torch.stack([p.pooled_star for p in pairs]))

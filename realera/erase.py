@@ -10,18 +10,20 @@ from pathlib import Path
 
 import torch
 
-from .core import (TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonical_safetensors, check_concepts, check_finite, concept_pairs, folder_lock,
+from .core import (TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonical_safetensors, check_concepts, check_finite, concept_pair, concept_pairs, folder_lock,
                           make_generator, model_identity, read_json, text_fingerprint, write_json, check_int, check_number, check_prompts, encode_text, is_sdxl)
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
-from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_fitter, harden_edit, kv_gram, pooled_fitter
+from .discover import DISCOVERED, DiscoverConfig, Discovery, discover, read_candidates, read_discoveries, write_discoveries
+from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_fitter, harden_edit, kv_gram, pooled_fitter, resolve_preserve
 from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision, noise_draws, sdxl_time_ids, unet_eps,
                            kv_weights, lora_state)
 
 # %% auto #0
 __all__ = ['CONFIG_DIR', 'LAM1_SCALINGS', 'VARIANTS', 'LORA_FILE', 'COMPLETE', 'ARTIFACTS', 'shipped_configs', 'EraseConfig',
            'completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase',
-           'is_erased', 'erase', 'check_erased', 'load_erased', 'save_fused_pipeline', 'concept_residue']
+           'is_erased', 'erase', 'discovered_pairs', 'check_erased', 'load_erased', 'save_fused_pipeline',
+           'concept_residue']
 
 # %% ../nbs/03a_erase.ipynb #51ee3bd1
 CONFIG_DIR = Path(str(importlib.resources.files("realera") / "assets" / "configs"))   # the shipped GPU configs
@@ -52,11 +54,14 @@ class EraseConfig:
     harden: int = 0                # rounds of RECE hardening of the closed form (beyond the paper; 02_closed_form, 05b_attack)
     harden_lam: float = 1e-3       # the ridge of the RECE embedding each round defends against (RECE: 1e-3)
     pooled: bool = True            # SDXL: also Eq. 7 on the pooled path (add_embedding's pooled columns), with the closed form; measured below
+    discover: int = 0              # beyond the paper: the K texts the original model draws most as each concept (03_discover) erased with it
+    discover_candidates: str | None = None   # a CSV of candidate phrases for `discover` (None: the tokenizer's whole words)
+    discovery: DiscoverConfig = field(default_factory=DiscoverConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     align_config: AlignConfig = field(default_factory=AlignConfig)
 
     def __post_init__(self):
-        for k, kind in (("sampling", SamplingConfig), ("align_config", AlignConfig)):
+        for k, kind in (("sampling", SamplingConfig), ("align_config", AlignConfig), ("discovery", DiscoverConfig)):
             v = getattr(self, k)
             if isinstance(v, dict): setattr(self, k, kind(**v))
             elif not isinstance(v, kind): raise ValueError(f"{k} must be a mapping of {kind.__name__} fields, got {v!r}")
@@ -67,6 +72,9 @@ class EraseConfig:
         if self.ridge_unit not in RIDGE_UNITS: raise ValueError(f"ridge_unit must be one of {RIDGE_UNITS}, got {self.ridge_unit!r}")
         if self.lam1_scaling not in LAM1_SCALINGS: raise ValueError(f"lam1_scaling must be one of {LAM1_SCALINGS}, got {self.lam1_scaling!r}")
         check_int("seed", self.seed, 0, 2**63); check_int("harden", self.harden, 0, note=" (rounds)")
+        check_int("discover", self.discover, 0, note=" (texts per concept)")
+        if self.discover_candidates is not None and not isinstance(self.discover_candidates, str):
+            raise ValueError(f"discover_candidates must be the path of a CSV file or None, got {self.discover_candidates!r}")
         if self.harden and not self.closed_form: raise ValueError(f"harden={self.harden} hardens the closed form, which this config turns off")
         if self.policy not in TOKEN_POLICIES: raise ValueError(f"policy must be one of {TOKEN_POLICIES}, got {self.policy!r}")
 
@@ -95,7 +103,7 @@ class EraseConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "EraseConfig":
         "Build from a (possibly partial) dict; unknown keys raise, naming them and the allowed ones."
-        for sub, kind in (("sampling", SamplingConfig), ("align_config", AlignConfig)):
+        for sub, kind in (("sampling", SamplingConfig), ("align_config", AlignConfig), ("discovery", DiscoverConfig)):
             bad = set(d.get(sub) or {}) - {f.name for f in dataclasses.fields(kind)}
             if bad: raise ValueError(f"unknown {sub} keys {sorted(bad)}; allowed: {[f.name for f in dataclasses.fields(kind)]}")
         bad = set(d) - {f.name for f in dataclasses.fields(cls)}
@@ -122,7 +130,7 @@ class EraseConfig:
 LORA_FILE = "pytorch_lora_weights.safetensors"
 COMPLETE = "complete.json"   # written last: the artifacts it vouches for, with their SHA-256
 ARTIFACTS = ("config.json", "anchor_latents.safetensors", "closed_form.safetensors", "closed_form.json", "attn2_kv.safetensors",
-             "pooled.safetensors", "pooled.json",
+             "pooled.safetensors", "pooled.json", DISCOVERED,
              "checkpoint", LORA_FILE, "log.json", "pipeline", COMPLETE)
 
 def _run_settings(concepts, anchors, preserve, config: EraseConfig, model: dict | None = None) -> dict:
@@ -264,6 +272,7 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
     if save_pipeline and out is None: raise ValueError("save_pipeline needs an out folder")
     pairs = concept_pairs(pipe, concepts, anchors, config.policy)   # every prompt encoded once, for both stages
     _check_reachable(pairs, config)
+    if config.discover and config.discover_candidates: check_prompts(pipe, read_candidates(config.discover_candidates))
     if out is None: return _run(pipe, pairs, preserve, config, None, False, progress, callback)
     out = Path(out)
     with folder_lock(out, "erase"):
@@ -279,8 +288,31 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
         if (out/"checkpoint").exists(): shutil.rmtree(out/"checkpoint")
     return pipe
 
+def _discoveries(pipe, pairs: list[ConceptPair], preserve, config: EraseConfig, out: Path | None, resume: bool,
+                 progress: bool) -> list[Discovery]:
+    "Each concept's discovery (03_discover) on the original model; a resumed run reads back what it wrote."
+    record = out/DISCOVERED if out is not None else None
+    if resume and record.is_file(): return read_discoveries(record)
+    cands = read_candidates(config.discover_candidates) if config.discover_candidates else None
+    concepts = [p.concept for p in pairs]
+    kept = resolve_preserve(concepts, preserve)
+    found = [discover(pipe, p.concept, p.anchor, cands, kept, config.discovery, exclude=concepts,
+                      source=config.discover_candidates, progress=progress) for p in pairs]
+    if record is not None: write_discoveries(record, found)
+    return found
+
+def discovered_pairs(pipe, pairs: list[ConceptPair], found: list[Discovery], k: int) -> list[ConceptPair]:
+    "One `ConceptPair` per top-`k` text of each discovery, mapped to its concept's anchor; a text already erased is not added again."
+    seen, extra = {p.concept.lower() for p in pairs}, []
+    for p, d in zip(pairs, found):
+        for text in d.top(k):
+            if text.lower() not in seen: seen.add(text.lower()); extra.append(concept_pair(pipe, text, text, p.anchor, p.policy))
+    return extra
+
 def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: bool, progress: bool, callback):
-    "Algorithm 1's stages, each reusing what a resumed run already wrote: z_t cache → closed form → LoRA alignment."
+    "Algorithm 1's stages, each reusing what a resumed run already wrote: discovery → z_t cache → closed form → LoRA alignment."
+    k = len(pairs)   # the concepts asked for: λ1 scales with them, not with the discovered texts
+    if config.discover: pairs = pairs + discovered_pairs(pipe, pairs, _discoveries(pipe, pairs, preserve, config, out, resume, progress), config.discover)
     original = kv_weights(pipe.unet) if config.align else None
     if config.align:   # z_t: the anchor's trajectory under the original UNet, generated once per run
         cache = out/"anchor_latents.safetensors" if out is not None else None
@@ -296,7 +328,7 @@ def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: b
         if resume and (out/"closed_form.safetensors").exists() and (out/"closed_form.json").exists(): edit = ClosedFormEdit.load(out)
         else:
             fit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond,
-                                     lam1=config.effective_lam1(len(pairs)), ridge=config.ridge, ridge_unit=config.ridge_unit,
+                                     lam1=config.effective_lam1(k), ridge=config.ridge, ridge_unit=config.ridge_unit,
                                      generator=make_generator(config.seed, pipe.device))
             fp = text_fingerprint(pipe)
             edit = harden_edit(fit, pairs, kv_gram(pipe.unet), config.harden, config.harden_lam, fp) if config.harden else fit.solve(fp)
@@ -305,7 +337,7 @@ def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: b
         if config.pooled and is_sdxl(pipe):   # SDXL's pooled path: the same Eq. 7 on add_embedding's pooled columns
             if resume and (out/"pooled.safetensors").exists() and (out/"pooled.json").exists(): pedit = ClosedFormEdit.load(out, "pooled")
             else:
-                pedit = pooled_fitter(pipe, pairs, preserve, lam1=config.effective_lam1(len(pairs)), ridge=config.ridge,
+                pedit = pooled_fitter(pipe, pairs, preserve, lam1=config.effective_lam1(k), ridge=config.ridge,
                                       ridge_unit=config.ridge_unit).solve(text_fingerprint(pipe), target="pooled")
                 if out is not None: pedit.save(out)
             pedit.apply(pipe)
