@@ -66,3 +66,7 @@ def test_sdxl_quick():
                                                              "2. Zero unconditional branch:", "| SD1.4 | 768 | 32 | 19.2 M |"))
     kv, kvp = (float(line.split("|")[2].split()[0]) for line in r.stdout.splitlines() if line.startswith(("| K/V only", "| K/V + pooled")))
     assert kvp < kv   # the pooled edit removes what the K/V edit leaves
+
+def test_discover_quick():
+    run_bench("discover.py", "--quick", expect=("| criterion | candidates | recall@10 |", "| kv | vocabulary |", "| text | names |",
+                                                 "Test classes ['square']"))
