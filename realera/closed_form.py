@@ -249,8 +249,10 @@ def resolve_preserve(concepts: list[str], preserve: list[str] | None) -> list[st
 
 def closed_form_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = None, *, cfg: SamplingConfig | None = None,
                        mine: bool = True, beyond: bool = True, lam1: float = 0.1, ridge: float = RIDGE, ridge_unit: str = "norm",
-                       generator: torch.Generator | None = None) -> ClosedFormFitter:
-    "The statistics of Eq. 7 for erasing each pair's concept (→ its anchor) while preserving `preserve`, with RealEra's samples."
+                       generator: torch.Generator | None = None, neighborhoods: list[tuple] | None = None) -> ClosedFormFitter:
+    """The statistics of Eq. 7 for erasing each pair's concept (→ its anchor) while preserving `preserve`, with RealEra's samples.
+    `neighborhoods`: per pair, (neighbours, their targets, beyond samples) as prompt embeddings, sampled elsewhere (e.g. by
+    the model's response, `discover.model_neighborhood`), used instead of the paper's sampler."""
     if not pairs or not all(isinstance(p, ConceptPair) for p in pairs):
         raise ValueError(f"pairs must be a non-empty list of ConceptPair (realera.core.concept_pairs), got {pairs!r}")
     cfg = cfg or SamplingConfig()
@@ -258,13 +260,17 @@ def closed_form_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | Non
     preserve = resolve_preserve(concepts, preserve)
     fit = ClosedFormFitter(context_width(pipe), lam1, ridge, ridge_unit, concepts=concepts, anchors=anchors,
                            preserve=list(preserve), policy=pairs[0].policy, mine=mine, beyond=beyond, sampling=cfg.__dict__)
-    for p in pairs:
+    if neighborhoods is not None and len(neighborhoods) != len(pairs):
+        raise ValueError(f"{len(neighborhoods)} neighborhoods for {len(pairs)} pairs: give one (neighbours, targets, beyond) per pair")
+    for i, p in enumerate(pairs):
         pos = p.positions
         fit.update(p.e[pos], p.e_star[pos])
         if mine:
-            nb, tg = neighbor_prompts(p.e, pos, cfg, anchor=p.e_star, generator=generator)
-            fit.update(nb[:, pos].flatten(0, 1), tg[:, pos].flatten(0, 1))
-        if beyond: fit.update(P=beyond_prompts(p.e, pos, cfg, generator=generator)[:, pos].flatten(0, 1))
+            nb, tg = neighbor_prompts(p.e, pos, cfg, anchor=p.e_star, generator=generator) if neighborhoods is None else neighborhoods[i][:2]
+            if len(nb): fit.update(nb[:, pos].flatten(0, 1), tg[:, pos].flatten(0, 1))
+        if beyond:
+            be = beyond_prompts(p.e, pos, cfg, generator=generator) if neighborhoods is None else neighborhoods[i][2]
+            if len(be): fit.update(P=be[:, pos].flatten(0, 1))
     if preserve: fit.update(P=encode_prompts(pipe, list(preserve))[:, 1:].flatten(0, 1))
     return fit
 

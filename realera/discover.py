@@ -12,13 +12,15 @@ from typing import Literal
 import torch
 from tqdm.auto import tqdm
 
-from .core import check_int, check_number, encode_text, make_generator, read_json, tokenizers, write_json
+from .core import ConceptPair, check_int, check_number, encode_text, make_generator, read_json, tokenizers, write_json
+from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 from .closed_form import kv_gram
 from .align import anchor_trajectory, unet_eps
 
 # %% auto #0
 __all__ = ['CRITERIA', 'CandidateSource', 'DISCOVERED', 'vocabulary_candidates', 'read_candidates', 'DiscoverConfig',
-           'concept_states', 'Discovery', 'discover', 'write_discoveries', 'read_discoveries', 'protect_rows']
+           'concept_states', 'Discovery', 'discover', 'write_discoveries', 'read_discoveries', 'protect_rows',
+           'model_neighborhood', 'protected_neighborhood', 'neighborhoods']
 
 # %% ../nbs/03_discover.ipynb #0e6a15ea
 CRITERIA = ("response", "kv", "text")
@@ -215,3 +217,53 @@ def protect_rows(points: torch.Tensor, own: torch.Tensor, others: torch.Tensor, 
         L = torch.linalg.cholesky(G.double() + 1e-9 * G.double().diagonal().mean() * torch.eye(G.shape[0], dtype=torch.float64, device=G.device))
         P, O, E = P @ L, O @ L, E @ L
     return torch.cdist(P, E)[:, 0] <= torch.cdist(P, O).min(1).values
+
+# %% ../nbs/03_discover.ipynb #4a5ad91e
+@torch.no_grad()
+def model_neighborhood(pipe, pair: ConceptPair, cfg: SamplingConfig, preserve: list[str] = (), config: DiscoverConfig | None = None,
+                       generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(neighbours, their anchor targets, beyond samples) of `pair`, prompt embeddings (…, 77, d): the paper's sampler drawing
+    `cfg.oversample` times M and N, then kept by the original model's response on the concept's own trajectory."""
+    dcfg = config or DiscoverConfig()
+    big = dataclasses.replace(cfg, m=cfg.m * cfg.oversample, n=cfg.n * cfg.oversample)
+    nb, tg = neighbor_prompts(pair.e, pair.positions, big, anchor=pair.e_star, generator=generator)
+    be = beyond_prompts(pair.e, pair.positions, big, generator=generator)
+    R = torch.stack([pair.e, pair.e_star]).float().cpu()
+    PR = None if pair.pooled is None else torch.stack([pair.pooled, pair.pooled_star]).float().cpu()
+    if preserve:
+        Rp, Pp = _encode(pipe, list(preserve), dcfg.batch_size)
+        R, PR = torch.cat([R, Rp]), None if PR is None else torch.cat([PR, Pp])
+    z, t = concept_states(pipe, pair.prompt, dcfg)
+    E = _eps_refs(pipe, R, PR, z, t)
+    X = torch.cat([nb, be]).float().cpu()
+    PX = None if pair.pooled is None else pair.pooled.float().cpu().expand(len(X), -1)
+    D = _response_dist(pipe, X, PX, E, z, t, dcfg.batch_size)
+    score = 1 - D[:, 0] / max((E[1] - E[0]).flatten(1).norm(dim=-1).mean().item(), 1e-12)
+    nearer = (D[:, 2:].min(1).values < D[:, 0]) if len(R) > 2 else torch.zeros(len(X), dtype=torch.bool)
+    s_nb, ok_nb = score[:len(nb)], (score[:len(nb)] >= cfg.min_response) & ~nearer[:len(nb)]
+    keep = [i for i in s_nb.argsort(descending=True).tolist() if ok_nb[i]][:cfg.m]
+    kb = [i for i in range(len(be)) if score[len(nb) + i] < cfg.min_response][:cfg.n]
+    return nb[keep], tg[keep], be[kb]
+
+# %% ../nbs/03_discover.ipynb #379ab8b3
+def protected_neighborhood(pipe, pair: ConceptPair, cfg: SamplingConfig, others: torch.Tensor, G: torch.Tensor,
+                           generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "The paper's sampler (`cfg.oversample` × M), then the first M neighbours whose every row is nearer its concept's row than any of `others` (kv metric)."
+    big = dataclasses.replace(cfg, m=cfg.m * cfg.oversample)
+    nb, tg = neighbor_prompts(pair.e, pair.positions, big, anchor=pair.e_star, generator=generator)
+    be = beyond_prompts(pair.e, pair.positions, cfg, generator=generator)
+    pos = pair.positions
+    ok = torch.stack([protect_rows(nb[:, j], pair.e[j], others, G) for j in pos.tolist()], 1).all(1)
+    keep = ok.nonzero()[:cfg.m, 0]
+    return nb[keep], tg[keep], be
+
+def neighborhoods(pipe, pairs: list[ConceptPair], preserve: list[str], cfg: SamplingConfig, config: DiscoverConfig | None = None,
+                  generator: torch.Generator | None = None) -> list[tuple] | None:
+    "Each pair's (neighbours, targets, beyond samples) under `cfg.accept`; None for the paper's rule ('cosine': the closed form mines itself)."
+    if cfg.accept == "cosine": return None
+    if cfg.accept == "response": return [model_neighborhood(pipe, p, cfg, preserve, config, generator) for p in pairs]
+    G = kv_gram(pipe.unet).float().cpu()
+    P = encode_text(pipe, list(preserve))[0][:, 1:].flatten(0, 1).float().cpu() if preserve else torch.empty(0, pairs[0].e.shape[-1])
+    rows = [p.e[p.positions].float().cpu() for p in pairs]
+    return [protected_neighborhood(pipe, p, cfg, torch.cat([P] + [r for j, r in enumerate(rows) if j != i]), G, generator)
+            for i, p in enumerate(pairs)]

@@ -12,9 +12,9 @@ import torch
 from .core import check_int, check_number, concept_pair, encode_prompts
 
 # %% auto #0
-__all__ = ['mine_neighbors', 'mine_neighbor_pairs', 'sample_beyond', 'cosine_at_radius', 'prompt_distances', 'SamplingConfig',
-           'neighbor_prompts', 'beyond_prompts', 'Neighborhood', 'concept_neighborhood', 'classify_prompts',
-           'plot_neighborhood', 'neighborhood_figure', 'neighborhood_panel']
+__all__ = ['ACCEPT_RULES', 'mine_neighbors', 'mine_neighbor_pairs', 'sample_beyond', 'cosine_at_radius', 'prompt_distances',
+           'SamplingConfig', 'neighbor_prompts', 'beyond_prompts', 'Neighborhood', 'concept_neighborhood',
+           'classify_prompts', 'plot_neighborhood', 'neighborhood_figure', 'neighborhood_panel']
 
 # %% ../nbs/01_sampling.ipynb #48fe199a
 def _cos_floor(r: torch.Tensor, rho: torch.Tensor) -> torch.Tensor:
@@ -156,6 +156,8 @@ def prompt_distances(e: torch.Tensor, others: torch.Tensor) -> list[dict]:
     return out
 
 # %% ../nbs/01_sampling.ipynb #8b76d956
+ACCEPT_RULES = ("cosine", "protect", "response")
+
 @dataclass
 class SamplingConfig:
     "Thresholds of neighbor-concept mining and beyond-concept regularization."
@@ -167,11 +169,17 @@ class SamplingConfig:
     n: int = 16              # N: beyond samples per erase prompt
     d1_anchor: float = 0.05  # D1': anchor tolerance radius
     radius_unit: str = "norm"  # "norm": radii are fractions of each token's norm; "absolute": used as given
+    accept: str = "cosine"     # "cosine": the paper's window alone; beyond the paper (03_discover): "protect", then no row nearer what
+                               # must stay; "response", then the original model's answer
+    oversample: int = 4        # accept="response": draws per kept sample, before the model chooses
+    min_response: float = 0.5  # accept="response": a neighbour must score at least this (1: drawn as the concept), a beyond sample below it
     max_rounds: int = 64     # bound on rejection-sampling rounds
 
     def __post_init__(self):
         for k in ("d1", "d2", "s1", "s2", "d1_anchor"): check_number(k, getattr(self, k), None)
-        check_int("max_rounds", self.max_rounds, 1)
+        check_int("max_rounds", self.max_rounds, 1); check_int("oversample", self.oversample, 1)
+        if self.accept not in ACCEPT_RULES: raise ValueError(f"accept must be one of {ACCEPT_RULES}, got {self.accept!r}")
+        check_number("min_response", self.min_response, None)
         if self.radius_unit not in ("norm", "absolute"):
             raise ValueError(f"radius_unit must be 'norm' or 'absolute', got {self.radius_unit!r}")
         _check_cos(self.s1, self.s2); _count(self.m, "m"); _count(self.n, "n")
