@@ -43,11 +43,13 @@ class AlignConfig:
     gradient_checkpointing: bool = False
     log_every: int = 10            # log the loss every k steps
     save_every: int = 50           # write a resumable checkpoint every k steps (and on interrupt)
+    preserve: bool = False         # beyond the paper: Eq. 9 also holds the erase's preserve prompts to the original prediction
 
     def __post_init__(self):
         self.targets = tuple(self.targets)
         for k in ("steps", "batch_size", "rank", "anchor_images", "anchor_steps", "log_every", "save_every"): check_int(k, getattr(self, k), 1)
         for k in ("lr", "alpha", "guidance_scale"): check_number(k, getattr(self, k), 0, strict=k != "guidance_scale")
+        if not isinstance(self.preserve, bool): raise ValueError(f"preserve must be true or false, got {self.preserve!r}")
         if not isinstance(self.gradient_checkpointing, bool):
             raise ValueError(f"gradient_checkpointing must be true or false, got {self.gradient_checkpointing!r}")
         if self.mixed_precision not in MIXED_PRECISION:
@@ -144,6 +146,8 @@ class AlignTask:
     pair: ConceptPair
     trajectory: Trajectory
     time_ids: torch.Tensor | None = None   # SDXL: the six time ids the pipeline passes with the pooled embedding (`sdxl_time_ids`)
+    keep: torch.Tensor | None = None       # (p, 77, d) preserve prompts held to the original prediction (AlignConfig.preserve)
+    keep_pooled: torch.Tensor | None = None   # SDXL: their pooled embeddings (p, p_dim)
 
 def sdxl_time_ids(pipe) -> torch.Tensor | None:
     """SDXL's six time ids at the pipeline's default size (original size, crop top-left, target size: `[h, w, 0, 0, h, w]`,
@@ -195,21 +199,27 @@ def alignment_loss(unet: nn.Module, original_kv: dict, task: AlignTask, step: in
     e, pos = task.pair.e, task.pair.positions
     p_c = (neighbor_prompts(e, pos, cfg, generator=generator)[0] if eq9 and mine else rep(e)).to(device, dtype)
     student_in, teacher_in = [p_c], [rep(task.pair.e_star)]
+    # SDXL: the pooled embedding is the prompt's (the student's the concept's, as at generation; the teacher's the anchor's)
+    s_pool, t_pool = ["pooled"], ["pooled_star"]
+    names = ["erase" if not eq9 else ("neighbor" if mine else "erase")]
     if eq9 and beyond:
         p_keep = beyond_prompts(e, pos, cfg, generator=generator).to(device, dtype)
-        student_in.append(p_keep); teacher_in.append(p_keep)
+        student_in.append(p_keep); teacher_in.append(p_keep); s_pool.append("pooled"); t_pool.append("pooled"); names.append("preserve")
+    if step % 2 == 1 and task.keep is not None:   # beyond the paper (AlignConfig.preserve): preserve prompts keep the original prediction
+        idx = torch.randint(len(task.keep), (batch_size,), generator=generator, device=generator.device if generator is not None else None).cpu()
+        kp = task.keep[idx].to(device, dtype)
+        student_in.append(kp); teacher_in.append(kp); s_pool.append(idx); t_pool.append(idx); names.append("keep")
     k = len(student_in)
     zz, tt = z.repeat(k, 1, 1, 1), t.repeat(k)
-    # SDXL: the pooled embedding is the prompt's (the student's the concept's, as at generation; the teacher's the anchor's)
-    pooled = lambda *which: None if task.pair.pooled is None else torch.cat([getattr(task.pair, w).expand(batch_size, -1) for w in which])
-    student_add = added_cond(pooled(*["pooled"] * k), task.time_ids, k * batch_size, zz)
-    teacher_add = added_cond(pooled(*["pooled_star", "pooled"][:k]), task.time_ids, k * batch_size, zz)
+    pick = lambda w: task.keep_pooled[w] if isinstance(w, torch.Tensor) else getattr(task.pair, w).expand(batch_size, -1)
+    pooled = lambda which: None if task.pair.pooled is None else torch.cat([pick(w) for w in which])
+    student_add = added_cond(pooled(s_pool), task.time_ids, k * batch_size, zz)
+    teacher_add = added_cond(pooled(t_pool), task.time_ids, k * batch_size, zz)
     with _autocast(device, mixed_precision):
         with torch.no_grad(), original_unet(unet, original_kv):
             target = unet(zz, tt, encoder_hidden_states=torch.cat(teacher_in), **teacher_add).sample
         pred = unet(zz, tt, encoder_hidden_states=torch.cat(student_in), **student_add).sample
     parts = [F.mse_loss(a.float(), b.float()) for a, b in zip(pred.chunk(k), target.chunk(k))]
-    names = ["erase" if not eq9 else ("neighbor" if mine else "erase")] + (["preserve"] if k == 2 else [])
     return sum(parts), {n: v.item() for n, v in zip(names, parts)}
 
 # %% ../nbs/03_align.ipynb #84434e60

@@ -14,7 +14,7 @@ from .core import (TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonic
                           make_generator, model_identity, read_json, text_fingerprint, write_json, check_int, check_number, check_prompts, encode_text, is_sdxl)
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
 from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
-from .discover import DISCOVERED, DiscoverConfig, Discovery, discover, read_candidates, read_discoveries, write_discoveries
+from .discover import DISCOVERED, DiscoverConfig, Discovery, discover, neighborhoods, read_candidates, read_discoveries, write_discoveries
 from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_fitter, harden_edit, kv_gram, pooled_fitter, resolve_preserve
 from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision, noise_draws, sdxl_time_ids, unet_eps,
                            kv_weights, lora_state)
@@ -301,6 +301,13 @@ def _discoveries(pipe, pairs: list[ConceptPair], preserve, config: EraseConfig, 
     if record is not None: write_discoveries(record, found)
     return found
 
+def _keep(pipe, pairs, preserve):
+    "The preserve prompts' contexts and pooled embeddings (the alignment holds them to the original prediction: AlignConfig.preserve)."
+    kept = resolve_preserve([p.concept for p in pairs], preserve)
+    if not kept: return None, None
+    c, p = encode_text(pipe, kept)
+    return c.cpu(), None if p is None else p.cpu()
+
 def discovered_pairs(pipe, pairs: list[ConceptPair], found: list[Discovery], k: int) -> list[ConceptPair]:
     "One `ConceptPair` per top-`k` text of each discovery, mapped to its concept's anchor; a text already erased is not added again."
     seen, extra = {p.concept.lower() for p in pairs}, []
@@ -327,9 +334,11 @@ def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: b
     if config.closed_form:
         if resume and (out/"closed_form.safetensors").exists() and (out/"closed_form.json").exists(): edit = ClosedFormEdit.load(out)
         else:
-            fit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond,
+            g = make_generator(config.seed, pipe.device)
+            hoods = neighborhoods(pipe, pairs, resolve_preserve([p.concept for p in pairs], preserve), config.sampling, config.discovery, g)
+            fit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond, neighborhoods=hoods,
                                      lam1=config.effective_lam1(k), ridge=config.ridge, ridge_unit=config.ridge_unit,
-                                     generator=make_generator(config.seed, pipe.device))
+                                     generator=g)   # the paper's rule ('cosine'): the fitter mines with g's stream, as it always did
             fp = text_fingerprint(pipe)
             edit = harden_edit(fit, pairs, kv_gram(pipe.unet), config.harden, config.harden_lam, fp) if config.harden else fit.solve(fp)
             if out is not None: edit.save(out)
@@ -345,7 +354,9 @@ def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: b
     log = []
     if config.align:
         add_lora(pipe.unet, config.align_config, seed=config.seed)
-        log = align_noise(pipe.unet, original, [AlignTask(p, t, sdxl_time_ids(pipe)) for p, t in zip(pairs, trajs)], config.align_config,
+        keep, keep_pooled = _keep(pipe, pairs, preserve) if config.align_config.preserve else (None, None)
+        tasks = [AlignTask(p, t, sdxl_time_ids(pipe), keep, keep_pooled) for p, t in zip(pairs, trajs)]
+        log = align_noise(pipe.unet, original, tasks, config.align_config,
                           config.sampling, mine=config.mine, beyond=config.beyond, seed=config.seed,
                           checkpoint=out/"checkpoint" if out is not None else None, progress=progress, callback=callback)
     if out is not None:
