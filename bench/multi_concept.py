@@ -6,6 +6,7 @@ one call does on the embedded world.
     python bench/multi_concept.py --quick               # the tables' smoke run on the tiny pipeline (what CI runs)
     accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --world --out DIR   # the world's table
     accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --tune     # how λ1 grows with k (tuning classes)
+    accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --neighbourhood   # k = 3, 4: paper vs model-aware neighbourhood
 
 Cost tables (random CLIP ViT-L/14 text encoder and SD1.4 UNet, no download; 32 `attn2.to_k/to_v`, 19.2 M weights):
 1. the same vectors through UCE's solve as its code runs it (`baselines.uce_as_coded`: per layer, the sums, one float32
@@ -212,17 +213,62 @@ def lam1_sweep(n: int, steps: int):
         print(f"| {r['lam1']:g} | {r['lam1'] / 3:.3g} | {r['acc_e']:.1f} | {r['acc_s']:.1f} |")
     return dict(classes=TUNING_TRIPLE, rows=rows)
 
+SETS = {"k = 3": ["square", "star", "ring"], "k = 4": ["circle", "star", "stripes", "checkerboard"]}
+
+def neighbourhood_table(n: int, steps: int):
+    """Several classes erased in one call by the paper's RealEra (the world's realera.json), the closed form alone, and the
+    closed form with the model-aware neighbourhood (discover 8, protect 16; 03_discover): Acc_e of the erased classes and
+    Acc_s of every other class (`n` images each, seeds 1000…), with a 95% interval over images and classes."""
+    from accelerate import PartialState
+    from accelerate.utils import gather_object
+    from realera.erase import EraseConfig, erase
+    from realera.evaluate import bootstrap_mean
+    from realera.settings import model_settings
+    from realera.world.data import CLASSES
+    from realera.world.model import class_hits, load_classifier, load_world
+    torch.set_num_threads(1)
+    st = model_settings(None)
+    methods = {"original": None, "RealEra (paper, the world's defaults)": EraseConfig.for_model(st),
+               "closed form (variant 1)": EraseConfig.for_model(st, "1"),
+               "closed form + discover 8, protect 16": EraseConfig.for_model(st, "1", discover=8, discover_protect=16)}
+    jobs = [(k, lab) for k in SETS for lab in methods]
+    state, clf = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6)), load_classifier()
+    rows = []
+    for j, (k, lab) in enumerate(jobs):
+        if j % state.num_processes != state.process_index: continue
+        t0, pipe = time.time(), load_world()
+        if methods[lab] is not None: erase(pipe, SETS[k], config=methods[lab], progress=False)
+        secs = time.time() - t0
+        rate = {c: 100 * np.array(class_hits(pipe, clf, f"a photo of a {c}", c, n=n, steps=steps, seed=1000), dtype=float) for c in CLASSES}
+        others = [c for c in CLASSES if c not in SETS[k]]
+        sv = np.concatenate([rate[c] for c in others]); sg = np.concatenate([[i] * n for i in range(len(others))])
+        rows.append(dict(set=k, method=lab, seconds=secs, acc_e=float(np.mean([rate[c].mean() for c in SETS[k]])),
+                         acc_s=bootstrap_mean(sv, sg), per_class={c: float(v.mean()) for c, v in rate.items()}))
+    if state.num_processes > 1: rows = gather_object(rows)
+    if not state.is_main_process: return None
+    for k, cs in SETS.items():
+        others = [c for c in CLASSES if c not in cs]
+        print(f"\n{', '.join(cs)} erased in one call ({k}; {n} images per class)\n")
+        print("| method | Acc_e % (erased) | Acc_s % (others) | " + " | ".join(others) + " | erase s |")
+        print("|---|---|---|" + "---|" * len(others) + "---|")
+        for lab in methods:
+            r = next(r for r in rows if r["set"] == k and r["method"] == lab); lo = r["acc_s"]
+            print(f"| {lab} | {r['acc_e']:.1f} | {lo[0]:.1f} [{lo[1]:.1f}, {lo[2]:.1f}] | " + " | ".join(f"{r['per_class'][c]:.0f}" for c in others)
+                  + f" | {r['seconds']:.0f} |")
+    return dict(sets=SETS, n=n, rows=rows)
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu"); ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--world", action="store_true", help="the world's table instead of the cost tables")
     ap.add_argument("--tune", action="store_true", help="the λ1 sweep on three tuning classes (how λ1 scales with k)")
+    ap.add_argument("--neighbourhood", action="store_true", help="k = 3 and 4 classes at once: the paper's RealEra, the closed form, the model-aware neighbourhood")
     ap.add_argument("--out", default="bench-multi"); ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--n-other", type=int, default=10); ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--quick", action="store_true", help="the cost tables on the tiny pipeline: a smoke run")
     a = ap.parse_args()
-    res = (lam1_sweep(10, a.steps) if a.tune else world_table(Path(a.out), a.n, a.n_other, a.steps) if a.world
+    res = (neighbourhood_table(a.n, a.steps) if a.neighbourhood else lam1_sweep(10, a.steps) if a.tune else world_table(Path(a.out), a.n, a.n_other, a.steps) if a.world
            else cost_tables(a.device, a.threads, a.quick))
     if a.json and res is not None: Path(a.json).write_text(json.dumps(res, indent=1))
 

@@ -22,8 +22,8 @@ from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align
 # %% auto #0
 __all__ = ['CONFIG_DIR', 'LAM1_SCALINGS', 'VARIANTS', 'LORA_FILE', 'COMPLETE', 'ARTIFACTS', 'shipped_configs', 'EraseConfig',
            'completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase',
-           'is_erased', 'erase', 'discovered_pairs', 'check_erased', 'load_erased', 'save_fused_pipeline',
-           'concept_residue']
+           'is_erased', 'erase', 'protected_texts', 'discovered_pairs', 'check_erased', 'load_erased',
+           'save_fused_pipeline', 'concept_residue']
 
 # %% ../nbs/03a_erase.ipynb #51ee3bd1
 CONFIG_DIR = Path(str(importlib.resources.files("realera") / "assets" / "configs"))   # the shipped GPU configs
@@ -56,6 +56,7 @@ class EraseConfig:
     pooled: bool = True            # SDXL: also Eq. 7 on the pooled path (add_embedding's pooled columns), with the closed form; measured below
     discover: int = 0              # beyond the paper: the K texts the original model draws most as each concept (03_discover) erased with it
     discover_candidates: str | None = None   # a CSV of candidate phrases for `discover` (None: the tokenizer's whole words)
+    discover_protect: int = 0      # and the P texts it draws as a preserve prompt nearest each concept, added to the preserve prompts
     discovery: DiscoverConfig = field(default_factory=DiscoverConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     align_config: AlignConfig = field(default_factory=AlignConfig)
@@ -72,7 +73,7 @@ class EraseConfig:
         if self.ridge_unit not in RIDGE_UNITS: raise ValueError(f"ridge_unit must be one of {RIDGE_UNITS}, got {self.ridge_unit!r}")
         if self.lam1_scaling not in LAM1_SCALINGS: raise ValueError(f"lam1_scaling must be one of {LAM1_SCALINGS}, got {self.lam1_scaling!r}")
         check_int("seed", self.seed, 0, 2**63); check_int("harden", self.harden, 0, note=" (rounds)")
-        check_int("discover", self.discover, 0, note=" (texts per concept)")
+        check_int("discover", self.discover, 0, note=" (texts per concept)"); check_int("discover_protect", self.discover_protect, 0)
         if self.discover_candidates is not None and not isinstance(self.discover_candidates, str):
             raise ValueError(f"discover_candidates must be the path of a CSV file or None, got {self.discover_candidates!r}")
         if self.harden and not self.closed_form: raise ValueError(f"harden={self.harden} hardens the closed form, which this config turns off")
@@ -308,6 +309,11 @@ def _keep(pipe, pairs, preserve):
     c, p = encode_text(pipe, kept)
     return c.cpu(), None if p is None else p.cpu()
 
+def protected_texts(pairs: list[ConceptPair], found: list[Discovery], k: int) -> list[str]:
+    "The `k` texts of each discovery the model draws as a preserve prompt that lie nearest its concept (the most at risk), once each."
+    erased = {p.concept.lower() for p in pairs}
+    return list(dict.fromkeys(r["text"] for d in found for r in d.protected[:k] if r["text"].lower() not in erased))
+
 def discovered_pairs(pipe, pairs: list[ConceptPair], found: list[Discovery], k: int) -> list[ConceptPair]:
     "One `ConceptPair` per top-`k` text of each discovery, mapped to its concept's anchor; a text already erased is not added again."
     seen, extra = {p.concept.lower() for p in pairs}, []
@@ -319,7 +325,10 @@ def discovered_pairs(pipe, pairs: list[ConceptPair], found: list[Discovery], k: 
 def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: bool, progress: bool, callback):
     "Algorithm 1's stages, each reusing what a resumed run already wrote: discovery → z_t cache → closed form → LoRA alignment."
     k = len(pairs)   # the concepts asked for: λ1 scales with them, not with the discovered texts
-    if config.discover: pairs = pairs + discovered_pairs(pipe, pairs, _discoveries(pipe, pairs, preserve, config, out, resume, progress), config.discover)
+    if config.discover or config.discover_protect:
+        found = _discoveries(pipe, pairs, preserve, config, out, resume, progress)
+        if config.discover_protect: preserve = resolve_preserve([p.concept for p in pairs], preserve) + protected_texts(pairs, found, config.discover_protect)
+        pairs = pairs + discovered_pairs(pipe, pairs, found, config.discover)
     original = kv_weights(pipe.unet) if config.align else None
     if config.align:   # z_t: the anchor's trajectory under the original UNet, generated once per run
         cache = out/"anchor_latents.safetensors" if out is not None else None
