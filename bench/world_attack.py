@@ -6,6 +6,7 @@ rate and what the erase costs (Acc_s, H_o from the erasure benchmark's results).
     python bench/world_attack.py                         # one process
     accelerate launch --multi_gpu --num_processes 2 bench/world_attack.py   # two processes (CPU or GPUs): cells shared out
     python bench/world_attack.py --quick                 # a smoke run: what CI runs
+    python bench/world_attack.py --methods "closed form (variant 1)" --attacks prompts soft --rows '{"closed form + discover 8, protect 16": ["closed form (variant 1)", {"discover": 8, "discover_protect": 16}]}'
 
 (`--multi_gpu` is accelerate's name for "torchrun-style processes"; on a machine without CUDA each process runs on the CPU,
 one thread.) Resumes from OUT: every finished attack is kept. Writes OUT/results.json, OUT/table.md, OUT/figure.png.
@@ -52,11 +53,12 @@ def main():
     ap.add_argument("--seeds", type=int, default=2, help="soft attack seeds"); ap.add_argument("--iterations", type=int, default=40)
     ap.add_argument("--steps", type=int, default=20); ap.add_argument("--benchmark", nargs="*", default=BENCHMARKS,
                                                                      help="erasure benchmark results to take Acc_s and H_o from")
+    ap.add_argument("--rows", default=None, help='JSON: label -> [method, settings], rows in place of the hardening row')
     ap.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
     a = ap.parse_args()
     torch.set_num_threads(1)
     state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6))
-    kw = dict(classes=a.classes, methods=a.methods, extra=EXTRA, n=a.n, seeds=a.seeds, iterations=a.iterations, steps=a.steps)
+    kw = dict(classes=a.classes, methods=a.methods, extra=json.loads(a.rows) if a.rows else EXTRA, n=a.n, seeds=a.seeds, iterations=a.iterations, steps=a.steps)
     if a.quick: kw.update(QUICK)
     bad = [m for m in a.attacks if m not in ATTACKS]
     if bad: raise SystemExit(f"unknown attacks {bad}; allowed: {list(ATTACKS)}")

@@ -89,15 +89,22 @@ def neighborhood(
     s2: Param("S2, lower cosine bound", float) = None,
     m: Param("M, mined neighbors", int) = None,
     n: Param("N, beyond samples", int) = None,
+    discover: Param("also place the K texts the original model draws most as the concept (`realera discover`) in the view", int) = 0,
     overwrite: Param("replace an existing output file", action="store_true") = False):
     "Mine a concept's neighborhood and write its UMAP view (PNG) and distance table (JSON)."
+    check_int("--discover", discover, 0)
     th = {k: v for k, v in dict(d1=d1, d2=d2, s1=s1, s2=s2, m=m, n=n).items() if v is not None}
     SamplingConfig(**th)  # bad thresholds fail here, before the model loads
     png = check_writable(out, overwrite)
     js = check_writable(png.with_suffix(".json"), overwrite)
     pipe = load_pipeline(model, device=device, dtype=dtype)
     prompt = prompt or f"a photo of the {concept}"
-    fig, table = neighborhood_figure(pipe, prompt, concept, compare or [], anchor, seed=seed, **th)
+    compare = list(compare or [])
+    if discover:   # the discovered texts in the erase prompt's place of the concept
+        st = model_settings(model)
+        d = run_discover(pipe, concept, anchor_prompt(st, None) or "", preserve=resolve_preserve([concept], preserve_prompts(st, [concept])), progress=False)
+        compare += [prompt.replace(concept, t) for t in d.top(discover)]
+    fig, table = neighborhood_figure(pipe, prompt, concept, compare, anchor, seed=seed, **th)
     save_figure(fig, png)
     write_json(js, dict(prompt=prompt, concept=concept, config=asdict(SamplingConfig(**th)), prompts=table))
     for r in table: print(f"{r['where']:>12}  dist {r['dist']:.3f}  cos {r['cos']:.4f}  {r['prompt']}")

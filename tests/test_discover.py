@@ -90,3 +90,11 @@ def test_bad_candidates_file_fails_before_the_model_loads(tmp_path, monkeypatch,
     assert message in capsys.readouterr().err
     assert cli.main(["erase", "--concept", "ring", "--out", str(tmp_path/"e"), "--discover", "2", "--discover-candidates", str(f)]) == 2
     assert message in capsys.readouterr().err
+
+def test_neighborhood_places_the_discovered_texts(tmp_path):
+    out = tmp_path/"n.png"
+    r = run("neighborhood", "--concept", "ring", "--prompt", "a photo of a ring", "--discover", "3", "--out", str(out), "--m", "8", "--n", "8")
+    assert r.returncode == 0, r.stderr[-2000:]
+    table = json.loads(out.with_suffix(".json").read_text())
+    assert len(table["prompts"]) == 3 and all(p["prompt"].startswith("a photo of a ") for p in table["prompts"])
+    assert "ring" not in {p["prompt"].removeprefix("a photo of a ") for p in table["prompts"]}
