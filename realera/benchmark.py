@@ -32,7 +32,8 @@ __all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASS
 PRESERVE = ("world", "generic")
 METHODS = {"original": "original", "UCE (2023 recipe)": "uce-2023", "UCE (2025 recipe)": "uce-2025", "ESD-x": "esd-x",
            "ESD-u": "esd-u", "SLD (weights unchanged)": "sld", "closed form (variant 1)": "1",
-           "+ noise alignment (variant 2)": "2", "+ neighbor mining (variant 3)": "3", "RealEra (full)": "full"}
+           "+ noise alignment (variant 2)": "2", "+ neighbor mining (variant 3)": "3", "RealEra (full)": "full",
+           "model-aware neighbourhood": "aware"}
 # each baseline's own settings on the world, chosen by H_o on the tuning classes (the trade-off sweep below; ESD's lr by its
 # own sweep); UCE keeps its recipes' preserve weight (the best of the sweep); RealEra's settings are the world's realera.json
 METHOD_PARAMS = {"ESD-x": dict(steps=200, lr=1e-3), "ESD-u": dict(steps=200, lr=1e-4), "SLD (weights unchanged)": dict(preset="max")}

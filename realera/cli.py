@@ -152,7 +152,7 @@ def erase(
     anchor: Param("anchor prompt(s): one for all concepts or one per concept (default: the model's realera.json, else '')", str, action="append") = None,
     preserve: Param("a prompt to preserve; repeat for more (default: the model's realera.json, else realera's generic list)", str, action="append") = None,
     config: Param("EraseConfig as .json/.yaml/.yml, or a shipped one by name: t4 (16 GB, fp16), a100 (default: the model's realera.json, else the paper's settings)", str) = None,
-    variant: Param("paper ablation variant: 1, 2, 3 or full (overrides the config's switches)", str) = None,
+    variant: Param("the paper's ablation variant 1, 2, 3 or full (the paper's RealEra), or aware (the closed form on the model-aware neighbourhood); overrides the config's switches", str) = None,
     model: Param("hub id or local folder; default: the embedded model", str) = None,
     device: Param("torch device", str) = "cpu",
     dtype: Param("float32, float16 or bfloat16", str) = "float32",

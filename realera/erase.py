@@ -20,9 +20,9 @@ from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align
                            kv_weights, lora_state)
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'LAM1_SCALINGS', 'VARIANTS', 'LORA_FILE', 'COMPLETE', 'ARTIFACTS', 'shipped_configs', 'EraseConfig',
-           'completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase',
-           'is_erased', 'erase', 'protected_texts', 'discovered_pairs', 'check_erased', 'load_erased',
+__all__ = ['CONFIG_DIR', 'LAM1_SCALINGS', 'PAPER', 'VARIANTS', 'LORA_FILE', 'COMPLETE', 'ARTIFACTS', 'shipped_configs',
+           'EraseConfig', 'completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest',
+           'resolve_erase', 'is_erased', 'erase', 'protected_texts', 'discovered_pairs', 'check_erased', 'load_erased',
            'save_fused_pipeline', 'concept_residue']
 
 # %% ../nbs/03a_erase.ipynb #51ee3bd1
@@ -33,10 +33,14 @@ def shipped_configs() -> dict[str, Path]:
     return {p.stem: p for p in sorted(CONFIG_DIR.glob("*.yaml"))}
 
 LAM1_SCALINGS = ("concepts", "none")
-VARIANTS = {"1": dict(closed_form=True, align=False, mine=False, beyond=False),
-            "2": dict(closed_form=True, align=True, mine=False, beyond=False),
-            "3": dict(closed_form=True, align=True, mine=True, beyond=False),
-            "full": dict(closed_form=True, align=True, mine=True, beyond=True)}
+PAPER = dict(discover=0, discover_protect=0)   # the paper's variants ask the model nothing (03_discover)
+VARIANTS = {"1": dict(closed_form=True, align=False, mine=False, beyond=False, **PAPER),
+            "2": dict(closed_form=True, align=True, mine=False, beyond=False, **PAPER),
+            "3": dict(closed_form=True, align=True, mine=True, beyond=False, **PAPER),
+            "full": dict(closed_form=True, align=True, mine=True, beyond=True, **PAPER),
+            # beyond the paper: the closed form on what the model draws as the concept, protecting what it draws as something
+            # else (03_discover); chosen on the world's tuning classes (06a_benchmark)
+            "aware": dict(closed_form=True, align=False, mine=False, beyond=False, discover=8, discover_protect=16)}
 
 @dataclass
 class EraseConfig:
