@@ -98,3 +98,16 @@ def test_neighborhood_places_the_discovered_texts(tmp_path):
     table = json.loads(out.with_suffix(".json").read_text())
     assert len(table["prompts"]) == 3 and all(p["prompt"].startswith("a photo of a ") for p in table["prompts"])
     assert "ring" not in {p["prompt"].removeprefix("a photo of a ") for p in table["prompts"]}
+
+@pytest.mark.parametrize("rule", ["protect", "response"])
+def test_model_aware_mining_through_erase(tmp_path, rule):
+    "SamplingConfig.accept other than the paper's: the closed form takes the chosen neighbours (no more than M each) and solves."
+    from realera.testing import tiny_pipeline
+    base = dict(mine=True, beyond=True, ridge_unit="abs", ridge=1e-3, discovery=dict(draws=2, images=1, steps=2))
+    paper = EraseConfig.variant("1", **base, sampling=dict(m=4, n=4))
+    aware = EraseConfig.variant("1", **base, sampling=dict(m=4, n=4, accept=rule, oversample=2))
+    erase(tiny_pipeline(), ["a cat", "a dog"], config=paper, out=tmp_path/"p", progress=False)
+    erase(tiny_pipeline(), ["a cat", "a dog"], config=aware, out=tmp_path/"a", progress=False)
+    p, a = ClosedFormEdit.load(tmp_path/"p"), ClosedFormEdit.load(tmp_path/"a")
+    assert a.settings["sampling"]["accept"] == rule and p.settings["sampling"]["accept"] == "cosine"
+    assert a.settings["n_erase"] <= p.settings["n_erase"] and not torch.equal(a.M, p.M)
