@@ -217,7 +217,7 @@ SETS = {"k = 3": ["square", "star", "ring"], "k = 4": ["circle", "star", "stripe
 
 def neighbourhood_table(n: int, steps: int):
     """Several classes erased in one call by the paper's RealEra (the world's realera.json), the closed form alone, and the
-    closed form with the model-aware neighbourhood (discover 8, protect 16; 03_discover): Acc_e of the erased classes and
+    closed form with the model-aware neighbourhood (--variant aware; 03_discover): Acc_e of the erased classes and
     Acc_s of every other class (`n` images each, seeds 1000…), with a 95% interval over images and classes."""
     from accelerate import PartialState
     from accelerate.utils import gather_object
@@ -230,7 +230,7 @@ def neighbourhood_table(n: int, steps: int):
     st = model_settings(None)
     methods = {"original": None, "RealEra (paper, the world's defaults)": EraseConfig.for_model(st),
                "closed form (variant 1)": EraseConfig.for_model(st, "1"),
-               "closed form + discover 8, protect 16": EraseConfig.for_model(st, "1", discover=8, discover_protect=16)}
+               "model-aware neighbourhood (--variant aware)": EraseConfig.for_model(st, "aware")}
     jobs = [(k, lab) for k in SETS for lab in methods]
     state, clf = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6)), load_classifier()
     rows = []
