@@ -228,7 +228,7 @@ def neighbourhood_table(n: int, steps: int):
     from realera.world.model import class_hits, load_classifier, load_world
     torch.set_num_threads(1)
     st = model_settings(None)
-    methods = {"original": None, "RealEra (paper, the world's defaults)": EraseConfig.for_model(st),
+    methods = {"original": None, "RealEra (paper, --variant full)": EraseConfig.for_model(st, "full"),
                "closed form (variant 1)": EraseConfig.for_model(st, "1"),
                "model-aware neighbourhood (--variant aware)": EraseConfig.for_model(st, "aware")}
     jobs = [(k, lab) for k in SETS for lab in methods]

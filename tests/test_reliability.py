@@ -210,7 +210,7 @@ def test_a_yaml_tag_is_one_line(tmp_path):
 def test_ctrl_c_in_the_cli_says_how_to_resume(tmp_path):
     out = tmp_path / "e"
     # SIGINT back to its default in the child: a shell runs background jobs with SIGINT ignored, and Python keeps that
-    p = subprocess.Popen(["realera", "erase", "--concept", "star", "--out", str(out), "--steps", "5000", "--quiet"],
+    p = subprocess.Popen(["realera", "erase", "--concept", "star", "--out", str(out), "--variant", "full", "--steps", "5000", "--quiet"],
                          stderr=subprocess.PIPE, text=True, env=ENV, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     t = time.time()
     while not (out / "closed_form.json").exists() and time.time() - t < 240: time.sleep(0.5)
