@@ -53,8 +53,8 @@ def method_rows(methods: list[str] | None = None, params: dict | None = None, ex
             **{label: (METHODS[m], {**METHOD_PARAMS.get(m, {}), **ps}) for label, (m, ps) in (extra or {}).items()}}
 
 def is_seeded(kind: str) -> bool:
-    "Whether a method's erase depends on its seed (ESD, and RealEra with alignment or mining); the others run once."
-    return kind.startswith("esd") or kind in ("2", "3", "full")
+    "Whether a method's erase depends on its seed (ESD, RealEra with alignment or mining, and discovery's trajectories); the others run once."
+    return kind.startswith("esd") or kind in ("2", "3", "full", "aware")
 
 def _check_params(kind: str, params: dict, settings) -> None:
     "Fail before any work if `params` do not fit the method `kind`."

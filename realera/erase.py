@@ -301,10 +301,14 @@ def _discoveries(pipe, pairs: list[ConceptPair], preserve, config: EraseConfig, 
     cands = read_candidates(config.discover_candidates) if config.discover_candidates else None
     concepts = [p.concept for p in pairs]
     kept = resolve_preserve(concepts, preserve)
-    found = [discover(pipe, p.concept, p.anchor, cands, kept, config.discovery, exclude=concepts,
+    found = [discover(pipe, p.concept, p.anchor, cands, kept, _seeded(config), exclude=concepts,
                       source=config.discover_candidates, progress=progress) for p in pairs]
     if record is not None: write_discoveries(record, found)
     return found
+
+def _seeded(config: EraseConfig) -> DiscoverConfig:
+    "The discovery's settings with the erase's seed (its trajectory of the concept is drawn from it)."
+    return dataclasses.replace(config.discovery, seed=config.seed)
 
 def _keep(pipe, pairs, preserve):
     "The preserve prompts' contexts and pooled embeddings (the alignment holds them to the original prediction: AlignConfig.preserve)."
@@ -348,7 +352,7 @@ def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: b
         if resume and (out/"closed_form.safetensors").exists() and (out/"closed_form.json").exists(): edit = ClosedFormEdit.load(out)
         else:
             g = make_generator(config.seed, pipe.device)
-            hoods = neighborhoods(pipe, pairs, resolve_preserve([p.concept for p in pairs], preserve), config.sampling, config.discovery, g)
+            hoods = neighborhoods(pipe, pairs, resolve_preserve([p.concept for p in pairs], preserve), config.sampling, _seeded(config), g)
             fit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond, neighborhoods=hoods,
                                      lam1=config.effective_lam1(k), ridge=config.ridge, ridge_unit=config.ridge_unit,
                                      generator=g)   # the paper's rule ('cosine'): the fitter mines with g's stream, as it always did
