@@ -87,9 +87,14 @@ def _text_dist(X: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
     "(n, r): ‖X_i − R_j‖_F over the whole (77, d) output."
     return torch.cdist(X.flatten(1).double(), R.flatten(1).double())
 
+def _kv_factor(G: torch.Tensor) -> torch.Tensor:
+    "L with L Lᵀ = G (float64, a 1e-9 relative jitter on the diagonal): ‖x‖_G = ‖x L‖."
+    G = G.double()
+    return torch.linalg.cholesky(G + 1e-9 * G.diagonal().mean() * torch.eye(G.shape[0], dtype=torch.float64, device=G.device))
+
 def _kv_dist(X: torch.Tensor, R: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
     "(n, r): the distance of every attn2 key and value, ‖X_i − R_j‖_G = sqrt(tr(D G Dᵀ)), through G's Cholesky factor."
-    L = torch.linalg.cholesky(G.double() + 1e-9 * G.double().diagonal().mean() * torch.eye(G.shape[0], dtype=torch.float64))
+    L = _kv_factor(G)
     f = lambda A: (A.double() @ L).flatten(1)
     return torch.cdist(f(X), f(R))
 
@@ -214,7 +219,7 @@ def protect_rows(points: torch.Tensor, own: torch.Tensor, others: torch.Tensor, 
     if others is None or len(others) == 0: return torch.ones(len(points), dtype=torch.bool, device=points.device)
     P, O, E = points.double(), others.double(), own.double()[None]
     if G is not None:
-        L = torch.linalg.cholesky(G.double() + 1e-9 * G.double().diagonal().mean() * torch.eye(G.shape[0], dtype=torch.float64, device=G.device))
+        L = _kv_factor(G)
         P, O, E = P @ L, O @ L, E @ L
     return torch.cdist(P, E)[:, 0] <= torch.cdist(P, O).min(1).values
 
