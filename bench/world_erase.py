@@ -8,6 +8,8 @@ image seeds and erase seeds, Acc_g split by kind of name, and the paired differe
     python bench/world_erase.py --quick            # one class, three methods, 2 images per prompt: what CI runs
     python bench/world_erase.py --classes circle triangle cross stripes dots --out bench-tuning   # the tuning half
     python bench/world_erase.py --world /tmp/world --out bench-new   # a freshly trained world (bench/train_world.py)
+    python bench/world_erase.py --contexts --n 5 --n-other 2 --out bench-contexts   # every prompt in the world's four other
+                                                   # caption contexts ("a small blue {}", …), n images in each
     python bench/world_erase.py --seeds 2 --n-other 5 --rows '{"RealEra (full) + associated names": ["RealEra (full)", {"also": "associated"}]}'
                                                    # more rows (a method with other settings) beside the ten, paired with them
 
@@ -18,6 +20,7 @@ process i mod N, one CPU thread each, or one GPU each) and process 0 gathers (`r
 import argparse, json, time
 from pathlib import Path
 import torch
+from realera.evaluate import WORLD_CONTEXTS
 from realera.benchmark import METHODS, method_rows, TEST_CLASSES, benchmark_grid, benchmark_report, erasure_benchmark, run_sharded
 
 QUICK = dict(classes=["square"], methods=["original", "closed form (variant 1)", "UCE (2023 recipe)"], n=2, n_other=1, seeds=1, steps=4)
@@ -32,11 +35,14 @@ def main():
     ap.add_argument("--world", default=None, help="a trained world's folder (default: the embedded one)")
     ap.add_argument("--params", default=None, help="JSON: method -> settings replacing its defaults, e.g. '{\"ESD-x\": {\"steps\": 50}}'")
     ap.add_argument("--rows", default=None, help='JSON: label -> [method, settings], more rows beside --methods')
+    ap.add_argument("--contexts", action="store_true", help="ask every prompt in each of " + json.dumps(WORLD_CONTEXTS) +
+                    " instead of 'a photo of a {}' (n images in each)")
     ap.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
     a = ap.parse_args(); torch.set_num_threads(a.threads)
     t = time.time()
     kw = dict(classes=a.classes, methods=a.methods, n=a.n, n_other=a.n_other, steps=a.steps, seeds=a.seeds,
-              params=json.loads(a.params) if a.params else None, **({"world": a.world} if a.world else {}))
+              params=json.loads(a.params) if a.params else None, **({"world": a.world} if a.world else {}),
+              **({"template": list(WORLD_CONTEXTS)} if a.contexts else {}))
     if a.quick: kw.update(QUICK); a.grids = []
     if a.rows: kw["rows"] = method_rows(kw.pop("methods"), kw.pop("params"), json.loads(a.rows))
     res = run_sharded(erasure_benchmark, out=a.out, **kw)

@@ -17,7 +17,7 @@ from .baselines import ESDConfig, SLDPipeline, esd_erase, uce_edit
 from .erase import VARIANTS, EraseConfig, erase
 from .images import comparison_grid
 from .judges import WorldClassifier
-from .evaluate import bootstrap_mean, harmonic_score, run_protocol, world_protocol
+from .evaluate import WORLD_TEMPLATE, bootstrap_mean, harmonic_score, run_protocol, world_protocol
 from .world.data import ASSOCIATED_TRAIN, CLASSES, NAME_KINDS
 from .world.model import WORLD_DIR, load_classifier, load_world
 
@@ -107,12 +107,13 @@ def cell_hits(records: list[dict], n: int) -> np.ndarray:
 
 def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] | None = None, n: int = 20, n_other: int = 10,
                       steps: int = 20, guidance_scale: float = 7.5, seed: int = 0, seeds: int = 3, params: dict | None = None,
-                      rows: dict | None = None, preserve: str = "world", world=None, overwrite: bool = False,
-                      shard: tuple[int, int] = (0, 1), progress: bool = True) -> dict:
+                      rows: dict | None = None, preserve: str = "world", template: str | list[str] = WORLD_TEMPLATE,
+                      world=None, overwrite: bool = False, shard: tuple[int, int] = (0, 1), progress: bool = True) -> dict:
     """Erase each of `classes` with each method (`methods`: keys of METHODS, or `rows`: label → (kind, params) for sweeps) and
     evaluate with the world's judge, `seeds` erase seeds per seeded method (one run for the others), `n` images per erased
     and general prompt (`n_other` per other class), image k from seed `seed + k` for every method (paired images).
-    `params`: label → settings replacing METHOD_PARAMS. Returns the result dict that `table1`, `table3`, `paired_table` read;
+    `params`: label → settings replacing METHOD_PARAMS; `template`: the prompts' template, or several (`WORLD_CONTEXTS`:
+    every prompt in each, `n` images each, image k of every context pooled as image unit k). Returns the result dict that `table1`, `table3`, `paired_table` read;
     `shard=(i, k)` runs only every k-th cell from the i-th (data-parallel workers; a final unsharded call gathers)."""
     world = Path(world or WORLD_DIR)
     classes = list(classes or TEST_CLASSES)
@@ -122,13 +123,15 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     if preserve not in PRESERVE: raise ValueError(f"preserve must be one of {PRESERVE}, got {preserve!r}")
     for k, v in dict(n=n, n_other=n_other, steps=steps, seeds=seeds).items():
         if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be an int >= 1, got {v!r}")
+    world_protocol(classes[0], template)   # a bad template fails here
     settings_of_world = model_settings(world)
     for label, (kind, ps) in rows.items():
         if kind not in METHODS.values(): raise ValueError(f"row {label!r}: method kind must be one of {list(METHODS.values())}, got {kind!r}")
         _check_params(kind, ps, settings_of_world)   # bad settings fail before any work
     out = Path(out)
     settings = dict(n=n, n_other=n_other, steps=steps, guidance_scale=guidance_scale, seed=seed, preserve=preserve,
-                    world=json.loads((world/"world.json").read_text()).get("measurements", {}).get("train_s"))
+                    world=json.loads((world/"world.json").read_text()).get("measurements", {}).get("train_s"),
+                    **({} if template == WORLD_TEMPLATE else {"template": template}))   # the tables' one template: as before
     marker = out/"benchmark.json"
     if marker.exists() and json.loads(marker.read_text()) != json.loads(json.dumps(settings)):
         if not overwrite: raise FileExistsError(f"{str(out)!r} holds a benchmark with other settings; pass overwrite=True or use another folder")
@@ -153,7 +156,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
             pipe, t = load_world(world), time.time()
             pipe = apply_method(pipe, kind, c, ps, s, settings_of_world, preserve)
             t_erase = time.time() - t
-            summ = run_protocol(world_protocol(c, n_other=n_other), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,
+            summ = run_protocol(world_protocol(c, template, n_other=n_other), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,
                                 guidance_scale=guidance_scale, batch_size=16, progress=False)
             recs = json.loads((d/"records.json").read_text())
             cell = dict(spec=spec, summary={key: summ[key] for key in ("acc_e", "acc_s", "acc_g", "h_o", "acc_g_by_kind")},
@@ -312,7 +315,8 @@ def benchmark_grid(out, cls: str, methods: list[str] | None = None, per_prompt: 
     from PIL import Image
     settings = json.loads((Path(out)/"benchmark.json").read_text())
     methods = [m for m in (methods or METHODS) if (Path(out)/cls/_slug(m)/"seed0"/"images").is_dir()]
-    prompts = list(enumerate(world_protocol(cls, n_other=settings["n_other"]).prompts))
+    first = len(world_protocol(cls).prompts)   # the first template's prompts (of several, `template`)
+    prompts = list(enumerate(world_protocol(cls, settings.get("template", WORLD_TEMPLATE), n_other=settings["n_other"]).prompts))[:first]
     rows = [(i, p) for i, p in prompts if p.group != "other"] + [(i, p) for i, p in prompts if p.group == "other"][:n_other]
     k = min(per_prompt, settings["n_other"], settings["n"])
     ims = {m: [[Image.open(Path(out)/cls/_slug(m)/"seed0"/"images"/f"{i:04d}_{j:04d}.png").convert("RGB") for j in range(k)]

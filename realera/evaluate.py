@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.resources, json, os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -17,11 +18,11 @@ from .judges import NUDENET_CLASSES, NUDITY_THRESHOLD, NudityDetector
 from .world.data import CLASSES as WORLD_CLASSES, NONE, general_names as world_general_names
 
 # %% auto #0
-__all__ = ['GROUPS', 'METRICS', 'EVAL_DATA', 'PROTOCOLS', 'SCORES', 'harmonic_score', 'eval_data', 'PromptSpec', 'Protocol',
-           'cifar10_protocol', 'celebrity_protocol', 'artist_protocol', 'nudity_protocol', 'coco_protocol',
-           'i2p_prompts', 'coco_captions', 'world_protocol', 'make_protocol', 'image_batches', 'generate_missing',
-           'judge', 'summarize', 'run_protocol', 'summary_table', 'evaluation_grid', 'bootstrap_mean',
-           'paired_difference']
+__all__ = ['GROUPS', 'METRICS', 'EVAL_DATA', 'WORLD_TEMPLATE', 'WORLD_CONTEXTS', 'PROTOCOLS', 'SCORES', 'harmonic_score',
+           'eval_data', 'PromptSpec', 'Protocol', 'cifar10_protocol', 'celebrity_protocol', 'artist_protocol',
+           'nudity_protocol', 'coco_protocol', 'i2p_prompts', 'coco_captions', 'world_protocol', 'make_protocol',
+           'image_batches', 'generate_missing', 'judge', 'summarize', 'run_protocol', 'summary_table',
+           'evaluation_grid', 'bootstrap_mean', 'paired_difference']
 
 # %% ../nbs/05a_evaluate.ipynb #b1d0c4b7
 def harmonic_score(acc_e: float, acc_s: float, acc_g: float) -> float:
@@ -133,12 +134,23 @@ def coco_captions(limit: int = 1000, seed: int = 0) -> list[str]:
     caps = [c for row in load_dataset("yerevann/coco-karpathy", split="validation")["sentences"] for c in row[:1]]
     return random.Random(seed).sample(caps, min(limit, len(caps)))
 
-def world_protocol(concept: str = "circle", template: str = "a photo of a {}", n_other: int | None = None) -> Protocol:
-    "Table 1 on the trained world (04_world_data): erase one shape class; Acc_g from its synonyms and associated names, each prompt with its kind."
+WORLD_TEMPLATE = "a photo of a {}"
+# the world's other caption contexts (04_world_data's TEMPLATES with a colour, size or background filled in), none of them
+# the preserve prompts' "a {}": what a user types beside the one template of the tables
+WORLD_CONTEXTS = ("a small blue {}", "a drawing of a large {}", "a red {} on a white background", "an image of a green {}")
+
+def world_protocol(concept: str = "circle", template: str | Sequence[str] = WORLD_TEMPLATE, n_other: int | None = None) -> Protocol:
+    """Table 1 on the trained world (04_world_data): erase one shape class; Acc_g from its synonyms and associated names, each
+    prompt with its kind. `template`: one prompt template, or several (e.g. `WORLD_CONTEXTS`): every name in each, in turn."""
     c = _choose(concept, WORLD_CLASSES, "world class")
-    prompts = [PromptSpec(template.format(k), "erased", k) if k == c else PromptSpec(template.format(k), "other", k, images=n_other)
-               for k in WORLD_CLASSES]
-    prompts += [PromptSpec(template.format(s), "general", c, kind=kind) for kind, s in world_general_names(c)]
+    templates = [template] if isinstance(template, str) else list(template)
+    bad = [t for t in templates if not isinstance(t, str) or t.count("{}") != 1]
+    if not templates or bad: raise ValueError(f"template: one string or a list of strings, each with one '{{}}'; got {template!r}")
+    prompts = []
+    for tpl in templates:
+        prompts += [PromptSpec(tpl.format(k), "erased", k) if k == c else PromptSpec(tpl.format(k), "other", k, images=n_other)
+                    for k in WORLD_CLASSES]
+        prompts += [PromptSpec(tpl.format(s), "general", c, kind=kind) for kind, s in world_general_names(c)]
     return Protocol("world", prompts, "accuracy", WORLD_CLASSES + [NONE], [c],
                     "the world's CNN evaluator over its 10 classes + 'none' (realera.judges.WorldClassifier)")
 
