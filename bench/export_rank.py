@@ -9,7 +9,7 @@ Acc_g (its synonyms and associated names) and Acc_s (the other classes), same im
     python bench/export_rank.py --quick                                   # a smoke run
 
 Resumes from OUT (each finished class is kept). Writes OUT/results.json and prints the table; the notebook's copy is
-nbs/data/export_rank.json.
+realera/assets/results/export_rank.json.
 """
 import argparse, json, time
 from datetime import timedelta

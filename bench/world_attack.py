@@ -29,7 +29,7 @@ METHOD_LIST = ["original", "UCE (2023 recipe)", "UCE (2025 recipe)", "ESD-x", "E
                "+ noise alignment (variant 2)", "+ neighbor mining (variant 3)", "RealEra (full)"]
 EXTRA = {f"RealEra (full) + hardening (R = {HARDEN})": ["RealEra (full)", {"harden": HARDEN}]}
 QUICK = dict(classes=["ring"], methods=["original", "closed form (variant 1)"], extra={}, n=2, seeds=1, iterations=2, steps=4)
-BENCHMARKS = ["nbs/data/world_benchmark.json", "nbs/data/world_attempts.json"]
+BENCHMARKS = ["realera/assets/results/world_benchmark.json", "realera/assets/results/world_attempts.json"]
 
 def slug(s: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in s.lower()).strip("_")
 

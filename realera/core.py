@@ -13,13 +13,13 @@ import torch
 from torch import nn
 
 # %% auto #0
-__all__ = ['EMBEDDED_MODEL', 'HUB_IDS', 'RETIRED_HUB_IDS', 'PIPELINES', 'TOKEN_POLICIES', 'seed_everything', 'make_generator',
-           'check_int', 'check_number', 'atomic_path', 'atomic_dir', 'write_json', 'read_json', 'folder_lock',
-           'canonical_safetensors', 'check_finite', 'check_dtype', 'check_device', 'quiet_loading', 'dtype_kwarg',
-           'pipeline_class', 'load_pipeline', 'tokenize', 'text_encoders', 'tokenizers', 'is_sdxl', 'check_prompts',
-           'encode_ids', 'encode_text', 'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts', 'ConceptPair',
-           'concept_pair', 'concept_pairs', 'cross_attention_projections', 'context_width', 'fingerprint',
-           'text_encoder_fingerprint', 'text_fingerprint', 'model_identity']
+__all__ = ['EMBEDDED_MODEL', 'RESULTS_DIR', 'HUB_IDS', 'RETIRED_HUB_IDS', 'PIPELINES', 'TOKEN_POLICIES', 'seed_everything',
+           'make_generator', 'check_int', 'check_number', 'atomic_path', 'atomic_dir', 'write_json', 'read_json',
+           'folder_lock', 'canonical_safetensors', 'check_finite', 'stored_result', 'check_dtype', 'check_device',
+           'quiet_loading', 'dtype_kwarg', 'pipeline_class', 'load_pipeline', 'tokenize', 'text_encoders', 'tokenizers',
+           'is_sdxl', 'check_prompts', 'encode_ids', 'encode_text', 'encode_prompts', 'TokenSpan', 'concept_span',
+           'check_concepts', 'ConceptPair', 'concept_pair', 'concept_pairs', 'cross_attention_projections',
+           'context_width', 'fingerprint', 'text_encoder_fingerprint', 'text_fingerprint', 'model_identity']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
 def seed_everything(seed: int) -> None:
@@ -143,6 +143,14 @@ def check_finite(tensors: dict, what: str) -> dict:
 
 # %% ../nbs/00_core.ipynb #985b2bb1
 EMBEDDED_MODEL = Path(str(importlib.resources.files("realera") / "assets" / "world"))   # a diffusers folder in the package
+
+RESULTS_DIR = Path(str(importlib.resources.files("realera") / "assets" / "results"))   # measured tables (bench/), shipped
+
+def stored_result(name: str) -> dict:
+    "The stored measurement `name` (a JSON file a `bench/` command wrote) from the package, so a notebook runs from the wheel alone."
+    path = RESULTS_DIR/name
+    if not path.is_file(): raise ValueError(f"no stored result {name!r}; the package holds {sorted(p.name for p in RESULTS_DIR.glob('*.json'))}")
+    return read_json(path)
 
 # every hub repository the package and its documentation name, in one place (a test checks that no other id is named)
 HUB_IDS = {"sd14": "CompVis/stable-diffusion-v1-4", "sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",

@@ -29,7 +29,7 @@ def test_world_tradeoff_quick(tmp_path):
 
 def test_world_attack_quick_on_one_and_two_processes(tmp_path):
     "The attack benchmark's smoke run, plain and under `accelerate launch` with two CPU processes: the same table."
-    args = [str(ROOT/"bench"/"world_attack.py"), "--quick", "--benchmark", str(ROOT/"nbs"/"data"/"world_benchmark.json")]
+    args = [str(ROOT/"bench"/"world_attack.py"), "--quick", "--benchmark", str(ROOT/"realera"/"assets"/"results"/"world_benchmark.json")]
     one = subprocess.run([sys.executable, *args, "--out", str(tmp_path/"one")], capture_output=True, text=True, timeout=900)
     assert one.returncode == 0, one.stderr[-3000:]
     for t in ("| method | plain prompt % | prompts ASR % | RECE ASR % | soft ASR % | teacher ASR % |", "| original | 100 [100, 100] |",

@@ -66,7 +66,8 @@ def test_quick_start_twice_in_a_row(tmp_path):
     assert r.returncode == 2 and "--overwrite" in r.stderr and (cwd / "samples" / "grid.png").read_bytes() == grid
 
 def test_wheel_carries_the_world_and_configs(tmp_path):
-    "`pip wheel` (what `python -m build` does, offline here) makes a wheel that, installed alone, loads the world."
+    """`pip wheel` (what `python -m build` does, offline here) makes a wheel that, installed alone, loads the world and holds
+    every stored result the notebooks read (Colab from an uploaded wheel)."""
     import sys, zipfile
     from pathlib import Path
     root = Path(__file__).resolve().parent.parent
@@ -84,8 +85,13 @@ def test_wheel_carries_the_world_and_configs(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     code = ("import realera, sys; from pathlib import Path; assert Path(realera.__file__).is_relative_to(Path(sys.argv[1])), realera.__file__\n"
             "from realera.core import load_pipeline; from realera.erase import shipped_configs\n"
-            "p = load_pipeline(); assert sorted(shipped_configs()) == ['a100', 't4']; print(p.unet.config.sample_size)")
-    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "site")], capture_output=True, text=True, timeout=600,
+            "p = load_pipeline(); assert sorted(shipped_configs()) == ['a100', 't4']; print(p.unet.config.sample_size)\n"
+            "from realera.core import stored_result\n"
+            "for name in sys.argv[2:]: stored_result(name)   # every stored result a notebook reads, from the wheel alone")
+    import re
+    read = sorted({m for nb in (root/"nbs").glob("*.ipynb") for m in re.findall(r'stored_result\(\\"([\w.]+)\\"\)', nb.read_text())})
+    assert len(read) >= 9 and not any('Path(\\"data/' in nb.read_text() for nb in (root/"nbs").glob("*.ipynb")), read
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "site"), *read], capture_output=True, text=True, timeout=600,
                        env={**ENV, "PYTHONPATH": str(tmp_path / "site")}, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
 
