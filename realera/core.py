@@ -405,11 +405,13 @@ def text_fingerprint(pipe) -> str:
     if len(encs) == 1: return text_encoder_fingerprint(encs[0])
     return fingerprint({f"{i}.{k}": v for i, enc in enumerate(encs) for k, v in enc.state_dict().items()})
 
-def model_identity(pipe) -> dict:
+def model_identity(pipe, whole_unet: bool = False) -> dict:
     """Where `pipe` came from (`name_or_path`) and the fingerprints of its text encoder(s) and its `attn2.to_k`/`to_v` weights
-    (SDXL: also `add_embedding`, the pooled path)."""
+    (SDXL: also `add_embedding`, the pooled path); `whole_unet`: also of every UNet weight (`unet`), for work that runs the
+    UNet (the alignment's teacher and student, discovery's noise predictions), so that its resume on a changed UNet is refused."""
     kv = {n: m.weight for n, m in cross_attention_projections(pipe.unet).items()}
     out = dict(name=str(getattr(pipe, "name_or_path", None) or "") or None,
                text_encoder=text_fingerprint(pipe), unet_attn2=fingerprint(kv))
     if is_sdxl(pipe): out["unet_add_embedding"] = fingerprint(pipe.unet.add_embedding.state_dict())
+    if whole_unet: out["unet"] = fingerprint(pipe.unet.state_dict())
     return out

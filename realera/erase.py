@@ -246,7 +246,8 @@ def resolve_erase(model, concepts: list[str] | str, anchors: list[str] | str | N
     if preserve is not None and not all(isinstance(p, str) for p in preserve): raise ValueError(f"preserve prompts must be strings, got {preserve!r}")
     config = EraseConfig.for_model(settings) if config is None else config
     if not isinstance(config, EraseConfig): raise TypeError(f"config must be an EraseConfig, got {type(config).__name__}")
-    identity = model_identity(model) if hasattr(model, "unet") else None
+    runs_unet = config.align or config.discover > 0   # the alignment and discovery read every UNet weight, the closed form K/V
+    identity = model_identity(model, whole_unet=runs_unet) if hasattr(model, "unet") else None
     run = _run_settings(concepts, anchors, preserve, config, identity)
     state = _prepare_out(out, run, overwrite) if out is not None else "new"
     return EraseRequest(concepts, anchors, preserve, config, state, run)

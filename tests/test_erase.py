@@ -146,3 +146,18 @@ def test_cli_erase_then_generate(tmp_path):
     assert sorted({r["model"] for r in recs}) == ["erased", "original"] and len(recs) == 4
     r = realera("generate", "--prompt", "x", "--erased", str(tmp_path), "--out", str(tmp_path / "g2"))
     assert r.returncode == 2 and "is not a realera erase folder" in r.stderr
+
+def test_resume_on_a_unet_changed_outside_kv_is_refused(tmp_path):
+    "The alignment reads every UNet weight: an interrupted erase resumed on a UNet changed elsewhere (conv_in) is refused."
+    out = tmp_path / "e"
+    def stop(step, loss):
+        if step == 2: raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        erase(tiny_pipeline(), "airplane", config=EraseConfig(align_config=SMALL), out=out, progress=False, callback=stop)
+    changed = tiny_pipeline()
+    with torch.no_grad(): changed.unet.conv_in.weight.add_(1e-2)
+    with pytest.raises(FileExistsError, match="of another model"):
+        erase(changed, "airplane", config=EraseConfig(align_config=SMALL), out=out, progress=False)
+    assert json.loads((out / "config.json").read_text())["model"]["unet"]   # recorded
+    erase(tiny_pipeline(), "airplane", config=EraseConfig(align_config=SMALL), out=out, progress=False)   # the same UNet resumes
+    assert (out / "complete.json").is_file()
