@@ -7,6 +7,7 @@ one call does on the embedded world.
     accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --world --out DIR   # the world's table
     accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --tune     # how λ1 grows with k (tuning classes)
     accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --neighbourhood   # k = 3, 4: paper vs model-aware neighbourhood
+    accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --neighbourhood --ablation   # k = 3: what the aware erase's parts cost
 
 Cost tables (random CLIP ViT-L/14 text encoder and SD1.4 UNet, no download; 32 `attn2.to_k/to_v`, 19.2 M weights):
 1. the same vectors through UCE's solve as its code runs it (`baselines.uce_as_coded`: per layer, the sums, one float32
@@ -215,10 +216,11 @@ def lam1_sweep(n: int, steps: int):
 
 SETS = {"k = 3": ["square", "star", "ring"], "k = 4": ["circle", "star", "stripes", "checkerboard"]}
 
-def neighbourhood_table(n: int, steps: int):
+def neighbourhood_table(n: int, steps: int, ablation: bool = False):
     """Several classes erased in one call by the paper's RealEra (the world's realera.json), the closed form alone, and the
     closed form with the model-aware neighbourhood (--variant aware; 03_discover): Acc_e of the erased classes and
-    Acc_s of every other class (`n` images each, seeds 1000…), with a 95% interval over images and classes."""
+    Acc_s of every other class (`n` images each, seeds 1000…), with a 95% interval over images and classes.
+    `ablation`: k = 3 only, the aware erase without its set-aside words, without its discovered words, with λ1 not scaled."""
     from accelerate import PartialState
     from accelerate.utils import gather_object
     from realera.erase import EraseConfig, erase
@@ -231,22 +233,29 @@ def neighbourhood_table(n: int, steps: int):
     methods = {"original": None, "RealEra (paper, --variant full)": EraseConfig.for_model(st, "full"),
                "closed form (variant 1)": EraseConfig.for_model(st, "1"),
                "model-aware neighbourhood (--variant aware)": EraseConfig.for_model(st, "aware")}
-    jobs = [(k, lab) for k in SETS for lab in methods]
+    sets = SETS
+    if ablation:
+        sets = {"k = 3": SETS["k = 3"]}
+        methods = {**{k: v for k, v in methods.items() if "RealEra" not in k},
+                   "aware, no set-aside words (discover_protect 0)": EraseConfig.for_model(st, "aware", discover_protect=0),
+                   "aware, no discovered words (discover 0)": EraseConfig.for_model(st, "aware", discover=0),
+                   "aware, λ1 not scaled with k": EraseConfig.for_model(st, "aware", lam1_scaling="none")}
+    jobs = [(k, lab) for k in sets for lab in methods]
     state, clf = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6)), load_classifier()
     rows = []
     for j, (k, lab) in enumerate(jobs):
         if j % state.num_processes != state.process_index: continue
         t0, pipe = time.time(), load_world()
-        if methods[lab] is not None: erase(pipe, SETS[k], config=methods[lab], progress=False)
+        if methods[lab] is not None: erase(pipe, sets[k], config=methods[lab], progress=False)
         secs = time.time() - t0
         rate = {c: 100 * np.array(class_hits(pipe, clf, f"a photo of a {c}", c, n=n, steps=steps, seed=1000), dtype=float) for c in CLASSES}
-        others = [c for c in CLASSES if c not in SETS[k]]
+        others = [c for c in CLASSES if c not in sets[k]]
         sv = np.concatenate([rate[c] for c in others]); sg = np.concatenate([[i] * n for i in range(len(others))])
-        rows.append(dict(set=k, method=lab, seconds=secs, acc_e=float(np.mean([rate[c].mean() for c in SETS[k]])),
+        rows.append(dict(set=k, method=lab, seconds=secs, acc_e=float(np.mean([rate[c].mean() for c in sets[k]])),
                          acc_s=bootstrap_mean(sv, sg), per_class={c: float(v.mean()) for c, v in rate.items()}))
     if state.num_processes > 1: rows = gather_object(rows)
     if not state.is_main_process: return None
-    for k, cs in SETS.items():
+    for k, cs in sets.items():
         others = [c for c in CLASSES if c not in cs]
         print(f"\n{', '.join(cs)} erased in one call ({k}; {n} images per class)\n")
         print("| method | Acc_e % (erased) | Acc_s % (others) | " + " | ".join(others) + " | erase s |")
@@ -255,7 +264,7 @@ def neighbourhood_table(n: int, steps: int):
             r = next(r for r in rows if r["set"] == k and r["method"] == lab); lo = r["acc_s"]
             print(f"| {lab} | {r['acc_e']:.1f} | {lo[0]:.1f} [{lo[1]:.1f}, {lo[2]:.1f}] | " + " | ".join(f"{r['per_class'][c]:.0f}" for c in others)
                   + f" | {r['seconds']:.0f} |")
-    return dict(sets=SETS, n=n, rows=rows)
+    return dict(sets=sets, n=n, rows=rows)
 
 def main():
     ap = argparse.ArgumentParser()
@@ -263,12 +272,13 @@ def main():
     ap.add_argument("--world", action="store_true", help="the world's table instead of the cost tables")
     ap.add_argument("--tune", action="store_true", help="the λ1 sweep on three tuning classes (how λ1 scales with k)")
     ap.add_argument("--neighbourhood", action="store_true", help="k = 3 and 4 classes at once: the paper's RealEra, the closed form, the model-aware neighbourhood")
+    ap.add_argument("--ablation", action="store_true", help="with --neighbourhood: k = 3 only, the aware erase without each of its parts")
     ap.add_argument("--out", default="bench-multi"); ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--n-other", type=int, default=10); ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--quick", action="store_true", help="the cost tables on the tiny pipeline: a smoke run")
     a = ap.parse_args()
-    res = (neighbourhood_table(a.n, a.steps) if a.neighbourhood else lam1_sweep(10, a.steps) if a.tune else world_table(Path(a.out), a.n, a.n_other, a.steps) if a.world
+    res = (neighbourhood_table(a.n, a.steps, a.ablation) if a.neighbourhood else lam1_sweep(10, a.steps) if a.tune else world_table(Path(a.out), a.n, a.n_other, a.steps) if a.world
            else cost_tables(a.device, a.threads, a.quick))
     if a.json and res is not None: Path(a.json).write_text(json.dumps(res, indent=1))
 

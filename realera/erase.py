@@ -99,10 +99,10 @@ class EraseConfig:
     def for_model(cls, settings: ModelSettings | None = None, variant: str | int | None = None, **overrides) -> "EraseConfig":
         "The model's erase settings (`realera.json`'s `erase`), then `variant`'s switches, then `overrides` (nested dicts merge)."
         d = copy.deepcopy((settings or ModelSettings()).erase)
-        for k, v in overrides.items(): d[k] = {**d.get(k, {}), **v} if isinstance(v, dict) else v
         if variant is not None:
             if str(variant) not in VARIANTS: raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
             d.update(VARIANTS[str(variant)])
+        for k, v in overrides.items(): d[k] = {**(d.get(k) or {}), **v} if isinstance(v, dict) else v   # the caller's last
         return cls.from_dict(d)
 
     @classmethod
