@@ -111,3 +111,15 @@ def test_erase_and_generate_on_a_local_sdxl_or_sd2_folder(tmp_path, arch):
     assert r.returncode == 0, r.stderr[-3000:]
     rec = json.loads((tmp_path/"g"/"generate.json").read_text())
     assert sorted({i["model"] for i in rec["images"]}) == ["erased", "original"] and len(rec["images"]) == 4
+
+def test_every_option_says_its_default():
+    "`realera <command> --help`: every option that is not required, a flag or the help says what leaving it out means."
+    import argparse
+    from realera.cli import COMMANDS, parser
+    silent = []
+    for name in COMMANDS:
+        p = parser(name)
+        for a in p._actions:
+            if isinstance(a, (argparse._HelpAction, argparse._StoreTrueAction)) or a.required or a.dest in ("pdb", "xtra"): continue
+            if "default" not in p._get_formatter()._expand_help(a): silent.append(f"{name} {a.option_strings[0]}")
+    assert not silent, f"options whose --help does not say their default: {silent}"
