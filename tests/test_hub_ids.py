@@ -1,6 +1,6 @@
 """Hub ids and the working folder: every model or data set the package and its docs name is one of `realera.core.HUB_IDS`
 (ids removed from the hub appear only in the table that maps them to their maintained copy), and a working folder that
-holds a clone named `realera` does not shadow the installed package."""
+holds a clone named `realera` does not shadow the installed package, and what the README's commands write is ignored by git."""
 import os, re, subprocess, sys
 from pathlib import Path
 from realera.core import HUB_IDS, RETIRED_HUB_IDS
@@ -37,3 +37,11 @@ def test_a_clone_in_the_working_folder_does_not_shadow_the_package(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.split()[0].endswith(os.path.join("realera", "__init__.py")) and r.stdout.split()[1] == "StableDiffusionPipeline"
+
+def test_the_folders_the_readme_commands_write_are_ignored(tmp_path):
+    "Every `--out X` of the README's commands is ignored by git in a clone (no stray artifacts in `git status`)."
+    outs = sorted(set(re.findall(r"--out ([\w.-]+)", (ROOT/"README.md").read_text())))
+    assert {"erased-ring", "eval", "samples"} <= set(outs), outs
+    r = subprocess.run(["git", "check-ignore", "--no-index", *outs, *(o + "/x" for o in outs)], cwd=ROOT, capture_output=True, text=True)
+    ignored = set(r.stdout.split())
+    assert all(o in ignored or o + "/x" in ignored for o in outs), sorted(set(outs) - {i.removesuffix("/x") for i in ignored})
