@@ -4,6 +4,7 @@ reported on the test classes (every kind, the held-out names included).
 
     python bench/discover.py                 # the world: 3 criteria x 2 candidate sources x 10 classes (a few minutes)
     python bench/discover.py --cost          # what discovery costs at SD1.4 shapes on one CPU thread (random weights)
+    python bench/discover.py --cost --device cuda   # the same on a GPU in float16 (when one is lent)
     python bench/discover.py --quick         # two classes, kv and text only: the smoke run CI does
 
 Candidates: `vocabulary` (the world tokenizer's whole-word tokens, 228) or `names` (a CSV holding every class's name,
@@ -64,25 +65,35 @@ def table(rows, classes, kinds=None) -> list[str]:
             out.append(f"| {crit} | {src} | " + " | ".join(f"{x:.0f}" for x in rec) + f" | {h20:.0f} | {secs:.1f} |")
     return out
 
-def cost(threads: int):
-    "Discovery's stages at SD1.4 shapes (CLIP ViT-L/14, SD1.4 UNet, random weights) on the CPU, extrapolated to CLIP's vocabulary."
+def cost(threads: int, device: str = "cpu"):
+    """Discovery's stages at SD1.4 shapes (CLIP ViT-L/14, SD1.4 UNet, random weights) on `device` (cuda: float16),
+    extrapolated to CLIP's vocabulary."""
     import sys; sys.path.insert(0, str(Path(__file__).parent))
     from gpu import sd14_pipeline
     from realera.discover import _encode, _kv_dist, _response_dist, _eps_refs
     from realera.closed_form import kv_gram
     torch.set_num_threads(threads)
-    pipe = sd14_pipeline("cpu", torch.float32)
-    texts = [f"word{i}" for i in range(128)]
-    t = time.time(); X, _ = _encode(pipe, texts, 64); enc = (time.time() - t) / len(texts)
-    t = time.time(); G = kv_gram(pipe.unet).float(); _kv_dist(X, X[:2], G); kv = (time.time() - t) / len(texts)
-    z, ts = torch.randn(2, 4, 64, 64), torch.tensor([500, 700])
-    t = time.time(); E = _eps_refs(pipe, X[:1], None, z, ts); _response_dist(pipe, X[:2], None, E, z, ts, 4); fwd = (time.time() - t) / 6
+    cuda = device.startswith("cuda")
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    pipe = sd14_pipeline(device, torch.float16 if cuda else torch.float32)
+    texts = [f"word{i}" for i in range(512 if cuda else 128)]
+    _encode(pipe, texts[:64], 64); sync()   # warm-up (kernels, allocator)
+    t = time.time(); X, _ = _encode(pipe, texts, 64); sync(); enc = (time.time() - t) / len(texts)
+    t = time.time(); G = kv_gram(pipe.unet).float().cpu(); _kv_dist(X, X[:2], G); kv = (time.time() - t) / len(texts)
+    dt = pipe.unet.dtype
+    z, ts = torch.randn(8, 4, 64, 64, device=device, dtype=dt), torch.tensor([500, 700] * 4, device=device)
+    E = _eps_refs(pipe, X[:1].to(device, dt), None, z[:2], ts[:2]); sync()
+    n = 16 if cuda else 2
+    t = time.time(); _response_dist(pipe, X[:n].to(device, dt), None, E, z[:2], ts[:2], 8 if cuda else 4); sync()
+    fwd = (time.time() - t) / (2 * n)
     V, P, K = 32_000, 1024, 8   # CLIP's whole-word tokens (about), the response prefilter, draws
-    print(f"| stage (SD1.4 shapes, {threads} CPU thread) | per item, s | for the vocabulary ({V:,} words, prefilter {P}, {K} draws) |")
+    where = f"{torch.cuda.get_device_name()} float16" if cuda else f"{threads} CPU thread"
+    print(f"| stage (SD1.4 shapes, {where}) | per item, s | for the vocabulary ({V:,} words, prefilter {P}, {K} draws) |")
     print("|---|---|---|")
-    print(f"| encode (77 tokens) | {enc:.3f} | {enc * V / 60:.1f} min |")
+    print(f"| encode (77 tokens) | {enc:.4f} | {enc * V / 60:.1f} min |")
     print(f"| kv distance | {kv:.4f} | {kv * V / 60:.1f} min |")
-    print(f"| UNet forward (response) | {fwd:.2f} | {fwd * P * K / 3600:.1f} h |")
+    print(f"| UNet forward (response) | {fwd:.4f} | {fwd * P * K / 60:.1f} min |")
+    print(f"| whole discovery | | {(enc * V + kv * V + fwd * P * K) / 60:.1f} min |")
 
 def main():
     ap = argparse.ArgumentParser()
@@ -90,9 +101,10 @@ def main():
     ap.add_argument("--sources", nargs="+", default=["vocabulary", "names"])
     ap.add_argument("--draws", type=int, default=8); ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", default=None, help="also write every rank here")
+    ap.add_argument("--device", default="cpu", help="--cost on this device (cuda: float16; `bench/gpu.py`'s GPU run)")
     ap.add_argument("--cost", action="store_true"); ap.add_argument("--quick", action="store_true")
     a = ap.parse_args(); torch.set_num_threads(a.threads)
-    if a.cost: return cost(a.threads)
+    if a.cost: return cost(a.threads, a.device)
     classes = TUNING_CLASSES + TEST_CLASSES
     if a.quick: classes, a.criteria, a.draws = ["circle", "square"], ["kv", "text"], 2
     t = time.time()

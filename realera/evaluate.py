@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .core import atomic_path, make_generator, write_json
+from .core import atomic_path, check_int, make_generator, write_json
 from .images import comparison_grid
 from .judges import NUDENET_CLASSES, NUDITY_THRESHOLD, NudityDetector
 from .world.data import CLASSES as WORLD_CLASSES, NONE, general_names as world_general_names
@@ -301,10 +301,13 @@ def summary_table(summaries: dict[str, dict]) -> str:
     note = f"\n\n{first['protocol']}: {first.get('note', '')}" + (f"; {first['score']} accuracy" if first.get("score") else "")
     return "\n".join(lines) + note
 
-def evaluation_grid(folders: dict[str, str | os.PathLike], protocol: Protocol, n: int, per_prompt: int = 4, max_prompts: int = 16):
-    "Image grid from folders evaluated with `n` images per prompt: one row per prompt, `per_prompt` images per model."
+def evaluation_grid(folders: dict[str, str | os.PathLike], protocol: Protocol, n: int, per_prompt: int = 4, max_prompts: int = 24):
+    """Image grid from folders evaluated with `n` images per prompt: one row per prompt, `per_prompt` images per model; the
+    erased and general prompts first, then the others, `max_prompts` rows at most (the world's 18 prompts all fit)."""
     from PIL import Image
-    rows = list(enumerate(protocol.prompts))[:max_prompts]
+    check_int("max_prompts", max_prompts, 1)
+    ordered = list(enumerate(protocol.prompts))
+    rows = ([(i, p) for i, p in ordered if p.group != "other"] + [(i, p) for i, p in ordered if p.group == "other"])[:max_prompts]
     k = min(per_prompt, min(p.images or n for _, p in rows))
     ims = {lab: [[Image.open(Path(f)/"images"/f"{i:04d}_{j:04d}.png").convert("RGB") for j in range(k)] for i, _ in rows]
            for lab, f in folders.items()}
