@@ -45,3 +45,12 @@ def test_the_folders_the_readme_commands_write_are_ignored(tmp_path):
     r = subprocess.run(["git", "check-ignore", "--no-index", *outs, *(o + "/x" for o in outs)], cwd=ROOT, capture_output=True, text=True)
     ignored = set(r.stdout.split())
     assert all(o in ignored or o + "/x" in ignored for o in outs), sorted(set(outs) - {i.removesuffix("/x") for i in ignored})
+
+def test_the_readme_time_table_quotes_its_measurement():
+    "The README's time table carries the figures `bench/readme_times.py` measured (realera/assets/results/readme_times.json)."
+    from realera.core import stored_result
+    lines = (ROOT/"README.md").read_text().splitlines()
+    for r in stored_result("readme_times.json")["rows"]:
+        row = [l for l in lines if l.startswith((f"| `{r['command']}` |", f"| {r['command']} |"))]
+        assert len(row) == 1, r["command"]
+        assert f"| {round(r['seconds'])} s" in row[0], (row[0], r["seconds"])
