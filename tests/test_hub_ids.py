@@ -54,3 +54,20 @@ def test_the_readme_time_table_quotes_its_measurement():
         row = [l for l in lines if l.startswith((f"| `{r['command']}` |", f"| {r['command']} |"))]
         assert len(row) == 1, r["command"]
         assert f"| {round(r['seconds'])} s" in row[0], (row[0], r["seconds"])
+
+def test_the_readme_neighborhood_figure_is_what_its_command_draws(tmp_path):
+    "The README's printed `realera neighborhood` command, rerun, draws the shipped nbs/images/neighborhood.png (and its table)."
+    import json, shlex
+    import numpy as np
+    from PIL import Image
+    text = (ROOT/"README.md").read_text()
+    cmd, = re.findall(r"`(realera neighborhood --concept ring [^`]*--out neighborhood\.png)`", text)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    r = subprocess.run(shlex.split(cmd), cwd=tmp_path, capture_output=True, text=True, env=env, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    shipped = json.loads((ROOT/"nbs"/"images"/"neighborhood.json").read_text())["prompts"]
+    drawn = json.loads((tmp_path/"neighborhood.json").read_text())["prompts"]
+    assert [p["prompt"] for p in drawn] == [p["prompt"] for p in shipped]
+    assert np.allclose([[p["dist"], p["cos"]] for p in drawn], [[p["dist"], p["cos"]] for p in shipped], atol=1e-3)
+    a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=float) for p in (tmp_path/"neighborhood.png", ROOT/"nbs"/"images"/"neighborhood.png"))
+    assert a.shape == b.shape and np.abs(a - b).mean() < 1.0, "nbs/images/neighborhood.png is stale: rerun the README's command there"
