@@ -104,6 +104,9 @@ def quarto_cells(nb):
             c.source = "\n".join(l for l in lines if not l.startswith("#|")).strip()
             if opts.get("include") == "false": continue
             if opts.get("output") == "false": c.outputs = []
+            # stderr (progress bars, library notices) belongs to the terminal, not the page: Quarto's `warning: false`
+            if opts.get("warning", "false") == "false":
+                c.outputs = [o for o in c.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
             for o in c.get("outputs", []):   # Pandoc link attributes in show_doc's markdown, which only Quarto reads
                 if "text/markdown" in o.get("data", {}):
                     o["data"]["text/markdown"] = re.sub(r'\)\{target="_blank"[^}]*\}', ")", o["data"]["text/markdown"])
