@@ -34,7 +34,11 @@ def badge_url(nb_name: str) -> str:
 def badge(nb_name: str) -> str:
     if nb_name == "index.ipynb":
         return (f"[![Open in Colab](images/colab.svg)]({badge_url(nb_name)}) opens this page as a notebook in Colab; "
-                "every tutorial notebook has the same badge at its top (Runtime → Change runtime type → GPU for real Stable Diffusion weights).")
+                "every tutorial notebook has the same badge at its top (Runtime → Change runtime type → GPU for real Stable Diffusion weights). "
+                "**The badges work once the repository is published** at `git_url` in `settings.ini` (see *Publishing* below). Until "
+                "then, build a wheel from a clone (`pip wheel . --no-deps -w dist`: the embedded world, the configs and every stored "
+                "result the notebooks show are inside), upload it and a notebook to Colab, and run the notebook's first cell: it "
+                "installs from the wheel.")
     return (f"[![Open in Colab](images/colab.svg)]({badge_url(nb_name)}) On Colab, run the next cell first "
             "(Runtime → Change runtime type → GPU for the cells that load real Stable Diffusion weights).")
 

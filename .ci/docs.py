@@ -170,7 +170,8 @@ def render(proc_path: Path, name: str, mathjax: bool = True) -> str:
     fm = front_matter(nb)
     nb = quarto_cells(nb)
     title = fm.get("title") or name
-    head = f"# {title}" + (f'\n\n<p class="realera-description">{html.escape(fm["description"])}</p>' if fm.get("description") else "")
+    desc = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(fm.get("description") or ""))   # code spans, as Quarto shows them
+    head = f"# {title}" + (f'\n\n<p class="realera-description">{desc}</p>' if desc else "")
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(head))
     exp = HTMLExporter(template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True, mathjax_url="mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe" if mathjax else "")
     exp.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"remove_input"}, enabled=True), enabled=True)

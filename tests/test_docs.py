@@ -48,7 +48,9 @@ def test_page_is_titled_offline_and_clean(nb, site):
     assert "https://cdn" not in html and 'src="http' not in html, "the page would need the internet"
     for img in re.findall(r'<img[^>]*src="(?!data:)([^"]+)"', html): assert (site / img).exists(), img
     outputs = DOCS["output_text"](html)
-    assert "application/vnd.jupyter.stderr" not in html, f"{nb.name}: the page shows a stderr block (a progress bar or a notice)"
+    for desc in re.findall(r'<p class="realera-description">(.*?)</p>', html, re.S):
+        assert "`" not in desc, f"{nb.name}: the subtitle shows raw backticks: {desc[:200]}"
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in html, f"{nb.name}: the page shows a stderr block (a progress bar or a notice)"
     for bad in ("Warning", "warn(", str(ROOT), sys.prefix, "site-packages", str(Path.home()) + "/", "/tmp/", "/var/folders/"):
         assert bad not in outputs, f"{nb.name}: an output shows {bad!r}: ...{outputs[max(0, outputs.find(bad) - 200):outputs.find(bad) + 200]}..."
 
