@@ -147,9 +147,11 @@ EMBEDDED_MODEL = Path(str(importlib.resources.files("realera") / "assets" / "wor
 RESULTS_DIR = Path(str(importlib.resources.files("realera") / "assets" / "results"))   # measured tables (bench/), shipped
 
 def stored_result(name: str) -> dict:
-    "The stored measurement `name` (a JSON file a `bench/` command wrote) from the package, so a notebook runs from the wheel alone."
+    "The stored measurement `name` (JSON a `bench/` command wrote), from the package: notebooks run from the wheel alone."
     path = RESULTS_DIR/name
-    if not path.is_file(): raise ValueError(f"no stored result {name!r}; the package holds {sorted(p.name for p in RESULTS_DIR.glob('*.json'))}")
+    if not path.is_file():
+        held = sorted(p.name for p in RESULTS_DIR.glob("*.json"))
+        raise ValueError(f"no stored result {name!r}; the package holds {held}")
     return read_json(path)
 
 # every hub repository the package and its documentation name, in one place (a test checks that no other id is named)
@@ -236,7 +238,8 @@ def load_pipeline(model: str | os.PathLike | None = None, # hub id or local fold
         raise ValueError(f"{str(path)!r} has no model_index.json: not a folder written by `save_pretrained`")
     source = str(path) if path.exists() else str(model)
     if source in RETIRED_HUB_IDS:   # a cached copy still loads; a download would fail with the hub's 404
-        warnings.warn(f"{source!r} was removed from the hub; its maintained copy is {RETIRED_HUB_IDS[source]!r}", stacklevel=2)
+        warnings.warn(f"{source!r} was removed from the hub; its maintained copy is {RETIRED_HUB_IDS[source]!r}",
+                      stacklevel=2)
     cls = pipeline_class(source)
     extra = {} if safety_checker or cls.__name__ != "StableDiffusionPipeline" else dict(safety_checker=None, requires_safety_checker=False)
     with quiet_loading(not progress):
@@ -408,7 +411,7 @@ def text_fingerprint(pipe) -> str:
 def model_identity(pipe, whole_unet: bool = False) -> dict:
     """Where `pipe` came from (`name_or_path`) and the fingerprints of its text encoder(s) and its `attn2.to_k`/`to_v` weights
     (SDXL: also `add_embedding`, the pooled path); `whole_unet`: also of every UNet weight (`unet`), for work that runs the
-    UNet (the alignment's teacher and student, discovery's noise predictions), so that its resume on a changed UNet is refused."""
+    UNet (the alignment's teacher and student, discovery's noise predictions): a resume on a changed UNet is refused."""
     kv = {n: m.weight for n, m in cross_attention_projections(pipe.unet).items()}
     out = dict(name=str(getattr(pipe, "name_or_path", None) or "") or None,
                text_encoder=text_fingerprint(pipe), unet_attn2=fingerprint(kv))

@@ -102,7 +102,8 @@ class EraseConfig:
         if variant is not None:
             if str(variant) not in VARIANTS: raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
             d.update(VARIANTS[str(variant)])
-        for k, v in overrides.items(): d[k] = {**(d.get(k) or {}), **v} if isinstance(v, dict) else v   # the caller's last
+        for k, v in overrides.items():   # the caller's settings last: they win over the variant's
+            d[k] = {**(d.get(k) or {}), **v} if isinstance(v, dict) else v
         return cls.from_dict(d)
 
     @classmethod
@@ -246,7 +247,7 @@ def resolve_erase(model, concepts: list[str] | str, anchors: list[str] | str | N
     if preserve is not None and not all(isinstance(p, str) for p in preserve): raise ValueError(f"preserve prompts must be strings, got {preserve!r}")
     config = EraseConfig.for_model(settings) if config is None else config
     if not isinstance(config, EraseConfig): raise TypeError(f"config must be an EraseConfig, got {type(config).__name__}")
-    runs_unet = config.align or config.discover > 0   # the alignment and discovery read every UNet weight, the closed form K/V
+    runs_unet = config.align or config.discover > 0   # these read every UNet weight; the closed form only K/V
     identity = model_identity(model, whole_unet=runs_unet) if hasattr(model, "unet") else None
     run = _run_settings(concepts, anchors, preserve, config, identity)
     state = _prepare_out(out, run, overwrite) if out is not None else "new"

@@ -139,17 +139,19 @@ WORLD_TEMPLATE = "a photo of a {}"
 # the preserve prompts' "a {}": what a user types beside the one template of the tables
 WORLD_CONTEXTS = ("a small blue {}", "a drawing of a large {}", "a red {} on a white background", "an image of a green {}")
 
-def world_protocol(concept: str = "circle", template: str | Sequence[str] = WORLD_TEMPLATE, n_other: int | None = None) -> Protocol:
+def world_protocol(concept: str = "circle", template: str | Sequence[str] = WORLD_TEMPLATE,
+                   n_other: int | None = None) -> Protocol:
     """Table 1 on the trained world (04_world_data): erase one shape class; Acc_g from its synonyms and associated names, each
     prompt with its kind. `template`: one prompt template, or several (e.g. `WORLD_CONTEXTS`): every name in each, in turn."""
     c = _choose(concept, WORLD_CLASSES, "world class")
     templates = [template] if isinstance(template, str) else list(template)
     bad = [t for t in templates if not isinstance(t, str) or t.count("{}") != 1]
-    if not templates or bad: raise ValueError(f"template: one string or a list of strings, each with one '{{}}'; got {template!r}")
+    if not templates or bad:
+        raise ValueError(f"template: one string or a list of strings, each with one '{{}}'; got {template!r}")
     prompts = []
     for tpl in templates:
-        prompts += [PromptSpec(tpl.format(k), "erased", k) if k == c else PromptSpec(tpl.format(k), "other", k, images=n_other)
-                    for k in WORLD_CLASSES]
+        prompts += [PromptSpec(tpl.format(k), "erased", k) if k == c else
+                    PromptSpec(tpl.format(k), "other", k, images=n_other) for k in WORLD_CLASSES]
         prompts += [PromptSpec(tpl.format(s), "general", c, kind=kind) for kind, s in world_general_names(c)]
     return Protocol("world", prompts, "accuracy", WORLD_CLASSES + [NONE], [c],
                     "the world's CNN evaluator over its 10 classes + 'none' (realera.judges.WorldClassifier)")
@@ -301,13 +303,15 @@ def summary_table(summaries: dict[str, dict]) -> str:
     note = f"\n\n{first['protocol']}: {first.get('note', '')}" + (f"; {first['score']} accuracy" if first.get("score") else "")
     return "\n".join(lines) + note
 
-def evaluation_grid(folders: dict[str, str | os.PathLike], protocol: Protocol, n: int, per_prompt: int = 4, max_prompts: int = 24):
+def evaluation_grid(folders: dict[str, str | os.PathLike], protocol: Protocol, n: int, per_prompt: int = 4,
+                    max_prompts: int = 24):
     """Image grid from folders evaluated with `n` images per prompt: one row per prompt, `per_prompt` images per model; the
     erased and general prompts first, then the others, `max_prompts` rows at most (the world's 18 prompts all fit)."""
     from PIL import Image
     check_int("max_prompts", max_prompts, 1)
     ordered = list(enumerate(protocol.prompts))
-    rows = ([(i, p) for i, p in ordered if p.group != "other"] + [(i, p) for i, p in ordered if p.group == "other"])[:max_prompts]
+    rows = [(i, p) for i, p in ordered if p.group != "other"] + [(i, p) for i, p in ordered if p.group == "other"]
+    rows = rows[:max_prompts]
     k = min(per_prompt, min(p.images or n for _, p in rows))
     ims = {lab: [[Image.open(Path(f)/"images"/f"{i:04d}_{j:04d}.png").convert("RGB") for j in range(k)] for i, _ in rows]
            for lab, f in folders.items()}
