@@ -14,47 +14,17 @@ from torch import nn
 
 from .core import ConceptPair, atomic_path, check_device, check_dtype, check_finite, check_int, check_number, concept_pair, is_sdxl, read_json, write_json
 from .closed_form import closed_form_layers
-from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
+from .config import LORA_TARGETS, MIXED_PRECISION, AlignConfig, SamplingConfig
+from .sampling import beyond_prompts, neighbor_prompts
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'MIXED_PRECISION', 'ADAPTER', 'AlignConfig', 'check_precision', 'add_lora', 'kv_weights',
-           'original_unet', 'Trajectory', 'anchor_trajectory', 'AlignTask', 'sdxl_time_ids', 'added_cond', 'unet_eps',
-           'noise_draws', 'make_task', 'alignment_loss', 'lora_state', 'save_checkpoint', 'load_checkpoint',
-           'align_noise']
+__all__ = ['ADAPTER', 'check_precision', 'add_lora', 'kv_weights', 'original_unet', 'Trajectory', 'anchor_trajectory',
+           'AlignTask', 'sdxl_time_ids', 'added_cond', 'unet_eps', 'noise_draws', 'make_task', 'alignment_loss',
+           'lora_state', 'save_checkpoint', 'load_checkpoint', 'align_noise']
 
 # %% ../nbs/03_align.ipynb #a81f868f
-LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
-MIXED_PRECISION = ("no", "fp16", "bf16")
 ADAPTER = "realera"
 
-@dataclass
-class AlignConfig:
-    "Hyper-parameters of the noise alignment (paper values where it gives them)."
-    steps: int = 200               # the paper's 200 epochs: one resample + one update each (Algorithm 1 lines 27-30)
-    lr: float = 1e-5               # the paper's learning rate
-    batch_size: int = 1            # cached latents per step
-    rank: int = 4                  # LoRA rank
-    alpha: float = 4.0             # LoRA alpha (scale alpha/rank)
-    targets: tuple = LORA_TARGETS  # module names the LoRA wraps (every attention projection of the UNet)
-    anchor_images: int = 4         # images generated with the anchor prompt for the z_t cache
-    anchor_steps: int = 25         # sampler steps per anchor image (cached latents = anchor_images x anchor_steps)
-    guidance_scale: float = 7.5    # classifier-free guidance while generating the anchor images
-    mixed_precision: str = "no"    # "no", "fp16" or "bf16" autocast for the UNet forward passes
-    gradient_checkpointing: bool = False
-    log_every: int = 10            # log the loss every k steps
-    save_every: int = 50           # write a resumable checkpoint every k steps (and on interrupt)
-    preserve: bool = False         # beyond the paper: Eq. 9 also holds the erase's preserve prompts to the original prediction
-
-    def __post_init__(self):
-        self.targets = tuple(self.targets)
-        for k in ("steps", "batch_size", "rank", "anchor_images", "anchor_steps", "log_every", "save_every"): check_int(k, getattr(self, k), 1)
-        for k in ("lr", "alpha", "guidance_scale"): check_number(k, getattr(self, k), 0, strict=k != "guidance_scale")
-        if not isinstance(self.preserve, bool): raise ValueError(f"preserve must be true or false, got {self.preserve!r}")
-        if not isinstance(self.gradient_checkpointing, bool):
-            raise ValueError(f"gradient_checkpointing must be true or false, got {self.gradient_checkpointing!r}")
-        if self.mixed_precision not in MIXED_PRECISION:
-            raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
-        if not self.targets: raise ValueError("targets must name at least one module")
 
 # %% ../nbs/03_align.ipynb #dd1fdd72
 def check_precision(device, dtype, mixed_precision: str = "no") -> None:

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from .core import (atomic_path, check_int, check_number, check_prompts, encode_ids, encode_prompts, encode_text, is_sdxl, make_generator, model_identity,
                           text_encoders, tokenize, tokenizers, write_json)
+from .config import ATTACKS, AttackConfig
 from .closed_form import rece_map
 from .align import added_cond, sdxl_time_ids
 from .images import comparison_grid
@@ -26,36 +27,9 @@ from .world.data import CLASSES as WORLD_CLASSES, NONE
 from .world.model import load_classifier
 
 # %% auto #0
-__all__ = ['ATTACKS', 'AttackConfig', 'ConceptJudge', 'world_judge', 'generate_embeds', 'prefixed_ids', 'target_latents',
-           'soft_prompt', 'pooled_rate', 'attack', 'protocol_judge', 'plain_prompt', 'default_prompts', 'read_prompts',
-           'pooled_rows', 'attack_table', 'attack_figure']
-
-# %% ../nbs/05b_attack.ipynb #d33ff953
-ATTACKS = ("prompts", "rece", "soft", "teacher")
-
-@dataclass
-class AttackConfig:
-    "One attack's protocol: what every record carries, so two ASRs can be compared."
-    method: str = "soft"
-    n: int = 16                  # images per attacked prompt (and per attack seed)
-    seeds: int = 3               # attack seeds (soft: each optimises from its own start); intervals come from them
-    seed: int = 0                # the first attack seed
-    image_seed: int = 1000       # image k of every prompt, attacked or plain, starts from seed image_seed + k
-    iterations: int = 40         # soft, teacher: optimisation steps
-    tokens: int = 5              # soft, teacher: adversarial prefix tokens
-    lr: float = 1e-2             # soft, teacher: Adam learning rate on the prefix embeddings
-    batch: int = 4               # soft, teacher: noisy latents per step
-    targets: int = 8             # soft, teacher: images of the concept made by the original model
-    lam: float = 1e-3            # rece: ridge (RECE: 1e-3 for objects and styles, 0.1 for nudity)
-    steps: int = 20              # sampler steps of every generation
-    guidance_scale: float = 7.5
-
-    def __post_init__(self):
-        if self.method not in ATTACKS: raise ValueError(f"method must be one of {list(ATTACKS)}, got {self.method!r}")
-        for k in ("n", "seeds", "iterations", "tokens", "batch", "targets", "steps"): check_int(k, getattr(self, k), 1)
-        for k in ("seed", "image_seed"): check_int(k, getattr(self, k), 0, 2**62)
-        for k in ("lr", "lam", "guidance_scale"): check_number(k, getattr(self, k), 0, strict=k == "lr")
-
+__all__ = ['ConceptJudge', 'world_judge', 'generate_embeds', 'prefixed_ids', 'target_latents', 'soft_prompt', 'pooled_rate',
+           'attack', 'protocol_judge', 'plain_prompt', 'default_prompts', 'read_prompts', 'pooled_rows', 'attack_table',
+           'attack_figure']
 
 # %% ../nbs/05b_attack.ipynb #349b2f2b
 class ConceptJudge:

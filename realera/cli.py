@@ -10,25 +10,15 @@ from pathlib import Path
 from dataclasses import asdict
 from fastcore.script import Param, anno_parser
 
-from .core import atomic_path, check_dtype, check_int, load_pipeline, model_identity, write_json
+from .base import atomic_path, check_int, write_json
+from .config import (ATTACKS, CRITERIA, DEFAULT_CLIP, DEFAULT_TOL, DISCOVERED, EXPORT_FORMATS, JUDGES, SCORES, VARIANTS,
+                            AttackConfig, DiscoverConfig, EraseConfig, SamplingConfig)
 from .settings import anchor_prompt, model_folder, model_settings, preserve_prompts
-from .sampling import SamplingConfig, neighborhood_figure
-from .closed_form import resolve_preserve
-from .discover import CRITERIA, DISCOVERED, DiscoverConfig, read_candidates, write_discoveries
-from .discover import discover as run_discover
-from .align import check_precision
-from .erase import VARIANTS, EraseConfig, check_erased, completion_hash, load_erased, resolve_erase
-from .erase import erase as run_erase
-from .images import comparison_grid, generate_images
-from .judges import DEFAULT_CLIP, JUDGES, NudityDetector, judge_version, make_judge
-from .evaluate import SCORES, evaluation_grid, generate_missing, make_protocol, run_protocol, summary_table
-from .attack import ATTACKS, AttackConfig, default_prompts, plain_prompt, protocol_judge, read_prompts
-from .attack import attack as run_attack
-from .export import DEFAULT_TOL, EXPORT_FORMATS, check_export, export_lora
+
 
 # %% auto #0
 __all__ = ['COMMANDS', 'check_writable', 'save_figure', 'neighborhood', 'discover', 'erase', 'generate', 'evaluate', 'attack',
-           'export', 'parser', 'main']
+           'export', 'parser', 'cli_threads', 'main']
 
 # %% ../nbs/90_cli.ipynb #a20b8fa8
 def _default(cls, name: str) -> str:
@@ -50,6 +40,7 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
 
 def _erased_folder(path) -> dict:
     "The settings of the finished erase at `--erased PATH` (`erase.check_erased`), named as the option."
+    from realera.erase import check_erased
     try: return check_erased(path)
     except (ValueError, FileNotFoundError) as err: raise ValueError(f"--erased: {err}") from None
 
@@ -96,6 +87,10 @@ def neighborhood(
     discover: Param("also place the K texts the original model draws most as the concept (`realera discover`) in the view", int) = 0,
     overwrite: Param("replace an existing output file", action="store_true") = False):
     "Mine a concept's neighborhood and write its UMAP view (PNG) and distance table (JSON)."
+    from realera.core import load_pipeline
+    from realera.sampling import neighborhood_figure
+    from realera.closed_form import resolve_preserve
+    from realera.discover import discover as run_discover
     check_int("--discover", discover, 0)
     th = {k: v for k, v in dict(d1=d1, d2=d2, s1=s1, s2=s2, m=m, n=n).items() if v is not None}
     SamplingConfig(**th)  # bad thresholds fail here, before the model loads
@@ -133,6 +128,9 @@ def discover(
     overwrite: Param("replace an existing OUT/discovered.json", action="store_true") = False,
     quiet: Param("no progress bars", action="store_true") = False):
     "Rank candidate texts by how the original model draws them against a concept; write OUT/discovered.json."
+    from realera.core import load_pipeline
+    from realera.closed_form import resolve_preserve
+    from realera.discover import discover as run_discover, read_candidates, write_discoveries
     t0 = time.time()
     check_int("--top", top, 1)
     cfg = DiscoverConfig(**{k: v for k, v in dict(criterion=criterion, draws=draws, prefilter=prefilter, seed=seed).items() if v is not None})
@@ -170,6 +168,10 @@ def erase(
     overwrite: Param("replace the artifacts in a non-empty OUT", action="store_true") = False,
     quiet: Param("no progress bars", action="store_true") = False):
     "Erase concepts from a Stable Diffusion pipeline with RealEra and write the artifacts to OUT."
+    from realera.core import check_dtype, load_pipeline
+    from realera.align import check_precision
+    from realera.discover import read_candidates
+    from realera.erase import erase as run_erase, resolve_erase
     import dataclasses
     t0 = time.time()
     cfg = EraseConfig.from_file(config) if config else EraseConfig.for_model(model_settings(model))
@@ -208,6 +210,9 @@ def generate(
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
     overwrite: Param("replace existing outputs in OUT", action="store_true") = False):
     "Generate a PNG grid of images, original vs erased side by side when both are asked for."
+    from realera.core import check_dtype, load_pipeline
+    from realera.erase import completion_hash, load_erased
+    from realera.images import comparison_grid, generate_images
     t0 = time.time()
     n, steps, guidance = _sampling_defaults(dict(n=n, steps=steps, guidance=guidance), model_settings(model).generate,
                                             dict(n=4, steps=25, guidance=7.5))
@@ -266,6 +271,10 @@ def evaluate(
     overwrite: Param("start over in an OUT evaluated with other settings", action="store_true") = False,
     quiet: Param("no progress bars", action="store_true") = False):
     "Run an evaluation protocol on a model (and its erased version) and write JSON, a markdown table and an image grid."
+    from realera.core import check_dtype, load_pipeline, model_identity
+    from realera.erase import completion_hash, load_erased
+    from realera.judges import NudityDetector, judge_version, make_judge
+    from realera.evaluate import evaluation_grid, generate_missing, make_protocol, run_protocol, summary_table
     t0 = time.time()
     ms = model_settings(model).evaluate
     n, steps, guidance = _sampling_defaults(dict(n=n, steps=steps, guidance=guidance), ms, dict(n=200, steps=25, guidance=7.5))
@@ -346,6 +355,10 @@ def attack(
     overwrite: Param("replace attack.json and grid.png in OUT", action="store_true") = False,
     quiet: Param("no progress bars", action="store_true") = False):
     "Attack a model or its erase (prompts, RECE, soft prompt) and write the attack success rate beside the plain prompt's."
+    from realera.core import check_dtype, load_pipeline
+    from realera.erase import load_erased
+    from realera.evaluate import make_protocol
+    from realera.attack import attack as run_attack, default_prompts, plain_prompt, protocol_judge, read_prompts
     t0 = time.time()
     if method not in ATTACKS: raise ValueError(f"--method must be one of {list(ATTACKS)}, got {method!r}")
     ms = model_settings(model).evaluate
@@ -390,6 +403,8 @@ def export(
     device: Param("torch device for the factorisation", str) = "cpu",
     overwrite: Param("replace an existing OUT", action="store_true") = False):
     "Write an erase (closed form and alignment LoRA) as one LoRA file for the original model."
+    from realera.core import load_pipeline
+    from realera.export import check_export, export_lora
     t0 = time.time()
     out = check_export(out, rank, tol, format, overwrite)
     _erased_folder(erased)                     # complete and intact, before the model loads
@@ -410,6 +425,23 @@ def parser(name: str):
             d = o.replace("_", "-"); a.option_strings.insert(0, d); p._option_string_actions[d] = a
     return p
 
+def cli_threads(environ=None, cores: int | None = None, load: float | None = None) -> int | None:
+    """The torch threads of one `realera` process on the CPU: `REALERA_THREADS` when set; `None` (torch's own choice) when
+    `OMP_NUM_THREADS` is set (`accelerate launch --num_cpu_threads_per_process` sets it); else the cores this process may
+    run on, shared among the processes `accelerate launch` started on this machine, less those other work keeps busy (the
+    one-minute load average), and at least one."""
+    environ = os.environ if environ is None else environ
+    if environ.get("REALERA_THREADS"):
+        v = environ["REALERA_THREADS"]
+        if not v.isdigit() or int(v) < 1: raise ValueError(f"REALERA_THREADS must be a whole number >= 1, got {v!r}")
+        return int(v)
+    if environ.get("OMP_NUM_THREADS"): return None
+    if cores is None: cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if load is None: load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    local = environ.get("LOCAL_WORLD_SIZE", "1")
+    share = cores // (int(local) if local.isdigit() and int(local) > 0 else 1)
+    return max(1, min(share, round(cores - load)))
+
 def main(argv: list[str] | None = None):
     "Dispatch `realera <command> [options]` to the command's function; a user's error is one line, never a traceback."
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -420,7 +452,12 @@ def main(argv: list[str] | None = None):
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     args = vars(parser(argv[0]).parse_args(argv[1:]))
     args.pop("pdb", None); args.pop("xtra", None)
-    try: COMMANDS[argv[0]](**args)
+    try:
+        threads = cli_threads()
+        if threads is not None:
+            import torch
+            torch.set_num_threads(threads)
+        COMMANDS[argv[0]](**args)
     except KeyboardInterrupt:
         print(f"realera {argv[0]}: interrupted; what was finished is kept: run the same command again to resume", file=sys.stderr)
         return 130

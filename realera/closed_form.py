@@ -14,18 +14,16 @@ from torch import nn
 from fastcore.meta import delegates
 from .core import (ConceptPair, atomic_path, check_finite, concept_pair, concept_pairs, cross_attention_projections,
                           context_width, encode_prompts, encode_text, is_sdxl, read_json, text_fingerprint, write_json)
-from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
+from .config import RIDGE, RIDGE_UNITS, SamplingConfig
+from .sampling import beyond_prompts, neighbor_prompts
 
 # %% auto #0
-__all__ = ['RIDGE_UNITS', 'RIDGE', 'EDIT_TARGETS', 'POOLED_LAYER', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'apply_m',
-           'ClosedFormFitter', 'pooled_layer', 'closed_form_layers', 'pooled_width', 'ClosedFormEdit',
-           'load_edited_weights', 'solve_closed_form', 'resolve_preserve', 'closed_form_fitter', 'closed_form_edit',
-           'pooled_fitter', 'rece_map', 'kv_gram', 'rece_map_of', 'harden_edit', 'ridge_sweep']
+__all__ = ['EDIT_TARGETS', 'POOLED_LAYER', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'apply_m', 'ClosedFormFitter',
+           'pooled_layer', 'closed_form_layers', 'pooled_width', 'ClosedFormEdit', 'load_edited_weights',
+           'solve_closed_form', 'resolve_preserve', 'closed_form_fitter', 'closed_form_edit', 'pooled_fitter',
+           'rece_map', 'kv_gram', 'rece_map_of', 'harden_edit', 'ridge_sweep']
 
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
-RIDGE_UNITS = ("norm", "abs")
-RIDGE = 1e-2   # default ridge, in units of the mean squared norm of the rows of E ∪ P (measured below)
-
 def _check_rows(x, d: int | None, name: str) -> torch.Tensor:
     "`x` as a finite (n, d) float64 tensor."
     if not isinstance(x, torch.Tensor) or x.ndim != 2 or not x.is_floating_point():

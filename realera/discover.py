@@ -13,17 +13,17 @@ import torch
 from tqdm.auto import tqdm
 
 from .core import ConceptPair, check_int, check_number, encode_text, make_generator, read_json, tokenizers, write_json
-from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
+from .config import CRITERIA, DISCOVERED, DiscoverConfig, SamplingConfig
+from .sampling import beyond_prompts, neighbor_prompts
 from .closed_form import kv_gram
 from .align import anchor_trajectory, unet_eps
 
 # %% auto #0
-__all__ = ['CRITERIA', 'CandidateSource', 'DISCOVERED', 'vocabulary_candidates', 'read_candidates', 'DiscoverConfig',
-           'concept_states', 'Discovery', 'discover', 'write_discoveries', 'read_discoveries', 'protect_rows',
-           'model_neighborhood', 'protected_neighborhood', 'neighborhoods']
+__all__ = ['CandidateSource', 'vocabulary_candidates', 'read_candidates', 'concept_states', 'Discovery', 'discover',
+           'write_discoveries', 'read_discoveries', 'protect_rows', 'model_neighborhood', 'protected_neighborhood',
+           'neighborhoods']
 
 # %% ../nbs/03_discover.ipynb #0e6a15ea
-CRITERIA = ("response", "kv", "text")
 CandidateSource = Literal["vocabulary", "csv"]
 
 def vocabulary_candidates(pipe) -> list[str]:
@@ -48,30 +48,6 @@ def read_candidates(path: str | os.PathLike) -> list[str]:
     out = list(dict.fromkeys(r[col].strip() for r in rows[1:] if len(r) > col and r[col].strip()))
     if not out: raise ValueError(f"candidates file {str(path)!r} has a header but no phrases under {header[col]!r}")
     return out
-
-# %% ../nbs/03_discover.ipynb #e05d2c34
-@dataclass
-class DiscoverConfig:
-    "How `discover` scores candidates (`criterion`) and on which denoising states of the original model."
-    criterion: str = "response"  # "response": noise predictions; "kv": attn2 keys/values; "text": text-encoder outputs (AGE)
-    template: str = "{}"         # the concept and each candidate in this prompt ("{}": the erase prompt, the concept itself)
-    draws: int = 8               # (z_t, t) pairs from the concept's own trajectory (response)
-    images: int = 2              # images of that trajectory
-    steps: int = 10              # sampler steps of that trajectory
-    guidance_scale: float = 7.5
-    prefilter: int = 1024        # response: only the `prefilter` nearest by the kv distance meet the UNet (0: every candidate)
-    protect: bool = True         # leave out candidates nearer (same criterion) to a preserve prompt than to the concept
-    batch_size: int = 64
-    seed: int = 0
-
-    def __post_init__(self):
-        if self.criterion not in CRITERIA: raise ValueError(f"criterion must be one of {CRITERIA}, got {self.criterion!r}")
-        if not isinstance(self.template, str) or self.template.count("{}") != 1:
-            raise ValueError(f"template must be a string with one '{{}}', got {self.template!r}")
-        for k in ("draws", "images", "steps", "batch_size"): check_int(k, getattr(self, k), 1)
-        check_int("prefilter", self.prefilter, 0); check_int("seed", self.seed, 0, 2**63)
-        check_number("guidance_scale", self.guidance_scale, 0)
-        if not isinstance(self.protect, bool): raise ValueError(f"protect must be true or false, got {self.protect!r}")
 
 # %% ../nbs/03_discover.ipynb #8b401531
 @torch.no_grad()
@@ -193,8 +169,6 @@ def discover(pipe, concept: str, anchor: str = "", candidates: list[str] | None 
     return Discovery(concept, anchor, cfg.criterion, src, ranked, protected, excluded, settings)
 
 # %% ../nbs/03_discover.ipynb #3fa7c63e
-DISCOVERED = "discovered.json"
-
 def write_discoveries(path: str | os.PathLike, discoveries: list[Discovery]) -> Path:
     "Write `discoveries` to `path` (a folder gets `discovered.json`), atomically; one concept's list is also at the top level."
     import realera

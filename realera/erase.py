@@ -10,135 +10,23 @@ from pathlib import Path
 
 import torch
 
-from .core import (TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonical_safetensors, check_concepts, check_finite, concept_pair, concept_pairs, folder_lock,
+from .core import (LOCK_FILE, TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonical_safetensors, check_concepts, check_finite, concept_pair, concept_pairs, folder_lock,
                           make_generator, model_identity, read_json, text_fingerprint, write_json, check_int, check_number, check_prompts, encode_text, is_sdxl)
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
-from .sampling import SamplingConfig, beyond_prompts, neighbor_prompts
-from .discover import DISCOVERED, DiscoverConfig, Discovery, discover, neighborhoods, read_candidates, read_discoveries, write_discoveries
-from .closed_form import RIDGE, RIDGE_UNITS, ClosedFormEdit, closed_form_fitter, harden_edit, kv_gram, pooled_fitter, resolve_preserve
-from .align import (ADAPTER, AlignConfig, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision, noise_draws, sdxl_time_ids, unet_eps,
+from .config import (ARTIFACTS, COMPLETE, CONFIG_DIR, DISCOVERED, LAM1_SCALINGS, LORA_FILE, PAPER, RIDGE, RIDGE_UNITS, VARIANTS,
+                            AlignConfig, DiscoverConfig, EraseConfig, SamplingConfig, shipped_configs)
+from .sampling import beyond_prompts, neighbor_prompts
+from .discover import Discovery, discover, neighborhoods, read_candidates, read_discoveries, write_discoveries
+from .closed_form import ClosedFormEdit, closed_form_fitter, harden_edit, kv_gram, pooled_fitter, resolve_preserve
+from .align import (ADAPTER, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision, noise_draws, sdxl_time_ids, unet_eps,
                            kv_weights, lora_state)
 
 # %% auto #0
-__all__ = ['CONFIG_DIR', 'LAM1_SCALINGS', 'PAPER', 'VARIANTS', 'LORA_FILE', 'COMPLETE', 'ARTIFACTS', 'shipped_configs',
-           'EraseConfig', 'completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest',
-           'resolve_erase', 'is_erased', 'erase', 'protected_texts', 'discovered_pairs', 'check_erased', 'load_erased',
-           'save_fused_pipeline', 'concept_residue']
-
-# %% ../nbs/03a_erase.ipynb #51ee3bd1
-CONFIG_DIR = Path(str(importlib.resources.files("realera") / "assets" / "configs"))   # the shipped GPU configs
-
-def shipped_configs() -> dict[str, Path]:
-    "The configs shipped in the package, by name: `t4` (16 GB, fp16, gradient checkpointing) and `a100`."
-    return {p.stem: p for p in sorted(CONFIG_DIR.glob("*.yaml"))}
-
-LAM1_SCALINGS = ("concepts", "none")
-PAPER = dict(discover=0, discover_protect=0)   # the paper's variants ask the model nothing (03_discover)
-VARIANTS = {"1": dict(closed_form=True, align=False, mine=False, beyond=False, **PAPER),
-            "2": dict(closed_form=True, align=True, mine=False, beyond=False, **PAPER),
-            "3": dict(closed_form=True, align=True, mine=True, beyond=False, **PAPER),
-            "full": dict(closed_form=True, align=True, mine=True, beyond=True, **PAPER),
-            # beyond the paper: the closed form on what the model draws as the concept, protecting what it draws as something
-            # else (03_discover); chosen on the world's tuning classes (06a_benchmark)
-            "aware": dict(closed_form=True, align=False, mine=False, beyond=False, discover=4, discover_protect=16)}
-
-@dataclass
-class EraseConfig:
-    "Everything `erase` needs besides the concepts: paper values where the paper gives them."
-    closed_form: bool = True       # A: Eq. 7 on every attn2.to_k/to_v
-    align: bool = True             # B: LoRA prediction-noise alignment, Eq. 8-9
-    mine: bool = True              # C: neighbor-concept mining (closed form and alignment)
-    beyond: bool = True            # D: beyond-concept regularization (closed form and alignment)
-    lam1: float = 0.1              # λ1 of Eq. 7 (paper), for one concept
-    lam1_scaling: str = "concepts" # "concepts": λ1 × the number of concepts erased together (measured below); "none": λ1 as given
-    ridge: float = RIDGE           # ridge of the closed form (02_closed_form: chosen by measurement)
-    ridge_unit: str = "norm"
-    policy: str = "subsequent"     # token policy (00_core): the concept token and the tokens after it (paper)
-    seed: int = 0
-    harden: int = 0                # rounds of RECE hardening of the closed form (beyond the paper; 02_closed_form, 05b_attack)
-    harden_lam: float = 1e-3       # the ridge of the RECE embedding each round defends against (RECE: 1e-3)
-    pooled: bool = True            # SDXL: also Eq. 7 on the pooled path (add_embedding's pooled columns), with the closed form; measured below
-    discover: int = 0              # beyond the paper: the K texts the original model draws most as each concept (03_discover) erased with it
-    discover_candidates: str | None = None   # a CSV of candidate phrases for `discover` (None: the tokenizer's whole words)
-    discover_protect: int = 0      # and the P texts it draws as a preserve prompt nearest each concept, added to the preserve prompts
-    discovery: DiscoverConfig = field(default_factory=DiscoverConfig)
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    align_config: AlignConfig = field(default_factory=AlignConfig)
-
-    def __post_init__(self):
-        for k, kind in (("sampling", SamplingConfig), ("align_config", AlignConfig), ("discovery", DiscoverConfig)):
-            v = getattr(self, k)
-            if isinstance(v, dict): setattr(self, k, kind(**v))
-            elif not isinstance(v, kind): raise ValueError(f"{k} must be a mapping of {kind.__name__} fields, got {v!r}")
-        for k in ("closed_form", "align", "mine", "beyond", "pooled"):
-            if not isinstance(getattr(self, k), bool): raise ValueError(f"{k} must be true or false, got {getattr(self, k)!r}")
-        if not (self.closed_form or self.align): raise ValueError("closed_form and align are both off: nothing would be erased")
-        for k in ("lam1", "ridge", "harden_lam"): check_number(k, getattr(self, k), 0, strict=k == "ridge")
-        if self.ridge_unit not in RIDGE_UNITS: raise ValueError(f"ridge_unit must be one of {RIDGE_UNITS}, got {self.ridge_unit!r}")
-        if self.lam1_scaling not in LAM1_SCALINGS: raise ValueError(f"lam1_scaling must be one of {LAM1_SCALINGS}, got {self.lam1_scaling!r}")
-        check_int("seed", self.seed, 0, 2**63); check_int("harden", self.harden, 0, note=" (rounds)")
-        check_int("discover", self.discover, 0, note=" (texts per concept)"); check_int("discover_protect", self.discover_protect, 0)
-        if self.discover_candidates is not None and not isinstance(self.discover_candidates, str):
-            raise ValueError(f"discover_candidates must be the path of a CSV file or None, got {self.discover_candidates!r}")
-        if self.harden and not self.closed_form: raise ValueError(f"harden={self.harden} hardens the closed form, which this config turns off")
-        if self.policy not in TOKEN_POLICIES: raise ValueError(f"policy must be one of {TOKEN_POLICIES}, got {self.policy!r}")
-
-    @classmethod
-    def variant(cls, name: str | int, **kw) -> "EraseConfig":
-        "The paper's ablation variant 1, 2, 3 or 'full' (Table 3), with any other field overridden by `kw`."
-        if str(name) not in VARIANTS: raise ValueError(f"variant must be one of {list(VARIANTS)}, got {name!r}")
-        return cls(**{**VARIANTS[str(name)], **kw})
-
-    def to_dict(self) -> dict: return dataclasses.asdict(self)
-
-    def effective_lam1(self, k: int) -> float:
-        "The λ1 of Eq. 7 for `k` concepts erased together: the erase term grows with every concept's rows, the preserve term keeps pace."
-        return self.lam1 * (k if self.lam1_scaling == "concepts" else 1)
-
-    @classmethod
-    def for_model(cls, settings: ModelSettings | None = None, variant: str | int | None = None, **overrides) -> "EraseConfig":
-        "The model's erase settings (`realera.json`'s `erase`), then `variant`'s switches, then `overrides` (nested dicts merge)."
-        d = copy.deepcopy((settings or ModelSettings()).erase)
-        if variant is not None:
-            if str(variant) not in VARIANTS: raise ValueError(f"variant must be one of {list(VARIANTS)}, got {variant!r}")
-            d.update(VARIANTS[str(variant)])
-        for k, v in overrides.items():   # the caller's settings last: they win over the variant's
-            d[k] = {**(d.get(k) or {}), **v} if isinstance(v, dict) else v
-        return cls.from_dict(d)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "EraseConfig":
-        "Build from a (possibly partial) dict; unknown keys raise, naming them and the allowed ones."
-        for sub, kind in (("sampling", SamplingConfig), ("align_config", AlignConfig), ("discovery", DiscoverConfig)):
-            bad = set(d.get(sub) or {}) - {f.name for f in dataclasses.fields(kind)}
-            if bad: raise ValueError(f"unknown {sub} keys {sorted(bad)}; allowed: {[f.name for f in dataclasses.fields(kind)]}")
-        bad = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if bad: raise ValueError(f"unknown config keys {sorted(bad)}; allowed: {[f.name for f in dataclasses.fields(cls)]}")
-        return cls(**d)
-
-    @classmethod
-    def from_file(cls, path) -> "EraseConfig":
-        "Read a config from `.json`, `.yaml` or `.yml` (safe loaders only), or a shipped one by name (`shipped_configs()`: 't4', 'a100')."
-        path = Path(path)
-        if not path.is_file() and str(path) in shipped_configs(): path = shipped_configs()[str(path)]
-        if not path.is_file():
-            raise FileNotFoundError(f"config file {str(path)!r} does not exist (shipped configs, by name: {sorted(shipped_configs())})")
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
-            try: d = yaml.safe_load(path.read_text()) or {}
-            except yaml.YAMLError as err: raise ValueError(f"config file {str(path)!r} is not plain YAML: {' '.join(str(err).split())}") from None
-        elif path.suffix == ".json": d = read_json(path)
-        else: raise ValueError(f"config file {str(path)!r}: expected .json, .yaml or .yml")
-        if not isinstance(d, dict): raise ValueError(f"config file {str(path)!r} must hold a mapping, got {type(d).__name__}")
-        return cls.from_dict(d)
+__all__ = ['completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase', 'is_erased',
+           'erase', 'protected_texts', 'discovered_pairs', 'check_erased', 'load_erased', 'save_fused_pipeline',
+           'concept_residue']
 
 # %% ../nbs/03a_erase.ipynb #e790c77f
-LORA_FILE = "pytorch_lora_weights.safetensors"
-COMPLETE = "complete.json"   # written last: the artifacts it vouches for, with their SHA-256
-ARTIFACTS = ("config.json", "anchor_latents.safetensors", "closed_form.safetensors", "closed_form.json", "attn2_kv.safetensors",
-             "pooled.safetensors", "pooled.json", DISCOVERED,
-             "checkpoint", LORA_FILE, "log.json", "pipeline", COMPLETE)
-
 def _run_settings(concepts, anchors, preserve, config: EraseConfig, model: dict | None = None) -> dict:
     "What identifies a run (config.json): a folder resumes only a run with the same settings on the same model."
     import realera
@@ -175,7 +63,7 @@ def _prepare_out(out, settings: dict, overwrite: bool) -> str:
 def _clear(out: Path) -> None:
     "Remove a replaced run's artifacts so that runs never mix (only realera's own entries exist here: `_prepare_out`)."
     for p in out.iterdir():
-        if p.name == ".realera.lock": continue
+        if p.name == LOCK_FILE: continue
         shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 def _sha256(path: Path) -> str:

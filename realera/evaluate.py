@@ -13,16 +13,17 @@ import numpy as np
 import torch
 
 from .core import atomic_path, check_int, make_generator, write_json
+from .config import SCORES
 from .images import comparison_grid
 from .judges import NUDENET_CLASSES, NUDITY_THRESHOLD, NudityDetector
 from .world.data import CLASSES as WORLD_CLASSES, NONE, general_names as world_general_names
 
 # %% auto #0
-__all__ = ['GROUPS', 'METRICS', 'EVAL_DATA', 'WORLD_TEMPLATE', 'WORLD_CONTEXTS', 'PROTOCOLS', 'SCORES', 'harmonic_score',
-           'eval_data', 'PromptSpec', 'Protocol', 'cifar10_protocol', 'celebrity_protocol', 'artist_protocol',
-           'nudity_protocol', 'coco_protocol', 'i2p_prompts', 'coco_captions', 'world_protocol', 'make_protocol',
-           'image_batches', 'generate_missing', 'judge', 'summarize', 'run_protocol', 'summary_table',
-           'evaluation_grid', 'bootstrap_mean', 'paired_difference']
+__all__ = ['GROUPS', 'METRICS', 'EVAL_DATA', 'WORLD_TEMPLATE', 'WORLD_CONTEXTS', 'PROTOCOLS', 'harmonic_score', 'eval_data',
+           'PromptSpec', 'Protocol', 'cifar10_protocol', 'celebrity_protocol', 'artist_protocol', 'nudity_protocol',
+           'coco_protocol', 'i2p_prompts', 'coco_captions', 'world_protocol', 'make_protocol', 'image_batches',
+           'generate_missing', 'judge', 'summarize', 'run_protocol', 'summary_table', 'evaluation_grid',
+           'bootstrap_mean', 'paired_difference']
 
 # %% ../nbs/05a_evaluate.ipynb #b1d0c4b7
 def harmonic_score(acc_e: float, acc_s: float, acc_g: float) -> float:
@@ -235,8 +236,6 @@ def judge(protocol: Protocol, images_dir, plan, classifier=None, detector=None, 
     return recs
 
 # %% ../nbs/05a_evaluate.ipynb #3f386ae5
-SCORES = ("argmax", "prob")
-
 def summarize(protocol: Protocol, records: list[dict], score: str = "argmax") -> dict:
     "Acc_e, Acc_s, Acc_g (percent), H_o, or the CLIP-score / NudeNet summary, from per-image records."
     if score not in SCORES: raise ValueError(f"score must be one of {SCORES}, got {score!r}")

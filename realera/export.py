@@ -11,16 +11,14 @@ import torch
 
 from .core import atomic_path, canonical_safetensors, check_finite, check_int, check_number, cross_attention_projections, is_sdxl, model_identity
 from .closed_form import POOLED_LAYER, ClosedFormEdit, pooled_layer
-from .erase import LORA_FILE, check_erased, completion_hash, is_erased
+from .config import DEFAULT_TOL, EXPORT_FORMATS, LORA_FILE
+from .erase import check_erased, completion_hash, is_erased
 
 
 # %% auto #0
-__all__ = ['EXPORT_FORMATS', 'DEFAULT_TOL', 'low_rank', 'rank_for', 'erase_deltas', 'check_export', 'export_lora']
+__all__ = ['low_rank', 'rank_for', 'erase_deltas', 'check_export', 'export_lora']
 
 # %% ../nbs/03b_export.ipynb #5071bd11
-EXPORT_FORMATS = ("diffusers", "kohya")
-DEFAULT_TOL = 0.01   # relative error of every layer's exported change; chosen on the world (the curve below)
-
 def _svd(delta) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "Thin SVD (float64) of a dense change or of one given as factors (B, A), the latter through two QRs and a small core."
     if isinstance(delta, tuple):

@@ -9,16 +9,15 @@ from pathlib import Path
 import torch
 
 from .core import fingerprint
+from .config import DEFAULT_CLIP, JUDGES
 from .world.data import CLASSES, NONE
 from .world.model import WORLD_DIR, load_classifier, load_world_clip, to_batch
 
 # %% auto #0
-__all__ = ['DEFAULT_CLIP', 'NUDENET_CLASSES', 'NUDITY_THRESHOLD', 'JUDGES', 'CLIPClassifier', 'NudityDetector', 'WorldClassifier',
-           'clip_judge', 'world_clip_judge', 'make_judge', 'judge_version']
+__all__ = ['NUDENET_CLASSES', 'NUDITY_THRESHOLD', 'CLIPClassifier', 'NudityDetector', 'WorldClassifier', 'clip_judge',
+           'world_clip_judge', 'make_judge', 'judge_version']
 
 # %% ../nbs/05_judges.ipynb #b0d708a6
-DEFAULT_CLIP = "openai/clip-vit-large-patch14"
-
 class CLIPClassifier:
     "CLIP zero-shot classifier and CLIP score."
     def __init__(self, model, tokenizer, processor, device="cpu", template: str = "a photo of a {}"):
@@ -104,8 +103,6 @@ def world_clip_judge(path=None, device="cpu") -> CLIPClassifier:
     return clip_judge(load_world_clip(path, device), CLIPTokenizer.from_pretrained(str(path/"tokenizer")), device)
 
 # %% ../nbs/05_judges.ipynb #3029424f
-JUDGES = ("world", "world-clip", "nudenet")
-
 def make_judge(name: str = DEFAULT_CLIP, model_dir=None, device="cpu"):
     "The judge `name`: one of `JUDGES` (the world's read from `model_dir`, default the shipped world) or a CLIP hub id/folder."
     if not isinstance(name, str) or not name.strip(): raise ValueError(f"judge must be one of {JUDGES} or a CLIP hub id/folder, got {name!r}")

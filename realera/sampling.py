@@ -10,11 +10,12 @@ from dataclasses import dataclass, field, asdict, replace
 import torch
 
 from .core import check_int, check_number, concept_pair, encode_prompts
+from .config import ACCEPT_RULES, SamplingConfig, check_cosines
 
 # %% auto #0
-__all__ = ['ACCEPT_RULES', 'mine_neighbors', 'mine_neighbor_pairs', 'sample_beyond', 'cosine_at_radius', 'prompt_distances',
-           'SamplingConfig', 'neighbor_prompts', 'beyond_prompts', 'Neighborhood', 'concept_neighborhood',
-           'classify_prompts', 'plot_neighborhood', 'neighborhood_figure', 'neighborhood_panel']
+__all__ = ['mine_neighbors', 'mine_neighbor_pairs', 'sample_beyond', 'cosine_at_radius', 'prompt_distances', 'neighbor_prompts',
+           'beyond_prompts', 'Neighborhood', 'concept_neighborhood', 'classify_prompts', 'plot_neighborhood',
+           'neighborhood_figure', 'neighborhood_panel']
 
 # %% ../nbs/01_sampling.ipynb #48fe199a
 def _cos_floor(r: torch.Tensor, rho: torch.Tensor) -> torch.Tensor:
@@ -41,9 +42,6 @@ def _radius(r, rows: torch.Tensor, name: str) -> torch.Tensor:
 
 def _count(n, name: str) -> int: return check_int(name, n, 0)
 
-def _check_cos(s1: float, s2: float) -> None:
-    if not (-1 <= s2 <= 1 and -1 <= s1 <= 1): raise ValueError(f"cosine thresholds must lie in [-1, 1], got s1={s1}, s2={s2}")
-    if s2 > s1: raise ValueError(f"s2={s2} > s1={s1}: the window S2 <= cos(e, e+eta) <= S1 of Eq. 4 is empty")
 
 # %% ../nbs/01_sampling.ipynb #a04e3eab
 def _draw_accepted(rows, count, r_lo, r_hi, accept, generator, what: str, max_rounds: int = 64):
@@ -77,7 +75,7 @@ def _draw_accepted(rows, count, r_lo, r_hi, accept, generator, what: str, max_ro
 
 # %% ../nbs/01_sampling.ipynb #46beb3d7
 def _mine(e, m, d1, s1, s2, generator, max_rounds=64):
-    rows = _as_rows(e); m = _count(m, "m"); _check_cos(s1, s2)
+    rows = _as_rows(e); m = _count(m, "m"); check_cosines(s1, s2)
     d1 = _radius(d1, rows, "d1")
     floor = _cos_floor(d1, rows.norm(dim=-1))
     if (s1 < floor).any():
@@ -119,7 +117,7 @@ def sample_beyond(e: torch.Tensor, # concept embedding(s), (d,) or (k, d)
                   s2: float,       # cosine bound: keep cos(e, e+eta) < S2
                   *, generator: torch.Generator | None = None, max_rounds: int = 64) -> torch.Tensor:
     "N points e + eta with d1 <= ||eta|| < d2 and cos(e, e+eta) < s2 (Algorithm 1 lines 13-22)."
-    rows = _as_rows(e); n = _count(n, "n"); _check_cos(1.0, s2)
+    rows = _as_rows(e); n = _count(n, "n"); check_cosines(1.0, s2)
     d1, d2 = _radius(d1, rows, "d1"), _radius(d2, rows, "d2")
     if (d2 <= d1).any(): raise ValueError(f"d2={d2.min().item():.4g} must exceed d1={d1.max().item():.4g} (radii in [d1, d2))")
     floor = _cos_floor(d2, rows.norm(dim=-1))
@@ -154,48 +152,6 @@ def prompt_distances(e: torch.Tensor, others: torch.Tensor) -> list[dict]:
         out.append(dict(rel_dist=(o - rows).norm(dim=-1).div(rows.norm(dim=-1)).median().item(),
                         cos=torch.nn.functional.cosine_similarity(o, rows, dim=-1).median().item()))
     return out
-
-# %% ../nbs/01_sampling.ipynb #8b76d956
-ACCEPT_RULES = ("cosine", "protect", "response")
-
-@dataclass
-class SamplingConfig:
-    "Thresholds of neighbor-concept mining and beyond-concept regularization."
-    d1: float = 0.3          # D1: neighbor radius bound (Eq. 3)
-    d2: float = 0.6          # D2: outer radius of beyond samples
-    s1: float = 0.999        # S1: upper cosine bound (Eq. 4)
-    s2: float = 0.95         # S2: lower cosine bound for neighbors, upper bound for beyond samples
-    m: int = 16              # M: neighbors per erase prompt
-    n: int = 16              # N: beyond samples per erase prompt
-    d1_anchor: float = 0.05  # D1': anchor tolerance radius
-    radius_unit: str = "norm"  # "norm": radii are fractions of each token's norm; "absolute": used as given
-    accept: str = "cosine"     # "cosine": the paper's window alone; beyond the paper (03_discover): "protect", then no row nearer what
-                               # must stay; "response", then the original model's answer
-    oversample: int = 4        # accept="response": draws per kept sample, before the model chooses
-    min_response: float = 0.5  # accept="response": a neighbour must score at least this (1: drawn as the concept), a beyond sample below it
-    max_rounds: int = 64     # bound on rejection-sampling rounds
-
-    def __post_init__(self):
-        for k in ("d1", "d2", "s1", "s2", "d1_anchor"): check_number(k, getattr(self, k), None)
-        check_int("max_rounds", self.max_rounds, 1); check_int("oversample", self.oversample, 1)
-        if self.accept not in ACCEPT_RULES: raise ValueError(f"accept must be one of {ACCEPT_RULES}, got {self.accept!r}")
-        check_number("min_response", self.min_response, None)
-        if self.radius_unit not in ("norm", "absolute"):
-            raise ValueError(f"radius_unit must be 'norm' or 'absolute', got {self.radius_unit!r}")
-        _check_cos(self.s1, self.s2); _count(self.m, "m"); _count(self.n, "n")
-        for k in ("d1", "d2", "d1_anchor"):
-            if not getattr(self, k) >= 0: raise ValueError(f"{k} must be >= 0, got {getattr(self, k)}")
-        if self.d2 <= self.d1: raise ValueError(f"d2={self.d2} must exceed d1={self.d1}")
-
-    @classmethod
-    def paper_gamma(cls, **kw) -> "SamplingConfig":
-        "The paper's gamma1=0.3, gamma2=0.7 read as the cosine window S2, S1 (radii widened so it is reachable)."
-        return cls(**{**dict(s1=0.7, s2=0.3, d1=1.1, d2=1.6), **kw})
-
-    def radii(self, rows: torch.Tensor, name: str) -> torch.Tensor:
-        "The radius `name` ('d1', 'd2', 'd1_anchor') for each row of `rows`, in absolute units."
-        r = torch.as_tensor(getattr(self, name), dtype=rows.dtype, device=rows.device)
-        return r * rows.norm(dim=-1) if self.radius_unit == "norm" else r.expand(rows.shape[0])
 
 # %% ../nbs/01_sampling.ipynb #380f65d9
 def _with_rows(emb: torch.Tensor, positions: torch.Tensor, new: torch.Tensor) -> torch.Tensor:

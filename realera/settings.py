@@ -8,7 +8,7 @@ import json, os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .core import EMBEDDED_MODEL
+from .base import EMBEDDED_MODEL
 
 # %% auto #0
 __all__ = ['SETTINGS_FILE', 'EVALUATE_KEYS', 'GENERATE_KEYS', 'ModelSettings', 'model_folder', 'read_settings', 'model_settings',

@@ -66,11 +66,26 @@ def test_the_checker_sees_a_cycle(tmp_path, monkeypatch):
     g = {m: {t for t, _ in imports(m, f)} for m, f in fake.items()}
     assert g == {"realera.a": {"realera.b"}, "realera.b": {"realera.a"}}
 
+BASE = {"realera.base": set(), "realera.config": {"realera.base"}, "realera.settings": {"realera.base"}}
 FLOOR0 = ["realera.core", "realera.testing", "realera.settings", "realera.images"]
+
+@pytest.mark.parametrize("low", sorted(BASE))
+def test_the_torch_free_floor_imports_only_below_it(low):
+    "base, config and settings: what the command line's help is built from; they import nothing above them."
+    assert graph()[low] == BASE[low], graph()[low]
 
 @pytest.mark.parametrize("low", FLOOR0)
 def test_floor_zero_imports_only_core(low):
-    assert graph()[low] <= {"realera.core"}, graph()[low]
+    assert graph()[low] <= {"realera.core", "realera.base", "realera.config"}, graph()[low]
+
+def test_the_help_path_imports_no_heavy_library():
+    "`realera --help` and every command's help: base, config, settings and fastcore, never torch (it costs seconds)."
+    code = ("import sys; from realera.cli import COMMANDS, main, parser; [parser(c).format_help() for c in COMMANDS];"
+            "import realera.base, realera.config, realera.settings;"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'diffusers', 'transformers', 'accelerate', 'numpy', 'PIL'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]", out.stdout
 
 def test_no_private_name_crosses_a_module():
     bad = [(m, t, n) for m, f in MODS.items() for t, names in imports(m, f) for n in names if n.startswith("_") and not n.startswith("__")]

@@ -1,9 +1,9 @@
-"""Hub ids and the working folder: every model or data set the package and its docs name is one of `realera.core.HUB_IDS`
+"""Hub ids and the working folder: every model or data set the package and its docs name is one of `realera.base.HUB_IDS`
 (ids removed from the hub appear only in the table that maps them to their maintained copy), and a working folder that
 holds a clone named `realera` does not shadow the installed package, and what the README's commands write is ignored by git."""
 import os, re, subprocess, sys
 from pathlib import Path
-from realera.core import HUB_IDS, RETIRED_HUB_IDS
+from realera.base import HUB_IDS, RETIRED_HUB_IDS
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [p for pat in ("nbs/*.ipynb", "realera/**/*.py", "bench/*.py", "README.md", "settings.ini", ".ci/*")
@@ -25,9 +25,9 @@ def test_every_named_hub_id_is_in_the_one_list():
     assert {"CompVis/stable-diffusion-v1-4", HUB_IDS["sd15"], HUB_IDS["sdxl"]} <= set(found)   # the scan sees the docs' ids
     unknown = {i: sorted(f) for i, f in found.items() if i not in HUB_IDS.values() and i not in RETIRED_HUB_IDS
                and not i.startswith(("realera/", "nbs/", "bench/"))}
-    assert not unknown, f"hub ids named outside realera.core.HUB_IDS: {unknown}"
+    assert not unknown, f"hub ids named outside realera.base.HUB_IDS: {unknown}"
     retired = {i: sorted(f) for i, f in found.items() if i in RETIRED_HUB_IDS}
-    assert all(set(f) <= {"realera/core.py", "nbs/00_core.ipynb"} for f in retired.values()), f"retired hub ids named: {retired}"
+    assert all(set(f) <= {"realera/base.py", "nbs/00_base.ipynb", "nbs/00_core.ipynb"} for f in retired.values()), f"retired hub ids named: {retired}"
 
 def test_a_clone_in_the_working_folder_does_not_shadow_the_package(tmp_path):
     "The README's editable install from ~/realera, then Python started in ~: `import realera` is the package, not the folder."
