@@ -10,20 +10,33 @@ image seeds and erase seeds, Acc_g split by kind of name, and the paired differe
     python bench/world_erase.py --world /tmp/world --out bench-new   # a freshly trained world (bench/train_world.py)
     python bench/world_erase.py --contexts --n 5 --n-other 2 --out bench-contexts   # every prompt in the world's four other
                                                    # caption contexts ("a small blue {}", …), n images in each
+    python bench/world_erase.py --classes ring --n 3 --n-other 3 --seeds 1 --grids ring --grid-dir nbs/images --out bench-grid-ring
+                                                   # the docs' picture nbs/images/world_grid_ring.png (and .json, its fingerprint)
     python bench/world_erase.py --seeds 2 --n-other 5 --rows '{"RealEra (full) + associated names": ["RealEra (full)", {"also": "associated"}]}'
                                                    # more rows (a method with other settings) beside the ten, paired with them
 
-Prints the tables; writes OUT/results.json, OUT/tables.md and OUT/grid_<class>.png. Resumes an interrupted run from OUT.
+Prints the tables; writes OUT/results.json, OUT/tables.md and, in --grid-dir (default OUT), world_grid_<class>.png with
+world_grid_<class>.json (the prompts, each image shrunk to 4×4 and the picture's sha256: what a rerun must reproduce). Resumes an interrupted run from OUT.
 Under `accelerate launch --multi_gpu --num_processes N bench/world_erase.py …` the cells are shared out (cell i goes to
 process i mod N, one CPU thread each, or one GPU each) and process 0 gathers (`realera.benchmark.run_sharded`).
 """
-import argparse, json, time
+import argparse, hashlib, json, shlex, sys, time
 from pathlib import Path
 import torch
 from realera.evaluate import WORLD_CONTEXTS
-from realera.benchmark import METHODS, method_rows, TEST_CLASSES, benchmark_grid, benchmark_report, erasure_benchmark, run_sharded
+from realera.base import atomic_path, write_json
+from realera.benchmark import (METHODS, method_rows, TEST_CLASSES, benchmark_grid, benchmark_report, erasure_benchmark,
+                               grid_fingerprint, run_sharded)
 
 QUICK = dict(classes=["square"], methods=["original", "closed form (variant 1)", "UCE (2023 recipe)"], n=2, n_other=1, seeds=1, steps=4)
+
+def save_grid(out, cls, folder: Path, argv: list[str]):
+    "folder/world_grid_<cls>.png and its fingerprint .json, each written to a temporary file and renamed."
+    folder.mkdir(parents=True, exist_ok=True)
+    png = folder/f"world_grid_{cls}.png"
+    with atomic_path(png) as tmp: benchmark_grid(out, cls).savefig(tmp, dpi=100, bbox_inches="tight", format="png")
+    write_json(png.with_suffix(".json"), dict(command="python bench/world_erase.py " + shlex.join(argv),
+                                             png_sha256=hashlib.sha256(png.read_bytes()).hexdigest(), **grid_fingerprint(out, cls)))
 
 def main():
     ap = argparse.ArgumentParser()
@@ -32,6 +45,7 @@ def main():
     ap.add_argument("--n-other", type=int, default=5); ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--seeds", type=int, default=3, help="erase seeds per seeded method (ESD, realera variants 2, 3, full)")
     ap.add_argument("--grids", nargs="*", default=["ring", "star"]); ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--grid-dir", default=None, help="where the grids go (default: --out)")
     ap.add_argument("--world", default=None, help="a trained world's folder (default: the embedded one)")
     ap.add_argument("--params", default=None, help="JSON: method -> settings replacing its defaults, e.g. '{\"ESD-x\": {\"steps\": 50}}'")
     ap.add_argument("--rows", default=None, help='JSON: label -> [method, settings], more rows beside --methods')
@@ -48,7 +62,7 @@ def main():
     res = run_sharded(erasure_benchmark, out=a.out, **kw)
     if res is None: return   # not process 0
     for c in a.grids:
-        if c in res["classes"]: benchmark_grid(a.out, c).savefig(Path(a.out)/f"grid_{c}.png", dpi=100, bbox_inches="tight")
+        if c in res["classes"]: save_grid(a.out, c, Path(a.grid_dir or a.out), sys.argv[1:])
     print(benchmark_report(res))
     cells = [cell for c in res["cells"].values() for m in c.values() for cell in m.values()]
     per = {}

@@ -25,8 +25,8 @@ from .world.model import WORLD_DIR, load_classifier, load_world
 __all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASSES', 'COLUMNS', 'STAT_COLUMNS', 'PAIRED_BASES',
            'TRADEOFF_KNOBS', 'method_rows', 'is_seeded', 'apply_method', 'cell_hits', 'erasure_benchmark',
            'run_sharded', 'hits_array', 'bootstrap_rows', 'table1', 'table_general', 'table3', 'paired_table',
-           'benchmark_report', 'benchmark_grid', 'tradeoff_rows', 'tradeoff_points', 'tradeoff_figure',
-           'tradeoff_table', 'export_rank_table', 'export_rank_figure']
+           'benchmark_report', 'benchmark_grid', 'grid_fingerprint', 'fingerprint_distance', 'tradeoff_rows',
+           'tradeoff_points', 'tradeoff_figure', 'tradeoff_table', 'export_rank_table', 'export_rank_figure']
 
 # %% ../nbs/06a_benchmark.ipynb #95e2d57f
 PRESERVE = ("world", "generic")
@@ -310,8 +310,8 @@ def benchmark_report(result: dict, **boot) -> str:
 
 
 # %% ../nbs/06a_benchmark.ipynb #2f1ed557
-def benchmark_grid(out, cls: str, methods: list[str] | None = None, per_prompt: int = 3, n_other: int = 2):
-    "Image grid of one erased class (erase seed 0): its canonical prompt, synonyms and associated names, and `n_other` other classes, side by side per method."
+def _grid_images(out, cls: str, methods: list[str] | None, per_prompt: int, n_other: int) -> tuple[dict, list[str]]:
+    "method → one list of PIL images per grid row (erase seed 0), and the rows' prompts."
     from PIL import Image
     settings = json.loads((Path(out)/"benchmark.json").read_text())
     methods = [m for m in (methods or METHODS) if (Path(out)/cls/_slug(m)/"seed0"/"images").is_dir()]
@@ -321,7 +321,28 @@ def benchmark_grid(out, cls: str, methods: list[str] | None = None, per_prompt: 
     k = min(per_prompt, settings["n_other"], settings["n"])
     ims = {m: [[Image.open(Path(out)/cls/_slug(m)/"seed0"/"images"/f"{i:04d}_{j:04d}.png").convert("RGB") for j in range(k)]
                for i, _ in rows] for m in methods}
-    return comparison_grid(ims, [p.prompt for _, p in rows])
+    return ims, [p.prompt for _, p in rows]
+
+def benchmark_grid(out, cls: str, methods: list[str] | None = None, per_prompt: int = 3, n_other: int = 2):
+    "Image grid of one erased class (erase seed 0): its canonical prompt, synonyms and associated names, and `n_other` other classes, side by side per method."
+    return comparison_grid(*_grid_images(out, cls, methods, per_prompt, n_other))
+
+def grid_fingerprint(out, cls: str, methods: list[str] | None = None, per_prompt: int = 3, n_other: int = 2, side: int = 4) -> dict:
+    """What `benchmark_grid` shows, small enough to ship beside its picture: the rows' prompts and, per method, each image
+    shrunk to `side`×`side` RGB (box filter) as hex bytes; a rerun of the same command must reproduce it (tests/test_hub_ids.py)."""
+    from PIL import Image
+    ims, prompts = _grid_images(out, cls, methods, per_prompt, n_other)
+    tile = lambda im: im.resize((side, side), Image.Resampling.BOX).tobytes().hex()
+    return dict(prompts=prompts, side=side, methods={m: [[tile(im) for im in row] for row in rows] for m, rows in ims.items()})
+
+def fingerprint_distance(a: dict, b: dict) -> float:
+    "Largest mean absolute difference (0–255) between the tiles of two fingerprints' common methods; ValueError if their rows differ."
+    if a["prompts"] != b["prompts"] or a["side"] != b["side"]:
+        raise ValueError(f"the fingerprints show different rows: {a['prompts']} against {b['prompts']}")
+    common = sorted(set(a["methods"]) & set(b["methods"]))
+    if not common: raise ValueError(f"no method in common: {sorted(a['methods'])} against {sorted(b['methods'])}")
+    tiles = lambda f, m: np.array([[list(bytes.fromhex(t)) for t in row] for row in f["methods"][m]], dtype=float)
+    return max(float(np.abs(tiles(a, m) - tiles(b, m)).mean()) for m in common)
 
 # %% ../nbs/06a_benchmark.ipynb #f00ee459
 TRADEOFF_KNOBS = {   # method → (knob, values), from the most preserving to the most erasing

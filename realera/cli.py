@@ -153,7 +153,7 @@ def erase(
     out: Param("output folder (refused if not empty, unless --overwrite or resuming the same run)", str, required=True) = None,
     anchor: Param("anchor prompt(s): one for all concepts or one per concept (default: the model's realera.json, else '')", str, action="append") = None,
     preserve: Param("a prompt to preserve; repeat for more (default: the model's realera.json, else realera's generic list)", str, action="append") = None,
-    config: Param("EraseConfig as .json/.yaml/.yml, or a shipped one by name: t4 (16 GB, fp16), a100 (default: the model's realera.json, else the paper's settings)", str) = None,
+    config: Param("EraseConfig as .json/.yaml/.yml, or a shipped one by name: t4 (16 GB, fp16), a100, sdxl-a100 (40 GB, SDXL) (default: the model's realera.json, else the paper's settings)", str) = None,
     variant: Param("the paper's ablation variant 1, 2, 3 or full (the paper's RealEra), or aware (the closed form on the model-aware neighbourhood); overrides the config's switches (default: the config's, i.e. the model's realera.json)", str) = None,
     model: Param("hub id or local folder; default: the embedded model", str) = None,
     device: Param("torch device", str) = "cpu",

@@ -135,7 +135,7 @@ class AlignConfig:
 CONFIG_DIR = Path(str(importlib.resources.files("realera") / "assets" / "configs"))   # the shipped GPU configs
 
 def shipped_configs() -> dict[str, Path]:
-    "The configs shipped in the package, by name: `t4` (16 GB, fp16, gradient checkpointing) and `a100`."
+    "The configs shipped in the package, by name: `t4` (16 GB, fp16, gradient checkpointing), `a100` and `sdxl-a100` (40 GB, fp16, checkpointing)."
     return {p.stem: p for p in sorted(CONFIG_DIR.glob("*.yaml"))}
 
 PAPER = dict(discover=0, discover_protect=0)   # the paper's variants ask the model nothing (03_discover)
@@ -223,7 +223,7 @@ class EraseConfig:
 
     @classmethod
     def from_file(cls, path) -> "EraseConfig":
-        "Read a config from `.json`, `.yaml` or `.yml` (safe loaders only), or a shipped one by name (`shipped_configs()`: 't4', 'a100')."
+        "Read a config from `.json`, `.yaml` or `.yml` (safe loaders only), or a shipped one by name (`shipped_configs()`: 't4', 'a100', 'sdxl-a100')."
         path = Path(path)
         if not path.is_file() and str(path) in shipped_configs(): path = shipped_configs()[str(path)]
         if not path.is_file():

@@ -60,6 +60,36 @@ def test_gpu_bench_says_when_there_is_no_gpu_and_runs_tiny():
               expect=("| neighbour mining + closed form (Eq. 7) |", "| pooled path: Eq. 7 + apply |", "| noise alignment (2 steps",
                       "| mining + closed form for 3 concepts |", "the erase of one concept:"))
 
+# Parameter counts of the released checkpoints (the models' safetensors on the hub): UNet, VAE, text encoder(s)
+PUBLISHED = {"sd14": 859_520_964 + 83_653_863 + 123_060_480, "sd21": 865_910_724 + 83_653_863 + 340_387_840,
+             "sdxl": 2_567_463_684 + 83_653_863 + 123_060_480 + 694_659_840}
+
+def test_gpu_plan_adds_up_and_refuses_what_cannot_fit():
+    "--plan: every arch × shipped config; weights = the published counts × the dtype's bytes; parts sum to the peak; SDXL needs checkpointing."
+    r = run_bench("gpu.py", "--plan", timeout=300, expect=("| model shapes | config | card (usable GiB) |",))
+    rows = {}
+    for line in r.stdout.splitlines():
+        if not line.startswith("| sd"): continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        arch, dtype = cells[0].split()
+        parts, total = [float(c) for c in cells[3:7]], float(cells[7])
+        assert abs(parts[0] - PUBLISHED[arch] * {"(float16)": 2, "(float32)": 4}[dtype] / 2**30) < 0.006, line
+        assert abs(sum(parts) - total) < 0.011 and all(p > 0 for p in parts), line
+        rows[arch, cells[1]] = cells[8]
+    assert len(rows) == 9
+    assert (rows["sdxl", "t4"], rows["sdxl", "a100"], rows["sdxl", "sdxl-a100"], rows["sd14", "t4"]) == ("no", "no", "yes", "yes")
+    names = {"sd14": "SD1.4", "sd21": "SD2.1", "sdxl": "SDXL"}   # 03a_erase's table: the printed numbers, rows it shows
+    doc = (ROOT/"nbs"/"03a_erase.ipynb").read_text()
+    for line in r.stdout.splitlines():
+        if not line.startswith("| sd"): continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        arch, dtype = cells[0].split()
+        if (arch != "sdxl") and cells[1] == "sdxl-a100": continue
+        shown = f"| {names[arch]} {dtype} | {cells[1]} | {cells[2].replace(' (', ' ', 1).replace(') (', ' (')} | " + " | ".join(cells[3:8])
+        assert shown in doc, f"03a_erase's memory table is not what --plan prints today: {shown}"
+    refused = run_bench("gpu.py", "--arch", "sdxl", "--config", "t4", timeout=300, ok=False)
+    assert "config 't4' is written for the T4 (16 GB)" in refused.stderr and "sdxl needs" in refused.stderr, refused.stderr[-2000:]
+
 def test_sdxl_quick():
     "The pooled-path / zero-anchor table on a tiny SDXL and the closed-form cost row at SD1.4 shapes."
     r = run_bench("sdxl.py", "--quick", timeout=600, expect=("| K/V only (pooled=False) |", "| K/V + pooled edit (pooled=True) |", "| UCE (2023 recipe; K/V only) |",

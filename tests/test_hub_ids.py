@@ -1,7 +1,8 @@
 """Hub ids and the working folder: every model or data set the package and its docs name is one of `realera.base.HUB_IDS`
 (ids removed from the hub appear only in the table that maps them to their maintained copy), and a working folder that
-holds a clone named `realera` does not shadow the installed package, and what the README's commands write is ignored by git."""
+holds a clone named `realera` does not shadow the installed package, and what the README's commands write is ignored by git; every shipped picture is what its command draws today."""
 import os, re, subprocess, sys
+import pytest
 from pathlib import Path
 from realera.base import HUB_IDS, RETIRED_HUB_IDS
 
@@ -71,3 +72,37 @@ def test_the_readme_neighborhood_figure_is_what_its_command_draws(tmp_path):
     assert np.allclose([[p["dist"], p["cos"]] for p in drawn], [[p["dist"], p["cos"]] for p in shipped], atol=1e-3)
     a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=float) for p in (tmp_path/"neighborhood.png", ROOT/"nbs"/"images"/"neighborhood.png"))
     assert a.shape == b.shape and np.abs(a - b).mean() < 1.0, "nbs/images/neighborhood.png is stale: rerun the README's command there"
+
+def test_every_shipped_image_is_shown_and_has_its_command():
+    "Each picture in nbs/images is shown by a notebook or the README (no stale orphan ships), and each is tested against its command."
+    texts = [p.read_text(encoding="utf-8") for p in [*ROOT.glob("nbs/*.ipynb"), ROOT/"README.md"]]
+    pictures = [p.name for p in (ROOT/"nbs"/"images").iterdir() if p.suffix in (".png", ".jpg", ".svg")]
+    orphans = [n for n in pictures if not any(f"images/{n}" in t for t in texts)]
+    assert not orphans, f"images nothing shows: {orphans}"
+    tests = "".join(p.read_text() for p in (ROOT/"tests").glob("test_*.py"))
+    redrawn = {f"world_grid_{c}.png" for c in GRIDS}   # test_the_world_grids_are_what_their_command_draws
+    untested = [n for n in pictures if n != "colab.svg" and n not in tests and n not in redrawn]   # the badge is drawn by hand
+    assert not untested, f"shipped images no test redraws: {untested}"
+
+GRIDS = {"ring": ["original", "closed form (variant 1)"], "star": ["original"]}   # the methods each test reruns (the cheap ones)
+
+@pytest.mark.parametrize("cls", sorted(GRIDS))
+def test_the_world_grids_are_what_their_command_draws(tmp_path, cls):
+    """nbs/images/world_grid_<cls>.png is the picture its .json's command wrote (sha256), and that command rerun today, for the
+    methods that take seconds, draws the same images (4×4 fingerprints within 1/255 on average) in the same rows."""
+    import hashlib, json, shlex
+    from realera.benchmark import fingerprint_distance
+    shipped = json.loads((ROOT/"nbs"/"images"/f"world_grid_{cls}.json").read_text())
+    png = ROOT/"nbs"/"images"/f"world_grid_{cls}.png"
+    assert hashlib.sha256(png.read_bytes()).hexdigest() == shipped["png_sha256"], f"{png.name} is not what its .json's command wrote"
+    args = shlex.split(shipped["command"])
+    assert args[:2] == ["python", "bench/world_erase.py"] and args[args.index("--grid-dir") + 1] == "nbs/images", args
+    for flag in ("--out", "--grid-dir"): args[args.index(flag) + 1] = str(tmp_path)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, str(ROOT/"bench"/"world_erase.py"), *args[2:], "--methods", *GRIDS[cls]],
+                       cwd=tmp_path, capture_output=True, text=True, env=env, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    drawn = json.loads((tmp_path/f"world_grid_{cls}.json").read_text())
+    assert sorted(drawn["methods"]) == sorted(GRIDS[cls])
+    d = fingerprint_distance(drawn, shipped)
+    assert d < 1.0, f"{png.name} is stale (its images differ by {d:.1f}/255 on average): rerun {shipped['command']}"
