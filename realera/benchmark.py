@@ -13,7 +13,8 @@ from tqdm.auto import tqdm
 from .core import atomic_path, write_json
 from .settings import model_settings, preserve_prompts
 from .closed_form import DEFAULT_PRESERVE
-from .baselines import ESDConfig, SLDPipeline, esd_erase, uce_edit
+from .baselines import ESDConfig, SLDPipeline, SPEEDConfig, esd_erase, speed_edit, uce_edit
+from .closed_form import load_edited_weights
 from .erase import VARIANTS, EraseConfig, erase
 from .images import comparison_grid
 from .judges import WorldClassifier
@@ -30,7 +31,7 @@ __all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASS
 
 # %% ../nbs/06a_benchmark.ipynb #95e2d57f
 PRESERVE = ("world", "generic")
-METHODS = {"original": "original", "UCE (2023 recipe)": "uce-2023", "UCE (2025 recipe)": "uce-2025", "ESD-x": "esd-x",
+METHODS = {"original": "original", "UCE (2023 recipe)": "uce-2023", "UCE (2025 recipe)": "uce-2025", "SPEED": "speed", "ESD-x": "esd-x",
            "ESD-u": "esd-u", "SLD (weights unchanged)": "sld", "closed form (variant 1)": "1",
            "+ noise alignment (variant 2)": "2", "+ neighbor mining (variant 3)": "3", "RealEra (full)": "full",
            "model-aware neighbourhood": "aware"}
@@ -54,18 +55,21 @@ def method_rows(methods: list[str] | None = None, params: dict | None = None, ex
 
 def is_seeded(kind: str) -> bool:
     "Whether a method's erase depends on its seed (ESD, RealEra with alignment or mining, and discovery's trajectories); the others run once."
-    return kind.startswith("esd") or kind in ("2", "3", "full", "aware")
+    return kind.startswith("esd") or kind in ("2", "3", "full", "aware", "speed")   # SPEED: DPA's noise, k-means
 
 def _check_params(kind: str, params: dict, settings) -> None:
     "Fail before any work if `params` do not fit the method `kind`."
     also = params.get("also", [])
     names = isinstance(also, (list, tuple)) and all(isinstance(a, str) and a.strip() for a in also)
-    if also and (kind not in VARIANTS and not kind.startswith("uce") or not (names or also == "associated")):
+    if also and (kind not in VARIANTS and not kind.startswith("uce") and kind != "speed" or not (names or also == "associated")):
         raise ValueError(f"'also' (more names to erase with the class) takes a list of names or 'associated' (the class's trained "
-                         f"associated names), for realera's variants and UCE; got {also!r} for {kind!r}")
+                         f"associated names), for realera's variants, UCE and SPEED; got {also!r} for {kind!r}")
     params = {k: v for k, v in params.items() if k != "also"}
     if kind in VARIANTS: EraseConfig.for_model(settings, kind, **params)
     elif kind.startswith("esd"): ESDConfig(method=kind[-1], **params)
+    elif kind == "speed":
+        SPEEDConfig(**{k: v for k, v in params.items() if k != "anchor"})
+        if not isinstance(params.get("anchor", ""), str): raise ValueError(f"SPEED's anchor must be a string, got {params['anchor']!r}")
     elif kind.startswith("uce"):
         bad = set(params) - {"preserve_scale", "lam"}
         if bad: raise ValueError(f"unknown UCE parameters {sorted(bad)}; allowed: ['lam', 'preserve_scale']")
@@ -89,6 +93,10 @@ def apply_method(pipe, kind: str, cls: str, params: dict, seed: int, settings, p
         kept = preserve_prompts(settings, [cls]) if preserve == "world" else DEFAULT_PRESERVE
         uce_edit(pipe, concepts, preserve=kept, recipe=kind.removeprefix("uce-"), **params).apply(pipe)
     elif kind.startswith("esd"): esd_erase(pipe, cls, ESDConfig(method=kind[-1], seed=seed, **params), progress=False)
+    elif kind == "speed":   # its instance recipe: the names onto '' (its `anchor` knob), the preserve list as its retain set
+        kept = preserve_prompts(settings, [cls]) if preserve == "world" else DEFAULT_PRESERVE
+        anchor = params.pop("anchor", "")
+        load_edited_weights(pipe.unet, speed_edit(pipe, concepts, anchor, retain=kept, cfg=SPEEDConfig(**{**params, "seed": seed}), progress=False))
     elif kind == "sld": return SLDPipeline(pipe, cls, **params)
     return pipe
 
