@@ -26,7 +26,7 @@ import torch
 from realera.evaluate import WORLD_CONTEXTS
 from realera.base import atomic_path, write_json
 from realera.benchmark import (METHODS, method_rows, TEST_CLASSES, benchmark_grid, benchmark_report, erasure_benchmark,
-                               grid_fingerprint, run_sharded)
+                               grid_fingerprint, merge_into, run_sharded)
 
 QUICK = dict(classes=["square"], methods=["original", "closed form (variant 1)", "UCE (2023 recipe)"], n=2, n_other=1, seeds=1, steps=4)
 
@@ -52,6 +52,8 @@ def main():
     ap.add_argument("--contexts", action="store_true", help="ask every prompt in each of " + json.dumps(WORLD_CONTEXTS) +
                     " instead of 'a photo of a {}' (n images in each)")
     ap.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
+    ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/…json) to add this run's new rows "
+                    "to, after checking that the rows both hold have the same hits (realera.benchmark.merge_results)")
     a = ap.parse_args(); torch.set_num_threads(a.threads)
     t = time.time()
     kw = dict(classes=a.classes, methods=a.methods, n=a.n, n_other=a.n_other, steps=a.steps, seeds=a.seeds,
@@ -63,6 +65,9 @@ def main():
     if res is None: return   # not process 0
     for c in a.grids:
         if c in res["classes"]: save_grid(a.out, c, Path(a.grid_dir or a.out), sys.argv[1:])
+    if a.merge_into:
+        res = merge_into(a.merge_into, res)
+        print(f"merged into {a.merge_into}: rows {list(res['rows'])}")
     print(benchmark_report(res))
     cells = [cell for c in res["cells"].values() for m in c.values() for cell in m.values()]
     per = {}

@@ -12,7 +12,8 @@ Prints one row per (method, knob value) and writes OUT/tradeoff.png, OUT/results
 import argparse, json, time
 from pathlib import Path
 import torch
-from realera.benchmark import TRADEOFF_KNOBS, TUNING_CLASSES, erasure_benchmark, run_sharded, tradeoff_figure, tradeoff_rows, tradeoff_table
+from realera.benchmark import (TRADEOFF_KNOBS, TUNING_CLASSES, erasure_benchmark, merge_into, run_sharded, tradeoff_figure,
+                               tradeoff_rows, tradeoff_table)
 
 def main():
     ap = argparse.ArgumentParser()
@@ -21,6 +22,8 @@ def main():
     ap.add_argument("--steps", type=int, default=20); ap.add_argument("--world", default=None)
     ap.add_argument("--quick", action="store_true", help="one class, the two ends of each knob, 2 images per prompt")
     ap.add_argument("--knobs", default=None, help='JSON: method -> [knob, [values]] replacing TRADEOFF_KNOBS')
+    ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/…json) to add this run's new rows "
+                    "to, after checking that the rows both hold have the same hits (realera.benchmark.merge_results)")
     a = ap.parse_args(); torch.set_num_threads(1)
     t = time.time()
     knobs = json.loads(a.knobs) if a.knobs else TRADEOFF_KNOBS
@@ -28,10 +31,13 @@ def main():
     kw = dict(classes=a.classes[:1] if a.quick else a.classes, rows=tradeoff_rows(knobs), n=2 if a.quick else a.n,
               n_other=1 if a.quick else a.n_other, steps=4 if a.quick else a.steps, seeds=1, **({"world": a.world} if a.world else {}))
     if a.quick:   # few training steps: a smoke run of the plumbing, not of the numbers
-        few = lambda k, p: {**p, "steps": 2} if k.startswith("esd") else {**p, "align_config": dict(steps=4, anchor_images=1, anchor_steps=2)} if k in ("2", "3", "full") else p
+        few = lambda k, p: {**p, "steps": 2} if k.startswith("esd") else {**p, "steps": 2, "anchor_images": 1, "sample_steps": 2} if k == "ac" else {**p, "align_config": dict(steps=4, anchor_images=1, anchor_steps=2)} if k in ("2", "3", "full") else p
         kw["rows"] = {l: (k, few(k, p)) for l, (k, p) in kw["rows"].items()}
     res = run_sharded(erasure_benchmark, out=a.out, **kw)
     if res is None: return   # not process 0
+    if a.merge_into:
+        res = merge_into(a.merge_into, res)
+        print(f"merged into {a.merge_into}: rows {list(res['rows'])}")
     tradeoff_figure(res).savefig(Path(a.out)/"tradeoff.png", dpi=120, bbox_inches="tight")
     print(tradeoff_table(res))
     print(f"wall: {time.time() - t:.0f} s")
