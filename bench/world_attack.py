@@ -1,4 +1,4 @@
-"""The attack benchmark on the embedded world (realera.attack): every attack (prompts, RECE, soft prompt) against every
+"""The attack benchmark on the embedded world (realera.attack): every attack (prompts, RECE, soft prompt, its teacher form, UnlearnDiffAtk typed) against every
 method of the erasure benchmark that changes weights and against RealEra hardened, on the five test classes; each
 method's attack success rate pooled over classes and attack seeds (95% bootstrap intervals) beside its plain prompt's
 rate and what the erase costs (Acc_s, H_o from the erasure benchmark's results).
@@ -92,9 +92,11 @@ def main():
     records = {label: {c: {m: json.loads((out/c/slug(label)/m/"attack.json").read_text()) for m in a.attacks} for c in kw["classes"]}
                for label in rows}
     stats = stats_from(a.benchmark, list(rows), kw["classes"])
-    keep = ("method", "concept", "prompt", "seed", "protocol", "no_attack", "asr", "hard", "seconds")
+    keep = ("method", "concept", "prompt", "seed", "protocol", "no_attack", "asr", "hard", "curve", "seconds")
+    kept = lambda r: {**{k: r[k] for k in keep if k in r},   # the typed attack's found prompts, as users ask for them
+                      **({"prompts": [x["typed_prompt"] for x in r["attempts"]]} if r["method"] == "unlearndiff" else {})}
     res = dict(settings=dict(kw, attacks=a.attacks, rows=rows), stats=stats,
-               records={l: {c: {m: {k: r[k] for k in keep if k in r} for m, r in by.items()} for c, by in rc.items()} for l, rc in records.items()})
+               records={l: {c: {m: kept(r) for m, r in by.items()} for c, by in rc.items()} for l, rc in records.items()})
     write_json(out/"results.json", res)
     table = attack_table(records, stats)
     with atomic_path(out/"table.md") as tmp: tmp.write_text(table + "\n")

@@ -31,8 +31,10 @@ def main():
     kw = dict(classes=a.classes[:1] if a.quick else a.classes, rows=tradeoff_rows(knobs), n=2 if a.quick else a.n,
               n_other=1 if a.quick else a.n_other, steps=4 if a.quick else a.steps, seeds=1, **({"world": a.world} if a.world else {}))
     if a.quick:   # few training steps: a smoke run of the plumbing, not of the numbers
-        few = lambda k, p: {**p, "steps": 2} if k.startswith("esd") else {**p, "steps": 2, "anchor_images": 1, "sample_steps": 2} if k == "ac" else {**p, "align_config": dict(steps=4, anchor_images=1, anchor_steps=2)} if k in ("2", "3", "full") else p
-        kw["rows"] = {l: (k, few(k, p)) for l, (k, p) in kw["rows"].items()}
+        few = {"esd-x": dict(steps=2), "esd-u": dict(steps=2), "ac": dict(steps=2, anchor_images=1, sample_steps=2),
+               "fmn": dict(steps=2, concept_images=1, sample_steps=2),
+               **{v: dict(align_config=dict(steps=4, anchor_images=1, anchor_steps=2)) for v in ("2", "3", "full")}}
+        kw["rows"] = {l: (k, {**p, **few.get(k, {})}) for l, (k, p) in kw["rows"].items()}
     res = run_sharded(erasure_benchmark, out=a.out, **kw)
     if res is None: return   # not process 0
     if a.merge_into:

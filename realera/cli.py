@@ -344,9 +344,10 @@ def attack(
     n: Param(f"images per attacked prompt and attack seed{_default(AttackConfig, 'n')}", int) = None,
     seeds: Param(f"attack seeds (soft: each optimises from its own start){_default(AttackConfig, 'seeds')}", int) = None,
     seed: Param("the first attack seed", int) = 0,
-    iterations: Param(f"soft: optimisation steps{_default(AttackConfig, 'iterations')}", int) = None,
-    tokens: Param(f"soft: adversarial prefix tokens{_default(AttackConfig, 'tokens')}", int) = None,
-    lr: Param(f"soft: learning rate{_default(AttackConfig, 'lr')}", float) = None,
+    iterations: Param(f"soft, teacher, unlearndiff: optimisation steps{_default(AttackConfig, 'iterations')}", int) = None,
+    tokens: Param(f"soft, teacher, unlearndiff: adversarial prefix tokens{_default(AttackConfig, 'tokens')}", int) = None,
+    lr: Param(f"soft, teacher, unlearndiff: learning rate{_default(AttackConfig, 'lr')}", float) = None,
+    curve: Param(f"unlearndiff: points of the ASR-vs-steps curve{_default(AttackConfig, 'curve')}", int) = None,
     lam: Param(f"rece: ridge (RECE: 1e-3 for objects and styles, 0.1 for nudity){_default(AttackConfig, 'lam')}", float) = None,
     steps: Param("sampler steps (default: the model's realera.json, else 20)", int) = None,
     guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)", float) = None,
@@ -354,7 +355,7 @@ def attack(
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
     overwrite: Param("replace attack.json and grid.png in OUT", action="store_true") = False,
     quiet: Param("no progress bars", action="store_true") = False):
-    "Attack a model or its erase (prompts, RECE, soft prompt) and write the attack success rate beside the plain prompt's."
+    "Attack a model or its erase (prompts, RECE, soft prompt, typed tokens) and write the attack success rate beside the plain prompt's."
     from realera.core import check_dtype, load_pipeline
     from realera.erase import load_erased
     from realera.evaluate import make_protocol
@@ -363,7 +364,7 @@ def attack(
     if method not in ATTACKS: raise ValueError(f"--method must be one of {list(ATTACKS)}, got {method!r}")
     ms = model_settings(model).evaluate
     steps, guidance = _sampling_defaults(dict(steps=steps, guidance=guidance), ms, dict(steps=20, guidance=7.5))
-    given = dict(n=n, seeds=seeds, iterations=iterations, tokens=tokens, lr=lr, lam=lam)
+    given = dict(n=n, seeds=seeds, iterations=iterations, tokens=tokens, lr=lr, lam=lam, curve=curve)
     cfg = AttackConfig(method, seed=seed, steps=steps, guidance_scale=guidance, **{k: v for k, v in given.items() if v is not None})
     check_dtype(dtype)
     run = _erased_folder(erased) if erased else None
@@ -386,6 +387,7 @@ def attack(
     rec = run_attack(pipe, judge.concept, cfg, original=original, judge=judge, prompt=prompt or plain_prompt(proto), prompts=plist,
                      out=out, progress=not quiet)
     hard = f", hard {rec['hard']['mean']:.1f}%" if "hard" in rec else ""
+    if method == "unlearndiff": hard = "; typed prompts: " + " | ".join(a["typed_prompt"] for a in rec["attempts"])
     print(f"{method} attack on {'the erase in ' + erased if erased else 'the original model'} ({judge.concept!r}, judge {judge.name}): "
           f"ASR {rec['asr']['mean']:.1f}% [{rec['asr']['low']:.1f}, {rec['asr']['high']:.1f}]{hard}; plain prompt "
           f"{rec['no_attack']['mean']:.1f}%, in {_took(t0)}: {out}/attack.json, grid.png")

@@ -26,7 +26,7 @@ LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")       # the UNet attention p
 MIXED_PRECISION = ("no", "fp16", "bf16")
 CRITERIA = ("response", "kv", "text")                     # how discovery scores a candidate (03_discover)
 LAM1_SCALINGS = ("concepts", "none")
-ATTACKS = ("prompts", "rece", "soft", "teacher")          # 05b_attack
+ATTACKS = ("prompts", "rece", "soft", "teacher", "unlearndiff")   # 05b_attack
 JUDGES = ("world", "world-clip", "nudenet")               # 05_judges: besides any CLIP hub id or folder
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
 SCORES = ("argmax", "prob")                               # 05a_evaluate
@@ -252,11 +252,12 @@ class AttackConfig:
     batch: int = 4               # soft, teacher: noisy latents per step
     targets: int = 8             # soft, teacher: images of the concept made by the original model
     lam: float = 1e-3            # rece: ridge (RECE: 1e-3 for objects and styles, 0.1 for nudity)
+    curve: int = 4               # unlearndiff: points of its ASR-vs-steps curve, evenly spaced over the iterations
     steps: int = 20              # sampler steps of every generation
     guidance_scale: float = 7.5
 
     def __post_init__(self):
         check_choice("method", self.method, ATTACKS)
-        for k in ("n", "seeds", "iterations", "tokens", "batch", "targets", "steps"): check_int(k, getattr(self, k), 1)
+        for k in ("n", "seeds", "iterations", "tokens", "batch", "targets", "steps", "curve"): check_int(k, getattr(self, k), 1)
         for k in ("seed", "image_seed"): check_int(k, getattr(self, k), 0, 2**62)
         for k in ("lr", "lam", "guidance_scale"): check_number(k, getattr(self, k), 0, strict=k == "lr")

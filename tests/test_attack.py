@@ -22,7 +22,7 @@ def sd(tmp_path_factory):
 def sd_args(d) -> list[str]:
     return ["--model", str(d/"model"), "--protocol", "cifar10", "--classifier", str(d/"clip")]
 
-@pytest.mark.parametrize("method", ["prompts", "rece", "soft", "teacher"])
+@pytest.mark.parametrize("method", ["prompts", "rece", "soft", "teacher", "unlearndiff"])
 def test_every_attack_runs_on_the_tiny_sd_pipeline(sd, method, tmp_path):
     out = tmp_path/"a"
     assert main(["attack", "--method", method, "--erased", str(sd/"erased"), "--out", str(out), *sd_args(sd), *SMALL]) == 0
@@ -33,6 +33,18 @@ def test_every_attack_runs_on_the_tiny_sd_pipeline(sd, method, tmp_path):
     assert r["models"]["attacked"]["unet_attn2"] != r["models"]["original"]["unet_attn2"]   # the erase was attacked, not the original
     assert ("hard" in r) == (method in ("soft", "teacher")) and (out/"grid.png").read_bytes()[:4] == b"\x89PNG"
     if method == "prompts": assert [a["prompt"] for a in r["attempts"]][:1] == ["a photo of the aircraft"]   # the protocol's synonyms
+    if method == "unlearndiff": check_typed(r, sd/"model")
+
+def check_typed(r, model):
+    "UnlearnDiffAtk's record: typed prompts whose tokens are the found ids again, and its ASR-vs-steps curve."
+    from transformers import CLIPTokenizer
+    tok = CLIPTokenizer.from_pretrained(model/"tokenizer")
+    k = r["protocol"]["tokens"]
+    for a in r["attempts"]:
+        assert len(a["typed_ids"]) == k and tok(a["typed_prompt"]).input_ids[1:1 + k] == a["typed_ids"], a
+        assert a["typed_prompt"].endswith(r["prompt"])
+    assert [c["step"] for c in r["curve"]] == sorted({c["step"] for c in r["curve"]}) and r["curve"][-1]["step"] == r["protocol"]["iterations"]
+    assert r["curve"][-1]["mean"] == r["asr"]["mean"]
 
 def test_a_users_csv_of_prompts(sd, tmp_path):
     f = tmp_path/"mma.csv"; f.write_text("case,prompt\n1,a jet in the sky\n2,an airliner\n")
@@ -59,7 +71,7 @@ def sdxl(tmp_path_factory):
     assert (d/"erased"/"pooled.safetensors").is_file()
     return d
 
-@pytest.mark.parametrize("method", ["prompts", "rece", "soft", "teacher"])
+@pytest.mark.parametrize("method", ["prompts", "rece", "soft", "teacher", "unlearndiff"])
 def test_every_attack_runs_on_a_tiny_sdxl(sd, sdxl, method, tmp_path):
     "SDXL: two encoders (the soft prefix learns in both), the pooled embedding in every generation, RECE on the pooled path too."
     out = tmp_path/"a"
@@ -68,6 +80,7 @@ def test_every_attack_runs_on_a_tiny_sdxl(sd, sdxl, method, tmp_path):
     r = json.loads((out/"attack.json").read_text())
     assert r["models"]["attacked"]["unet_add_embedding"] != r["models"]["original"]["unet_add_embedding"]   # the pooled edit is in place
     assert 0 <= r["asr"]["mean"] <= 100 and r["asr"]["images"] == 2 * len(r["attempts"]) and ("hard" in r) == (method in ("soft", "teacher"))
+    if method == "unlearndiff": check_typed(r, sdxl/"model")
 
 def test_evaluate_a_tiny_sdxl_erase(sd, sdxl, tmp_path):
     "`realera evaluate --model <SDXL folder> --erased ...`: the protocol's prompts through StableDiffusionXLPipeline, both models judged."
@@ -86,7 +99,7 @@ def align_only(sd, tmp_path_factory):
     return d/"e"
 
 @pytest.mark.parametrize("extra,msg", [
-    (["--method", "pgd"], "--method must be one of ['prompts', 'rece', 'soft', 'teacher'], got 'pgd'"),
+    (["--method", "pgd"], "--method must be one of ['prompts', 'rece', 'soft', 'teacher', 'unlearndiff'], got 'pgd'"),
     (["--method", "rece", "--erased", "NOWHERE"], "is not a realera erase folder"),
     (["--method", "rece", "--erased", "ALIGN_ONLY"], "has none (closed_form is off)"),
     (["--method", "soft", "--n", "0"], "n must be an int >= 1, got 0"),

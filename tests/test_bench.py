@@ -19,8 +19,8 @@ def test_world_erase_quick(tmp_path):
     assert (tmp_path/"b"/"results.json").is_file() and (tmp_path/"b"/"tables.md").is_file()
 
 def test_world_erase_rejects_unknown_row_method(tmp_path):
-    r = run_bench("world_erase.py", "--quick", "--out", str(tmp_path/"b"), "--rows", '{"x": ["MACE", {}]}', timeout=300, ok=False)
-    assert "unknown methods ['MACE']" in r.stderr and not (tmp_path/"b").exists()
+    r = run_bench("world_erase.py", "--quick", "--out", str(tmp_path/"b"), "--rows", '{"x": ["NOPE", {}]}', timeout=300, ok=False)
+    assert "unknown methods ['NOPE']" in r.stderr and not (tmp_path/"b").exists()
 
 def test_world_tradeoff_quick(tmp_path):
     run_bench("world_tradeoff.py", "--quick", "--out", str(tmp_path/"t"),

@@ -13,7 +13,7 @@ import torch
 # %% auto #0
 __all__ = ['CLASSES', 'NONE', 'SYNONYMS_TRAIN', 'SYNONYMS_HELD_OUT', 'SYNONYMS', 'ASSOCIATED_TRAIN', 'ASSOCIATED_HELD_OUT',
            'ASSOCIATED', 'NAME_KINDS', 'COLORS', 'SIZES', 'TEMPLATES', 'NONE_TEMPLATES', 'ANCHOR', 'ASSOCIATED_POOLS',
-           'general_names', 'draw', 'caption', 'WorldData', 'make_data', 'to_tensor']
+           'general_names', 'draw', 'draw_masked', 'caption', 'WorldData', 'make_data', 'to_tensor']
 
 # %% ../../nbs/04_world_data.ipynb #05a22879
 CLASSES = ["circle", "square", "triangle", "star", "cross", "ring", "diamond", "stripes", "checkerboard", "dots"]
@@ -128,6 +128,18 @@ def draw(cls: str, rng: random.Random, size: int = 32, fg: str | None = None, bg
                     x, y = (i + 0.5) * step, (j + 0.5) * step
                     d.ellipse([x - rad, y - rad, x + rad, y + rad], fill=col)
     return im.resize((size, size), Image.LANCZOS)
+
+# %% ../../nbs/04_world_data.ipynb #629fca08
+def draw_masked(cls: str, rng: random.Random, size: int = 32, scale: str | None = None):
+    "`draw(cls, rng, size)`'s image (the same one, from the same `rng` state) and its mask: (size, size) bool, True on the shape."
+    import numpy as np
+    names = list(COLORS)
+    bg = rng.choice(names)
+    fg = rng.choice([n for n in names if n != bg])
+    im = draw(cls, rng, size, fg=fg, bg=bg, scale=scale)
+    a = np.asarray(im, dtype=np.float32)
+    near = lambda c: ((a - np.array(COLORS[c], dtype=np.float32)) ** 2).sum(-1)
+    return im, near(fg) < near(bg)
 
 # %% ../../nbs/04_world_data.ipynb #7ce3fcb3
 TEMPLATES = ["a {name}", "a photo of a {name}", "a {color} {name}", "a {size} {color} {name}", "a {name} on a {bg} background",
