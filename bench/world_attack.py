@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 from accelerate import PartialState
 
-from realera.attack import ATTACKS, AttackConfig, attack, attack_figure, attack_table, default_prompts, plain_prompt, protocol_judge
+from realera.attack import (ATTACKS, AttackConfig, attack, attack_figure, attack_table, default_prompts, merge_attacks, plain_prompt,
+                            protocol_judge)
 from realera.benchmark import METHODS, TEST_CLASSES, apply_method, bootstrap_rows, method_rows
 from realera.core import atomic_path, write_json
 from realera.settings import model_settings
@@ -55,6 +56,8 @@ def main():
                                                                      help="erasure benchmark results to take Acc_s and H_o from")
     ap.add_argument("--rows", default=None, help='JSON: label -> [method, settings], rows in place of the hardening row')
     ap.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
+    ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/world_attack.json) to add this "
+                    "run's attacks to, after checking the plain prompt's hits (realera.attack.merge_attacks)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6))
@@ -98,6 +101,11 @@ def main():
     res = dict(settings=dict(kw, attacks=a.attacks, rows=rows), stats=stats,
                records={l: {c: {m: kept(r) for m, r in by.items()} for c, by in rc.items()} for l, rc in records.items()})
     write_json(out/"results.json", res)
+    if a.merge_into:   # the table below then shows every attack of the stored result
+        res = merge_attacks(json.loads(Path(a.merge_into).read_text()), res)
+        write_json(a.merge_into, res)
+        records = res["records"]
+        print(f"merged into {a.merge_into}: attacks {res['settings']['attacks']}")
     table = attack_table(records, stats)
     with atomic_path(out/"table.md") as tmp: tmp.write_text(table + "\n")
     if stats: attack_figure(records, stats).savefig(out/"figure.png", dpi=100, bbox_inches="tight")

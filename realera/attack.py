@@ -4,7 +4,7 @@
 
 # %% ../nbs/05b_attack.ipynb #36671e3a
 from __future__ import annotations
-import time
+import json, time
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,7 +29,7 @@ from .world.model import load_classifier
 # %% auto #0
 __all__ = ['ConceptJudge', 'world_judge', 'generate_embeds', 'prefixed_ids', 'target_latents', 'typed_vocabulary', 'soft_prompt',
            'pooled_rate', 'attack', 'protocol_judge', 'plain_prompt', 'default_prompts', 'read_prompts', 'pooled_rows',
-           'attack_table', 'attack_figure']
+           'attack_table', 'attack_figure', 'merge_attacks']
 
 # %% ../nbs/05b_attack.ipynb #349b2f2b
 class ConceptJudge:
@@ -365,3 +365,24 @@ def attack_figure(records: dict, stats: dict):
     ax.set_ylim(-3, 103); ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5)); fig.tight_layout()
     return fig
 
+
+# %% ../nbs/05b_attack.ipynb #c6591036
+def merge_attacks(stored: dict, new: dict) -> dict:
+    """`stored` (a `bench/world_attack.py` result) with the attacks of `new` it lacks, for the same settings; `ValueError`
+    unless every (method, class) both hold has the same plain-prompt hits (and at least one is shared)."""
+    for k in ("classes", "n", "seeds", "iterations", "steps"):
+        if stored["settings"].get(k) != new["settings"].get(k):
+            raise ValueError(f"the runs differ in {k}: {stored['settings'].get(k)!r} against {new['settings'].get(k)!r}")
+    shared = [(l, c) for l, by in new["records"].items() if l in stored["records"] for c in by if c in stored["records"][l]]
+    if not shared: raise ValueError(f"no method and class in common to check the pairing with: {list(new['records'])}")
+    for l, c in shared:
+        if new["settings"]["rows"][l] != stored["settings"]["rows"][l]:
+            raise ValueError(f"row {l!r} has other settings: {new['settings']['rows'][l]} against {stored['settings']['rows'][l]}")
+        a, b = next(iter(new["records"][l][c].values())), next(iter(stored["records"][l][c].values()))
+        if a["no_attack"]["hits"] != b["no_attack"]["hits"]:
+            raise ValueError(f"{l!r} on {c}: the plain prompt's hits differ, so the erase or the images are not the stored ones")
+    out = json.loads(json.dumps(stored))
+    for l, c in shared:
+        for m, r in new["records"][l][c].items(): out["records"][l][c].setdefault(m, r)
+    out["settings"]["attacks"] = list(dict.fromkeys(stored["settings"]["attacks"] + new["settings"]["attacks"]))
+    return out
