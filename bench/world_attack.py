@@ -58,6 +58,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
     ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/world_attack.json) to add this "
                     "run's attacks to, after checking the plain prompt's hits (realera.attack.merge_attacks)")
+    ap.add_argument("--skip-unpaired", action="store_true", help="with --merge-into: leave out (and list) a method and class "
+                    "whose plain-prompt hits differ from the stored ones, instead of failing")
     a = ap.parse_args()
     torch.set_num_threads(1)
     state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6))
@@ -102,10 +104,10 @@ def main():
                records={l: {c: {m: kept(r) for m, r in by.items()} for c, by in rc.items()} for l, rc in records.items()})
     write_json(out/"results.json", res)
     if a.merge_into:   # the table below then shows every attack of the stored result
-        res = merge_attacks(json.loads(Path(a.merge_into).read_text()), res)
+        res = merge_attacks(json.loads(Path(a.merge_into).read_text()), res, skip_unpaired=a.skip_unpaired)
         write_json(a.merge_into, res)
         records = res["records"]
-        print(f"merged into {a.merge_into}: attacks {res['settings']['attacks']}")
+        print(f"merged into {a.merge_into}: attacks {res['settings']['attacks']}; left out, unpaired: {res.get('unpaired', [])}")
     table = attack_table(records, stats)
     with atomic_path(out/"table.md") as tmp: tmp.write_text(table + "\n")
     if stats: attack_figure(records, stats).savefig(out/"figure.png", dpi=100, bbox_inches="tight")

@@ -367,22 +367,29 @@ def attack_figure(records: dict, stats: dict):
 
 
 # %% ../nbs/05b_attack.ipynb #c6591036
-def merge_attacks(stored: dict, new: dict) -> dict:
+def merge_attacks(stored: dict, new: dict, skip_unpaired: bool = False) -> dict:
     """`stored` (a `bench/world_attack.py` result) with the attacks of `new` it lacks, for the same settings; `ValueError`
-    unless every (method, class) both hold has the same plain-prompt hits (and at least one is shared)."""
+    unless every (method, class) both hold has the same plain-prompt hits (and at least one is shared). With `skip_unpaired`
+    a (method, class) whose hits differ is left without the new attack instead, and named in the result's `unpaired`."""
     for k in ("classes", "n", "seeds", "iterations", "steps"):
         if stored["settings"].get(k) != new["settings"].get(k):
             raise ValueError(f"the runs differ in {k}: {stored['settings'].get(k)!r} against {new['settings'].get(k)!r}")
     shared = [(l, c) for l, by in new["records"].items() if l in stored["records"] for c in by if c in stored["records"][l]]
     if not shared: raise ValueError(f"no method and class in common to check the pairing with: {list(new['records'])}")
+    unpaired = []
     for l, c in shared:
         if new["settings"]["rows"][l] != stored["settings"]["rows"][l]:
             raise ValueError(f"row {l!r} has other settings: {new['settings']['rows'][l]} against {stored['settings']['rows'][l]}")
         a, b = next(iter(new["records"][l][c].values())), next(iter(stored["records"][l][c].values()))
         if a["no_attack"]["hits"] != b["no_attack"]["hits"]:
+            if skip_unpaired:
+                unpaired.append([l, c])
+                continue
             raise ValueError(f"{l!r} on {c}: the plain prompt's hits differ, so the erase or the images are not the stored ones")
     out = json.loads(json.dumps(stored))
     for l, c in shared:
+        if [l, c] in unpaired: continue
         for m, r in new["records"][l][c].items(): out["records"][l][c].setdefault(m, r)
+    if unpaired: out["unpaired"] = out.get("unpaired", []) + [[l, c, list(new["records"][l][c])] for l, c in unpaired]
     out["settings"]["attacks"] = list(dict.fromkeys(stored["settings"]["attacks"] + new["settings"]["attacks"]))
     return out
