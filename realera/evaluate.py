@@ -23,7 +23,7 @@ __all__ = ['GROUPS', 'METRICS', 'EVAL_DATA', 'WORLD_TEMPLATE', 'WORLD_CONTEXTS',
            'PromptSpec', 'Protocol', 'cifar10_protocol', 'celebrity_protocol', 'artist_protocol', 'nudity_protocol',
            'coco_protocol', 'i2p_prompts', 'coco_captions', 'world_protocol', 'make_protocol', 'image_batches',
            'generate_missing', 'judge', 'summarize', 'run_protocol', 'summary_table', 'evaluation_grid',
-           'bootstrap_mean', 'paired_difference']
+           'frechet_distance', 'fidelity', 'bootstrap_mean', 'paired_difference']
 
 # %% ../nbs/05a_evaluate.ipynb #b1d0c4b7
 def harmonic_score(acc_e: float, acc_s: float, acc_g: float) -> float:
@@ -140,21 +140,25 @@ WORLD_TEMPLATE = "a photo of a {}"
 # the preserve prompts' "a {}": what a user types beside the one template of the tables
 WORLD_CONTEXTS = ("a small blue {}", "a drawing of a large {}", "a red {} on a white background", "an image of a green {}")
 
-def world_protocol(concept: str = "circle", template: str | Sequence[str] = WORLD_TEMPLATE,
-                   n_other: int | None = None) -> Protocol:
+def world_protocol(concept: str | Sequence[str] = "circle", template: str | Sequence[str] = WORLD_TEMPLATE,
+                   n_other: int | None = None, n_general: int | None = None) -> Protocol:
     """Table 1 on the trained world (04_world_data): erase one shape class; Acc_g from its synonyms and associated names, each
-    prompt with its kind. `template`: one prompt template, or several (e.g. `WORLD_CONTEXTS`): every name in each, in turn."""
-    c = _choose(concept, WORLD_CLASSES, "world class")
+    prompt with its kind. `template`: one prompt template, or several (e.g. `WORLD_CONTEXTS`): every name in each, in turn.
+    Several classes erased together: `concept` a list or one string joined by '+' (`"ring+star"`); each is an erased prompt,
+    the general prompts of each follow in that order. `n_other` / `n_general`: images per other-class / general prompt."""
+    parts = concept.split("+") if isinstance(concept, str) else list(concept)
+    cs = [_choose(p, WORLD_CLASSES, "world class") for p in parts]
+    if not cs or len(set(cs)) != len(cs): raise ValueError(f"concept: one world class or several distinct ones, got {concept!r}")
     templates = [template] if isinstance(template, str) else list(template)
     bad = [t for t in templates if not isinstance(t, str) or t.count("{}") != 1]
     if not templates or bad:
         raise ValueError(f"template: one string or a list of strings, each with one '{{}}'; got {template!r}")
     prompts = []
     for tpl in templates:
-        prompts += [PromptSpec(tpl.format(k), "erased", k) if k == c else
+        prompts += [PromptSpec(tpl.format(k), "erased", k) if k in cs else
                     PromptSpec(tpl.format(k), "other", k, images=n_other) for k in WORLD_CLASSES]
-        prompts += [PromptSpec(tpl.format(s), "general", c, kind=kind) for kind, s in world_general_names(c)]
-    return Protocol("world", prompts, "accuracy", WORLD_CLASSES + [NONE], [c],
+        prompts += [PromptSpec(tpl.format(s), "general", c, images=n_general, kind=kind) for c in cs for kind, s in world_general_names(c)]
+    return Protocol("world", prompts, "accuracy", WORLD_CLASSES + [NONE], cs,
                     "the world's CNN evaluator over its 10 classes + 'none' (realera.judges.WorldClassifier)")
 
 PROTOCOLS = {"cifar10": cifar10_protocol, "celebrity": celebrity_protocol, "artist": artist_protocol,
@@ -315,6 +319,37 @@ def evaluation_grid(folders: dict[str, str | os.PathLike], protocol: Protocol, n
     ims = {lab: [[Image.open(Path(f)/"images"/f"{i:04d}_{j:04d}.png").convert("RGB") for j in range(k)] for i, _ in rows]
            for lab, f in folders.items()}
     return comparison_grid(ims, [p.prompt for _, p in rows])
+
+# %% ../nbs/05a_evaluate.ipynb #9a513edb
+class _Given(torch.nn.Module):
+    "torchmetrics' feature extractor for features already computed: the identity, with their width."
+    def __init__(self, width: int):
+        super().__init__()
+        self.num_features = width
+    def forward(self, x): return x
+
+def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    "The Fréchet distance between the Gaussians fitted to feature sets `a` and `b` (n, d), by torchmetrics (n ≥ 2 each)."
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+        raise ValueError(f"features must be two (n >= 2, d) sets of one width, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    fid = FrechetInceptionDistance(feature=_Given(a.shape[1]), reset_real_features=False)
+    fid.update(b.double(), real=True); fid.update(a.double(), real=False)
+    return max(float(fid.compute()), 0.0)   # ≥ 0; the eigenvalue route can return -1e-12
+
+def fidelity(images, reference, judge) -> dict:
+    """How the same seeds come out after an erase: `images` and `reference` (PIL images, pair by pair: the same prompt and seed
+    from the erased and the original model) → per pair `feature` (cosine distance of `judge.features`, × 100) and `pixel` (RMSE,
+    percent of the range) and over the sets `frechet` (of the features)."""
+    if len(images) != len(reference) or len(images) < 2:
+        raise ValueError(f"fidelity needs two lists of the same length >= 2, got {len(images)} images and {len(reference)} references")
+    fa, fb = judge.features(images).double(), judge.features(reference).double()
+    cos = torch.nn.functional.cosine_similarity(fa, fb, dim=1)
+    px = lambda ims: np.stack([np.asarray(im.convert("RGB"), dtype=np.float64) / 255 for im in ims])
+    a, b = px(images), px(reference)
+    if a.shape != b.shape: raise ValueError(f"images and references differ in size: {a.shape[1:]} against {b.shape[1:]}")
+    return dict(feature=(100 * (1 - cos)).tolist(), pixel=(100 * np.sqrt(((a - b) ** 2).mean(axis=(1, 2, 3)))).tolist(),
+                frechet=frechet_distance(fa, fb))
 
 # %% ../nbs/05a_evaluate.ipynb #dd36cb1c
 def bootstrap_mean(values, groups=None, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:

@@ -90,6 +90,12 @@ class WorldClassifier:
         if bad: raise ValueError(f"classes {bad} are not among the world's labels {labels}")
         return self.model(to_batch(images)).softmax(-1)[:, [labels.index(c) for c in class_names]]
 
+    @torch.no_grad()
+    def features(self, images) -> torch.Tensor:
+        """The evaluator's last convolution block averaged over the image (n, 128), as FID reads Inception's pool3: the space the
+        world's fidelity is measured in (`evaluate.fidelity`)."""
+        return self.model.net[:3](to_batch(images)).mean((2, 3))
+
 def clip_judge(clip, tokenizer, device="cpu") -> CLIPClassifier:
     "A world CLIP (32×32 images in [-1, 1]) as a `CLIPClassifier`."
     from transformers import CLIPImageProcessor
