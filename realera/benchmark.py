@@ -28,12 +28,14 @@ from .world.data import TEMPLATES as WORLD_TEMPLATES
 from .world.model import WORLD_DIR, load_classifier, load_world
 
 # %% auto #0
-__all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASSES', 'COLUMNS', 'WORLD_MAPPING', 'KINDS',
-           'STAT_COLUMNS', 'PAIRED_BASES', 'TRADEOFF_KNOBS', 'method_rows', 'mace_world_templates', 'mace_world_data',
-           'MethodKind', 'is_seeded', 'apply_method', 'cell_hits', 'erasure_benchmark', 'run_sharded', 'hits_array',
-           'bootstrap_rows', 'table1', 'table_general', 'table3', 'paired_table', 'benchmark_report', 'merge_results',
-           'merge_into', 'benchmark_grid', 'grid_fingerprint', 'fingerprint_distance', 'tradeoff_rows',
-           'tradeoff_points', 'tradeoff_figure', 'tradeoff_table', 'export_rank_table', 'export_rank_figure']
+__all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASSES', 'HIT_COLUMNS', 'FIDELITY_COLUMNS', 'COLUMNS',
+           'WORLD_MAPPING', 'KINDS', 'STAT_COLUMNS', 'PAIRED_BASES', 'TRADEOFF_KNOBS', 'MANY_METHODS', 'method_rows',
+           'mace_world_templates', 'mace_world_data', 'MethodKind', 'is_seeded', 'apply_method', 'cell_hits',
+           'erasure_benchmark', 'run_sharded', 'hits_array', 'frechet_array', 'frechet_rows', 'bootstrap_rows',
+           'table1', 'table_general', 'table3', 'paired_table', 'benchmark_report', 'merge_results', 'merge_into',
+           'benchmark_grid', 'grid_fingerprint', 'fingerprint_distance', 'tradeoff_rows', 'tradeoff_points',
+           'tradeoff_figure', 'tradeoff_table', 'export_rank_table', 'export_rank_figure', 'many_concepts_sets',
+           'many_concepts_table', 'many_concepts_figure']
 
 # %% ../nbs/06a_benchmark.ipynb #95e2d57f
 PRESERVE = ("world", "generic")
@@ -47,7 +49,10 @@ METHOD_PARAMS = {"ESD-x": dict(steps=200, lr=1e-3), "ESD-u": dict(steps=200, lr=
                  "AC": dict(lr=3e-3), "FMN": dict(lr=3e-5), "MACE": dict(lamb=100.0)}
 TUNING_CLASSES = ["circle", "triangle", "cross", "stripes", "dots"]    # defaults are chosen here
 TEST_CLASSES = ["square", "star", "ring", "diamond", "checkerboard"]    # tables are reported here
-COLUMNS = ("acc_e", "acc_s", "acc_g") + tuple(f"acc_g:{k}" for k in NAME_KINDS)
+HIT_COLUMNS = ("acc_e", "acc_s", "acc_g") + tuple(f"acc_g:{k}" for k in NAME_KINDS)
+# fidelity (05a `fidelity`): per image seed, the kept prompts' mean same-seed distance to the original model's image
+FIDELITY_COLUMNS = ("dist:feature", "dist:pixel")
+COLUMNS = HIT_COLUMNS + FIDELITY_COLUMNS
 
 def _slug(method: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in method.lower()).strip("_")
 
@@ -60,9 +65,9 @@ def method_rows(methods: list[str] | None = None, params: dict | None = None, ex
     return {**{m: (METHODS[m], {**METHOD_PARAMS.get(m, {}), **(params or {}).get(m, {})}) for m in methods},
             **{label: (METHODS[m], {**METHOD_PARAMS.get(m, {}), **ps}) for label, (m, ps) in (extra or {}).items()}}
 
-def _kept(settings, cls: str, preserve: str) -> list[str]:
-    "The preserve list a baseline keeps: the world's own (the user's list), or the generic one."
-    return preserve_prompts(settings, [cls]) if preserve == "world" else list(DEFAULT_PRESERVE)
+def _kept(settings, concepts: list[str], preserve: str) -> list[str]:
+    "The preserve list a baseline keeps: the world's own (the user's list, less the erased classes), or the generic one."
+    return preserve_prompts(settings, concepts) if preserve == "world" else list(DEFAULT_PRESERVE)
 
 def _only(*allowed):
     "A check that refuses parameters outside `allowed`."
@@ -75,29 +80,33 @@ def _check_speed(kind, params, settings):
     SPEEDConfig(**{k: v for k, v in params.items() if k != "anchor"})
     if not isinstance(params.get("anchor", ""), str): raise ValueError(f"SPEED's anchor must be a string, got {params['anchor']!r}")
 
-def _realera(pipe, kind, names, ps, seed, settings, preserve):
-    # lam1_scaling "none": the extra names are one concept's neighbourhood, erased with it at its λ1 (as measured below);
-    # force: the extra names are not among the world's classes, the user vouches for them
+# every erase below: (pipe, kind, concepts: the classes erased, names: those and the extra names, params, seed, settings, preserve)
+def _realera(pipe, kind, concepts, names, ps, seed, settings, preserve):
+    # extra names are one concept's neighbourhood, erased with it at its λ1 (lam1_scaling "none", as measured below); several
+    # classes keep the default (λ1 × k, 03a); force: the extra names are not among the world's classes, the user vouches for them
+    extra = len(names) > len(concepts)
     erase(pipe, names, preserve=None if preserve == "world" else DEFAULT_PRESERVE,   # None: the world's own list
-          config=EraseConfig.for_model(settings, kind, **{"lam1_scaling": "none", **ps, "seed": seed}), progress=False,
-          force=len(names) > 1)
+          config=EraseConfig.for_model(settings, kind, **{**({"lam1_scaling": "none"} if extra else {}), **ps, "seed": seed}),
+          progress=False, force=extra)
 
-def _uce(pipe, kind, names, ps, seed, settings, preserve):   # the concept's own text onto its recipe's guide
-    uce_edit(pipe, names, preserve=_kept(settings, names[0], preserve), recipe=kind.removeprefix("uce-"), **ps).apply(pipe)
+def _uce(pipe, kind, concepts, names, ps, seed, settings, preserve):   # the concepts' own text onto its recipe's guide
+    uce_edit(pipe, names, preserve=_kept(settings, concepts, preserve), recipe=kind.removeprefix("uce-"), **ps).apply(pipe)
 
-def _speed(pipe, kind, names, ps, seed, settings, preserve):   # its instance recipe: the names onto '' (its `anchor` knob)
+def _speed(pipe, kind, concepts, names, ps, seed, settings, preserve):   # its instance recipe: the names onto '' (`anchor`)
     ps = dict(ps)
     anchor, cfg = ps.pop("anchor", ""), SPEEDConfig(**{**ps, "seed": seed})
-    load_edited_weights(pipe.unet, speed_edit(pipe, names, anchor, retain=_kept(settings, names[0], preserve), cfg=cfg, progress=False))
+    edit = speed_edit(pipe, names, anchor, retain=_kept(settings, concepts, preserve), cfg=cfg, progress=False)
+    load_edited_weights(pipe.unet, edit)
 
-def _esd(pipe, kind, names, ps, seed, settings, preserve):
-    esd_erase(pipe, names[0], ESDConfig(method=kind[-1], seed=seed, **ps), progress=False)
+def _esd(pipe, kind, concepts, names, ps, seed, settings, preserve):
+    esd_erase(pipe, concepts[0], ESDConfig(method=kind[-1], seed=seed, **ps), progress=False)
 
-def _ac(pipe, kind, names, ps, seed, settings, preserve):   # onto the world's anchor, on the world's own drawings of it
-    ac_erase(pipe, WORLD_TEMPLATE.format(names[0]), anchor_prompt(settings) or " ", ACConfig(**{**ps, "seed": seed}), progress=False)
+def _ac(pipe, kind, concepts, names, ps, seed, settings, preserve):   # onto the world's anchor, on its own drawings of it
+    anchor = anchor_prompt(settings) or " "
+    ac_erase(pipe, WORLD_TEMPLATE.format(concepts[0]), anchor, ACConfig(**{**ps, "seed": seed}), progress=False)
 
-def _fmn(pipe, kind, names, ps, seed, settings, preserve):   # the class's tokens in the world's caption, on its own drawings
-    fmn_erase(pipe, names[0], FMNConfig(**{**ps, "seed": seed}), templates=[WORLD_TEMPLATE], progress=False)
+def _fmn(pipe, kind, concepts, names, ps, seed, settings, preserve):   # the class's tokens in the caption, on its drawings
+    fmn_erase(pipe, concepts[0], FMNConfig(**{**ps, "seed": seed}), templates=[WORLD_TEMPLATE], progress=False)
 
 WORLD_MAPPING = "background"   # MACE's mapping word on the world (the word of its empty canvas, as "street" for bird)
 
@@ -119,40 +128,46 @@ def _check_mace(kind, params, settings):
     MACEConfig(**{k: v for k, v in params.items() if k != "mapping"})
     if not isinstance(params.get("mapping", WORLD_MAPPING), str): raise ValueError(f"MACE's mapping must be a string, got {params['mapping']!r}")
 
-def _mace(pipe, kind, names, ps, seed, settings, preserve):   # the world's masks unless mask= says otherwise
+def _mace(pipe, kind, concepts, names, ps, seed, settings, preserve):   # the world's masks unless mask= says otherwise
     ps = dict(ps)
     mapping, cfg = ps.pop("mapping", WORLD_MAPPING), MACEConfig(**{"mask": "world", **ps, "seed": seed})
-    data = [mace_world_data(pipe, names[0], cfg.concept_images, seed) for _ in names] if cfg.mask == "world" else None
+    data = None
+    if cfg.mask == "world":   # each class's own drawings; an extra name (not a class) is drawn as the class it belongs to
+        drawn = {c: mace_world_data(pipe, c, cfg.concept_images, seed) for c in concepts}
+        data = [drawn.get(name, drawn[concepts[0]]) for name in names]
     mace_erase(pipe, names, mapping, cfg, templates=mace_world_templates(seed), data=data, progress=False,
-               preserve=_kept(settings, names[0], preserve) if cfg.preserve_scale else None)
+               preserve=_kept(settings, concepts, preserve) if cfg.preserve_scale else None)
 
 @dataclass(frozen=True)
 class MethodKind:
     "How the benchmark runs one kind of method: its parameter check (before any work), its erase, and two facts about it."
     check: Callable      # (kind, params, world settings) → raises on parameters that do not fit
-    run: Callable        # (pipe, kind, names, params, seed, settings, preserve) → a wrapping pipeline, or None (edited in place)
+    run: Callable        # (pipe, kind, concepts, names, params, seed, settings, preserve) → a wrapping pipeline, or None (in place)
     seeded: bool = False   # whether its erase depends on its seed (one run per erase seed; else one run)
     takes_also: bool = False   # whether it erases more names with the class (`params["also"]`)
+    takes_many: bool = False   # whether it erases several classes at once (a benchmark class "ring+star")
 
-_variant = lambda seeded: MethodKind(lambda k, p, s: EraseConfig.for_model(s, k, **p), _realera, seeded, True)
-KINDS = {"original": MethodKind(_only(), lambda *a: None),
-         **{f"uce-{r}": MethodKind(_only("preserve_scale", "lam"), _uce, takes_also=True) for r in ("2023", "2025")},
-         "speed": MethodKind(_check_speed, _speed, True, True),   # seeded: DPA's noise, IEC's k-means
+_variant = lambda seeded: MethodKind(lambda k, p, s: EraseConfig.for_model(s, k, **p), _realera, seeded, True, True)
+KINDS = {"original": MethodKind(_only(), lambda *a: None, takes_many=True),
+         **{f"uce-{r}": MethodKind(_only("preserve_scale", "lam"), _uce, takes_also=True, takes_many=True) for r in ("2023", "2025")},
+         "speed": MethodKind(_check_speed, _speed, True, True, True),   # seeded: DPA's noise, IEC's k-means
          **{f"esd-{m}": MethodKind(lambda k, p, s: ESDConfig(method=k[-1], **p), _esd, True) for m in ("x", "u")},
          "ac": MethodKind(lambda k, p, s: ACConfig(**p), _ac, True),
          "fmn": MethodKind(lambda k, p, s: FMNConfig(**p), _fmn, True),
-         "mace": MethodKind(_check_mace, _mace, True, True),
+         "mace": MethodKind(_check_mace, _mace, True, True, True),
          "sld": MethodKind(_only("preset", "sld_guidance_scale", "sld_warmup_steps", "sld_threshold", "sld_momentum_scale",
-                                 "sld_mom_beta"), lambda pipe, kind, names, ps, *a: SLDPipeline(pipe, names[0], **ps)),
+                                 "sld_mom_beta"), lambda pipe, kind, concepts, names, ps, *a: SLDPipeline(pipe, concepts[0], **ps)),
          **{v: _variant(v != "1") for v in VARIANTS}}   # realera: alignment, mining and discovery draw from the seed
 
 def is_seeded(kind: str) -> bool:
     "Whether a method's erase depends on its seed (ESD, AC, FMN, SPEED, RealEra with alignment, mining or discovery)."
     return KINDS[kind].seeded
 
-def _check_params(kind: str, params: dict, settings) -> None:
-    "Fail before any work if `params` do not fit the method `kind`."
+def _check_params(kind: str, params: dict, settings, many: bool = False) -> None:
+    "Fail before any work if `params` do not fit the method `kind` (`many`: it is to erase several classes at once)."
     check_choice("method kind", kind, KINDS)
+    if many and not KINDS[kind].takes_many:
+        raise ValueError(f"method kind {kind!r} erases one class at a time; several at once: {sorted(k for k, m in KINDS.items() if m.takes_many)}")
     also = params.get("also", [])
     names = isinstance(also, (list, tuple)) and all(isinstance(a, str) and a.strip() for a in also)
     if also and (not KINDS[kind].takes_also or not (names or also == "associated")):
@@ -161,19 +176,21 @@ def _check_params(kind: str, params: dict, settings) -> None:
     KINDS[kind].check(kind, {k: v for k, v in params.items() if k != "also"}, settings)
 
 def apply_method(pipe, kind: str, cls: str, params: dict, seed: int, settings, preserve: str = "world"):
-    """`pipe` with `cls` erased by method `kind` (a key of KINDS) with `params`; SLD returns a wrapping pipeline.
+    """`pipe` with `cls` erased by method `kind` (a key of KINDS) with `params`; SLD returns a wrapping pipeline. `cls`: one
+    class, or several joined by '+' ("ring+star"), erased together by the kinds that take several (`takes_many`).
     `params["also"]`: more names erased with the class (a user who knows some of its associations), for the kinds that take
     them; `"associated"` stands for the class's trained associated names (ASSOCIATED_TRAIN), leaving the held-out one as the test."""
     params = dict(params)
     also = params.pop("also", [])
-    names = [cls] + list(ASSOCIATED_TRAIN[cls] if also == "associated" else also)
-    return KINDS[kind].run(pipe, kind, names, params, seed, settings, preserve) or pipe
+    concepts = cls.split("+")
+    names = concepts + list(ASSOCIATED_TRAIN[cls] if also == "associated" else also)
+    return KINDS[kind].run(pipe, kind, concepts, names, params, seed, settings, preserve) or pipe
 
 def cell_hits(records: list[dict], n: int) -> np.ndarray:
     """(n, len(COLUMNS)) per image seed k: whether image k of the erased prompt shows the class (acc_e), the mean over the
     other classes' image k (acc_s; NaN past their image count) and over the general prompts' image k (acc_g, and per kind)."""
-    out = np.full((n, len(COLUMNS)), np.nan)
-    for j, col in enumerate(COLUMNS):
+    out = np.full((n, len(COLUMNS)), np.nan)   # the fidelity columns stay NaN: `_add_fidelity` fills them
+    for j, col in enumerate(HIT_COLUMNS):
         group, _, kind = col.partition(":")
         grp = {"acc_e": "erased", "acc_s": "other", "acc_g": "general"}[group]
         for k in range(n):
@@ -182,33 +199,61 @@ def cell_hits(records: list[dict], n: int) -> np.ndarray:
             if v: out[k, j] = np.mean(v)
     return out
 
+def _cell_images(d, group: str = "other") -> dict:
+    "(prompt, image seed k) → the image file of every record of `group` in a cell folder."
+    return {(r["prompt"], r["k"]): Path(d)/r["file"] for r in json.loads((Path(d)/"records.json").read_text()) if r["group"] == group}
+
+def _add_fidelity(cell: dict, d, ref, judge, n: int) -> dict:
+    """`cell` with its fidelity to the original model's cell folder `ref` (the same prompts and seeds): the per-image-seed
+    columns `FIDELITY_COLUMNS` of its hits (the kept prompts' mean distances) and `frechet` (over all kept-prompt images)."""
+    from PIL import Image
+    from .evaluate import fidelity
+    mine, theirs = _cell_images(d), _cell_images(ref)
+    keys = sorted(mine)
+    if set(keys) - set(theirs): raise ValueError(f"{str(ref)!r} lacks the original's images of {sorted(set(keys) - set(theirs))[:3]}")
+    f = fidelity([Image.open(mine[key]) for key in keys], [Image.open(theirs[key]) for key in keys], judge)
+    hits = np.array(cell["hits"], dtype=float)
+    hits = np.concatenate([hits[:, :len(HIT_COLUMNS)], np.full((len(hits), len(FIDELITY_COLUMNS)), np.nan)], axis=1)
+    for j, col in enumerate(FIDELITY_COLUMNS):
+        for k in range(n):
+            v = [x for (_, kk), x in zip(keys, f[col.split(":")[1]]) if kk == k]
+            if v: hits[k, len(HIT_COLUMNS) + j] = np.mean(v)
+    return {**cell, "hits": [[None if np.isnan(x) else round(float(x), 4) for x in row] for row in hits], "frechet": round(f["frechet"], 4)}
+
 def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] | None = None, n: int = 20, n_other: int = 10,
                       steps: int = 20, guidance_scale: float = 7.5, seed: int = 0, seeds: int = 3, params: dict | None = None,
                       rows: dict | None = None, preserve: str = "world", template: str | list[str] = WORLD_TEMPLATE,
-                      world=None, overwrite: bool = False, shard: tuple[int, int] = (0, 1), progress: bool = True) -> dict:
+                      world=None, overwrite: bool = False, shard: tuple[int, int] = (0, 1), progress: bool = True,
+                      n_general: int | None = None) -> dict:
     """Erase each of `classes` with each method (`methods`: keys of METHODS, or `rows`: label → (kind, params) for sweeps) and
     evaluate with the world's judge, `seeds` erase seeds per seeded method (one run for the others), `n` images per erased
     and general prompt (`n_other` per other class), image k from seed `seed + k` for every method (paired images).
     `params`: label → settings replacing METHOD_PARAMS; `template`: the prompts' template, or several (`WORLD_CONTEXTS`:
     every prompt in each, `n` images each, image k of every context pooled as image unit k). Returns the result dict that `table1`, `table3`, `paired_table` read;
-    `shard=(i, k)` runs only every k-th cell from the i-th (data-parallel workers; a final unsharded call gathers)."""
+    `shard=(i, k)` runs only every k-th cell from the i-th (data-parallel workers; a final unsharded call gathers).
+    A class "ring+star" erases both at once (the many-concepts table; `n_general` images per general prompt, default `n`).
+    Every cell's fidelity to the original model (`FIDELITY_COLUMNS`, `frechet`) is added by the gathering call, from the
+    "original" row's images of the class (drawn there if that row is not among `rows`)."""
     world = Path(world or WORLD_DIR)
     classes = list(classes or TEST_CLASSES)
     if rows is None: rows = method_rows(methods or None, params)
-    bad = [c for c in classes if c not in CLASSES]
-    if bad: raise ValueError(f"unknown classes {bad}; allowed: {CLASSES}")
+    bad = [c for c in classes if not isinstance(c, str) or not c.split("+") or set(c.split("+")) - set(CLASSES)
+           or len(set(c.split("+"))) != len(c.split("+"))]
+    if bad: raise ValueError(f"unknown classes {bad}; allowed: {CLASSES}, or several distinct ones joined by '+'")
     if preserve not in PRESERVE: raise ValueError(f"preserve must be one of {PRESERVE}, got {preserve!r}")
-    for k, v in dict(n=n, n_other=n_other, steps=steps, seeds=seeds).items():
+    for k, v in dict(n=n, n_other=n_other, steps=steps, seeds=seeds, **({} if n_general is None else dict(n_general=n_general))).items():
         if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be an int >= 1, got {v!r}")
     world_protocol(classes[0], template)   # a bad template fails here
     settings_of_world = model_settings(world)
     for label, (kind, ps) in rows.items():
         if kind not in METHODS.values(): raise ValueError(f"row {label!r}: method kind must be one of {list(METHODS.values())}, got {kind!r}")
-        _check_params(kind, ps, settings_of_world)   # bad settings fail before any work
+        _check_params(kind, ps, settings_of_world, many=any("+" in c for c in classes))   # bad settings fail before any work
     out = Path(out)
     settings = dict(n=n, n_other=n_other, steps=steps, guidance_scale=guidance_scale, seed=seed, preserve=preserve,
                     world=json.loads((world/"world.json").read_text()).get("measurements", {}).get("train_s"),
-                    **({} if template == WORLD_TEMPLATE else {"template": template}))   # the tables' one template: as before
+                    **({} if template == WORLD_TEMPLATE else {"template": template}),   # the tables' one template: as before
+                    **({} if n_general is None else {"n_general": n_general}))
+    protocol = lambda c: world_protocol(c, template, n_other=n_other, n_general=n_general)
     marker = out/"benchmark.json"
     if marker.exists() and json.loads(marker.read_text()) != json.loads(json.dumps(settings)):
         if not overwrite: raise FileExistsError(f"{str(out)!r} holds a benchmark with other settings; pass overwrite=True or use another folder")
@@ -233,11 +278,18 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
             pipe, t = load_world(world), time.time()
             pipe = apply_method(pipe, kind, c, ps, s, settings_of_world, preserve)
             t_erase = time.time() - t
-            summ = run_protocol(world_protocol(c, template, n_other=n_other), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,
+            summ = run_protocol(protocol(c), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,
                                 guidance_scale=guidance_scale, batch_size=16, progress=False)
             recs = json.loads((d/"records.json").read_text())
             cell = dict(spec=spec, summary={key: summ[key] for key in ("acc_e", "acc_s", "acc_g", "h_o", "acc_g_by_kind")},
                         hits=[[None if np.isnan(x) else round(float(x), 4) for x in row] for row in cell_hits(recs, n)], erase_s=t_erase, eval_s=time.time() - t - t_erase)
+            write_json(d/"cell.json", cell)
+        if k == 1 and "frechet" not in cell:   # the gathering call: the cell's fidelity to the original model
+            ref = out/c/_slug("original")/"seed0"
+            if not (ref/"records.json").exists():
+                run_protocol(protocol(c), ref, load_world(world), classifier=clf, n=n, seed=seed, steps=steps,
+                             guidance_scale=guidance_scale, batch_size=16, progress=False)
+            cell = _add_fidelity(cell, d, ref, clf, n)
             write_json(d/"cell.json", cell)
         result["cells"].setdefault(c, {}).setdefault(label, {})[str(s)] = cell
     if k == 1:
@@ -262,7 +314,32 @@ def hits_array(result: dict, label: str, classes: list[str] | None = None) -> np
     "(erase seeds, classes, image seeds, COLUMNS): every hit of row `label` in a benchmark result (NaN where a prompt has no image k)."
     classes = list(classes or result["classes"])
     seeds = sorted(result["cells"][classes[0]][label], key=int)
-    return np.array([[np.array(result["cells"][c][label][s]["hits"], dtype=float) for c in classes] for s in seeds])
+    def hits(cell):   # a cell stored before the fidelity columns: NaN there
+        h = np.array(cell["hits"], dtype=float)
+        return np.concatenate([h, np.full((len(h), len(COLUMNS) - h.shape[1]), np.nan)], axis=1)
+    return np.array([[hits(result["cells"][c][label][s]) for c in classes] for s in seeds])
+
+def frechet_array(result: dict, label: str, classes: list[str] | None = None) -> np.ndarray:
+    "(erase seeds, classes): the Fréchet distance to the original of each cell of row `label` (NaN where a cell has none)."
+    classes = list(classes or result["classes"])
+    return np.array([[result["cells"][c][label][s].get("frechet", np.nan) for c in classes]
+                     for s in sorted(result["cells"][classes[0]][label], key=int)], dtype=float)
+
+def frechet_rows(result: dict, labels: list[str] | None = None, classes: list[str] | None = None, n_boot: int = 1000,
+                 level: float = 0.95, seed: int = 0, **_) -> dict:
+    """{label: (mean, low, high)}: each row's Fréchet distance to the original (one per cell: class and erase seed), averaged,
+    with a bootstrap interval over the classes (the same draw for every row) and, per row, its erase seeds; NaN where no
+    cell has one (a result stored before the fidelity columns)."""
+    labels, classes = list(labels or result["rows"]), list(classes or result["classes"])
+    rng, out = np.random.default_rng(seed), {}
+    cls_draws = rng.integers(0, len(classes), (n_boot, len(classes)))
+    for l in labels:
+        f = frechet_array(result, l, classes)
+        seed_draws = rng.integers(0, len(f), (n_boot, len(f)))
+        if np.isnan(f).all(): out[l] = (np.nan,) * 3; continue
+        reps = [np.nanmean(f[sd][:, cd]) for sd, cd in zip(seed_draws, cls_draws)]
+        out[l] = (float(np.nanmean(f)), *map(float, np.nanquantile(reps, [(1 - level) / 2, (1 + level) / 2])))
+    return out
 
 def _h(e, s, g):
     "H_o of arrays of Acc_e, Acc_s, Acc_g (percent): 0 where a term is 0, NaN where one is missing."
@@ -335,6 +412,7 @@ def _fmt(t, sign: bool = False) -> str:
 # %% ../nbs/06a_benchmark.ipynb #5ef1a50c
 _HEAD = ("Acc_e ↓", "Acc_s ↑", "Acc_g ↓", "H_o ↑")
 _KEYS = ("acc_e", "acc_s", "acc_g", "h_o")
+_FID_HEAD = ("feature dist ↓", "pixel RMSE ↓", "Fréchet ↓")   # the kept prompts' same-seed distances to the original, 05a
 
 def _table(head, lines) -> str:
     return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(l) + " |" for l in lines])
@@ -342,14 +420,17 @@ def _table(head, lines) -> str:
 def table1(result: dict, per_class: bool = True, **boot) -> str:
     "Table 1's shape: each method's mean per erased class (unless not `per_class`), then its average over the classes with a 95% bootstrap interval."
     labels, classes = list(result["rows"]), result["classes"] if per_class else []
+    b, fr = bootstrap_rows(result, labels, **boot), frechet_rows(result, labels, **boot)
+    fid = any(np.isfinite(fr[l][0]) for l in labels)   # not in a result stored before the fidelity columns
+    keys = _KEYS + (FIDELITY_COLUMNS if fid else ())
     lines = []
     for c in classes:
         for l in labels:
             m = _stat(hits_array(result, l, [c]))
-            lines.append([c, l] + [f"{m[STAT_COLUMNS.index(k)]:.1f}" for k in _KEYS])
-    b = bootstrap_rows(result, labels, **boot)
-    lines += [["**average**", l] + [_fmt(b[l][k]) for k in _KEYS] for l in labels]
-    return _table(("erased", "method") + _HEAD, lines)
+            lines.append([c, l] + [f"{m[STAT_COLUMNS.index(k)]:.1f}" for k in keys] +
+                         ([f"{np.nanmean(frechet_array(result, l, [c])):.1f}"] if fid else []))
+    lines += [["**average**", l] + [_fmt(b[l][k]) for k in keys] + ([_fmt(fr[l])] if fid else []) for l in labels]
+    return _table(("erased", "method") + _HEAD + (_FID_HEAD if fid else ()), lines)
 
 def table_general(result: dict, **boot) -> str:
     "Acc_g split by the kind of name (trained synonyms, held-out synonyms, associated names, held-out associated names), averages with intervals."
@@ -400,7 +481,8 @@ def merge_results(stored: dict, new: dict) -> dict:
         if list(new["rows"][l]) != list(stored["rows"][l]): raise ValueError(f"row {l!r} has other settings: {new['rows'][l]} against {stored['rows'][l]}")
         for c in new["classes"]:
             for s, cell in new["cells"][c][l].items():
-                if s in stored["cells"][c][l] and not np.allclose(np.array(cell["hits"], dtype=float), np.array(stored["cells"][c][l][s]["hits"], dtype=float), equal_nan=True):
+                a, b = (np.array(x["hits"], dtype=float)[:, :len(HIT_COLUMNS)] for x in (cell, stored["cells"][c][l].get(s, cell)))
+                if not np.allclose(a, b, equal_nan=True):   # the hits, not the fidelity (a stored result may lack it)
                     raise ValueError(f"row {l!r}, class {c}, erase seed {s}: the hits differ, so the images are not the stored ones")
     out = json.loads(json.dumps(stored))
     for l in new["rows"]:
@@ -546,4 +628,68 @@ def export_rank_figure(res: dict, classes: list[str] | None = None):
     ax2.set_ylabel("relative weight error"); ax2.set_ylim(0, 1)
     h1, l1 = ax.get_legend_handles_labels(); h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4); fig.tight_layout()
+    return fig
+
+# %% ../nbs/06a_benchmark.ipynb #09f50b7b
+MANY_METHODS = ["original", "UCE (2023 recipe)", "UCE (2025 recipe)", "SPEED", "MACE", "closed form (variant 1)", "RealEra (full)",
+                "model-aware neighbourhood"]   # every method of METHODS that erases several classes in one call
+
+def many_concepts_sets(ks=(1, 3, 5), draws: int = 3, seed: int = 0, pool: list[str] | None = None) -> list[str]:
+    """`draws` distinct sets of k classes of `pool` (default every class of the world) for each k in `ks`, drawn from `seed`;
+    each as the benchmark's class "a+b+c" (in the world's class order)."""
+    from math import comb
+    pool = list(CLASSES if pool is None else pool)
+    bad = [c for c in pool if c not in CLASSES]
+    if bad or len(set(pool)) != len(pool): raise ValueError(f"pool must be distinct world classes {CLASSES}, got {pool!r}")
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1: raise ValueError(f"draws must be an int >= 1, got {draws!r}")
+    rng, sets = random.Random(seed), []
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < len(pool):
+            raise ValueError(f"every k must be an int in [1, {len(pool) - 1}] (classes of a pool of {len(pool)} with one kept), got {k!r}")
+        if draws > comb(len(pool), k): raise ValueError(f"{draws} distinct sets of {k} of {len(pool)} classes do not exist")
+        mine = []
+        while len(mine) < draws:
+            s = "+".join(sorted(rng.sample(pool, k), key=CLASSES.index))
+            if s not in mine: mine.append(s)
+        sets += mine
+    return sets
+
+def _by_k(result: dict) -> dict:
+    "k → the result's classes (sets) of k classes."
+    out = {}
+    for c in result["classes"]: out.setdefault(len(c.split("+")), []).append(c)
+    return out
+
+def _erase_s(result: dict, label: str, classes: list[str]) -> float:
+    return float(np.mean([cell["erase_s"] for c in classes for cell in result["cells"][c][label].values()]))
+
+def many_concepts_table(result: dict, base: str | None = "closed form (variant 1)", **boot) -> str:
+    """Per k and method: Acc_e (the erased), Acc_s (the kept), Acc_g, H_o, the fidelity to the original and the erase's seconds,
+    with 95% intervals over the draws of classes and the images; with `base`, the paired Δ H_o to it on the same images."""
+    labels, lines = list(result["rows"]), []
+    for k, sets in sorted(_by_k(result).items()):
+        kw = {**boot, "resample_classes": len(sets) > 1}
+        b, fr = bootstrap_rows(result, labels, classes=sets, **kw), frechet_rows(result, labels, classes=sets, **boot)
+        d = bootstrap_rows(result, labels, base=base, classes=sets, **kw) if base in labels else {}
+        lines += [[str(k), l] + [_fmt(b[l][c]) for c in _KEYS + FIDELITY_COLUMNS] + [_fmt(fr[l])]
+                  + ([_fmt(d[l]["h_o"], sign=True) if l in d else "0"] if d else []) + [f"{_erase_s(result, l, sets):.1f}"] for l in labels]
+    head = ("k", "method") + _HEAD + _FID_HEAD + ((f"Δ H_o − {base}",) if base in labels else ()) + ("erase s",)
+    return _table(head, lines)
+
+def many_concepts_figure(result: dict, **boot):
+    "Acc_s of the kept classes and H_o against k, one line per method, with their 95% intervals."
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    by_k = sorted(_by_k(result).items())
+    stats = {k: bootstrap_rows(result, list(result["rows"]), classes=sets, **{**boot, "resample_classes": len(sets) > 1})
+             for k, sets in by_k}
+    ks = [k for k, _ in by_k]
+    for ax, col, name in zip(axes, ("acc_s", "h_o"), ("Acc_s of the kept classes %", "H_o")):
+        for j, l in enumerate(result["rows"]):
+            m, lo, hi = np.array([stats[k][l][col] for k in ks]).T
+            x = np.array(ks) + 0.06 * (j - len(result["rows"]) / 2)
+            ax.errorbar(x, m, yerr=[m - lo, hi - m], marker="o", capsize=3, label=l)
+        ax.set(xlabel="classes erased at once (k)", ylabel=name, xticks=ks)
+    axes[1].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
     return fig

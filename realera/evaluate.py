@@ -348,7 +348,7 @@ def fidelity(images, reference, judge) -> dict:
     px = lambda ims: np.stack([np.asarray(im.convert("RGB"), dtype=np.float64) / 255 for im in ims])
     a, b = px(images), px(reference)
     if a.shape != b.shape: raise ValueError(f"images and references differ in size: {a.shape[1:]} against {b.shape[1:]}")
-    return dict(feature=(100 * (1 - cos)).tolist(), pixel=(100 * np.sqrt(((a - b) ** 2).mean(axis=(1, 2, 3)))).tolist(),
+    return dict(feature=(100 * (1 - cos)).clamp_min(0).tolist(), pixel=(100 * np.sqrt(((a - b) ** 2).mean(axis=(1, 2, 3)))).tolist(),
                 frechet=frechet_distance(fa, fb))
 
 # %% ../nbs/05a_evaluate.ipynb #dd36cb1c
