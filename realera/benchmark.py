@@ -16,13 +16,13 @@ from .core import atomic_path, write_json
 from .settings import anchor_prompt, model_settings, preserve_prompts
 from .closed_form import DEFAULT_PRESERVE
 from .base import check_choice
-from .baselines import (ACConfig, ESDConfig, FMNConfig, MACEConfig, SLDPipeline, SPEEDConfig, ac_erase, esd_erase, fmn_erase,
-                               mace_erase, speed_edit, uce_edit)
+from .baselines import ACConfig, ESDConfig, SLDPipeline, SPEEDConfig, ac_erase, esd_erase, speed_edit, uce_edit
+from .attention_baselines import FMNConfig, MACEConfig, fmn_erase, mace_erase
 from .closed_form import load_edited_weights
 from .erase import VARIANTS, EraseConfig, erase
 from .images import comparison_grid
 from .judges import WorldClassifier
-from .evaluate import WORLD_TEMPLATE, bootstrap_mean, harmonic_score, run_protocol, world_protocol
+from .evaluate import WORLD_TEMPLATE, bootstrap_mean, run_protocol, world_protocol
 from .world.data import ASSOCIATED_TRAIN, CLASSES, COLORS, NAME_KINDS, SIZES, draw_masked, to_tensor
 from .world.data import TEMPLATES as WORLD_TEMPLATES
 from .world.model import WORLD_DIR, load_classifier, load_world
@@ -577,14 +577,18 @@ def tradeoff_figure(result: dict, ax=None):
     return fig
 
 def tradeoff_table(result: dict) -> str:
-    "One line per (method, knob value): means of Acc_e, Acc_s, Acc_g on associated names, Acc_g, H_o, and erase seconds per cell."
+    """One line per (method, knob value): means of Acc_e, Acc_s, Acc_g on associated names, Acc_g, H_o, the fidelity to the
+    original (where the result has it) and erase seconds per cell."""
+    fid = any(np.isfinite(frechet_array(result, l)).any() for l in result["rows"])
+    keys = ("acc_e", "acc_s", "acc_g:associated", "acc_g", "h_o") + (FIDELITY_COLUMNS if fid else ())
     lines = []
     for label in result["rows"]:
         m = _stat(hits_array(result, label))
         secs = np.mean([cell["erase_s"] for c in result["cells"].values() for cell in c[label].values()])
-        lines.append([label] + [f"{m[COLUMNS.index(k)] if k in COLUMNS else m[-1]:.1f}" for k in ("acc_e", "acc_s", "acc_g:associated", "acc_g", "h_o")]
-                     + [f"{secs:.1f}"])
-    return _table(("method · knob", "Acc_e ↓", "Acc_s ↑", "Acc_g associated ↓", "Acc_g ↓", "H_o ↑", "erase s"), lines)
+        lines.append([label] + [f"{m[STAT_COLUMNS.index(k)]:.1f}" for k in keys]
+                     + ([f"{np.nanmean(frechet_array(result, label)):.1f}"] if fid else []) + [f"{secs:.1f}"])
+    head = ("method · knob", "Acc_e ↓", "Acc_s ↑", "Acc_g associated ↓", "Acc_g ↓", "H_o ↑") + (_FID_HEAD if fid else ())
+    return _table(head + ("erase s",), lines)
 
 # %% ../nbs/06a_benchmark.ipynb #478df704
 def _rank_rows(res: dict, classes: list[str] | None = None) -> tuple[list[str], dict]:
