@@ -22,7 +22,7 @@ from .closed_form import load_edited_weights
 from .erase import VARIANTS, EraseConfig, erase
 from .images import comparison_grid
 from .judges import WorldClassifier
-from .evaluate import WORLD_TEMPLATE, bootstrap_mean, run_protocol, world_protocol
+from .evaluate import WORLD_TEMPLATE, bootstrap_mean, fidelity, run_protocol, world_protocol
 from .world.data import ASSOCIATED_TRAIN, CLASSES, COLORS, NAME_KINDS, SIZES, draw_masked, to_tensor
 from .world.data import TEMPLATES as WORLD_TEMPLATES
 from .world.model import WORLD_DIR, load_classifier, load_world
@@ -207,7 +207,6 @@ def _add_fidelity(cell: dict, d, ref, judge, n: int) -> dict:
     """`cell` with its fidelity to the original model's cell folder `ref` (the same prompts and seeds): the per-image-seed
     columns `FIDELITY_COLUMNS` of its hits (the kept prompts' mean distances) and `frechet` (over all kept-prompt images)."""
     from PIL import Image
-    from .evaluate import fidelity
     mine, theirs = _cell_images(d), _cell_images(ref)
     keys = sorted(mine)
     if set(keys) - set(theirs): raise ValueError(f"{str(ref)!r} lacks the original's images of {sorted(set(keys) - set(theirs))[:3]}")
@@ -471,7 +470,7 @@ def benchmark_report(result: dict, **boot) -> str:
 def merge_results(stored: dict, new: dict) -> dict:
     """`stored` with the rows of `new` it lacks, for the same settings and classes; `ValueError` unless every row both hold
     has the same hits in every class and erase seed they share (and at least one row is shared)."""
-    for k in ("n", "n_other", "steps", "guidance_scale", "seed", "preserve", "world", "template"):
+    for k in ("n", "n_other", "n_general", "steps", "guidance_scale", "seed", "preserve", "world", "template"):
         if stored["settings"].get(k) != new["settings"].get(k):
             raise ValueError(f"the runs differ in {k}: {stored['settings'].get(k)!r} against {new['settings'].get(k)!r}")
     if stored["classes"] != new["classes"]: raise ValueError(f"the runs erase other classes: {stored['classes']} against {new['classes']}")
