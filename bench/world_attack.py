@@ -106,7 +106,7 @@ def main():
     if a.merge_into:   # the table below then shows every attack of the stored result
         res = merge_attacks(json.loads(Path(a.merge_into).read_text()), res, skip_unpaired=a.skip_unpaired)
         write_json(a.merge_into, res)
-        records = res["records"]
+        records, stats = res["records"], res.get("stats", stats)
         print(f"merged into {a.merge_into}: attacks {res['settings']['attacks']}; left out, unpaired: {res.get('unpaired', [])}")
     table = attack_table(records, stats)
     with atomic_path(out/"table.md") as tmp: tmp.write_text(table + "\n")

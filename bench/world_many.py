@@ -4,7 +4,8 @@ several draws of which classes (from all ten), Acc_e on the erased, Acc_s on the
 original (same-seed feature and pixel distances, Fréchet) and the erase's seconds, with 95% intervals over the draws and
 the images; the paired Δ H_o to the closed form.
 
-    accelerate launch --multi_gpu --num_processes 2 bench/world_many.py --out bench-many   # the stored table (06a)
+    accelerate launch --multi_gpu --num_processes 2 bench/world_many.py --out bench-many   # the stored table (06a), ≈ 30 min
+    cp bench-many/results.json realera/assets/results/world_many.json; cp bench-many/many_concepts.png nbs/images/world_many.png
     python bench/world_many.py --quick --out /tmp/many          # a smoke run: k = 2, one draw, three methods, 2 images
 
 Writes OUT/results.json, OUT/tables.md and OUT/many_concepts.png; resumes an interrupted run from OUT. Under `accelerate

@@ -368,9 +368,10 @@ def attack_figure(records: dict, stats: dict):
 
 # %% ../nbs/05b_attack.ipynb #c6591036
 def merge_attacks(stored: dict, new: dict, skip_unpaired: bool = False) -> dict:
-    """`stored` (a `bench/world_attack.py` result) with the attacks of `new` it lacks, for the same settings; `ValueError`
-    unless every (method, class) both hold has the same plain-prompt hits (and at least one is shared). With `skip_unpaired`
-    a (method, class) whose hits differ is left without the new attack instead, and named in the result's `unpaired`."""
+    """`stored` (a `bench/world_attack.py` result) with the attacks and the methods of `new` it lacks, for the same settings;
+    `ValueError` unless every (method, class) both hold has the same plain-prompt hits (and at least one is shared: a run of
+    new methods carries the original's row to be checked by). With `skip_unpaired` a (method, class) whose hits differ is
+    left without the new attack instead, and named in the result's `unpaired`."""
     for k in ("classes", "n", "seeds", "iterations", "steps"):
         if stored["settings"].get(k) != new["settings"].get(k):
             raise ValueError(f"the runs differ in {k}: {stored['settings'].get(k)!r} against {new['settings'].get(k)!r}")
@@ -390,6 +391,10 @@ def merge_attacks(stored: dict, new: dict, skip_unpaired: bool = False) -> dict:
     for l, c in shared:
         if [l, c] in unpaired: continue
         for m, r in new["records"][l][c].items(): out["records"][l][c].setdefault(m, r)
+    for l in new["records"]:   # a method the stored result lacks, with its settings and its Acc_s / H_o
+        if l in stored["records"]: continue
+        out["records"][l], out["settings"]["rows"][l] = new["records"][l], new["settings"]["rows"][l]
+        if l in new.get("stats", {}): out.setdefault("stats", {})[l] = new["stats"][l]
     if unpaired: out["unpaired"] = out.get("unpaired", []) + [[l, c, list(new["records"][l][c])] for l, c in unpaired]
     out["settings"]["attacks"] = list(dict.fromkeys(stored["settings"]["attacks"] + new["settings"]["attacks"]))
     return out

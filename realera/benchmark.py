@@ -693,6 +693,6 @@ def many_concepts_figure(result: dict, **boot):
             x = np.array(ks) + 0.06 * (j - len(result["rows"]) / 2)
             ax.errorbar(x, m, yerr=[m - lo, hi - m], marker="o", capsize=3, label=l)
         ax.set(xlabel="classes erased at once (k)", ylabel=name, xticks=ks)
-    axes[1].legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=7, frameon=False)
     return fig

@@ -333,7 +333,8 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     from torchmetrics.image.fid import FrechetInceptionDistance
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
         raise ValueError(f"features must be two (n >= 2, d) sets of one width, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
-    fid = FrechetInceptionDistance(feature=_Given(a.shape[1]), reset_real_features=False)
+    # sync_on_compute off: a metric computed by one process of an `accelerate launch` (the gathering call) must not wait for the rest
+    fid = FrechetInceptionDistance(feature=_Given(a.shape[1]), reset_real_features=False, sync_on_compute=False)
     fid.update(b.double(), real=True); fid.update(a.double(), real=False)
     return max(float(fid.compute()), 0.0)   # ≥ 0; the eigenvalue route can return -1e-12
 

@@ -100,3 +100,16 @@ def test_sdxl_quick():
 def test_discover_quick():
     run_bench("discover.py", "--quick", expect=("| criterion | candidates | recall@10 |", "| kv | vocabulary |", "| text | names |",
                                                  "Test classes ['square']"))
+
+def test_world_many_quick_on_one_and_two_processes(tmp_path):
+    "Many concepts at once, plain and under `accelerate launch` (the gathering process computes the fidelity alone): one table."
+    args = [str(ROOT/"bench"/"world_many.py"), "--quick"]
+    one = subprocess.run([sys.executable, *args, "--out", str(tmp_path/"one")], capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0, one.stderr[-3000:]
+    for t in ("| k | method | Acc_e ↓ | Acc_s ↑ |", "Fréchet ↓", "| 2 | original |", "| 2 | closed form (variant 1) |"): assert t in one.stdout, t
+    two = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                          "--mixed_precision", "no", "--dynamo_backend", "no", "--num_cpu_threads_per_process", "1", *args,
+                          "--out", str(tmp_path/"two")], capture_output=True, text=True, timeout=600)
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert (tmp_path/"one"/"tables.md").read_text() == (tmp_path/"two"/"tables.md").read_text()
+    assert (tmp_path/"one"/"many_concepts.png").stat().st_size > 10_000
