@@ -4,14 +4,16 @@
 
 # %% ../nbs/02b_attention_baselines.ipynb #4e1b096f
 from __future__ import annotations
-import copy
+import copy, random
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from .base import check_choice, check_flag
 from .closed_form import load_edited_weights
-from .core import check_int, check_number, cross_attention_projections, encode_prompts, is_sdxl
+from .core import check_concepts, check_int, check_number, concept_span, cross_attention_projections
+from .core import encode_prompts, is_sdxl, tokenize
 from .baselines import check_templates, fine_tune, noised_batch, own_drawings
 
 # %% auto #0
@@ -85,7 +87,6 @@ def fmn_parameters(unet, params: str = "unet") -> list[tuple[str, torch.nn.Param
 
 def fmn_positions(tokenizer, captions: list[str], concept: str, use_pooler: bool = True) -> torch.Tensor:
     "FMN's text positions per caption (bool, (captions, 77)): the concept's tokens, and every `<|endoftext|>` with `use_pooler`."
-    from realera.core import concept_span, tokenize
     ids = tokenize(tokenizer, captions)
     pos = torch.zeros(ids.shape, dtype=torch.bool)
     for i, c in enumerate(captions):
@@ -188,7 +189,6 @@ def mace_matching(tokenizer, old: str, new: str) -> tuple[list[int], list[int]]:
 
 def mace_prompts(concept: str, mapping: str, templates, aug_length: int, seed: int) -> tuple[list[str], list[str]]:
     "`aug_length` of `templates` (drawn from `seed`), filled with the concept and with its mapping word."
-    import random
     templates = check_templates(templates)
     picked = random.Random(seed).sample(templates, min(aug_length, len(templates)))
     return [t.format(concept) for t in picked], [t.format(mapping) for t in picked]
@@ -201,10 +201,11 @@ def _mace_contexts(pipe, old: list[str], new: list[str]) -> tuple[torch.Tensor, 
     return (torch.cat([e_old[i, a] for i, (a, _) in enumerate(pairs)]).T, torch.cat([e_new[i, b] for i, (_, b) in enumerate(pairs)]).T)
 
 def mace_refine(pipe, concepts: list[str], mappings: list[str], cfg: MACEConfig, templates=MACE_TEMPLATES,
-                preserve: list[str] | None = None) -> dict[str, torch.Tensor]:
-    "Stage 1, closed-form refinement: the refined `to_k`/`to_v` weights (module name → weight), the pipeline untouched."
-    Cs, Ns = zip(*(_mace_contexts(pipe, *mace_prompts(c, m, templates, cfg.aug_length, cfg.seed + i))
-                   for i, (c, m) in enumerate(zip(concepts, mappings))))
+                preserve: list[str] | None = None, pairs: list[tuple] | None = None) -> dict[str, torch.Tensor]:
+    """Stage 1, closed-form refinement: the refined `to_k`/`to_v` weights (module name → weight), the pipeline untouched.
+    `pairs`: each concept's `mace_prompts` when the caller has drawn them already."""
+    pairs = pairs or [mace_prompts(c, m, templates, cfg.aug_length, cfg.seed + i) for i, (c, m) in enumerate(zip(concepts, mappings))]
+    Cs, Ns = zip(*(_mace_contexts(pipe, *p) for p in pairs))
     C, N = torch.cat(Cs, 1), torch.cat(Ns, 1)
     P = _mace_preserved(pipe, preserve, cfg)
     return {name: mace_closed_form(m.weight.detach().float(), C, m.weight.detach().float() @ N, cfg.lamb, P, cfg.preserve_scale)
@@ -227,8 +228,6 @@ def attention_masks(pipe, latents: torch.Tensor, caption: str, concept: str, thr
     the concept tokens' attention in every `attn2` (mean over heads and tokens) upsampled to the latent's side and averaged,
     min-max scaled per image and thresholded; (n, side, side) bool."""
     from diffusers import DDPMScheduler
-    import torch.nn.functional as F
-    from realera.core import concept_span
     unet, side = pipe.unet, latents.shape[-1]
     span = concept_span(pipe.tokenizer, caption, concept)
     sched = DDPMScheduler.from_config(pipe.scheduler.config)
@@ -246,7 +245,6 @@ def attention_masks(pipe, latents: torch.Tensor, caption: str, concept: str, thr
 
 def _masked_attention_loss(maps: dict, positions: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
     "MACE's loss: Σ over layers of the norm of the attention at `positions` (bool, (b, tokens)) inside `masks` ((b, h, w) bool)."
-    import torch.nn.functional as F
     tok, loss = positions.float()[:, None, None, :], 0
     for p in maps.values():   # (b, heads, pixels, tokens)
         w = tok
@@ -318,7 +316,6 @@ def mace_erase(pipe, concepts: list[str] | str, mappings: list[str] | str = "", 
     """MACE's three stages on `pipe`, edited in place (its `to_k`/`to_v` end as the fused weights, also returned).
     `mappings`: each concept's mapping word (one serves all); `data`: per concept, (latents, masks) of its images (masks
     (n, h, w) bool at any side, or None: no mask); without it, the original model's own drawings with `cfg.mask`'s masks."""
-    from realera.core import check_concepts
     cfg = cfg or MACEConfig()
     concepts, mappings = check_concepts(concepts, mappings)
     if is_sdxl(pipe): raise ValueError("mace_erase reproduces MACE's code, written for SD1.x/2.x; this pipeline is SDXL-shaped")
@@ -327,7 +324,8 @@ def mace_erase(pipe, concepts: list[str] | str, mappings: list[str] | str = "", 
     data = _check_mace_data(data, len(concepts), shape)
     if cfg.mask == "world" and any(d is None for d in data):
         raise ValueError("mask='world' reads each concept's masks from `data` (the world's drawings: realera.world.data.draw_masked)")
-    prompts = [mace_prompts(c, m, templates, cfg.aug_length, cfg.seed + i)[0] for i, (c, m) in enumerate(zip(concepts, mappings))]
+    pairs = [mace_prompts(c, m, templates, cfg.aug_length, cfg.seed + i) for i, (c, m) in enumerate(zip(concepts, mappings))]
+    prompts = [old for old, _ in pairs]
     for c, ps in zip(concepts, prompts): fmn_positions(pipe.tokenizer, ps, c)   # every prompt holds its concept: fail now
     for i, c in enumerate(concepts):   # the images, drawn by the original model before any stage (its data preparation)
         if data[i] is not None: data[i] = (data[i][0].to(unet.device, unet.dtype), data[i][1])
@@ -337,7 +335,7 @@ def mace_erase(pipe, concepts: list[str] | str, mappings: list[str] | str = "", 
                 attention_masks(pipe, lat[k:k + 1], prompts[i][int(which[k])], c, cfg.mask_threshold, seed=cfg.seed + k)
                 for k in range(len(lat))])
             data[i] = (lat, masks)
-    refined = mace_refine(pipe, concepts, mappings, cfg, templates, preserve)
+    refined = mace_refine(pipe, concepts, mappings, cfg, templates, preserve, pairs)
     load_edited_weights(unet, refined)
     merged = [mace_lora(pipe, c, prompts[i], *data[i], cfg, seed=cfg.seed + i, progress=progress)[0] for i, c in enumerate(concepts)]
     fused = mace_fuse(pipe, refined, merged, prompts, cfg, preserve)
