@@ -11,6 +11,14 @@ def run_bench(script: str, *args, timeout: int = 900, ok: bool = True, expect=()
     for t in expect: assert t in r.stdout, t
     return r
 
+def launch_two(*args, timeout: int = 900) -> subprocess.CompletedProcess:
+    "`args` (a script and its arguments) under `accelerate launch` with two CPU processes, one thread each; asserts success."
+    r = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                        "--mixed_precision", "no", "--dynamo_backend", "no", "--num_cpu_threads_per_process", "1", *args],
+                       capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
 def test_world_erase_quick(tmp_path):
     run_bench("world_erase.py", "--quick", "--out", str(tmp_path/"b"),
               "--rows", '{"closed form + associated names": ["closed form (variant 1)", {"also": "associated"}]}',
@@ -35,10 +43,7 @@ def test_world_attack_quick_on_one_and_two_processes(tmp_path):
     for t in ("| method | plain prompt % | prompts ASR % | RECE ASR % | soft ASR % | teacher ASR % |", "| original | 100 [100, 100] |",
               "| closed form (variant 1) |"):
         assert t in one.stdout, t
-    two = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-                          "--mixed_precision", "no", "--dynamo_backend", "no", "--num_cpu_threads_per_process", "1", *args,
-                          "--out", str(tmp_path/"two")], capture_output=True, text=True, timeout=900)
-    assert two.returncode == 0, two.stderr[-3000:]
+    launch_two(*args, "--out", str(tmp_path/"two"))
     assert (tmp_path/"one"/"table.md").read_text() == (tmp_path/"two"/"table.md").read_text()
     assert (tmp_path/"one"/"figure.png").stat().st_size > 10_000
 
@@ -107,9 +112,7 @@ def test_world_many_quick_on_one_and_two_processes(tmp_path):
     one = subprocess.run([sys.executable, *args, "--out", str(tmp_path/"one")], capture_output=True, text=True, timeout=600)
     assert one.returncode == 0, one.stderr[-3000:]
     for t in ("| k | method | Acc_e ↓ | Acc_s ↑ |", "Fréchet ↓", "| 2 | original |", "| 2 | closed form (variant 1) |"): assert t in one.stdout, t
-    two = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-                          "--mixed_precision", "no", "--dynamo_backend", "no", "--num_cpu_threads_per_process", "1", *args,
-                          "--out", str(tmp_path/"two")], capture_output=True, text=True, timeout=600)
-    assert two.returncode == 0, two.stderr[-3000:]
-    assert (tmp_path/"one"/"tables.md").read_text() == (tmp_path/"two"/"tables.md").read_text()
+    launch_two(*args, "--out", str(tmp_path/"two"), timeout=600)
+    measured = lambda d: [line.rsplit("|", 2)[0] for line in (d/"tables.md").read_text().splitlines()]   # all but the erase's seconds
+    assert measured(tmp_path/"one") == measured(tmp_path/"two")
     assert (tmp_path/"one"/"many_concepts.png").stat().st_size > 10_000
