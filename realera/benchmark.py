@@ -695,4 +695,5 @@ def many_concepts_figure(result: dict, **boot):
         ax.set(xlabel="classes erased at once (k)", ylabel=name, xticks=ks)
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=7, frameon=False)
+    plt.close(fig)
     return fig

@@ -116,3 +116,13 @@ def test_world_many_quick_on_one_and_two_processes(tmp_path):
     measured = lambda d: [line.rsplit("|", 2)[0] for line in (d/"tables.md").read_text().splitlines()]   # all but the erase's seconds
     assert measured(tmp_path/"one") == measured(tmp_path/"two")
     assert (tmp_path/"one"/"many_concepts.png").stat().st_size > 10_000
+
+def test_the_shipped_many_concepts_figure_is_what_its_result_draws(tmp_path):
+    "nbs/images/world_many.png is `many_concepts_figure` of the stored world_many.json (what bench/world_many.py saves)."
+    import numpy as np
+    from PIL import Image
+    from realera.base import stored_result
+    from realera.benchmark import many_concepts_figure
+    many_concepts_figure(stored_result("world_many.json")).savefig(tmp_path/"m.png", dpi=100, bbox_inches="tight")
+    a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=float) for p in (tmp_path/"m.png", ROOT/"nbs"/"images"/"world_many.png"))
+    assert a.shape == b.shape and np.abs(a - b).mean() < 1.0, "nbs/images/world_many.png is stale: redraw it from world_many.json"
