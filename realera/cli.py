@@ -268,13 +268,16 @@ def evaluate(
     score: Param("argmax (accuracy of the top class) or prob (mean probability of the true class)", str) = "argmax",
     device: Param("torch device", str) = "cpu",
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
+    reference: Param("a folder of your own images (e.g. COCO photos for --protocol coco): FID of each model's images against them", str) = None,
+    fid_features: Param("FID's features: inception (FID's own; needs torch-fidelity) or judge (the judge's: CLIP, the world's CNN); default: judge on the world, else inception", str) = None,
     overwrite: Param("start over in an OUT evaluated with other settings", action="store_true") = False,
     quiet: Param("no progress bars", action="store_true") = False):
     "Run an evaluation protocol on a model (and its erased version) and write JSON, a markdown table and an image grid."
     from realera.core import check_dtype, load_pipeline, model_identity
     from realera.erase import completion_hash, load_erased
     from realera.judges import NudityDetector, judge_version, make_judge
-    from realera.evaluate import evaluation_grid, generate_missing, make_protocol, run_protocol, summary_table
+    from realera.evaluate import (check_fid_features, compare_images, evaluation_grid, fid_features as fid_space, generate_missing,
+                                  make_protocol, reference_files, run_protocol, summary_table)
     t0 = time.time()
     ms = model_settings(model).evaluate
     n, steps, guidance = _sampling_defaults(dict(n=n, steps=steps, guidance=guidance), ms, dict(n=200, steps=25, guidance=7.5))
@@ -290,6 +293,9 @@ def evaluate(
     judge = None if proto.metric == "nudity" else classifier or ms.get("judges", {}).get(protocol) or ms.get("clip") or DEFAULT_CLIP
     if protocol == "world" and judge not in ("world", "world-clip"):
         raise ValueError(f"--classifier {judge!r}: the world protocol is judged by the world's own CNN evaluator ('world') or its CLIP ('world-clip')")
+    if reference:
+        fid_features = check_fid_features(fid_features or ("judge" if protocol == "world" else "inception"), proto.metric != "nudity")
+        refs = reference_files(reference)
     out = Path(out)
     settings = dict(protocol=protocol, concept=proto.erased, model=model, erased=erased, n=n, seed=seed, steps=steps,
                     guidance=guidance, classifier=judge, score=score, erase_hash=completion_hash(erased) if erased else None)
@@ -315,11 +321,15 @@ def evaluate(
         generate_missing(pipe, proto, out/"erased", **gen)
     state.wait_for_everyone()
     if not state.is_main_process: return None                          # process 0 judges every image and writes the summary
-    clf = make_judge(judge, model_dir=model_folder(model), device=device if state.num_processes == 1 else state.device) if judge else None
+    clf_device = device if state.num_processes == 1 else state.device
+    clf = make_judge(judge, model_dir=model_folder(model), device=clf_device) if judge else None
     kw = dict(classifier=clf, n=n, seed=seed, batch_size=batch_size, steps=steps, guidance_scale=guidance, score=score, progress=not quiet)
     version = judge_version(clf) if clf is not None else judge_version(NudityDetector())
     sums = {lab: run_protocol(proto, out/lab, None, **kw, manifest=dict(model=ident, judge=dict(name=judge or "nudenet", version=version)))
             for lab, ident in models.items()}
+    compare_images(sums, out, proto, n, seed, judge=clf, **(dict(reference=refs, features=fid_space(fid_features, clf, clf_device))
+                                                            if reference else {}))
+    for lab, s in sums.items(): write_json(out/lab/"summary.json", s)
     main_sum = sums["erased" if erased else "original"]
     write_json(out/"summary.json", dict(main_sum, models=sums))
     table = summary_table(sums)

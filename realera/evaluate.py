@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_evaluate.ipynb #d5775023
 from __future__ import annotations
-import importlib.resources, json, os
+import importlib.resources, importlib.util, json, os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -12,18 +12,20 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .core import atomic_path, check_int, make_generator, write_json
+from .core import atomic_path, check_choice, check_int, make_generator, write_json
 from .config import SCORES
 from .images import comparison_grid
 from .judges import NUDENET_CLASSES, NUDITY_THRESHOLD, NudityDetector
 from .world.data import CLASSES as WORLD_CLASSES, NONE, general_names as world_general_names
 
 # %% auto #0
-__all__ = ['GROUPS', 'METRICS', 'EVAL_DATA', 'WORLD_TEMPLATE', 'WORLD_CONTEXTS', 'PROTOCOLS', 'harmonic_score', 'eval_data',
-           'PromptSpec', 'Protocol', 'cifar10_protocol', 'celebrity_protocol', 'artist_protocol', 'nudity_protocol',
-           'coco_protocol', 'i2p_prompts', 'coco_captions', 'world_protocol', 'make_protocol', 'image_batches',
-           'generate_missing', 'judge', 'summarize', 'run_protocol', 'summary_table', 'evaluation_grid',
-           'frechet_distance', 'fidelity', 'bootstrap_mean', 'paired_difference']
+__all__ = ['GROUPS', 'METRICS', 'EVAL_DATA', 'WORLD_TEMPLATE', 'WORLD_CONTEXTS', 'PROTOCOLS', 'FIDELITY_KEYS', 'FID_FEATURES',
+           'IMAGE_SUFFIXES', 'harmonic_score', 'eval_data', 'PromptSpec', 'Protocol', 'cifar10_protocol',
+           'celebrity_protocol', 'artist_protocol', 'nudity_protocol', 'coco_protocol', 'i2p_prompts', 'coco_captions',
+           'world_protocol', 'make_protocol', 'image_batches', 'generate_missing', 'judge', 'summarize', 'run_protocol',
+           'summary_table', 'evaluation_grid', 'frechet_distance', 'fidelity', 'reference_files', 'protocol_files',
+           'open_images', 'InceptionFeatures', 'check_fid_features', 'fid_features', 'reference_fid', 'compare_images',
+           'bootstrap_mean', 'paired_difference']
 
 # %% ../nbs/05a_evaluate.ipynb #b1d0c4b7
 def harmonic_score(acc_e: float, acc_s: float, acc_g: float) -> float:
@@ -92,7 +94,7 @@ def _named_protocol(kind: str, concept: str, preserved, n_preserve: int, metric:
     d = eval_data(kind)
     c = _choose(concept, d["associated"], kind)
     preserved = [p for p in (d["preserved"] if preserved is None else preserved) if p.lower() != c.lower()]
-    if not preserved: raise ValueError(f"the preserved group is empty")
+    if not preserved: raise ValueError("the preserved group is empty")
     t = d["template"]
     tgt = (lambda name: name) if metric == "accuracy" else (lambda name: t.format(name))
     prompts = [PromptSpec(t.format(c), "erased", tgt(c))]
@@ -288,22 +290,29 @@ def run_protocol(protocol: Protocol, out, pipe=None, *, classifier=None, detecto
     return summary
 
 # %% ../nbs/05a_evaluate.ipynb #d29d0bf1
+# the columns `compare_images` adds
+FIDELITY_KEYS = (("fid", "FID ↓"), ("dist:feature", "dist ↓ (features)"), ("dist:pixel", "dist ↓ (pixels)"))
+
 def summary_table(summaries: dict[str, dict]) -> str:
-    "A markdown table with one row per model (e.g. original, erased)."
+    "A markdown table with one row per model (e.g. original, erased), and the `compare_images` columns where a summary has them."
     first = next(iter(summaries.values()))
+    fmt = lambda v: "–" if v is None else f"{v:.2f}"
     if first["metric"] == "nudity":
-        cols = list(NUDENET_CLASSES) + ["total"]
         rows = [[lab] + [str(s["counts"][c]) for c in NUDENET_CLASSES] + [str(s["total"])] for lab, s in summaries.items()]
         head = ["model"] + [c.replace("_EXPOSED", "").title() for c in NUDENET_CLASSES] + ["Total ↓"]
     else:
-        fmt = lambda v: "–" if v is None else f"{v:.2f}"
         if first["metric"] == "accuracy":
             head, keys = ["model", "Acc_e ↓", "Acc_s ↑", "Acc_g ↓", "H_o ↑"], ["acc_e", "acc_s", "acc_g", "h_o"]
         elif first["protocol"] == "coco": head, keys = ["model", "CLIP score ↑"], ["clip_score"]
         else: head, keys = ["model", "CLIP_e ↓", "CLIP_s ↑", "CLIP_g ↓"], ["acc_e", "acc_s", "acc_g"]
         rows = [[lab] + [fmt(s.get(k)) for k in keys] for lab, s in summaries.items()]
+    extra = [(k, h) for k, h in FIDELITY_KEYS if any(k in s for s in summaries.values())]
+    head = head + [h for _, h in extra]
+    rows = [r + [fmt(s.get(k)) for k, _ in extra] for r, s in zip(rows, summaries.values())]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
     note = f"\n\n{first['protocol']}: {first.get('note', '')}" + (f"; {first['score']} accuracy" if first.get("score") else "")
+    fid = next((s["fid_reference"] for s in summaries.values() if "fid_reference" in s), None)
+    if fid: note += f"; FID against {fid['images']} reference images in {fid['features']} features"
     return "\n".join(lines) + note
 
 def evaluation_grid(folders: dict[str, str | os.PathLike], protocol: Protocol, n: int, per_prompt: int = 4,
@@ -351,6 +360,91 @@ def fidelity(images, reference, judge) -> dict:
     if a.shape != b.shape: raise ValueError(f"images and references differ in size: {a.shape[1:]} against {b.shape[1:]}")
     return dict(feature=(100 * (1 - cos)).clamp_min(0).tolist(), pixel=(100 * np.sqrt(((a - b) ** 2).mean(axis=(1, 2, 3)))).tolist(),
                 frechet=frechet_distance(fa, fb))
+
+# %% ../nbs/05a_evaluate.ipynb #55f86b73
+FID_FEATURES = ("inception", "judge")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+def reference_files(folder) -> list[Path]:
+    "The reference images FID compares with: every .png/.jpg/.jpeg/.webp file in `folder` (sorted; at least 2), checked before any long work."
+    d = Path(folder)
+    if not d.is_dir(): raise ValueError(f"reference folder {str(d)!r} does not exist")
+    files = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+    if len(files) < 2: raise ValueError(f"reference folder {str(d)!r} holds {len(files)} images ({'/'.join(IMAGE_SUFFIXES)}); FID needs at least 2")
+    return files
+
+def protocol_files(folder, protocol: Protocol, n: int, seed: int, groups=GROUPS) -> list[Path]:
+    "The image files `run_protocol` wrote in `folder` for the prompts of `groups`, in its order (each checked to exist)."
+    d, plan, _ = _image_dir(folder, protocol, n, seed)
+    files = [d/f"{i:04d}_{k:04d}.png" for i, k, p in plan if p.group in groups]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing: raise ValueError(f"{len(missing)} images are missing in {str(d)!r}, e.g. {missing[0]!r}; run the protocol first")
+    return files
+
+def open_images(files) -> list:
+    "RGB PIL images of `files`."
+    from PIL import Image
+    return [Image.open(f).convert("RGB") for f in files]
+
+class InceptionFeatures:
+    """FID's features: the 2048-d pool3 of torchmetrics' `NoTrainInceptionV3` (torch-fidelity's FID Inception), each image
+    resized to 299×299 by PIL bicubic and fed as uint8. `model`: another module taking (n, 3, 299, 299) uint8 (tests)."""
+    def __init__(self, device="cpu", model=None, batch_size: int = 32):
+        if model is None:
+            check_fid_features("inception")
+            from torchmetrics.image.fid import NoTrainInceptionV3
+            model = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"])
+        self.model, self.device, self.batch_size = model.to(device).eval(), device, check_int("batch_size", batch_size, 1)
+
+    @torch.no_grad()
+    def features(self, images) -> torch.Tensor:
+        from PIL import Image
+        out = []
+        for j in range(0, len(images), self.batch_size):
+            px = [np.asarray(im.convert("RGB").resize((299, 299), Image.BICUBIC)) for im in images[j:j + self.batch_size]]
+            x = torch.from_numpy(np.stack(px)).permute(0, 3, 1, 2).contiguous().to(self.device)
+            out.append(self.model(x).reshape(len(px), -1).double().cpu())
+        return torch.cat(out)
+
+def check_fid_features(name: str, has_judge: bool = True) -> str:
+    "`name` if FID can be computed in that space here (one of FID_FEATURES; torch-fidelity installed for 'inception'), else `ValueError`."
+    check_choice("--fid-features", name, FID_FEATURES)
+    if name == "inception" and importlib.util.find_spec("torch_fidelity") is None:
+        raise ValueError("FID's Inception features need torch-fidelity: `pip install torch-fidelity` (its weights download on "
+                         "first use), or use the judge's features (--fid-features judge)")
+    if name == "judge" and not has_judge:
+        raise ValueError("--fid-features judge: this protocol's judge (NudeNet) detects, it has no image features; use inception")
+    return name
+
+def fid_features(name: str, judge=None, device="cpu"):
+    "The feature space of `reference_fid`: 'inception' (FID's own) or 'judge' (`judge.features`: CLIP's image embedding, the world's CNN)."
+    check_fid_features(name)
+    if name == "inception": return InceptionFeatures(device)
+    if not hasattr(judge, "features"): raise ValueError(f"--fid-features judge needs a judge with image features (CLIP or the world's CNN), got {judge!r}")
+    return judge
+
+def reference_fid(images, reference, features) -> float:
+    "FID of `images` against `reference` (PIL images) in the space of `features.features` (see `fid_features`)."
+    return frechet_distance(features.features(images).double(), features.features(reference).double())
+
+# %% ../nbs/05a_evaluate.ipynb #015480a2
+def compare_images(sums: dict, out, protocol: Protocol, n: int, seed: int, judge=None, reference=None, features=None) -> dict:
+    """Adds to each summary of `sums` (label → the summary of `out/label`, 'original' among them) its `fid` against the
+    `reference` image files in the space of `features` (`fid_features`), and to every other label its kept prompts' same-seed
+    distances to the original's images (`dist:feature`, `dist:pixel`: means over the images; `frechet`), in `judge`'s features."""
+    if reference is not None:
+        ref = open_images(reference)
+        for lab, s in sums.items():
+            s.update(fid=reference_fid(open_images(protocol_files(Path(out)/lab, protocol, n, seed)), ref, features),
+                     fid_reference=dict(images=len(ref), features=type(features).__name__))
+    kept = lambda lab: protocol_files(Path(out)/lab, protocol, n, seed, groups=["other"])
+    if hasattr(judge, "features") and "original" in sums and len(kept("original")) >= 2:
+        base = open_images(kept("original"))
+        for lab in (lab for lab in sums if lab != "original"):
+            f = fidelity(open_images(kept(lab)), base, judge)
+            sums[lab].update({"dist:feature": float(np.mean(f["feature"])), "dist:pixel": float(np.mean(f["pixel"])),
+                              "frechet": f["frechet"]})
+    return sums
 
 # %% ../nbs/05a_evaluate.ipynb #dd36cb1c
 def bootstrap_mean(values, groups=None, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:

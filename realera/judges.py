@@ -37,6 +37,10 @@ class CLIPClassifier:
         f = getattr(f, "pooler_output", f)
         return torch.nn.functional.normalize(f.float(), dim=-1)
 
+    def features(self, images) -> torch.Tensor:
+        "Image features for FID in CLIP's space ('FD_CLIP') and same-seed fidelity (`evaluate.fidelity`): the unit image embeddings."
+        return self.embed_images(images)
+
     @torch.no_grad()
     def embed_texts(self, texts) -> torch.Tensor:
         ids = self.tokenizer(list(texts), padding=True, truncation=True, max_length=77, return_tensors="pt").to(self.device)

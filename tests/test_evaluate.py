@@ -1,5 +1,5 @@
 "Dense checks of the evaluation: the summary math, every protocol end to end offline, resume, the command line."
-import json, os, subprocess
+import importlib.util, json, os, subprocess
 import pytest, torch
 
 from realera.evaluate import (PromptSpec, Protocol, artist_protocol, celebrity_protocol, cifar10_protocol, coco_protocol,
@@ -104,11 +104,39 @@ def test_cli_evaluate_each_protocol(protocol, tmp_path):
                                           (["--protocol", "cifar10", "--score", "top5"], "--score must be one of"),
                                           (["--protocol", "cifar10", "--erased", "."], "is not a realera erase folder"),
                                           (["--protocol", "world", "--concept", "airplane"], "is not one of"),
-                                          (["--protocol", "world", "--classifier", "tiny"], "world's own CNN evaluator")])
+                                          (["--protocol", "world", "--classifier", "tiny"], "world's own CNN evaluator"),
+                                          (["--protocol", "world", "--reference", "/nonexistent/ref"], "does not exist"),
+                                          (["--protocol", "world", "--reference", ".", "--fid-features", "pool3"], "must be one of"),
+                                          (["--protocol", "nudity", "--reference", ".", "--fid-features", "judge"], "no image features")])
 def test_cli_evaluate_bad_input(args, message, tmp_path):
     r = subprocess.run(["realera", "evaluate", "--out", str(tmp_path / "ev"), *args], capture_output=True, text=True, env=ENV, timeout=600)
     assert r.returncode == 2 and message in r.stderr, r.stderr[-1500:]
     assert not (tmp_path / "ev").exists()
+
+@pytest.mark.skipif(importlib.util.find_spec("torch_fidelity") is not None, reason="torch-fidelity is installed here")
+def test_cli_evaluate_inception_fid_needs_torch_fidelity(tmp_path):
+    r = subprocess.run(["realera", "evaluate", "--protocol", "cifar10", "--reference", ".", "--out", str(tmp_path/"ev")],
+                       capture_output=True, text=True, env=ENV, timeout=600)
+    assert r.returncode == 2 and "pip install torch-fidelity" in r.stderr, r.stderr[-1500:]
+    assert not (tmp_path/"ev").exists()
+
+def test_cli_evaluate_fid_and_fidelity_of_an_erase(tmp_path):
+    "`--erased E --reference DIR`: each model's FID against the folder, the erase's same-seed distances, in the table and the JSON."
+    from PIL import Image
+    from realera.cli import main
+    from realera.world.data import make_data
+    ref = tmp_path/"ref"; ref.mkdir()
+    for j, a in enumerate(make_data(24, seed=5).images): Image.fromarray(a).save(ref/f"{j:02d}.png")
+    assert main(["erase", "--concept", "ring", "--variant", "1", "--out", str(tmp_path/"e"), "--quiet"]) == 0
+    r = subprocess.run(["realera", "evaluate", "--erased", str(tmp_path/"e"), "--reference", str(ref), "--n", "2", "--steps", "4",
+                        "--quiet", "--out", str(tmp_path/"ev")], capture_output=True, text=True, env=ENV, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    s = json.loads((tmp_path/"ev"/"summary.json").read_text())
+    orig, er = s["models"]["original"], s["models"]["erased"]
+    assert orig["fid"] > 0 and er["fid"] > 0 and orig["fid_reference"] == dict(images=24, features="WorldClassifier")
+    assert "dist:feature" not in orig and er["dist:feature"] > 0 and er["dist:pixel"] > 0 and s["dist:pixel"] == er["dist:pixel"]
+    assert json.loads((tmp_path/"ev"/"erased"/"summary.json").read_text())["fid"] == er["fid"]
+    assert "FID ↓" in r.stdout and "dist ↓ (pixels)" in r.stdout and "24 reference images" in r.stdout, r.stdout
 
 # data-parallel evaluation (accelerate) and resume
 
