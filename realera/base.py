@@ -8,9 +8,9 @@ import contextlib, importlib.resources, json, math, os, tempfile
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['LOCK_FILE', 'EMBEDDED_MODEL', 'RESULTS_DIR', 'HUB_IDS', 'RETIRED_HUB_IDS', 'check_int', 'check_number',
+__all__ = ['LOCK_FILE', 'EMBEDDED_MODEL', 'RESULTS_DIR', 'VERSIONED', 'HUB_IDS', 'RETIRED_HUB_IDS', 'check_int', 'check_number',
            'check_choice', 'check_flag', 'atomic_path', 'atomic_dir', 'write_json', 'read_json', 'folder_lock',
-           'canonical_safetensors', 'stored_result']
+           'canonical_safetensors', 'stored_result', 'library_versions']
 
 # %% ../nbs/00_base.ipynb #ea9167e0
 def _bound(x) -> str: return f"2**{x.bit_length() - 1}" if isinstance(x, int) and x > 2**20 and x & (x - 1) == 0 else f"{x:g}"
@@ -130,6 +130,17 @@ def stored_result(name: str) -> dict:
         held = sorted(p.name for p in RESULTS_DIR.glob("*.json"))
         raise ValueError(f"no stored result {name!r}; the package holds {held}")
     return read_json(path)
+
+VERSIONED = ("realera", "torch", "diffusers", "transformers", "peft", "accelerate", "numpy")
+
+def library_versions() -> dict:
+    """The installed version of each package a measurement depends on (None where one is missing): what a stored result
+    records, since a fine-tuned baseline amplifies a library's last-bit float changes into other images."""
+    from importlib.metadata import PackageNotFoundError, version
+    def v(name):
+        try: return version(name)
+        except PackageNotFoundError: return None
+    return {name: v(name) for name in VERSIONED}
 
 # every hub repository the package and its documentation name, in one place (a test checks that no other id is named)
 HUB_IDS = {"sd14": "CompVis/stable-diffusion-v1-4", "sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from .core import atomic_path, write_json
 from .settings import anchor_prompt, model_settings, preserve_prompts
 from .closed_form import DEFAULT_PRESERVE
-from .base import check_choice
+from .base import check_choice, library_versions
 from .baselines import ACConfig, ESDConfig, SLDPipeline, SPEEDConfig, ac_erase, esd_erase, speed_edit, uce_edit
 from .attention_baselines import FMNConfig, MACEConfig, fmn_erase, mace_erase
 from .closed_form import load_edited_weights
@@ -253,6 +253,8 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
                     **({} if template == WORLD_TEMPLATE else {"template": template}),   # the tables' one template: as before
                     **({} if n_general is None else {"n_general": n_general}))
     protocol = lambda c: world_protocol(c, template, n_other=n_other, n_general=n_general)
+    draw = lambda c, d, pipe: run_protocol(protocol(c), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,   # a cell's images, judged
+                                           guidance_scale=guidance_scale, batch_size=16, progress=False)
     marker = out/"benchmark.json"
     if marker.exists() and json.loads(marker.read_text()) != json.loads(json.dumps(settings)):
         if not overwrite: raise FileExistsError(f"{str(out)!r} holds a benchmark with other settings; pass overwrite=True or use another folder")
@@ -261,7 +263,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     cells = [(c, label, s) for c in classes for label, (kind, _) in rows.items() for s in range(seeds if is_seeded(kind) else 1)]
     i, k = shard
     clf, result = WorldClassifier(load_classifier(world)), dict(settings=settings, rows={l: list(r) for l, r in rows.items()},
-                                                               classes=classes, seeds=seeds, cells={})
+                                                               classes=classes, seeds=seeds, cells={}, versions=library_versions())
     for j, (c, label, s) in enumerate(tqdm(cells, desc="benchmark", disable=not progress)):
         kind, ps = rows[label]
         d = out/c/_slug(label)/f"seed{s}"
@@ -277,17 +279,15 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
             pipe, t = load_world(world), time.time()
             pipe = apply_method(pipe, kind, c, ps, s, settings_of_world, preserve)
             t_erase = time.time() - t
-            summ = run_protocol(protocol(c), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,
-                                guidance_scale=guidance_scale, batch_size=16, progress=False)
+            summ = draw(c, d, pipe)
             recs = json.loads((d/"records.json").read_text())
             cell = dict(spec=spec, summary={key: summ[key] for key in ("acc_e", "acc_s", "acc_g", "h_o", "acc_g_by_kind")},
-                        hits=[[None if np.isnan(x) else round(float(x), 4) for x in row] for row in cell_hits(recs, n)], erase_s=t_erase, eval_s=time.time() - t - t_erase)
+                        hits=[[None if np.isnan(x) else round(float(x), 4) for x in row] for row in cell_hits(recs, n)], erase_s=t_erase,
+                        eval_s=time.time() - t - t_erase, versions=library_versions())
             write_json(d/"cell.json", cell)
         if k == 1 and "frechet" not in cell:   # the gathering call: the cell's fidelity to the original model
             ref = out/c/_slug("original")/"seed0"
-            if not (ref/"records.json").exists():
-                run_protocol(protocol(c), ref, load_world(world), classifier=clf, n=n, seed=seed, steps=steps,
-                             guidance_scale=guidance_scale, batch_size=16, progress=False)
+            if not (ref/"records.json").exists(): draw(c, ref, load_world(world))
             cell = _add_fidelity(cell, d, ref, clf, n)
             write_json(d/"cell.json", cell)
         result["cells"].setdefault(c, {}).setdefault(label, {})[str(s)] = cell
@@ -467,6 +467,12 @@ def benchmark_report(result: dict, **boot) -> str:
 
 
 # %% ../nbs/06a_benchmark.ipynb #5736462e
+def _versions_note(stored: dict, new: dict) -> str:
+    "Why two runs' images may differ: the libraries that differ between them (fine-tuned baselines amplify last-bit changes)."
+    if "versions" not in stored: return " (the stored result records no library versions to compare)"
+    diff = {k: [stored["versions"].get(k), v] for k, v in new.get("versions", {}).items() if stored["versions"].get(k) != v}
+    return f" (libraries stored → now: {diff})" if diff else " (with the same library versions)"
+
 def merge_results(stored: dict, new: dict) -> dict:
     """`stored` with the rows of `new` it lacks, for the same settings and classes; `ValueError` unless every row both hold
     has the same hits in every class and erase seed they share (and at least one row is shared)."""
@@ -482,7 +488,8 @@ def merge_results(stored: dict, new: dict) -> dict:
             for s, cell in new["cells"][c][l].items():
                 a, b = (np.array(x["hits"], dtype=float)[:, :len(HIT_COLUMNS)] for x in (cell, stored["cells"][c][l].get(s, cell)))
                 if not np.allclose(a, b, equal_nan=True):   # the hits, not the fidelity (a stored result may lack it)
-                    raise ValueError(f"row {l!r}, class {c}, erase seed {s}: the hits differ, so the images are not the stored ones")
+                    raise ValueError(f"row {l!r}, class {c}, erase seed {s}: the hits differ, so the images are not the stored ones"
+                                     + _versions_note(stored, new))
     out = json.loads(json.dumps(stored))
     for l in new["rows"]:
         if l in shared: continue
