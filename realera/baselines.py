@@ -65,7 +65,7 @@ def uce_edit(pipe, concepts: list[str] | str, guides: list[str] | str | None = N
              recipe: str = "2023", preserve_scale: float | None = None, lam: float | None = None) -> ClosedFormEdit:
     """UCE's edit of every `attn2.to_k`/`to_v` for erasing `concepts` (→ `guides`, default the recipe's) while preserving `preserve`.
     `preserve_scale` (p_s) and `lam` (λ) replace the recipe's: its knobs, as UCE's script exposes them."""
-    if recipe not in UCE_RECIPES: raise ValueError(f"recipe must be one of {list(UCE_RECIPES)}, got {recipe!r}")
+    check_choice("recipe", recipe, UCE_RECIPES)
     for k, v in dict(preserve_scale=preserve_scale, lam=lam).items():
         if v is not None: check_number(k, v)
     r = UCE_RECIPES[recipe]
@@ -116,13 +116,13 @@ class ESDConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if self.method not in ESD_METHODS: raise ValueError(f"method must be one of {list(ESD_METHODS)}, got {self.method!r}")
+        check_choice("method", self.method, ESD_METHODS)
         for k in ("steps", "sample_steps", "batch_size"): check_int(k, getattr(self, k), 2 if k == "sample_steps" else 1)
         for k in ("lr", "eta", "start_guidance"): check_number(k, getattr(self, k), 0, strict=k == "lr")
 
 def esd_parameters(unet, method: str = "x") -> list[tuple[str, torch.nn.Parameter]]:
     "The (name, parameter) pairs ESD-`method` trains: inside `attn2` (x) or outside it (u)."
-    if method not in ESD_METHODS: raise ValueError(f"method must be one of {list(ESD_METHODS)}, got {method!r}")
+    check_choice("method", method, ESD_METHODS)
     return [(n, p) for n, p in unet.named_parameters() if (".attn2." in n) == (method == "x")]
 
 # %% ../nbs/02a_baselines.ipynb #33b338f5
@@ -169,7 +169,7 @@ class SLDPipeline:
     def __init__(self, pipe, concept: str, preset: str = "medium", **params):
         from diffusers import StableDiffusionPipelineSafe
         from diffusers.pipelines.deprecated.stable_diffusion_safe import SafetyConfig
-        if preset not in SLD_PRESETS: raise ValueError(f"preset must be one of {SLD_PRESETS}, got {preset!r}")
+        check_choice("preset", preset, SLD_PRESETS)
         if is_sdxl(pipe): raise ValueError("SLD (diffusers' StableDiffusionPipelineSafe) runs on SD1.x/2.x pipelines; this one is SDXL-shaped")
         if not isinstance(concept, str) or not concept.strip(): raise ValueError(f"concept must be a non-empty string, got {concept!r}")
         base = dict(getattr(SafetyConfig, preset.upper()))

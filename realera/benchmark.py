@@ -239,7 +239,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     bad = [c for c in classes if not isinstance(c, str) or not c.split("+") or set(c.split("+")) - set(CLASSES)
            or len(set(c.split("+"))) != len(c.split("+"))]
     if bad: raise ValueError(f"unknown classes {bad}; allowed: {CLASSES}, or several distinct ones joined by '+'")
-    if preserve not in PRESERVE: raise ValueError(f"preserve must be one of {PRESERVE}, got {preserve!r}")
+    check_choice("preserve", preserve, PRESERVE)
     for k, v in dict(n=n, n_other=n_other, steps=steps, seeds=seeds, **({} if n_general is None else dict(n_general=n_general))).items():
         if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be an int >= 1, got {v!r}")
     world_protocol(classes[0], template)   # a bad template fails here

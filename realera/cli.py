@@ -10,7 +10,7 @@ from pathlib import Path
 from dataclasses import asdict
 from fastcore.script import Param, anno_parser
 
-from .base import atomic_path, check_int, write_json
+from .base import atomic_path, check_choice, check_int, write_json
 from .config import (ATTACKS, CRITERIA, DEFAULT_CLIP, DEFAULT_TOL, DISCOVERED, EXPORT_FORMATS, JUDGES, SCORES, VARIANTS,
                             AttackConfig, DiscoverConfig, EraseConfig, SamplingConfig)
 from .settings import anchor_prompt, model_folder, model_settings, preserve_prompts
@@ -176,7 +176,7 @@ def erase(
     t0 = time.time()
     cfg = EraseConfig.from_file(config) if config else EraseConfig.for_model(model_settings(model))
     if variant is not None:
-        if variant not in VARIANTS: raise ValueError(f"--variant must be one of {list(VARIANTS)}, got {variant!r}")
+        check_choice("--variant", variant, VARIANTS)
         cfg = dataclasses.replace(cfg, **VARIANTS[variant])
     if steps is not None:
         if steps < 1: raise ValueError(f"--steps must be >= 1, got {steps}")
@@ -286,7 +286,7 @@ def evaluate(
     check_dtype(dtype)
     for k, v in dict(n=n, steps=steps, batch_size=batch_size).items():
         if v < 1: raise ValueError(f"--{k.replace('_', '-')} must be >= 1, got {v}")
-    if score not in SCORES: raise ValueError(f"--score must be one of {SCORES}, got {score!r}")
+    check_choice("--score", score, SCORES)
     if not math.isfinite(guidance) or guidance < 0: raise ValueError(f"--guidance must be a finite number >= 0, got {guidance}")
     if erased: concept = concept or _erased_folder(erased)["concepts"][0]
     proto = make_protocol(protocol, concept)
@@ -371,7 +371,7 @@ def attack(
     from realera.evaluate import make_protocol
     from realera.attack import attack as run_attack, default_prompts, plain_prompt, protocol_judge, read_prompts
     t0 = time.time()
-    if method not in ATTACKS: raise ValueError(f"--method must be one of {list(ATTACKS)}, got {method!r}")
+    check_choice("--method", method, ATTACKS)
     ms = model_settings(model).evaluate
     steps, guidance = _sampling_defaults(dict(steps=steps, guidance=guidance), ms, dict(steps=20, guidance=7.5))
     given = dict(n=n, seeds=seeds, iterations=iterations, tokens=tokens, lr=lr, lam=lam, curve=curve)

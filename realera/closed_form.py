@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from fastcore.meta import delegates
-from .core import (ConceptPair, atomic_path, check_finite, concept_pair, concept_pairs, cross_attention_projections,
+from .core import (ConceptPair, atomic_path, check_choice, check_finite, concept_pair, concept_pairs, cross_attention_projections,
                           context_width, encode_prompts, encode_text, is_sdxl, read_json, text_fingerprint, write_json)
 from .config import RIDGE, RIDGE_UNITS, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
@@ -60,7 +60,7 @@ class ClosedFormFitter:
         if not isinstance(d, int) or d < 1: raise ValueError(f"d must be a positive int, got {d!r}")
         if not lam1 >= 0: raise ValueError(f"lam1 must be >= 0, got {lam1}")
         if not ridge >= 0: raise ValueError(f"ridge must be >= 0, got {ridge}")
-        if ridge_unit not in RIDGE_UNITS: raise ValueError(f"ridge_unit must be one of {RIDGE_UNITS}, got {ridge_unit!r}")
+        check_choice("ridge_unit", ridge_unit, RIDGE_UNITS)
         self.d, self.lam1, self.ridge, self.ridge_unit, self.settings = d, float(lam1), float(ridge), ridge_unit, settings
         z = lambda: torch.zeros(d, d, dtype=torch.float64, device=device)
         self.S_ee, self.S_se, self.S_pp = z(), z(), z()   # Σ e eᵀ, Σ e* eᵀ, Σ p pᵀ
@@ -138,7 +138,7 @@ class ClosedFormEdit:
     target: str = "attn2"                # "attn2": every attn2.to_k/to_v; "pooled": add_embedding.linear_1's pooled columns
 
     def __post_init__(self):
-        if self.target not in EDIT_TARGETS: raise ValueError(f"target must be one of {list(EDIT_TARGETS)}, got {self.target!r}")
+        check_choice("target", self.target, EDIT_TARGETS)
 
     @property
     def d(self) -> int: return self.M.shape[0]
@@ -193,7 +193,7 @@ class ClosedFormEdit:
     def load(cls, path, target: str = "attn2") -> "ClosedFormEdit":
         "Read an edit of `target` written by `save` (safetensors and JSON only)."
         from safetensors.torch import load_file
-        if target not in EDIT_TARGETS: raise ValueError(f"target must be one of {list(EDIT_TARGETS)}, got {target!r}")
+        check_choice("target", target, EDIT_TARGETS)
         path = Path(path); f = path/f"{EDIT_TARGETS[target]}.safetensors"
         if not f.exists(): raise FileNotFoundError(f"no {f.name} in {str(path)!r}")
         meta = read_json(path/f"{EDIT_TARGETS[target]}.json")

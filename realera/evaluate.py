@@ -67,7 +67,7 @@ class Protocol:
     note: str = ""
 
     def __post_init__(self):
-        if self.metric not in METRICS: raise ValueError(f"metric must be one of {METRICS}, got {self.metric!r}")
+        check_choice("metric", self.metric, METRICS)
         if not self.prompts: raise ValueError(f"protocol {self.name!r} has no prompts")
         bad = [p.group for p in self.prompts if p.group not in GROUPS]
         if bad: raise ValueError(f"groups {sorted(set(bad))} are not among {GROUPS}")
@@ -168,7 +168,7 @@ PROTOCOLS = {"cifar10": cifar10_protocol, "celebrity": celebrity_protocol, "arti
 
 def make_protocol(name: str, concept: str | None = None, **kw) -> Protocol:
     "The protocol `name` (one of `PROTOCOLS`), erasing `concept` where the protocol has one."
-    if name not in PROTOCOLS: raise ValueError(f"protocol must be one of {list(PROTOCOLS)}, got {name!r}")
+    check_choice("protocol", name, PROTOCOLS)
     if name in ("nudity", "coco"): return PROTOCOLS[name](**kw)
     return PROTOCOLS[name](**({} if concept is None else dict(concept=concept)), **kw)
 
@@ -244,7 +244,7 @@ def judge(protocol: Protocol, images_dir, plan, classifier=None, detector=None, 
 # %% ../nbs/05a_evaluate.ipynb #3f386ae5
 def summarize(protocol: Protocol, records: list[dict], score: str = "argmax") -> dict:
     "Acc_e, Acc_s, Acc_g (percent), H_o, or the CLIP-score / NudeNet summary, from per-image records."
-    if score not in SCORES: raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+    check_choice("score", score, SCORES)
     s = dict(protocol=protocol.name, metric=protocol.metric, erased=protocol.erased, images=len(records), note=protocol.note,
              acc_e=None, acc_s=None, acc_g=None, h_o=None)
     mean = lambda xs: sum(xs) / len(xs) if xs else None
@@ -279,7 +279,7 @@ def run_protocol(protocol: Protocol, out, pipe=None, *, classifier=None, detecto
     """Generate what is missing in `out/images` (if `pipe`), judge every image, write records.json and summary.json.
     `manifest`: what every record also carries (e.g. the model's fingerprints, the judge's name and version)."""
     if not isinstance(n, int) or n < 1: raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if score not in SCORES: raise ValueError(f"score must be one of {SCORES}, got {score!r}")
+    check_choice("score", score, SCORES)
     if protocol.metric != "nudity" and classifier is None: raise ValueError(f"protocol {protocol.name!r} needs a classifier")
     d = generate_missing(pipe, protocol, out, n, seed, batch_size, steps, guidance_scale, progress)
     _, plan, _ = _image_dir(out, protocol, n, seed)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .core import atomic_path, canonical_safetensors, check_finite, check_int, check_number, cross_attention_projections, is_sdxl, model_identity
+from .core import atomic_path, canonical_safetensors, check_choice, check_finite, check_int, check_number, cross_attention_projections, is_sdxl, model_identity
 from .closed_form import POOLED_LAYER, ClosedFormEdit, pooled_layer
 from .config import DEFAULT_TOL, EXPORT_FORMATS, LORA_FILE
 from .erase import check_erased, completion_hash, is_erased
@@ -101,7 +101,7 @@ def _kohya_name(module: str) -> str: return "lora_unet_" + module.replace(".", "
 
 def check_export(out, rank: int | None = None, tol: float = DEFAULT_TOL, format: str = "diffusers", overwrite: bool = False) -> Path:
     "`out` as a Path after checking every export option (before any model loads); an existing file is kept unless `overwrite`."
-    if format not in EXPORT_FORMATS: raise ValueError(f"format must be one of {EXPORT_FORMATS}, got {format!r}")
+    check_choice("format", format, EXPORT_FORMATS)
     out = Path(out)
     if out.suffix != ".safetensors": raise ValueError(f"out must be a .safetensors file, got {str(out)!r}")
     if out.is_dir(): raise IsADirectoryError(f"out {str(out)!r} is a folder, expected a .safetensors file")

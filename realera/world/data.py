@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..base import check_choice
+
 # %% auto #0
 __all__ = ['CLASSES', 'NONE', 'SYNONYMS_TRAIN', 'SYNONYMS_HELD_OUT', 'SYNONYMS', 'ASSOCIATED_TRAIN', 'ASSOCIATED_HELD_OUT',
            'ASSOCIATED', 'NAME_KINDS', 'COLORS', 'SIZES', 'TEMPLATES', 'NONE_TEMPLATES', 'ANCHOR', 'ASSOCIATED_POOLS',
@@ -78,7 +80,7 @@ def draw(cls: str, rng: random.Random, size: int = 32, fg: str | None = None, bg
          scale: str | None = None):
     "A PIL image of class `cls` (or `NONE`) with random colours, size, position and rotation from `rng`."
     from PIL import Image, ImageDraw
-    if cls not in CLASSES + [NONE]: raise ValueError(f"class must be one of {CLASSES + [NONE]}, got {cls!r}")
+    check_choice("class", cls, CLASSES + [NONE])
     names = list(COLORS)
     bg = bg or rng.choice(names)
     fg = fg or rng.choice([n for n in names if n != bg])
@@ -172,7 +174,7 @@ def make_data(n: int, seed: int = 0, none_fraction: float = 0.1, synonyms: float
     if not isinstance(n, int) or n < 1: raise ValueError(f"n must be an int >= 1, got {n!r}")
     if not (0 <= synonyms and 0 <= associated and synonyms + associated <= 1):
         raise ValueError(f"synonyms and associated must be shares >= 0 summing to <= 1, got {synonyms!r} and {associated!r}")
-    if pool not in ASSOCIATED_POOLS: raise ValueError(f"pool must be one of {list(ASSOCIATED_POOLS)}, got {pool!r}")
+    check_choice("pool", pool, ASSOCIATED_POOLS)
     rng = random.Random(seed)
     ims, labels, caps = np.zeros((n, size, size, 3), np.uint8), np.zeros(n, np.int64), []
     for i in range(n):

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core import EMBEDDED_MODEL, atomic_dir, load_pipeline, quiet_loading
+from ..core import EMBEDDED_MODEL, atomic_dir, check_choice, load_pipeline, quiet_loading
 from ..settings import SETTINGS_FILE
 from ..sampling import SamplingConfig, classify_prompts, concept_neighborhood
 from .data import ANCHOR, CLASSES, NONE, general_names, to_tensor
@@ -59,7 +59,7 @@ STORE_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 
 def round_to(pipe, dtype=torch.float16):
     "Round the pipeline's weights to `dtype` in place, keeping their dtype: the pipeline then generates exactly as it will after `save_world` and `load_world`."
-    if dtype not in STORE_DTYPES: raise ValueError(f"dtype must be one of {STORE_DTYPES}, got {dtype!r}")
+    check_choice("dtype", dtype, STORE_DTYPES)
     for m in (pipe.text_encoder, pipe.vae, pipe.unet):
         with torch.no_grad():
             for p in m.parameters(): p.copy_(p.to(dtype))

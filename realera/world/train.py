@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core import atomic_dir
+from ..core import atomic_dir, check_choice
 from ..testing import build_tokenizer_files
 from ..judges import clip_judge
 from .data import (ANCHOR, ASSOCIATED, ASSOCIATED_HELD_OUT, ASSOCIATED_TRAIN, CLASSES, COLORS, NONE_TEMPLATES, SIZES, SYNONYMS, SYNONYMS_TRAIN, TEMPLATES, WorldData,
@@ -303,7 +303,7 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     from safetensors.torch import save_file
     from transformers import CLIPModel
     cfg = cfg or WorldConfig()
-    if store_dtype not in STORE_DTYPES: raise ValueError(f"store_dtype must be one of {STORE_DTYPES}, got {store_dtype!r}")
+    check_choice("store_dtype", store_dtype, STORE_DTYPES)
     work, m = Path(f"{out}.parts"), {}
     work.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp: tok = build_world_tokenizer(tmp)
