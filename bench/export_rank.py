@@ -19,7 +19,7 @@ import torch
 from accelerate import PartialState
 
 from realera.benchmark import TEST_CLASSES, TUNING_CLASSES, export_rank_table
-from realera.core import write_json
+from realera.core import read_json, write_json
 from realera.erase import EraseConfig, erase, load_erased
 from realera.export import DEFAULT_TOL, export_lora
 from realera.settings import model_settings
@@ -69,7 +69,7 @@ def main():
         print(f"[{state.process_index}] {c}: {time.time() - t0:.0f} s", flush=True)
     state.wait_for_everyone()
     if not state.is_main_process: return
-    res = dict(settings=kw, tol=DEFAULT_TOL, classes={c: json.loads((out/c/"rows.json").read_text()) for c in kw["classes"]})
+    res = dict(settings=kw, tol=DEFAULT_TOL, classes={c: read_json(out/c/"rows.json") for c in kw["classes"]})
     write_json(out/"results.json", res)
     print(export_rank_table(res))
 

@@ -30,7 +30,7 @@ import torch
 
 from realera.baselines import UCE_RECIPES, uce_as_coded, uce_vectors
 from realera.closed_form import ClosedFormFitter, closed_form_fitter
-from realera.core import concept_pairs, cross_attention_projections, encode_prompts, make_generator
+from realera.core import concept_pairs, cross_attention_projections, encode_prompts, make_generator, read_json
 from realera.sampling import SamplingConfig
 
 ADJ = "red blue green small big old young dark bright wooden".split()
@@ -167,9 +167,9 @@ def world_table(out: Path, n: int, n_other: int, steps: int):
     models = {"original": load_world(), "one call (k = 3)": load_erased(load_world(), out/"joint"),
               "one call, λ1 not scaled with k": load_erased(load_world(), out/"joint-unscaled"),
               "three single erases, composed": composed}
-    secs = {"original": None, "one call (k = 3)": json.loads((out/"joint"/"seconds.json").read_text()),
-            "one call, λ1 not scaled with k": json.loads((out/"joint-unscaled"/"seconds.json").read_text()),
-            "three single erases, composed": sum(json.loads((out/"single"/c/"seconds.json").read_text()) for c in WORLD_CLASSES)}
+    secs = {"original": None, "one call (k = 3)": read_json(out/"joint"/"seconds.json"),
+            "one call, λ1 not scaled with k": read_json(out/"joint-unscaled"/"seconds.json"),
+            "three single erases, composed": sum(read_json(out/"single"/c/"seconds.json") for c in WORLD_CLASSES)}
     others = [c for c in CLASSES if c not in WORLD_CLASSES]
     rows = {}
     for lab, pipe in models.items():

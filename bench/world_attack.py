@@ -21,7 +21,7 @@ from accelerate import PartialState
 from realera.attack import (ATTACKS, AttackConfig, attack, attack_figure, attack_table, default_prompts, merge_attacks, plain_prompt,
                             protocol_judge)
 from realera.benchmark import METHODS, TEST_CLASSES, apply_method, bootstrap_rows, method_rows
-from realera.core import atomic_path, write_json
+from realera.core import atomic_path, read_json, write_json
 from realera.settings import model_settings
 from realera.world.model import load_world
 
@@ -39,7 +39,7 @@ def stats_from(paths: list[str], labels: list[str], classes: list[str]) -> dict:
     out = {}
     for p in paths:
         if not Path(p).exists(): continue
-        res = json.loads(Path(p).read_text())
+        res = read_json(Path(p))
         found = [l for l in labels if l in res["rows"] and l not in out and all(c in res["cells"] for c in classes)]
         if found:
             rows = bootstrap_rows(res, found, classes=classes)
@@ -72,7 +72,7 @@ def main():
     settings, world, out, t = model_settings(None), load_world(), Path(a.out), time.time()
     marker = out/"settings.json"; out.mkdir(parents=True, exist_ok=True)
     if state.is_main_process:
-        if marker.exists() and json.loads(marker.read_text()) != json.loads(json.dumps(kw)):
+        if marker.exists() and read_json(marker) != json.loads(json.dumps(kw)):
             raise SystemExit(f"{out} holds an attack benchmark with other settings; use another --out")
         write_json(marker, kw)
     state.wait_for_everyone()
@@ -94,7 +94,7 @@ def main():
                   f"in {r['seconds']:.0f} s", flush=True)
     state.wait_for_everyone()
     if not state.is_main_process: return
-    records = {label: {c: {m: json.loads((out/c/slug(label)/m/"attack.json").read_text()) for m in a.attacks} for c in kw["classes"]}
+    records = {label: {c: {m: read_json(out/c/slug(label)/m/"attack.json") for m in a.attacks} for c in kw["classes"]}
                for label in rows}
     stats = stats_from(a.benchmark, list(rows), kw["classes"])
     keep = ("method", "concept", "prompt", "seed", "protocol", "no_attack", "asr", "hard", "curve", "seconds")
@@ -104,7 +104,7 @@ def main():
                records={l: {c: {m: kept(r) for m, r in by.items()} for c, by in rc.items()} for l, rc in records.items()})
     write_json(out/"results.json", res)
     if a.merge_into:   # the table below then shows every attack of the stored result
-        res = merge_attacks(json.loads(Path(a.merge_into).read_text()), res, skip_unpaired=a.skip_unpaired)
+        res = merge_attacks(read_json(Path(a.merge_into)), res, skip_unpaired=a.skip_unpaired)
         write_json(a.merge_into, res)
         records, stats = res["records"], res.get("stats", stats)
         print(f"merged into {a.merge_into}: attacks {res['settings']['attacks']}; left out, unpaired: {res.get('unpaired', [])}")

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from .core import atomic_path, write_json
 from .settings import anchor_prompt, model_settings, preserve_prompts
 from .closed_form import DEFAULT_PRESERVE
-from .base import check_choice, library_versions
+from .base import check_choice, library_versions, read_json
 from .baselines import ACConfig, ESDConfig, SLDPipeline, SPEEDConfig, ac_erase, esd_erase, speed_edit, uce_edit
 from .attention_baselines import FMNConfig, MACEConfig, fmn_erase, mace_erase
 from .closed_form import load_edited_weights
@@ -201,7 +201,7 @@ def cell_hits(records: list[dict], n: int) -> np.ndarray:
 
 def _cell_images(d, group: str = "other") -> dict:
     "(prompt, image seed k) → the image file of every record of `group` in a cell folder."
-    return {(r["prompt"], r["k"]): Path(d)/r["file"] for r in json.loads((Path(d)/"records.json").read_text()) if r["group"] == group}
+    return {(r["prompt"], r["k"]): Path(d)/r["file"] for r in read_json(Path(d)/"records.json") if r["group"] == group}
 
 def _add_fidelity(cell: dict, d, ref, judge, n: int) -> dict:
     """`cell` with its fidelity to the original model's cell folder `ref` (the same prompts and seeds): the per-image-seed
@@ -249,14 +249,14 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
         _check_params(kind, ps, settings_of_world, many=any("+" in c for c in classes))   # bad settings fail before any work
     out = Path(out)
     settings = dict(n=n, n_other=n_other, steps=steps, guidance_scale=guidance_scale, seed=seed, preserve=preserve,
-                    world=json.loads((world/"world.json").read_text()).get("measurements", {}).get("train_s"),
+                    world=read_json(world/"world.json").get("measurements", {}).get("train_s"),
                     **({} if template == WORLD_TEMPLATE else {"template": template}),   # the tables' one template: as before
                     **({} if n_general is None else {"n_general": n_general}))
     protocol = lambda c: world_protocol(c, template, n_other=n_other, n_general=n_general)
     draw = lambda c, d, pipe: run_protocol(protocol(c), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,   # a cell's images, judged
                                            guidance_scale=guidance_scale, batch_size=16, progress=False)
     marker = out/"benchmark.json"
-    if marker.exists() and json.loads(marker.read_text()) != json.loads(json.dumps(settings)):
+    if marker.exists() and read_json(marker) != json.loads(json.dumps(settings)):
         if not overwrite: raise FileExistsError(f"{str(out)!r} holds a benchmark with other settings; pass overwrite=True or use another folder")
         shutil.rmtree(out)
     write_json(marker, settings)
@@ -269,7 +269,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
         d = out/c/_slug(label)/f"seed{s}"
         spec = json.loads(json.dumps(dict(method=label, kind=kind, params=ps, erase_seed=s)))
         if (d/"cell.json").exists():
-            cell = json.loads((d/"cell.json").read_text())
+            cell = read_json(d/"cell.json")
             if cell["spec"] != spec:
                 if not overwrite: raise FileExistsError(f"{str(d)!r} holds {cell['spec']}, not {spec}; pass overwrite=True or use another folder")
                 shutil.rmtree(d); cell = None
@@ -280,7 +280,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
             pipe = apply_method(pipe, kind, c, ps, s, settings_of_world, preserve)
             t_erase = time.time() - t
             summ = draw(c, d, pipe)
-            recs = json.loads((d/"records.json").read_text())
+            recs = read_json(d/"records.json")
             cell = dict(spec=spec, summary={key: summ[key] for key in ("acc_e", "acc_s", "acc_g", "h_o", "acc_g_by_kind")},
                         hits=[[None if np.isnan(x) else round(float(x), 4) for x in row] for row in cell_hits(recs, n)], erase_s=t_erase,
                         eval_s=time.time() - t - t_erase, versions=library_versions())
@@ -499,7 +499,7 @@ def merge_results(stored: dict, new: dict) -> dict:
 
 def merge_into(path, new: dict) -> dict:
     "`merge_results` of the stored result at `path` and `new`, written back to `path` (a temporary file, then renamed)."
-    merged = merge_results(json.loads(Path(path).read_text()), new)
+    merged = merge_results(read_json(Path(path)), new)
     write_json(path, merged)
     return merged
 
@@ -507,7 +507,7 @@ def merge_into(path, new: dict) -> dict:
 def _grid_images(out, cls: str, methods: list[str] | None, per_prompt: int, n_other: int) -> tuple[dict, list[str]]:
     "method → one list of PIL images per grid row (erase seed 0), and the rows' prompts."
     from PIL import Image
-    settings = json.loads((Path(out)/"benchmark.json").read_text())
+    settings = read_json(Path(out)/"benchmark.json")
     methods = [m for m in (methods or METHODS) if (Path(out)/cls/_slug(m)/"seed0"/"images").is_dir()]
     first = len(world_protocol(cls).prompts)   # the first template's prompts (of several, `template`)
     prompts = list(enumerate(world_protocol(cls, settings.get("template", WORLD_TEMPLATE), n_other=settings["n_other"]).prompts))[:first]

@@ -10,7 +10,7 @@ from pathlib import Path
 from dataclasses import asdict
 from fastcore.script import Param, anno_parser
 
-from .base import atomic_path, check_choice, check_int, write_json
+from .base import atomic_path, check_choice, check_int, read_json, write_json
 from .config import (ATTACKS, CRITERIA, DEFAULT_CLIP, DEFAULT_TOL, DISCOVERED, EXPORT_FORMATS, JUDGES, SCORES, VARIANTS,
                             AttackConfig, DiscoverConfig, EraseConfig, SamplingConfig)
 from .settings import anchor_prompt, model_folder, model_settings, preserve_prompts
@@ -51,7 +51,7 @@ def _took(t0: float) -> str:
 
 def _same_request(record: Path, request: dict) -> bool:
     "Whether `record` (a JSON file an earlier run wrote) holds `request` among its keys: the same run again."
-    try: old = json.loads(record.read_text())
+    try: old = read_json(record)
     except (OSError, ValueError): return False
     return isinstance(old, dict) and {k: old.get(k) for k in request} == json.loads(json.dumps(request))
 
@@ -301,7 +301,7 @@ def evaluate(
                     guidance=guidance, classifier=judge, score=score, erase_hash=completion_hash(erased) if erased else None)
     marker = out/"evaluate.json"
     state = _processes(device)
-    if marker.exists() and json.loads(marker.read_text()) != json.loads(json.dumps(settings)):
+    if marker.exists() and read_json(marker) != json.loads(json.dumps(settings)):
         if not overwrite: raise FileExistsError(f"{str(out)!r} was evaluated with other settings; pass --overwrite or use another folder")
         state.wait_for_everyone()
         if state.is_main_process:

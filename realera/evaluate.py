@@ -4,7 +4,7 @@
 
 # %% ../nbs/05a_evaluate.ipynb #d5775023
 from __future__ import annotations
-import importlib.resources, importlib.util, json, os
+import importlib.resources, importlib.util, os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .core import atomic_path, check_choice, check_int, make_generator, write_json
+from .core import atomic_path, check_choice, check_int, make_generator, read_json, write_json
 from .config import SCORES
 from .images import comparison_grid
 from .judges import NUDENET_CLASSES, NUDITY_THRESHOLD, NudityDetector
@@ -43,7 +43,7 @@ EVAL_DATA = importlib.resources.files("realera") / "assets" / "eval"
 def eval_data(name: str):
     "A shipped evaluation list: `cifar10`, `celebrity`, `artist` (JSON) or `coco_captions`, `nudity_prompts` (one per line)."
     js, txt = EVAL_DATA / f"{name}.json", EVAL_DATA / f"{name}.txt"
-    if js.is_file(): return json.loads(js.read_text())
+    if js.is_file(): return read_json(js)
     if txt.is_file(): return [l.strip() for l in txt.read_text().splitlines() if l.strip() and not l.startswith("#")]
     raise ValueError(f"no shipped evaluation data {name!r}; have: {sorted(p.name.split('.')[0] for p in EVAL_DATA.iterdir())}")
 
@@ -179,7 +179,7 @@ def _image_dir(out, protocol: Protocol, n: int, seed: int) -> tuple[Path, list[t
     plan = [(i, k, p) for i, p in enumerate(protocol.prompts) for k in range(p.images or n)]
     meta = dict(protocol=protocol.name, prompts=[asdict(p) for p in protocol.prompts], n=n, seed=seed)
     if (d/"prompts.json").exists():
-        old = json.loads((d/"prompts.json").read_text())
+        old = read_json(d/"prompts.json")
         if old["prompts"] != meta["prompts"] or old["seed"] != seed:
             raise ValueError(f"{str(d)!r} holds images of other prompts or seeds (protocol {old['protocol']!r}); use another out folder")
     return d, plan, meta

@@ -4,11 +4,11 @@
 
 # %% ../nbs/00b_settings.ipynb #93af7412
 from __future__ import annotations
-import json, os
+import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from .base import EMBEDDED_MODEL
+from .base import EMBEDDED_MODEL, read_json
 
 # %% auto #0
 __all__ = ['SETTINGS_FILE', 'EVALUATE_KEYS', 'GENERATE_KEYS', 'ModelSettings', 'model_folder', 'read_settings', 'model_settings',
@@ -81,8 +81,7 @@ def read_settings(path: str | os.PathLike) -> ModelSettings:
     "The `ModelSettings` in the file `path` (or in `path/realera.json`)."
     path = Path(path)
     if path.is_dir(): path = path/SETTINGS_FILE
-    try: d = json.loads(path.read_text(), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} is not JSON")))
-    except ValueError as err: raise ValueError(f"{str(path)!r} is not valid JSON: {err}") from None
+    d = read_json(path)
     if not isinstance(d, dict): raise ValueError(f"{str(path)!r} must hold a JSON object, got {type(d).__name__}")
     try: return ModelSettings.from_dict(d)
     except (ValueError, TypeError) as err: raise ValueError(f"{str(path)!r}: {err}") from None
