@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from .core import atomic_path, write_json
 from .settings import anchor_prompt, model_settings, preserve_prompts
 from .closed_form import DEFAULT_PRESERVE
-from .base import check_choice, library_versions, read_json
+from .base import check_choice, check_int, library_versions, read_json
 from .baselines import ACConfig, ESDConfig, SLDPipeline, SPEEDConfig, ac_erase, esd_erase, speed_edit, uce_edit
 from .attention_baselines import FMNConfig, MACEConfig, fmn_erase, mace_erase
 from .closed_form import load_edited_weights
@@ -241,7 +241,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     if bad: raise ValueError(f"unknown classes {bad}; allowed: {CLASSES}, or several distinct ones joined by '+'")
     check_choice("preserve", preserve, PRESERVE)
     for k, v in dict(n=n, n_other=n_other, steps=steps, seeds=seeds, **({} if n_general is None else dict(n_general=n_general))).items():
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f"{k} must be an int >= 1, got {v!r}")
+        check_int(k, v, 1)
     world_protocol(classes[0], template)   # a bad template fails here
     settings_of_world = model_settings(world)
     for label, (kind, ps) in rows.items():
@@ -651,7 +651,7 @@ def many_concepts_sets(ks=(1, 3, 5), draws: int = 3, seed: int = 0, pool: list[s
     pool = list(CLASSES if pool is None else pool)
     bad = [c for c in pool if c not in CLASSES]
     if bad or len(set(pool)) != len(pool): raise ValueError(f"pool must be distinct world classes {CLASSES}, got {pool!r}")
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1: raise ValueError(f"draws must be an int >= 1, got {draws!r}")
+    check_int("draws", draws, 1)
     rng, sets = random.Random(seed), []
     for k in ks:
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < len(pool):

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from fastcore.meta import delegates
-from .core import (ConceptPair, atomic_path, check_choice, check_finite, concept_pair, concept_pairs, cross_attention_projections,
+from .core import (ConceptPair, atomic_path, check_choice, check_finite, check_int, concept_pair, concept_pairs, cross_attention_projections,
                           context_width, encode_prompts, encode_text, is_sdxl, read_json, text_fingerprint, write_json)
 from .config import RIDGE, RIDGE_UNITS, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
@@ -57,7 +57,7 @@ def _solve_m(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
 class ClosedFormFitter:
     "Accumulates the statistics of Eq. 7 (float64) and solves for the shared matrix M."
     def __init__(self, d: int, lam1: float = 0.1, ridge: float = RIDGE, ridge_unit: str = "norm", device=None, **settings):
-        if not isinstance(d, int) or d < 1: raise ValueError(f"d must be a positive int, got {d!r}")
+        check_int("d", d, 1)
         if not lam1 >= 0: raise ValueError(f"lam1 must be >= 0, got {lam1}")
         if not ridge >= 0: raise ValueError(f"ridge must be >= 0, got {ridge}")
         check_choice("ridge_unit", ridge_unit, RIDGE_UNITS)
@@ -342,7 +342,7 @@ def harden_edit(fit: ClosedFormFitter, pairs: list[ConceptPair], G: torch.Tensor
                 fingerprint: str | None = None) -> ClosedFormEdit:
     """`rounds` rounds of RECE's defence on the statistics in `fit`: each adds every pair's RECE embedding under the current
     edit (`rece_map_of`, ridge `lam`; `G = kv_gram` of the original UNet), mapped to the pair's anchor, and solves again."""
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0: raise ValueError(f"rounds must be an int >= 0, got {rounds!r}")
+    check_int("rounds", rounds, 0)
     lam = _check_lam(lam)
     edit = fit.solve(fingerprint)
     for _ in range(rounds):

@@ -278,7 +278,7 @@ def run_protocol(protocol: Protocol, out, pipe=None, *, classifier=None, detecto
                  progress: bool = True, manifest: dict | None = None) -> dict:
     """Generate what is missing in `out/images` (if `pipe`), judge every image, write records.json and summary.json.
     `manifest`: what every record also carries (e.g. the model's fingerprints, the judge's name and version)."""
-    if not isinstance(n, int) or n < 1: raise ValueError(f"n must be an int >= 1, got {n!r}")
+    check_int("n", n, 1)
     check_choice("score", score, SCORES)
     if protocol.metric != "nudity" and classifier is None: raise ValueError(f"protocol {protocol.name!r} needs a classifier")
     d = generate_missing(pipe, protocol, out, n, seed, batch_size, steps, guidance_scale, progress)
@@ -454,7 +454,7 @@ def bootstrap_mean(values, groups=None, n_boot: int = 2000, level: float = 0.95,
     if x.size == 0: raise ValueError("values is empty")
     if not np.isfinite(x).all(): raise ValueError("values contains NaN or Inf")
     if not 0 < level < 1: raise ValueError(f"level must lie in (0, 1), got {level}")
-    if not isinstance(n_boot, int) or n_boot < 100: raise ValueError(f"n_boot must be an int >= 100, got {n_boot!r}")
+    check_int("n_boot", n_boot, 100)
     rng = np.random.default_rng(seed)
     if groups is None: means = x[rng.integers(0, x.size, (n_boot, x.size))].mean(axis=1)
     else:

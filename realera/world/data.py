@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..base import check_choice
+from ..base import check_choice, check_int
 
 # %% auto #0
 __all__ = ['CLASSES', 'NONE', 'SYNONYMS_TRAIN', 'SYNONYMS_HELD_OUT', 'SYNONYMS', 'ASSOCIATED_TRAIN', 'ASSOCIATED_HELD_OUT',
@@ -171,7 +171,7 @@ class WorldData:
 def make_data(n: int, seed: int = 0, none_fraction: float = 0.1, synonyms: float = 0.4, size: int = 32, associated: float = 0.0,
               pool: str = "train") -> WorldData:
     "`n` captioned images, classes balanced, reproducible from `seed`; captions as `caption` (shares of synonyms and associated names)."
-    if not isinstance(n, int) or n < 1: raise ValueError(f"n must be an int >= 1, got {n!r}")
+    check_int("n", n, 1)
     if not (0 <= synonyms and 0 <= associated and synonyms + associated <= 1):
         raise ValueError(f"synonyms and associated must be shares >= 0 summing to <= 1, got {synonyms!r} and {associated!r}")
     check_choice("pool", pool, ASSOCIATED_POOLS)
