@@ -268,7 +268,7 @@ def evaluate(
     score: Param("argmax (accuracy of the top class) or prob (mean probability of the true class)", str) = "argmax",
     device: Param("torch device", str) = "cpu",
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
-    reference: Param("a folder of your own images (e.g. COCO photos for --protocol coco): FID of each model's images against them", str) = None,
+    reference: Param("a folder of your own images (e.g. COCO photos for --protocol coco): FID of each model's images against them (default: no FID)", str) = None,
     fid_features: Param("FID's features: inception (FID's own; needs torch-fidelity) or judge (the judge's: CLIP, the world's CNN); default: judge on the world, else inception", str) = None,
     overwrite: Param("start over in an OUT evaluated with other settings", action="store_true") = False,
     quiet: Param("no progress bars", action="store_true") = False):
