@@ -12,6 +12,8 @@ image seeds and erase seeds, Acc_g split by kind of name, and the paired differe
                                                    # caption contexts ("a small blue {}", …), n images in each
     python bench/world_erase.py --classes ring --n 3 --n-other 3 --seeds 1 --grids ring --grid-dir nbs/images --out bench-grid-ring
                                                    # the docs' picture nbs/images/world_grid_ring.png (and .json, its fingerprint)
+    python bench/world_erase.py --fidelity-into realera/assets/results/world_benchmark.json --out bench-fidelity
+                                                   # a stored result's fidelity columns: its kept prompts drawn again
     python bench/world_erase.py --seeds 2 --n-other 5 --rows '{"RealEra (full) + associated names": ["RealEra (full)", {"also": "associated"}]}'
                                                    # more rows (a method with other settings) beside the ten, paired with them
 
@@ -26,7 +28,7 @@ import torch
 from realera.evaluate import WORLD_CONTEXTS
 from realera.base import atomic_path, write_json
 from realera.benchmark import (METHODS, method_rows, TEST_CLASSES, benchmark_grid, benchmark_report, erasure_benchmark,
-                               grid_fingerprint, merge_into, run_sharded)
+                               fidelity_into, grid_fingerprint, merge_into, run_sharded)
 
 QUICK = dict(classes=["square"], methods=["original", "closed form (variant 1)", "UCE (2023 recipe)"], n=2, n_other=1, seeds=1, steps=4)
 
@@ -54,6 +56,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
     ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/…json) to add this run's new rows "
                     "to, after checking that the rows both hold have the same hits (realera.benchmark.merge_results)")
+    ap.add_argument("--fidelity-into", default=None, help="a stored result (realera/assets/results/…json): draw its rows' kept "
+                    "prompts again (its classes, seeds and settings; the other options are ignored) and add the fidelity columns "
+                    "to it where the kept hits match (realera.benchmark.merge_fidelity)")
     a = ap.parse_args(); torch.set_num_threads(a.threads)
     t = time.time()
     kw = dict(classes=a.classes, methods=a.methods, n=a.n, n_other=a.n_other, steps=a.steps, seeds=a.seeds,
@@ -61,6 +66,10 @@ def main():
               **({"template": list(WORLD_CONTEXTS)} if a.contexts else {}))
     if a.quick: kw.update(QUICK); a.grids = []
     if a.rows: kw["rows"] = method_rows(kw.pop("methods"), kw.pop("params"), json.loads(a.rows))
+    if a.fidelity_into:
+        res = fidelity_into(a.fidelity_into, a.out, **({"world": a.world} if a.world else {}))
+        if res is not None: print(benchmark_report(res), f"\nwall: {time.time() - t:.0f} s")
+        return
     res = run_sharded(erasure_benchmark, out=a.out, **kw)
     if res is None: return   # not process 0
     for c in a.grids:

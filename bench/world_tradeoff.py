@@ -5,6 +5,8 @@ associated names against Acc_s. This is also how every method's default was chos
     python bench/world_tradeoff.py                     # the five tuning classes, one erase seed, n=8 images per prompt, 4 per other class
     python bench/world_tradeoff.py --classes circle triangle cross   # the run in the docs (1,204 s on 2 processes)
     python bench/world_tradeoff.py --quick             # one class, two points per method
+    python bench/world_tradeoff.py --fidelity-into realera/assets/results/world_tradeoff.json --out bench-tradeoff-fidelity
+                                                       # the stored sweep's fidelity columns: its kept prompts drawn again
     python bench/world_tradeoff.py --knobs '{"ESD-x": ["lr", [1e-4, 1e-3, 1e-2]]}' --classes circle stripes --out bench-esd-lr   # any knob
 
 Prints one row per (method, knob value) and writes OUT/tradeoff.png, OUT/results.json. Resumes from OUT; `accelerate launch --multi_gpu --num_processes N` shares the cells out, as world_erase.py.
@@ -12,8 +14,8 @@ Prints one row per (method, knob value) and writes OUT/tradeoff.png, OUT/results
 import argparse, json, time
 from pathlib import Path
 import torch
-from realera.benchmark import (TRADEOFF_KNOBS, TUNING_CLASSES, erasure_benchmark, merge_into, run_sharded, tradeoff_figure,
-                               tradeoff_rows, tradeoff_table)
+from realera.benchmark import (TRADEOFF_KNOBS, TUNING_CLASSES, erasure_benchmark, fidelity_into, merge_into, run_sharded,
+                               tradeoff_figure, tradeoff_rows, tradeoff_table)
 
 def main():
     ap = argparse.ArgumentParser()
@@ -24,8 +26,15 @@ def main():
     ap.add_argument("--knobs", default=None, help='JSON: method -> [knob, [values]] replacing TRADEOFF_KNOBS')
     ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/…json) to add this run's new rows "
                     "to, after checking that the rows both hold have the same hits (realera.benchmark.merge_results)")
+    ap.add_argument("--fidelity-into", default=None, help="a stored sweep (realera/assets/results/…json): draw its rows' kept "
+                    "prompts again (its classes and settings; the other options are ignored) and add the fidelity columns to it "
+                    "where the kept hits match (realera.benchmark.merge_fidelity)")
     a = ap.parse_args(); torch.set_num_threads(1)
     t = time.time()
+    if a.fidelity_into:
+        res = fidelity_into(a.fidelity_into, a.out, **({"world": a.world} if a.world else {}))
+        if res is not None: print(tradeoff_table(res), f"\nwall: {time.time() - t:.0f} s")
+        return
     knobs = json.loads(a.knobs) if a.knobs else TRADEOFF_KNOBS
     if a.quick: knobs = {m: (k, [v[0], v[-1]]) for m, (k, v) in knobs.items()}
     kw = dict(classes=a.classes[:1] if a.quick else a.classes, rows=tradeoff_rows(knobs), n=2 if a.quick else a.n,

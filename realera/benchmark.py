@@ -22,7 +22,7 @@ from .closed_form import load_edited_weights
 from .erase import VARIANTS, EraseConfig, erase
 from .images import comparison_grid
 from .judges import WorldClassifier
-from .evaluate import WORLD_TEMPLATE, bootstrap_mean, fidelity, run_protocol, world_protocol
+from .evaluate import GROUPS, WORLD_TEMPLATE, Protocol, bootstrap_mean, fidelity, run_protocol, world_protocol
 from .world.data import ASSOCIATED_TRAIN, CLASSES, COLORS, NAME_KINDS, SIZES, draw_masked, to_tensor
 from .world.data import TEMPLATES as WORLD_TEMPLATES
 from .world.model import WORLD_DIR, load_classifier, load_world
@@ -32,10 +32,11 @@ __all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASS
            'WORLD_MAPPING', 'KINDS', 'STAT_COLUMNS', 'PAIRED_BASES', 'TRADEOFF_KNOBS', 'MANY_METHODS', 'method_rows',
            'mace_world_templates', 'mace_world_data', 'MethodKind', 'is_seeded', 'apply_method', 'cell_hits',
            'erasure_benchmark', 'run_sharded', 'hits_array', 'frechet_array', 'frechet_rows', 'bootstrap_rows',
-           'table1', 'table_general', 'table3', 'paired_table', 'benchmark_report', 'merge_results', 'merge_into',
-           'benchmark_grid', 'grid_fingerprint', 'fingerprint_distance', 'tradeoff_rows', 'tradeoff_points',
-           'tradeoff_figure', 'tradeoff_table', 'export_rank_table', 'export_rank_figure', 'many_concepts_sets',
-           'many_concepts_table', 'many_concepts_figure']
+           'table1', 'table_general', 'table3', 'paired_table', 'benchmark_report', 'merge_results', 'merge_fidelity',
+           'fidelity_rerun', 'merge_into', 'fidelity_into', 'benchmark_grid', 'grid_fingerprint',
+           'fingerprint_distance', 'tradeoff_rows', 'tradeoff_points', 'tradeoff_figure', 'tradeoff_table',
+           'export_rank_table', 'export_rank_figure', 'many_concepts_sets', 'many_concepts_table',
+           'many_concepts_figure']
 
 # %% ../nbs/06a_benchmark.ipynb #95e2d57f
 PRESERVE = ("world", "generic")
@@ -186,6 +187,10 @@ def apply_method(pipe, kind: str, cls: str, params: dict, seed: int, settings, p
     names = concepts + list(ASSOCIATED_TRAIN[cls] if also == "associated" else also)
     return KINDS[kind].run(pipe, kind, concepts, names, params, seed, settings, preserve) or pipe
 
+def _only_groups(p: Protocol, groups: list[str] | None) -> Protocol:
+    "`p` with only the prompts of `groups` (all when None): each prompt's images are drawn in batches of its own, so the same bytes."
+    return p if groups is None else Protocol(p.name, [s for s in p.prompts if s.group in groups], p.metric, p.classes, p.erased, p.note)
+
 def cell_hits(records: list[dict], n: int) -> np.ndarray:
     """(n, len(COLUMNS)) per image seed k: whether image k of the erased prompt shows the class (acc_e), the mean over the
     other classes' image k (acc_s; NaN past their image count) and over the general prompts' image k (acc_g, and per kind)."""
@@ -223,7 +228,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
                       steps: int = 20, guidance_scale: float = 7.5, seed: int = 0, seeds: int = 3, params: dict | None = None,
                       rows: dict | None = None, preserve: str = "world", template: str | list[str] = WORLD_TEMPLATE,
                       world=None, overwrite: bool = False, shard: tuple[int, int] = (0, 1), progress: bool = True,
-                      n_general: int | None = None) -> dict:
+                      n_general: int | None = None, groups: list[str] | None = None) -> dict:
     """Erase each of `classes` with each method (`methods`: keys of METHODS, or `rows`: label → (kind, params) for sweeps) and
     evaluate with the world's judge, `seeds` erase seeds per seeded method (one run for the others), `n` images per erased
     and general prompt (`n_other` per other class), image k from seed `seed + k` for every method (paired images).
@@ -232,7 +237,9 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     `shard=(i, k)` runs only every k-th cell from the i-th (data-parallel workers; a final unsharded call gathers).
     A class "ring+star" erases both at once (the many-concepts table; `n_general` images per general prompt, default `n`).
     Every cell's fidelity to the original model (`FIDELITY_COLUMNS`, `frechet`) is added by the gathering call, from the
-    "original" row's images of the class (drawn there if that row is not among `rows`)."""
+    "original" row's images of the class (drawn there if that row is not among `rows`). `groups`: draw only the prompts
+    of these groups (of `GROUPS`; default all): `["other"]`, the kept prompts alone, is what the fidelity column needs
+    (`merge_fidelity` adds it to a stored result); the hits of the groups left out stay NaN."""
     world = Path(world or WORLD_DIR)
     classes = list(classes or TEST_CLASSES)
     if rows is None: rows = method_rows(methods or None, params)
@@ -240,6 +247,9 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
            or len(set(c.split("+"))) != len(c.split("+"))]
     if bad: raise ValueError(f"unknown classes {bad}; allowed: {CLASSES}, or several distinct ones joined by '+'")
     check_choice("preserve", preserve, PRESERVE)
+    if groups is not None:
+        if not groups: raise ValueError(f"groups: a non-empty list of {list(GROUPS)}, got {groups!r}")
+        for g in groups: check_choice("groups", g, GROUPS)
     for k, v in dict(n=n, n_other=n_other, steps=steps, seeds=seeds, **({} if n_general is None else dict(n_general=n_general))).items():
         check_int(k, v, 1)
     world_protocol(classes[0], template)   # a bad template fails here
@@ -251,8 +261,8 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     settings = dict(n=n, n_other=n_other, steps=steps, guidance_scale=guidance_scale, seed=seed, preserve=preserve,
                     world=read_json(world/"world.json").get("measurements", {}).get("train_s"),
                     **({} if template == WORLD_TEMPLATE else {"template": template}),   # the tables' one template: as before
-                    **({} if n_general is None else {"n_general": n_general}))
-    protocol = lambda c: world_protocol(c, template, n_other=n_other, n_general=n_general)
+                    **({} if n_general is None else {"n_general": n_general}), **({} if groups is None else {"groups": list(groups)}))
+    protocol = lambda c: _only_groups(world_protocol(c, template, n_other=n_other, n_general=n_general), groups)
     draw = lambda c, d, pipe: run_protocol(protocol(c), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,   # a cell's images, judged
                                            guidance_scale=guidance_scale, batch_size=16, progress=False)
     marker = out/"benchmark.json"
@@ -281,7 +291,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
             t_erase = time.time() - t
             summ = draw(c, d, pipe)
             recs = read_json(d/"records.json")
-            cell = dict(spec=spec, summary={key: summ[key] for key in ("acc_e", "acc_s", "acc_g", "h_o", "acc_g_by_kind")},
+            cell = dict(spec=spec, summary={key: summ.get(key) for key in ("acc_e", "acc_s", "acc_g", "h_o", "acc_g_by_kind")},
                         hits=[[None if np.isnan(x) else round(float(x), 4) for x in row] for row in cell_hits(recs, n)], erase_s=t_erase,
                         eval_s=time.time() - t - t_erase, versions=library_versions())
             write_json(d/"cell.json", cell)
@@ -473,13 +483,17 @@ def _versions_note(stored: dict, new: dict) -> str:
     diff = {k: [stored["versions"].get(k), v] for k, v in new.get("versions", {}).items() if stored["versions"].get(k) != v}
     return f" (libraries stored → now: {diff})" if diff else " (with the same library versions)"
 
-def merge_results(stored: dict, new: dict) -> dict:
-    """`stored` with the rows of `new` it lacks, for the same settings and classes; `ValueError` unless every row both hold
-    has the same hits in every class and erase seed they share (and at least one row is shared)."""
-    for k in ("n", "n_other", "n_general", "steps", "guidance_scale", "seed", "preserve", "world", "template"):
+def _same_protocol(stored: dict, new: dict, *keys) -> None:
+    "`ValueError` unless the two runs have the same settings (these `keys` and the protocol's) and classes."
+    for k in ("n", "n_other", "n_general", "steps", "guidance_scale", "seed", "preserve", "world", "template") + keys:
         if stored["settings"].get(k) != new["settings"].get(k):
             raise ValueError(f"the runs differ in {k}: {stored['settings'].get(k)!r} against {new['settings'].get(k)!r}")
     if stored["classes"] != new["classes"]: raise ValueError(f"the runs erase other classes: {stored['classes']} against {new['classes']}")
+
+def merge_results(stored: dict, new: dict) -> dict:
+    """`stored` with the rows of `new` it lacks, for the same settings and classes; `ValueError` unless every row both hold
+    has the same hits in every class and erase seed they share (and at least one row is shared)."""
+    _same_protocol(stored, new, "groups")
     shared = [l for l in new["rows"] if l in stored["rows"]]
     if not shared: raise ValueError(f"no row in common to check the pairing with: {list(new['rows'])}")
     for l in shared:
@@ -497,11 +511,45 @@ def merge_results(stored: dict, new: dict) -> dict:
         for c in new["classes"]: out["cells"][c][l] = new["cells"][c][l]
     return out
 
-def merge_into(path, new: dict) -> dict:
-    "`merge_results` of the stored result at `path` and `new`, written back to `path` (a temporary file, then renamed)."
-    merged = merge_results(read_json(Path(path)), new)
+def merge_fidelity(stored: dict, new: dict) -> dict:
+    """`stored` with the fidelity columns and `frechet` of `new`: a run of the same settings that drew only the kept prompts
+    (`erasure_benchmark(groups=["other"])`). A cell takes them only where its kept hits (Acc_s per image seed) equal the
+    stored cell's, the proof that the erase and the kept images are the stored ones; the others keep none and are listed,
+    with the cells `new` lacks, under `fidelity["unpaired"]` / `fidelity["missing"]`."""
+    _same_protocol(stored, new)
+    if new["settings"].get("groups") != ["other"]: raise ValueError("new: a run of the kept prompts alone (groups=['other'])")
+    out, j = json.loads(json.dumps(stored)), HIT_COLUMNS.index("acc_s")
+    unpaired, missing = [], []
+    for c, row in out["cells"].items():
+        for l, cells in row.items():
+            for s, cell in cells.items():
+                theirs = new["cells"].get(c, {}).get(l, {}).get(s) if new["rows"].get(l) == stored["rows"][l] else None
+                if theirs is None or "frechet" not in theirs: missing.append([c, l, s]); continue
+                a, b = (np.array(x["hits"], dtype=float) for x in (cell, theirs))
+                if not np.allclose(a[:, j], b[:, j], equal_nan=True): unpaired.append([c, l, s]); continue
+                hits = np.concatenate([a[:, :len(HIT_COLUMNS)], b[:, len(HIT_COLUMNS):]], axis=1)
+                cell.update(hits=[[None if np.isnan(x) else x for x in r] for r in hits.tolist()], frechet=theirs["frechet"])
+    out["fidelity"] = dict(versions=new.get("versions"), unpaired=unpaired, missing=missing)
+    return out
+
+def fidelity_rerun(stored: dict) -> dict:
+    "The `erasure_benchmark` arguments that draw a stored result's kept prompts again (its rows, classes, seeds, settings), for `merge_fidelity`."
+    s = stored["settings"]
+    return dict(classes=stored["classes"], rows={l: tuple(r) for l, r in stored["rows"].items()}, seeds=stored["seeds"], groups=["other"],
+                **{k: s[k] for k in ("n", "n_other", "steps", "guidance_scale", "seed", "preserve", "template", "n_general") if k in s})
+
+def merge_into(path, new: dict, merge: Callable[[dict, dict], dict] = merge_results) -> dict:
+    "`merge(stored, new)` (`merge_results` or `merge_fidelity`) of the stored result at `path`, written back to `path` (a temporary file, then renamed)."
+    merged = merge(read_json(Path(path)), new)
     write_json(path, merged)
     return merged
+
+def fidelity_into(path, out, **kw) -> dict | None:
+    """The fidelity columns of the stored result at `path`: its kept prompts drawn again in `out` (`fidelity_rerun`, shared
+    out over an `accelerate launch`'s processes), merged into it where the kept hits match (`merge_fidelity`) and written
+    back. Returns the merged result on process 0, None on the others. `kw`: e.g. `world=`."""
+    res = run_sharded(erasure_benchmark, out=out, **fidelity_rerun(read_json(Path(path))), **kw)
+    return None if res is None else merge_into(path, res, merge_fidelity)
 
 # %% ../nbs/06a_benchmark.ipynb #2f1ed557
 def _grid_images(out, cls: str, methods: list[str] | None, per_prompt: int, n_other: int) -> tuple[dict, list[str]]:

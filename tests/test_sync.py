@@ -49,3 +49,19 @@ def test_nbdev_docs_preprocessing_succeeds(tmp_path):
     assert len(list((tmp_path / "_proc").glob("*.ipynb"))) == len(list((ROOT / "nbs").glob("*.ipynb")))
     import realera
     assert Path(realera.__file__).resolve().parent == ROOT / "realera"   # the package under test is still this checkout
+
+def test_no_cell_mixes_imports_and_other_code():
+    """nbdev's docs pass runs every cell with an import on its own and warns when such a cell holds other code; the offline
+    site builder (.ci/docs.py) stops on that warning. Checked here with nbdev's own rule, in seconds, before the site is built."""
+    import warnings
+    from nbdev.process import NBProcessor
+    from nbdev.processors import _do_eval
+    mixed = []
+    for p in sorted((ROOT / "nbs").glob("*.ipynb")):
+        if "#| default_exp" not in p.read_text(): continue   # a page without exports gets no docs pass (index)
+        for i, c in enumerate(NBProcessor(p).nb.cells):
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                _do_eval(c)
+            if w: mixed.append(f"{p.name} cell {i}: {c.source[:60]!r}")
+    assert not mixed, f"cells with imports and other code (move the imports to an import cell): {mixed}"
