@@ -314,7 +314,7 @@ def run_sharded(fn, **kw):
     from datetime import timedelta
     from accelerate import PartialState
     state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=12))
-    if state.num_processes > 1: fn(**kw, shard=(state.process_index, state.num_processes), progress=False)
+    if state.num_processes > 1: fn(**{**kw, "progress": False}, shard=(state.process_index, state.num_processes))
     state.wait_for_everyone()
     return fn(**kw) if state.is_main_process else None
 
