@@ -12,6 +12,8 @@ image seeds and erase seeds, Acc_g split by kind of name, and the paired differe
                                                    # caption contexts ("a small blue {}", …), n images in each
     python bench/world_erase.py --classes ring --n 3 --n-other 3 --seeds 1 --grids ring --grid-dir nbs/images --out bench-grid-ring
                                                    # the docs' picture nbs/images/world_grid_ring.png (and .json, its fingerprint)
+    python bench/world_erase.py --seeds 2 --methods original ESD-x --grids --merge-into realera/assets/results/world_benchmark.json --replace ESD-x
+                                                   # a stored row run again with today's libraries, checked on the original's hits
     python bench/world_erase.py --fidelity-into realera/assets/results/world_benchmark.json --out bench-fidelity
                                                    # a stored result's fidelity columns: its kept prompts drawn again
     python bench/world_erase.py --seeds 2 --n-other 5 --rows '{"RealEra (full) + associated names": ["RealEra (full)", {"also": "associated"}]}'
@@ -56,6 +58,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
     ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/…json) to add this run's new rows "
                     "to, after checking that the rows both hold have the same hits (realera.benchmark.merge_results)")
+    ap.add_argument("--replace", nargs="+", default=[], help="with --merge-into: rows whose stored cells this run's replace "
+                    "(a row today's libraries no longer reproduce), the pairing checked on the other shared rows")
     ap.add_argument("--fidelity-into", default=None, help="a stored result (realera/assets/results/…json): draw its rows' kept "
                     "prompts again (its classes, seeds and settings; the other options are ignored) and add the fidelity columns "
                     "to it where the kept hits match (realera.benchmark.merge_fidelity)")
@@ -75,7 +79,7 @@ def main():
     for c in a.grids:
         if c in res["classes"]: save_grid(a.out, c, Path(a.grid_dir or a.out), sys.argv[1:])
     if a.merge_into:
-        res = merge_into(a.merge_into, res)
+        res = merge_into(a.merge_into, res, replace=a.replace)
         print(f"merged into {a.merge_into}: rows {list(res['rows'])}")
     print(benchmark_report(res))
     cells = [cell for c in res["cells"].values() for m in c.values() for cell in m.values()]

@@ -490,11 +490,14 @@ def _same_protocol(stored: dict, new: dict, *keys) -> None:
             raise ValueError(f"the runs differ in {k}: {stored['settings'].get(k)!r} against {new['settings'].get(k)!r}")
     if stored["classes"] != new["classes"]: raise ValueError(f"the runs erase other classes: {stored['classes']} against {new['classes']}")
 
-def merge_results(stored: dict, new: dict) -> dict:
+def merge_results(stored: dict, new: dict, replace: list[str] = ()) -> dict:
     """`stored` with the rows of `new` it lacks, for the same settings and classes; `ValueError` unless every row both hold
-    has the same hits in every class and erase seed they share (and at least one row is shared)."""
+    has the same hits in every class and erase seed they share (and at least one row is shared). `replace`: rows of both
+    whose stored cells `new`'s replace (a row today's libraries no longer reproduce, run again), the pairing checked on the others."""
     _same_protocol(stored, new, "groups")
-    shared = [l for l in new["rows"] if l in stored["rows"]]
+    bad = [l for l in replace if l not in new["rows"] or l not in stored["rows"]]
+    if bad: raise ValueError(f"replace: rows {bad} are not in both results; rows of both: {[l for l in new['rows'] if l in stored['rows']]}")
+    shared = [l for l in new["rows"] if l in stored["rows"] and l not in replace]
     if not shared: raise ValueError(f"no row in common to check the pairing with: {list(new['rows'])}")
     for l in shared:
         if list(new["rows"][l]) != list(stored["rows"][l]): raise ValueError(f"row {l!r} has other settings: {new['rows'][l]} against {stored['rows'][l]}")
@@ -509,6 +512,7 @@ def merge_results(stored: dict, new: dict) -> dict:
         if l in shared: continue
         out["rows"][l] = new["rows"][l]
         for c in new["classes"]: out["cells"][c][l] = new["cells"][c][l]
+    if replace: out.setdefault("replaced", []).append(dict(rows=list(replace), versions=new.get("versions")))
     return out
 
 def merge_fidelity(stored: dict, new: dict) -> dict:
@@ -538,9 +542,9 @@ def fidelity_rerun(stored: dict) -> dict:
     return dict(classes=stored["classes"], rows={l: tuple(r) for l, r in stored["rows"].items()}, seeds=stored["seeds"], groups=["other"],
                 **{k: s[k] for k in ("n", "n_other", "steps", "guidance_scale", "seed", "preserve", "template", "n_general") if k in s})
 
-def merge_into(path, new: dict, merge: Callable[[dict, dict], dict] = merge_results) -> dict:
-    "`merge(stored, new)` (`merge_results` or `merge_fidelity`) of the stored result at `path`, written back to `path` (a temporary file, then renamed)."
-    merged = merge(read_json(Path(path)), new)
+def merge_into(path, new: dict, merge: Callable[..., dict] = merge_results, **kw) -> dict:
+    "`merge(stored, new, **kw)` (`merge_results` or `merge_fidelity`) of the stored result at `path`, written back to `path` (a temporary file, then renamed)."
+    merged = merge(read_json(Path(path)), new, **kw)
     write_json(path, merged)
     return merged
 
