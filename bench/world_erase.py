@@ -30,7 +30,7 @@ import torch
 from realera.evaluate import WORLD_CONTEXTS
 from realera.base import atomic_path, write_json
 from realera.benchmark import (METHODS, method_rows, TEST_CLASSES, benchmark_grid, benchmark_report, erasure_benchmark,
-                               fidelity_into, grid_fingerprint, merge_into, run_sharded)
+                               fidelity_into, fidelity_note, grid_fingerprint, merge_into, run_sharded)
 
 QUICK = dict(classes=["square"], methods=["original", "closed form (variant 1)", "UCE (2023 recipe)"], n=2, n_other=1, seeds=1, steps=4)
 
@@ -72,7 +72,7 @@ def main():
     if a.rows: kw["rows"] = method_rows(kw.pop("methods"), kw.pop("params"), json.loads(a.rows))
     if a.fidelity_into:
         res = fidelity_into(a.fidelity_into, a.out, **({"world": a.world} if a.world else {}))
-        if res is not None: print(benchmark_report(res), f"\nwall: {time.time() - t:.0f} s")
+        if res is not None: print(benchmark_report(res), f"\n{a.fidelity_into}: {fidelity_note(res)}\nwall: {time.time() - t:.0f} s")
         return
     res = run_sharded(erasure_benchmark, out=a.out, **kw)
     if res is None: return   # not process 0

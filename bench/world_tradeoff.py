@@ -14,8 +14,8 @@ Prints one row per (method, knob value) and writes OUT/tradeoff.png, OUT/results
 import argparse, json, time
 from pathlib import Path
 import torch
-from realera.benchmark import (TRADEOFF_KNOBS, TUNING_CLASSES, erasure_benchmark, fidelity_into, merge_into, run_sharded,
-                               tradeoff_figure, tradeoff_rows, tradeoff_table)
+from realera.benchmark import (TRADEOFF_KNOBS, TUNING_CLASSES, erasure_benchmark, fidelity_into, fidelity_note, merge_into,
+                               run_sharded, tradeoff_figure, tradeoff_rows, tradeoff_table)
 
 def main():
     ap = argparse.ArgumentParser()
@@ -33,7 +33,7 @@ def main():
     t = time.time()
     if a.fidelity_into:
         res = fidelity_into(a.fidelity_into, a.out, **({"world": a.world} if a.world else {}))
-        if res is not None: print(tradeoff_table(res), f"\nwall: {time.time() - t:.0f} s")
+        if res is not None: print(tradeoff_table(res), f"\n{a.fidelity_into}: {fidelity_note(res)}\nwall: {time.time() - t:.0f} s")
         return
     knobs = json.loads(a.knobs) if a.knobs else TRADEOFF_KNOBS
     if a.quick: knobs = {m: (k, [v[0], v[-1]]) for m, (k, v) in knobs.items()}

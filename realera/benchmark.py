@@ -33,7 +33,7 @@ __all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASS
            'mace_world_templates', 'mace_world_data', 'MethodKind', 'is_seeded', 'apply_method', 'cell_hits',
            'erasure_benchmark', 'run_sharded', 'hits_array', 'frechet_array', 'frechet_rows', 'bootstrap_rows',
            'table1', 'table_general', 'table3', 'paired_table', 'benchmark_report', 'merge_results', 'merge_fidelity',
-           'fidelity_rerun', 'merge_into', 'fidelity_into', 'benchmark_grid', 'grid_fingerprint',
+           'fidelity_rerun', 'merge_into', 'fidelity_into', 'fidelity_note', 'benchmark_grid', 'grid_fingerprint',
            'fingerprint_distance', 'tradeoff_rows', 'tradeoff_points', 'tradeoff_figure', 'tradeoff_table',
            'export_rank_table', 'export_rank_figure', 'many_concepts_sets', 'many_concepts_table',
            'many_concepts_figure']
@@ -459,11 +459,14 @@ PAIRED_BASES = ("closed form (variant 1)", "UCE (2023 recipe)", "RealEra (full)"
 def paired_table(result: dict, bases=PAIRED_BASES, **boot) -> str:
     "Each method minus each base on the same images: mean difference and 95% interval; * where the interval excludes 0 (`resample_classes=True`: classes resampled too)."
     keys = ("acc_e", "acc_s", "acc_g:associated", "acc_g", "h_o")
+    head = ("difference", "Δ Acc_e", "Δ Acc_s", "Δ Acc_g associated", "Δ Acc_g", "Δ H_o")
+    if any("frechet" in cell for row in result["cells"].values() for cells in row.values() for cell in cells.values()):
+        keys, head = keys + ("dist:feature",), head + ("Δ feature dist",)   # a result with the fidelity columns: how much more it moves the kept images
     lines = []
     for base in [b for b in bases if b in result["rows"]]:
         d = bootstrap_rows(result, list(result["rows"]), base=base, **boot)
         lines += [[f"{l} − {base}"] + [_fmt(d[l][k], sign=True) for k in keys] for l in d]
-    return _table(("difference", "Δ Acc_e", "Δ Acc_s", "Δ Acc_g associated", "Δ Acc_g", "Δ H_o"), lines)
+    return _table(head, lines)
 
 def benchmark_report(result: dict, **boot) -> str:
     "All four tables, as markdown."
@@ -554,6 +557,11 @@ def fidelity_into(path, out, **kw) -> dict | None:
     back. Returns the merged result on process 0, None on the others. `kw`: e.g. `world=`."""
     res = run_sharded(erasure_benchmark, out=out, **fidelity_rerun(read_json(Path(path))), **kw)
     return None if res is None else merge_into(path, res, merge_fidelity)
+
+def fidelity_note(result: dict) -> str:
+    "One line: the cells of a `merge_fidelity` result left without the fidelity columns, and why."
+    f = result["fidelity"]
+    return f"cells left without fidelity: unpaired (kept hits differ) {f['unpaired']}, missing {f['missing']}"
 
 # %% ../nbs/06a_benchmark.ipynb #2f1ed557
 def _grid_images(out, cls: str, methods: list[str] | None, per_prompt: int, n_other: int) -> tuple[dict, list[str]]:

@@ -25,6 +25,15 @@ def test_world_erase_quick(tmp_path):
               expect=("**Table 1**", "**Acc_g by kind of name**", "**Paired differences**", "| **average** | UCE (2023 recipe) |",
                       "| **average** | closed form + associated names |"))
     assert (tmp_path/"b"/"results.json").is_file() and (tmp_path/"b"/"tables.md").is_file()
+    # the same run stored without its fidelity columns, then given them back by --fidelity-into (kept prompts only)
+    import json
+    res = json.loads((tmp_path/"b"/"results.json").read_text())
+    for row in res["cells"]["square"].values():
+        for cell in row.values(): cell.pop("frechet"); cell["hits"] = [h[:-2] for h in cell["hits"]]
+    (tmp_path/"stored.json").write_text(json.dumps(res))
+    r = run_bench("world_erase.py", "--fidelity-into", str(tmp_path/"stored.json"), "--out", str(tmp_path/"k"),
+                  expect=("| feature dist ↓ | pixel RMSE ↓ | Fréchet ↓ |", "Δ feature dist", "cells left without fidelity: unpaired (kept hits differ) [], missing []"))
+    assert json.loads((tmp_path/"stored.json").read_text())["cells"] == json.loads((tmp_path/"b"/"results.json").read_text())["cells"]
 
 def test_world_erase_rejects_unknown_row_method(tmp_path):
     r = run_bench("world_erase.py", "--quick", "--out", str(tmp_path/"b"), "--rows", '{"x": ["NOPE", {}]}', timeout=300, ok=False)
