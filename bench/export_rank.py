@@ -12,14 +12,12 @@ Resumes from OUT (each finished class is kept). Writes OUT/results.json and prin
 realera/assets/results/export_rank.json.
 """
 import argparse, json, time
-from datetime import timedelta
 from pathlib import Path
 
 import torch
-from accelerate import PartialState
 
 from realera.benchmark import TEST_CLASSES, TUNING_CLASSES, export_rank_table
-from realera.core import read_json, write_json
+from realera.base import my_share, processes, read_json, write_json
 from realera.erase import EraseConfig, erase, load_erased
 from realera.export import DEFAULT_TOL, export_lora
 from realera.settings import model_settings
@@ -48,11 +46,11 @@ def main():
     kw = dict(classes=a.classes, ranks=a.ranks, n=a.n, n_other=a.n_other, steps=a.steps)
     if a.quick: kw.update(QUICK)
     torch.set_num_threads(1)
-    state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6))
+    state = processes(hours=6)
     settings, clf, out = model_settings(None), load_classifier(), Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    for j, c in enumerate(kw["classes"]):
-        if j % state.num_processes != state.process_index or (out/c/"rows.json").exists(): continue
+    for _, c in my_share(kw["classes"], state):
+        if (out/c/"rows.json").exists(): continue
         t0, cfg = time.time(), EraseConfig.for_model(settings)
         if a.quick: cfg = EraseConfig.for_model(settings, align_config=dict(steps=kw["steps"], anchor_images=1, anchor_steps=2))
         erase(load_world(), [c], config=cfg, out=out/c/"erase", progress=False)

@@ -21,13 +21,13 @@ concepts, the default chosen on the tuning classes circle, cross, dots; and not 
 class, Acc_s of the other seven, and the time; resumable from OUT.
 """
 import argparse, json, re, time
-from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 
+from realera.base import my_share, processes
 from realera.baselines import UCE_RECIPES, uce_as_coded, uce_vectors
 from realera.closed_form import ClosedFormFitter, closed_form_fitter
 from realera.core import concept_pairs, cross_attention_projections, encode_prompts, make_generator, read_json
@@ -136,7 +136,6 @@ def cost_tables(dev: str, threads: int, quick: bool = False):
 WORLD_CLASSES = ["square", "star", "ring"]
 
 def world_table(out: Path, n: int, n_other: int, steps: int):
-    from accelerate import PartialState
     from realera.erase import EraseConfig, erase
     from realera.evaluate import bootstrap_mean
     from realera.export import export_lora
@@ -144,12 +143,11 @@ def world_table(out: Path, n: int, n_other: int, steps: int):
     from realera.world.data import CLASSES
     from realera.world.model import class_hits, load_classifier, load_world
     torch.set_num_threads(1)
-    state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6))
+    state = processes(hours=6)
     cfg = EraseConfig.for_model(model_settings(None))
     jobs = [("joint", WORLD_CLASSES, cfg), ("joint-unscaled", WORLD_CLASSES, EraseConfig.for_model(model_settings(None), lam1_scaling="none"))]
     jobs += [(f"single/{c}", [c], cfg) for c in WORLD_CLASSES]
-    for j, (name, cs, cf) in enumerate(jobs):
-        if j % state.num_processes != state.process_index: continue
+    for _, (name, cs, cf) in my_share(jobs, state):
         if (out/name/"seconds.json").exists(): continue
         t0 = time.time(); erase(load_world(), cs, config=cf, out=out/name, progress=False)
         (out/name/"seconds.json").write_text(json.dumps(time.time() - t0))   # beside the erase: not one of its artifacts
@@ -190,16 +188,14 @@ TUNING_TRIPLE, LAM1_GRID = ["circle", "cross", "dots"], [0.1, 0.3, 0.9, 3.0]
 
 def lam1_sweep(n: int, steps: int):
     "How λ1 should grow with k: three tuning classes erased in one call (λ1 as given) at each λ1 of the grid; Acc_e and Acc_s."
-    from accelerate import PartialState
     from realera.erase import EraseConfig, erase
     from realera.settings import model_settings
     from realera.world.data import CLASSES
     from realera.world.model import class_hits, load_classifier, load_world
     torch.set_num_threads(1)
-    state, clf = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6)), load_classifier()
+    state, clf = processes(hours=6), load_classifier()
     rows = []
-    for j, lam1 in enumerate(LAM1_GRID):
-        if j % state.num_processes != state.process_index: continue
+    for _, lam1 in my_share(LAM1_GRID, state):
         pipe = erase(load_world(), TUNING_TRIPLE, config=EraseConfig.for_model(model_settings(None), lam1=lam1, lam1_scaling="none"), progress=False)
         rate = {c: 100 * float(np.mean(class_hits(pipe, clf, f"a photo of a {c}", c, n=n, steps=steps, seed=1000))) for c in CLASSES}
         rows.append(dict(lam1=lam1, acc_e=sum(rate[c] for c in TUNING_TRIPLE) / 3,
@@ -221,7 +217,6 @@ def neighbourhood_table(n: int, steps: int, ablation: bool = False):
     closed form with the model-aware neighbourhood (--variant aware; 03_discover): Acc_e of the erased classes and
     Acc_s of every other class (`n` images each, seeds 1000…), with a 95% interval over images and classes.
     `ablation`: k = 3 only, the aware erase without its set-aside words, without its discovered words, with λ1 not scaled."""
-    from accelerate import PartialState
     from accelerate.utils import gather_object
     from realera.erase import EraseConfig, erase
     from realera.evaluate import bootstrap_mean
@@ -241,10 +236,9 @@ def neighbourhood_table(n: int, steps: int, ablation: bool = False):
                    "aware, no discovered words (discover 0)": EraseConfig.for_model(st, "aware", discover=0),
                    "aware, λ1 not scaled with k": EraseConfig.for_model(st, "aware", lam1_scaling="none")}
     jobs = [(k, lab) for k in sets for lab in methods]
-    state, clf = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6)), load_classifier()
+    state, clf = processes(hours=6), load_classifier()
     rows = []
-    for j, (k, lab) in enumerate(jobs):
-        if j % state.num_processes != state.process_index: continue
+    for _, (k, lab) in my_share(jobs, state):
         t0, pipe = time.time(), load_world()
         if methods[lab] is not None: erase(pipe, sets[k], config=methods[lab], progress=False)
         secs = time.time() - t0

@@ -12,16 +12,14 @@ rate and what the erase costs (Acc_s, H_o from the erasure benchmark's results).
 one thread.) Resumes from OUT: every finished attack is kept. Writes OUT/results.json, OUT/table.md, OUT/figure.png.
 """
 import argparse, json, time
-from datetime import timedelta
 from pathlib import Path
 
 import torch
-from accelerate import PartialState
 
 from realera.attack import (ATTACKS, AttackConfig, attack, attack_figure, attack_table, default_prompts, merge_attacks, plain_prompt,
                             protocol_judge)
 from realera.benchmark import METHODS, TEST_CLASSES, apply_method, bootstrap_rows, method_rows
-from realera.core import atomic_path, read_json, write_json
+from realera.base import atomic_path, my_share, processes, read_json, write_json
 from realera.settings import model_settings
 from realera.world.model import load_world
 
@@ -62,7 +60,7 @@ def main():
                     "whose plain-prompt hits differ from the stored ones, instead of failing")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=6))
+    state = processes(hours=6)
     kw = dict(classes=a.classes, methods=a.methods, extra=json.loads(a.rows) if a.rows else EXTRA, n=a.n, seeds=a.seeds, iterations=a.iterations, steps=a.steps)
     if a.quick: kw.update(QUICK)
     bad = [m for m in a.attacks if m not in ATTACKS]
@@ -77,8 +75,7 @@ def main():
         write_json(marker, kw)
     state.wait_for_everyone()
     cells = [(c, label) for c in kw["classes"] for label in rows]
-    for j, (c, label) in enumerate(cells):
-        if j % state.num_processes != state.process_index: continue
+    for _, (c, label) in my_share(cells, state):
         kind, ps = rows[label]
         d = out/c/slug(label)
         todo = [m for m in a.attacks if not (d/m/"attack.json").exists()]

@@ -10,7 +10,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['LOCK_FILE', 'EMBEDDED_MODEL', 'RESULTS_DIR', 'VERSIONED', 'HUB_IDS', 'RETIRED_HUB_IDS', 'check_int', 'check_number',
            'check_choice', 'check_flag', 'atomic_path', 'atomic_dir', 'write_json', 'read_json', 'folder_lock',
-           'canonical_safetensors', 'stored_result', 'library_versions']
+           'canonical_safetensors', 'processes', 'my_share', 'stored_result', 'library_versions']
 
 # %% ../nbs/00_base.ipynb #ea9167e0
 def _bound(x) -> str: return f"2**{x.bit_length() - 1}" if isinstance(x, int) and x > 2**20 and x & (x - 1) == 0 else f"{x:g}"
@@ -117,6 +117,20 @@ def canonical_safetensors(path: str | os.PathLike) -> bytes:
     text = json.dumps({**({"__metadata__": dict(sorted(meta.items()))} if meta else {}), **header}, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)      # the header stays 8-byte aligned, as safetensors writes it
     return struct.pack("<Q", len(text)) + text + data[8 + n:]
+
+# %% ../nbs/00_base.ipynb #d4d2510a
+def processes(device: str | None = None, hours: float = 12):
+    """accelerate's `PartialState` of this process: the processes of an `accelerate launch` (one when run plainly), on the
+    CPU unless `device` names a CUDA device and one is present; a process waits up to `hours` for the others."""
+    import torch
+    from datetime import timedelta
+    from accelerate import PartialState
+    cpu = not torch.cuda.is_available() or (device is not None and not str(device).startswith("cuda"))
+    return PartialState(cpu=cpu, timeout=timedelta(hours=hours))
+
+def my_share(items, state) -> list:
+    "The (j, item) pairs of `items` that process `state.process_index` of `state.num_processes` computes: item j goes to process j mod N."
+    return [(j, x) for j, x in enumerate(items) if j % state.num_processes == state.process_index]
 
 # %% ../nbs/00_base.ipynb #79b9b054
 EMBEDDED_MODEL = Path(str(importlib.resources.files("realera") / "assets" / "world"))   # a diffusers folder in the package

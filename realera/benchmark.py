@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from .core import atomic_path, write_json
 from .settings import anchor_prompt, model_settings, preserve_prompts
 from .closed_form import DEFAULT_PRESERVE
-from .base import check_choice, check_int, library_versions, read_json
+from .base import check_choice, check_int, library_versions, processes, read_json
 from .baselines import ACConfig, ESDConfig, SLDPipeline, SPEEDConfig, ac_erase, esd_erase, speed_edit, uce_edit
 from .attention_baselines import FMNConfig, MACEConfig, fmn_erase, mace_erase
 from .closed_form import load_edited_weights
@@ -310,10 +310,7 @@ def run_sharded(fn, **kw):
     """`fn(**kw)` shared out over the processes of an `accelerate launch` (one process when run plainly): every process runs
     `fn(**kw, shard=(i, N), progress=False)`, then process 0 the unsharded call that gathers what they wrote. Returns that
     call's result on process 0, None on the others. `fn`: `erasure_benchmark` or anything with its `shard` contract."""
-    import torch
-    from datetime import timedelta
-    from accelerate import PartialState
-    state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=12))
+    state = processes()
     if state.num_processes > 1: fn(**{**kw, "progress": False}, shard=(state.process_index, state.num_processes))
     state.wait_for_everyone()
     return fn(**kw) if state.is_main_process else None

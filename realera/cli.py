@@ -10,7 +10,7 @@ from pathlib import Path
 from dataclasses import asdict
 from fastcore.script import Param, anno_parser
 
-from .base import atomic_path, check_choice, check_int, read_json, write_json
+from .base import atomic_path, check_choice, check_int, my_share, processes, read_json, write_json
 from .config import (ATTACKS, CRITERIA, DEFAULT_CLIP, DEFAULT_TOL, DISCOVERED, EXPORT_FORMATS, JUDGES, SCORES, VARIANTS,
                             AttackConfig, DiscoverConfig, EraseConfig, SamplingConfig)
 from .settings import anchor_prompt, model_folder, model_settings, preserve_prompts
@@ -54,14 +54,6 @@ def _same_request(record: Path, request: dict) -> bool:
     try: old = read_json(record)
     except (OSError, ValueError): return False
     return isinstance(old, dict) and {k: old.get(k) for k in request} == json.loads(json.dumps(request))
-
-def _processes(device: str):
-    """The processes sharing this command (`accelerate launch`; one, run plainly): each draws its share of the images on its
-    own device (`cuda:i` under a multi-GPU launch), process 0 gathers."""
-    import torch
-    from datetime import timedelta
-    from accelerate import PartialState
-    return PartialState(cpu=not str(device).startswith("cuda") or not torch.cuda.is_available(), timeout=timedelta(hours=12))
 
 def _sampling_defaults(given: dict, model_defaults: dict, builtin: dict) -> tuple:
     "Each of `builtin`'s keys: the value given on the command line, else the model's `realera.json`, else the built-in one."
@@ -227,7 +219,7 @@ def generate(
                    only_erased=only_erased, n=n, seed=seed, steps=steps, guidance=guidance)
     again = _same_request(out/"generate.json", request)   # the same request again: its images are redrawn, identically
     grid = check_writable(out/"grid.png", overwrite or again); check_writable(out/"generate.json", overwrite or again)
-    state = _processes(device)   # under `accelerate launch`, prompt i is drawn by process i mod N
+    state = processes(device)   # under `accelerate launch`, prompt i is drawn by process i mod N
     state.wait_for_everyone()    # every process has checked before process 0 clears
     if state.is_main_process and (overwrite or again) and (out/"images").is_dir(): shutil.rmtree(out/"images")   # no stale image stays
     state.wait_for_everyone()
@@ -235,7 +227,7 @@ def generate(
     kw = dict(n=n, seed=seed, steps=steps, guidance_scale=guidance)
     labels = (["original"] if not only_erased else []) + (["erased"] if erased else [])
     file = lambda lab, i, k: out/"images"/f"{lab}_{i:02d}_{k:02d}.png"
-    mine = [i for i in range(len(prompt)) if i % state.num_processes == state.process_index]
+    mine = [i for i, _ in my_share(prompt, state)]
     for lab in labels:
         if lab == "erased": load_erased(pipe, erased)
         for i in mine:   # one prompt's n images are one batch, whatever the number of processes: the same bytes
@@ -300,7 +292,7 @@ def evaluate(
     settings = dict(protocol=protocol, concept=proto.erased, model=model, erased=erased, n=n, seed=seed, steps=steps,
                     guidance=guidance, classifier=judge, score=score, erase_hash=completion_hash(erased) if erased else None)
     marker = out/"evaluate.json"
-    state = _processes(device)
+    state = processes(device)
     if marker.exists() and read_json(marker) != json.loads(json.dumps(settings)):
         if not overwrite: raise FileExistsError(f"{str(out)!r} was evaluated with other settings; pass --overwrite or use another folder")
         state.wait_for_everyone()
