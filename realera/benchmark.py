@@ -274,9 +274,12 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     i, k = shard
     clf, result = WorldClassifier(load_classifier(world)), dict(settings=settings, rows={l: list(r) for l, r in rows.items()},
                                                                classes=classes, seeds=seeds, cells={}, versions=library_versions())
-    for j, (c, label, s) in enumerate(tqdm(cells, desc="benchmark", disable=not progress)):
+    cell_dir = lambda c, label, s: out/c/_slug(label)/f"seed{s}"
+    todo = sum(j % k == i and not (cell_dir(*cell)/"cell.json").exists() for j, cell in enumerate(cells))
+    bar = tqdm(total=todo, desc="benchmark cells" + (f" (process {i} of {k}: its share)" if k > 1 else ""), disable=not progress or not todo)
+    for j, (c, label, s) in enumerate(cells):
         kind, ps = rows[label]
-        d = out/c/_slug(label)/f"seed{s}"
+        d = cell_dir(c, label, s)
         spec = json.loads(json.dumps(dict(method=label, kind=kind, params=ps, erase_seed=s)))
         if (d/"cell.json").exists():
             cell = read_json(d/"cell.json")
@@ -295,12 +298,14 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
                         hits=[[None if np.isnan(x) else round(float(x), 4) for x in row] for row in cell_hits(recs, n)], erase_s=t_erase,
                         eval_s=time.time() - t - t_erase, versions=library_versions())
             write_json(d/"cell.json", cell)
+            bar.update()
         if k == 1 and "frechet" not in cell:   # the gathering call: the cell's fidelity to the original model
             ref = out/c/_slug("original")/"seed0"
             if not (ref/"records.json").exists(): draw(c, ref, load_world(world))
             cell = _add_fidelity(cell, d, ref, clf, n)
             write_json(d/"cell.json", cell)
         result["cells"].setdefault(c, {}).setdefault(label, {})[str(s)] = cell
+    bar.close()
     if k == 1:
         write_json(out/"results.json", result)
         with atomic_path(out/"tables.md") as tmp: tmp.write_text(benchmark_report(result) + "\n")
@@ -311,7 +316,8 @@ def run_sharded(fn, **kw):
     `fn(**kw, shard=(i, N), progress=False)`, then process 0 the unsharded call that gathers what they wrote. Returns that
     call's result on process 0, None on the others. `fn`: `erasure_benchmark` or anything with its `shard` contract."""
     state = processes()
-    if state.num_processes > 1: fn(**{**kw, "progress": False}, shard=(state.process_index, state.num_processes))
+    if state.num_processes > 1:   # process 0's bar shows its share: the shares are balanced, so its estimate is the run's
+        fn(**{**kw, "progress": kw.get("progress", True) and state.is_main_process}, shard=(state.process_index, state.num_processes))
     state.wait_for_everyone()
     return fn(**kw) if state.is_main_process else None
 

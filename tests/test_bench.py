@@ -20,11 +20,12 @@ def launch_two(*args, timeout: int = 900) -> subprocess.CompletedProcess:
     return r
 
 def test_world_erase_quick(tmp_path):
-    run_bench("world_erase.py", "--quick", "--out", str(tmp_path/"b"),
+    r = run_bench("world_erase.py", "--quick", "--out", str(tmp_path/"b"),
               "--rows", '{"closed form + associated names": ["closed form (variant 1)", {"also": "associated"}]}',
               expect=("**Table 1**", "**Acc_g by kind of name**", "**Paired differences**", "| **average** | UCE (2023 recipe) |",
                       "| **average** | closed form + associated names |"))
     assert (tmp_path/"b"/"results.json").is_file() and (tmp_path/"b"/"tables.md").is_file()
+    assert "benchmark cells: 100%" in r.stderr and "| 4/4 [" in r.stderr   # the cells' bar, with its estimate
     # the same run stored without its fidelity columns, then given them back by --fidelity-into (kept prompts only)
     import json
     res = json.loads((tmp_path/"b"/"results.json").read_text())
