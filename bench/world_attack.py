@@ -56,6 +56,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
     ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/world_attack.json) to add this "
                     "run's attacks to, after checking the plain prompt's hits (realera.attack.merge_attacks)")
+    ap.add_argument("--replace", nargs="+", default=[], help="with --merge-into: methods whose stored records this run's replace "
+                    "whole (a method today's libraries no longer reproduce, run again with every stored attack)")
     ap.add_argument("--skip-unpaired", action="store_true", help="with --merge-into: leave out (and list) a method and class "
                     "whose plain-prompt hits differ from the stored ones, instead of failing")
     a = ap.parse_args()
@@ -101,7 +103,7 @@ def main():
                records={l: {c: {m: kept(r) for m, r in by.items()} for c, by in rc.items()} for l, rc in records.items()})
     write_json(out/"results.json", res)
     if a.merge_into:   # the table below then shows every attack of the stored result
-        res = merge_attacks(read_json(Path(a.merge_into)), res, skip_unpaired=a.skip_unpaired)
+        res = merge_attacks(read_json(Path(a.merge_into)), res, skip_unpaired=a.skip_unpaired, replace=a.replace)
         write_json(a.merge_into, res)
         records, stats = res["records"], res.get("stats", stats)
         print(f"merged into {a.merge_into}: attacks {res['settings']['attacks']}; left out, unpaired: {res.get('unpaired', [])}")

@@ -367,14 +367,23 @@ def attack_figure(records: dict, stats: dict):
 
 
 # %% ../nbs/05b_attack.ipynb #c6591036
-def merge_attacks(stored: dict, new: dict, skip_unpaired: bool = False) -> dict:
+def merge_attacks(stored: dict, new: dict, skip_unpaired: bool = False, replace: list[str] = ()) -> dict:
     """`stored` (a `bench/world_attack.py` result) with the attacks and the methods of `new` it lacks, for the same settings;
     `ValueError` unless every (method, class) both hold has the same plain-prompt hits (and at least one is shared: a run of
     new methods carries the original's row to be checked by). With `skip_unpaired` a (method, class) whose hits differ is
-    left without the new attack instead, and named in the result's `unpaired`."""
+    left without the new attack instead, and named in the result's `unpaired`. `replace`: methods whose stored records, row
+    and stats `new`'s replace whole (a method today's libraries no longer reproduce, run again with every stored attack)."""
     for k in ("classes", "n", "seeds", "iterations", "steps"):
         if stored["settings"].get(k) != new["settings"].get(k):
             raise ValueError(f"the runs differ in {k}: {stored['settings'].get(k)!r} against {new['settings'].get(k)!r}")
+    bad = [l for l in replace if l not in new["records"] or l not in stored["records"]]
+    if bad: raise ValueError(f"replace: methods {bad} are not in both results")
+    lacking = sorted(set(stored["settings"]["attacks"]) - set(new["settings"]["attacks"]))
+    if replace and lacking: raise ValueError(f"replace: the new run lacks the stored attacks {lacking}")
+    stored = json.loads(json.dumps(stored))
+    for l in replace:
+        del stored["records"][l]
+        stored["unpaired"] = [u for u in stored.get("unpaired", []) if u[0] != l]
     shared = [(l, c) for l, by in new["records"].items() if l in stored["records"] for c in by if c in stored["records"][l]]
     if not shared: raise ValueError(f"no method and class in common to check the pairing with: {list(new['records'])}")
     unpaired = []
@@ -396,5 +405,7 @@ def merge_attacks(stored: dict, new: dict, skip_unpaired: bool = False) -> dict:
         out["records"][l], out["settings"]["rows"][l] = new["records"][l], new["settings"]["rows"][l]
         if l in new.get("stats", {}): out.setdefault("stats", {})[l] = new["stats"][l]
     if unpaired: out["unpaired"] = out.get("unpaired", []) + [[l, c, list(new["records"][l][c])] for l, c in unpaired]
+    if not out.get("unpaired"): out.pop("unpaired", None)
+    if replace: out.setdefault("replaced", []).append(dict(methods=list(replace), versions=new.get("versions")))
     out["settings"]["attacks"] = list(dict.fromkeys(stored["settings"]["attacks"] + new["settings"]["attacks"]))
     return out
