@@ -519,6 +519,8 @@ def merge_results(stored: dict, new: dict, replace: list[str] = ()) -> dict:
         out["rows"][l] = new["rows"][l]
         for c in new["classes"]: out["cells"][c][l] = new["cells"][c][l]
     if replace: out.setdefault("replaced", []).append(dict(rows=list(replace), versions=new.get("versions")))
+    if replace and "fidelity" in out:   # a replaced row's cells carry the fidelity of their own run
+        for k in ("unpaired", "missing"): out["fidelity"][k] = [x for x in out["fidelity"][k] if x[1] not in replace]
     return out
 
 def merge_fidelity(stored: dict, new: dict) -> dict:
