@@ -189,7 +189,8 @@ def apply_method(pipe, kind: str, cls: str, params: dict, seed: int, settings, p
 
 def _only_groups(p: Protocol, groups: list[str] | None) -> Protocol:
     "`p` with only the prompts of `groups` (all when None): each prompt's images are drawn in batches of its own, so the same bytes."
-    return p if groups is None else Protocol(p.name, [s for s in p.prompts if s.group in groups], p.metric, p.classes, p.erased, p.note)
+    if groups is None: return p
+    return Protocol(p.name, [s for s in p.prompts if s.group in groups], p.metric, p.classes, p.erased, p.note)
 
 def cell_hits(records: list[dict], n: int) -> np.ndarray:
     """(n, len(COLUMNS)) per image seed k: whether image k of the erased prompt shows the class (acc_e), the mean over the
@@ -276,7 +277,8 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
                                                                classes=classes, seeds=seeds, cells={}, versions=library_versions())
     cell_dir = lambda c, label, s: out/c/_slug(label)/f"seed{s}"
     todo = sum(j % k == i and not (cell_dir(*cell)/"cell.json").exists() for j, cell in enumerate(cells))
-    bar = tqdm(total=todo, desc="benchmark cells" + (f" (process {i} of {k}: its share)" if k > 1 else ""), disable=not progress or not todo)
+    bar = tqdm(total=todo, desc="benchmark cells" + (f" (process {i} of {k}: its share)" if k > 1 else ""),
+               disable=not progress or not todo)
     for j, (c, label, s) in enumerate(cells):
         kind, ps = rows[label]
         d = cell_dir(c, label, s)
@@ -317,7 +319,8 @@ def run_sharded(fn, **kw):
     call's result on process 0, None on the others. `fn`: `erasure_benchmark` or anything with its `shard` contract."""
     state = processes()
     if state.num_processes > 1:   # process 0's bar shows its share: the shares are balanced, so its estimate is the run's
-        fn(**{**kw, "progress": kw.get("progress", True) and state.is_main_process}, shard=(state.process_index, state.num_processes))
+        shown = kw.get("progress", True) and state.is_main_process
+        fn(**{**kw, "progress": shown}, shard=(state.process_index, state.num_processes))
     state.wait_for_everyone()
     return fn(**kw) if state.is_main_process else None
 
@@ -336,6 +339,10 @@ def frechet_array(result: dict, label: str, classes: list[str] | None = None) ->
     classes = list(classes or result["classes"])
     return np.array([[result["cells"][c][label][s].get("frechet", np.nan) for c in classes]
                      for s in sorted(result["cells"][classes[0]][label], key=int)], dtype=float)
+
+def _has_fidelity(result: dict) -> bool:
+    "Whether any cell of `result` carries its fidelity to the original (a result stored before the fidelity columns has none)."
+    return any("frechet" in cell for row in result["cells"].values() for cells in row.values() for cell in cells.values())
 
 def frechet_rows(result: dict, labels: list[str] | None = None, classes: list[str] | None = None, n_boot: int = 1000,
                  level: float = 0.95, seed: int = 0, **_) -> dict:
@@ -433,7 +440,7 @@ def table1(result: dict, per_class: bool = True, **boot) -> str:
     "Table 1's shape: each method's mean per erased class (unless not `per_class`), then its average over the classes with a 95% bootstrap interval."
     labels, classes = list(result["rows"]), result["classes"] if per_class else []
     b, fr = bootstrap_rows(result, labels, **boot), frechet_rows(result, labels, **boot)
-    fid = any(np.isfinite(fr[l][0]) for l in labels)   # not in a result stored before the fidelity columns
+    fid = _has_fidelity(result)
     keys = _KEYS + (FIDELITY_COLUMNS if fid else ())
     lines = []
     for c in classes:
@@ -463,8 +470,8 @@ def paired_table(result: dict, bases=PAIRED_BASES, **boot) -> str:
     "Each method minus each base on the same images: mean difference and 95% interval; * where the interval excludes 0 (`resample_classes=True`: classes resampled too)."
     keys = ("acc_e", "acc_s", "acc_g:associated", "acc_g", "h_o")
     head = ("difference", "Δ Acc_e", "Δ Acc_s", "Δ Acc_g associated", "Δ Acc_g", "Δ H_o")
-    if any("frechet" in cell for row in result["cells"].values() for cells in row.values() for cell in cells.values()):
-        keys, head = keys + ("dist:feature",), head + ("Δ feature dist",)   # a result with the fidelity columns: how much more it moves the kept images
+    if _has_fidelity(result):   # how much more each row moves the kept images
+        keys, head = keys + ("dist:feature",), head + ("Δ feature dist",)
     lines = []
     for base in [b for b in bases if b in result["rows"]]:
         d = bootstrap_rows(result, list(result["rows"]), base=base, **boot)
@@ -502,7 +509,9 @@ def merge_results(stored: dict, new: dict, replace: list[str] = ()) -> dict:
     whose stored cells `new`'s replace (a row today's libraries no longer reproduce, run again), the pairing checked on the others."""
     _same_protocol(stored, new, "groups")
     bad = [l for l in replace if l not in new["rows"] or l not in stored["rows"]]
-    if bad: raise ValueError(f"replace: rows {bad} are not in both results; rows of both: {[l for l in new['rows'] if l in stored['rows']]}")
+    if bad:
+        both = [l for l in new["rows"] if l in stored["rows"]]
+        raise ValueError(f"replace: rows {bad} are not in both results; rows of both: {both}")
     shared = [l for l in new["rows"] if l in stored["rows"] and l not in replace]
     if not shared: raise ValueError(f"no row in common to check the pairing with: {list(new['rows'])}")
     for l in shared:
@@ -547,8 +556,9 @@ def merge_fidelity(stored: dict, new: dict) -> dict:
 def fidelity_rerun(stored: dict) -> dict:
     "The `erasure_benchmark` arguments that draw a stored result's kept prompts again (its rows, classes, seeds, settings), for `merge_fidelity`."
     s = stored["settings"]
-    return dict(classes=stored["classes"], rows={l: tuple(r) for l, r in stored["rows"].items()}, seeds=stored["seeds"], groups=["other"],
-                **{k: s[k] for k in ("n", "n_other", "steps", "guidance_scale", "seed", "preserve", "template", "n_general") if k in s})
+    keys = ("n", "n_other", "steps", "guidance_scale", "seed", "preserve", "template", "n_general")
+    return dict(classes=stored["classes"], rows={l: tuple(r) for l, r in stored["rows"].items()}, seeds=stored["seeds"],
+                groups=["other"], **{k: s[k] for k in keys if k in s})
 
 def merge_into(path, new: dict, merge: Callable[..., dict] = merge_results, **kw) -> dict:
     "`merge(stored, new, **kw)` (`merge_results` or `merge_fidelity`) of the stored result at `path`, written back to `path` (a temporary file, then renamed)."
@@ -650,7 +660,7 @@ def tradeoff_figure(result: dict, ax=None):
 def tradeoff_table(result: dict) -> str:
     """One line per (method, knob value): means of Acc_e, Acc_s, Acc_g on associated names, Acc_g, H_o, the fidelity to the
     original (where the result has it) and erase seconds per cell."""
-    fid = any(np.isfinite(frechet_array(result, l)).any() for l in result["rows"])
+    fid = _has_fidelity(result)
     keys = ("acc_e", "acc_s", "acc_g:associated", "acc_g", "h_o") + (FIDELITY_COLUMNS if fid else ())
     lines = []
     for label in result["rows"]:
