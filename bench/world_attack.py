@@ -19,7 +19,7 @@ import torch
 from realera.attack import (ATTACKS, AttackConfig, attack, attack_figure, attack_table, default_prompts, merge_attacks, plain_prompt,
                             protocol_judge)
 from realera.benchmark import METHODS, TEST_CLASSES, apply_method, bootstrap_rows, method_rows
-from realera.base import atomic_path, my_share, processes, read_json, write_json
+from realera.base import atomic_path, marker_state, my_share, processes, read_json, write_json
 from realera.settings import model_settings
 from realera.world.model import load_world
 
@@ -72,7 +72,7 @@ def main():
     settings, world, out, t = model_settings(None), load_world(), Path(a.out), time.time()
     marker = out/"settings.json"; out.mkdir(parents=True, exist_ok=True)
     if state.is_main_process:
-        if marker.exists() and read_json(marker) != json.loads(json.dumps(kw)):
+        if marker_state(marker, kw) == "other":
             raise SystemExit(f"{out} holds an attack benchmark with other settings; use another --out")
         write_json(marker, kw)
     state.wait_for_everyone()

@@ -9,8 +9,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['LOCK_FILE', 'EMBEDDED_MODEL', 'RESULTS_DIR', 'VERSIONED', 'HUB_IDS', 'RETIRED_HUB_IDS', 'check_int', 'check_number',
-           'check_choice', 'check_flag', 'atomic_path', 'atomic_dir', 'write_json', 'read_json', 'folder_lock',
-           'canonical_safetensors', 'processes', 'my_share', 'stored_result', 'library_versions']
+           'check_choice', 'check_flag', 'atomic_path', 'atomic_dir', 'write_json', 'read_json', 'check_writable',
+           'save_figure', 'as_json', 'marker_state', 'cached', 'folder_lock', 'canonical_safetensors', 'processes',
+           'my_share', 'stored_result', 'library_versions']
 
 # %% ../nbs/00_base.ipynb #ea9167e0
 def _bound(x) -> str: return f"2**{x.bit_length() - 1}" if isinstance(x, int) and x > 2**20 and x & (x - 1) == 0 else f"{x:g}"
@@ -83,6 +84,41 @@ def read_json(path: str | os.PathLike):
     def bad(c): raise ValueError(f"{c} is not JSON")
     try: return json.loads(Path(path).read_text(), parse_constant=bad)
     except ValueError as err: raise ValueError(f"{str(path)!r} is not valid JSON: {err}") from None
+
+def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    "`path` after refusing an existing one unless `overwrite` (and a folder always), its folder created: before any long work."
+    path = Path(path)
+    if path.exists() and not overwrite: raise FileExistsError(f"{str(path)!r} exists; pass --overwrite to replace it")
+    if path.is_dir(): raise IsADirectoryError(f"{str(path)!r} is a folder, expected a file path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
+    "Save a matplotlib figure to `path` (its format from the suffix) through `atomic_path`."
+    with atomic_path(path) as tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix[1:] or "png")
+    return Path(path)
+
+def as_json(obj):
+    "`obj` as it reads back from a JSON file (tuples become lists, keys strings): what a stored record is compared with."
+    return json.loads(json.dumps(obj))
+
+def marker_state(path: str | os.PathLike, settings: dict, only_given: bool = False) -> str:
+    """What the settings record `path` (JSON an earlier run wrote) says of a run with `settings`: 'none' (no record), 'same'
+    (it holds them; with `only_given` only `settings`' own keys are compared) or 'other' (other settings, or unreadable)."""
+    path = Path(path)
+    if not path.exists(): return "none"
+    try: old = read_json(path)
+    except (OSError, ValueError): return "other"
+    if only_given and isinstance(old, dict): old = {k: old.get(k) for k in settings}
+    return "same" if old == as_json(settings) else "other"
+
+def cached(path: str | os.PathLike | None, compute, load, save, reuse: bool = True):
+    """A stage of a long run that a resumed run does not redo: `load(path)` when `reuse` and `path` exists, else `compute()`,
+    then `save(path, value)`; without a `path` (None) only `compute()`."""
+    if path is not None and reuse and os.path.exists(path): return load(path)
+    value = compute()
+    if path is not None: save(path, value)
+    return value
 
 LOCK_FILE = ".realera.lock"
 

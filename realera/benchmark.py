@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from .core import atomic_path, write_json
 from .settings import anchor_prompt, model_settings, preserve_prompts
 from .closed_form import DEFAULT_PRESERVE
-from .base import check_choice, check_int, library_versions, processes, read_json
+from .base import as_json, check_choice, check_int, library_versions, marker_state, processes, read_json
 from .baselines import ACConfig, ESDConfig, SLDPipeline, SPEEDConfig, ac_erase, esd_erase, speed_edit, uce_edit
 from .attention_baselines import FMNConfig, MACEConfig, fmn_erase, mace_erase
 from .closed_form import load_edited_weights
@@ -267,7 +267,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     draw = lambda c, d, pipe: run_protocol(protocol(c), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,   # a cell's images, judged
                                            guidance_scale=guidance_scale, batch_size=16, progress=False)
     marker = out/"benchmark.json"
-    if marker.exists() and read_json(marker) != json.loads(json.dumps(settings)):
+    if marker_state(marker, settings) == "other":
         if not overwrite: raise FileExistsError(f"{str(out)!r} holds a benchmark with other settings; pass overwrite=True or use another folder")
         shutil.rmtree(out)
     write_json(marker, settings)
@@ -282,7 +282,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     for j, (c, label, s) in enumerate(cells):
         kind, ps = rows[label]
         d = cell_dir(c, label, s)
-        spec = json.loads(json.dumps(dict(method=label, kind=kind, params=ps, erase_seed=s)))
+        spec = as_json(dict(method=label, kind=kind, params=ps, erase_seed=s))
         if (d/"cell.json").exists():
             cell = read_json(d/"cell.json")
             if cell["spec"] != spec:
@@ -522,7 +522,7 @@ def merge_results(stored: dict, new: dict, replace: list[str] = ()) -> dict:
                 if not np.allclose(a, b, equal_nan=True):   # the hits, not the fidelity (a stored result may lack it)
                     raise ValueError(f"row {l!r}, class {c}, erase seed {s}: the hits differ, so the images are not the stored ones"
                                      + _versions_note(stored, new))
-    out = json.loads(json.dumps(stored))
+    out = as_json(stored)
     for l in new["rows"]:
         if l in shared: continue
         out["rows"][l] = new["rows"][l]
@@ -539,7 +539,7 @@ def merge_fidelity(stored: dict, new: dict) -> dict:
     with the cells `new` lacks, under `fidelity["unpaired"]` / `fidelity["missing"]`."""
     _same_protocol(stored, new)
     if new["settings"].get("groups") != ["other"]: raise ValueError("new: a run of the kept prompts alone (groups=['other'])")
-    out, j = json.loads(json.dumps(stored)), HIT_COLUMNS.index("acc_s")
+    out, j = as_json(stored), HIT_COLUMNS.index("acc_s")
     unpaired, missing = [], []
     for c, row in out["cells"].items():
         for l, cells in row.items():

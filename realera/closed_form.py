@@ -163,10 +163,11 @@ class ClosedFormEdit:
             for n, w in zip(names, apply_m(W, M, self.factors)): out[n] = w
         return out
 
-    def apply(self, pipe, check_fingerprint: bool = True):
-        "Edit `pipe.unet` in place (refusing a different text encoder); returns `pipe`."
+    def apply(self, pipe, check_fingerprint: bool = True, fingerprint: str | None = None):
+        """Edit `pipe.unet` in place (refusing a different text encoder); returns `pipe`. `fingerprint`: the pipeline's
+        `text_fingerprint` where the caller holds it already (hashing an encoder costs about a second on one core)."""
         if check_fingerprint and self.fingerprint is not None:
-            fp = text_fingerprint(pipe)
+            fp = fingerprint or text_fingerprint(pipe)
             if fp != self.fingerprint:
                 raise ValueError(f"this edit was computed with text encoder {self.fingerprint}, the pipeline's is {fp}: "
                                  "M is only optimal for the encoder it was computed with")
@@ -188,6 +189,11 @@ class ClosedFormEdit:
             with atomic_path(path/("attn2_kv.safetensors" if self.target == "attn2" else f"{self.stem}_weights.safetensors")) as t:
                 save_file({n: w.contiguous() for n, w in self.edited_weights(unet).items()}, str(t))
         return path
+
+    @staticmethod
+    def saved(path, target: str = "attn2") -> bool:
+        "Whether the folder `path` holds an edit of `target` written by `save` (both of its files)."
+        return all((Path(path)/f"{EDIT_TARGETS[target]}.{ext}").is_file() for ext in ("safetensors", "json"))
 
     @classmethod
     def load(cls, path, target: str = "attn2") -> "ClosedFormEdit":

@@ -12,10 +12,10 @@ from .base import check_choice, check_flag, check_int, check_number, read_json
 
 # %% auto #0
 __all__ = ['TOKEN_POLICIES', 'ACCEPT_RULES', 'RIDGE_UNITS', 'RIDGE', 'LORA_TARGETS', 'MIXED_PRECISION', 'CRITERIA',
-           'LAM1_SCALINGS', 'ATTACKS', 'JUDGES', 'DEFAULT_CLIP', 'SCORES', 'EXPORT_FORMATS', 'DEFAULT_TOL',
-           'DISCOVERED', 'LORA_FILE', 'COMPLETE', 'ARTIFACTS', 'CONFIG_DIR', 'PAPER', 'VARIANTS', 'check_cosines',
-           'SamplingConfig', 'DiscoverConfig', 'AlignConfig', 'shipped_configs', 'check_variant', 'EraseConfig',
-           'AttackConfig']
+           'LAM1_SCALINGS', 'ATTACKS', 'JUDGES', 'DEFAULT_CLIP', 'SCORES', 'EXPORT_FORMATS', 'DEFAULT_TOL', 'RUN_FILE',
+           'ANCHOR_LATENTS', 'DISCOVERED', 'LORA_FILE', 'LOG_FILE', 'CHECKPOINT', 'PIPELINE', 'COMPLETE', 'ARTIFACTS',
+           'CONFIG_DIR', 'PAPER', 'VARIANTS', 'check_cosines', 'SamplingConfig', 'DiscoverConfig', 'AlignConfig',
+           'shipped_configs', 'check_variant', 'EraseConfig', 'AttackConfig']
 
 # %% ../nbs/00_config.ipynb #74dde85e
 TOKEN_POLICIES = ("subsequent", "concept", "last", "all")   # which token positions of a prompt an erase edits (00_core)
@@ -34,12 +34,17 @@ EXPORT_FORMATS = ("diffusers", "kohya")                   # 03b_export
 DEFAULT_TOL = 0.01   # relative error of every layer's exported change; chosen on the world (03b_export, its curve)
 
 # %% ../nbs/00_config.ipynb #c1199646
+# every file an erase folder holds, named once (the closed forms' own files are named by `closed_form.ClosedFormEdit`)
+RUN_FILE = "config.json"                       # the run's settings and the model's identity: what a resume must match
+ANCHOR_LATENTS = "anchor_latents.safetensors"  # z_t, the anchors' trajectories under the original UNet (03_align)
 DISCOVERED = "discovered.json"                 # the ranked texts of discovery (03_discover)
-LORA_FILE = "pytorch_lora_weights.safetensors"
+LORA_FILE = "pytorch_lora_weights.safetensors" # the alignment's LoRA, as diffusers' save_lora_weights names it
+LOG_FILE = "log.json"                          # the alignment's losses
+CHECKPOINT = "checkpoint"                      # the alignment's resumable state, removed once the run is complete
+PIPELINE = "pipeline"                          # the fused full pipeline, when asked for
 COMPLETE = "complete.json"   # written last: the artifacts it vouches for, with their SHA-256
-ARTIFACTS = ("config.json", "anchor_latents.safetensors", "closed_form.safetensors", "closed_form.json", "attn2_kv.safetensors",
-             "pooled.safetensors", "pooled.json", DISCOVERED,
-             "checkpoint", LORA_FILE, "log.json", "pipeline", COMPLETE)
+ARTIFACTS = (RUN_FILE, ANCHOR_LATENTS, "closed_form.safetensors", "closed_form.json", "attn2_kv.safetensors",
+             "pooled.safetensors", "pooled.json", DISCOVERED, CHECKPOINT, LORA_FILE, LOG_FILE, PIPELINE, COMPLETE)
 
 # %% ../nbs/00_config.ipynb #371419f0
 def check_cosines(s1: float, s2: float) -> None:

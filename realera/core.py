@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #0e45e69a
 from __future__ import annotations
-import contextlib, importlib.resources, json, logging, math, os, random, tempfile, warnings
+import contextlib, importlib.resources, json, logging, math, os, tempfile, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,18 +18,13 @@ from .base import (EMBEDDED_MODEL, HUB_IDS, LOCK_FILE, RESULTS_DIR, RETIRED_HUB_
 from .config import TOKEN_POLICIES
 
 # %% auto #0
-__all__ = ['PIPELINES', 'seed_everything', 'make_generator', 'check_finite', 'check_dtype', 'check_device', 'quiet_loading',
-           'dtype_kwarg', 'pipeline_class', 'load_pipeline', 'tokenize', 'text_encoders', 'tokenizers', 'is_sdxl',
-           'check_prompts', 'encode_ids', 'encode_text', 'encode_prompts', 'TokenSpan', 'concept_span',
-           'check_concepts', 'ConceptPair', 'concept_pair', 'concept_pairs', 'cross_attention_projections',
-           'context_width', 'fingerprint', 'text_encoder_fingerprint', 'text_fingerprint', 'model_identity']
+__all__ = ['PIPELINES', 'make_generator', 'check_finite', 'check_dtype', 'check_device', 'quiet_loading', 'dtype_kwarg',
+           'pipeline_class', 'load_pipeline', 'tokenize', 'text_encoders', 'tokenizers', 'is_sdxl', 'check_prompts',
+           'encode_ids', 'encode_text', 'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts', 'ConceptPair',
+           'concept_pair', 'concept_pairs', 'cross_attention_projections', 'context_width', 'fingerprint',
+           'text_encoder_fingerprint', 'text_fingerprint', 'model_identity']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
-def seed_everything(seed: int) -> None:
-    "Seed Python, NumPy and torch's global generators (for scripts; library functions take a `generator`)."
-    if not isinstance(seed, int) or seed < 0: raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
-
 def make_generator(seed: int | None = 0, device: str | torch.device = "cpu") -> torch.Generator | None:
     "A `torch.Generator` on `device` seeded with `seed` (`None` gives `None`: use torch's global generator)."
     if seed is None: return None

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import torch
 
+from .base import as_json, cached
 from .core import (LOCK_FILE, TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonical_safetensors, check_concepts, check_finite, concept_pair, concept_pairs, folder_lock,
                           make_generator, model_identity, read_json, text_fingerprint, write_json, check_int, check_number, check_prompts, encode_text, is_sdxl)
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
-from .config import (ARTIFACTS, COMPLETE, CONFIG_DIR, DISCOVERED, LAM1_SCALINGS, LORA_FILE, PAPER, RIDGE, RIDGE_UNITS, VARIANTS,
+from .config import (ANCHOR_LATENTS, ARTIFACTS, CHECKPOINT, COMPLETE, LOG_FILE, PIPELINE, RUN_FILE, CONFIG_DIR, DISCOVERED, LAM1_SCALINGS, LORA_FILE, PAPER, RIDGE, RIDGE_UNITS, VARIANTS,
                             AlignConfig, DiscoverConfig, EraseConfig, SamplingConfig, shipped_configs)
 from .sampling import beyond_prompts, neighbor_prompts
 from .discover import Discovery, discover, neighborhoods, read_candidates, read_discoveries, write_discoveries
@@ -35,7 +36,7 @@ def _run_settings(concepts, anchors, preserve, config: EraseConfig, model: dict 
 
 def _same_run(saved: dict, now: dict) -> bool:
     "Equal settings (as JSON, the realera version aside); the model's identity compared where both know it."
-    a, b = (json.loads(json.dumps({k: v for k, v in d.items() if k != "realera_version"})) for d in (saved, now))
+    a, b = (as_json({k: v for k, v in d.items() if k != "realera_version"}) for d in (saved, now))
     if a.get("model") is None or b.get("model") is None: a.pop("model", None); b.pop("model", None)
     return a == b
 
@@ -54,7 +55,7 @@ def _prepare_out(out, settings: dict, overwrite: bool) -> str:
                                       "(--overwrite replaces only realera's own artifacts)")
     if not [e for e in entries if not e.startswith(".")]: return "new"
     finished = (out/COMPLETE).is_file()
-    same = (out/"config.json").is_file() and _same_run(read_json(out/"config.json"), settings)
+    same = (out/RUN_FILE).is_file() and _same_run(read_json(out/RUN_FILE), settings)
     if overwrite: return "new"
     if same: return "done" if finished else "resume"
     raise FileExistsError(f"{str(out)!r} holds {'a finished' if finished else 'an unfinished'} erase with other settings (or of "
@@ -168,19 +169,19 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
     pairs = concept_pairs(pipe, concepts, anchors, config.policy)   # every prompt encoded once, for both stages
     _check_reachable(pairs, config)
     if config.discover and config.discover_candidates: check_prompts(pipe, read_candidates(config.discover_candidates))
-    if out is None: return _run(pipe, pairs, preserve, config, None, False, progress, callback)
+    if out is None: return _run(pipe, pairs, preserve, config, None, False, progress, callback, req.settings["model"]["text_encoder"])
     out = Path(out)
     with folder_lock(out, "erase"):
         state = _prepare_out(out, req.settings, overwrite)   # again, under the lock
         if state == "done":
             load_erased(pipe, out)
-            if save_pipeline and not (out/"pipeline").is_dir(): save_fused_pipeline(pipe, out)
+            if save_pipeline and not (out/PIPELINE).is_dir(): save_fused_pipeline(pipe, out)
             return pipe
-        if state == "new": _clear(out); write_json(out/"config.json", req.settings)
-        _run(pipe, pairs, preserve, config, out, state == "resume", progress, callback)
+        if state == "new": _clear(out); write_json(out/RUN_FILE, req.settings)
+        _run(pipe, pairs, preserve, config, out, state == "resume", progress, callback, req.settings["model"]["text_encoder"])
         if save_pipeline: save_fused_pipeline(pipe, out)
         _write_complete(out)
-        if (out/"checkpoint").exists(): shutil.rmtree(out/"checkpoint")
+        if (out/CHECKPOINT).exists(): shutil.rmtree(out/CHECKPOINT)
     return pipe
 
 def _discoveries(pipe, pairs: list[ConceptPair], preserve, config: EraseConfig, out: Path | None, resume: bool,
@@ -220,63 +221,64 @@ def discovered_pairs(pipe, pairs: list[ConceptPair], found: list[Discovery], k: 
             if text.lower() not in seen: seen.add(text.lower()); extra.append(concept_pair(pipe, text, text, p.anchor, p.policy))
     return extra
 
-def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: bool, progress: bool, callback):
-    "Algorithm 1's stages, each reusing what a resumed run already wrote: discovery → z_t cache → closed form → LoRA alignment."
-    k = len(pairs)   # the concepts asked for: λ1 scales with them, not with the discovered texts
+def _trajectories(pipe, pairs, config: EraseConfig, progress: bool) -> list[Trajectory]:
+    "z_t: each distinct anchor's trajectory under the original UNet, generated once (a pair's is its anchor's)."
+    g, a = make_generator(config.seed, pipe.device), config.align_config
+    by_anchor = {x: anchor_trajectory(pipe, x, a.anchor_images, a.anchor_steps, a.guidance_scale, generator=g, progress=progress)
+                 for x in dict.fromkeys(p.anchor for p in pairs)}
+    return [by_anchor[p.anchor] for p in pairs]
+
+def _closed_forms(pipe, pairs, preserve, config: EraseConfig, k: int, fp: str) -> dict:
+    "What computes Eq. 7's edit of each target: every attn2 K/V, and on SDXL (`config.pooled`) add_embedding's pooled columns."
+    lam = dict(lam1=config.effective_lam1(k), ridge=config.ridge, ridge_unit=config.ridge_unit)
+    def attn2():
+        g = make_generator(config.seed, pipe.device)
+        hoods = neighborhoods(pipe, pairs, resolve_preserve([p.concept for p in pairs], preserve), config.sampling, _seeded(config), g)
+        fit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond,
+                                 neighborhoods=hoods, generator=g, **lam)   # the paper's rule ('cosine') mines with g's stream
+        return harden_edit(fit, pairs, kv_gram(pipe.unet), config.harden, config.harden_lam, fp) if config.harden else fit.solve(fp)
+    pooled = lambda: pooled_fitter(pipe, pairs, preserve, **lam).solve(fp, target="pooled")
+    return {"attn2": attn2, **({"pooled": pooled} if config.pooled and is_sdxl(pipe) else {})}
+
+def _align(pipe, pairs, preserve, trajs, original, config: EraseConfig, out, progress: bool, callback) -> list:
+    "Eq. 8–9: the LoRA student aligned with the original UNet's noise on each pair's anchor trajectory; the losses."
+    add_lora(pipe.unet, config.align_config, seed=config.seed)
+    keep, keep_pooled = _keep(pipe, pairs, preserve) if config.align_config.preserve else (None, None)
+    tasks = [AlignTask(p, t, sdxl_time_ids(pipe), keep, keep_pooled) for p, t in zip(pairs, trajs)]
+    return align_noise(pipe.unet, original, tasks, config.align_config, config.sampling, mine=config.mine, beyond=config.beyond,
+                       seed=config.seed, checkpoint=None if out is None else out/CHECKPOINT, progress=progress, callback=callback)
+
+def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: bool, progress: bool, callback,
+         fp: str | None = None):
+    """Algorithm 1's stages, each reusing what a resumed run already wrote: discovery → z_t → closed form → LoRA alignment.
+    `fp`: the text encoder's fingerprint (`text_fingerprint`), where the caller has it already."""
+    k, fp = len(pairs), fp or text_fingerprint(pipe)   # λ1 scales with the concepts asked for, not with the discovered texts
     if config.discover or config.discover_protect:
         found = _discoveries(pipe, pairs, preserve, config, out, resume, progress)
         if config.discover_protect: preserve = resolve_preserve([p.concept for p in pairs], preserve) + protected_texts(pairs, found, config.discover_protect)
         pairs = pairs + discovered_pairs(pipe, pairs, found, config.discover)
     original = kv_weights(pipe.unet) if config.align else None
-    if config.align:   # z_t: the anchor's trajectory under the original UNet, generated once per run
-        cache = out/"anchor_latents.safetensors" if out is not None else None
-        if resume and cache.exists(): trajs = load_trajectories(cache)
-        else:
-            g = make_generator(config.seed, pipe.device)
-            by_anchor = {a: anchor_trajectory(pipe, a, config.align_config.anchor_images, config.align_config.anchor_steps,
-                                              config.align_config.guidance_scale, generator=g, progress=progress)
-                         for a in dict.fromkeys(p.anchor for p in pairs)}   # one cache per distinct anchor
-            trajs = [by_anchor[p.anchor] for p in pairs]
-            if cache is not None: save_trajectories(cache, trajs)
-    if config.closed_form:
-        if resume and (out/"closed_form.safetensors").exists() and (out/"closed_form.json").exists(): edit = ClosedFormEdit.load(out)
-        else:
-            g = make_generator(config.seed, pipe.device)
-            hoods = neighborhoods(pipe, pairs, resolve_preserve([p.concept for p in pairs], preserve), config.sampling, _seeded(config), g)
-            fit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond, neighborhoods=hoods,
-                                     lam1=config.effective_lam1(k), ridge=config.ridge, ridge_unit=config.ridge_unit,
-                                     generator=g)   # the paper's rule ('cosine'): the fitter mines with g's stream, as it always did
-            fp = text_fingerprint(pipe)
-            edit = harden_edit(fit, pairs, kv_gram(pipe.unet), config.harden, config.harden_lam, fp) if config.harden else fit.solve(fp)
-            if out is not None: edit.save(out)
-        edit.apply(pipe)
-        if config.pooled and is_sdxl(pipe):   # SDXL's pooled path: the same Eq. 7 on add_embedding's pooled columns
-            if resume and (out/"pooled.safetensors").exists() and (out/"pooled.json").exists(): pedit = ClosedFormEdit.load(out, "pooled")
-            else:
-                pedit = pooled_fitter(pipe, pairs, preserve, lam1=config.effective_lam1(k), ridge=config.ridge,
-                                      ridge_unit=config.ridge_unit).solve(text_fingerprint(pipe), target="pooled")
-                if out is not None: pedit.save(out)
-            pedit.apply(pipe)
-    _ERASED.add(pipe.unet)
-    log = []
     if config.align:
-        add_lora(pipe.unet, config.align_config, seed=config.seed)
-        keep, keep_pooled = _keep(pipe, pairs, preserve) if config.align_config.preserve else (None, None)
-        tasks = [AlignTask(p, t, sdxl_time_ids(pipe), keep, keep_pooled) for p, t in zip(pairs, trajs)]
-        log = align_noise(pipe.unet, original, tasks, config.align_config,
-                          config.sampling, mine=config.mine, beyond=config.beyond, seed=config.seed,
-                          checkpoint=out/"checkpoint" if out is not None else None, progress=progress, callback=callback)
+        trajs = cached(None if out is None else out/ANCHOR_LATENTS, lambda: _trajectories(pipe, pairs, config, progress),
+                       load_trajectories, save_trajectories, reuse=resume)
+    if config.closed_form:
+        for target, compute in _closed_forms(pipe, pairs, preserve, config, k, fp).items():
+            edit = cached(out, compute, lambda d: ClosedFormEdit.load(d, target), lambda d, e: e.save(d),
+                          reuse=resume and ClosedFormEdit.saved(out, target))
+            edit.apply(pipe, fingerprint=fp)
+    _ERASED.add(pipe.unet)
+    log = _align(pipe, pairs, preserve, trajs, original, config, out, progress, callback) if config.align else []
     if out is not None:
         if config.align: save_lora(pipe, out)
-        write_json(out/"log.json", log)
+        write_json(out/LOG_FILE, log)
     return pipe
 
 # %% ../nbs/03a_erase.ipynb #20cd357a
 def check_erased(path: str | os.PathLike) -> dict:
     "The settings of the finished erase in `path`, after checking that it is complete and intact; a clear error otherwise."
     path = Path(path)
-    if not (path/"config.json").is_file(): raise FileNotFoundError(f"{str(path)!r} is not a realera erase folder (no config.json)")
-    run = read_json(path/"config.json")
+    if not (path/RUN_FILE).is_file(): raise FileNotFoundError(f"{str(path)!r} is not a realera erase folder (no {RUN_FILE})")
+    run = read_json(path/RUN_FILE)
     if not (path/COMPLETE).is_file():
         raise ValueError(f"{str(path)!r} holds an unfinished erase (no {COMPLETE}): run the same erase again "
                          f"(`realera erase ... --out {path}` with the same options) to finish it")
@@ -313,15 +315,15 @@ def save_fused_pipeline(pipe, out) -> Path:
     if ADAPTER in (getattr(pipe.unet, "peft_config", None) or {}):
         base = {n: p.detach().clone() for n, p in pipe.unet.named_parameters() if ".base_layer." in n}
         pipe.fuse_lora(adapter_names=[ADAPTER]); pipe.unload_lora_weights()
-        try: _save_pretrained(pipe, out/"pipeline")
+        try: _save_pretrained(pipe, out/PIPELINE)
         finally:   # exact original weights back, then the adapter again
             with torch.no_grad():
                 for n, p in pipe.unet.named_parameters():
                     key = n.rsplit(".", 1); key = f"{key[0]}.base_layer.{key[1]}"
                     if key in base: p.copy_(base[key])
             _load_lora(pipe, out)
-    else: _save_pretrained(pipe, out/"pipeline")
-    return out/"pipeline"
+    else: _save_pretrained(pipe, out/PIPELINE)
+    return out/PIPELINE
 
 def _save_pretrained(pipe, dest: Path) -> None:
     with atomic_dir(dest) as tmp: pipe.save_pretrained(tmp, safe_serialization=True)

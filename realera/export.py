@@ -84,7 +84,7 @@ def erase_deltas(pipe, erased: str | os.PathLike) -> dict[str, torch.Tensor]:
         edit = ClosedFormEdit.load(erased)   # its text encoder was checked above, through the erase record's `model`
         dM = edit.M - torch.eye(edit.d, dtype=edit.M.dtype)
         for n, p in cross_attention_projections(pipe.unet).items(): deltas[n] = p.weight.detach().double().cpu() @ dM
-    if (erased/"pooled.safetensors").is_file():   # SDXL: the pooled path's edit, W[:, :p] (M_p − I) in the pooled columns only
+    if ClosedFormEdit.saved(erased, "pooled"):   # SDXL: the pooled path's edit, W[:, :p] (M_p − I) in the pooled columns only
         edit = ClosedFormEdit.load(erased, "pooled")
         W = pooled_layer(pipe.unet).weight.detach().double().cpu()
         deltas[POOLED_LAYER] = torch.cat([W[:, :edit.d] @ (edit.M - torch.eye(edit.d, dtype=edit.M.dtype)), torch.zeros_like(W[:, edit.d:])], 1)

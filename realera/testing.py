@@ -9,6 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 import torch
+try: from transformers.convert_slow_tokenizer import bytes_to_unicode             # transformers 5
+except ImportError: from transformers.models.clip.tokenization_clip import bytes_to_unicode   # 4.x
 
 from .core import atomic_path
 
@@ -32,14 +34,6 @@ man woman person people child face smiling standing sitting running flying red g
 large old young nude naked explicit clothed beach mountain river night day
 """.split()
 
-def _bytes_to_unicode() -> dict[int, str]:
-    "CLIP/GPT-2's reversible map from bytes to printable unicode characters."
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs, n = bs[:], 0
-    for b in range(256):
-        if b not in bs: bs.append(b); cs.append(256 + n); n += 1
-    return dict(zip(bs, map(chr, cs)))
-
 def _merge_pair(word: tuple[str, ...], pair: tuple[str, str]) -> tuple[str, ...]:
     "Replace every adjacent occurrence of `pair` in `word` by the merged symbol, left to right."
     out, i = [], 0
@@ -50,7 +44,7 @@ def _merge_pair(word: tuple[str, ...], pair: tuple[str, str]) -> tuple[str, ...]
 
 def learn_bpe_merges(corpus: list[str], n_merges: int = 600) -> list[tuple[str, str]]:
     "BPE merges in CLIP's format (byte characters, `</w>` ends a word); ties broken by the pair's text, so deterministic."
-    b2u = _bytes_to_unicode()
+    b2u = bytes_to_unicode()   # CLIP/GPT-2's reversible map from bytes to printable characters
     words = Counter()
     for text in corpus:
         for w in re.findall(r"[^\W\d_]+|\d|[^\s\w]+|_+", text.lower()):
@@ -69,7 +63,7 @@ def learn_bpe_merges(corpus: list[str], n_merges: int = 600) -> list[tuple[str, 
 
 def build_tokenizer_files(out_dir: str | os.PathLike, corpus: list[str] | None = None, n_merges: int = 600) -> Path:
     "Learn BPE merges on `corpus` and write CLIP-format `vocab.json` and `merges.txt` to `out_dir`."
-    byte_chars = list(_bytes_to_unicode().values())
+    byte_chars = list(bytes_to_unicode().values())
     merges = learn_bpe_merges(TOKENIZER_CORPUS if corpus is None else corpus, n_merges)
     tokens = byte_chars + [c + "</w>" for c in byte_chars] + [a + b for a, b in merges]
     tokens = list(dict.fromkeys(tokens)) + ["<|startoftext|>", "<|endoftext|>"]

@@ -99,7 +99,7 @@ def align_only(sd, tmp_path_factory):
     return d/"e"
 
 @pytest.mark.parametrize("extra,msg", [
-    (["--method", "pgd"], "--method must be one of ['prompts', 'rece', 'soft', 'teacher', 'unlearndiff'], got 'pgd'"),
+    (["--method", "pgd"], "method must be one of ['prompts', 'rece', 'soft', 'teacher', 'unlearndiff'], got 'pgd'"),
     (["--method", "rece", "--erased", "NOWHERE"], "is not a realera erase folder"),
     (["--method", "rece", "--erased", "ALIGN_ONLY"], "has none (closed_form is off)"),
     (["--method", "soft", "--n", "0"], "n must be an int >= 1, got 0"),

@@ -72,7 +72,7 @@ def test_cli_discover_and_erase_discover_on_the_world(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["discover", "--concept", "ring", "--top", "0"], "--top must be an int >= 1"),
     (["discover", "--concept", "ring", "--criterion", "clip"], "criterion must be one of"),
-    (["erase", "--concept", "ring", "--discover", "-1"], "--discover must be an int >= 0"),
+    (["erase", "--concept", "ring", "--discover", "-1"], "discover must be an int >= 0"),
 ])
 def test_bad_values_fail_before_the_model_loads(tmp_path, monkeypatch, capsys, args, message):
     import realera.cli as cli, realera.core

@@ -121,9 +121,9 @@ def realera(*args):
     (["--anchor", "a", "--anchor", "b", "--anchor", "c"], "3 anchors for 2 concepts"),
     (["--variant", "full", "--dtype", "float16"], "not supported on the CPU"),   # the alignment trains: fp16 is refused on the CPU
     (["--dtype", "int8"], "dtype must be one of"),
-    (["--steps", "0"], "--steps must be >= 1"),
+    (["--steps", "0"], "steps must be an int >= 1"),
     (["--config", "missing.yaml"], "does not exist"),
-    (["--variant", "7"], "--variant must be one of"),
+    (["--variant", "7"], "variant must be one of"),
 ])
 def test_cli_erase_bad_input_fails_fast(tmp_path, args, message):
     r = realera("erase", "--concept", "cat", "--concept", "dog", "--force", "--out", str(tmp_path / "out"), *args)

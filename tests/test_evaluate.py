@@ -100,8 +100,8 @@ def test_cli_evaluate_each_protocol(protocol, tmp_path):
 
 @pytest.mark.parametrize("args,message", [(["--protocol", "mnist"], "protocol must be one of"),
                                           (["--protocol", "cifar10", "--concept", "zebra"], "is not one of"),
-                                          (["--protocol", "cifar10", "--n", "0"], "--n must be >= 1"),
-                                          (["--protocol", "cifar10", "--score", "top5"], "--score must be one of"),
+                                          (["--protocol", "cifar10", "--n", "0"], "n must be an int >= 1"),
+                                          (["--protocol", "cifar10", "--score", "top5"], "score must be one of"),
                                           (["--protocol", "cifar10", "--erased", "."], "is not a realera erase folder"),
                                           (["--protocol", "world", "--concept", "airplane"], "is not one of"),
                                           (["--protocol", "world", "--classifier", "tiny"], "world's own CNN evaluator"),

@@ -249,7 +249,7 @@ def test_generate_checks_the_erase_first_and_leaves_no_stale_images(tmp_path):
     assert realera("generate", "--prompt", "a star", "--n", "1", "--steps", "2", "--out", str(tmp_path / "g"), "--overwrite").returncode == 0
     assert sorted(p.name for p in (tmp_path / "g" / "images").iterdir()) == ["original_00_00.png"]
     r = realera("generate", "--prompt", "a star", "--guidance", "nan", "--out", str(tmp_path / "g2"))
-    assert r.returncode == 2 and "--guidance must be a finite number" in r.stderr
+    assert r.returncode == 2 and "guidance must be a finite number" in r.stderr
 
 def test_a_checkpoint_pointer_outside_its_folder_is_refused(tmp_path):
     out = tmp_path / "e"

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core import atomic_dir, check_choice, read_json
+from ..base import as_json, atomic_dir, check_choice, marker_state, read_json
 from ..testing import build_tokenizer_files
 from ..judges import clip_judge
 from .data import (ANCHOR, ASSOCIATED, ASSOCIATED_HELD_OUT, ASSOCIATED_TRAIN, CLASSES, COLORS, NONE_TEMPLATES, SIZES, SYNONYMS, SYNONYMS_TRAIN, TEMPLATES, WorldData,
@@ -284,8 +284,8 @@ def _part(work: Path, name: str, settings: dict, train, save, load):
     """Component `name` and what was measured training it: loaded from `work/name` if it was trained with `settings`, else
     trained (`train() → (component, measurements)`), timed, and saved there atomically."""
     import time
-    d, settings = work/name, json.loads(json.dumps(settings, sort_keys=True))   # tuples compare as the JSON lists they become
-    if (d/"settings.json").is_file() and read_json(d/"settings.json") == settings:
+    d, settings = work/name, as_json(settings)
+    if marker_state(d/"settings.json", settings) == "same":
         return load(d), read_json(d/"measured.json")
     t = time.time(); obj, measured = train(); measured = dict(seconds=time.time() - t, **measured)
     with atomic_dir(d) as tmp:
