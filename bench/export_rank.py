@@ -16,7 +16,8 @@ from pathlib import Path
 
 import torch
 
-from realera.benchmark import TEST_CLASSES, TUNING_CLASSES, export_rank_table
+from realera.benchmark import TEST_CLASSES, TUNING_CLASSES
+from realera.tables import export_rank_table
 from realera.base import my_share, processes, read_json, write_json
 from realera.erase import EraseConfig, erase, load_erased
 from realera.export import DEFAULT_TOL, export_lora

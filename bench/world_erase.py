@@ -29,8 +29,9 @@ from pathlib import Path
 import torch
 from realera.evaluate import WORLD_CONTEXTS
 from realera.base import atomic_path, write_json
-from realera.benchmark import (METHODS, method_rows, TEST_CLASSES, benchmark_grid, benchmark_report, erasure_benchmark,
-                               fidelity_into, fidelity_note, grid_fingerprint, merge_into, run_sharded)
+from realera.benchmark import (METHODS, method_rows, TEST_CLASSES, benchmark_grid, erasure_benchmark, fidelity_into, fidelity_note,
+                               grid_fingerprint, merge_into, run_sharded)
+from realera.tables import benchmark_report
 
 QUICK = dict(classes=["square"], methods=["original", "closed form (variant 1)", "UCE (2023 recipe)"], n=2, n_other=1, seeds=1, steps=4)
 
@@ -76,6 +77,7 @@ def main():
         return
     res = run_sharded(erasure_benchmark, out=a.out, **kw)
     if res is None: return   # not process 0
+    with atomic_path(Path(a.out)/"tables.md") as tmp: tmp.write_text(benchmark_report(res) + "\n")   # this run's own tables
     for c in a.grids:
         if c in res["classes"]: save_grid(a.out, c, Path(a.grid_dir or a.out), sys.argv[1:])
     if a.merge_into:

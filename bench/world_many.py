@@ -15,7 +15,8 @@ import argparse, json, time
 from pathlib import Path
 import torch
 from realera.base import atomic_path
-from realera.benchmark import MANY_METHODS, erasure_benchmark, many_concepts_figure, many_concepts_sets, many_concepts_table, run_sharded
+from realera.benchmark import MANY_METHODS, erasure_benchmark, many_concepts_sets, run_sharded
+from realera.tables import many_concepts_figure, many_concepts_table
 
 def main():
     ap = argparse.ArgumentParser()

@@ -15,7 +15,8 @@ import argparse, json, time
 from pathlib import Path
 import torch
 from realera.benchmark import (TRADEOFF_KNOBS, TUNING_CLASSES, erasure_benchmark, fidelity_into, fidelity_note, merge_into,
-                               run_sharded, tradeoff_figure, tradeoff_rows, tradeoff_table)
+                               run_sharded, tradeoff_rows)
+from realera.tables import tradeoff_figure, tradeoff_table
 
 def main():
     ap = argparse.ArgumentParser()

@@ -149,7 +149,7 @@ VARIANTS = {"1": dict(closed_form=True, align=False, mine=False, beyond=False, *
             "3": dict(closed_form=True, align=True, mine=True, beyond=False, **PAPER),
             "full": dict(closed_form=True, align=True, mine=True, beyond=True, **PAPER),
             # beyond the paper: the closed form on what the model draws as the concept, protecting what it draws as something
-            # else (03_discover); chosen on the world's tuning classes (06a_benchmark)
+            # else (03_discover); chosen on the world's tuning classes (06b_tables)
             "aware": dict(closed_form=True, align=False, mine=False, beyond=False, discover=4, discover_protect=16)}
 
 def check_variant(variant) -> str:

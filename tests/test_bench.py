@@ -132,7 +132,7 @@ def test_the_shipped_many_concepts_figure_is_what_its_result_draws(tmp_path):
     import numpy as np
     from PIL import Image
     from realera.base import stored_result
-    from realera.benchmark import many_concepts_figure
+    from realera.tables import many_concepts_figure
     many_concepts_figure(stored_result("world_many.json")).savefig(tmp_path/"m.png", dpi=100, bbox_inches="tight")
     a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=float) for p in (tmp_path/"m.png", ROOT/"nbs"/"images"/"world_many.png"))
     assert a.shape == b.shape and np.abs(a - b).mean() < 1.0, "nbs/images/world_many.png is stale: redraw it from world_many.json"

@@ -34,7 +34,7 @@ class ShapeClassifier(nn.Module):
 def world_settings() -> dict:
     "The `realera.json` of every saved world: its classes, anchor, preserve rule, erase and evaluation defaults."
     return dict(concepts=list(CLASSES), anchor=ANCHOR, preserve_template="a {}",
-                # the erase: `--variant aware` (chosen on the tuning classes, 06a_benchmark); `--variant full` is the paper's RealEra
+                # the erase: `--variant aware` (chosen on the tuning classes, 06b_tables); `--variant full` is the paper's RealEra
                 erase=dict(lam1=0.1, closed_form=True, align=False, mine=False, beyond=False, discover=4, discover_protect=16,
                            align_config=dict(steps=50, lr=1e-3, anchor_images=4, anchor_steps=20, batch_size=4,
                                                        log_every=10, save_every=50)),
