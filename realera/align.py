@@ -20,7 +20,7 @@ from .sampling import beyond_prompts, neighbor_prompts
 # %% auto #0
 __all__ = ['ADAPTER', 'check_precision', 'add_lora', 'kv_weights', 'original_unet', 'Trajectory', 'anchor_trajectory',
            'AlignTask', 'sdxl_time_ids', 'added_cond', 'unet_eps', 'noise_draws', 'make_task', 'alignment_loss',
-           'lora_state', 'save_checkpoint', 'load_checkpoint', 'align_noise']
+           'lora_state', 'align_noise']
 
 # %% ../nbs/03_align.ipynb #a81f868f
 ADAPTER = "realera"
@@ -209,7 +209,7 @@ def lora_state(unet: nn.Module) -> dict[str, torch.Tensor]:
     from peft.utils import get_peft_model_state_dict
     return get_peft_model_state_dict(unet, adapter_name=ADAPTER)
 
-def save_checkpoint(folder, unet, opt, generator: torch.Generator, step: int, log: list[dict]) -> Path:
+def _save_checkpoint(folder, unet, opt, generator: torch.Generator, step: int, log: list[dict]) -> Path:
     "Write a resumable checkpoint of the alignment after `step` completed steps."
     from safetensors.torch import save_file
     folder = Path(folder); new = folder/f"step-{step:06d}"
@@ -225,7 +225,7 @@ def save_checkpoint(folder, unet, opt, generator: torch.Generator, step: int, lo
         if old != new: shutil.rmtree(old)
     return new
 
-def load_checkpoint(folder, unet, opt, generator: torch.Generator) -> tuple[int, list[dict]] | None:
+def _load_checkpoint(folder, unet, opt, generator: torch.Generator) -> tuple[int, list[dict]] | None:
     "Restore the latest checkpoint in `folder` into `unet`'s adapter, `opt` and `generator`; `None` if there is none."
     from peft.utils import set_peft_model_state_dict
     from safetensors.torch import load_file
@@ -263,7 +263,7 @@ def align_noise(unet: nn.Module, original_kv: dict, tasks: list[AlignTask], cfg:
     opt = torch.optim.AdamW(params, lr=cfg.lr)
     g = torch.Generator(device=device).manual_seed(seed)
     start, log = 0, []
-    if checkpoint is not None and (got := load_checkpoint(checkpoint, unet, opt, g)) is not None: start, log = got
+    if checkpoint is not None and (got := _load_checkpoint(checkpoint, unet, opt, g)) is not None: start, log = got
     done, rng, window = start, g.get_state(), {}
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="noise alignment", disable=not progress)
     try:
@@ -280,11 +280,11 @@ def align_noise(unet: nn.Module, original_kv: dict, tasks: list[AlignTask], cfg:
                 log.append(dict(step=done, **{k: sum(v) / len(v) for k, v in window.items()})); window = {}
                 bar.set_postfix(loss=f"{log[-1]['loss']:.4g}")
             if checkpoint is not None and (done % cfg.save_every == 0 or done == cfg.steps):   # the last one too: a failed
-                save_checkpoint(checkpoint, unet, opt, g, done, log)                             # final save loses nothing
+                _save_checkpoint(checkpoint, unet, opt, g, done, log)                             # final save loses nothing
             if callback is not None: callback(done, loss.item())
     except BaseException as err:
         if checkpoint is not None and done > start and not isinstance(err, FloatingPointError):   # keep what was finished
-            try: g.set_state(rng); save_checkpoint(checkpoint, unet, opt, g, done, log)
+            try: g.set_state(rng); _save_checkpoint(checkpoint, unet, opt, g, done, log)
             except (OSError, ValueError): pass    # a full disk or a non-finite state: the original error is the one to see
         raise
     finally:

@@ -28,9 +28,9 @@ from .world.data import CLASSES as WORLD_CLASSES, NONE
 from .world.model import load_classifier
 
 # %% auto #0
-__all__ = ['ConceptJudge', 'world_judge', 'generate_embeds', 'prefixed_ids', 'target_latents', 'typed_vocabulary', 'soft_prompt',
-           'pooled_rate', 'attack', 'protocol_judge', 'plain_prompt', 'default_prompts', 'read_prompts', 'pooled_rows',
-           'attack_table', 'attack_figure', 'merge_attacks']
+__all__ = ['ConceptJudge', 'world_judge', 'prefixed_ids', 'target_latents', 'typed_vocabulary', 'soft_prompt', 'attack',
+           'protocol_judge', 'plain_prompt', 'default_prompts', 'read_prompts', 'attack_table', 'attack_figure',
+           'merge_attacks']
 
 # %% ../nbs/05b_attack.ipynb #349b2f2b
 class ConceptJudge:
@@ -61,7 +61,7 @@ def world_judge(concept: str, path=None) -> ConceptJudge:
 
 # %% ../nbs/05b_attack.ipynb #a0af35c8
 @torch.no_grad()
-def generate_embeds(pipe, embeds: torch.Tensor, n: int, image_seed: int, steps: int = 20, guidance_scale: float = 7.5,
+def _generate_embeds(pipe, embeds: torch.Tensor, n: int, image_seed: int, steps: int = 20, guidance_scale: float = 7.5,
                     batch_size: int = 8, pooled: torch.Tensor | None = None) -> list:
     """`n` images from the prompt embedding `embeds` (1, 77, d) (SDXL: and its `pooled` embedding (1, p)); image k from seed
     `image_seed + k`; the unconditional branch is the pipeline's own: the prompt '' (SD1.x/2.x), zeros (SDXL)."""
@@ -200,7 +200,7 @@ def _rate(hits: list) -> dict:
     m, lo, hi = bootstrap_mean(v, groups)
     return dict(mean=m, low=lo, high=hi, images=int(v.size), hits=["".join(map(str, h.tolist())) for h in hits])
 
-def pooled_rate(rates: list[dict]) -> dict:
+def _pooled_rate(rates: list[dict]) -> dict:
     "One rate from several records' rates (e.g. one per class): every group of every record is a group of the bootstrap."
     return _rate([h for r in rates for h in r["hits"]])
 
@@ -220,7 +220,7 @@ def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=N
     judge = judge or world_judge(concept)
     original, t0 = original or pipe, time.time()
     for pp in (pipe, original): pp.set_progress_bar_config(disable=True)   # the attack's own bars say how far it is
-    gen = lambda emb, pooled=None: generate_embeds(pipe, emb, config.n, config.image_seed, config.steps, config.guidance_scale, pooled=pooled)
+    gen = lambda emb, pooled=None: _generate_embeds(pipe, emb, config.n, config.image_seed, config.steps, config.guidance_scale, pooled=pooled)
     plain_ims = gen(*encode_text(pipe, [prompt]))
     rec = dict(method=config.method, concept=concept, prompt=prompt, seed=config.seed, protocol=dict(asdict(config), judge=judge.describe()),
                models=dict(attacked=model_identity(pipe), original=model_identity(original)), no_attack=_rate([judge(plain_ims)]))
@@ -316,17 +316,17 @@ def read_prompts(path, column: str | None = None) -> list[str]:
 def _cell(rate: dict | None) -> str:
     return "—" if rate is None else f"{rate['mean']:.0f} [{rate['low']:.0f}, {rate['high']:.0f}]"
 
-def pooled_rows(records: dict) -> dict:
+def _pooled_rows(records: dict) -> dict:
     """{label: {"no_attack", each attack in ATTACKS, "hard": pooled rate or None}} from `records` {label: {class: {attack: record}}}:
     each rate pooled over the classes (and, for the soft attack, its seeds)."""
     rows = {}
     for label, by_class in records.items():
         recs = [r for c in by_class.values() for r in c.values()]
         first = [next(iter(c.values())) for c in by_class.values() if c]   # the plain prompt: the same images for every attack
-        row = {"no_attack": pooled_rate([r["no_attack"] for r in first]) if first else None}
-        for m in ATTACKS: row[m] = pooled_rate([c[m]["asr"] for c in by_class.values() if m in c]) if any(m in c for c in by_class.values()) else None
+        row = {"no_attack": _pooled_rate([r["no_attack"] for r in first]) if first else None}
+        for m in ATTACKS: row[m] = _pooled_rate([c[m]["asr"] for c in by_class.values() if m in c]) if any(m in c for c in by_class.values()) else None
         hard = [c["soft"]["hard"] for c in by_class.values() if "soft" in c]
-        row["hard"] = pooled_rate(hard) if hard else None
+        row["hard"] = _pooled_rate(hard) if hard else None
         rows[label] = row
     return rows
 
@@ -338,7 +338,7 @@ def attack_table(records: dict, stats: dict | None = None) -> str:
     names = dict(prompts="prompts", rece="RECE", soft="soft", teacher="teacher", unlearndiff="UnlearnDiffAtk typed")
     lines = ["| method | plain prompt % | " + " | ".join(f"{names[m]} ASR %" for m in ATTACKS) + " | soft, hard % | Acc_s ↑ | H_o ↑ |",
              "|---|" + "---|" * (len(ATTACKS) + 4)]
-    for label, r in pooled_rows(records).items():
+    for label, r in _pooled_rows(records).items():
         s = stats.get(label, {})
         lines.append(f"| {label} | " + " | ".join(_cell(r[k]) for k in ("no_attack", *ATTACKS, "hard"))
                      + f" | {fmt(s.get('acc_s'))} | {fmt(s.get('h_o'))} |")
@@ -347,7 +347,7 @@ def attack_table(records: dict, stats: dict | None = None) -> str:
 def attack_figure(records: dict, stats: dict):
     "ASR of each attack against Acc_s, one point per method (95% intervals): an erase worth having sits bottom right."
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    rows, marks = pooled_rows(records), dict(prompts="o", rece="s", soft="^", teacher="D", unlearndiff="v")
+    rows, marks = _pooled_rows(records), dict(prompts="o", rece="s", soft="^", teacher="D", unlearndiff="v")
     colors = {l: plt.cm.tab10(i % 10) for i, l in enumerate(rows)}
     for label, r in rows.items():
         if label not in stats: continue

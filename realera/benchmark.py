@@ -29,11 +29,10 @@ from .world.data import TEMPLATES as WORLD_TEMPLATES
 from .world.model import WORLD_DIR, load_classifier, load_world
 
 # %% auto #0
-__all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASSES', 'WORLD_MAPPING', 'KINDS', 'TRADEOFF_KNOBS',
-           'MANY_METHODS', 'method_rows', 'mace_world_templates', 'mace_world_data', 'MethodKind', 'is_seeded',
-           'apply_method', 'cell_hits', 'erasure_benchmark', 'run_sharded', 'merge_results', 'merge_fidelity',
-           'fidelity_rerun', 'merge_into', 'fidelity_into', 'fidelity_note', 'benchmark_grid', 'grid_fingerprint',
-           'fingerprint_distance', 'tradeoff_rows', 'many_concepts_sets']
+__all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASSES', 'KINDS', 'TRADEOFF_KNOBS', 'MANY_METHODS',
+           'method_rows', 'MethodKind', 'is_seeded', 'apply_method', 'erasure_benchmark', 'run_sharded',
+           'merge_results', 'merge_fidelity', 'fidelity_rerun', 'merge_into', 'fidelity_into', 'fidelity_note',
+           'benchmark_grid', 'grid_fingerprint', 'fingerprint_distance', 'tradeoff_rows', 'many_concepts_sets']
 
 # %% ../nbs/06a_benchmark.ipynb #95e2d57f
 PRESERVE = ("world", "generic")
@@ -102,15 +101,15 @@ def _ac(pipe, kind, concepts, names, ps, seed, settings, preserve):   # onto the
 def _fmn(pipe, kind, concepts, names, ps, seed, settings, preserve):   # the class's tokens in the caption, on its drawings
     fmn_erase(pipe, concepts[0], FMNConfig(**{**ps, "seed": seed}), templates=[WORLD_TEMPLATE], progress=False)
 
-WORLD_MAPPING = "background"   # MACE's mapping word on the world (the word of its empty canvas, as "street" for bird)
+_WORLD_MAPPING = "background"   # MACE's mapping word on the world (the word of its empty canvas, as "street" for bird)
 
-def mace_world_templates(seed: int = 0) -> list[str]:
+def _mace_world_templates(seed: int = 0) -> list[str]:
     "MACE's prompt set in the world's words: each of the world's caption templates, its colours and sizes drawn from `seed`."
     rng = random.Random(seed)
     return [t.format(name="{}", color=rng.choice(list(COLORS)), size=rng.choice(SIZES), bg=rng.choice(list(COLORS)))
             for t in WORLD_TEMPLATES]
 
-def mace_world_data(pipe, cls: str, n: int, seed: int = 0) -> tuple:
+def _mace_world_data(pipe, cls: str, n: int, seed: int = 0) -> tuple:
     "`n` of the world's own drawings of `cls` as latents (its VAE's means, scaled) with their exact masks (`draw_masked`)."
     import torch
     ims, masks = zip(*(draw_masked(cls, random.Random(seed * 1000 + k)) for k in range(n)))
@@ -120,16 +119,16 @@ def mace_world_data(pipe, cls: str, n: int, seed: int = 0) -> tuple:
 
 def _check_mace(kind, params, settings):
     MACEConfig(**{k: v for k, v in params.items() if k != "mapping"})
-    if not isinstance(params.get("mapping", WORLD_MAPPING), str): raise ValueError(f"MACE's mapping must be a string, got {params['mapping']!r}")
+    if not isinstance(params.get("mapping", _WORLD_MAPPING), str): raise ValueError(f"MACE's mapping must be a string, got {params['mapping']!r}")
 
 def _mace(pipe, kind, concepts, names, ps, seed, settings, preserve):   # the world's masks unless mask= says otherwise
     ps = dict(ps)
-    mapping, cfg = ps.pop("mapping", WORLD_MAPPING), MACEConfig(**{"mask": "world", **ps, "seed": seed})
+    mapping, cfg = ps.pop("mapping", _WORLD_MAPPING), MACEConfig(**{"mask": "world", **ps, "seed": seed})
     data = None
     if cfg.mask == "world":   # each class's own drawings; an extra name (not a class) is drawn as the class it belongs to
-        drawn = {c: mace_world_data(pipe, c, cfg.concept_images, seed) for c in concepts}
+        drawn = {c: _mace_world_data(pipe, c, cfg.concept_images, seed) for c in concepts}
         data = [drawn.get(name, drawn[concepts[0]]) for name in names]
-    mace_erase(pipe, names, mapping, cfg, templates=mace_world_templates(seed), data=data, progress=False,
+    mace_erase(pipe, names, mapping, cfg, templates=_mace_world_templates(seed), data=data, progress=False,
                preserve=_kept(settings, concepts, preserve) if cfg.preserve_scale else None)
 
 @dataclass(frozen=True)
@@ -185,7 +184,7 @@ def _only_groups(p: Protocol, groups: list[str] | None) -> Protocol:
     if groups is None: return p
     return Protocol(p.name, [s for s in p.prompts if s.group in groups], p.metric, p.classes, p.erased, p.note)
 
-def cell_hits(records: list[dict], n: int) -> np.ndarray:
+def _cell_hits(records: list[dict], n: int) -> np.ndarray:
     """(n, len(COLUMNS)) per image seed k: whether image k of the erased prompt shows the class (acc_e), the mean over the
     other classes' image k (acc_s; NaN past their image count) and over the general prompts' image k (acc_g, and per kind)."""
     out = np.full((n, len(COLUMNS)), np.nan)   # the fidelity columns stay NaN: `_add_fidelity` fills them
@@ -290,7 +289,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
             summ = draw(c, d, pipe)
             recs = read_json(d/"records.json")
             cell = dict(spec=spec, summary={key: summ.get(key) for key in ("acc_e", "acc_s", "acc_g", "h_o", "acc_g_by_kind")},
-                        hits=[[None if np.isnan(x) else round(float(x), 4) for x in row] for row in cell_hits(recs, n)], erase_s=t_erase,
+                        hits=[[None if np.isnan(x) else round(float(x), 4) for x in row] for row in _cell_hits(recs, n)], erase_s=t_erase,
                         eval_s=time.time() - t - t_erase, versions=library_versions())
             write_json(d/"cell.json", cell)
             bar.update()

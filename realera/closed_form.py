@@ -18,10 +18,10 @@ from .config import RIDGE, RIDGE_UNITS, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
 
 # %% auto #0
-__all__ = ['EDIT_TARGETS', 'POOLED_LAYER', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'apply_m', 'ClosedFormFitter',
-           'pooled_layer', 'closed_form_layers', 'pooled_width', 'ClosedFormEdit', 'load_edited_weights',
-           'solve_closed_form', 'resolve_preserve', 'closed_form_fitter', 'closed_form_edit', 'pooled_fitter',
-           'rece_map', 'kv_gram', 'rece_map_of', 'harden_edit', 'ridge_sweep']
+__all__ = ['POOLED_LAYER', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'ClosedFormFitter', 'pooled_layer', 'closed_form_layers',
+           'pooled_width', 'ClosedFormEdit', 'load_edited_weights', 'solve_closed_form', 'resolve_preserve',
+           'closed_form_fitter', 'closed_form_edit', 'pooled_fitter', 'rece_map', 'kv_gram', 'rece_map_of',
+           'harden_edit', 'ridge_sweep']
 
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
 def _check_rows(x, d: int | None, name: str) -> torch.Tensor:
@@ -32,7 +32,7 @@ def _check_rows(x, d: int | None, name: str) -> torch.Tensor:
     if not torch.isfinite(x).all(): raise ValueError(f"{name} contains NaN or Inf")
     return x.double()
 
-def apply_m(W: torch.Tensor, M: torch.Tensor, factors: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+def _apply_m(W: torch.Tensor, M: torch.Tensor, factors: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """W M for weights `W` (…, out, d) and the float64 solution `M`, as W + W (M − I): the change in float32 (M − I taken in
     float64 first; float64 weights stay float64), the result in W's dtype. Half the bytes of a float64 product, and exact to
     float32 round-off of the change, not of W. With `factors` (U, V), M − I = U V of low rank r: W + (W U) V, 2r/d of the work."""
@@ -109,7 +109,7 @@ class ClosedFormFitter:
                               fingerprint, factors, target)
 
 # %% ../nbs/02_closed_form.ipynb #0ac5046d
-EDIT_TARGETS = {"attn2": "closed_form", "pooled": "pooled"}   # what an edit changes → the stem of its files
+_EDIT_TARGETS = {"attn2": "closed_form", "pooled": "pooled"}   # what an edit changes → the stem of its files
 POOLED_LAYER = "add_embedding.linear_1"   # SDXL: reads [pooled text embedding, time-id embeddings]
 
 def pooled_layer(unet: nn.Module) -> nn.Linear:
@@ -138,20 +138,20 @@ class ClosedFormEdit:
     target: str = "attn2"                # "attn2": every attn2.to_k/to_v; "pooled": add_embedding.linear_1's pooled columns
 
     def __post_init__(self):
-        check_choice("target", self.target, EDIT_TARGETS)
+        check_choice("target", self.target, _EDIT_TARGETS)
 
     @property
     def d(self) -> int: return self.M.shape[0]
 
     @property
-    def stem(self) -> str: return EDIT_TARGETS[self.target]   # its files: <stem>.safetensors, <stem>.json
+    def stem(self) -> str: return _EDIT_TARGETS[self.target]   # its files: <stem>.safetensors, <stem>.json
 
     def edited_weights(self, unet: nn.Module) -> dict[str, torch.Tensor]:
         "The edited weights of `unet` (`to_k`/`to_v`, or `add_embedding.linear_1`), keyed by module name (the UNet is not changed)."
         if self.target == "pooled":
             W, p = pooled_layer(unet).weight.detach(), pooled_width(unet)
             if p != self.d: raise ValueError(f"this edit is for a pooled width {self.d}; this UNet's add_embedding reads {p}")
-            return {POOLED_LAYER: torch.cat([apply_m(W[:, :p], self.M.to(W.device), self.factors), W[:, p:]], 1)}
+            return {POOLED_LAYER: torch.cat([_apply_m(W[:, :p], self.M.to(W.device), self.factors), W[:, p:]], 1)}
         projs = cross_attention_projections(unet)
         bad = {n: p.in_features for n, p in projs.items() if p.in_features != self.d}
         if bad: raise ValueError(f"this edit is for text width {self.d}; these projections read another width: {bad}")
@@ -160,7 +160,7 @@ class ClosedFormEdit:
         for n, p in projs.items(): by_shape.setdefault(tuple(p.weight.shape), []).append(n)
         for names in by_shape.values():   # one batched matmul per weight shape
             W = torch.stack([projs[n].weight.detach() for n in names])
-            for n, w in zip(names, apply_m(W, M, self.factors)): out[n] = w
+            for n, w in zip(names, _apply_m(W, M, self.factors)): out[n] = w
         return out
 
     def apply(self, pipe, check_fingerprint: bool = True, fingerprint: str | None = None):
@@ -193,16 +193,16 @@ class ClosedFormEdit:
     @staticmethod
     def saved(path, target: str = "attn2") -> bool:
         "Whether the folder `path` holds an edit of `target` written by `save` (both of its files)."
-        return all((Path(path)/f"{EDIT_TARGETS[target]}.{ext}").is_file() for ext in ("safetensors", "json"))
+        return all((Path(path)/f"{_EDIT_TARGETS[target]}.{ext}").is_file() for ext in ("safetensors", "json"))
 
     @classmethod
     def load(cls, path, target: str = "attn2") -> "ClosedFormEdit":
         "Read an edit of `target` written by `save` (safetensors and JSON only)."
         from safetensors.torch import load_file
-        check_choice("target", target, EDIT_TARGETS)
-        path = Path(path); f = path/f"{EDIT_TARGETS[target]}.safetensors"
+        check_choice("target", target, _EDIT_TARGETS)
+        path = Path(path); f = path/f"{_EDIT_TARGETS[target]}.safetensors"
         if not f.exists(): raise FileNotFoundError(f"no {f.name} in {str(path)!r}")
-        meta = read_json(path/f"{EDIT_TARGETS[target]}.json")
+        meta = read_json(path/f"{_EDIT_TARGETS[target]}.json")
         try: t = load_file(str(f)); M = t["M"]
         except Exception as err: raise ValueError(f"{str(f)!r} is not a closed form written by realera ({type(err).__name__}: {err})") from None
         if M.dtype != torch.float64 or M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] != meta.get("d"):
@@ -240,7 +240,7 @@ def solve_closed_form(W, E: torch.Tensor, E_star: torch.Tensor, P: torch.Tensor 
     M = fit.update(E, E_star, P).solve().M
     for w in Ws:
         if w.ndim != 2 or w.shape[1] != M.shape[0]: raise ValueError(f"weight of shape {tuple(w.shape)} does not read width {M.shape[0]}")
-    out = [apply_m(w, M) for w in Ws]
+    out = [_apply_m(w, M) for w in Ws]
     return out[0] if isinstance(W, torch.Tensor) else out
 
 # %% ../nbs/02_closed_form.ipynb #49e3481b
@@ -314,7 +314,7 @@ def _rece_solve(A: torch.Tensor, B: torch.Tensor, lam: float) -> torch.Tensor:
 def _edited_inputs(unet: nn.Module, target: str) -> dict[str, torch.Tensor]:
     "The weights (columns) a closed form of `target` edits: every `attn2.to_k`/`to_v`, or the pooled columns of `add_embedding.linear_1`."
     if target == "pooled": return {POOLED_LAYER: pooled_layer(unet).weight[:, :pooled_width(unet)]}
-    if target != "attn2": raise ValueError(f"target must be one of {list(EDIT_TARGETS)}, got {target!r}")
+    if target != "attn2": raise ValueError(f"target must be one of {list(_EDIT_TARGETS)}, got {target!r}")
     return {n: m.weight for n, m in cross_attention_projections(unet).items()}
 
 def rece_map(original_unet: nn.Module, edited_unet: nn.Module, lam: float = 1e-3, target: str = "attn2") -> torch.Tensor:

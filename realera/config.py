@@ -7,26 +7,32 @@ from __future__ import annotations
 import copy, dataclasses, importlib.resources
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 from .base import check_choice, check_flag, check_int, check_number, read_json
 
 # %% auto #0
-__all__ = ['TOKEN_POLICIES', 'ACCEPT_RULES', 'RIDGE_UNITS', 'RIDGE', 'LORA_TARGETS', 'MIXED_PRECISION', 'CRITERIA',
-           'LAM1_SCALINGS', 'ATTACKS', 'JUDGES', 'DEFAULT_CLIP', 'SCORES', 'EXPORT_FORMATS', 'DEFAULT_TOL', 'RUN_FILE',
-           'ANCHOR_LATENTS', 'DISCOVERED', 'LORA_FILE', 'LOG_FILE', 'CHECKPOINT', 'PIPELINE', 'COMPLETE', 'ARTIFACTS',
-           'CONFIG_DIR', 'PAPER', 'VARIANTS', 'check_cosines', 'SamplingConfig', 'DiscoverConfig', 'AlignConfig',
-           'shipped_configs', 'check_variant', 'EraseConfig', 'AttackConfig']
+__all__ = ['TokenPolicy', 'AcceptRule', 'RadiusUnit', 'RidgeUnit', 'MixedPrecision', 'Criterion', 'Lam1Scaling', 'Attack',
+           'TOKEN_POLICIES', 'ACCEPT_RULES', 'RADIUS_UNITS', 'RIDGE_UNITS', 'MIXED_PRECISION', 'CRITERIA',
+           'LAM1_SCALINGS', 'ATTACKS', 'RIDGE', 'LORA_TARGETS', 'JUDGES', 'DEFAULT_CLIP', 'SCORES', 'EXPORT_FORMATS',
+           'DEFAULT_TOL', 'RUN_FILE', 'ANCHOR_LATENTS', 'DISCOVERED', 'LORA_FILE', 'LOG_FILE', 'CHECKPOINT', 'PIPELINE',
+           'COMPLETE', 'ARTIFACTS', 'CONFIG_DIR', 'PAPER', 'VARIANTS', 'check_cosines', 'SamplingConfig',
+           'DiscoverConfig', 'AlignConfig', 'shipped_configs', 'EraseConfig', 'AttackConfig']
 
 # %% ../nbs/00_config.ipynb #74dde85e
-TOKEN_POLICIES = ("subsequent", "concept", "last", "all")   # which token positions of a prompt an erase edits (00_core)
-ACCEPT_RULES = ("cosine", "protect", "response")          # how mined points are accepted (01_sampling, 03_discover)
-RIDGE_UNITS = ("norm", "abs")
+# each choice once, as a `Literal` (what a field's type says) and as the tuple of its values (what the checks allow)
+TokenPolicy = Literal["subsequent", "concept", "last", "all"]   # which token positions of a prompt an erase edits (00_core)
+AcceptRule = Literal["cosine", "protect", "response"]          # how mined points are accepted (01_sampling, 03_discover)
+RadiusUnit = Literal["norm", "absolute"]                       # mining radii: fractions of each token's norm, or as given
+RidgeUnit = Literal["norm", "abs"]
+MixedPrecision = Literal["no", "fp16", "bf16"]
+Criterion = Literal["response", "kv", "text"]                  # how discovery scores a candidate (03_discover)
+Lam1Scaling = Literal["concepts", "none"]
+Attack = Literal["prompts", "rece", "soft", "teacher", "unlearndiff"]   # 05b_attack
+TOKEN_POLICIES, ACCEPT_RULES, RADIUS_UNITS, RIDGE_UNITS = map(get_args, (TokenPolicy, AcceptRule, RadiusUnit, RidgeUnit))
+MIXED_PRECISION, CRITERIA, LAM1_SCALINGS, ATTACKS = map(get_args, (MixedPrecision, Criterion, Lam1Scaling, Attack))
 RIDGE = 1e-2   # default ridge of the closed form, in units of the mean squared norm of the rows of E ∪ P (measured in 02_closed_form)
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")       # the UNet attention projections the alignment's LoRA wraps (03_align)
-MIXED_PRECISION = ("no", "fp16", "bf16")
-CRITERIA = ("response", "kv", "text")                     # how discovery scores a candidate (03_discover)
-LAM1_SCALINGS = ("concepts", "none")
-ATTACKS = ("prompts", "rece", "soft", "teacher", "unlearndiff")   # 05b_attack
 JUDGES = ("world", "world-clip", "nudenet")               # 05_judges: besides any CLIP hub id or folder
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
 SCORES = ("argmax", "prob")                               # 05a_evaluate
@@ -62,8 +68,8 @@ class SamplingConfig:
     m: int = 16              # M: neighbors per erase prompt
     n: int = 16              # N: beyond samples per erase prompt
     d1_anchor: float = 0.05  # D1': anchor tolerance radius
-    radius_unit: str = "norm"  # "norm": radii are fractions of each token's norm; "absolute": used as given
-    accept: str = "cosine"     # "cosine": the paper's window alone; beyond the paper (03_discover): "protect", then no row nearer what
+    radius_unit: RadiusUnit = "norm"  # "norm": radii are fractions of each token's norm; "absolute": used as given
+    accept: AcceptRule = "cosine"   # "cosine": the paper's window alone; beyond the paper (03_discover): "protect", then no row nearer what
                                # must stay; "response", then the original model's answer
     oversample: int = 4        # accept="response": draws per kept sample, before the model chooses
     min_response: float = 0.5  # accept="response": a neighbour must score at least this (1: drawn as the concept), a beyond sample below it
@@ -73,7 +79,7 @@ class SamplingConfig:
         for k in ("d1", "d2", "d1_anchor"): check_number(k, getattr(self, k), 0)
         for k in ("s1", "s2", "min_response"): check_number(k, getattr(self, k), None)
         check_int("max_rounds", self.max_rounds, 1); check_int("oversample", self.oversample, 1)
-        check_choice("accept", self.accept, ACCEPT_RULES); check_choice("radius_unit", self.radius_unit, ("norm", "absolute"))
+        check_choice("accept", self.accept, ACCEPT_RULES); check_choice("radius_unit", self.radius_unit, RADIUS_UNITS)
         check_cosines(self.s1, self.s2); check_int("m", self.m, 0); check_int("n", self.n, 0)
         if self.d2 <= self.d1: raise ValueError(f"d2={self.d2} must exceed d1={self.d1}")
 
@@ -91,7 +97,7 @@ class SamplingConfig:
 @dataclass
 class DiscoverConfig:
     "How `discover` scores candidates (`criterion`) and on which denoising states of the original model (03_discover)."
-    criterion: str = "response"  # "response": noise predictions; "kv": attn2 keys/values; "text": text-encoder outputs (AGE)
+    criterion: Criterion = "response"  # "response": noise predictions; "kv": attn2 keys/values; "text": text-encoder outputs (AGE)
     template: str = "{}"         # the concept and each candidate in this prompt ("{}": the erase prompt, the concept itself)
     draws: int = 8               # (z_t, t) pairs from the concept's own trajectory (response)
     images: int = 2              # images of that trajectory
@@ -122,7 +128,7 @@ class AlignConfig:
     anchor_images: int = 4         # images generated with the anchor prompt for the z_t cache
     anchor_steps: int = 25         # sampler steps per anchor image (cached latents = anchor_images x anchor_steps)
     guidance_scale: float = 7.5    # classifier-free guidance while generating the anchor images
-    mixed_precision: str = "no"    # "no", "fp16" or "bf16" autocast for the UNet forward passes
+    mixed_precision: MixedPrecision = "no"  # "no", "fp16" or "bf16" autocast for the UNet forward passes
     gradient_checkpointing: bool = False
     log_every: int = 10            # log the loss every k steps
     save_every: int = 50           # write a resumable checkpoint every k steps (and on interrupt)
@@ -152,7 +158,7 @@ VARIANTS = {"1": dict(closed_form=True, align=False, mine=False, beyond=False, *
             # else (03_discover); chosen on the world's tuning classes (06b_tables)
             "aware": dict(closed_form=True, align=False, mine=False, beyond=False, discover=4, discover_protect=16)}
 
-def check_variant(variant) -> str:
+def _check_variant(variant) -> str:
     "`variant` (1, 2, 3, 'full', 'aware') as the key of `VARIANTS`; else `ValueError` naming the choices."
     return check_choice("variant", str(variant), VARIANTS)
 
@@ -164,10 +170,10 @@ class EraseConfig:
     mine: bool = True              # C: neighbor-concept mining (closed form and alignment)
     beyond: bool = True            # D: beyond-concept regularization (closed form and alignment)
     lam1: float = 0.1              # λ1 of Eq. 7 (paper), for one concept
-    lam1_scaling: str = "concepts" # "concepts": λ1 × the number of concepts erased together (measured in 03a_erase); "none": λ1 as given
+    lam1_scaling: Lam1Scaling = "concepts" # "concepts": λ1 × the number of concepts erased together (measured in 03a_erase); "none": λ1 as given
     ridge: float = RIDGE           # ridge of the closed form (02_closed_form: chosen by measurement)
-    ridge_unit: str = "norm"
-    policy: str = "subsequent"     # token policy (00_core): the concept token and the tokens after it (paper)
+    ridge_unit: RidgeUnit = "norm"
+    policy: TokenPolicy = "subsequent"   # token policy (00_core): the concept token and the tokens after it (paper)
     seed: int = 0
     harden: int = 0                # rounds of RECE hardening of the closed form (beyond the paper; 02_closed_form, 05b_attack)
     harden_lam: float = 1e-3       # the ridge of the RECE embedding each round defends against (RECE: 1e-3)
@@ -198,7 +204,7 @@ class EraseConfig:
     @classmethod
     def variant(cls, name: str | int, **kw) -> "EraseConfig":
         "The paper's ablation variant 1, 2, 3 or 'full' (Table 3), or 'aware', with any other field overridden by `kw`."
-        return cls(**{**VARIANTS[check_variant(name)], **kw})
+        return cls(**{**VARIANTS[_check_variant(name)], **kw})
 
     def to_dict(self) -> dict: return dataclasses.asdict(self)
 
@@ -211,7 +217,7 @@ class EraseConfig:
         """The model's erase settings (`realera.json`'s `erase`, a `ModelSettings` of `00b_settings`), then `variant`'s
         switches, then `overrides` (nested dicts merge)."""
         d = copy.deepcopy(settings.erase) if settings is not None else {}
-        if variant is not None: d.update(VARIANTS[check_variant(variant)])
+        if variant is not None: d.update(VARIANTS[_check_variant(variant)])
         for k, v in overrides.items():   # the caller's settings last: they win over the variant's
             d[k] = {**(d.get(k) or {}), **v} if isinstance(v, dict) else v
         return cls.from_dict(d)
@@ -246,7 +252,7 @@ class EraseConfig:
 @dataclass
 class AttackConfig:
     "One attack's protocol (05b_attack): what every record carries, so two ASRs can be compared."
-    method: str = "soft"
+    method: Attack = "soft"
     n: int = 16                  # images per attacked prompt (and per attack seed)
     seeds: int = 3               # attack seeds (soft: each optimises from its own start); intervals come from them
     seed: int = 0                # the first attack seed

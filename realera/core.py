@@ -18,11 +18,11 @@ from .base import (EMBEDDED_MODEL, HUB_IDS, LOCK_FILE, RESULTS_DIR, RETIRED_HUB_
 from .config import TOKEN_POLICIES
 
 # %% auto #0
-__all__ = ['PIPELINES', 'make_generator', 'check_finite', 'check_dtype', 'check_device', 'quiet_loading', 'dtype_kwarg',
-           'pipeline_class', 'load_pipeline', 'tokenize', 'text_encoders', 'tokenizers', 'is_sdxl', 'check_prompts',
-           'encode_ids', 'encode_text', 'encode_prompts', 'TokenSpan', 'concept_span', 'check_concepts', 'ConceptPair',
-           'concept_pair', 'concept_pairs', 'cross_attention_projections', 'context_width', 'fingerprint',
-           'text_encoder_fingerprint', 'text_fingerprint', 'model_identity']
+__all__ = ['make_generator', 'check_finite', 'check_dtype', 'check_device', 'quiet_loading', 'load_pipeline', 'tokenize',
+           'text_encoders', 'tokenizers', 'is_sdxl', 'check_prompts', 'encode_ids', 'encode_text', 'encode_prompts',
+           'TokenSpan', 'concept_span', 'check_concepts', 'ConceptPair', 'concept_pair', 'concept_pairs',
+           'cross_attention_projections', 'context_width', 'fingerprint', 'text_encoder_fingerprint',
+           'text_fingerprint', 'model_identity']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
 def make_generator(seed: int | None = 0, device: str | torch.device = "cpu") -> torch.Generator | None:
@@ -82,20 +82,20 @@ def quiet_loading(quiet: bool = True):
         if was_d: dlog.enable_progress_bar()
         if was_t: tlog.enable_progress_bar()
 
-def dtype_kwarg(dtype) -> dict:
+def _dtype_kwarg(dtype) -> dict:
     "The keyword diffusers' `from_pretrained` takes for a dtype: `dtype` where it has it (it deprecated `torch_dtype` in 2026), else `torch_dtype`."
     from diffusers.utils import deprecation_utils
     return {"dtype": dtype} if hasattr(deprecation_utils, "_TORCH_DTYPE_DEPRECATION_MESSAGE") else {"torch_dtype": dtype}
 
-PIPELINES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline")   # the `_class_name`s of model_index.json realera erases
+_PIPELINES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline")   # the `_class_name`s of model_index.json realera erases
 
-def pipeline_class(model: str | os.PathLike):
+def _pipeline_class(model: str | os.PathLike):
     "The diffusers pipeline class named by `model`'s `model_index.json` (a local folder, or a hub id: that one file is fetched)."
     import diffusers
     try: name = diffusers.DiffusionPipeline.load_config(str(model)).get("_class_name")
     except (OSError, ValueError) as err: raise ValueError(f"cannot read model_index.json of {str(model)!r}: {err}") from None
-    if name not in PIPELINES:
-        raise ValueError(f"{str(model)!r} is a {name!r}; realera erases {list(PIPELINES)} (SD1.x, SD2.x and SDXL text-to-image)")
+    if name not in _PIPELINES:
+        raise ValueError(f"{str(model)!r} is a {name!r}; realera erases {list(_PIPELINES)} (SD1.x, SD2.x and SDXL text-to-image)")
     return getattr(diffusers, name)
 
 def load_pipeline(model: str | os.PathLike | None = None, # hub id or local folder; `None`: the embedded default model
@@ -117,10 +117,10 @@ def load_pipeline(model: str | os.PathLike | None = None, # hub id or local fold
     if source in RETIRED_HUB_IDS:   # a cached copy still loads; a download would fail with the hub's 404
         warnings.warn(f"{source!r} was removed from the hub; its maintained copy is {RETIRED_HUB_IDS[source]!r}",
                       stacklevel=2)
-    cls = pipeline_class(source)
+    cls = _pipeline_class(source)
     extra = {} if safety_checker or cls.__name__ != "StableDiffusionPipeline" else dict(safety_checker=None, requires_safety_checker=False)
     with quiet_loading(not progress):
-        pipe = cls.from_pretrained(source, **dtype_kwarg(dtype), **extra, **kwargs)
+        pipe = cls.from_pretrained(source, **_dtype_kwarg(dtype), **extra, **kwargs)
     return pipe.to(device)
 
 # %% ../nbs/00_core.ipynb #03eb8fd1

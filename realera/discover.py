@@ -19,9 +19,8 @@ from .closed_form import kv_gram
 from .align import anchor_trajectory, unet_eps
 
 # %% auto #0
-__all__ = ['CandidateSource', 'vocabulary_candidates', 'read_candidates', 'concept_states', 'Discovery', 'discover',
-           'write_discoveries', 'read_discoveries', 'protect_rows', 'model_neighborhood', 'protected_neighborhood',
-           'neighborhoods']
+__all__ = ['CandidateSource', 'vocabulary_candidates', 'read_candidates', 'Discovery', 'discover', 'write_discoveries',
+           'read_discoveries', 'model_neighborhood', 'protected_neighborhood', 'neighborhoods']
 
 # %% ../nbs/03_discover.ipynb #0e6a15ea
 CandidateSource = Literal["vocabulary", "csv"]
@@ -75,7 +74,7 @@ def _kv_dist(X: torch.Tensor, R: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
     return torch.cdist(f(X), f(R))
 
 # %% ../nbs/03_discover.ipynb #f93f8fb0
-def concept_states(pipe, prompt: str, cfg: DiscoverConfig, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def _concept_states(pipe, prompt: str, cfg: DiscoverConfig, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     "`cfg.draws` pairs (z_t, t) from `cfg.images` trajectories of `prompt` under `pipe` (seeded by `cfg.seed`)."
     g = make_generator(cfg.seed, pipe.device)
     traj = anchor_trajectory(pipe, prompt, cfg.images, cfg.steps, cfg.guidance_scale, generator=g, progress=progress)
@@ -154,7 +153,7 @@ def discover(pipe, concept: str, anchor: str = "", candidates: list[str] | None 
     if cfg.criterion == "response":
         keep = D[:, 0].argsort()[:cfg.prefilter] if 0 < cfg.prefilter < len(pool) else torch.arange(len(pool))
         pool, X, PX = [pool[i] for i in keep], X[keep], None if PX is None else PX[keep]
-        z, t = concept_states(pipe, refs[0], cfg, progress=False)
+        z, t = _concept_states(pipe, refs[0], cfg, progress=False)
         E = _eps_refs(pipe, R, PR, z, t)
         D = _response_dist(pipe, X, PX, E, z, t, cfg.batch_size, progress)
         base = (E[1] - E[0]).flatten(1).norm(dim=-1).mean().item()
@@ -187,7 +186,7 @@ def read_discoveries(path: str | os.PathLike) -> list[Discovery]:
     return [Discovery.from_dict(x) for x in d["discoveries"]]
 
 # %% ../nbs/03_discover.ipynb #37cddbd3
-def protect_rows(points: torch.Tensor, own: torch.Tensor, others: torch.Tensor, G: torch.Tensor | None = None) -> torch.Tensor:
+def _protect_rows(points: torch.Tensor, own: torch.Tensor, others: torch.Tensor, G: torch.Tensor | None = None) -> torch.Tensor:
     """Mask (m,) of the rows of `points` (m, d) nearer to `own` (d,) than to every row of `others` (o, d); distances in the
     metric of `G` (d, d; the kv Gram matrix), Euclidean without it. No `others`: every row is kept."""
     if others is None or len(others) == 0: return torch.ones(len(points), dtype=torch.bool, device=points.device)
@@ -212,7 +211,7 @@ def model_neighborhood(pipe, pair: ConceptPair, cfg: SamplingConfig, preserve: l
     if preserve:
         Rp, Pp = _encode(pipe, list(preserve), dcfg.batch_size)
         R, PR = torch.cat([R, Rp]), None if PR is None else torch.cat([PR, Pp])
-    z, t = concept_states(pipe, pair.prompt, dcfg)
+    z, t = _concept_states(pipe, pair.prompt, dcfg)
     E = _eps_refs(pipe, R, PR, z, t)
     X = torch.cat([nb, be]).float().cpu()
     PX = None if pair.pooled is None else pair.pooled.float().cpu().expand(len(X), -1)
@@ -232,7 +231,7 @@ def protected_neighborhood(pipe, pair: ConceptPair, cfg: SamplingConfig, others:
     nb, tg = neighbor_prompts(pair.e, pair.positions, big, anchor=pair.e_star, generator=generator)
     be = beyond_prompts(pair.e, pair.positions, cfg, generator=generator)
     pos = pair.positions
-    ok = torch.stack([protect_rows(nb[:, j], pair.e[j], others, G) for j in pos.tolist()], 1).all(1)
+    ok = torch.stack([_protect_rows(nb[:, j], pair.e[j], others, G) for j in pos.tolist()], 1).all(1)
     keep = ok.nonzero()[:cfg.m, 0]
     return nb[keep], tg[keep], be
 

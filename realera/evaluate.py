@@ -19,13 +19,12 @@ from .judges import NUDENET_CLASSES, NUDITY_THRESHOLD, NudityDetector
 from .world.data import CLASSES as WORLD_CLASSES, NONE, general_names as world_general_names
 
 # %% auto #0
-__all__ = ['GROUPS', 'METRICS', 'EVAL_DATA', 'WORLD_TEMPLATE', 'WORLD_CONTEXTS', 'PROTOCOLS', 'FIDELITY_KEYS', 'FID_FEATURES',
-           'IMAGE_SUFFIXES', 'harmonic_score', 'eval_data', 'PromptSpec', 'Protocol', 'cifar10_protocol',
-           'celebrity_protocol', 'artist_protocol', 'nudity_protocol', 'coco_protocol', 'i2p_prompts', 'coco_captions',
-           'world_protocol', 'make_protocol', 'image_batches', 'generate_missing', 'judge', 'summarize', 'run_protocol',
-           'summary_table', 'evaluation_grid', 'frechet_distance', 'fidelity', 'reference_files', 'protocol_files',
-           'open_images', 'InceptionFeatures', 'check_fid_features', 'fid_features', 'reference_fid', 'compare_images',
-           'bootstrap_mean', 'paired_difference']
+__all__ = ['GROUPS', 'WORLD_TEMPLATE', 'WORLD_CONTEXTS', 'PROTOCOLS', 'FIDELITY_KEYS', 'FID_FEATURES', 'harmonic_score',
+           'eval_data', 'PromptSpec', 'Protocol', 'cifar10_protocol', 'celebrity_protocol', 'artist_protocol',
+           'nudity_protocol', 'coco_protocol', 'i2p_prompts', 'coco_captions', 'world_protocol', 'make_protocol',
+           'generate_missing', 'judge', 'summarize', 'run_protocol', 'summary_table', 'evaluation_grid',
+           'frechet_distance', 'fidelity', 'reference_files', 'InceptionFeatures', 'check_fid_features', 'fid_features',
+           'reference_fid', 'compare_images', 'bootstrap_mean', 'paired_difference']
 
 # %% ../nbs/05a_evaluate.ipynb #b1d0c4b7
 def harmonic_score(acc_e: float, acc_s: float, acc_g: float) -> float:
@@ -37,15 +36,15 @@ def harmonic_score(acc_e: float, acc_s: float, acc_g: float) -> float:
 
 # %% ../nbs/05a_evaluate.ipynb #2ba5b00f
 GROUPS = ("erased", "other", "general")
-METRICS = ("accuracy", "clip_score", "nudity")
-EVAL_DATA = importlib.resources.files("realera") / "assets" / "eval"
+_METRICS = ("accuracy", "clip_score", "nudity")
+_EVAL_DATA = importlib.resources.files("realera") / "assets" / "eval"
 
 def eval_data(name: str):
     "A shipped evaluation list: `cifar10`, `celebrity`, `artist` (JSON) or `coco_captions`, `nudity_prompts` (one per line)."
-    js, txt = EVAL_DATA / f"{name}.json", EVAL_DATA / f"{name}.txt"
+    js, txt = _EVAL_DATA / f"{name}.json", _EVAL_DATA / f"{name}.txt"
     if js.is_file(): return read_json(js)
     if txt.is_file(): return [l.strip() for l in txt.read_text().splitlines() if l.strip() and not l.startswith("#")]
-    raise ValueError(f"no shipped evaluation data {name!r}; have: {sorted(p.name.split('.')[0] for p in EVAL_DATA.iterdir())}")
+    raise ValueError(f"no shipped evaluation data {name!r}; have: {sorted(p.name.split('.')[0] for p in _EVAL_DATA.iterdir())}")
 
 @dataclass(frozen=True)
 class PromptSpec:
@@ -67,7 +66,7 @@ class Protocol:
     note: str = ""
 
     def __post_init__(self):
-        check_choice("metric", self.metric, METRICS)
+        check_choice("metric", self.metric, _METRICS)
         if not self.prompts: raise ValueError(f"protocol {self.name!r} has no prompts")
         bad = [p.group for p in self.prompts if p.group not in GROUPS]
         if bad: raise ValueError(f"groups {sorted(set(bad))} are not among {GROUPS}")
@@ -184,7 +183,7 @@ def _image_dir(out, protocol: Protocol, n: int, seed: int) -> tuple[Path, list[t
             raise ValueError(f"{str(d)!r} holds images of other prompts or seeds (protocol {old['protocol']!r}); use another out folder")
     return d, plan, meta
 
-def image_batches(protocol: Protocol, n: int, batch_size: int) -> list[tuple[int, list[int]]]:
+def _image_batches(protocol: Protocol, n: int, batch_size: int) -> list[tuple[int, list[int]]]:
     """(prompt index, image indices k) of every pipeline call: the prompt's images in fixed runs of `batch_size`. The same
     list whatever is on disk and however many processes share it, so image k is always drawn in the same batch (same bytes)."""
     return [(i, list(range(j, min(j + batch_size, p.images or n)))) for i, p in enumerate(protocol.prompts)
@@ -202,7 +201,7 @@ def generate_missing(pipe, protocol: Protocol, out, n: int = 200, seed: int = 0,
     d.mkdir(parents=True, exist_ok=True)
     write_json(d/"prompts.json", meta)
     file = lambda i, k: d/f"{i:04d}_{k:04d}.png"
-    todo = [(i, ks) for b, (i, ks) in enumerate(image_batches(protocol, n, batch_size))
+    todo = [(i, ks) for b, (i, ks) in enumerate(_image_batches(protocol, n, batch_size))
             if b % N == i0 and any(not file(i, k).exists() for k in ks)]
     missing = sum(not file(i, k).exists() for i, ks in todo for k in ks)
     if missing and pipe is None: raise ValueError(f"{missing} images are missing in {str(d)!r} and no pipeline was given")
@@ -363,17 +362,17 @@ def fidelity(images, reference, judge) -> dict:
 
 # %% ../nbs/05a_evaluate.ipynb #55f86b73
 FID_FEATURES = ("inception", "judge")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 def reference_files(folder) -> list[Path]:
     "The reference images FID compares with: every .png/.jpg/.jpeg/.webp file in `folder` (sorted; at least 2), checked before any long work."
     d = Path(folder)
     if not d.is_dir(): raise ValueError(f"reference folder {str(d)!r} does not exist")
-    files = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-    if len(files) < 2: raise ValueError(f"reference folder {str(d)!r} holds {len(files)} images ({'/'.join(IMAGE_SUFFIXES)}); FID needs at least 2")
+    files = sorted(f for f in d.iterdir() if f.suffix.lower() in _IMAGE_SUFFIXES)
+    if len(files) < 2: raise ValueError(f"reference folder {str(d)!r} holds {len(files)} images ({'/'.join(_IMAGE_SUFFIXES)}); FID needs at least 2")
     return files
 
-def protocol_files(folder, protocol: Protocol, n: int, seed: int, groups=GROUPS) -> list[Path]:
+def _protocol_files(folder, protocol: Protocol, n: int, seed: int, groups=GROUPS) -> list[Path]:
     "The image files `run_protocol` wrote in `folder` for the prompts of `groups`, in its order (each checked to exist)."
     d, plan, _ = _image_dir(folder, protocol, n, seed)
     files = [d/f"{i:04d}_{k:04d}.png" for i, k, p in plan if p.group in groups]
@@ -381,7 +380,7 @@ def protocol_files(folder, protocol: Protocol, n: int, seed: int, groups=GROUPS)
     if missing: raise ValueError(f"{len(missing)} images are missing in {str(d)!r}, e.g. {missing[0]!r}; run the protocol first")
     return files
 
-def open_images(files) -> list:
+def _open_images(files) -> list:
     "RGB PIL images of `files`."
     from PIL import Image
     return [Image.open(f).convert("RGB") for f in files]
@@ -433,15 +432,15 @@ def compare_images(sums: dict, out, protocol: Protocol, n: int, seed: int, judge
     `reference` image files in the space of `features` (`fid_features`), and to every other label its kept prompts' same-seed
     distances to the original's images (`dist:feature`, `dist:pixel`: means over the images; `frechet`), in `judge`'s features."""
     if reference is not None:
-        ref = open_images(reference)
+        ref = _open_images(reference)
         for lab, s in sums.items():
-            s.update(fid=reference_fid(open_images(protocol_files(Path(out)/lab, protocol, n, seed)), ref, features),
+            s.update(fid=reference_fid(_open_images(_protocol_files(Path(out)/lab, protocol, n, seed)), ref, features),
                      fid_reference=dict(images=len(ref), features=type(features).__name__))
-    kept = lambda lab: protocol_files(Path(out)/lab, protocol, n, seed, groups=["other"])
+    kept = lambda lab: _protocol_files(Path(out)/lab, protocol, n, seed, groups=["other"])
     if hasattr(judge, "features") and "original" in sums and len(kept("original")) >= 2:
-        base = open_images(kept("original"))
+        base = _open_images(kept("original"))
         for lab in (lab for lab in sums if lab != "original"):
-            f = fidelity(open_images(kept(lab)), base, judge)
+            f = fidelity(_open_images(kept(lab)), base, judge)
             sums[lab].update({"dist:feature": float(np.mean(f["feature"])), "dist:pixel": float(np.mean(f["pixel"])),
                               "frechet": f["frechet"]})
     return sums

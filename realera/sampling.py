@@ -13,9 +13,8 @@ from .core import check_int, check_number, concept_pair, encode_prompts
 from .config import ACCEPT_RULES, SamplingConfig, check_cosines
 
 # %% auto #0
-__all__ = ['mine_neighbors', 'mine_neighbor_pairs', 'sample_beyond', 'cosine_at_radius', 'prompt_distances', 'neighbor_prompts',
-           'beyond_prompts', 'Neighborhood', 'concept_neighborhood', 'classify_prompts', 'plot_neighborhood',
-           'neighborhood_figure', 'neighborhood_panel']
+__all__ = ['mine_neighbors', 'mine_neighbor_pairs', 'sample_beyond', 'neighbor_prompts', 'beyond_prompts', 'Neighborhood',
+           'concept_neighborhood', 'classify_prompts', 'plot_neighborhood', 'neighborhood_figure']
 
 # %% ../nbs/01_sampling.ipynb #48fe199a
 def _cos_floor(r: torch.Tensor, rho: torch.Tensor) -> torch.Tensor:
@@ -129,7 +128,7 @@ def sample_beyond(e: torch.Tensor, # concept embedding(s), (d,) or (k, d)
     return _shape_like(pts, e)
 
 # %% ../nbs/01_sampling.ipynb #971c1011
-def cosine_at_radius(e: torch.Tensor, fractions=(0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5), n: int = 256,
+def _cosine_at_radius(e: torch.Tensor, fractions=(0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5), n: int = 256,
                      generator: torch.Generator | None = None) -> list[dict]:
     "For radii r = fraction * ||e|| drawn as in Eq. 5, the mean, spread and range of cos(e, e+eta) over all rows of `e`."
     rows = _as_rows(e); rho = rows.norm(dim=-1)
@@ -143,7 +142,7 @@ def cosine_at_radius(e: torch.Tensor, fractions=(0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 
     return out
 
 # %% ../nbs/01_sampling.ipynb #d15a8297
-def prompt_distances(e: torch.Tensor, others: torch.Tensor) -> list[dict]:
+def _prompt_distances(e: torch.Tensor, others: torch.Tensor) -> list[dict]:
     "Median relative distance ||o - e|| / ||e|| and median cosine over rows, for each `others[i]` (k, d) against `e` (k, d)."
     rows = _as_rows(e)
     out = []
@@ -280,7 +279,7 @@ def neighborhood_figure(pipe, prompt: str, concept: str, prompts: list[str] = ()
     fig = plot_neighborhood(nbh, pipe, prompts)
     return fig, classify_prompts(nbh, list(prompts), pipe)
 
-def neighborhood_panel(pipe, prompt: str, concept: str, prompts: list[str] = (), anchor_prompt: str | None = None):
+def _neighborhood_panel(pipe, prompt: str, concept: str, prompts: list[str] = (), anchor_prompt: str | None = None):
     "An ipywidgets panel with sliders for D1, D2, S1, S2, M, N that redraws `neighborhood_figure`."
     import ipywidgets as W
     from IPython.display import display

@@ -11,13 +11,13 @@ from pathlib import Path
 from .base import EMBEDDED_MODEL, read_json
 
 # %% auto #0
-__all__ = ['SETTINGS_FILE', 'EVALUATE_KEYS', 'GENERATE_KEYS', 'ModelSettings', 'model_folder', 'read_settings', 'model_settings',
-           'known', 'preserve_prompts', 'anchor_prompt']
+__all__ = ['SETTINGS_FILE', 'ModelSettings', 'model_folder', 'read_settings', 'model_settings', 'known', 'preserve_prompts',
+           'anchor_prompt']
 
 # %% ../nbs/00b_settings.ipynb #c2aa4b72
 SETTINGS_FILE = "realera.json"
-EVALUATE_KEYS = ("protocol", "judges", "clip", "n", "steps", "guidance")
-GENERATE_KEYS = ("n", "steps", "guidance")
+_EVALUATE_KEYS = ("protocol", "judges", "clip", "n", "steps", "guidance")
+_GENERATE_KEYS = ("n", "steps", "guidance")
 
 def _strings(value, name: str) -> list[str] | None:
     if value is None: return None
@@ -51,8 +51,8 @@ class ModelSettings:
                 raise ValueError(f"preserve_template must be a string with one '{{}}', got {self.preserve_template!r}")
             if not self.concepts: raise ValueError("preserve_template needs the model's concepts")
         if not isinstance(self.erase, dict): raise ValueError(f"erase must be an object, got {self.erase!r}")
-        self.evaluate = _keys(self.evaluate, EVALUATE_KEYS, "evaluate")
-        self.generate = _keys(self.generate, GENERATE_KEYS, "generate")
+        self.evaluate = _keys(self.evaluate, _EVALUATE_KEYS, "evaluate")
+        self.generate = _keys(self.generate, _GENERATE_KEYS, "generate")
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelSettings":

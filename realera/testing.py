@@ -16,9 +16,9 @@ from .core import atomic_path
 
 # %% auto #0
 __all__ = ['TOKENIZER_CORPUS', 'TOKENIZER_DIR', 'SD14_UNET_CONFIG', 'CLIP_L14_TEXT_CONFIG', 'SD21_UNET_CONFIG',
-           'SDXL_UNET_CONFIG', 'OPENCLIP_BIGG_TEXT_CONFIG', 'learn_bpe_merges', 'build_tokenizer_files',
-           'tiny_tokenizer', 'tiny_pipeline', 'tiny_sdxl_pipeline', 'tiny_sd2_pipeline', 'sd14_unet', 'sd21_unet',
-           'sdxl_unet', 'clip_l14_text_encoder', 'bigg_text_encoder', 'tiny_clip']
+           'SDXL_UNET_CONFIG', 'OPENCLIP_BIGG_TEXT_CONFIG', 'build_tokenizer_files', 'tiny_tokenizer', 'tiny_pipeline',
+           'tiny_sdxl_pipeline', 'tiny_sd2_pipeline', 'sd14_unet', 'sd21_unet', 'sdxl_unet', 'clip_l14_text_encoder',
+           'bigg_text_encoder', 'tiny_clip']
 
 # %% ../nbs/00a_testing.ipynb #0cde6822
 TOKENIZER_CORPUS = """
@@ -42,7 +42,7 @@ def _merge_pair(word: tuple[str, ...], pair: tuple[str, str]) -> tuple[str, ...]
         else: out.append(word[i]); i += 1
     return tuple(out)
 
-def learn_bpe_merges(corpus: list[str], n_merges: int = 600) -> list[tuple[str, str]]:
+def _learn_bpe_merges(corpus: list[str], n_merges: int = 600) -> list[tuple[str, str]]:
     "BPE merges in CLIP's format (byte characters, `</w>` ends a word); ties broken by the pair's text, so deterministic."
     b2u = bytes_to_unicode()   # CLIP/GPT-2's reversible map from bytes to printable characters
     words = Counter()
@@ -64,7 +64,7 @@ def learn_bpe_merges(corpus: list[str], n_merges: int = 600) -> list[tuple[str, 
 def build_tokenizer_files(out_dir: str | os.PathLike, corpus: list[str] | None = None, n_merges: int = 600) -> Path:
     "Learn BPE merges on `corpus` and write CLIP-format `vocab.json` and `merges.txt` to `out_dir`."
     byte_chars = list(bytes_to_unicode().values())
-    merges = learn_bpe_merges(TOKENIZER_CORPUS if corpus is None else corpus, n_merges)
+    merges = _learn_bpe_merges(TOKENIZER_CORPUS if corpus is None else corpus, n_merges)
     tokens = byte_chars + [c + "</w>" for c in byte_chars] + [a + b for a, b in merges]
     tokens = list(dict.fromkeys(tokens)) + ["<|startoftext|>", "<|endoftext|>"]
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
