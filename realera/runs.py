@@ -7,11 +7,21 @@ from __future__ import annotations
 import dataclasses, shutil
 from pathlib import Path
 
+from PIL import Image
+
 from .base import (atomic_path, check_choice, check_int, check_number, check_writable, marker_state, my_share, processes,
                           save_figure, write_json)
 from .config import ATTACKS, DEFAULT_CLIP, SCORES, VARIANTS, AttackConfig, EraseConfig
 from .core import check_dtype, load_pipeline, model_identity
 from .settings import model_folder, model_settings
+from .images import comparison_grid, generate_images
+from .align import check_precision
+from .discover import read_candidates
+from .erase import check_erased, completion_hash, erase, load_erased, resolve_erase
+from .judges import NudityDetector, judge_version, make_judge
+from .evaluate import (check_fid_features, compare_images, evaluation_grid, fid_features, generate_missing, make_protocol,
+                              reference_files, run_protocol, summary_table)
+from .attack import attack, default_prompts, plain_prompt, protocol_judge, read_prompts
 
 # %% auto #0
 __all__ = ['defaults', 'judge_name', 'erased_run', 'erase_config', 'erase_folder', 'generate_folder', 'evaluate_folder',
@@ -30,7 +40,6 @@ def judge_name(protocol: str, classifier: str | None, model_defaults: dict) -> s
 
 def erased_run(path) -> dict:
     "The settings of the finished erase in `path` (`erase.check_erased`); an error names the option (`--erased`)."
-    from realera.erase import check_erased
     try: return check_erased(path)
     except (ValueError, FileNotFoundError) as err: raise ValueError(f"--erased: {err}") from None
 
@@ -50,9 +59,6 @@ def erase_folder(concepts: list[str], out, anchors: list[str] | None = None, pre
                  config: EraseConfig | None = None, model: str | None = None, device: str = "cpu", dtype: str = "float32",
                  force: bool = False, overwrite: bool = False, save_pipeline: bool = False, progress: bool = True):
     "Erase `concepts` from `model` into `out` (`erase.erase`), every check before the model loads; the resolved `EraseRequest`."
-    from realera.align import check_precision
-    from realera.discover import read_candidates
-    from realera.erase import erase, resolve_erase
     config = config or erase_config(model=model)
     if config.discover_candidates: read_candidates(config.discover_candidates)   # a bad file fails before the model loads
     req = resolve_erase(model, concepts, anchors, preserve, config, out, force=force, overwrite=overwrite)
@@ -64,8 +70,6 @@ def erase_folder(concepts: list[str], out, anchors: list[str] | None = None, pre
 # %% ../nbs/07_runs.ipynb #f98f2dfe
 def _draw(pipe, prompts, labels, erased, file, state, **kw) -> None:
     "This process's share of `prompts` from each model in `labels`, one prompt's images a batch (the same bytes however shared)."
-    from realera.erase import load_erased
-    from realera.images import generate_images
     for lab in labels:
         if lab == "erased": load_erased(pipe, erased)
         for i, p in my_share(prompts, state):
@@ -77,9 +81,6 @@ def generate_folder(prompts: list[str], out, erased=None, only_erased: bool = Fa
                     device: str = "cpu", dtype: str = "float32", overwrite: bool = False) -> dict | None:
     """Images of `prompts` from `model` and its erase in `erased` into `out` (defaults: the model's `realera.json`, else 4
     images, 25 steps, guidance 7.5); process 0 returns `generate.json`'s record with `redrawn` (the same request again)."""
-    from PIL import Image
-    from realera.erase import completion_hash
-    from realera.images import comparison_grid
     n, steps, guidance = defaults(dict(n=n, steps=steps, guidance=guidance), model_settings(model).generate,
                                   dict(n=4, steps=25, guidance=7.5))
     check_dtype(dtype); check_int("n", n, 1); check_int("steps", steps, 1); check_number("guidance", guidance)
@@ -125,8 +126,6 @@ def _claim(out: Path, settings: dict, overwrite: bool, state) -> None:
 
 def _judge_and_write(out: Path, proto, models: dict, judge: str | None, device, reference, fid_space: str | None, **kw) -> dict:
     "Process 0: judge every model's images, add the same-seed distances (and FID), write the summaries, table and grid."
-    from realera.judges import NudityDetector, judge_version, make_judge
-    from realera.evaluate import compare_images, evaluation_grid, fid_features, reference_files, run_protocol, summary_table
     model_dir = model_folder(kw.pop("model"))
     clf = make_judge(judge, model_dir=model_dir, device=device) if judge else None
     version = judge_version(clf if clf is not None else NudityDetector())
@@ -149,8 +148,6 @@ def evaluate_folder(out, protocol: str | None = None, erased=None, concept: str 
                     progress: bool = True) -> dict | None:
     """Evaluate `model` (and its erase in `erased`) with `protocol` into `out` (defaults: the model's `realera.json`, else the
     paper's 200 images, 25 steps, guidance 7.5); process 0 returns `summary.json`'s record, the others None."""
-    from realera.erase import completion_hash, load_erased
-    from realera.evaluate import check_fid_features, generate_missing, make_protocol, reference_files
     ms = model_settings(model).evaluate
     n, steps, guidance = defaults(dict(n=n, steps=steps, guidance=guidance), ms, dict(n=200, steps=25, guidance=7.5))
     protocol = protocol or ms.get("protocol")
@@ -191,9 +188,6 @@ def attack_folder(method: str, out, concept: str | None = None, erased=None, mod
                   dtype: str = "float32", overwrite: bool = False, progress: bool = True, **knobs) -> dict:
     """Attack `model` (or its erase in `erased`) with `method` and judge it; `prompts`: a CSV of prompts for the prompts attack;
     `knobs`: `AttackConfig` fields (None: its default). Returns `attack.json`'s record."""
-    from realera.erase import load_erased
-    from realera.evaluate import make_protocol
-    from realera.attack import attack, default_prompts, plain_prompt, protocol_judge, read_prompts
     check_choice("method", method, ATTACKS)
     fields = {f.name for f in dataclasses.fields(AttackConfig)} - {"method", "seed", "steps", "guidance_scale"}
     if set(knobs) - fields: raise ValueError(f"unknown attack settings {sorted(set(knobs) - fields)}; allowed: {sorted(fields)}")
