@@ -148,6 +148,7 @@ def noise_draws(pipe, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor
     z = torch.randn(n, u.config.in_channels, u.config.sample_size, u.config.sample_size, generator=g)
     return z, torch.randint(0, pipe.scheduler.config.num_train_timesteps, (n,), generator=g)
 
+# %% ../nbs/03_align.ipynb #868d873e
 def make_task(pipe, concept: str, anchor: str, trajectory: Trajectory, policy: str = "subsequent") -> AlignTask:
     "An `AlignTask` for erasing `concept` (used as its own prompt) towards `anchor`."
     return AlignTask(concept_pair(pipe, concept, concept, anchor, policy), trajectory, sdxl_time_ids(pipe))
@@ -156,6 +157,7 @@ def _autocast(device: torch.device, mixed_precision: str):
     if mixed_precision == "no": return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.float16 if mixed_precision == "fp16" else torch.bfloat16)
 
+# %% ../nbs/03_align.ipynb #1f6ac935
 def alignment_loss(unet: nn.Module, original_kv: dict, task: AlignTask, step: int, batch_size: int = 1,
                    sampling: SamplingConfig | None = None, mine: bool = True, beyond: bool = True,
                    mixed_precision: str = "no", generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:

@@ -119,6 +119,7 @@ def target_latents(pipe, prompt: str, k: int, seed: int, steps: int = 20, guidan
     with torch.no_grad():
         return pipe([prompt] * k, num_inference_steps=steps, guidance_scale=guidance_scale, generator=g, output_type="latent").images
 
+# %% ../nbs/05b_attack.ipynb #14b2008d
 def typed_vocabulary(tokenizer) -> torch.Tensor:
     """Ids of the tokens a user can type: not special, and their decoded text tokenizes back to exactly that one token (so a
     prefix of them, decoded and typed before the prompt, gives the same ids again)."""
@@ -128,6 +129,7 @@ def typed_vocabulary(tokenizer) -> torch.Tensor:
     back = tokenizer([t or " " for t in texts], add_special_tokens=False).input_ids
     return torch.tensor([i for i, t, b in zip(ids, texts, back) if t and b == [i]])
 
+# %% ../nbs/05b_attack.ipynb #c2aa1976
 def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, seed: int, progress: bool = False,
                 teacher: tuple | None = None) -> dict:
     """UnlearnDiffAtk's attack: `config.tokens` prefix embeddings optimised so that `pipe`'s UNet, conditioned on the prefixed
@@ -189,7 +191,6 @@ def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, 
     return dict(embeds=embeds, pooled=pooled, hard_ids=hard_ids[0], hard_embeds=hard_embeds, hard_pooled=hard_pooled,
                 hard_text=toks[0].decode(hard), hard=hard, losses=losses, start=start, snapshots=snapshots)
 
-
 # %% ../nbs/05b_attack.ipynb #cffa909b
 def _rate(hits: list) -> dict:
     """Percent of images judged as the concept, with a 95% bootstrap interval (whole groups — attack seeds, prompts, classes —
@@ -204,6 +205,7 @@ def _pooled_rate(rates: list[dict]) -> dict:
     "One rate from several records' rates (e.g. one per class): every group of every record is a group of the bootstrap."
     return _rate([h for r in rates for h in r["hits"]])
 
+# %% ../nbs/05b_attack.ipynb #5b18bd5b
 def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=None, judge: ConceptJudge | None = None,
            prompt: str | None = None, prompts: list[str] | None = None, out=None, progress: bool = True) -> dict:
     """Try to make `pipe` (an erased pipeline) generate `concept` again with `config.method`, and judge it.
@@ -270,7 +272,6 @@ def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=N
         with atomic_path(out/"grid.png") as tmp: fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
         plt.close(fig)
     return rec
-
 
 # %% ../nbs/05b_attack.ipynb #5d3f51ef
 def protocol_judge(protocol: str, concept: str | None = None, judge: str | None = None, model_dir=None, device="cpu") -> tuple:

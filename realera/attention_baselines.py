@@ -94,6 +94,7 @@ def fmn_positions(tokenizer, captions: list[str], concept: str, use_pooler: bool
         pos[i, span.start:span.stop] = True
     return pos | (ids == tokenizer.eos_token_id) if use_pooler else pos
 
+# %% ../nbs/02b_attention_baselines.ipynb #92dad587
 def fmn_erase(pipe, concept: str, cfg: FMNConfig | None = None, templates: list[str] | tuple = ("a photo of {}",),
               latents: torch.Tensor | None = None, progress: bool = True) -> list[float]:
     """Fine-tune `pipe.unet` in place with Forget-Me-Not's loss so that the concept's tokens (in each of `templates`) draw
@@ -163,6 +164,7 @@ class MACEConfig:
         for k in ("preserve_scale", "guidance_scale"): check_number(k, getattr(self, k))
         check_int("seed", self.seed)
 
+# %% ../nbs/02b_attention_baselines.ipynb #a1d8543c
 def mace_closed_form(W: torch.Tensor, C: torch.Tensor, V: torch.Tensor, lamb: float = 10.0, P: torch.Tensor | None = None,
                      preserve_scale: float = 0.0) -> torch.Tensor:
     """MACE's solve for one layer: argmin_W' ‖W'C − V‖² + λ‖W' − W‖² + s‖(W' − W)P‖² (columns of C: contexts, of V: their
@@ -222,6 +224,7 @@ def _importance_t(g: torch.Generator, n: int, T: int = 1000) -> torch.Tensor:
     p = torch.sigmoid(0.05 * (t - 200)) - torch.sigmoid(0.05 * (t - 400))
     return torch.multinomial(p, n, replacement=True, generator=g)
 
+# %% ../nbs/02b_attention_baselines.ipynb #5dcaed80
 def attention_masks(pipe, latents: torch.Tensor, caption: str, concept: str, threshold: float = 0.5, t: int = 500,
                     seed: int = 0) -> torch.Tensor:
     """Thresholded cross-attention masks of `concept` (realera's stand-in for Grounded-SAM): each latent noised to step `t`,
@@ -289,6 +292,7 @@ def mace_lora(pipe, concept: str, prompts: list[str], latents: torch.Tensor, mas
                   for n in names}
     return merged, log
 
+# %% ../nbs/02b_attention_baselines.ipynb #112fac19
 def mace_fuse(pipe, refined: dict[str, torch.Tensor], merged: list[dict[str, torch.Tensor]], prompts: list[list[str]],
               cfg: MACEConfig, preserve: list[str] | None = None) -> dict[str, torch.Tensor]:
     """Stage 3: every token of each concept's prompts (its `all_words=True`) mapped onto that concept's merged weights, all
@@ -310,6 +314,7 @@ def _check_mace_data(data, n: int, shape: tuple) -> list:
             raise ValueError(f"data[{i}] masks must be None or (n, h, w) with one mask per latent, got {getattr(m, 'shape', type(m).__name__)}")
     return list(data)
 
+# %% ../nbs/02b_attention_baselines.ipynb #71c55996
 def mace_erase(pipe, concepts: list[str] | str, mappings: list[str] | str = "", cfg: MACEConfig | None = None,
                templates=MACE_TEMPLATES, preserve: list[str] | None = None, data: list | None = None,
                progress: bool = True) -> dict[str, torch.Tensor]:

@@ -85,6 +85,7 @@ def read_json(path: str | os.PathLike):
     try: return json.loads(Path(path).read_text(), parse_constant=bad)
     except ValueError as err: raise ValueError(f"{str(path)!r} is not valid JSON: {err}") from None
 
+# %% ../nbs/00_base.ipynb #218f7877
 def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:
     "`path` after refusing an existing one unless `overwrite` (and a folder always), its folder created: before any long work."
     path = Path(path)
@@ -122,6 +123,7 @@ def cached(path: str | os.PathLike | None, compute, load, save, reuse: bool = Tr
 
 LOCK_FILE = ".realera.lock"
 
+# %% ../nbs/00_base.ipynb #36a968a4
 @contextlib.contextmanager
 def folder_lock(folder: str | os.PathLike, what: str = "realera"):
     """Hold a kernel lock (`filelock`) on `folder/.realera.lock` for the block: a second process that wants the same folder

@@ -73,6 +73,7 @@ def _check_speed(kind, params, settings):
     SPEEDConfig(**{k: v for k, v in params.items() if k != "anchor"})
     if not isinstance(params.get("anchor", ""), str): raise ValueError(f"SPEED's anchor must be a string, got {params['anchor']!r}")
 
+# %% ../nbs/06a_benchmark.ipynb #d0a91e97
 # every erase below: (pipe, kind, concepts: the classes erased, names: those and the extra names, params, seed, settings, preserve)
 def _realera(pipe, kind, concepts, names, ps, seed, settings, preserve):
     # extra names are one concept's neighbourhood, erased with it at its λ1 (lam1_scaling "none", as measured below); several
@@ -109,6 +110,7 @@ def _mace_world_templates(seed: int = 0) -> list[str]:
     return [t.format(name="{}", color=rng.choice(list(COLORS)), size=rng.choice(SIZES), bg=rng.choice(list(COLORS)))
             for t in WORLD_TEMPLATES]
 
+# %% ../nbs/06a_benchmark.ipynb #6a0990bc
 def _mace_world_data(pipe, cls: str, n: int, seed: int = 0) -> tuple:
     "`n` of the world's own drawings of `cls` as latents (its VAE's means, scaled) with their exact masks (`draw_masked`)."
     import torch
@@ -141,6 +143,8 @@ class MethodKind:
     takes_many: bool = False   # whether it erases several classes at once (a benchmark class "ring+star")
 
 _variant = lambda seeded: MethodKind(lambda k, p, s: EraseConfig.for_model(s, k, **p), _realera, seeded, True, True)
+
+# %% ../nbs/06a_benchmark.ipynb #e9065405
 KINDS = {"original": MethodKind(_only(), lambda *a: None, takes_many=True),
          **{f"uce-{r}": MethodKind(_only("preserve_scale", "lam"), _uce, takes_also=True, takes_many=True) for r in ("2023", "2025")},
          "speed": MethodKind(_check_speed, _speed, True, True, True),   # seeded: DPA's noise, IEC's k-means
@@ -179,6 +183,7 @@ def apply_method(pipe, kind: str, cls: str, params: dict, seed: int, settings, p
     names = concepts + list(ASSOCIATED_TRAIN[cls] if also == "associated" else also)
     return KINDS[kind].run(pipe, kind, concepts, names, params, seed, settings, preserve) or pipe
 
+# %% ../nbs/06a_benchmark.ipynb #d459fd53
 def _only_groups(p: Protocol, groups: list[str] | None) -> Protocol:
     "`p` with only the prompts of `groups` (all when None): each prompt's images are drawn in batches of its own, so the same bytes."
     if groups is None: return p
@@ -217,6 +222,7 @@ def _add_fidelity(cell: dict, d, ref, judge, n: int) -> dict:
             if v: hits[k, len(HIT_COLUMNS) + j] = np.mean(v)
     return {**cell, "hits": [[None if np.isnan(x) else round(float(x), 4) for x in row] for row in hits], "frechet": round(f["frechet"], 4)}
 
+# %% ../nbs/06a_benchmark.ipynb #94875286
 def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] | None = None, n: int = 20, n_other: int = 10,
                       steps: int = 20, guidance_scale: float = 7.5, seed: int = 0, seeds: int = 3, params: dict | None = None,
                       rows: dict | None = None, preserve: str = "world", template: str | list[str] = WORLD_TEMPLATE,
@@ -303,6 +309,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     if k == 1: write_json(out/"results.json", result)
     return result
 
+# %% ../nbs/06a_benchmark.ipynb #73be7a95
 def run_sharded(fn, **kw):
     """`fn(**kw)` shared out over the processes of an `accelerate launch` (one process when run plainly): every process runs
     `fn(**kw, shard=(i, N), progress=False)`, then process 0 the unsharded call that gathers what they wrote. Returns that
@@ -328,6 +335,7 @@ def _same_protocol(stored: dict, new: dict, *keys) -> None:
             raise ValueError(f"the runs differ in {k}: {stored['settings'].get(k)!r} against {new['settings'].get(k)!r}")
     if stored["classes"] != new["classes"]: raise ValueError(f"the runs erase other classes: {stored['classes']} against {new['classes']}")
 
+# %% ../nbs/06a_benchmark.ipynb #103b1955
 def merge_results(stored: dict, new: dict, replace: list[str] = ()) -> dict:
     """`stored` with the rows of `new` it lacks, for the same settings and classes; `ValueError` unless every row both hold
     has the same hits in every class and erase seed they share (and at least one row is shared). `replace`: rows of both
@@ -357,6 +365,7 @@ def merge_results(stored: dict, new: dict, replace: list[str] = ()) -> dict:
         for k in ("unpaired", "missing"): out["fidelity"][k] = [x for x in out["fidelity"][k] if x[1] not in replace]
     return out
 
+# %% ../nbs/06a_benchmark.ipynb #bdbbb526
 def merge_fidelity(stored: dict, new: dict) -> dict:
     """`stored` with the fidelity columns and `frechet` of `new`: a run of the same settings that drew only the kept prompts
     (`erasure_benchmark(groups=["other"])`). A cell takes them only where its kept hits (Acc_s per image seed) equal the
@@ -391,6 +400,7 @@ def merge_into(path, new: dict, merge: Callable[..., dict] = merge_results, **kw
     write_json(path, merged)
     return merged
 
+# %% ../nbs/06a_benchmark.ipynb #3e6be302
 def fidelity_into(path, out, **kw) -> dict | None:
     """The fidelity columns of the stored result at `path`: its kept prompts drawn again in `out` (`fidelity_rerun`, shared
     out over an `accelerate launch`'s processes), merged into it where the kept hits match (`merge_fidelity`) and written

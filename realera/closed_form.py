@@ -127,6 +127,7 @@ def pooled_width(unet: nn.Module) -> int:
     "The width p of the pooled text embedding `add_embedding.linear_1` reads before the six time-id embeddings (SDXL: 1280)."
     return pooled_layer(unet).in_features - 6 * unet.config.addition_time_embed_dim
 
+# %% ../nbs/02_closed_form.ipynb #d1f8b3b8
 @dataclass(frozen=True)
 class ClosedFormEdit:
     """W <- W_org M for every `attn2.to_k`/`to_v`: the solution of Eq. 7, shared by all projections. With `target="pooled"`
@@ -213,6 +214,7 @@ class ClosedFormEdit:
             raise ValueError(f"{str(f)!r}: factors U {tuple(factors[0].shape)}, V {tuple(factors[1].shape)} do not fit M {tuple(M.shape)}")
         return cls(M, meta["settings"], meta["fingerprint"], factors, meta.get("target", "attn2"))
 
+# %% ../nbs/02_closed_form.ipynb #5d19a61d
 def load_edited_weights(unet: nn.Module, weights: dict[str, torch.Tensor] | str | Path) -> nn.Module:
     "Copy `to_k`/`to_v` (or `add_embedding.linear_1`) weights keyed by module name into `unet`, after checking every key and shape."
     if not isinstance(weights, dict):

@@ -162,6 +162,7 @@ def _check_variant(variant) -> str:
     "`variant` (1, 2, 3, 'full', 'aware') as the key of `VARIANTS`; else `ValueError` naming the choices."
     return check_choice("variant", str(variant), VARIANTS)
 
+# %% ../nbs/00_config.ipynb #401b5bb1
 @dataclass
 class EraseConfig:
     "Everything `erase` needs besides the concepts: paper values where the paper gives them (03a_erase)."

@@ -82,6 +82,7 @@ def quiet_loading(quiet: bool = True):
         if was_d: dlog.enable_progress_bar()
         if was_t: tlog.enable_progress_bar()
 
+# %% ../nbs/00_core.ipynb #6506fbb4
 def _dtype_kwarg(dtype) -> dict:
     "The keyword diffusers' `from_pretrained` takes for a dtype: `dtype` where it has it (it deprecated `torch_dtype` in 2026), else `torch_dtype`."
     from diffusers.utils import deprecation_utils
@@ -98,6 +99,7 @@ def _pipeline_class(model: str | os.PathLike):
         raise ValueError(f"{str(model)!r} is a {name!r}; realera erases {list(_PIPELINES)} (SD1.x, SD2.x and SDXL text-to-image)")
     return getattr(diffusers, name)
 
+# %% ../nbs/00_core.ipynb #fb9e9583
 def load_pipeline(model: str | os.PathLike | None = None, # hub id or local folder; `None`: the embedded default model
                   device: str | torch.device = "cpu", dtype=torch.float32,
                   safety_checker: bool = False, # keep the hub's NSFW safety checker (off: erasure research needs raw images)

@@ -67,6 +67,7 @@ def _clear(out: Path) -> None:
         if p.name == LOCK_FILE: continue
         shutil.rmtree(p) if p.is_dir() else p.unlink()
 
+# %% ../nbs/03a_erase.ipynb #47e6aaa3
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -101,6 +102,7 @@ def _lora_metadata(pipe) -> dict:
     "The adapter's LoRA config as diffusers stores it, with sets sorted: the same bytes whatever the hash seed."
     return {k: sorted(v) if isinstance(v, (set, frozenset)) else v for k, v in pipe.unet.peft_config[ADAPTER].to_dict().items()}
 
+# %% ../nbs/03a_erase.ipynb #2707846e
 def save_lora(pipe, out) -> Path:
     "Write the adapter with diffusers' `save_lora_weights` (safetensors, its LoRA config as metadata), atomically; refuse NaN/Inf."
     from diffusers import StableDiffusionPipeline
@@ -155,6 +157,7 @@ def _check_reachable(pairs: list[ConceptPair], config: EraseConfig) -> None:
         if config.mine: neighbor_prompts(p.e, p.positions, cfg, anchor=p.e_star, generator=g)
         if config.beyond: beyond_prompts(p.e, p.positions, cfg, generator=g)
 
+# %% ../nbs/03a_erase.ipynb #ea989fdd
 def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = None, preserve: list[str] | None = None,
           config: EraseConfig | None = None, out: str | os.PathLike | None = None, *, force: bool = False,
           overwrite: bool = False, save_pipeline: bool = False, progress: bool = True, callback=None):
@@ -184,6 +187,7 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
         if (out/CHECKPOINT).exists(): shutil.rmtree(out/CHECKPOINT)
     return pipe
 
+# %% ../nbs/03a_erase.ipynb #9fd0932e
 def _discoveries(pipe, pairs: list[ConceptPair], preserve, config: EraseConfig, out: Path | None, resume: bool,
                  progress: bool) -> list[Discovery]:
     "Each concept's discovery (03_discover) on the original model; a resumed run reads back what it wrote."
@@ -221,6 +225,7 @@ def discovered_pairs(pipe, pairs: list[ConceptPair], found: list[Discovery], k: 
             if text.lower() not in seen: seen.add(text.lower()); extra.append(concept_pair(pipe, text, text, p.anchor, p.policy))
     return extra
 
+# %% ../nbs/03a_erase.ipynb #8541239f
 def _trajectories(pipe, pairs, config: EraseConfig, progress: bool) -> list[Trajectory]:
     "z_t: each distinct anchor's trajectory under the original UNet, generated once (a pair's is its anchor's)."
     g, a = make_generator(config.seed, pipe.device), config.align_config
@@ -248,6 +253,7 @@ def _align(pipe, pairs, preserve, trajs, original, config: EraseConfig, out, pro
     return align_noise(pipe.unet, original, tasks, config.align_config, config.sampling, mine=config.mine, beyond=config.beyond,
                        seed=config.seed, checkpoint=None if out is None else out/CHECKPOINT, progress=progress, callback=callback)
 
+# %% ../nbs/03a_erase.ipynb #ef0b18d9
 def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: bool, progress: bool, callback,
          fp: str | None = None):
     """Algorithm 1's stages, each reusing what a resumed run already wrote: discovery → z_t → closed form → LoRA alignment.
@@ -309,6 +315,7 @@ def _load_lora(pipe, folder) -> None:
     "The erase's LoRA into the UNet (the only part it adapts; `pipe.load_lora_weights(folder)` loads the same file)."
     pipe.unet.load_lora_adapter(str(folder), weight_name=LORA_FILE, adapter_name=ADAPTER, prefix="unet")
 
+# %% ../nbs/03a_erase.ipynb #6b4a5b70
 def save_fused_pipeline(pipe, out) -> Path:
     "Write `out/pipeline`: the erased model with the LoRA fused into the weights (`save_pretrained`); `pipe` is left as it was."
     out = Path(out)

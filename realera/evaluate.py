@@ -189,6 +189,7 @@ def _image_batches(protocol: Protocol, n: int, batch_size: int) -> list[tuple[in
     return [(i, list(range(j, min(j + batch_size, p.images or n)))) for i, p in enumerate(protocol.prompts)
             for j in range(0, p.images or n, batch_size)]
 
+# %% ../nbs/05a_evaluate.ipynb #735a5ec8
 def generate_missing(pipe, protocol: Protocol, out, n: int = 200, seed: int = 0, batch_size: int = 8, steps: int = 25,
                      guidance_scale: float = 7.5, progress: bool = True, shard: tuple[int, int] = (0, 1)) -> Path:
     """Generate every image of `protocol` that is not yet in `out/images`. `shard=(i, N)`: only the batches b with b % N == i
@@ -218,6 +219,7 @@ def generate_missing(pipe, protocol: Protocol, out, n: int = 200, seed: int = 0,
     bar.close()
     return d
 
+# %% ../nbs/05a_evaluate.ipynb #c0d2b6a6
 def judge(protocol: Protocol, images_dir, plan, classifier=None, detector=None, batch_size: int = 32) -> list[dict]:
     "One record per image of `plan`: prediction and target probability (accuracy), CLIP score, or NudeNet detections."
     from PIL import Image
@@ -385,6 +387,7 @@ def _open_images(files) -> list:
     from PIL import Image
     return [Image.open(f).convert("RGB") for f in files]
 
+# %% ../nbs/05a_evaluate.ipynb #68469b11
 class InceptionFeatures:
     """FID's features: the 2048-d pool3 of torchmetrics' `NoTrainInceptionV3` (torch-fidelity's FID Inception), each image
     resized to 299×299 by PIL bicubic and fed as uint8. `model`: another module taking (n, 3, 299, 299) uint8 (tests)."""
@@ -422,6 +425,7 @@ def fid_features(name: str, judge=None, device="cpu"):
     if not hasattr(judge, "features"): raise ValueError(f"--fid-features judge needs a judge with image features (CLIP or the world's CNN), got {judge!r}")
     return judge
 
+# %% ../nbs/05a_evaluate.ipynb #6bc9adb7
 def reference_fid(images, reference, features) -> float:
     "FID of `images` against `reference` (PIL images) in the space of `features.features` (see `fid_features`)."
     return frechet_distance(features.features(images).double(), features.features(reference).double())

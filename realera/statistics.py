@@ -55,6 +55,7 @@ def frechet_rows(result: dict, labels: list[str] | None = None, classes: list[st
         out[l] = (float(np.nanmean(f)), *map(float, np.nanquantile(reps, [(1 - level) / 2, (1 + level) / 2])))
     return out
 
+# %% ../nbs/05c_statistics.ipynb #a7ea146d
 def _h(e, s, g):
     "H_o of arrays of Acc_e, Acc_s, Acc_g (percent): 0 where a term is 0, NaN where one is missing."
     terms = np.stack([100 - np.asarray(e), np.asarray(s), 100 - np.asarray(g)])
@@ -81,6 +82,7 @@ def _k_strata(a: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
 
 STAT_COLUMNS = COLUMNS + ("h_o",)
 
+# %% ../nbs/05c_statistics.ipynb #41561f6d
 def bootstrap_rows(result: dict, labels: list[str] | None = None, base: str | None = None, classes: list[str] | None = None,
                    n_boot: int = 1000, level: float = 0.95, seed: int = 0, resample_classes: bool = False) -> dict:
     """{label: {column: (estimate, low, high)}} over `classes`, for every column of `STAT_COLUMNS`. Each bootstrap replicate

@@ -76,6 +76,7 @@ def _rotate(pts, cx, cy, rot):
     c, s = math.cos(rot), math.sin(rot)
     return [(cx + (x - cx) * c - (y - cy) * s, cy + (x - cx) * s + (y - cy) * c) for x, y in pts]
 
+# %% ../../nbs/04_world_data.ipynb #2adcdbb7
 def draw(cls: str, rng: random.Random, size: int = 32, fg: str | None = None, bg: str | None = None,
          scale: str | None = None):
     "A PIL image of class `cls` (or `NONE`) with random colours, size, position and rotation from `rng`."

@@ -118,6 +118,7 @@ def probe_cosines(text_model, tok, names: list[str], classes: list[str], templat
     start = len(tok(template.split("{}")[0].strip()).input_ids) - 1   # the prefix's tokens and <bos>; the name comes next
     return F.cosine_similarity(h[:len(names), start:], h[len(names):, start:], dim=-1).mean(-1)
 
+# %% ../../nbs/06_world_train.ipynb #e68c1966
 def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
     """Class-level contrastive training: every caption of a class matches every image of it. `cfg.clip_synonyms` of the
     captions name the class by a training synonym, `cfg.clip_associated` by an associated name. Two hinges shape the
@@ -224,6 +225,7 @@ def noise_scheduler():
     from diffusers import DDPMScheduler
     return DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
 
+# %% ../../nbs/06_world_train.ipynb #36e3e8d1
 def _snr_weight(sched, t: torch.Tensor, gamma: float) -> torch.Tensor:
     "min(SNR(t), γ) / SNR(t) for ε-prediction: the easy low-noise steps stop dominating the loss (1 when γ = 0)."
     if not gamma: return torch.ones(len(t))
@@ -255,6 +257,7 @@ def encode_unet_data(n: int, vae, text_encoder, tok, seed: int = 0, batch: int =
             for i in range(0, len(uniq), batch)]
     return UNetData(torch.cat(means), torch.cat(stds), torch.cat(embs), torch.tensor([pos[c] for c in d.captions]))
 
+# %% ../../nbs/06_world_train.ipynb #9a5ab9d6
 def train_unet(unet, data: UNetData, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
     "ε-prediction on all captions (synonyms and trained associated names included), `cfg.cfg_dropout` of captions dropped to '' for guidance, min-SNR-γ weighted."
     sched = noise_scheduler()
@@ -295,6 +298,7 @@ def _part(work: Path, name: str, settings: dict, train, save, load):
 
 def _save_pretrained(model, d): model.save_pretrained(d, safe_serialization=True)
 
+# %% ../../nbs/06_world_train.ipynb #743a633b
 def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet_data: int = 20000, eval_images: int = 20,
                 store_dtype=torch.float16) -> dict:
     """Train tokenizer, CLIP, VAE, evaluator and UNet; measure them; save the world to `out`. Returns the measurements.
