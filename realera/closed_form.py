@@ -110,6 +110,11 @@ class ClosedFormFitter:
 
 # %% ../nbs/02_closed_form.ipynb #0ac5046d
 _EDIT_TARGETS = {"attn2": "closed_form", "pooled": "pooled"}   # what an edit changes → the stem of its files
+
+def _files(path, target: str) -> tuple[Path, Path]:
+    "The two files of an edit of `target` in the folder `path`: its tensors and its settings."
+    stem = Path(path)/_EDIT_TARGETS[check_choice("target", target, _EDIT_TARGETS)]
+    return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
 POOLED_LAYER = "add_embedding.linear_1"   # SDXL: reads [pooled text embedding, time-id embeddings]
 
 def pooled_layer(unet: nn.Module) -> nn.Linear:
@@ -182,10 +187,11 @@ class ClosedFormEdit:
         path = Path(path); path.mkdir(parents=True, exist_ok=True)
         tensors = {"M": self.M.contiguous(), **({"U": self.factors[0].contiguous(), "V": self.factors[1].contiguous()} if self.factors else {})}
         check_finite(tensors, "closed form")
-        with atomic_path(path/f"{self.stem}.safetensors") as t: save_file(tensors, str(t))
+        tensor_file, meta_file = _files(path, self.target)
+        with atomic_path(tensor_file) as t: save_file(tensors, str(t))
         meta = dict(settings=self.settings, fingerprint=self.fingerprint, d=self.d, realera_version=realera.__version__,
                     **({"target": self.target} if self.target != "attn2" else {}))
-        write_json(path/f"{self.stem}.json", meta)
+        write_json(meta_file, meta)
         if unet is not None:
             with atomic_path(path/("attn2_kv.safetensors" if self.target == "attn2" else f"{self.stem}_weights.safetensors")) as t:
                 save_file({n: w.contiguous() for n, w in self.edited_weights(unet).items()}, str(t))
@@ -194,16 +200,15 @@ class ClosedFormEdit:
     @staticmethod
     def saved(path, target: str = "attn2") -> bool:
         "Whether the folder `path` holds an edit of `target` written by `save` (both of its files)."
-        return all((Path(path)/f"{_EDIT_TARGETS[target]}.{ext}").is_file() for ext in ("safetensors", "json"))
+        return all(f.is_file() for f in _files(path, target))
 
     @classmethod
     def load(cls, path, target: str = "attn2") -> "ClosedFormEdit":
         "Read an edit of `target` written by `save` (safetensors and JSON only)."
         from safetensors.torch import load_file
-        check_choice("target", target, _EDIT_TARGETS)
-        path = Path(path); f = path/f"{_EDIT_TARGETS[target]}.safetensors"
+        f, meta_file = _files(path, target)
         if not f.exists(): raise FileNotFoundError(f"no {f.name} in {str(path)!r}")
-        meta = read_json(path/f"{_EDIT_TARGETS[target]}.json")
+        meta = read_json(meta_file)
         try: t = load_file(str(f)); M = t["M"]
         except Exception as err: raise ValueError(f"{str(f)!r} is not a closed form written by realera ({type(err).__name__}: {err})") from None
         if M.dtype != torch.float64 or M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] != meta.get("d"):

@@ -169,13 +169,12 @@ def evaluate_folder(out, protocol: str | None = None, erased=None, concept: str 
     dev = state.device if state.num_processes > 1 else device
     pipe = load_pipeline(model, device=dev, dtype=dtype)
     gen = dict(n=n, seed=seed, batch_size=batch_size, steps=steps, guidance_scale=guidance)
-    models = {"original": model_identity(pipe)}
-    generate_missing(pipe, proto, out/"original", **gen, progress=progress and state.is_main_process,
-                     shard=(state.process_index, state.num_processes))           # each process its share of the batches
-    if erased:
-        load_erased(pipe, erased); models["erased"] = dict(model_identity(pipe), erase_hash=settings["erase_hash"])
-        generate_missing(pipe, proto, out/"erased", **gen, progress=progress and state.is_main_process,
-                         shard=(state.process_index, state.num_processes))
+    models = {}
+    for label in ("original", "erased") if erased else ("original",):
+        if label == "erased": load_erased(pipe, erased)
+        models[label] = dict(model_identity(pipe), **({"erase_hash": settings["erase_hash"]} if label == "erased" else {}))
+        generate_missing(pipe, proto, out/label, **gen, progress=progress and state.is_main_process,
+                         shard=(state.process_index, state.num_processes))       # each process its share of the batches
     state.wait_for_everyone()
     if not state.is_main_process: return None
     return _judge_and_write(out, proto, models, judge, dev, reference, fid_features, model=model, score=score,
@@ -203,12 +202,13 @@ def attack_folder(method: str, out, concept: str | None = None, erased=None, mod
     if protocol is None: raise ValueError("--protocol is required: the model's realera.json names no default protocol")
     concept = concept or (run["concepts"][0] if run else None)
     if concept is None and protocol != "nudity": raise ValueError("--concept is required without --erased")
-    plist = read_prompts(prompts, column) if prompts else None
+    plist = read_prompts(prompts, column) if prompts else None   # a bad file fails before anything loads
     make_protocol(protocol, concept)   # an unknown protocol or concept fails here, before anything is written
     for f in ("attack.json", "grid.png"): check_writable(Path(out)/f, overwrite)
     judge, proto = protocol_judge(protocol, concept, judge_name(protocol, classifier, ms), model_dir=model_folder(model), device=device)
+    if method == "prompts" and plist is None: plist = default_prompts(proto)
     pipe = load_pipeline(model, device=device, dtype=dtype)
     original = load_pipeline(model, device=device, dtype=dtype) if erased else None
     if erased: load_erased(pipe, erased)
     return attack(pipe, judge.concept, cfg, original=original, judge=judge, prompt=prompt or plain_prompt(proto),
-                  prompts=plist if plist is not None or method != "prompts" else default_prompts(proto), out=out, progress=progress)
+                  prompts=plist, out=out, progress=progress)
