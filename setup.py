@@ -11,7 +11,8 @@ cfg = cfg['DEFAULT']
 def _reqs(key): return cfg.get(key, '').split()
 
 licenses = {'apache2': ('Apache Software License 2.0', 'OSI Approved :: Apache Software License')}
-statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable', '6 - Mature', '7 - Inactive']
+statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable', '6 - Mature',
+            '7 - Inactive']
 py_versions = ['3.10', '3.11', '3.12', '3.13']
 min_python = cfg['min_python']
 lic = licenses[cfg['license']]
@@ -28,12 +29,15 @@ setuptools.setup(
                  'License :: ' + lic[1], 'Natural Language :: ' + cfg['language'].title()]
                 + ['Programming Language :: Python :: ' + o for o in py_versions[py_versions.index(min_python):]],
     packages=setuptools.find_packages(include=['realera', 'realera.*']),
-    # the package at the project root: an editable install is then a path entry (a .pth), so a working folder that holds the
-    # clone (~/realera beside a notebook) cannot shadow it as a namespace package, as setuptools' editable finder lets it
+    # the package at the project root: an editable install is then a path entry (a .pth), so a working folder that
+    # holds the
+    # clone (~/realera beside a notebook) cannot shadow it as a namespace package, as setuptools' editable finder lets
+    # it
     package_dir={'': '.'},
     include_package_data=True,
     package_data={'realera': ['assets/*', 'assets/*/*', 'assets/*/*/*', 'assets/*/*/*/*']},
-    exclude_package_data={'realera': ['assets/world.parts/*', 'assets/world.parts/*/*']},   # bench/train_world.py --ship's resumable parts
+    # bench/train_world.py --ship's resumable parts
+    exclude_package_data={'realera': ['assets/world.parts/*', 'assets/world.parts/*/*']},
     install_requires=_reqs('requirements'),
     extras_require={'dev': _reqs('dev_requirements')},
     python_requires='>=' + min_python,

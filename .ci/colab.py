@@ -17,14 +17,17 @@ NBS = ROOT / "nbs"
 BADGE_MARK, INSTALL_MARK = "colab.research.google.com", "#| colab"
 
 def settings() -> dict:
-    cfg = configparser.ConfigParser(); cfg.read(ROOT / "settings.ini")
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "settings.ini")
     return dict(cfg["DEFAULT"])
 
 def repository() -> tuple[str, str, str]:
     "(owner, name, branch) of settings.ini's `git_url`, which must be a GitHub repository URL."
     s = settings()
     m = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?", s["git_url"].strip())
-    if not m: sys.exit(f"settings.ini: git_url = {s['git_url']!r} is not https://github.com/OWNER/REPO; Colab opens GitHub notebooks only")
+    if not m:
+        sys.exit(f"settings.ini: git_url = {s['git_url']!r} is not https://github.com/OWNER/REPO; Colab opens "
+                 "GitHub notebooks only")
     return m.group(1), m.group(2), s.get("branch", "main")
 
 def badge_url(nb_name: str) -> str:
@@ -34,10 +37,14 @@ def badge_url(nb_name: str) -> str:
 def badge(nb_name: str) -> str:
     if nb_name == "index.ipynb":
         return (f"[![Open in Colab](images/colab.svg)]({badge_url(nb_name)}) opens this page as a notebook in Colab; "
-                "every tutorial notebook has the same badge at its top (Runtime → Change runtime type → GPU for real Stable Diffusion weights). "
-                "**The badges work once the repository is published** at `git_url` in `settings.ini` (see *Publishing* below). Until "
-                "then, build a wheel from a clone (`pip wheel . --no-deps -w dist`: the embedded world, the configs and every stored "
-                "result the notebooks show are inside), upload it and a notebook to Colab, and run the notebook's first cell: it "
+                "every tutorial notebook has the same badge at its top (Runtime → Change runtime type → GPU for real "
+                "Stable Diffusion weights). "
+                "**The badges work once the repository is published** at `git_url` in `settings.ini` (see "
+                "*Publishing* below). Until "
+                "then, build a wheel from a clone (`pip wheel . --no-deps -w dist`: the embedded world, the configs "
+                "and every stored "
+                "result the notebooks show are inside), upload it and a notebook to Colab, and run the notebook's "
+                "first cell: it "
                 "installs from the wheel.")
     return (f"[![Open in Colab](images/colab.svg)]({badge_url(nb_name)}) On Colab, run the next cell first "
             "(Runtime → Change runtime type → GPU for the cells that load real Stable Diffusion weights).")
@@ -50,7 +57,8 @@ def install_source(hidden: bool = False) -> str:
         "# dist/realera-<version>-py3-none-any.whl, the embedded world inside), else from the repository",
         "import glob, subprocess, sys",
         "wheels = sorted(glob.glob('realera-*.whl'))",
-        f"subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', wheels[-1] if wheels else 'realera @ git+{git}'], check=True)"])
+        "subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', wheels[-1] if wheels else 'realera @ "
+        f"git+{git}'], check=True)"])
 
 def _lines(s: str) -> list[str]: return s.splitlines(keepends=True)
 
@@ -79,7 +87,8 @@ def main(check: bool = False) -> int:
             stale.append(p.name)
             if not check: p.write_text(json.dumps(new, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if check and stale:
-        print(f"Colab badges/install cells out of date with settings.ini's git_url in {stale}: run `python .ci/colab.py`")
+        print(f"Colab badges/install cells out of date with settings.ini's git_url in {stale}: run "
+              "`python .ci/colab.py`")
         return 1
     print(("checked " if check else "wrote ") + f"{len(notebooks())} notebooks against {settings()['git_url']}")
     return 0

@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import notebooks  # noqa: E402  (.ci/notebooks.py: the executed copies)
 
 def settings() -> dict:
-    cfg = configparser.ConfigParser(); cfg.read(ROOT / "settings.ini")
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "settings.ini")
     return dict(cfg["DEFAULT"])
 
 def sidebar() -> list[tuple[str, list[Path]]]:
@@ -46,7 +47,8 @@ def pages() -> list[Path]:
 
 # --- nbdev's processing -------------------------------------------------------------------------------------------
 def executed(nb_path: Path, run: bool = False) -> Path:
-    "The executed copy of `nb_path` (`_build/executed/`); with `run`, run the notebook first if it is missing or stale."
+    """The executed copy of `nb_path` (`_build/executed/`); with `run`, run the notebook first if it is missing or
+    stale."""
     if not notebooks.fresh(nb_path):
         if not run: raise FileNotFoundError(f"{nb_path.name} has no up-to-date executed copy in {notebooks.EXECUTED}: "
                                             "run `python .ci/notebooks.py` first, or pass --execute")
@@ -62,7 +64,8 @@ def processed(nb_path: Path, run: bool = False, src: Path | None = None) -> Path
     src = src or executed(nb_path, run)
     PROC.mkdir(parents=True, exist_ok=True)
     dst = PROC / nb_path.name
-    cwd = os.getcwd(); os.chdir(NBS)        # show_doc cells run where nbdev runs them
+    cwd = os.getcwd()
+    os.chdir(NBS)  # show_doc cells run where nbdev runs them
     try: nbdev.serve_drv.main((Path(src), dst, FilterDefaults))
     finally: os.chdir(cwd)
     return dst
@@ -106,7 +109,8 @@ def quarto_cells(nb):
             if opts.get("output") == "false": c.outputs = []
             # stderr (progress bars, library notices) belongs to the terminal, not the page: Quarto's `warning: false`
             if opts.get("warning", "false") == "false":
-                c.outputs = [o for o in c.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+                c.outputs = [o for o in c.get("outputs", [])
+                             if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
             for o in c.get("outputs", []):   # Pandoc link attributes in show_doc's markdown, which only Quarto reads
                 if "text/markdown" in o.get("data", {}):
                     o["data"]["text/markdown"] = re.sub(r'\)\{target="_blank"[^}]*\}', ")", o["data"]["text/markdown"])
@@ -118,11 +122,13 @@ def quarto_cells(nb):
 
 STYLE = """<style>
 body { margin-left: 280px !important; }
-nav.realera-sidebar { position: fixed; top: 0; left: 0; bottom: 0; width: 250px; box-sizing: border-box; overflow-y: auto; padding: 1em;
+nav.realera-sidebar { position: fixed; top: 0; left: 0; bottom: 0; width: 250px; box-sizing: border-box;
+  overflow-y: auto; padding: 1em;
   background: #f7f7f9; border-right: 1px solid #ddd; font: 14px/1.45 system-ui, sans-serif; }
 nav.realera-sidebar .site { font-weight: 600; font-size: 1.15em; display: block; margin-bottom: 0.8em; }
 nav.realera-sidebar .section { margin: 0.9em 0 0.2em; color: #666; text-transform: uppercase; font-size: 0.8em; }
-nav.realera-sidebar a { display: block; padding: 0.15em 0.4em; color: #2c3e50; text-decoration: none; border-radius: 3px; }
+nav.realera-sidebar a { display: block; padding: 0.15em 0.4em; color: #2c3e50; text-decoration: none;
+  border-radius: 3px; }
 nav.realera-sidebar a.active { background: #2780e3; color: white; }
 .realera-description { font-size: 1.15em; color: #555; margin: 0 0 1.5em; }
 .jp-RenderedMarkdown pre { background: #f6f8fa; padding: 0.6em 0.8em; border-radius: 4px; white-space: pre-wrap; }
@@ -170,18 +176,22 @@ def render(proc_path: Path, name: str, mathjax: bool = True) -> str:
     fm = front_matter(nb)
     nb = quarto_cells(nb)
     title = fm.get("title") or name
-    desc = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(fm.get("description") or ""))   # code spans, as Quarto shows them
+    # code spans, as Quarto shows them
+    desc = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(fm.get("description") or ""))
     head = f"# {title}" + (f'\n\n<p class="realera-description">{desc}</p>' if desc else "")
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(head))
-    exp = HTMLExporter(template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True, mathjax_url="mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe" if mathjax else "")
+    exp = HTMLExporter(template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True,
+                       mathjax_url="mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe" if mathjax else "")
     exp.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"remove_input"}, enabled=True), enabled=True)
     body, _ = exp.from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = re.sub(r"<script[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", "", body)          # no CDN scripts
-    body = re.sub(r"<script\b[^>]*>(?:(?!</script>).)*?https?://cdn(?:(?!</script>).)*?</script>", "", body, flags=re.S)
+    body = re.sub(r"<script\b[^>]*>(?:(?!</script>).)*?https?://cdn(?:(?!</script>).)*?</script>", "", body,
+                  flags=re.S)
     body = re.sub(r"<link[^>]*\bhref=\"https?://[^\"]*\"[^>]*>", "", body)
     if not mathjax: body = re.sub(r"<script[^>]*\bsrc=\"\?config[^\"]*\"[^>]*>\s*</script>", "", body)
     host = settings()["doc_host"].rstrip("/") + settings()["doc_baseurl"].rstrip("/") + "/"
-    body = body.replace(host, "")                                                                  # links stay on the site
+    # links stay on the site
+    body = body.replace(host, "")
     body = body.replace("</head>", STYLE + "</head>", 1)
     if mathjax: body = body.replace('<script src="mathjax/', MATHJAX_FONTS + '<script src="mathjax/', 1)
     body = body.replace("<body", '<body data-figures="pending" data-math="pending"', 1)
@@ -211,7 +221,8 @@ def build(out: Path, run: bool = False, only: list[Path] | None = None, mathjax:
 class _Outputs(HTMLParser):
     "Images and text inside notebook output areas (`jp-OutputArea-output`), not the badges, the prose or the CSS."
     def __init__(self):
-        super().__init__(); self.depth, self.inside, self.images, self.text = 0, [], [], []
+        super().__init__()
+        self.depth, self.inside, self.images, self.text = 0, [], [], []
     def handle_data(self, data):
         if self.inside: self.text.append(data)
     def handle_starttag(self, tag, attrs):
@@ -227,12 +238,14 @@ class _Outputs(HTMLParser):
 
 def figures(page_html: str) -> list[str]:
     "SHA-256 of every figure a page shows in its output areas, in order."
-    f = _Outputs(); f.feed(page_html)
+    f = _Outputs()
+    f.feed(page_html)
     return [hashlib.sha256(s.encode()).hexdigest() for s in f.images]
 
 def output_text(page_html: str) -> str:
     "The text a page shows in its output areas (printed lines, tables, reprs, warnings)."
-    f = _Outputs(); f.feed(page_html)
+    f = _Outputs()
+    f.feed(page_html)
     return "".join(f.text)
 
 if __name__ == "__main__":

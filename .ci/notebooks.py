@@ -44,11 +44,13 @@ def _keep_executed():
         keep.metadata["realera_source_sha256"] = source_hash(src)
         EXECUTED.mkdir(parents=True, exist_ok=True)
         tmp = executed_path(src).with_suffix(".tmp")
-        write_nb(keep, tmp); os.replace(tmp, executed_path(src))
+        write_nb(keep, tmp)
+        os.replace(tmp, executed_path(src))
         return res
     init = CaptureShell.__init__
     def init_and_remember(self, path=None, *args, **kwargs):
-        init(self, path, *args, **kwargs); self._realera_source = path
+        init(self, path, *args, **kwargs)
+        self._realera_source = path
     CaptureShell.run_all, CaptureShell.__init__ = run_all_and_keep, init_and_remember
 
 def copy_site_files() -> None:

@@ -24,4 +24,5 @@ if __name__ == '__main__':
             sys.exit('README.md is out of date with nbs/index.ipynb: run `python .ci/readme.py`')
         print('README.md is up to date')
     else:
-        readme.write_text(text, encoding='utf-8'); print(f'wrote {readme}')
+        readme.write_text(text, encoding='utf-8')
+        print(f'wrote {readme}')

@@ -19,10 +19,15 @@ def sync(dev):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--device", default="cpu"); ap.add_argument("--dtype", default="float32")
-    ap.add_argument("--mixed-precision", default="no"); ap.add_argument("--steps", type=int, default=4)
-    ap.add_argument("--gradient-checkpointing", action="store_true"); ap.add_argument("--threads", type=int, default=1)
-    a = ap.parse_args(); torch.set_num_threads(a.threads); dev, dtype = a.device, check_dtype(a.dtype)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--mixed-precision", default="no")
+    ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--gradient-checkpointing", action="store_true")
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    dev, dtype = a.device, check_dtype(a.dtype)
     full = EraseConfig()
     cfg = AlignConfig(mixed_precision=a.mixed_precision, gradient_checkpointing=a.gradient_checkpointing)
     tok, enc = tiny_tokenizer(), clip_l14_text_encoder(device=dev)
@@ -31,11 +36,13 @@ def main():
         e, es = enc(tokenize(tok, ["airplane", ""]).to(dev))[0]
     pos = concept_span(tok, "airplane", "airplane").positions()
     g = make_generator(0, dev)
-    traj = Trajectory(torch.randn(2, 5, 4, 64, 64, generator=make_generator(0)), torch.tensor([981, 741, 501, 261, 21]))
+    traj = Trajectory(torch.randn(2, 5, 4, 64, 64, generator=make_generator(0)),
+                      torch.tensor([981, 741, 501, 261, 21]))
     task = AlignTask(ConceptPair("airplane", "airplane", "", "subsequent", pos, e.to(dtype), es.to(dtype)), traj)
     original = kv_weights(unet)
     t = time.perf_counter()   # the closed form of the full run: a handful of rows, one solve, 32 matmuls
-    ClosedFormFitter(768).update(e[pos].float(), es[pos].float()).solve().edited_weights(unet); sync(dev)
+    ClosedFormFitter(768).update(e[pos].float(), es[pos].float()).solve().edited_weights(unet)
+    sync(dev)
     t_cf = time.perf_counter() - t
     params = add_lora(unet, cfg)
     if cfg.gradient_checkpointing: unet.enable_gradient_checkpointing()
@@ -43,30 +50,41 @@ def main():
     opt = torch.optim.AdamW(params, lr=cfg.lr)
     times = {0: [], 1: []}
     for step in range(a.steps + 2):                      # the first two steps warm up
-        sync(dev); t = time.perf_counter()
+        sync(dev)
+        t = time.perf_counter()
         loss, _ = alignment_loss(unet, original, task, step, 1, full.sampling, True, True, cfg.mixed_precision, g)
-        opt.zero_grad(); loss.backward(); opt.step(); sync(dev)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sync(dev)
         if step >= 2: times[step % 2].append(time.perf_counter() - t)
     unet.eval()
     z, emb = torch.randn(2, 4, 64, 64, device=dev, dtype=dtype), torch.stack([e, es]).to(dtype)
     with torch.no_grad():                                # one guided sampler step = a batch-2 forward (cond + uncond)
-        unet(z, torch.tensor([500, 500], device=dev), encoder_hidden_states=emb); sync(dev)
-        t = time.perf_counter(); unet(z, torch.tensor([500, 500], device=dev), encoder_hidden_states=emb); sync(dev)
+        unet(z, torch.tensor([500, 500], device=dev), encoder_hidden_states=emb)
+        sync(dev)
+        t = time.perf_counter()
+        unet(z, torch.tensor([500, 500], device=dev), encoder_hidden_states=emb)
+        sync(dev)
         t_sample = time.perf_counter() - t
     t8, t9 = min(times[0]), min(times[1])
     n_img, n_steps = full.align_config.anchor_images, full.align_config.anchor_steps
     total = t_cf + n_img * n_steps * t_sample + full.align_config.steps / 2 * (t8 + t9)
     peak = (torch.cuda.max_memory_allocated() / 2**30 if dev.startswith("cuda")
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
-    print(f"device={dev} dtype={a.dtype} mixed_precision={a.mixed_precision} gradient_checkpointing={a.gradient_checkpointing} "
-          f"threads={a.threads} torch={torch.__version__}; SD1.4-shaped UNet, LoRA r={cfg.rank} on {list(cfg.targets)}, "
+    print(f"device={dev} dtype={a.dtype} mixed_precision={a.mixed_precision} "
+          f"gradient_checkpointing={a.gradient_checkpointing} "
+          f"threads={a.threads} torch={torch.__version__}; SD1.4-shaped UNet, LoRA r={cfg.rank} on "
+          f"{list(cfg.targets)}, "
           f"{sum(p.numel() for p in params) / 1e6:.2f} M trainable; batch 1")
-    print("| what | seconds |"); print("|---|---:|")
+    print("| what | seconds |")
+    print("|---|---:|")
     print(f"| closed form (solve + 32 projections) | {t_cf:.3f} |")
     print(f"| alignment step, Eq. 8 (1 student + 1 teacher forward) | {t8:.3f} |")
     print(f"| alignment step, Eq. 9 (2 student + 2 teacher forwards, batched) | {t9:.3f} |")
     print(f"| guided sampler step for the z_t cache | {t_sample:.3f} |")
-    print(f"| estimated full default erase ({n_img}x{n_steps} cache steps + {full.align_config.steps} alignment steps) | {total:.1f} |")
+    print(f"| estimated full default erase ({n_img}x{n_steps} cache steps + {full.align_config.steps} alignment "
+          f"steps) | {total:.1f} |")
     print(f"peak memory ({'GPU allocated' if dev.startswith('cuda') else 'process RSS'}): {peak:.2f} GiB")
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ import os, subprocess, sys, tempfile, time
 
 def erase(out: str, env: dict) -> float:
     t = time.time()
-    subprocess.run(["realera", "erase", "--concept", "star", "--variant", "full", "--out", out, "--quiet"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(["realera", "erase", "--concept", "star", "--variant", "full", "--out", out, "--quiet"], env=env,
+                   check=True, stdout=subprocess.DEVNULL)
     return time.time() - t
 
 def main():
@@ -23,7 +23,8 @@ def main():
         busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores)]
         try:
             time.sleep(65)                                        # the one-minute load average sees them
-            rows.append((f"{cores} busy processes", f"{cores} (REALERA_THREADS)", erase(f"{d}/fixed", {**env, "REALERA_THREADS": str(cores)})))
+            rows.append((f"{cores} busy processes", f"{cores} (REALERA_THREADS)",
+                         erase(f"{d}/fixed", {**env, "REALERA_THREADS": str(cores)})))
             rows.append((f"{cores} busy processes", "chosen (cli_threads)", erase(f"{d}/chosen", env)))
         finally:
             for p in busy: p.kill()

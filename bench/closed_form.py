@@ -19,7 +19,8 @@ def sync(dev):
 
 def shared(unet, projs, E, Es, P, lam1, ridge):
     "The library path: accumulate, one Cholesky solve, batched W_org @ M for every projection."
-    return ClosedFormFitter(E.shape[1], lam1, ridge, "abs", device=E.device).update(E, Es, P).solve().edited_weights(unet)
+    return ClosedFormFitter(E.shape[1], lam1, ridge, "abs", device=E.device).update(E, Es, P).solve().edited_weights(
+        unet)
 
 def per_layer(unet, projs, E, Es, P, lam1, ridge):
     "UCE's solve as its code runs it (realera.baselines.uce_as_coded), with e_s = 1, p_s = lam1, λ = ridge."
@@ -27,10 +28,15 @@ def per_layer(unet, projs, E, Es, P, lam1, ridge):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--device", default="cpu"); ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--m", type=int, default=16); ap.add_argument("--n", type=int, default=16)
-    ap.add_argument("--preserve", type=int, default=100); ap.add_argument("--repeat", type=int, default=3)
-    a = ap.parse_args(); torch.set_num_threads(a.threads); dev = a.device
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--m", type=int, default=16)
+    ap.add_argument("--n", type=int, default=16)
+    ap.add_argument("--preserve", type=int, default=100)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    dev = a.device
     tok, enc = tiny_tokenizer(), clip_l14_text_encoder(device=dev)
     unet = sd14_unet(device=dev)
     projs = cross_attention_projections(unet)
@@ -42,19 +48,26 @@ def main():
         nb, tg = neighbor_prompts(e, pos, cfg, anchor=es, generator=g)
         be = beyond_prompts(e, pos, cfg, generator=g)
         words = ["a photo of a", "a painting of a", "a drawing of a", "a close up of a"]
-        things = "cat dog bird horse ship truck car frog deer person city street river mountain forest beach room table sun moon sky sea grass road field".split()
+        things = ("cat dog bird horse ship truck car frog deer person city street river mountain forest beach "
+                  "room table sun moon sky sea grass road field").split()
         prompts = [f"{w} {t}" for w in words for t in things][:a.preserve]
         pre = torch.cat([enc(tokenize(tok, prompts[i:i + 50]).to(dev))[0] for i in range(0, len(prompts), 50)])
-    E = torch.cat([e[pos], nb[:, pos].flatten(0, 1)]); Es = torch.cat([es[pos], tg[:, pos].flatten(0, 1)])
+    E = torch.cat([e[pos], nb[:, pos].flatten(0, 1)])
+    Es = torch.cat([es[pos], tg[:, pos].flatten(0, 1)])
     P = torch.cat([pre[:, 1:].flatten(0, 1), be[:, pos].flatten(0, 1)])
     lam1 = 0.1
-    ridge = ClosedFormFitter(E.shape[1], lam1, device=dev).update(E, Es, P).lam   # the default ridge, in absolute units
+    # the default ridge, in absolute units
+    ridge = ClosedFormFitter(E.shape[1], lam1, device=dev).update(E, Es, P).lam
     results = {}
     for name, fn in (("shared solve (ours)", shared), ("per-layer torch.inverse", per_layer)):
-        fn(unet, projs, E, Es, P, lam1, ridge); sync(dev)
+        fn(unet, projs, E, Es, P, lam1, ridge)
+        sync(dev)
         ts = []
         for _ in range(a.repeat):
-            t = time.perf_counter(); out = fn(unet, projs, E, Es, P, lam1, ridge); sync(dev); ts.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            out = fn(unet, projs, E, Es, P, lam1, ridge)
+            sync(dev)
+            ts.append(time.perf_counter() - t)
         results[name] = (min(ts), out)
     ref, ours = results["per-layer torch.inverse"][1], results["shared solve (ours)"][1]
     err = max(((ours[n].double() - ref[n].double()).norm() / ref[n].double().norm()).item() for n in ref)

@@ -1,8 +1,8 @@
 """One full evaluation pass (generation + classification) of the CIFAR-10 protocol, timed per 100 images.
 
     python bench/evaluate.py                                  # CPU: the embedded tiny pipeline + tiny CLIP
-    python bench/evaluate.py --scale sd14 --device cuda --dtype float16   # where a GPU is lent: SD1.4-shaped random
-                                                              # pipeline (512 px) + CLIP ViT-L/14-shaped random classifier
+    # where a GPU is lent: SD1.4-shaped random pipeline (512 px) + CLIP ViT-L/14-shaped random classifier
+    python bench/evaluate.py --scale sd14 --device cuda --dtype float16
 """
 import argparse, tempfile, time
 import torch
@@ -12,9 +12,11 @@ from realera.evaluate import cifar10_protocol, run_protocol
 from realera.judges import CLIPClassifier
 from realera.testing import CLIP_L14_TEXT_CONFIG, SD14_UNET_CONFIG, tiny_clip, tiny_pipeline, tiny_tokenizer
 
-SD_VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(128, 256, 512, 512), layers_per_block=2,
-                     down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4, sample_size=512)
-VIT_L14 = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16, image_size=224, patch_size=14)
+SD_VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(128, 256, 512, 512),
+                     layers_per_block=2, down_block_types=("DownEncoderBlock2D",) * 4,
+                     up_block_types=("UpDecoderBlock2D",) * 4, sample_size=512)
+VIT_L14 = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16, image_size=224,
+               patch_size=14)
 
 def sd14_pipeline(device, dtype):
     "An SD1.4-shaped StableDiffusionPipeline with random weights (no download)."
@@ -22,42 +24,56 @@ def sd14_pipeline(device, dtype):
     from transformers import CLIPTextConfig, CLIPTextModel
     torch.manual_seed(0)
     tok = tiny_tokenizer()
-    text = CLIPTextModel(CLIPTextConfig(**{**CLIP_L14_TEXT_CONFIG, "bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id}))
+    text = CLIPTextModel(CLIPTextConfig(**{**CLIP_L14_TEXT_CONFIG, "bos_token_id": tok.bos_token_id,
+                                           "eos_token_id": tok.eos_token_id}))
     pipe = StableDiffusionPipeline(vae=AutoencoderKL(**SD_VAE_CONFIG), text_encoder=text, tokenizer=tok,
-                                   unet=UNet2DConditionModel(**SD14_UNET_CONFIG), scheduler=DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012),
-                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+                                   unet=UNet2DConditionModel(**SD14_UNET_CONFIG),
+                                   scheduler=DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085,
+                                                           beta_end=0.012), safety_checker=None,
+                                   feature_extractor=None, requires_safety_checker=False)
     return pipe.to(device, dtype)
 
 def vit_l14_classifier(device):
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
     tok = tiny_tokenizer()
-    text = {**CLIP_L14_TEXT_CONFIG, "vocab_size": 49408, "bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id}
+    text = {**CLIP_L14_TEXT_CONFIG, "vocab_size": 49408, "bos_token_id": tok.bos_token_id,
+            "eos_token_id": tok.eos_token_id}
     torch.manual_seed(0)
     model = CLIPModel(CLIPConfig(text_config=text, vision_config=VIT_L14, projection_dim=768))
     return CLIPClassifier(model, tok, CLIPImageProcessor(), device)
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scale", choices=["tiny", "sd14"], default="tiny"); ap.add_argument("--device", default="cpu")
-    ap.add_argument("--dtype", default="float32"); ap.add_argument("--n", type=int, default=8)
-    ap.add_argument("--steps", type=int, default=25); ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--scale", choices=["tiny", "sd14"], default="tiny")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="float32")
+    ap.add_argument("--n", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=25)
+    ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--threads", type=int, default=1)
-    a = ap.parse_args(); torch.set_num_threads(a.threads)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
     dtype = check_dtype(a.dtype)
-    if a.scale == "tiny": pipe, clf = tiny_pipeline(device=a.device, dtype=dtype), CLIPClassifier(*tiny_clip(device=a.device), device=a.device)
+    if a.scale == "tiny":
+        pipe, clf = tiny_pipeline(device=a.device, dtype=dtype), CLIPClassifier(*tiny_clip(device=a.device),
+                                                                                device=a.device)
     else: pipe, clf = sd14_pipeline(a.device, dtype), vit_l14_classifier(a.device)
     proto = cifar10_protocol("airplane")
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        s = run_protocol(proto, tmp, pipe, classifier=clf, n=a.n, steps=a.steps, batch_size=a.batch_size, progress=False)
+        s = run_protocol(proto, tmp, pipe, classifier=clf, n=a.n, steps=a.steps, batch_size=a.batch_size,
+                         progress=False)
         t1 = time.perf_counter()
-        run_protocol(proto, tmp, None, classifier=clf, n=a.n, steps=a.steps)      # judging only: every image is on disk
+        # judging only: every image is on disk
+        run_protocol(proto, tmp, None, classifier=clf, n=a.n, steps=a.steps)
         t2 = time.perf_counter()
     images, judge = s["images"], t2 - t1
     gen = (t1 - t0) - judge
-    print(f"scale={a.scale} device={a.device} dtype={a.dtype} threads={a.threads} torch={torch.__version__}; cifar10 protocol, "
+    print(f"scale={a.scale} device={a.device} dtype={a.dtype} threads={a.threads} torch={torch.__version__}; "
+          "cifar10 protocol, "
           f"{len(proto.prompts)} prompts x n={a.n} = {images} images, {a.steps} sampler steps, batch {a.batch_size}")
-    print("| stage | seconds per 100 images | images/s |"); print("|---|---:|---:|")
+    print("| stage | seconds per 100 images | images/s |")
+    print("|---|---:|---:|")
     for name, t in (("generation", gen), ("classification (CLIP zero-shot)", judge), ("full pass", t1 - t0)):
         print(f"| {name} | {100 * t / images:.2f} | {images / t:.2f} |")
 

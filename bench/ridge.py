@@ -14,10 +14,13 @@ from realera.testing import clip_l14_text_encoder, tiny_pipeline, tiny_tokenizer
 
 class TextOnly:
     "What the closed form reads of a pipeline: tokenizer, text encoder, device."
-    def __init__(self, tokenizer, text_encoder): self.tokenizer, self.text_encoder, self.device = tokenizer, text_encoder, text_encoder.device
+    def __init__(self, tokenizer, text_encoder):
+        self.tokenizer, self.text_encoder, self.device = tokenizer, text_encoder, text_encoder.device
 
 def main():
-    ap = argparse.ArgumentParser(); ap.add_argument("--concept", default="airplane"); a = ap.parse_args()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--concept", default="airplane")
+    a = ap.parse_args()
     torch.set_num_threads(1)
     encoders = {"tiny (32-d)": tiny_pipeline(),
                 "SD1.4-shaped CLIP-L (768-d, random)": TextOnly(tiny_tokenizer(), clip_l14_text_encoder())}
@@ -28,8 +31,10 @@ def main():
     with torch.no_grad():
         for name, pipe in encoders.items():
             for label, mine in (("pairs + preserve", False), ("+ mined + beyond", True)):
-                for r in ridge_sweep(pipe, a.concept, ridges=RIDGE_GRID, mine=mine, beyond=mine, generator=make_generator(0)):
-                    print(f"| {name} | {label} | {r['ridge']:g} | {r['erase_residual']:.4f} | {r['template_residual']:.4f} "
+                for r in ridge_sweep(pipe, a.concept, ridges=RIDGE_GRID, mine=mine, beyond=mine,
+                                     generator=make_generator(0)):
+                    print(f"| {name} | {label} | {r['ridge']:g} | {r['erase_residual']:.4f} | "
+                          f"{r['template_residual']:.4f} "
                           f"| {r['held_out_drift']:.4f} | {r['cond_B']:.1e} |")
 
 if __name__ == "__main__":

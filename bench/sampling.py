@@ -15,12 +15,18 @@ def timed(fn, repeat=3):
     fn()  # warm-up
     ts = []
     for _ in range(repeat):
-        t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
     return min(ts)
 
 def main():
-    ap = argparse.ArgumentParser(); ap.add_argument("--device", default="cpu"); ap.add_argument("--threads", type=int, default=1)
-    a = ap.parse_args(); torch.set_num_threads(a.threads); dev = a.device
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    dev = a.device
     rows = []
     rows.append(("tiny_pipeline() build", "", timed(lambda: tiny_pipeline(0))))
     tok, enc = tiny_tokenizer(), clip_l14_text_encoder(device=dev)
@@ -38,9 +44,11 @@ def main():
         rows.append((f"beyond_prompts N={m}", "d=768, default cfg", t_be))
     pipe = tiny_pipeline(0)
     nbh = concept_neighborhood(pipe, prompt, "airplane", generator=make_generator(0))
-    import matplotlib; matplotlib.use("Agg")
+    import matplotlib
+    matplotlib.use("Agg")
     rows.append(("plot_neighborhood (UMAP, 4 prompts)", "tiny, 16+16 samples",
-                 timed(lambda: plot_neighborhood(nbh, pipe, ["a photo of the aircraft", "a jet", "a cat", "a truck"]), repeat=2)))
+                 timed(lambda: plot_neighborhood(nbh, pipe, ["a photo of the aircraft", "a jet", "a cat", "a truck"]),
+                       repeat=2)))
     print(f"device={dev} threads={a.threads} torch={torch.__version__}")
     print(f"| {'what':<38} | {'setting':<20} | {'seconds (best)':>14} |")
     print(f"|{'-'*40}|{'-'*22}|{'-'*16}|")

@@ -1,45 +1,60 @@
-"""Trade-off curves on the world's tuning classes: each method swept along its own knob (realera.benchmark.TRADEOFF_KNOBS:
-UCE 2023's preserve weight, the closed form's lambda1, ESD's steps, SLD's preset, RealEra's neighbourhood size), Acc_g on
-associated names against Acc_s. This is also how every method's default was chosen: on the tuning classes, never the test ones.
+"""Trade-off curves on the world's tuning classes: each method swept along its own knob
+(realera.benchmark.TRADEOFF_KNOBS: UCE 2023's preserve weight, the closed form's lambda1, ESD's steps, SLD's preset,
+RealEra's neighbourhood size), Acc_g on associated names against Acc_s. This is also how every method's default was
+chosen: on the tuning classes, never the test ones.
 
-    python bench/world_tradeoff.py                     # the five tuning classes, one erase seed, n=8 images per prompt, 4 per other class
+    # the five tuning classes, one erase seed, n=8 images per prompt, 4 per other class
+    python bench/world_tradeoff.py
     python bench/world_tradeoff.py --classes circle triangle cross   # the run in the docs (1,204 s on 2 processes)
     python bench/world_tradeoff.py --quick             # one class, two points per method
-    python bench/world_tradeoff.py --fidelity-into realera/assets/results/world_tradeoff.json --out bench-tradeoff-fidelity
-                                                       # the stored sweep's fidelity columns: its kept prompts drawn again
-    python bench/world_tradeoff.py --knobs '{"ESD-x": ["lr", [1e-4, 1e-3, 1e-2]]}' --classes circle stripes --out bench-esd-lr   # any knob
+    # the stored sweep's fidelity columns: its kept prompts drawn again
+    python bench/world_tradeoff.py --fidelity-into realera/assets/results/world_tradeoff.json \
+        --out bench-tradeoff-fidelity
+    # any knob
+    python bench/world_tradeoff.py --knobs '{"ESD-x": ["lr", [1e-4, 1e-3, 1e-2]]}' --classes circle stripes \
+        --out bench-esd-lr
 
-Prints one row per (method, knob value) and writes OUT/tradeoff.png, OUT/results.json. Resumes from OUT; `accelerate launch --multi_gpu --num_processes N` shares the cells out, as world_erase.py.
+Prints one row per (method, knob value) and writes OUT/tradeoff.png, OUT/results.json. Resumes from OUT; `accelerate
+launch --multi_gpu --num_processes N` shares the cells out, as world_erase.py.
 """
 import argparse, json, time
 from pathlib import Path
 import torch
-from realera.benchmark import (TRADEOFF_KNOBS, TUNING_CLASSES, erasure_benchmark, fidelity_into, fidelity_note, merge_into,
-                               run_sharded, tradeoff_rows)
+from realera.benchmark import (TRADEOFF_KNOBS, TUNING_CLASSES, erasure_benchmark, fidelity_into, fidelity_note,
+                               merge_into, run_sharded, tradeoff_rows)
 from realera.tables import tradeoff_figure, tradeoff_table
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="bench-tradeoff"); ap.add_argument("--classes", nargs="+", default=TUNING_CLASSES)
-    ap.add_argument("--n", type=int, default=8); ap.add_argument("--n-other", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=20); ap.add_argument("--world", default=None)
+    ap.add_argument("--out", default="bench-tradeoff")
+    ap.add_argument("--classes", nargs="+", default=TUNING_CLASSES)
+    ap.add_argument("--n", type=int, default=8)
+    ap.add_argument("--n-other", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--world", default=None)
     ap.add_argument("--quick", action="store_true", help="one class, the two ends of each knob, 2 images per prompt")
     ap.add_argument("--knobs", default=None, help='JSON: method -> [knob, [values]] replacing TRADEOFF_KNOBS')
-    ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/…json) to add this run's new rows "
+    ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/…json) to add this "
+                                                       "run's new rows "
                     "to, after checking that the rows both hold have the same hits (realera.benchmark.merge_results)")
-    ap.add_argument("--fidelity-into", default=None, help="a stored sweep (realera/assets/results/…json): draw its rows' kept "
-                    "prompts again (its classes and settings; the other options are ignored) and add the fidelity columns to it "
+    ap.add_argument("--fidelity-into", default=None, help="a stored sweep (realera/assets/results/…json): draw "
+                                                          "its rows' kept "
+                    "prompts again (its classes and settings; the other options are ignored) and add the "
+                    "fidelity columns to it "
                     "where the kept hits match (realera.benchmark.merge_fidelity)")
-    a = ap.parse_args(); torch.set_num_threads(1)
+    a = ap.parse_args()
+    torch.set_num_threads(1)
     t = time.time()
     if a.fidelity_into:
         res = fidelity_into(a.fidelity_into, a.out, **({"world": a.world} if a.world else {}))
-        if res is not None: print(tradeoff_table(res), f"\n{a.fidelity_into}: {fidelity_note(res)}\nwall: {time.time() - t:.0f} s")
+        if res is not None:
+            print(tradeoff_table(res), f"\n{a.fidelity_into}: {fidelity_note(res)}\nwall: {time.time() - t:.0f} s")
         return
     knobs = json.loads(a.knobs) if a.knobs else TRADEOFF_KNOBS
     if a.quick: knobs = {m: (k, [v[0], v[-1]]) for m, (k, v) in knobs.items()}
     kw = dict(classes=a.classes[:1] if a.quick else a.classes, rows=tradeoff_rows(knobs), n=2 if a.quick else a.n,
-              n_other=1 if a.quick else a.n_other, steps=4 if a.quick else a.steps, seeds=1, **({"world": a.world} if a.world else {}))
+              n_other=1 if a.quick else a.n_other, steps=4 if a.quick else a.steps, seeds=1,
+              **({"world": a.world} if a.world else {}))
     if a.quick:   # few training steps: a smoke run of the plumbing, not of the numbers
         few = {"esd-x": dict(steps=2), "esd-u": dict(steps=2), "ac": dict(steps=2, anchor_images=1, sample_steps=2),
                "fmn": dict(steps=2, concept_images=1, sample_steps=2),

@@ -11,4 +11,5 @@ import sys
 from .cli import main
 
 # %% ../nbs/91_main.ipynb #fc32023c
-if __name__ == "__main__" and "__file__" in globals(): sys.exit(main())   # `python -m realera …`; never when a notebook imports it
+if __name__ == "__main__" and "__file__" in globals():
+    sys.exit(main())   # `python -m realera …`; never when a notebook imports it

@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import ConceptPair, atomic_path, check_device, check_dtype, check_finite, check_int, check_number, concept_pair, is_sdxl, read_json, write_json
+from .core import (ConceptPair, atomic_path, check_device, check_dtype, check_finite, check_int, check_number,
+                          concept_pair, is_sdxl, read_json, write_json)
 from .closed_form import closed_form_layers
 from .config import LORA_TARGETS, MIXED_PRECISION, AlignConfig, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
@@ -31,12 +32,14 @@ def check_precision(device, dtype, mixed_precision: str = "no") -> None:
     "Refuse float16 weights or fp16 autocast for training on a CPU, naming what is allowed."
     device, dtype = check_device(device), check_dtype(dtype)
     if device.type == "cpu" and (dtype == torch.float16 or mixed_precision == "fp16"):
-        raise ValueError(f"float16 training is not supported on the CPU (dtype={dtype}, mixed_precision={mixed_precision!r}): "
+        raise ValueError(f"float16 training is not supported on the CPU (dtype={dtype}, "
+                         f"mixed_precision={mixed_precision!r}): "
                          "use float32 or bfloat16 there, float16 on a GPU")
 
 # %% ../nbs/03_align.ipynb #36c97be7
 def add_lora(unet: nn.Module, cfg: AlignConfig | None = None, seed: int = 0) -> list[nn.Parameter]:
-    "Wrap `cfg.targets` of `unet` in a LoRA adapter named `ADAPTER`; freeze everything else; return the trainable parameters."
+    """Wrap `cfg.targets` of `unet` in a LoRA adapter named `ADAPTER`; freeze everything else; return the trainable
+    parameters."""
     from diffusers.training_utils import cast_training_params
     from peft import LoraConfig
     cfg = cfg or AlignConfig()
@@ -50,13 +53,14 @@ def add_lora(unet: nn.Module, cfg: AlignConfig | None = None, seed: int = 0) -> 
 
 # %% ../nbs/03_align.ipynb #7f1d071f
 def kv_weights(unet: nn.Module) -> dict[str, torch.Tensor]:
-    """Detached copies of every `attn2.to_k`/`to_v` weight (and, on SDXL, `add_embedding.linear_1`'s), keyed by module name:
-    the teacher's, before any edit."""
+    """Detached copies of every `attn2.to_k`/`to_v` weight (and, on SDXL, `add_embedding.linear_1`'s), keyed by
+    module name: the teacher's, before any edit."""
     return {n: m.weight.detach().clone() for n, m in closed_form_layers(unet).items()}
 
 @contextlib.contextmanager
 def original_unet(unet: nn.Module, original_kv: dict[str, torch.Tensor]):
-    "Within the block, `unet` computes the original model: LoRA adapters off, original `to_k`/`to_v` (SDXL: and pooled path) weights in."
+    """Within the block, `unet` computes the original model: LoRA adapters off, original `to_k`/`to_v` (SDXL: and
+    pooled path) weights in."""
     projs = closed_form_layers(unet)
     if set(projs) != set(original_kv): raise ValueError("original_kv does not name this UNet's to_k/to_v layers")
     has_adapter = bool(getattr(unet, "peft_config", None))
@@ -72,7 +76,8 @@ def original_unet(unet: nn.Module, original_kv: dict[str, torch.Tensor]):
 # %% ../nbs/03_align.ipynb #d29ad46e
 @dataclass
 class Trajectory:
-    "What the UNet reads at each sampler step (images, steps, c, h, w) — the latent after `scale_model_input` — and the timesteps (steps,)."
+    """What the UNet reads at each sampler step (images, steps, c, h, w) — the latent after `scale_model_input` — and
+    the timesteps (steps,)."""
     latents: torch.Tensor
     timesteps: torch.Tensor
 
@@ -88,8 +93,9 @@ class Trajectory:
 @torch.no_grad()
 def anchor_trajectory(pipe, prompt: str, n_images: int = 4, steps: int = 25, guidance_scale: float = 7.5,
                       generator: torch.Generator | None = None, progress: bool = True) -> Trajectory:
-    """Sample `n_images` images of `prompt` with `pipe` and keep, for every step, the latent the UNet read (after the
-    scheduler's `scale_model_input`: for Euler-type schedulers, SDXL's, that is not the latent itself) with its timestep."""
+    """Sample `n_images` images of `prompt` with `pipe` and keep, for every step, the latent the UNet read (after
+    the scheduler's `scale_model_input`: for Euler-type schedulers, SDXL's, that is not the latent itself) with its
+    timestep."""
     unet = pipe.unet
     size = unet.config.sample_size
     shape = (n_images, unet.config.in_channels, size, size)
@@ -98,15 +104,18 @@ def anchor_trajectory(pipe, prompt: str, n_images: int = 4, steps: int = 25, gui
     seen, ts = [], []
     def record(module, args, kwargs):   # the UNet's own input; with guidance the batch is [unconditional, conditional]
         sample, t = args[0] if args else kwargs["sample"], args[1] if len(args) > 1 else kwargs["timestep"]
-        seen.append(sample[:n_images].detach().clone()); ts.append(int(t))
+        seen.append(sample[:n_images].detach().clone())
+        ts.append(int(t))
     bar_cfg = dict(getattr(pipe, "_progress_bar_config", {}))
     pipe.set_progress_bar_config(**{**bar_cfg, "disable": not progress})
     hook = unet.register_forward_pre_hook(record, with_kwargs=True)
     try:
-        pipe(prompt=[prompt] * n_images, latents=z, num_inference_steps=steps,   # the pipeline scales z by init_noise_sigma
-             guidance_scale=guidance_scale, output_type="latent", height=size * pipe.vae_scale_factor, width=size * pipe.vae_scale_factor)
+        # the pipeline scales z by init_noise_sigma
+        pipe(prompt=[prompt] * n_images, latents=z, num_inference_steps=steps, guidance_scale=guidance_scale,
+             output_type="latent", height=size * pipe.vae_scale_factor, width=size * pipe.vae_scale_factor)
     finally:
-        hook.remove(); pipe.set_progress_bar_config(**bar_cfg)   # the caller's setting back
+        hook.remove()
+        pipe.set_progress_bar_config(**bar_cfg)  # the caller's setting back
     return Trajectory(torch.stack(seen, 1).float().cpu(), torch.tensor(ts, dtype=torch.long))
 
 # %% ../nbs/03_align.ipynb #85676d1f
@@ -115,13 +124,15 @@ class AlignTask:
     "One erasure concept for the alignment: its `ConceptPair` (p_c, p_c*, the perturbed positions) and the z_t cache."
     pair: ConceptPair
     trajectory: Trajectory
-    time_ids: torch.Tensor | None = None   # SDXL: the six time ids the pipeline passes with the pooled embedding (`sdxl_time_ids`)
-    keep: torch.Tensor | None = None       # (p, 77, d) preserve prompts held to the original prediction (AlignConfig.preserve)
+    # SDXL: the six time ids the pipeline passes with the pooled embedding (`sdxl_time_ids`)
+    time_ids: torch.Tensor | None = None
+    # (p, 77, d) preserve prompts held to the original prediction (AlignConfig.preserve)
+    keep: torch.Tensor | None = None
     keep_pooled: torch.Tensor | None = None   # SDXL: their pooled embeddings (p, p_dim)
 
 def sdxl_time_ids(pipe) -> torch.Tensor | None:
-    """SDXL's six time ids at the pipeline's default size (original size, crop top-left, target size: `[h, w, 0, 0, h, w]`,
-    what `StableDiffusionXLPipeline` passes when the caller gives none); `None` for other pipelines."""
+    """SDXL's six time ids at the pipeline's default size (original size, crop top-left, target size: `[h, w, 0, 0,
+    h, w]`, what `StableDiffusionXLPipeline` passes when the caller gives none); `None` for other pipelines."""
     if not is_sdxl(pipe): return None
     size = pipe.unet.config.sample_size
     h, w = (size, size) if isinstance(size, int) else size
@@ -129,21 +140,27 @@ def sdxl_time_ids(pipe) -> torch.Tensor | None:
     return torch.tensor([h, w, 0, 0, h, w], dtype=torch.float32)
 
 def added_cond(pooled: torch.Tensor | None, time_ids: torch.Tensor | None, n: int, like: torch.Tensor) -> dict:
-    """The UNet's extra keyword for SDXL: `added_cond_kwargs` with the pooled embeddings (expanded to `n` rows) and the six time
-    ids, on `like`'s device and dtype; `{}` without a pooled embedding (SD1.x/2.x)."""
+    """The UNet's extra keyword for SDXL: `added_cond_kwargs` with the pooled embeddings (expanded to `n` rows) and
+    the six time ids, on `like`'s device and dtype; `{}` without a pooled embedding (SD1.x/2.x)."""
     if pooled is None: return {}
-    if time_ids is None: raise ValueError("an SDXL UNet needs time ids with its pooled embedding (sdxl_time_ids(pipe))")
-    return dict(added_cond_kwargs=dict(text_embeds=pooled.to(like).expand(n, -1), time_ids=time_ids.to(like).expand(n, -1)))
+    if time_ids is None:
+        raise ValueError("an SDXL UNet needs time ids with its pooled embedding (sdxl_time_ids(pipe))")
+    return dict(added_cond_kwargs=dict(text_embeds=pooled.to(like).expand(n, -1),
+                                       time_ids=time_ids.to(like).expand(n, -1)))
 
 @torch.no_grad()
-def unet_eps(pipe, context: torch.Tensor, pooled: torch.Tensor | None, z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    "`pipe.unet`'s prediction for latents `z` (n, c, h, w) at timesteps `t` (n,) given `context` (n, 77, d) and, on SDXL, `pooled` (n, p)."
+def unet_eps(pipe, context: torch.Tensor, pooled: torch.Tensor | None, z: torch.Tensor,
+             t: torch.Tensor) -> torch.Tensor:
+    """`pipe.unet`'s prediction for latents `z` (n, c, h, w) at timesteps `t` (n,) given `context` (n, 77, d) and, on
+    SDXL, `pooled` (n, p)."""
     unet = pipe.unet
     z = z.to(unet.device, unet.dtype)
-    return unet(z, t.to(unet.device), encoder_hidden_states=context.to(z), **added_cond(pooled, sdxl_time_ids(pipe), len(z), z)).sample.float()
+    return unet(z, t.to(unet.device), encoder_hidden_states=context.to(z),
+                **added_cond(pooled, sdxl_time_ids(pipe), len(z), z)).sample.float()
 
 def noise_draws(pipe, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    "`n` random latents z (n, c, h, w) at the UNet's sample size and `n` timesteps t uniform over training's, from `seed` (CPU)."
+    """`n` random latents z (n, c, h, w) at the UNet's sample size and `n` timesteps t uniform over training's, from
+    `seed` (CPU)."""
     g, u = torch.Generator().manual_seed(seed), pipe.unet
     z = torch.randn(n, u.config.in_channels, u.config.sample_size, u.config.sample_size, generator=g)
     return z, torch.randint(0, pipe.scheduler.config.num_train_timesteps, (n,), generator=g)
@@ -171,19 +188,31 @@ def alignment_loss(unet: nn.Module, original_kv: dict, task: AlignTask, step: in
     e, pos = task.pair.e, task.pair.positions
     p_c = (neighbor_prompts(e, pos, cfg, generator=generator)[0] if eq9 and mine else rep(e)).to(device, dtype)
     student_in, teacher_in = [p_c], [rep(task.pair.e_star)]
-    # SDXL: the pooled embedding is the prompt's (the student's the concept's, as at generation; the teacher's the anchor's)
+    # SDXL: the pooled embedding is the prompt's (the student's the concept's, as at generation; the teacher's the
+    # anchor's)
     s_pool, t_pool = ["pooled"], ["pooled_star"]
     names = ["erase" if not eq9 else ("neighbor" if mine else "erase")]
     if eq9 and beyond:
         p_keep = beyond_prompts(e, pos, cfg, generator=generator).to(device, dtype)
-        student_in.append(p_keep); teacher_in.append(p_keep); s_pool.append("pooled"); t_pool.append("pooled"); names.append("preserve")
-    if step % 2 == 1 and task.keep is not None:   # beyond the paper (AlignConfig.preserve): preserve prompts keep the original prediction
-        idx = torch.randint(len(task.keep), (batch_size,), generator=generator, device=generator.device if generator is not None else None).cpu()
+        student_in.append(p_keep)
+        teacher_in.append(p_keep)
+        s_pool.append("pooled")
+        t_pool.append("pooled")
+        names.append("preserve")
+    # beyond the paper (AlignConfig.preserve): preserve prompts keep the original prediction
+    if step % 2 == 1 and task.keep is not None:
+        idx = torch.randint(len(task.keep), (batch_size,), generator=generator,
+                            device=generator.device if generator is not None else None).cpu()
         kp = task.keep[idx].to(device, dtype)
-        student_in.append(kp); teacher_in.append(kp); s_pool.append(idx); t_pool.append(idx); names.append("keep")
+        student_in.append(kp)
+        teacher_in.append(kp)
+        s_pool.append(idx)
+        t_pool.append(idx)
+        names.append("keep")
     k = len(student_in)
     zz, tt = z.repeat(k, 1, 1, 1), t.repeat(k)
-    pick = lambda w: task.keep_pooled[w] if isinstance(w, torch.Tensor) else getattr(task.pair, w).expand(batch_size, -1)
+    pick = lambda w: task.keep_pooled[w] if isinstance(w, torch.Tensor) else getattr(task.pair,
+                                                                                     w).expand(batch_size, -1)
     pooled = lambda which: None if task.pair.pooled is None else torch.cat([pick(w) for w in which])
     student_add = added_cond(pooled(s_pool), task.time_ids, k * batch_size, zz)
     teacher_add = added_cond(pooled(t_pool), task.time_ids, k * batch_size, zz)
@@ -203,7 +232,8 @@ def _flat_optimizer(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor]
 def _unflat_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     state: dict = {}
     for key, v in tensors.items():
-        i, k = key.split(".", 1); state.setdefault(int(i), {})[k] = v
+        i, k = key.split(".", 1)
+        state.setdefault(int(i), {})[k] = v
     return dict(state=state, param_groups=meta["param_groups"])
 
 def lora_state(unet: nn.Module) -> dict[str, torch.Tensor]:
@@ -214,12 +244,15 @@ def lora_state(unet: nn.Module) -> dict[str, torch.Tensor]:
 def _save_checkpoint(folder, unet, opt, generator: torch.Generator, step: int, log: list[dict]) -> Path:
     "Write a resumable checkpoint of the alignment after `step` completed steps."
     from safetensors.torch import save_file
-    folder = Path(folder); new = folder/f"step-{step:06d}"
+    folder = Path(folder)
+    new = folder/f"step-{step:06d}"
     lora, (opt_t, opt_meta) = lora_state(unet), _flat_optimizer(opt)
-    check_finite(lora, f"checkpoint at step {step}"); check_finite(opt_t, f"optimizer state at step {step}")
+    check_finite(lora, f"checkpoint at step {step}")
+    check_finite(opt_t, f"optimizer state at step {step}")
     if new.exists(): shutil.rmtree(new)
     new.mkdir(parents=True)
-    with atomic_path(new/"lora.safetensors") as t: save_file({k: v.detach().contiguous() for k, v in sorted(lora.items())}, str(t))
+    with atomic_path(new/"lora.safetensors") as t:
+        save_file({k: v.detach().contiguous() for k, v in sorted(lora.items())}, str(t))
     with atomic_path(new/"optimizer.safetensors") as t: save_file({**opt_t, "__rng__": generator.get_state()}, str(t))
     write_json(new/"state.json", dict(step=step, log=log, optimizer=opt_meta))
     write_json(folder/"latest.json", dict(step=step, folder=new.name))
@@ -235,13 +268,16 @@ def _load_checkpoint(folder, unet, opt, generator: torch.Generator) -> tuple[int
     if not (folder/"latest.json").exists(): return None
     name = str(read_json(folder/"latest.json").get("folder"))
     if not re.fullmatch(r"step-\d{6}", name) or not (folder/name).is_dir():
-        raise ValueError(f"{str(folder/'latest.json')!r} names {name!r}, not a checkpoint folder beside it: remove {str(folder)!r} to start over")
+        raise ValueError(f"{str(folder/'latest.json')!r} names {name!r}, not a checkpoint folder beside it: remove "
+                         f"{str(folder)!r} to start over")
     where = folder/name
     state = read_json(where/"state.json")
     device = next(unet.parameters()).device
-    res = set_peft_model_state_dict(unet, check_finite(load_file(str(where/"lora.safetensors"), device=str(device)), str(where)),
-                                    adapter_name=ADAPTER)
-    if getattr(res, "unexpected_keys", None): raise ValueError(f"checkpoint {where} does not fit this adapter: {res.unexpected_keys[:5]}")
+    res = set_peft_model_state_dict(unet,
+                                    check_finite(load_file(str(where/"lora.safetensors"), device=str(device)),
+                                                 str(where)), adapter_name=ADAPTER)
+    if getattr(res, "unexpected_keys", None):
+        raise ValueError(f"checkpoint {where} does not fit this adapter: {res.unexpected_keys[:5]}")
     tensors = load_file(str(where/"optimizer.safetensors"))
     generator.set_state(tensors.pop("__rng__"))
     opt.load_state_dict(_unflat_optimizer(tensors, state["optimizer"]))
@@ -251,7 +287,8 @@ def _load_checkpoint(folder, unet, opt, generator: torch.Generator) -> tuple[int
 def align_noise(unet: nn.Module, original_kv: dict, tasks: list[AlignTask], cfg: AlignConfig | None = None,
                 sampling: SamplingConfig | None = None, *, mine: bool = True, beyond: bool = True, seed: int = 0,
                 checkpoint: str | Path | None = None, progress: bool = True, callback=None) -> list[dict]:
-    "Train the LoRA on `unet` (already added with `add_lora`) for `cfg.steps` steps of Eq. 8/9; returns the loss log (window means)."
+    """Train the LoRA on `unet` (already added with `add_lora`) for `cfg.steps` steps of Eq. 8/9; returns the loss log
+    (window means)."""
     from tqdm.auto import tqdm
     cfg = cfg or AlignConfig()
     if not tasks: raise ValueError("tasks is empty: give at least one AlignTask")
@@ -273,21 +310,31 @@ def align_noise(unet: nn.Module, original_kv: dict, tasks: list[AlignTask], cfg:
             loss, parts = alignment_loss(unet, original_kv, tasks[step % len(tasks)], step, cfg.batch_size, sampling,
                                          mine, beyond, cfg.mixed_precision, g)
             if not bool(torch.isfinite(loss)):
-                raise FloatingPointError(f"the alignment loss is {loss.item()} at step {step + 1}: the training diverged; "
+                raise FloatingPointError(f"the alignment loss is {loss.item()} at step {step + 1}: the "
+                                         "training diverged; "
                                          f"lower the learning rate (align_config.lr = {cfg.lr:g})")
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
             done, rng = step + 1, g.get_state()
             for k, v in dict(loss=loss.item(), **parts).items(): window.setdefault(k, []).append(v)
             if done % cfg.log_every == 0 or done == cfg.steps:   # means over the steps since the last entry
-                log.append(dict(step=done, **{k: sum(v) / len(v) for k, v in window.items()})); window = {}
+                log.append(dict(step=done, **{k: sum(v) / len(v) for k, v in window.items()}))
+                window = {}
                 bar.set_postfix(loss=f"{log[-1]['loss']:.4g}")
-            if checkpoint is not None and (done % cfg.save_every == 0 or done == cfg.steps):   # the last one too: a failed
-                _save_checkpoint(checkpoint, unet, opt, g, done, log)                             # final save loses nothing
+            # the last one too: a failed
+            if checkpoint is not None and (done % cfg.save_every == 0 or done == cfg.steps):
+                # final save loses nothing
+                _save_checkpoint(checkpoint, unet, opt, g, done, log)
             if callback is not None: callback(done, loss.item())
     except BaseException as err:
-        if checkpoint is not None and done > start and not isinstance(err, FloatingPointError):   # keep what was finished
-            try: g.set_state(rng); _save_checkpoint(checkpoint, unet, opt, g, done, log)
-            except (OSError, ValueError): pass    # a full disk or a non-finite state: the original error is the one to see
+        # keep what was finished
+        if checkpoint is not None and done > start and not isinstance(err, FloatingPointError):
+            try:
+                g.set_state(rng)
+                _save_checkpoint(checkpoint, unet, opt, g, done, log)
+            except (OSError, ValueError):
+                pass    # a full disk or a non-finite state: the original error is the one to see
         raise
     finally:
         unet.eval()

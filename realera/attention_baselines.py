@@ -31,21 +31,25 @@ class _RecordingProcessor:
         context = hidden_states if encoder_hidden_states is None else encoder_hidden_states
         if encoder_hidden_states is not None and attn.norm_cross: context = attn.norm_encoder_hidden_states(context)
         mask = attn.prepare_attention_mask(attention_mask, context.shape[1], b)
-        q, k, v = (attn.head_to_batch_dim(f(x)) for f, x in ((attn.to_q, hidden_states), (attn.to_k, context), (attn.to_v, context)))
+        q, k, v = (attn.head_to_batch_dim(f(x))
+                   for f, x in ((attn.to_q, hidden_states), (attn.to_k, context), (attn.to_v, context)))
         probs = attn.get_attention_scores(q, k, mask)   # (batch·heads, pixels, tokens), batch-major
         self.maps[self.name] = probs.reshape(b, attn.heads, n, -1)
         out = attn.to_out[1](attn.to_out[0](attn.batch_to_head_dim(torch.bmm(probs, v))))
         return (out + hidden_states if attn.residual_connection else out) / attn.rescale_output_factor
 
 class CrossAttentionMaps:
-    """`with CrossAttentionMaps(unet) as rec:` every `attn2` of `unet` records its attention probabilities into `rec.maps`
-    (module name → (batch, heads, pixels, tokens)) on each forward pass; the UNet's own processors come back on exit."""
+    """`with CrossAttentionMaps(unet) as rec:` every `attn2` of `unet` records its attention probabilities into
+    `rec.maps` (module name → (batch, heads, pixels, tokens)) on each forward pass; the UNet's own processors come
+    back on exit."""
+
     def __init__(self, unet): self.unet, self.maps = unet, {}
 
     def __enter__(self):
         self._saved = self.unet.attn_processors
-        self.unet.set_attn_processor({k: _RecordingProcessor(self.maps, k.removesuffix(".processor")) if ".attn2." in k else p
-                                      for k, p in self._saved.items()})
+        self.unet.set_attn_processor({
+            k: _RecordingProcessor(self.maps, k.removesuffix(".processor")) if ".attn2." in k else p
+            for k, p in self._saved.items()})
         return self
 
     def __exit__(self, *exc): self.unet.set_attn_processor(self._saved)
@@ -56,7 +60,8 @@ class CrossAttentionMaps:
         return torch.sqrt(sum((p.float() * m).pow(2).sum() for p in self.maps.values()))
 
 # %% ../nbs/02b_attention_baselines.ipynb #23f4e407
-FMN_PARAMS = {"unet": "every UNet parameter (its only_optimize_ca: false)", "attn2": "cross-attention only (only_optimize_ca: true)"}
+FMN_PARAMS = {"unet": "every UNet parameter (its only_optimize_ca: false)",
+              "attn2": "cross-attention only (only_optimize_ca: true)"}
 
 @dataclass
 class FMNConfig:
@@ -67,7 +72,8 @@ class FMNConfig:
     batch_size: int = 1
     params: str = "unet"           # a key of FMN_PARAMS
     use_pooler: bool = True        # also the <|endoftext|> positions
-    concept_images: int = 8        # the model's own drawings of the concept, where no latents are given (its data: 10 photos)
+    # the model's own drawings of the concept, where no latents are given (its data: 10 photos)
+    concept_images: int = 8
     sample_steps: int = 20
     guidance_scale: float = 7.5
     seed: int = 0
@@ -86,7 +92,8 @@ def fmn_parameters(unet, params: str = "unet") -> list[tuple[str, torch.nn.Param
     return [(n, p) for n, p in unet.named_parameters() if params == "unet" or ".attn2." in n]
 
 def fmn_positions(tokenizer, captions: list[str], concept: str, use_pooler: bool = True) -> torch.Tensor:
-    "FMN's text positions per caption (bool, (captions, 77)): the concept's tokens, and every `<|endoftext|>` with `use_pooler`."
+    """FMN's text positions per caption (bool, (captions, 77)): the concept's tokens, and every `<|endoftext|>` with
+    `use_pooler`."""
     ids = tokenize(tokenizer, captions)
     pos = torch.zeros(ids.shape, dtype=torch.bool)
     for i, c in enumerate(captions):
@@ -97,18 +104,25 @@ def fmn_positions(tokenizer, captions: list[str], concept: str, use_pooler: bool
 # %% ../nbs/02b_attention_baselines.ipynb #92dad587
 def fmn_erase(pipe, concept: str, cfg: FMNConfig | None = None, templates: list[str] | tuple = ("a photo of {}",),
               latents: torch.Tensor | None = None, progress: bool = True) -> list[float]:
-    """Fine-tune `pipe.unet` in place with Forget-Me-Not's loss so that the concept's tokens (in each of `templates`) draw
-    no attention on noised images of it (`latents`, else the model's own drawings); returns the loss of every step."""
+    """Fine-tune `pipe.unet` in place with Forget-Me-Not's loss so that the concept's tokens (in each of
+    `templates`) draw no attention on noised images of it (`latents`, else the model's own drawings); returns the
+    loss of every step."""
     from diffusers import DDPMScheduler
     cfg = cfg or FMNConfig()
-    if not isinstance(concept, str) or not concept.strip(): raise ValueError(f"concept must be a non-empty string, got {concept!r}")
+    if not isinstance(concept, str) or not concept.strip():
+        raise ValueError(f"concept must be a non-empty string, got {concept!r}")
     templates = check_templates(templates)
-    if is_sdxl(pipe): raise ValueError("fmn_erase reproduces Forget-Me-Not's script, written for SD1.x/2.x; this pipeline is SDXL-shaped")
+    if is_sdxl(pipe):
+        raise ValueError(
+            "fmn_erase reproduces Forget-Me-Not's script, written for SD1.x/2.x; this pipeline is SDXL-shaped")
     unet = pipe.unet
     captions = [t.format(concept) for t in templates]
-    positions = fmn_positions(pipe.tokenizer, captions, concept, cfg.use_pooler).to(unet.device)   # refuses a caption without it
+    # refuses a caption without it
+    positions = fmn_positions(pipe.tokenizer, captions, concept, cfg.use_pooler).to(unet.device)
     shape = (unet.config.in_channels, unet.config.sample_size, unet.config.sample_size)
-    if latents is None: latents, which = own_drawings(pipe, captions, cfg.concept_images, cfg.sample_steps, cfg.guidance_scale, cfg.seed)
+    if latents is None:
+        latents, which = own_drawings(pipe, captions, cfg.concept_images, cfg.sample_steps, cfg.guidance_scale,
+                                      cfg.seed)
     elif not isinstance(latents, torch.Tensor) or latents.ndim != 4 or tuple(latents.shape[1:]) != shape:
         raise ValueError(f"latents must be a (n, {', '.join(map(str, shape))}) tensor of VAE latents, got "
                          f"{getattr(latents, 'shape', type(latents).__name__)}")
@@ -121,24 +135,28 @@ def fmn_erase(pipe, concept: str, cfg: FMNConfig | None = None, templates: list[
         with CrossAttentionMaps(unet) as rec:
             unet(xt, t, encoder_hidden_states=e_c[which[idx]])
             return rec.norm(positions[which[idx]])
-    return fine_tune(unet, [p for _, p in fmn_parameters(unet, cfg.params)], cfg.lr, cfg.steps, step_loss, cfg.seed, "FMN", progress)
+    return fine_tune(unet, [p for _, p in fmn_parameters(unet, cfg.params)], cfg.lr, cfg.steps, step_loss, cfg.seed,
+                     "FMN", progress)
 
 # %% ../nbs/02b_attention_baselines.ipynb #ac5069cc
-MACE_TEMPLATES = ("{} in a photo", "{} in a snapshot", "A snapshot of {}", "A photograph showcasing {}", "An illustration of {}",
-                  "A digital rendering of {}", "A visual representation of {}", "A graphic of {}", "A shot of {}", "A photo of {}",
-                  "A black and white image of {}", "A depiction in portrait form of {}",
-                  "A scene depicting {} during a public gathering", "{} captured in an image",
-                  "A depiction created with oil paints capturing {}", "An image of {}", "A drawing capturing the essence of {}",
-                  "An official photograph featuring {}", "A detailed sketch of {}", "{} during sunset/sunrise",
-                  "{} in a detailed portrait", "An official photo of {}", "Historic photo of {}", "Detailed portrait of {}",
-                  "A painting of {}", "HD picture of {}", "Magazine cover capturing {}", "Painting-like image of {}",
-                  "Hand-drawn art of {}", "An oil portrait of {}", "{} in a sketch painting")   # its object prompt set
+# its object prompt set
+MACE_TEMPLATES = ("{} in a photo", "{} in a snapshot", "A snapshot of {}", "A photograph showcasing {}",
+                  "An illustration of {}", "A digital rendering of {}", "A visual representation of {}",
+                  "A graphic of {}", "A shot of {}", "A photo of {}", "A black and white image of {}",
+                  "A depiction in portrait form of {}", "A scene depicting {} during a public gathering",
+                  "{} captured in an image", "A depiction created with oil paints capturing {}", "An image of {}",
+                  "A drawing capturing the essence of {}", "An official photograph featuring {}",
+                  "A detailed sketch of {}", "{} during sunset/sunrise", "{} in a detailed portrait",
+                  "An official photo of {}", "Historic photo of {}", "Detailed portrait of {}", "A painting of {}",
+                  "HD picture of {}", "Magazine cover capturing {}", "Painting-like image of {}",
+                  "Hand-drawn art of {}", "An oil portrait of {}", "{} in a sketch painting")
 MACE_MASKS = ("attention", "world", "none")
 
 @dataclass
 class MACEConfig:
-    """MACE's settings (its configs/object/erase_*.yaml: lamb=10, rank=1, lr=1e-5, steps=50, batch 1, use_pooler, importance
-    sampling, 30 prompts, no preserve statistics); the world's lr and steps are chosen on its tuning classes."""
+    """MACE's settings (its configs/object/erase_*.yaml: lamb=10, rank=1, lr=1e-5, steps=50, batch 1, use_pooler,
+    importance sampling, 30 prompts, no preserve statistics); the world's lr and steps are chosen on its tuning
+    classes."""
     lamb: float = 10.0               # λ of both closed forms
     rank: int = 1                    # of each concept's LoRA
     lr: float = 1e-5
@@ -158,17 +176,18 @@ class MACEConfig:
     def __post_init__(self):
         check_choice("mask", self.mask, MACE_MASKS)
         for k in ("use_pooler", "importance_sampling"): check_flag(k, getattr(self, k))
-        for k in ("rank", "steps", "batch_size", "aug_length", "concept_images", "sample_steps"): check_int(k, getattr(self, k), 1)
+        for k in ("rank", "steps", "batch_size", "aug_length", "concept_images", "sample_steps"):
+            check_int(k, getattr(self, k), 1)
         for k in ("lamb", "lr"): check_number(k, getattr(self, k), strict=True)
         check_number("mask_threshold", self.mask_threshold, 0, high=1)
         for k in ("preserve_scale", "guidance_scale"): check_number(k, getattr(self, k))
         check_int("seed", self.seed)
 
 # %% ../nbs/02b_attention_baselines.ipynb #a1d8543c
-def mace_closed_form(W: torch.Tensor, C: torch.Tensor, V: torch.Tensor, lamb: float = 10.0, P: torch.Tensor | None = None,
-                     preserve_scale: float = 0.0) -> torch.Tensor:
-    """MACE's solve for one layer: argmin_W' ‖W'C − V‖² + λ‖W' − W‖² + s‖(W' − W)P‖² (columns of C: contexts, of V: their
-    target values, of P: preserved contexts), in float64."""
+def mace_closed_form(W: torch.Tensor, C: torch.Tensor, V: torch.Tensor, lamb: float = 10.0,
+                     P: torch.Tensor | None = None, preserve_scale: float = 0.0) -> torch.Tensor:
+    """MACE's solve for one layer: argmin_W' ‖W'C − V‖² + λ‖W' − W‖² + s‖(W' − W)P‖² (columns of C: contexts, of V:
+    their target values, of P: preserved contexts), in float64."""
     W64, C64, V64 = W.double(), C.double(), V.double()
     A = lamb * W64 + V64 @ C64.T
     B = lamb * torch.eye(W.shape[1], dtype=torch.float64) + C64 @ C64.T
@@ -178,8 +197,9 @@ def mace_closed_form(W: torch.Tensor, C: torch.Tensor, V: torch.Tensor, lamb: fl
     return torch.linalg.solve(B, A.T).T.to(W.dtype)   # B is symmetric: A B⁻¹ = (B⁻¹ Aᵀ)ᵀ
 
 def mace_matching(tokenizer, old: str, new: str) -> tuple[list[int], list[int]]:
-    """MACE's token pairing (`find_matching_indices`, extended to the padded length as its `prepare_k_v` does): positions of
-    `old` and of `new` that hold the same tokens at the start and at the end; the differing middle is left out."""
+    """MACE's token pairing (`find_matching_indices`, extended to the padded length as its `prepare_k_v` does):
+    positions of `old` and of `new` that hold the same tokens at the start and at the end; the differing middle is
+    left out."""
     a, b, n = tokenizer(old).input_ids, tokenizer(new).input_ids, tokenizer.model_max_length
     start = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
     ea, eb = len(a) - 1, len(b) - 1
@@ -200,18 +220,20 @@ def _mace_contexts(pipe, old: list[str], new: list[str]) -> tuple[torch.Tensor, 
     "CFR's paired contexts: old-prompt embeddings (d, n) at the shared positions and the new prompt's at theirs."
     with torch.no_grad(): e_old, e_new = encode_prompts(pipe, old).float(), encode_prompts(pipe, new).float()
     pairs = [mace_matching(pipe.tokenizer, o, n) for o, n in zip(old, new)]
-    return (torch.cat([e_old[i, a] for i, (a, _) in enumerate(pairs)]).T, torch.cat([e_new[i, b] for i, (_, b) in enumerate(pairs)]).T)
+    return (torch.cat([e_old[i, a] for i, (a, _) in enumerate(pairs)]).T,
+            torch.cat([e_new[i, b] for i, (_, b) in enumerate(pairs)]).T)
 
 def mace_refine(pipe, concepts: list[str], mappings: list[str], cfg: MACEConfig, templates=MACE_TEMPLATES,
                 preserve: list[str] | None = None, pairs: list[tuple] | None = None) -> dict[str, torch.Tensor]:
-    """Stage 1, closed-form refinement: the refined `to_k`/`to_v` weights (module name → weight), the pipeline untouched.
-    `pairs`: each concept's `mace_prompts` when the caller has drawn them already."""
-    pairs = pairs or [mace_prompts(c, m, templates, cfg.aug_length, cfg.seed + i) for i, (c, m) in enumerate(zip(concepts, mappings))]
+    """Stage 1, closed-form refinement: the refined `to_k`/`to_v` weights (module name → weight), the pipeline
+    untouched. `pairs`: each concept's `mace_prompts` when the caller has drawn them already."""
+    pairs = pairs or [mace_prompts(c, m, templates, cfg.aug_length, cfg.seed + i)
+                      for i, (c, m) in enumerate(zip(concepts, mappings))]
     Cs, Ns = zip(*(_mace_contexts(pipe, *p) for p in pairs))
     C, N = torch.cat(Cs, 1), torch.cat(Ns, 1)
     P = _mace_preserved(pipe, preserve, cfg)
-    return {name: mace_closed_form(m.weight.detach().float(), C, m.weight.detach().float() @ N, cfg.lamb, P, cfg.preserve_scale)
-            for name, m in cross_attention_projections(pipe.unet).items()}
+    return {name: mace_closed_form(m.weight.detach().float(), C, m.weight.detach().float() @ N, cfg.lamb, P,
+                                   cfg.preserve_scale) for name, m in cross_attention_projections(pipe.unet).items()}
 
 def _mace_preserved(pipe, preserve: list[str] | None, cfg: MACEConfig) -> torch.Tensor | None:
     "Every token's embedding of the preserve prompts, (d, n), when they are weighed in."
@@ -227,27 +249,30 @@ def _importance_t(g: torch.Generator, n: int, T: int = 1000) -> torch.Tensor:
 # %% ../nbs/02b_attention_baselines.ipynb #5dcaed80
 def attention_masks(pipe, latents: torch.Tensor, caption: str, concept: str, threshold: float = 0.5, t: int = 500,
                     seed: int = 0) -> torch.Tensor:
-    """Thresholded cross-attention masks of `concept` (realera's stand-in for Grounded-SAM): each latent noised to step `t`,
-    the concept tokens' attention in every `attn2` (mean over heads and tokens) upsampled to the latent's side and averaged,
-    min-max scaled per image and thresholded; (n, side, side) bool."""
+    """Thresholded cross-attention masks of `concept` (realera's stand-in for Grounded-SAM): each latent noised to
+    step `t`, the concept tokens' attention in every `attn2` (mean over heads and tokens) upsampled to the latent's
+    side and averaged, min-max scaled per image and thresholded; (n, side, side) bool."""
     from diffusers import DDPMScheduler
     unet, side = pipe.unet, latents.shape[-1]
     span = concept_span(pipe.tokenizer, caption, concept)
     sched = DDPMScheduler.from_config(pipe.scheduler.config)
     g = torch.Generator().manual_seed(seed)
-    xt = sched.add_noise(latents, torch.randn(latents.shape, generator=g).to(latents), torch.tensor([t] * len(latents)))
+    xt = sched.add_noise(latents, torch.randn(latents.shape, generator=g).to(latents),
+                         torch.tensor([t] * len(latents)))
     with torch.no_grad(), CrossAttentionMaps(unet) as rec:
         unet(xt, t, encoder_hidden_states=encode_prompts(pipe, [caption]).to(unet.dtype).expand(len(latents), -1, -1))
     heat = 0
     for m in rec.maps.values():   # (n, heads, pixels, tokens)
         a = m[..., span.start:span.stop].float().mean((1, 3))
         d = int(round(a.shape[1] ** 0.5))
-        heat = heat + F.interpolate(a.reshape(-1, 1, d, d), size=(side, side), mode="bilinear", align_corners=False)[:, 0]
+        heat = heat + F.interpolate(a.reshape(-1, 1, d, d), size=(side, side), mode="bilinear",
+                                    align_corners=False)[:, 0]
     lo, hi = heat.amin((1, 2), keepdim=True), heat.amax((1, 2), keepdim=True)
     return (heat - lo) / (hi - lo).clamp_min(1e-12) > threshold
 
 def _masked_attention_loss(maps: dict, positions: torch.Tensor, masks: torch.Tensor | None) -> torch.Tensor:
-    "MACE's loss: Σ over layers of the norm of the attention at `positions` (bool, (b, tokens)) inside `masks` ((b, h, w) bool)."
+    """MACE's loss: Σ over layers of the norm of the attention at `positions` (bool, (b, tokens)) inside `masks` ((b,
+    h, w) bool)."""
     tok, loss = positions.float()[:, None, None, :], 0
     for p in maps.values():   # (b, heads, pixels, tokens)
         w = tok
@@ -259,10 +284,11 @@ def _masked_attention_loss(maps: dict, positions: torch.Tensor, masks: torch.Ten
     return loss
 
 # %% ../nbs/02b_attention_baselines.ipynb #589dc027
-def mace_lora(pipe, concept: str, prompts: list[str], latents: torch.Tensor, masks: torch.Tensor | None, cfg: MACEConfig,
-              seed: int = 0, progress: bool = True) -> tuple[dict[str, torch.Tensor], list[float]]:
-    """Stage 2 for one concept: a rank-`cfg.rank` LoRA (peft) on every `attn2.to_k`/`to_v` of a copy of `pipe.unet`, trained
-    with MACE's attention loss on noised `latents` under `prompts`; returns the merged weights (name → W + ΔW) and the losses."""
+def mace_lora(pipe, concept: str, prompts: list[str], latents: torch.Tensor, masks: torch.Tensor | None,
+              cfg: MACEConfig, seed: int = 0, progress: bool = True) -> tuple[dict[str, torch.Tensor], list[float]]:
+    """Stage 2 for one concept: a rank-`cfg.rank` LoRA (peft) on every `attn2.to_k`/`to_v` of a copy of `pipe.unet`,
+    trained with MACE's attention loss on noised `latents` under `prompts`; returns the merged weights (name → W +
+    ΔW) and the losses."""
     from diffusers import DDPMScheduler
     from diffusers.training_utils import cast_training_params
     from peft import LoraConfig
@@ -271,8 +297,8 @@ def mace_lora(pipe, concept: str, prompts: list[str], latents: torch.Tensor, mas
     unet.requires_grad_(False)
     with torch.random.fork_rng(devices=[]):   # its init: A ~ N(0, 1/r), B = 0
         torch.manual_seed(seed)
-        unet.add_adapter(LoraConfig(r=cfg.rank, lora_alpha=cfg.rank, init_lora_weights="gaussian", target_modules=names),
-                         adapter_name="mace")
+        unet.add_adapter(LoraConfig(r=cfg.rank, lora_alpha=cfg.rank, init_lora_weights="gaussian",
+                                    target_modules=names), adapter_name="mace")
     cast_training_params(unet, dtype=torch.float32)
     train = [p for p in unet.parameters() if p.requires_grad]
     positions = fmn_positions(pipe.tokenizer, prompts, concept, cfg.use_pooler).to(unet.device)
@@ -288,30 +314,33 @@ def mace_lora(pipe, concept: str, prompts: list[str], latents: torch.Tensor, mas
             return _masked_attention_loss(rec.maps, positions[j], None if masks is None else masks[idx])
     log = fine_tune(unet, train, cfg.lr, cfg.steps, step_loss, seed, f"MACE LoRA {concept!r}", progress)
     with torch.no_grad():
-        merged = {n: (unet.get_submodule(n).base_layer.weight + unet.get_submodule(n).get_delta_weight("mace")).detach().clone()
+        merged = {n: (
+            unet.get_submodule(n).base_layer.weight + unet.get_submodule(n).get_delta_weight("mace")).detach().clone()
                   for n in names}
     return merged, log
 
 # %% ../nbs/02b_attention_baselines.ipynb #112fac19
 def mace_fuse(pipe, refined: dict[str, torch.Tensor], merged: list[dict[str, torch.Tensor]], prompts: list[list[str]],
               cfg: MACEConfig, preserve: list[str] | None = None) -> dict[str, torch.Tensor]:
-    """Stage 3: every token of each concept's prompts (its `all_words=True`) mapped onto that concept's merged weights, all
-    concepts in one closed form from the refined weights; returns the fused weights."""
+    """Stage 3: every token of each concept's prompts (its `all_words=True`) mapped onto that concept's merged
+    weights, all concepts in one closed form from the refined weights; returns the fused weights."""
     with torch.no_grad(): Cs = [encode_prompts(pipe, ps).float().flatten(0, 1).T for ps in prompts]
     C, P = torch.cat(Cs, 1), _mace_preserved(pipe, preserve, cfg)
-    return {n: mace_closed_form(W.float(), C, torch.cat([m[n].float() @ Ci for m, Ci in zip(merged, Cs)], 1), cfg.lamb, P,
-                                cfg.preserve_scale).to(W.dtype)
-            for n, W in refined.items()}
+    return {n: mace_closed_form(W.float(), C, torch.cat([m[n].float() @ Ci for m, Ci in zip(merged, Cs)], 1), cfg.lamb,
+                                P, cfg.preserve_scale).to(W.dtype) for n, W in refined.items()}
 
 def _check_mace_data(data, n: int, shape: tuple) -> list:
     if data is None: return [None] * n
     if not isinstance(data, (list, tuple)) or len(data) != n:
-        raise ValueError(f"data must hold one (latents, masks) pair per concept ({n}), got {type(data).__name__} of {len(data) if hasattr(data, '__len__') else '?'}")
+        raise ValueError(f"data must hold one (latents, masks) pair per concept ({n}), got {type(data).__name__} of "
+                         f"{len(data) if hasattr(data, '__len__') else '?'}")
     for i, (lat, m) in enumerate(data):
         if not isinstance(lat, torch.Tensor) or lat.ndim != 4 or tuple(lat.shape[1:]) != shape:
-            raise ValueError(f"data[{i}] latents must be (n, {', '.join(map(str, shape))}), got {getattr(lat, 'shape', type(lat).__name__)}")
+            raise ValueError(f"data[{i}] latents must be (n, {', '.join(map(str, shape))}), got "
+                             f"{getattr(lat, 'shape', type(lat).__name__)}")
         if m is not None and (not isinstance(m, torch.Tensor) or m.ndim != 3 or len(m) != len(lat)):
-            raise ValueError(f"data[{i}] masks must be None or (n, h, w) with one mask per latent, got {getattr(m, 'shape', type(m).__name__)}")
+            raise ValueError(f"data[{i}] masks must be None or (n, h, w) with one mask per latent, got "
+                             f"{getattr(m, 'shape', type(m).__name__)}")
     return list(data)
 
 # %% ../nbs/02b_attention_baselines.ipynb #71c55996
@@ -319,30 +348,38 @@ def mace_erase(pipe, concepts: list[str] | str, mappings: list[str] | str = "", 
                templates=MACE_TEMPLATES, preserve: list[str] | None = None, data: list | None = None,
                progress: bool = True) -> dict[str, torch.Tensor]:
     """MACE's three stages on `pipe`, edited in place (its `to_k`/`to_v` end as the fused weights, also returned).
-    `mappings`: each concept's mapping word (one serves all); `data`: per concept, (latents, masks) of its images (masks
-    (n, h, w) bool at any side, or None: no mask); without it, the original model's own drawings with `cfg.mask`'s masks."""
+    `mappings`: each concept's mapping word (one serves all); `data`: per concept, (latents, masks) of its images
+    (masks (n, h, w) bool at any side, or None: no mask); without it, the original model's own drawings with
+    `cfg.mask`'s masks."""
     cfg = cfg or MACEConfig()
     concepts, mappings = check_concepts(concepts, mappings)
-    if is_sdxl(pipe): raise ValueError("mace_erase reproduces MACE's code, written for SD1.x/2.x; this pipeline is SDXL-shaped")
+    if is_sdxl(pipe):
+        raise ValueError("mace_erase reproduces MACE's code, written for SD1.x/2.x; this pipeline is SDXL-shaped")
     unet = pipe.unet
     shape = (unet.config.in_channels, unet.config.sample_size, unet.config.sample_size)
     data = _check_mace_data(data, len(concepts), shape)
     if cfg.mask == "world" and any(d is None for d in data):
-        raise ValueError("mask='world' reads each concept's masks from `data` (the world's drawings: realera.world.data.draw_masked)")
-    pairs = [mace_prompts(c, m, templates, cfg.aug_length, cfg.seed + i) for i, (c, m) in enumerate(zip(concepts, mappings))]
+        raise ValueError("mask='world' reads each concept's masks from `data` (the world's drawings: "
+                         "realera.world.data.draw_masked)")
+    pairs = [mace_prompts(c, m, templates, cfg.aug_length, cfg.seed + i)
+             for i, (c, m) in enumerate(zip(concepts, mappings))]
     prompts = [old for old, _ in pairs]
-    for c, ps in zip(concepts, prompts): fmn_positions(pipe.tokenizer, ps, c)   # every prompt holds its concept: fail now
-    for i, c in enumerate(concepts):   # the images, drawn by the original model before any stage (its data preparation)
+    for c, ps in zip(concepts, prompts):
+        fmn_positions(pipe.tokenizer, ps, c)   # every prompt holds its concept: fail now
+    # the images, drawn by the original model before any stage (its data preparation)
+    for i, c in enumerate(concepts):
         if data[i] is not None: data[i] = (data[i][0].to(unet.device, unet.dtype), data[i][1])
         else:
-            lat, which = own_drawings(pipe, prompts[i], cfg.concept_images, cfg.sample_steps, cfg.guidance_scale, cfg.seed)
-            masks = None if cfg.mask == "none" else torch.cat([
-                attention_masks(pipe, lat[k:k + 1], prompts[i][int(which[k])], c, cfg.mask_threshold, seed=cfg.seed + k)
-                for k in range(len(lat))])
+            lat, which = own_drawings(pipe, prompts[i], cfg.concept_images, cfg.sample_steps, cfg.guidance_scale,
+                                      cfg.seed)
+            masks = None if cfg.mask == "none" else torch.cat([attention_masks(
+                pipe, lat[k:k + 1], prompts[i][int(which[k])], c, cfg.mask_threshold, seed=cfg.seed + k)
+                                                               for k in range(len(lat))])
             data[i] = (lat, masks)
     refined = mace_refine(pipe, concepts, mappings, cfg, templates, preserve, pairs)
     load_edited_weights(unet, refined)
-    merged = [mace_lora(pipe, c, prompts[i], *data[i], cfg, seed=cfg.seed + i, progress=progress)[0] for i, c in enumerate(concepts)]
+    merged = [mace_lora(pipe, c, prompts[i], *data[i], cfg, seed=cfg.seed + i, progress=progress)[0]
+              for i, c in enumerate(concepts)]
     fused = mace_fuse(pipe, refined, merged, prompts, cfg, preserve)
     load_edited_weights(unet, fused)
     return fused

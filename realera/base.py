@@ -14,12 +14,15 @@ __all__ = ['LOCK_FILE', 'EMBEDDED_MODEL', 'RESULTS_DIR', 'VERSIONED', 'HUB_IDS',
            'my_share', 'stored_result', 'library_versions']
 
 # %% ../nbs/00_base.ipynb #ea9167e0
-def _bound(x) -> str: return f"2**{x.bit_length() - 1}" if isinstance(x, int) and x > 2**20 and x & (x - 1) == 0 else f"{x:g}"
+def _bound(x) -> str:
+    return f"2**{x.bit_length() - 1}" if isinstance(x, int) and x > 2**20 and x & (x - 1) == 0 else f"{x:g}"
 
 def check_int(name: str, v, low: int = 0, high: int | None = None, note: str = "") -> int:
-    "`v` if it is an int (not a bool) in [low, high); else `ValueError` naming `name`, the range allowed (and `note`) and `v`."
+    """`v` if it is an int (not a bool) in [low, high); else `ValueError` naming `name`, the range allowed (and `note`)
+    and `v`."""
     if isinstance(v, bool) or not isinstance(v, int) or v < low or (high is not None and v >= high):
-        raise ValueError(f"{name} must be an int {f'>= {low}' if high is None else f'in [{low}, {_bound(high)})'}{note}, got {v!r}")
+        raise ValueError(
+            f"{name} must be an int {f'>= {low}' if high is None else f'in [{low}, {_bound(high)})'}{note}, got {v!r}")
     return v
 
 def check_number(name: str, v, low: float | None = 0.0, strict: bool = False, high: float | None = None) -> float:
@@ -48,12 +51,14 @@ def check_flag(name: str, v) -> bool:
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     "Yield a temporary path beside `path`; on success give it the usual permissions and rename it to `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     try:
         yield Path(tmp)
-        umask = os.umask(0); os.umask(umask)
+        umask = os.umask(0)
+        os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
@@ -63,7 +68,8 @@ def atomic_path(path: str | os.PathLike):
 def atomic_dir(path: str | os.PathLike):
     "Yield a temporary folder beside `path`; on success it replaces `path` (a folder) as a whole, else it is removed."
     import shutil
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
         yield tmp
@@ -75,7 +81,8 @@ def atomic_dir(path: str | os.PathLike):
 def write_json(path: str | os.PathLike, obj) -> Path:
     "Write `obj` as indented, strict JSON (no NaN or Infinity) to `path` through `atomic_path`."
     try: text = json.dumps(obj, indent=1, allow_nan=False)
-    except ValueError as err: raise ValueError(f"{str(path)!r}: refusing to write a non-finite number ({err})") from None
+    except ValueError as err:
+        raise ValueError(f"{str(path)!r}: refusing to write a non-finite number ({err})") from None
     with atomic_path(path) as tmp: tmp.write_text(text)
     return Path(path)
 
@@ -87,7 +94,8 @@ def read_json(path: str | os.PathLike):
 
 # %% ../nbs/00_base.ipynb #218f7877
 def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:
-    "`path` after refusing an existing one unless `overwrite` (and a folder always), its folder created: before any long work."
+    """`path` after refusing an existing one unless `overwrite` (and a folder always), its folder created: before any
+    long work."""
     path = Path(path)
     if path.exists() and not overwrite: raise FileExistsError(f"{str(path)!r} exists; pass --overwrite to replace it")
     if path.is_dir(): raise IsADirectoryError(f"{str(path)!r} is a folder, expected a file path")
@@ -96,16 +104,19 @@ def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
     "Save a matplotlib figure to `path` (its format from the suffix) through `atomic_path`."
-    with atomic_path(path) as tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix[1:] or "png")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix[1:] or "png")
     return Path(path)
 
 def as_json(obj):
-    "`obj` as it reads back from a JSON file (tuples become lists, keys strings): what a stored record is compared with."
+    """`obj` as it reads back from a JSON file (tuples become lists, keys strings): what a stored record is compared
+    with."""
     return json.loads(json.dumps(obj))
 
 def marker_state(path: str | os.PathLike, settings: dict, only_given: bool = False) -> str:
-    """What the settings record `path` (JSON an earlier run wrote) says of a run with `settings`: 'none' (no record), 'same'
-    (it holds them; with `only_given` only `settings`' own keys are compared) or 'other' (other settings, or unreadable)."""
+    """What the settings record `path` (JSON an earlier run wrote) says of a run with `settings`: 'none' (no
+    record), 'same' (it holds them; with `only_given` only `settings`' own keys are compared) or 'other' (other
+    settings, or unreadable)."""
     path = Path(path)
     if not path.exists(): return "none"
     try: old = read_json(path)
@@ -114,8 +125,8 @@ def marker_state(path: str | os.PathLike, settings: dict, only_given: bool = Fal
     return "same" if old == as_json(settings) else "other"
 
 def cached(path: str | os.PathLike | None, compute, load, save, reuse: bool = True):
-    """A stage of a long run that a resumed run does not redo: `load(path)` when `reuse` and `path` exists, else `compute()`,
-    then `save(path, value)`; without a `path` (None) only `compute()`."""
+    """A stage of a long run that a resumed run does not redo: `load(path)` when `reuse` and `path` exists, else
+    `compute()`, then `save(path, value)`; without a `path` (None) only `compute()`."""
     if path is not None and reuse and os.path.exists(path): return load(path)
     value = compute()
     if path is not None: save(path, value)
@@ -126,40 +137,46 @@ LOCK_FILE = ".realera.lock"
 # %% ../nbs/00_base.ipynb #36a968a4
 @contextlib.contextmanager
 def folder_lock(folder: str | os.PathLike, what: str = "realera"):
-    """Hold a kernel lock (`filelock`) on `folder/.realera.lock` for the block: a second process that wants the same folder
-    is refused at once, naming the holder's pid where it can; the lock dies with its holder, so a killed run leaves none."""
+    """Hold a kernel lock (`filelock`) on `folder/.realera.lock` for the block: a second process that wants the same
+    folder is refused at once, naming the holder's pid where it can; the lock dies with its holder, so a killed run
+    leaves none."""
     import socket
     from filelock import FileLock, Timeout
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder/LOCK_FILE
     lock = FileLock(str(path), timeout=0)
     try: lock.acquire()
     except Timeout:
         try: pid, _, host = path.read_text().strip().partition(" ")
         except OSError: pid, host = "", ""
-        raise FileExistsError(f"{str(folder)!r} is in use by another {what} process (pid {pid or '?'} on {host or '?'}); "
+        raise FileExistsError(f"{str(folder)!r} is in use by another {what} process (pid {pid or '?'} on "
+                              f"{host or '?'}); "
                               "wait for it to finish, or use another folder") from None
     try:
-        with open(path, "a") as f: f.truncate(0); f.write(f"{os.getpid()} {socket.gethostname()}")  # for the refusal's message
+        with open(path, "a") as f:
+            f.truncate(0)
+            f.write(f"{os.getpid()} {socket.gethostname()}")  # for the refusal's message
         yield folder
     finally: lock.release()
 
 def canonical_safetensors(path: str | os.PathLike) -> bytes:
-    """The bytes of the safetensors file `path` with its metadata keys sorted: safetensors writes `__metadata__` in an order
-    that changes from process to process, so equal content would give different files."""
+    """The bytes of the safetensors file `path` with its metadata keys sorted: safetensors writes `__metadata__` in
+    an order that changes from process to process, so equal content would give different files."""
     import struct
     data = Path(path).read_bytes()
     n = struct.unpack("<Q", data[:8])[0]
     header = json.loads(data[8:8 + n])
     meta = header.pop("__metadata__", None)
-    text = json.dumps({**({"__metadata__": dict(sorted(meta.items()))} if meta else {}), **header}, separators=(",", ":")).encode()
+    text = json.dumps({**({"__metadata__": dict(sorted(meta.items()))} if meta else {}), **header},
+                      separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)      # the header stays 8-byte aligned, as safetensors writes it
     return struct.pack("<Q", len(text)) + text + data[8 + n:]
 
 # %% ../nbs/00_base.ipynb #d4d2510a
 def processes(device: str | None = None, hours: float = 12):
-    """accelerate's `PartialState` of this process: the processes of an `accelerate launch` (one when run plainly), on the
-    CPU unless `device` names a CUDA device and one is present; a process waits up to `hours` for the others."""
+    """accelerate's `PartialState` of this process: the processes of an `accelerate launch` (one when run plainly),
+    on the CPU unless `device` names a CUDA device and one is present; a process waits up to `hours` for the others."""
     import torch
     from datetime import timedelta
     from accelerate import PartialState
@@ -167,16 +184,20 @@ def processes(device: str | None = None, hours: float = 12):
     return PartialState(cpu=cpu, timeout=timedelta(hours=hours))
 
 def my_share(items, state) -> list:
-    "The (j, item) pairs of `items` that process `state.process_index` of `state.num_processes` computes: item j goes to process j mod N."
+    """The (j, item) pairs of `items` that process `state.process_index` of `state.num_processes` computes: item j goes
+    to process j mod N."""
     return [(j, x) for j, x in enumerate(items) if j % state.num_processes == state.process_index]
 
 # %% ../nbs/00_base.ipynb #79b9b054
-EMBEDDED_MODEL = Path(str(importlib.resources.files("realera") / "assets" / "world"))   # a diffusers folder in the package
+# a diffusers folder in the package
+EMBEDDED_MODEL = Path(str(importlib.resources.files("realera") / "assets" / "world"))
 
-RESULTS_DIR = Path(str(importlib.resources.files("realera") / "assets" / "results"))   # measured tables (bench/), shipped
+# measured tables (bench/), shipped
+RESULTS_DIR = Path(str(importlib.resources.files("realera") / "assets" / "results"))
 
 def stored_result(name: str) -> dict:
-    "The stored measurement `name` (JSON a `bench/` command wrote), from the package: notebooks run from the wheel alone."
+    """The stored measurement `name` (JSON a `bench/` command wrote), from the package: notebooks run from the wheel
+    alone."""
     path = RESULTS_DIR/name
     if not path.is_file():
         held = sorted(p.name for p in RESULTS_DIR.glob("*.json"))
@@ -200,6 +221,8 @@ HUB_IDS = {"sd14": "CompVis/stable-diffusion-v1-4", "sd15": "stable-diffusion-v1
            "sdxl": "stabilityai/stable-diffusion-xl-base-1.0",
            "sdxl-vae-fp16": "madebyollin/sdxl-vae-fp16-fix", "clip-l": "openai/clip-vit-large-patch14",
            "i2p": "AIML-TUDA/i2p", "coco-karpathy": "yerevann/coco-karpathy"}
-# ids that were removed from the hub → their maintained copy (runwayml's SD1.5 in 2024-08; Stability AI's SD 2.x in 2025-11)
-RETIRED_HUB_IDS = {"runwayml/stable-diffusion-v1-5": HUB_IDS["sd15"], "stabilityai/stable-diffusion-2-1": HUB_IDS["sd21"],
+# ids that were removed from the hub → their maintained copy (runwayml's SD1.5 in 2024-08; Stability AI's SD 2.x in
+# 2025-11)
+RETIRED_HUB_IDS = {"runwayml/stable-diffusion-v1-5": HUB_IDS["sd15"],
+                   "stabilityai/stable-diffusion-2-1": HUB_IDS["sd21"],
                    "stabilityai/stable-diffusion-2-1-base": HUB_IDS["sd21-base"]}

@@ -11,7 +11,8 @@ import torch
 
 from .base import check_choice, check_flag
 from .closed_form import ClosedFormEdit, ClosedFormFitter
-from .core import check_int, check_number, context_width, cross_attention_projections, encode_prompts, is_sdxl, text_fingerprint
+from .core import (check_int, check_number, context_width, cross_attention_projections, encode_prompts, is_sdxl,
+                          text_fingerprint)
 
 # %% auto #0
 __all__ = ['UCE_RECIPES', 'ESD_METHODS', 'SLD_PRESETS', 'SPEED_PARAMS', 'UCERecipe', 'last_subject_index', 'uce_vectors',
@@ -24,7 +25,8 @@ __all__ = ['UCE_RECIPES', 'ESD_METHODS', 'SLD_PRESETS', 'SPEED_PARAMS', 'UCEReci
 class UCERecipe:
     "How one published version of UCE's code chooses its vectors and scales."
     name: str              # '2023' or '2025'
-    rows: str              # 'from_last': the last subject token to the end (2023); 'last': the last subject token only (2025)
+    # 'from_last': the last subject token to the end (2023); 'last': the last subject token only (2025)
+    rows: str
     guide: str             # the default guide (what the concept maps to)
     retain_empty: bool     # '' is always among the preserved prompts (2023)
     erase_scale: float     # e_s
@@ -36,13 +38,15 @@ class UCERecipe:
         if self.min_preserve_scale is None: return 1.0
         return max(self.min_preserve_scale, 1 / max(n_retain, 1))
 
-UCE_RECIPES = {
-    "2023": UCERecipe("2023", rows="from_last", guide=" ", retain_empty=True, erase_scale=1.0, lam=0.5, min_preserve_scale=0.1),
-    "2025": UCERecipe("2025", rows="last", guide="", retain_empty=False, erase_scale=1.0, lam=0.5, min_preserve_scale=None)}
+UCE_RECIPES = {"2023": UCERecipe("2023", rows="from_last", guide=" ", retain_empty=True, erase_scale=1.0, lam=0.5,
+                                 min_preserve_scale=0.1),
+               "2025": UCERecipe("2025", rows="last", guide="", retain_empty=False, erase_scale=1.0, lam=0.5,
+                                 min_preserve_scale=None)}
 
 # %% ../nbs/02a_baselines.ipynb #e9822c73
 def last_subject_index(tokenizer, prompt: str) -> int:
-    "UCE's `attention_mask.sum() - 2`: the position of the last token before the end token (0, the start token, for '')."
+    """UCE's `attention_mask.sum() - 2`: the position of the last token before the end token (0, the start token, for
+    '')."""
     return len(tokenizer(prompt).input_ids) - 2
 
 def uce_vectors(pipe, concept: str, guide: str, recipe: UCERecipe) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,8 +67,9 @@ def uce_preserve_vectors(pipe, retain: list[str], recipe: UCERecipe) -> torch.Te
 # %% ../nbs/02a_baselines.ipynb #f638ddaa
 def uce_edit(pipe, concepts: list[str] | str, guides: list[str] | str | None = None, preserve: list[str] | None = None,
              recipe: str = "2023", preserve_scale: float | None = None, lam: float | None = None) -> ClosedFormEdit:
-    """UCE's edit of every `attn2.to_k`/`to_v` for erasing `concepts` (→ `guides`, default the recipe's) while preserving `preserve`.
-    `preserve_scale` (p_s) and `lam` (λ) replace the recipe's: its knobs, as UCE's script exposes them."""
+    """UCE's edit of every `attn2.to_k`/`to_v` for erasing `concepts` (→ `guides`, default the recipe's) while
+    preserving `preserve`. `preserve_scale` (p_s) and `lam` (λ) replace the recipe's: its knobs, as UCE's script
+    exposes them."""
     check_choice("recipe", recipe, UCE_RECIPES)
     for k, v in dict(preserve_scale=preserve_scale, lam=lam).items():
         if v is not None: check_number(k, v)
@@ -73,12 +78,14 @@ def uce_edit(pipe, concepts: list[str] | str, guides: list[str] | str | None = N
     concepts = [concepts] if isinstance(concepts, str) else list(concepts)
     if not concepts or not all(isinstance(c, str) and c.strip() for c in concepts):
         raise ValueError(f"concepts must be a non-empty list of non-empty strings, got {concepts!r}")
-    guides = [r.guide] * len(concepts) if guides is None else [guides] * len(concepts) if isinstance(guides, str) else list(guides)
-    if len(guides) != len(concepts): raise ValueError(f"{len(guides)} guides for {len(concepts)} concepts: give one, or one per concept")
+    guides = [r.guide] * len(concepts) if guides is None else [guides] * len(concepts) if isinstance(
+        guides, str) else list(guides)
+    if len(guides) != len(concepts):
+        raise ValueError(f"{len(guides)} guides for {len(concepts)} concepts: give one, or one per concept")
     retain = list(dict.fromkeys(([""] if r.retain_empty else []) + list(preserve or [])))
     ps = r.preserve_scale(len(retain)) if preserve_scale is None else float(preserve_scale)
-    fit = ClosedFormFitter(context_width(pipe), lam1=ps / r.erase_scale, ridge=r.lam / r.erase_scale,
-                           ridge_unit="abs", method=f"UCE ({r.name} recipe)", concepts=concepts, anchors=guides, preserve=retain)
+    fit = ClosedFormFitter(context_width(pipe), lam1=ps / r.erase_scale, ridge=r.lam / r.erase_scale, ridge_unit="abs",
+                           method=f"UCE ({r.name} recipe)", concepts=concepts, anchors=guides, preserve=retain)
     for c, g in zip(concepts, guides): fit.update(*uce_vectors(pipe, c, g, r))
     P = uce_preserve_vectors(pipe, retain, r)
     if P is not None: fit.update(P=P)
@@ -87,8 +94,9 @@ def uce_edit(pipe, concepts: list[str] | str, guides: list[str] | str | None = N
 # %% ../nbs/02a_baselines.ipynb #f0fcdbec
 def uce_as_coded(unet, C: torch.Tensor, G: torch.Tensor, P: torch.Tensor | None = None, erase_scale: float = 1.0,
                  preserve_scale: float = 1.0, lam: float = 0.5) -> dict[str, torch.Tensor]:
-    """UCE's per-layer solve as its script computes it, in float32: for every `attn2.to_k`/`to_v` weight W_old,
-    (λ W_old + e_s (W_old Gᵀ) C + p_s (W_old Pᵀ) P) · inverse(λ I + e_s CᵀC + p_s PᵀP). Returns the new weights by name."""
+    """UCE's per-layer solve as its script computes it, in float32: for every `attn2.to_k`/`to_v` weight W_old, (λ
+    W_old + e_s (W_old Gᵀ) C + p_s (W_old Pᵀ) P) · inverse(λ I + e_s CᵀC + p_s PᵀP). Returns the new weights by
+    name."""
     out = {}
     for name, proj in cross_attention_projections(unet).items():
         W = proj.weight.detach().float()
@@ -96,7 +104,9 @@ def uce_as_coded(unet, C: torch.Tensor, G: torch.Tensor, P: torch.Tensor | None 
         mat1 = lam * W + erase_scale * (W @ G32.mT) @ C32
         mat2 = lam * torch.eye(W.shape[1], dtype=W.dtype, device=W.device) + erase_scale * C32.mT @ C32
         if P is not None:
-            P32 = P.to(W); mat1 = mat1 + preserve_scale * (W @ P32.mT) @ P32; mat2 = mat2 + preserve_scale * P32.mT @ P32
+            P32 = P.to(W)
+            mat1 = mat1 + preserve_scale * (W @ P32.mT) @ P32
+            mat2 = mat2 + preserve_scale * P32.mT @ P32
         out[name] = mat1 @ torch.inverse(mat2)
     return out
 
@@ -105,7 +115,8 @@ ESD_METHODS = {"x": "cross-attention (attn2) parameters only", "u": "every UNet 
 
 @dataclass
 class ESDConfig:
-    "ESD's fine-tuning (defaults: the world's, chosen on its tuning classes; SD1.4's published run is steps=1000, lr=1e-5, sample_steps=50)."
+    """ESD's fine-tuning (defaults: the world's, chosen on its tuning classes; SD1.4's published run is steps=1000,
+    lr=1e-5, sample_steps=50)."""
     method: str = "x"          # a key of ESD_METHODS
     steps: int = 200           # iterations
     lr: float = 1e-4
@@ -117,7 +128,8 @@ class ESDConfig:
 
     def __post_init__(self):
         check_choice("method", self.method, ESD_METHODS)
-        for k in ("steps", "sample_steps", "batch_size"): check_int(k, getattr(self, k), 2 if k == "sample_steps" else 1)
+        for k in ("steps", "sample_steps", "batch_size"):
+            check_int(k, getattr(self, k), 2 if k == "sample_steps" else 1)
         for k in ("lr", "eta", "start_guidance"): check_number(k, getattr(self, k), 0, strict=k == "lr")
 
 def esd_parameters(unet, method: str = "x") -> list[tuple[str, torch.nn.Parameter]]:
@@ -127,19 +139,24 @@ def esd_parameters(unet, method: str = "x") -> list[tuple[str, torch.nn.Paramete
 
 # %% ../nbs/02a_baselines.ipynb #33b338f5
 def esd_erase(pipe, concept: str, cfg: ESDConfig | None = None, progress: bool = True) -> list[float]:
-    "Fine-tune `pipe.unet` in place with ESD's objective so that `concept` is erased; returns the loss of every iteration."
+    """Fine-tune `pipe.unet` in place with ESD's objective so that `concept` is erased; returns the loss of every
+    iteration."""
     from diffusers import DDIMScheduler
     from tqdm.auto import tqdm
     cfg = cfg or ESDConfig()
-    if not isinstance(concept, str) or not concept.strip(): raise ValueError(f"concept must be a non-empty string, got {concept!r}")
-    if is_sdxl(pipe): raise ValueError("esd_erase reproduces ESD on SD1.x/2.x pipelines; this one is SDXL-shaped (its UNet also reads a pooled embedding)")
+    if not isinstance(concept, str) or not concept.strip():
+        raise ValueError(f"concept must be a non-empty string, got {concept!r}")
+    if is_sdxl(pipe):
+        raise ValueError("esd_erase reproduces ESD on SD1.x/2.x pipelines; this one is SDXL-shaped (its UNet also "
+                         "reads a pooled embedding)")
     unet = pipe.unet
     teacher = copy.deepcopy(unet).requires_grad_(False).eval()
     train = esd_parameters(unet, cfg.method)
     unet.requires_grad_(False)
     for _, p in train: p.requires_grad_(True)
     opt = torch.optim.Adam([p for _, p in train], lr=cfg.lr)
-    sched = DDIMScheduler.from_config(pipe.scheduler.config); sched.set_timesteps(cfg.sample_steps)
+    sched = DDIMScheduler.from_config(pipe.scheduler.config)
+    sched.set_timesteps(cfg.sample_steps)
     with torch.no_grad(): e_c, e_0 = encode_prompts(pipe, [concept, ""]).to(unet.dtype)[:, None]
     e_c, e_0 = e_c.expand(cfg.batch_size, -1, -1), e_0.expand(cfg.batch_size, -1, -1)
     g, log = torch.Generator().manual_seed(cfg.seed), []
@@ -157,7 +174,10 @@ def esd_erase(pipe, concept: str, cfg: ESDConfig | None = None, progress: bool =
             target = u - cfg.eta * (c - u)
         unet.train()
         loss = torch.nn.functional.mse_loss(unet(z, t, encoder_hidden_states=e_c).sample, target)
-        opt.zero_grad(); loss.backward(); opt.step(); log.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log.append(loss.item())
     unet.requires_grad_(False).eval()
     return log
 
@@ -165,21 +185,28 @@ def esd_erase(pipe, concept: str, cfg: ESDConfig | None = None, progress: bool =
 SLD_PRESETS = ("weak", "medium", "strong", "max")
 
 class SLDPipeline:
-    "diffusers' `StableDiffusionPipelineSafe` on `pipe`'s components, safety concept and SLD parameters fixed; called like `pipe`."
+    """diffusers' `StableDiffusionPipelineSafe` on `pipe`'s components, safety concept and SLD parameters fixed; called
+    like `pipe`."""
     def __init__(self, pipe, concept: str, preset: str = "medium", **params):
         from diffusers import StableDiffusionPipelineSafe
         from diffusers.pipelines.deprecated.stable_diffusion_safe import SafetyConfig
         check_choice("preset", preset, SLD_PRESETS)
-        if is_sdxl(pipe): raise ValueError("SLD (diffusers' StableDiffusionPipelineSafe) runs on SD1.x/2.x pipelines; this one is SDXL-shaped")
-        if not isinstance(concept, str) or not concept.strip(): raise ValueError(f"concept must be a non-empty string, got {concept!r}")
+        if is_sdxl(pipe):
+            raise ValueError(
+                "SLD (diffusers' StableDiffusionPipelineSafe) runs on SD1.x/2.x pipelines; this one is SDXL-shaped")
+        if not isinstance(concept, str) or not concept.strip():
+            raise ValueError(f"concept must be a non-empty string, got {concept!r}")
         base = dict(getattr(SafetyConfig, preset.upper()))
         bad = sorted(set(params) - set(base))
         if bad: raise ValueError(f"unknown SLD parameters {bad}; allowed: {sorted(base)}")
         from diffusers.utils import logging as dlog
-        level = dlog.get_verbosity(); dlog.set_verbosity_error()   # its "deprecated" notice: a fact stated in the docs, not news per call
-        try: self.pipe = StableDiffusionPipelineSafe(vae=pipe.vae, text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer, unet=pipe.unet,
-                                                    scheduler=pipe.scheduler, safety_checker=None, feature_extractor=None,
-                                                    requires_safety_checker=False)
+
+        level = dlog.get_verbosity()
+        dlog.set_verbosity_error()  # its "deprecated" notice: a fact stated in the docs, not news per call
+        try:
+            self.pipe = StableDiffusionPipelineSafe(
+                vae=pipe.vae, text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer, unet=pipe.unet,
+                scheduler=pipe.scheduler, safety_checker=None, feature_extractor=None, requires_safety_checker=False)
         finally: dlog.set_verbosity(level)
         self.pipe.safety_concept, self.params, self.preset = concept, {**base, **params}, preset
         self.pipe.set_progress_bar_config(disable=True)
@@ -199,39 +226,51 @@ SPEED_PARAMS = {"V": ("to_v",), "K": ("to_k",), "KV": ("to_k", "to_v")}
 class SPEEDConfig:
     "SPEED's settings (defaults: its `train_erase_null.py`)."
     params: str = "V"            # the attn2 projections edited: 'V' (its default), 'K' or 'KV'
-    aug_num: int = 10            # DPA: perturbations per retained vector (0: none, and no IPF filter, as its code does)
+    # DPA: perturbations per retained vector (0: none, and no IPF filter, as its code does)
+    aug_num: int = 10
     threshold: float = 0.1       # eigenvalues of the retain covariance below it span the null space the edit may use
     retain_scale: float = 1.0    # α in M = (C0 P + α I)⁻¹: the pull toward the original weights
-    lamb: float = 0.0            # IEC's ridge on the invariants (0: the start token and the 3 null clusters kept exactly)
-    filter: bool = True          # IPF: only retained vectors the unconstrained edit moves more than average (False: all)
+    # IEC's ridge on the invariants (0: the start token and the 3 null clusters kept exactly)
+    lamb: float = 0.0
+    # IPF: only retained vectors the unconstrained edit moves more than average (False: all)
+    filter: bool = True
     seed: int = 0                # DPA's noise, the shuffle and the k-means start
 
     def __post_init__(self):
-        check_choice("params", self.params, SPEED_PARAMS); check_int("aug_num", self.aug_num)
-        check_number("threshold", self.threshold, strict=True); check_number("retain_scale", self.retain_scale, strict=True)
-        check_number("lamb", self.lamb); check_flag("filter", self.filter); check_int("seed", self.seed)
+        check_choice("params", self.params, SPEED_PARAMS)
+        check_int("aug_num", self.aug_num)
+        check_number("threshold", self.threshold, strict=True)
+        check_number("retain_scale", self.retain_scale, strict=True)
+        check_number("lamb", self.lamb)
+        check_flag("filter", self.filter)
+        check_int("seed", self.seed)
 
 def speed_layer_delta(W: torch.Tensor, C0: torch.Tensor, A: torch.Tensor, K2: torch.Tensor, R: torch.Tensor,
                       cfg: SPEEDConfig, generator: torch.Generator | None = None) -> torch.Tensor:
-    """SPEED's ΔW for one projection `W` (out, d): concept statistics `C0` = mean c cᵀ and `A` = mean a cᵀ (d, d), invariants
-    `K2` (d, m), retained vectors `R` (n, d); IPF and DPA as `cfg` says. Float64 throughout."""
+    """SPEED's ΔW for one projection `W` (out, d): concept statistics `C0` = mean c cᵀ and `A` = mean a cᵀ (d, d),
+    invariants `K2` (d, m), retained vectors `R` (n, d); IPF and DPA as `cfg` says. Float64 throughout."""
     W, C0, A, K2, R = (x.double() for x in (W, C0, A, K2, R))
-    d = W.shape[1]; I = torch.eye(d, dtype=W.dtype)
-    erase_w = W @ (A - C0) @ torch.linalg.inv(I + C0)            # the unconstrained edit, which IPF and DPA measure with
+    d = W.shape[1]
+    I = torch.eye(d, dtype=W.dtype)
+    # the unconstrained edit, which IPF and DPA measure with
+    erase_w = W @ (A - C0) @ torch.linalg.inv(I + C0)
     v = torch.linalg.svd(W, full_matrices=False).Vh[-1]          # W's last right singular vector: DPA's direction
     if cfg.aug_num > 0 and cfg.filter:
-        moved = (R @ erase_w.T).norm(dim=1); R = R[moved > moved.mean()]
+        moved = (R @ erase_w.T).norm(dim=1)
+        R = R[moved > moved.mean()]
     parts = [R]
     for j in range(0, len(R), 128):                              # DPA, per chunk of 128 as its code runs it
         chunk = R[j:j + 128]
         if cfg.aug_num == 0 or not len(chunk): continue
         noise = torch.randn((cfg.aug_num, *chunk.shape), generator=generator, dtype=W.dtype)
         pert = (chunk + (noise @ v)[..., None] * v).reshape(-1, d)
-        moved = (pert @ erase_w.T).norm(dim=1); parts.append(pert[moved > moved.mean()])
+        moved = (pert @ erase_w.T).norm(dim=1)
+        parts.append(pert[moved > moved.mean()])
     R = torch.cat(parts)
     cov = R.T @ R / max(len(R), 1)
     evals, evecs = torch.linalg.eigh(cov)
-    null = evecs[:, evals < cfg.threshold]; P = null @ null.T
+    null = evecs[:, evals < cfg.threshold]
+    P = null @ null.T
     M = torch.linalg.inv(C0 @ P + cfg.retain_scale * I)
     inner = torch.linalg.inv(K2.T @ P @ M @ K2 + cfg.lamb * torch.eye(K2.shape[1], dtype=W.dtype))
     return W @ (A - C0) @ P @ (I - M @ K2 @ inner @ K2.T @ P) @ M
@@ -245,7 +284,8 @@ def speed_invariants(pipe, seed: int = 0) -> torch.Tensor:
     return torch.cat([null[:1], torch.as_tensor(centres, dtype=torch.float64)]).T
 
 def speed_statistics(pipe, concepts: list[str], anchors: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    "(C0, A): the means over the concepts of c cᵀ and a cᵀ at the last subject tokens (every token after the start for 'nudity')."
+    """(C0, A): the means over the concepts of c cᵀ and a cᵀ at the last subject tokens (every token after the start
+    for 'nudity')."""
     CC, AC = [], []
     for c, a in zip(concepts, anchors):
         emb = encode_prompts(pipe, [c, a]).double().cpu()
@@ -253,7 +293,8 @@ def speed_statistics(pipe, concepts: list[str], anchors: list[str]) -> tuple[tor
         else:
             i, j = last_subject_index(pipe.tokenizer, c), last_subject_index(pipe.tokenizer, a)
             tc, ta = emb[0, i:i + 1], emb[1, j:j + 1]
-        CC.append(tc.T @ tc); AC.append(ta.T @ tc)
+        CC.append(tc.T @ tc)
+        AC.append(ta.T @ tc)
     return torch.stack(CC).mean(0), torch.stack(AC).mean(0)
 
 def speed_edit(pipe, concepts: list[str] | str, anchors: list[str] | str = "", retain: list[str] | None = None,
@@ -269,18 +310,21 @@ def speed_edit(pipe, concepts: list[str] | str, anchors: list[str] | str = "", r
         raise ValueError(f"concepts must be a non-empty list of non-empty strings, got {concepts!r}")
     anchors = [anchors] * len(concepts) if isinstance(anchors, str) else list(anchors)
     if len(anchors) == 1: anchors = anchors * len(concepts)
-    if len(anchors) != len(concepts): raise ValueError(f"{len(anchors)} anchors for {len(concepts)} concepts: give one, or one per concept")
+    if len(anchors) != len(concepts):
+        raise ValueError(f"{len(anchors)} anchors for {len(concepts)} concepts: give one, or one per concept")
     retain = [""] if not retain else list(dict.fromkeys(retain))
     named = lambda t: any(re.search(r"\b" + re.escape(c.lower()) + r"\b", t.lower()) for c in concepts)
     kept = [t for t in retain if not named(t)]               # retain prompts naming a target are dropped
     if not kept: raise ValueError(f"every retain prompt names an erased concept: {retain}")
     g = torch.Generator().manual_seed(cfg.seed)
     emb = encode_prompts(pipe, kept).double().cpu()
-    R = emb[0, 1:] if kept == [""] else torch.stack([emb[k, last_subject_index(pipe.tokenizer, t)] for k, t in enumerate(kept)])
+    R = emb[0, 1:] if kept == [""] else torch.stack([emb[k, last_subject_index(pipe.tokenizer, t)]
+                                                     for k, t in enumerate(kept)])
     R = R[torch.randperm(len(R), generator=g)]
     C0, A = speed_statistics(pipe, concepts, anchors)
     K2 = speed_invariants(pipe, cfg.seed)
-    layers = {n: p for n, p in cross_attention_projections(pipe.unet).items() if n.rsplit(".", 1)[-1] in SPEED_PARAMS[cfg.params]}
+    layers = {n: p for n, p in cross_attention_projections(pipe.unet).items()
+              if n.rsplit(".", 1)[-1] in SPEED_PARAMS[cfg.params]}
     out = {}
     for n, p in tqdm(layers.items(), desc="SPEED", disable=not progress):
         W = p.weight.detach().double().cpu()
@@ -305,7 +349,8 @@ def own_drawings(pipe, prompts: list[str], n: int, sample_steps: int = 20, guida
     return torch.cat(latents), torch.arange(n) % len(prompts)
 
 def noised_batch(latents: torch.Tensor, batch_size: int, sched, g: torch.Generator, draw_t=None):
-    "A batch of `latents` noised at random steps (t ~ U[0, T), or `draw_t(g, batch_size)`): the drawn indices, x_t and t."
+    """A batch of `latents` noised at random steps (t ~ U[0, T), or `draw_t(g, batch_size)`): the drawn indices, x_t
+    and t."""
     idx = torch.randint(0, len(latents), (batch_size,), generator=g)
     x0 = latents[idx]
     noise = torch.randn(x0.shape, generator=g).to(x0)
@@ -313,9 +358,11 @@ def noised_batch(latents: torch.Tensor, batch_size: int, sched, g: torch.Generat
     t = (torch.randint(0, T, (batch_size,), generator=g) if draw_t is None else draw_t(g, batch_size)).to(x0.device)
     return idx, sched.add_noise(x0, noise, t), t
 
-def fine_tune(unet, train: list, lr: float, steps: int, step_loss, seed: int, desc: str, progress: bool) -> list[float]:
-    """AdamW (weight decay 0.01) on `train`, gradients clipped at norm 1, constant `lr`, as AC's and FMN's scripts run it:
-    `step_loss(g)` gives each step's loss from the generator `g` (seeded by `seed`); returns every step's loss."""
+def fine_tune(unet, train: list, lr: float, steps: int, step_loss, seed: int, desc: str,
+              progress: bool) -> list[float]:
+    """AdamW (weight decay 0.01) on `train`, gradients clipped at norm 1, constant `lr`, as AC's and FMN's scripts
+    run it: `step_loss(g)` gives each step's loss from the generator `g` (seeded by `seed`); returns every step's
+    loss."""
     from tqdm.auto import tqdm
     unet.requires_grad_(False)
     for p in train: p.requires_grad_(True)
@@ -363,14 +410,16 @@ def ac_parameters(unet) -> list[tuple[str, torch.nn.Parameter]]:
 
 def ac_erase(pipe, concept: str, anchor: str, cfg: ACConfig | None = None, templates: list[str] | tuple = ("{}",),
              progress: bool = True) -> list[float]:
-    """Fine-tune `pipe.unet`'s `attn2` K/V in place so that `concept` (in each of `templates`) predicts what `anchor` does on
-    the model's own images of `anchor`; returns the loss of every step."""
+    """Fine-tune `pipe.unet`'s `attn2` K/V in place so that `concept` (in each of `templates`) predicts what
+    `anchor` does on the model's own images of `anchor`; returns the loss of every step."""
     from diffusers import DDPMScheduler
     cfg = cfg or ACConfig()
     for name, v in (("concept", concept), ("anchor", anchor)):
         if not isinstance(v, str) or not v.strip(): raise ValueError(f"{name} must be a non-empty string, got {v!r}")
     templates = check_templates(templates)
-    if is_sdxl(pipe): raise ValueError("ac_erase reproduces AC's diffusers script, written for SD1.x/2.x; this pipeline is SDXL-shaped")
+    if is_sdxl(pipe):
+        raise ValueError(
+            "ac_erase reproduces AC's diffusers script, written for SD1.x/2.x; this pipeline is SDXL-shaped")
     unet = pipe.unet
     anchors, captions = [t.format(anchor) for t in templates], [t.format(concept) for t in templates]
     latents, which = own_drawings(pipe, anchors, cfg.anchor_images, cfg.sample_steps, cfg.guidance_scale, cfg.seed)

@@ -36,22 +36,26 @@ __all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASS
 
 # %% ../nbs/06a_benchmark.ipynb #95e2d57f
 PRESERVE = ("world", "generic")
-METHODS = {"original": "original", "UCE (2023 recipe)": "uce-2023", "UCE (2025 recipe)": "uce-2025", "SPEED": "speed", "MACE": "mace",
-           "AC": "ac", "FMN": "fmn", "ESD-x": "esd-x", "ESD-u": "esd-u", "SLD (weights unchanged)": "sld", "closed form (variant 1)": "1",
-           "+ noise alignment (variant 2)": "2", "+ neighbor mining (variant 3)": "3", "RealEra (full)": "full",
-           "model-aware neighbourhood": "aware"}
-# each baseline's own settings on the world, chosen by H_o on the tuning classes (the trade-off sweep below; ESD's lr by its
-# own sweep); UCE keeps its recipes' preserve weight (the best of the sweep); RealEra's settings are the world's realera.json
-METHOD_PARAMS = {"ESD-x": dict(steps=200, lr=1e-3), "ESD-u": dict(steps=200, lr=1e-4), "SLD (weights unchanged)": dict(preset="max"),
-                 "AC": dict(lr=3e-3), "FMN": dict(lr=3e-5), "MACE": dict(lamb=100.0)}
+METHODS = {"original": "original", "UCE (2023 recipe)": "uce-2023", "UCE (2025 recipe)": "uce-2025", "SPEED": "speed",
+           "MACE": "mace", "AC": "ac", "FMN": "fmn", "ESD-x": "esd-x", "ESD-u": "esd-u",
+           "SLD (weights unchanged)": "sld", "closed form (variant 1)": "1", "+ noise alignment (variant 2)": "2",
+           "+ neighbor mining (variant 3)": "3", "RealEra (full)": "full", "model-aware neighbourhood": "aware"}
+# each baseline's own settings on the world, chosen by H_o on the tuning classes (the trade-off sweep below; ESD's lr
+# by its
+# own sweep); UCE keeps its recipes' preserve weight (the best of the sweep); RealEra's settings are the world's
+# realera.json
+METHOD_PARAMS = {"ESD-x": dict(steps=200, lr=1e-3), "ESD-u": dict(steps=200, lr=1e-4),
+                 "SLD (weights unchanged)": dict(preset="max"), "AC": dict(lr=3e-3), "FMN": dict(lr=3e-5),
+                 "MACE": dict(lamb=100.0)}
 TUNING_CLASSES = ["circle", "triangle", "cross", "stripes", "dots"]    # defaults are chosen here
 TEST_CLASSES = ["square", "star", "ring", "diamond", "checkerboard"]    # tables are reported here
 
 def _slug(method: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in method.lower()).strip("_")
 
 def method_rows(methods: list[str] | None = None, params: dict | None = None, extra: dict | None = None) -> dict:
-    """Benchmark rows, label → (kind, settings): each of `methods` (keys of METHODS, default all) at METHOD_PARAMS updated by
-    `params[label]`, then `extra`: label → (method, settings), a method under its own label with other settings."""
+    """Benchmark rows, label → (kind, settings): each of `methods` (keys of METHODS, default all) at METHOD_PARAMS
+    updated by `params[label]`, then `extra`: label → (method, settings), a method under its own label with other
+    settings."""
     methods = list(METHODS if methods is None else methods)
     bad = [m for m in methods + [m for m, _ in (extra or {}).values()] if m not in METHODS]
     if bad: raise ValueError(f"unknown methods {bad}; allowed: {list(METHODS)}")
@@ -59,7 +63,8 @@ def method_rows(methods: list[str] | None = None, params: dict | None = None, ex
             **{label: (METHODS[m], {**METHOD_PARAMS.get(m, {}), **ps}) for label, (m, ps) in (extra or {}).items()}}
 
 def _kept(settings, concepts: list[str], preserve: str) -> list[str]:
-    "The preserve list a baseline keeps: the world's own (the user's list, less the erased classes), or the generic one."
+    """The preserve list a baseline keeps: the world's own (the user's list, less the erased classes), or the generic
+    one."""
     return preserve_prompts(settings, concepts) if preserve == "world" else list(DEFAULT_PRESERVE)
 
 def _only(*allowed):
@@ -71,22 +76,30 @@ def _only(*allowed):
 
 def _check_speed(kind, params, settings):
     SPEEDConfig(**{k: v for k, v in params.items() if k != "anchor"})
-    if not isinstance(params.get("anchor", ""), str): raise ValueError(f"SPEED's anchor must be a string, got {params['anchor']!r}")
+    if not isinstance(params.get("anchor", ""), str):
+        raise ValueError(f"SPEED's anchor must be a string, got {params['anchor']!r}")
 
 # %% ../nbs/06a_benchmark.ipynb #d0a91e97
-# every erase below: (pipe, kind, concepts: the classes erased, names: those and the extra names, params, seed, settings, preserve)
+# every erase below: (pipe, kind, concepts: the classes erased, names: those and the extra names, params, seed,
+# settings, preserve)
 def _realera(pipe, kind, concepts, names, ps, seed, settings, preserve):
-    # extra names are one concept's neighbourhood, erased with it at its λ1 (lam1_scaling "none", as measured below); several
-    # classes keep the default (λ1 × k, 03a); force: the extra names are not among the world's classes, the user vouches for them
+    # extra names are one concept's neighbourhood, erased with it at its λ1 (lam1_scaling "none", as measured below);
+    # several
+    # classes keep the default (λ1 × k, 03a); force: the extra names are not among the world's classes, the user
+    # vouches for them
     extra = len(names) > len(concepts)
-    erase(pipe, names, preserve=None if preserve == "world" else DEFAULT_PRESERVE,   # None: the world's own list
-          config=EraseConfig.for_model(settings, kind, **{**({"lam1_scaling": "none"} if extra else {}), **ps, "seed": seed}),
+    # None: the world's own list
+    erase(pipe, names, preserve=None if preserve == "world" else DEFAULT_PRESERVE,
+          config=EraseConfig.for_model(settings, kind,
+                                       **{**({"lam1_scaling": "none"} if extra else {}), **ps, "seed": seed}),
           progress=False, force=extra)
 
 def _uce(pipe, kind, concepts, names, ps, seed, settings, preserve):   # the concepts' own text onto its recipe's guide
-    uce_edit(pipe, names, preserve=_kept(settings, concepts, preserve), recipe=kind.removeprefix("uce-"), **ps).apply(pipe)
+    uce_edit(pipe, names, preserve=_kept(settings, concepts, preserve), recipe=kind.removeprefix("uce-"),
+             **ps).apply(pipe)
 
-def _speed(pipe, kind, concepts, names, ps, seed, settings, preserve):   # its instance recipe: the names onto '' (`anchor`)
+# its instance recipe: the names onto '' (`anchor`)
+def _speed(pipe, kind, concepts, names, ps, seed, settings, preserve):
     ps = dict(ps)
     anchor, cfg = ps.pop("anchor", ""), SPEEDConfig(**{**ps, "seed": seed})
     edit = speed_edit(pipe, names, anchor, retain=_kept(settings, concepts, preserve), cfg=cfg, progress=False)
@@ -95,24 +108,28 @@ def _speed(pipe, kind, concepts, names, ps, seed, settings, preserve):   # its i
 def _esd(pipe, kind, concepts, names, ps, seed, settings, preserve):
     esd_erase(pipe, concepts[0], ESDConfig(method=kind[-1], seed=seed, **ps), progress=False)
 
-def _ac(pipe, kind, concepts, names, ps, seed, settings, preserve):   # onto the world's anchor, on its own drawings of it
+# onto the world's anchor, on its own drawings of it
+def _ac(pipe, kind, concepts, names, ps, seed, settings, preserve):
     anchor = anchor_prompt(settings) or " "
     ac_erase(pipe, WORLD_TEMPLATE.format(concepts[0]), anchor, ACConfig(**{**ps, "seed": seed}), progress=False)
 
-def _fmn(pipe, kind, concepts, names, ps, seed, settings, preserve):   # the class's tokens in the caption, on its drawings
+# the class's tokens in the caption, on its drawings
+def _fmn(pipe, kind, concepts, names, ps, seed, settings, preserve):
     fmn_erase(pipe, concepts[0], FMNConfig(**{**ps, "seed": seed}), templates=[WORLD_TEMPLATE], progress=False)
 
 _WORLD_MAPPING = "background"   # MACE's mapping word on the world (the word of its empty canvas, as "street" for bird)
 
 def _mace_world_templates(seed: int = 0) -> list[str]:
-    "MACE's prompt set in the world's words: each of the world's caption templates, its colours and sizes drawn from `seed`."
+    """MACE's prompt set in the world's words: each of the world's caption templates, its colours and sizes drawn from
+    `seed`."""
     rng = random.Random(seed)
     return [t.format(name="{}", color=rng.choice(list(COLORS)), size=rng.choice(SIZES), bg=rng.choice(list(COLORS)))
             for t in WORLD_TEMPLATES]
 
 # %% ../nbs/06a_benchmark.ipynb #6a0990bc
 def _mace_world_data(pipe, cls: str, n: int, seed: int = 0) -> tuple:
-    "`n` of the world's own drawings of `cls` as latents (its VAE's means, scaled) with their exact masks (`draw_masked`)."
+    """`n` of the world's own drawings of `cls` as latents (its VAE's means, scaled) with their exact masks
+    (`draw_masked`)."""
     import torch
     ims, masks = zip(*(draw_masked(cls, random.Random(seed * 1000 + k)) for k in range(n)))
     x = to_tensor(np.stack([np.asarray(im) for im in ims])).to(pipe.vae.device, pipe.vae.dtype)
@@ -121,13 +138,15 @@ def _mace_world_data(pipe, cls: str, n: int, seed: int = 0) -> tuple:
 
 def _check_mace(kind, params, settings):
     MACEConfig(**{k: v for k, v in params.items() if k != "mapping"})
-    if not isinstance(params.get("mapping", _WORLD_MAPPING), str): raise ValueError(f"MACE's mapping must be a string, got {params['mapping']!r}")
+    if not isinstance(params.get("mapping", _WORLD_MAPPING), str):
+        raise ValueError(f"MACE's mapping must be a string, got {params['mapping']!r}")
 
 def _mace(pipe, kind, concepts, names, ps, seed, settings, preserve):   # the world's masks unless mask= says otherwise
     ps = dict(ps)
     mapping, cfg = ps.pop("mapping", _WORLD_MAPPING), MACEConfig(**{"mask": "world", **ps, "seed": seed})
     data = None
-    if cfg.mask == "world":   # each class's own drawings; an extra name (not a class) is drawn as the class it belongs to
+    # each class's own drawings; an extra name (not a class) is drawn as the class it belongs to
+    if cfg.mask == "world":
         drawn = {c: _mace_world_data(pipe, c, cfg.concept_images, seed) for c in concepts}
         data = [drawn.get(name, drawn[concepts[0]]) for name in names]
     mace_erase(pipe, names, mapping, cfg, templates=_mace_world_templates(seed), data=data, progress=False,
@@ -135,9 +154,11 @@ def _mace(pipe, kind, concepts, names, ps, seed, settings, preserve):   # the wo
 
 @dataclass(frozen=True)
 class MethodKind:
-    "How the benchmark runs one kind of method: its parameter check (before any work), its erase, and two facts about it."
+    """How the benchmark runs one kind of method: its parameter check (before any work), its erase, and two facts about
+    it."""
     check: Callable      # (kind, params, world settings) → raises on parameters that do not fit
-    run: Callable        # (pipe, kind, concepts, names, params, seed, settings, preserve) → a wrapping pipeline, or None (in place)
+    # (pipe, kind, concepts, names, params, seed, settings, preserve) → a wrapping pipeline, or None (in place)
+    run: Callable
     seeded: bool = False   # whether its erase depends on its seed (one run per erase seed; else one run)
     takes_also: bool = False   # whether it erases more names with the class (`params["also"]`)
     takes_many: bool = False   # whether it erases several classes at once (a benchmark class "ring+star")
@@ -145,16 +166,25 @@ class MethodKind:
 _variant = lambda seeded: MethodKind(lambda k, p, s: EraseConfig.for_model(s, k, **p), _realera, seeded, True, True)
 
 # %% ../nbs/06a_benchmark.ipynb #e9065405
-KINDS = {"original": MethodKind(_only(), lambda *a: None, takes_many=True),
-         **{f"uce-{r}": MethodKind(_only("preserve_scale", "lam"), _uce, takes_also=True, takes_many=True) for r in ("2023", "2025")},
-         "speed": MethodKind(_check_speed, _speed, True, True, True),   # seeded: DPA's noise, IEC's k-means
-         **{f"esd-{m}": MethodKind(lambda k, p, s: ESDConfig(method=k[-1], **p), _esd, True) for m in ("x", "u")},
-         "ac": MethodKind(lambda k, p, s: ACConfig(**p), _ac, True),
-         "fmn": MethodKind(lambda k, p, s: FMNConfig(**p), _fmn, True),
-         "mace": MethodKind(_check_mace, _mace, True, True, True),
-         "sld": MethodKind(_only("preset", "sld_guidance_scale", "sld_warmup_steps", "sld_threshold", "sld_momentum_scale",
-                                 "sld_mom_beta"), lambda pipe, kind, concepts, names, ps, *a: SLDPipeline(pipe, concepts[0], **ps)),
-         **{v: _variant(v != "1") for v in VARIANTS}}   # realera: alignment, mining and discovery draw from the seed
+KINDS = {
+    "original": MethodKind(_only(), lambda *a: None, takes_many=True),
+    **{
+        f"uce-{r}": MethodKind(_only("preserve_scale", "lam"), _uce, takes_also=True, takes_many=True)
+        for r in ("2023", "2025")
+    },
+    "speed": MethodKind(_check_speed, _speed, True, True, True),  # seeded: DPA's noise, IEC's k-means
+    **{f"esd-{m}": MethodKind(lambda k, p, s: ESDConfig(method=k[-1], **p), _esd, True) for m in ("x", "u")},
+    "ac": MethodKind(lambda k, p, s: ACConfig(**p), _ac, True),
+    "fmn": MethodKind(lambda k, p, s: FMNConfig(**p), _fmn, True),
+    "mace": MethodKind(_check_mace, _mace, True, True, True),
+    "sld": MethodKind(
+        _only(
+            "preset", "sld_guidance_scale", "sld_warmup_steps", "sld_threshold", "sld_momentum_scale", "sld_mom_beta"
+        ),
+        lambda pipe, kind, concepts, names, ps, *a: SLDPipeline(pipe, concepts[0], **ps),
+    ),
+    **{v: _variant(v != "1") for v in VARIANTS},
+}   # realera: alignment, mining and discovery draw from the seed
 
 def is_seeded(kind: str) -> bool:
     "Whether a method's erase depends on its seed (ESD, AC, FMN, SPEED, RealEra with alignment, mining or discovery)."
@@ -164,19 +194,23 @@ def _check_params(kind: str, params: dict, settings, many: bool = False) -> None
     "Fail before any work if `params` do not fit the method `kind` (`many`: it is to erase several classes at once)."
     check_choice("method kind", kind, KINDS)
     if many and not KINDS[kind].takes_many:
-        raise ValueError(f"method kind {kind!r} erases one class at a time; several at once: {sorted(k for k, m in KINDS.items() if m.takes_many)}")
+        raise ValueError(f"method kind {kind!r} erases one class at a time; several at once: "
+                         f"{sorted(k for k, m in KINDS.items() if m.takes_many)}")
     also = params.get("also", [])
     names = isinstance(also, (list, tuple)) and all(isinstance(a, str) and a.strip() for a in also)
     if also and (not KINDS[kind].takes_also or not (names or also == "associated")):
-        raise ValueError(f"'also' (more names to erase with the class) takes a list of names or 'associated' (the class's trained "
-                         f"associated names), for {sorted(k for k, m in KINDS.items() if m.takes_also)}; got {also!r} for {kind!r}")
+        raise ValueError("'also' (more names to erase with the class) takes a list of names or 'associated' (the "
+                         "class's trained "
+                         f"associated names), for {sorted(k for k, m in KINDS.items() if m.takes_also)}; got "
+                         f"{also!r} for {kind!r}")
     KINDS[kind].check(kind, {k: v for k, v in params.items() if k != "also"}, settings)
 
 def apply_method(pipe, kind: str, cls: str, params: dict, seed: int, settings, preserve: str = "world"):
-    """`pipe` with `cls` erased by method `kind` (a key of KINDS) with `params`; SLD returns a wrapping pipeline. `cls`: one
-    class, or several joined by '+' ("ring+star"), erased together by the kinds that take several (`takes_many`).
-    `params["also"]`: more names erased with the class (a user who knows some of its associations), for the kinds that take
-    them; `"associated"` stands for the class's trained associated names (ASSOCIATED_TRAIN), leaving the held-out one as the test."""
+    """`pipe` with `cls` erased by method `kind` (a key of KINDS) with `params`; SLD returns a wrapping pipeline.
+    `cls`: one class, or several joined by '+' ("ring+star"), erased together by the kinds that take several
+    (`takes_many`). `params["also"]`: more names erased with the class (a user who knows some of its associations),
+    for the kinds that take them; `"associated"` stands for the class's trained associated names (ASSOCIATED_TRAIN),
+    leaving the held-out one as the test."""
     params = dict(params)
     also = params.pop("also", [])
     concepts = cls.split("+")
@@ -185,13 +219,15 @@ def apply_method(pipe, kind: str, cls: str, params: dict, seed: int, settings, p
 
 # %% ../nbs/06a_benchmark.ipynb #d459fd53
 def _only_groups(p: Protocol, groups: list[str] | None) -> Protocol:
-    "`p` with only the prompts of `groups` (all when None): each prompt's images are drawn in batches of its own, so the same bytes."
+    """`p` with only the prompts of `groups` (all when None): each prompt's images are drawn in batches of its own, so
+    the same bytes."""
     if groups is None: return p
     return Protocol(p.name, [s for s in p.prompts if s.group in groups], p.metric, p.classes, p.erased, p.note)
 
 def _cell_hits(records: list[dict], n: int) -> np.ndarray:
-    """(n, len(COLUMNS)) per image seed k: whether image k of the erased prompt shows the class (acc_e), the mean over the
-    other classes' image k (acc_s; NaN past their image count) and over the general prompts' image k (acc_g, and per kind)."""
+    """(n, len(COLUMNS)) per image seed k: whether image k of the erased prompt shows the class (acc_e), the mean
+    over the other classes' image k (acc_s; NaN past their image count) and over the general prompts' image k
+    (acc_g, and per kind)."""
     out = np.full((n, len(COLUMNS)), np.nan)   # the fidelity columns stay NaN: `_add_fidelity` fills them
     for j, col in enumerate(HIT_COLUMNS):
         group, _, kind = col.partition(":")
@@ -207,12 +243,14 @@ def _cell_images(d, group: str = "other") -> dict:
     return {(r["prompt"], r["k"]): Path(d)/r["file"] for r in read_json(Path(d)/"records.json") if r["group"] == group}
 
 def _add_fidelity(cell: dict, d, ref, judge, n: int) -> dict:
-    """`cell` with its fidelity to the original model's cell folder `ref` (the same prompts and seeds): the per-image-seed
-    columns `FIDELITY_COLUMNS` of its hits (the kept prompts' mean distances) and `frechet` (over all kept-prompt images)."""
+    """`cell` with its fidelity to the original model's cell folder `ref` (the same prompts and seeds): the
+    per-image-seed columns `FIDELITY_COLUMNS` of its hits (the kept prompts' mean distances) and `frechet` (over all
+    kept-prompt images)."""
     from PIL import Image
     mine, theirs = _cell_images(d), _cell_images(ref)
     keys = sorted(mine)
-    if set(keys) - set(theirs): raise ValueError(f"{str(ref)!r} lacks the original's images of {sorted(set(keys) - set(theirs))[:3]}")
+    if set(keys) - set(theirs):
+        raise ValueError(f"{str(ref)!r} lacks the original's images of {sorted(set(keys) - set(theirs))[:3]}")
     f = fidelity([Image.open(mine[key]) for key in keys], [Image.open(theirs[key]) for key in keys], judge)
     hits = np.array(cell["hits"], dtype=float)
     hits = np.concatenate([hits[:, :len(HIT_COLUMNS)], np.full((len(hits), len(FIDELITY_COLUMNS)), np.nan)], axis=1)
@@ -220,25 +258,28 @@ def _add_fidelity(cell: dict, d, ref, judge, n: int) -> dict:
         for k in range(n):
             v = [x for (_, kk), x in zip(keys, f[col.split(":")[1]]) if kk == k]
             if v: hits[k, len(HIT_COLUMNS) + j] = np.mean(v)
-    return {**cell, "hits": [[None if np.isnan(x) else round(float(x), 4) for x in row] for row in hits], "frechet": round(f["frechet"], 4)}
+    return {**cell, "hits": [[None if np.isnan(x) else round(float(x), 4) for x in row] for row in hits],
+            "frechet": round(f["frechet"], 4)}
 
 # %% ../nbs/06a_benchmark.ipynb #94875286
-def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] | None = None, n: int = 20, n_other: int = 10,
-                      steps: int = 20, guidance_scale: float = 7.5, seed: int = 0, seeds: int = 3, params: dict | None = None,
-                      rows: dict | None = None, preserve: str = "world", template: str | list[str] = WORLD_TEMPLATE,
-                      world=None, overwrite: bool = False, shard: tuple[int, int] = (0, 1), progress: bool = True,
-                      n_general: int | None = None, groups: list[str] | None = None) -> dict:
-    """Erase each of `classes` with each method (`methods`: keys of METHODS, or `rows`: label → (kind, params) for sweeps) and
-    evaluate with the world's judge, `seeds` erase seeds per seeded method (one run for the others), `n` images per erased
-    and general prompt (`n_other` per other class), image k from seed `seed + k` for every method (paired images).
-    `params`: label → settings replacing METHOD_PARAMS; `template`: the prompts' template, or several (`WORLD_CONTEXTS`:
-    every prompt in each, `n` images each, image k of every context pooled as image unit k). Returns the result dict that `table1`, `table3`, `paired_table` read;
-    `shard=(i, k)` runs only every k-th cell from the i-th (data-parallel workers; a final unsharded call gathers).
-    A class "ring+star" erases both at once (the many-concepts table; `n_general` images per general prompt, default `n`).
-    Every cell's fidelity to the original model (`FIDELITY_COLUMNS`, `frechet`) is added by the gathering call, from the
-    "original" row's images of the class (drawn there if that row is not among `rows`). `groups`: draw only the prompts
-    of these groups (of `GROUPS`; default all): `["other"]`, the kept prompts alone, is what the fidelity column needs
-    (`merge_fidelity` adds it to a stored result); the hits of the groups left out stay NaN."""
+def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] | None = None, n: int = 20,
+                      n_other: int = 10, steps: int = 20, guidance_scale: float = 7.5, seed: int = 0, seeds: int = 3,
+                      params: dict | None = None, rows: dict | None = None, preserve: str = "world",
+                      template: str | list[str] = WORLD_TEMPLATE, world=None, overwrite: bool = False,
+                      shard: tuple[int, int] = (0, 1), progress: bool = True, n_general: int | None = None,
+                      groups: list[str] | None = None) -> dict:
+    """Erase each of `classes` with each method (`methods`: keys of METHODS, or `rows`: label → (kind, params) for
+    sweeps) and evaluate with the world's judge, `seeds` erase seeds per seeded method (one run for the others), `n`
+    images per erased and general prompt (`n_other` per other class), image k from seed `seed + k` for every method
+    (paired images). `params`: label → settings replacing METHOD_PARAMS; `template`: the prompts' template, or
+    several (`WORLD_CONTEXTS`: every prompt in each, `n` images each, image k of every context pooled as image unit
+    k). Returns the result dict that `table1`, `table3`, `paired_table` read; `shard=(i, k)` runs only every k-th
+    cell from the i-th (data-parallel workers; a final unsharded call gathers). A class "ring+star" erases both at
+    once (the many-concepts table; `n_general` images per general prompt, default `n`). Every cell's fidelity to the
+    original model (`FIDELITY_COLUMNS`, `frechet`) is added by the gathering call, from the "original" row's images
+    of the class (drawn there if that row is not among `rows`). `groups`: draw only the prompts of these groups (of
+    `GROUPS`; default all): `["other"]`, the kept prompts alone, is what the fidelity column needs (`merge_fidelity`
+    adds it to a stored result); the hits of the groups left out stay NaN."""
     world = Path(world or WORLD_DIR)
     classes = list(classes or TEST_CLASSES)
     if rows is None: rows = method_rows(methods or None, params)
@@ -249,30 +290,40 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     if groups is not None:
         if not groups: raise ValueError(f"groups: a non-empty list of {list(GROUPS)}, got {groups!r}")
         for g in groups: check_choice("groups", g, GROUPS)
-    for k, v in dict(n=n, n_other=n_other, steps=steps, seeds=seeds, **({} if n_general is None else dict(n_general=n_general))).items():
+    for k, v in dict(n=n, n_other=n_other, steps=steps, seeds=seeds,
+                     **({} if n_general is None else dict(n_general=n_general))).items():
         check_int(k, v, 1)
     world_protocol(classes[0], template)   # a bad template fails here
     settings_of_world = model_settings(world)
     for label, (kind, ps) in rows.items():
-        if kind not in METHODS.values(): raise ValueError(f"row {label!r}: method kind must be one of {list(METHODS.values())}, got {kind!r}")
-        _check_params(kind, ps, settings_of_world, many=any("+" in c for c in classes))   # bad settings fail before any work
+        if kind not in METHODS.values():
+            raise ValueError(f"row {label!r}: method kind must be one of {list(METHODS.values())}, got {kind!r}")
+        # bad settings fail before any work
+        _check_params(kind, ps, settings_of_world, many=any("+" in c for c in classes))
     out = Path(out)
+    # the tables' one template: as before
     settings = dict(n=n, n_other=n_other, steps=steps, guidance_scale=guidance_scale, seed=seed, preserve=preserve,
                     world=read_json(world/"world.json").get("measurements", {}).get("train_s"),
-                    **({} if template == WORLD_TEMPLATE else {"template": template}),   # the tables' one template: as before
-                    **({} if n_general is None else {"n_general": n_general}), **({} if groups is None else {"groups": list(groups)}))
+                    **({} if template == WORLD_TEMPLATE else {"template": template}),
+                    **({} if n_general is None else {"n_general": n_general}),
+                    **({} if groups is None else {"groups": list(groups)}))
     protocol = lambda c: _only_groups(world_protocol(c, template, n_other=n_other, n_general=n_general), groups)
-    draw = lambda c, d, pipe: run_protocol(protocol(c), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,   # a cell's images, judged
+    # a cell's images, judged
+    draw = lambda c, d, pipe: run_protocol(protocol(c), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,
                                            guidance_scale=guidance_scale, batch_size=16, progress=False)
     marker = out/"benchmark.json"
     if marker_state(marker, settings) == "other":
-        if not overwrite: raise FileExistsError(f"{str(out)!r} holds a benchmark with other settings; pass overwrite=True or use another folder")
+        if not overwrite:
+            raise FileExistsError(
+                f"{str(out)!r} holds a benchmark with other settings; pass overwrite=True or use another folder")
         shutil.rmtree(out)
     write_json(marker, settings)
-    cells = [(c, label, s) for c in classes for label, (kind, _) in rows.items() for s in range(seeds if is_seeded(kind) else 1)]
+    cells = [(c, label, s) for c in classes for label, (kind, _) in rows.items()
+             for s in range(seeds if is_seeded(kind) else 1)]
     i, k = shard
-    clf, result = WorldClassifier(load_classifier(world)), dict(settings=settings, rows={l: list(r) for l, r in rows.items()},
-                                                               classes=classes, seeds=seeds, cells={}, versions=library_versions())
+    clf, result = WorldClassifier(load_classifier(world)), dict(
+        settings=settings, rows={l: list(r) for l, r in rows.items()}, classes=classes, seeds=seeds, cells={},
+        versions=library_versions())
     cell_dir = lambda c, label, s: out/c/_slug(label)/f"seed{s}"
     todo = sum(j % k == i and not (cell_dir(*cell)/"cell.json").exists() for j, cell in enumerate(cells))
     bar = tqdm(total=todo, desc="benchmark cells" + (f" (process {i} of {k}: its share)" if k > 1 else ""),
@@ -284,8 +335,11 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
         if (d/"cell.json").exists():
             cell = read_json(d/"cell.json")
             if cell["spec"] != spec:
-                if not overwrite: raise FileExistsError(f"{str(d)!r} holds {cell['spec']}, not {spec}; pass overwrite=True or use another folder")
-                shutil.rmtree(d); cell = None
+                if not overwrite:
+                    raise FileExistsError(
+                        f"{str(d)!r} holds {cell['spec']}, not {spec}; pass overwrite=True or use another folder")
+                shutil.rmtree(d)
+                cell = None
         else: cell = None
         if cell is None:
             if j % k != i: continue
@@ -294,9 +348,10 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
             t_erase = time.time() - t
             summ = draw(c, d, pipe)
             recs = read_json(d/"records.json")
-            cell = dict(spec=spec, summary={key: summ.get(key) for key in ("acc_e", "acc_s", "acc_g", "h_o", "acc_g_by_kind")},
-                        hits=[[None if np.isnan(x) else round(float(x), 4) for x in row] for row in _cell_hits(recs, n)], erase_s=t_erase,
-                        eval_s=time.time() - t - t_erase, versions=library_versions())
+            cell = dict(
+                spec=spec, summary={key: summ.get(key) for key in ("acc_e", "acc_s", "acc_g", "h_o", "acc_g_by_kind")},
+                hits=[[None if np.isnan(x) else round(float(x), 4) for x in row] for row in _cell_hits(recs, n)],
+                erase_s=t_erase, eval_s=time.time() - t - t_erase, versions=library_versions())
             write_json(d/"cell.json", cell)
             bar.update()
         if k == 1 and "frechet" not in cell:   # the gathering call: the cell's fidelity to the original model
@@ -311,11 +366,13 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
 
 # %% ../nbs/06a_benchmark.ipynb #73be7a95
 def run_sharded(fn, **kw):
-    """`fn(**kw)` shared out over the processes of an `accelerate launch` (one process when run plainly): every process runs
-    `fn(**kw, shard=(i, N), progress=False)`, then process 0 the unsharded call that gathers what they wrote. Returns that
-    call's result on process 0, None on the others. `fn`: `erasure_benchmark` or anything with its `shard` contract."""
+    """`fn(**kw)` shared out over the processes of an `accelerate launch` (one process when run plainly): every
+    process runs `fn(**kw, shard=(i, N), progress=False)`, then process 0 the unsharded call that gathers what they
+    wrote. Returns that call's result on process 0, None on the others. `fn`: `erasure_benchmark` or anything with
+    its `shard` contract."""
     state = processes()
-    if state.num_processes > 1:   # process 0's bar shows its share: the shares are balanced, so its estimate is the run's
+    # process 0's bar shows its share: the shares are balanced, so its estimate is the run's
+    if state.num_processes > 1:
         shown = kw.get("progress", True) and state.is_main_process
         fn(**{**kw, "progress": shown}, shard=(state.process_index, state.num_processes))
     state.wait_for_everyone()
@@ -323,23 +380,28 @@ def run_sharded(fn, **kw):
 
 # %% ../nbs/06a_benchmark.ipynb #5736462e
 def _versions_note(stored: dict, new: dict) -> str:
-    "Why two runs' images may differ: the libraries that differ between them (fine-tuned baselines amplify last-bit changes)."
+    """Why two runs' images may differ: the libraries that differ between them (fine-tuned baselines amplify last-bit
+    changes)."""
     if "versions" not in stored: return " (the stored result records no library versions to compare)"
-    diff = {k: [stored["versions"].get(k), v] for k, v in new.get("versions", {}).items() if stored["versions"].get(k) != v}
+    diff = {k: [stored["versions"].get(k), v] for k, v in new.get("versions", {}).items()
+            if stored["versions"].get(k) != v}
     return f" (libraries stored → now: {diff})" if diff else " (with the same library versions)"
 
 def _same_protocol(stored: dict, new: dict, *keys) -> None:
     "`ValueError` unless the two runs have the same settings (these `keys` and the protocol's) and classes."
     for k in ("n", "n_other", "n_general", "steps", "guidance_scale", "seed", "preserve", "world", "template") + keys:
         if stored["settings"].get(k) != new["settings"].get(k):
-            raise ValueError(f"the runs differ in {k}: {stored['settings'].get(k)!r} against {new['settings'].get(k)!r}")
-    if stored["classes"] != new["classes"]: raise ValueError(f"the runs erase other classes: {stored['classes']} against {new['classes']}")
+            raise ValueError(
+                f"the runs differ in {k}: {stored['settings'].get(k)!r} against {new['settings'].get(k)!r}")
+    if stored["classes"] != new["classes"]:
+        raise ValueError(f"the runs erase other classes: {stored['classes']} against {new['classes']}")
 
 # %% ../nbs/06a_benchmark.ipynb #103b1955
 def merge_results(stored: dict, new: dict, replace: list[str] = ()) -> dict:
-    """`stored` with the rows of `new` it lacks, for the same settings and classes; `ValueError` unless every row both hold
-    has the same hits in every class and erase seed they share (and at least one row is shared). `replace`: rows of both
-    whose stored cells `new`'s replace (a row today's libraries no longer reproduce, run again), the pairing checked on the others."""
+    """`stored` with the rows of `new` it lacks, for the same settings and classes; `ValueError` unless every row
+    both hold has the same hits in every class and erase seed they share (and at least one row is shared).
+    `replace`: rows of both whose stored cells `new`'s replace (a row today's libraries no longer reproduce, run
+    again), the pairing checked on the others."""
     _same_protocol(stored, new, "groups")
     bad = [l for l in replace if l not in new["rows"] or l not in stored["rows"]]
     if bad:
@@ -348,12 +410,15 @@ def merge_results(stored: dict, new: dict, replace: list[str] = ()) -> dict:
     shared = [l for l in new["rows"] if l in stored["rows"] and l not in replace]
     if not shared: raise ValueError(f"no row in common to check the pairing with: {list(new['rows'])}")
     for l in shared:
-        if list(new["rows"][l]) != list(stored["rows"][l]): raise ValueError(f"row {l!r} has other settings: {new['rows'][l]} against {stored['rows'][l]}")
+        if list(new["rows"][l]) != list(stored["rows"][l]):
+            raise ValueError(f"row {l!r} has other settings: {new['rows'][l]} against {stored['rows'][l]}")
         for c in new["classes"]:
             for s, cell in new["cells"][c][l].items():
-                a, b = (np.array(x["hits"], dtype=float)[:, :len(HIT_COLUMNS)] for x in (cell, stored["cells"][c][l].get(s, cell)))
+                a, b = (np.array(x["hits"], dtype=float)[:, :len(HIT_COLUMNS)]
+                        for x in (cell, stored["cells"][c][l].get(s, cell)))
                 if not np.allclose(a, b, equal_nan=True):   # the hits, not the fidelity (a stored result may lack it)
-                    raise ValueError(f"row {l!r}, class {c}, erase seed {s}: the hits differ, so the images are not the stored ones"
+                    raise ValueError(f"row {l!r}, class {c}, erase seed {s}: the hits differ, so the images are not "
+                                     "the stored ones"
                                      + _versions_note(stored, new))
     out = as_json(stored)
     for l in new["rows"]:
@@ -367,44 +432,52 @@ def merge_results(stored: dict, new: dict, replace: list[str] = ()) -> dict:
 
 # %% ../nbs/06a_benchmark.ipynb #bdbbb526
 def merge_fidelity(stored: dict, new: dict) -> dict:
-    """`stored` with the fidelity columns and `frechet` of `new`: a run of the same settings that drew only the kept prompts
-    (`erasure_benchmark(groups=["other"])`). A cell takes them only where its kept hits (Acc_s per image seed) equal the
-    stored cell's, the proof that the erase and the kept images are the stored ones; the others keep none and are listed,
-    with the cells `new` lacks, under `fidelity["unpaired"]` / `fidelity["missing"]`."""
+    """`stored` with the fidelity columns and `frechet` of `new`: a run of the same settings that drew only the kept
+    prompts (`erasure_benchmark(groups=["other"])`). A cell takes them only where its kept hits (Acc_s per image
+    seed) equal the stored cell's, the proof that the erase and the kept images are the stored ones; the others keep
+    none and are listed, with the cells `new` lacks, under `fidelity["unpaired"]` / `fidelity["missing"]`."""
     _same_protocol(stored, new)
-    if new["settings"].get("groups") != ["other"]: raise ValueError("new: a run of the kept prompts alone (groups=['other'])")
+    if new["settings"].get("groups") != ["other"]:
+        raise ValueError("new: a run of the kept prompts alone (groups=['other'])")
     out, j = as_json(stored), HIT_COLUMNS.index("acc_s")
     unpaired, missing = [], []
     for c, row in out["cells"].items():
         for l, cells in row.items():
             for s, cell in cells.items():
                 theirs = new["cells"].get(c, {}).get(l, {}).get(s) if new["rows"].get(l) == stored["rows"][l] else None
-                if theirs is None or "frechet" not in theirs: missing.append([c, l, s]); continue
+                if theirs is None or "frechet" not in theirs:
+                    missing.append([c, l, s])
+                    continue
                 a, b = (np.array(x["hits"], dtype=float) for x in (cell, theirs))
-                if not np.allclose(a[:, j], b[:, j], equal_nan=True): unpaired.append([c, l, s]); continue
+                if not np.allclose(a[:, j], b[:, j], equal_nan=True):
+                    unpaired.append([c, l, s])
+                    continue
                 hits = np.concatenate([a[:, :len(HIT_COLUMNS)], b[:, len(HIT_COLUMNS):]], axis=1)
-                cell.update(hits=[[None if np.isnan(x) else x for x in r] for r in hits.tolist()], frechet=theirs["frechet"])
+                cell.update(hits=[[None if np.isnan(x) else x for x in r] for r in hits.tolist()],
+                            frechet=theirs["frechet"])
     out["fidelity"] = dict(versions=new.get("versions"), unpaired=unpaired, missing=missing)
     return out
 
 def fidelity_rerun(stored: dict) -> dict:
-    "The `erasure_benchmark` arguments that draw a stored result's kept prompts again (its rows, classes, seeds, settings), for `merge_fidelity`."
+    """The `erasure_benchmark` arguments that draw a stored result's kept prompts again (its rows, classes, seeds,
+    settings), for `merge_fidelity`."""
     s = stored["settings"]
     keys = ("n", "n_other", "steps", "guidance_scale", "seed", "preserve", "template", "n_general")
-    return dict(classes=stored["classes"], rows={l: tuple(r) for l, r in stored["rows"].items()}, seeds=stored["seeds"],
-                groups=["other"], **{k: s[k] for k in keys if k in s})
+    return dict(classes=stored["classes"], rows={l: tuple(r) for l, r in stored["rows"].items()},
+                seeds=stored["seeds"], groups=["other"], **{k: s[k] for k in keys if k in s})
 
 def merge_into(path, new: dict, merge: Callable[..., dict] = merge_results, **kw) -> dict:
-    "`merge(stored, new, **kw)` (`merge_results` or `merge_fidelity`) of the stored result at `path`, written back to `path` (a temporary file, then renamed)."
+    """`merge(stored, new, **kw)` (`merge_results` or `merge_fidelity`) of the stored result at `path`, written back to
+    `path` (a temporary file, then renamed)."""
     merged = merge(read_json(Path(path)), new, **kw)
     write_json(path, merged)
     return merged
 
 # %% ../nbs/06a_benchmark.ipynb #3e6be302
 def fidelity_into(path, out, **kw) -> dict | None:
-    """The fidelity columns of the stored result at `path`: its kept prompts drawn again in `out` (`fidelity_rerun`, shared
-    out over an `accelerate launch`'s processes), merged into it where the kept hits match (`merge_fidelity`) and written
-    back. Returns the merged result on process 0, None on the others. `kw`: e.g. `world=`."""
+    """The fidelity columns of the stored result at `path`: its kept prompts drawn again in `out` (`fidelity_rerun`,
+    shared out over an `accelerate launch`'s processes), merged into it where the kept hits match (`merge_fidelity`)
+    and written back. Returns the merged result on process 0, None on the others. `kw`: e.g. `world=`."""
     res = run_sharded(erasure_benchmark, out=out, **fidelity_rerun(read_json(Path(path))), **kw)
     return None if res is None else merge_into(path, res, merge_fidelity)
 
@@ -420,27 +493,34 @@ def _grid_images(out, cls: str, methods: list[str] | None, per_prompt: int, n_ot
     settings = read_json(Path(out)/"benchmark.json")
     methods = [m for m in (methods or METHODS) if (Path(out)/cls/_slug(m)/"seed0"/"images").is_dir()]
     first = len(world_protocol(cls).prompts)   # the first template's prompts (of several, `template`)
-    prompts = list(enumerate(world_protocol(cls, settings.get("template", WORLD_TEMPLATE), n_other=settings["n_other"]).prompts))[:first]
-    rows = [(i, p) for i, p in prompts if p.group != "other"] + [(i, p) for i, p in prompts if p.group == "other"][:n_other]
+    prompts = list(enumerate(world_protocol(cls, settings.get("template", WORLD_TEMPLATE),
+                                            n_other=settings["n_other"]).prompts))[:first]
+    rows = [(i, p) for i, p in prompts if p.group != "other"] + [(i, p) for i, p in prompts
+                                                                 if p.group == "other"][:n_other]
     k = min(per_prompt, settings["n_other"], settings["n"])
-    ims = {m: [[Image.open(Path(out)/cls/_slug(m)/"seed0"/"images"/f"{i:04d}_{j:04d}.png").convert("RGB") for j in range(k)]
-               for i, _ in rows] for m in methods}
+    ims = {m: [[Image.open(Path(out)/cls/_slug(m)/"seed0"/"images"/f"{i:04d}_{j:04d}.png").convert("RGB")
+                for j in range(k)] for i, _ in rows] for m in methods}
     return ims, [p.prompt for _, p in rows]
 
 def benchmark_grid(out, cls: str, methods: list[str] | None = None, per_prompt: int = 3, n_other: int = 2):
-    "Image grid of one erased class (erase seed 0): its canonical prompt, synonyms and associated names, and `n_other` other classes, side by side per method."
+    """Image grid of one erased class (erase seed 0): its canonical prompt, synonyms and associated names, and
+    `n_other` other classes, side by side per method."""
     return comparison_grid(*_grid_images(out, cls, methods, per_prompt, n_other))
 
-def grid_fingerprint(out, cls: str, methods: list[str] | None = None, per_prompt: int = 3, n_other: int = 2, side: int = 4) -> dict:
-    """What `benchmark_grid` shows, small enough to ship beside its picture: the rows' prompts and, per method, each image
-    shrunk to `side`×`side` RGB (box filter) as hex bytes; a rerun of the same command must reproduce it (tests/test_hub_ids.py)."""
+def grid_fingerprint(out, cls: str, methods: list[str] | None = None, per_prompt: int = 3, n_other: int = 2,
+                     side: int = 4) -> dict:
+    """What `benchmark_grid` shows, small enough to ship beside its picture: the rows' prompts and, per method, each
+    image shrunk to `side`×`side` RGB (box filter) as hex bytes; a rerun of the same command must reproduce it
+    (tests/test_hub_ids.py)."""
     from PIL import Image
     ims, prompts = _grid_images(out, cls, methods, per_prompt, n_other)
     tile = lambda im: im.resize((side, side), Image.Resampling.BOX).tobytes().hex()
-    return dict(prompts=prompts, side=side, methods={m: [[tile(im) for im in row] for row in rows] for m, rows in ims.items()})
+    return dict(prompts=prompts, side=side,
+                methods={m: [[tile(im) for im in row] for row in rows] for m, rows in ims.items()})
 
 def fingerprint_distance(a: dict, b: dict) -> float:
-    "Largest mean absolute difference (0–255) between the tiles of two fingerprints' common methods; ValueError if their rows differ."
+    """Largest mean absolute difference (0–255) between the tiles of two fingerprints' common methods; ValueError if
+    their rows differ."""
     if a["prompts"] != b["prompts"] or a["side"] != b["side"]:
         raise ValueError(f"the fingerprints show different rows: {a['prompts']} against {b['prompts']}")
     common = sorted(set(a["methods"]) & set(b["methods"]))
@@ -463,31 +543,38 @@ TRADEOFF_KNOBS = {   # method → (knob, values), from the most preserving to th
                                     dict(d1=1.1, d2=1.6, s1=0.7, s2=0.3)])}
 
 def _knob_label(method: str, knob: str, value) -> str:
-    return f"{method} · " + (",".join(f"{k}={x}" for k, x in value.items()) if isinstance(value, dict) else f"{knob}={value}")
+    return f"{method} · " + (",".join(f"{k}={x}" for k, x in value.items()) if isinstance(value,
+                                                                                          dict) else f"{knob}={value}")
 
 def tradeoff_rows(knobs: dict | None = None) -> dict:
-    "Benchmark rows (label → (kind, params)) for every method and knob value of `knobs` (default TRADEOFF_KNOBS), plus the original."
-    return method_rows(["original"], extra={_knob_label(m, knob, v): (m, {knob: v})
-                                            for m, (knob, values) in (knobs or TRADEOFF_KNOBS).items() for v in values})
+    """Benchmark rows (label → (kind, params)) for every method and knob value of `knobs` (default TRADEOFF_KNOBS),
+    plus the original."""
+    return method_rows(["original"],
+                       extra={_knob_label(m, knob, v): (m, {knob: v})
+                              for m, (knob, values) in (knobs or TRADEOFF_KNOBS).items() for v in values})
 
 
 # %% ../nbs/06a_benchmark.ipynb #09f50b7b
-MANY_METHODS = ["original", "UCE (2023 recipe)", "UCE (2025 recipe)", "SPEED", "MACE", "closed form (variant 1)", "RealEra (full)",
-                "model-aware neighbourhood"]   # every method of METHODS that erases several classes in one call
+# every method of METHODS that erases several classes in one call
+MANY_METHODS = ["original", "UCE (2023 recipe)", "UCE (2025 recipe)", "SPEED", "MACE", "closed form (variant 1)",
+                "RealEra (full)", "model-aware neighbourhood"]
 
 def many_concepts_sets(ks=(1, 3, 5), draws: int = 3, seed: int = 0, pool: list[str] | None = None) -> list[str]:
-    """`draws` distinct sets of k classes of `pool` (default every class of the world) for each k in `ks`, drawn from `seed`;
-    each as the benchmark's class "a+b+c" (in the world's class order)."""
+    """`draws` distinct sets of k classes of `pool` (default every class of the world) for each k in `ks`, drawn
+    from `seed`; each as the benchmark's class "a+b+c" (in the world's class order)."""
     from math import comb
     pool = list(CLASSES if pool is None else pool)
     bad = [c for c in pool if c not in CLASSES]
-    if bad or len(set(pool)) != len(pool): raise ValueError(f"pool must be distinct world classes {CLASSES}, got {pool!r}")
+    if bad or len(set(pool)) != len(pool):
+        raise ValueError(f"pool must be distinct world classes {CLASSES}, got {pool!r}")
     check_int("draws", draws, 1)
     rng, sets = random.Random(seed), []
     for k in ks:
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < len(pool):
-            raise ValueError(f"every k must be an int in [1, {len(pool) - 1}] (classes of a pool of {len(pool)} with one kept), got {k!r}")
-        if draws > comb(len(pool), k): raise ValueError(f"{draws} distinct sets of {k} of {len(pool)} classes do not exist")
+            raise ValueError(f"every k must be an int in [1, {len(pool) - 1}] (classes of a pool of {len(pool)} with "
+                             f"one kept), got {k!r}")
+        if draws > comb(len(pool), k):
+            raise ValueError(f"{draws} distinct sets of {k} of {len(pool)} classes do not exist")
         mine = []
         while len(mine) < draws:
             s = "+".join(sorted(rng.sample(pool, k), key=CLASSES.index))

@@ -11,7 +11,8 @@ from dataclasses import asdict
 from fastcore.script import Param
 
 from .base import check_int, check_writable, save_figure, write_json
-from .config import (ATTACKS, CRITERIA, DEFAULT_TOL, DISCOVERED, EXPORT_FORMATS, JUDGES, AttackConfig, DiscoverConfig, EraseConfig, SamplingConfig)
+from .config import (ATTACKS, CRITERIA, DEFAULT_TOL, DISCOVERED, EXPORT_FORMATS, JUDGES, AttackConfig,
+                            DiscoverConfig, EraseConfig, SamplingConfig)
 from .settings import anchor_prompt, model_folder, model_settings, preserve_prompts
 
 
@@ -30,24 +31,25 @@ def _took(t0: float) -> str:
     return f"{s} s" if s < 60 else f"{s // 60} min {s % 60:02d} s"
 
 # %% ../nbs/90_cli.ipynb #d6bfae96
-def neighborhood(
-    concept: Param("the erasure concept, as it appears in the prompt", str, required=True) = None,
-    out: Param("PNG file to write", str, required=True) = None,
-    prompt: Param("erase prompt (default: 'a photo of the {concept}')", str) = None,
-    anchor: Param("anchor prompt (default: the erase prompt without the concept)", str) = None,
-    compare: Param("a real prompt to place in the view; repeat the option for more (default: none)", str, action="append") = None,
-    model: Param("hub id or local folder; default: the embedded model", str) = None,
-    device: Param("torch device", str) = "cpu",
-    dtype: Param("float32, float16 or bfloat16", str) = "float32",
-    seed: Param("random seed", int) = 0,
-    d1: Param(f"D1, neighbor radius (fraction of the token norm){_default(SamplingConfig, 'd1')}", float) = None,
-    d2: Param(f"D2, outer radius of beyond samples{_default(SamplingConfig, 'd2')}", float) = None,
-    s1: Param(f"S1, upper cosine bound{_default(SamplingConfig, 's1')}", float) = None,
-    s2: Param(f"S2, lower cosine bound{_default(SamplingConfig, 's2')}", float) = None,
-    m: Param(f"M, mined neighbors{_default(SamplingConfig, 'm')}", int) = None,
-    n: Param(f"N, beyond samples{_default(SamplingConfig, 'n')}", int) = None,
-    discover: Param("also place the K texts the original model draws most as the concept (`realera discover`) in the view", int) = 0,
-    overwrite: Param("replace an existing output file", action="store_true") = False):
+def neighborhood(concept: Param("the erasure concept, as it appears in the prompt", str, required=True) = None,
+                 out: Param("PNG file to write", str, required=True) = None,
+                 prompt: Param("erase prompt (default: 'a photo of the {concept}')", str) = None,
+                 anchor: Param("anchor prompt (default: the erase prompt without the concept)", str) = None,
+                 compare: Param("a real prompt to place in the view; repeat the option for more (default: none)", str,
+                                action="append") = None,
+                 model: Param("hub id or local folder; default: the embedded model", str) = None,
+                 device: Param("torch device", str) = "cpu",
+                 dtype: Param("float32, float16 or bfloat16", str) = "float32", seed: Param("random seed", int) = 0,
+                 d1: Param(f"D1, neighbor radius (fraction of the token norm){_default(SamplingConfig, 'd1')}",
+                           float) = None,
+                 d2: Param(f"D2, outer radius of beyond samples{_default(SamplingConfig, 'd2')}", float) = None,
+                 s1: Param(f"S1, upper cosine bound{_default(SamplingConfig, 's1')}", float) = None,
+                 s2: Param(f"S2, lower cosine bound{_default(SamplingConfig, 's2')}", float) = None,
+                 m: Param(f"M, mined neighbors{_default(SamplingConfig, 'm')}", int) = None,
+                 n: Param(f"N, beyond samples{_default(SamplingConfig, 'n')}", int) = None,
+                 discover: Param(
+    "also place the K texts the original model draws most as the concept (`realera discover`) in the view", int) = 0,
+                 overwrite: Param("replace an existing output file", action="store_true") = False):
     "Mine a concept's neighborhood and write its UMAP view (PNG) and distance table (JSON)."
     from realera.core import load_pipeline
     from realera.sampling import neighborhood_figure
@@ -63,7 +65,8 @@ def neighborhood(
     compare = list(compare or [])
     if discover:   # the discovered texts in the erase prompt's place of the concept
         st = model_settings(model)
-        d = run_discover(pipe, concept, anchor_prompt(st, None) or "", preserve=resolve_preserve([concept], preserve_prompts(st, [concept])), progress=False)
+        d = run_discover(pipe, concept, anchor_prompt(st, None) or "",
+                         preserve=resolve_preserve([concept], preserve_prompts(st, [concept])), progress=False)
         compare += [prompt.replace(concept, t) for t in d.top(discover)]
     fig, table = neighborhood_figure(pipe, prompt, concept, compare, anchor, seed=seed, **th)
     save_figure(fig, png)
@@ -77,13 +80,18 @@ def discover(
     concept: Param("the concept, as written in prompts", str, required=True) = None,
     out: Param("output folder: OUT/discovered.json", str, required=True) = None,
     model: Param("hub id or local folder; default: the embedded model", str) = None,
-    candidates: Param("CSV of candidate phrases (column 'prompt', or its only column); default: the tokenizer's whole words", str) = None,
+    candidates: Param("CSV of candidate phrases (column 'prompt', or its only column); default: the "
+                      "tokenizer's whole words", str) = None,
     top: Param("how many of the best to print", int) = 20,
-    criterion: Param(f"{', '.join(CRITERIA)}: the noise predictions on the concept's trajectory, the cross-attention keys/values, or the text encoder's output{_default(DiscoverConfig, 'criterion')}", str) = None,
+    criterion: Param(f"{', '.join(CRITERIA)}: the noise predictions on the concept's trajectory, the cross-attention "
+                     f"keys/values, or the text encoder's output{_default(DiscoverConfig, 'criterion')}", str) = None,
     anchor: Param("anchor prompt (default: the model's realera.json, else '')", str) = None,
-    preserve: Param("a prompt to preserve (candidates nearer it are set aside); repeat for more (default: the model's realera.json)", str, action="append") = None,
-    draws: Param(f"(z_t, t) pairs of the concept's trajectory for the response criterion{_default(DiscoverConfig, 'draws')}", int) = None,
-    prefilter: Param(f"response: only this many nearest by the kv distance meet the UNet (0: all){_default(DiscoverConfig, 'prefilter')}", int) = None,
+    preserve: Param("a prompt to preserve (candidates nearer it are set aside); repeat for more (default: the "
+                    "model's realera.json)", str, action="append") = None,
+    draws: Param("(z_t, t) pairs of the concept's trajectory for the response "
+                 f"criterion{_default(DiscoverConfig, 'draws')}", int) = None,
+    prefilter: Param("response: only this many nearest by the kv distance meet the UNet (0: "
+                     f"all){_default(DiscoverConfig, 'prefilter')}", int) = None,
     device: Param("torch device", str) = "cpu",
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
     seed: Param("random seed", int) = 0,
@@ -95,40 +103,75 @@ def discover(
     from realera.discover import discover as run_discover, read_candidates, write_discoveries
     t0 = time.time()
     check_int("--top", top, 1)
-    cfg = DiscoverConfig(**{k: v for k, v in dict(criterion=criterion, draws=draws, prefilter=prefilter, seed=seed).items() if v is not None})
+    cfg = DiscoverConfig(**{k: v
+                            for k, v in dict(criterion=criterion, draws=draws, prefilter=prefilter, seed=seed).items()
+                            if v is not None})
     cands = read_candidates(candidates) if candidates else None   # a bad file fails before the model loads
     settings = model_settings(model)
     kept = preserve_prompts(settings, [concept], preserve)
     record = check_writable(Path(out)/DISCOVERED, overwrite)
     pipe = load_pipeline(model, device=device, dtype=dtype)
-    d = run_discover(pipe, concept, anchor_prompt(settings, anchor) or "", cands, resolve_preserve([concept], kept), cfg,
-                     source=candidates, progress=not quiet)
+    d = run_discover(pipe, concept, anchor_prompt(settings, anchor) or "", cands, resolve_preserve([concept], kept),
+                     cfg, source=candidates, progress=not quiet)
     write_discoveries(record, [d])
     for i, r in enumerate(d.ranked[:top]): print(f"{i + 1:>4}  {r['score']:+.3f}  {r['text']}")
-    print(f"ranked {len(d.ranked)} candidates ({d.source}, criterion {d.criterion}; {len(d.protected)} set aside as nearer a "
+    print(f"ranked {len(d.ranked)} candidates ({d.source}, criterion {d.criterion}; {len(d.protected)} set "
+          "aside as nearer a "
           f"preserve prompt, {len(d.excluded)} holding the concept) in {_took(t0)}: {record}")
     return d
 
 # %% ../nbs/90_cli.ipynb #9add9471
 def erase(
-    concept: Param("a concept to erase, as written in prompts; repeat for more", str, action="append", required=True) = None,
-    out: Param("output folder (refused if not empty, unless --overwrite or resuming the same run)", str, required=True) = None,
-    anchor: Param("anchor prompt(s): one for all concepts or one per concept (default: the model's realera.json, else '')", str, action="append") = None,
-    preserve: Param("a prompt to preserve; repeat for more (default: the model's realera.json, else realera's generic list)", str, action="append") = None,
-    config: Param("EraseConfig as .json/.yaml/.yml, or a shipped one by name: t4 (16 GB, fp16), a100, sdxl-a100 (40 GB, SDXL) (default: the model's realera.json, else the paper's settings)", str) = None,
-    variant: Param("the paper's ablation variant 1, 2, 3 or full (the paper's RealEra), or aware (the closed form on the model-aware neighbourhood); overrides the config's switches (default: the config's, i.e. the model's realera.json)", str) = None,
+    concept: Param(
+        "a concept to erase, as written in prompts; repeat for more", str, action="append", required=True
+    ) = None,
+    out: Param(
+        "output folder (refused if not empty, unless --overwrite or resuming the same run)", str, required=True
+    ) = None,
+    anchor: Param(
+        "anchor prompt(s): one for all concepts or one per concept (default: the model's realera.json, else '')",
+        str,
+        action="append",
+    ) = None,
+    preserve: Param(
+        "a prompt to preserve; repeat for more (default: the model's realera.json, else realera's generic list)",
+        str,
+        action="append",
+    ) = None,
+    config: Param(
+        "EraseConfig as .json/.yaml/.yml, or a shipped one by name: t4 (16 GB, fp16), a100, sdxl-a100 (40 GB, SDXL) "
+        "(default: the model's realera.json, else the paper's settings)",
+        str,
+    ) = None,
+    variant: Param(
+        "the paper's ablation variant 1, 2, 3 or full (the paper's RealEra), or aware (the closed form on the "
+        "model-aware neighbourhood); overrides the config's switches (default: the config's, i.e. the "
+        "model's realera.json)",
+        str,
+    ) = None,
     model: Param("hub id or local folder; default: the embedded model", str) = None,
     device: Param("torch device", str) = "cpu",
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
     seed: Param("random seed (default: the config's)", int) = None,
     steps: Param("alignment steps (the paper's epochs), overriding the config (default: the config's)", int) = None,
-    harden: Param("rounds of RECE hardening of the closed form (beyond the paper; see `realera attack`), overriding the config (default: the config's)", int) = None,
-    discover: Param("also erase the K texts the original model draws most as each concept (`realera discover`; beyond the paper), overriding the config (default: the config's)", int) = None,
-    discover_candidates: Param("CSV of candidate phrases for --discover (default: the tokenizer's whole words)", str) = None,
+    harden: Param(
+        "rounds of RECE hardening of the closed form (beyond the paper; see `realera attack`), overriding the config "
+        "(default: the config's)",
+        int,
+    ) = None,
+    discover: Param(
+        "also erase the K texts the original model draws most as each concept (`realera discover`; beyond the paper), "
+        "overriding the config (default: the config's)",
+        int,
+    ) = None,
+    discover_candidates: Param(
+        "CSV of candidate phrases for --discover (default: the tokenizer's whole words)", str
+    ) = None,
     force: Param("erase concepts the model's realera.json does not list", action="store_true") = False,
     save_pipeline: Param("also write the fused full pipeline to OUT/pipeline", action="store_true") = False,
     overwrite: Param("replace the artifacts in a non-empty OUT", action="store_true") = False,
-    quiet: Param("no progress bars", action="store_true") = False):
+    quiet: Param("no progress bars", action="store_true") = False,
+):
     "Erase concepts from a Stable Diffusion pipeline with RealEra and write the artifacts to OUT."
     from realera.runs import erase_config, erase_folder
     t0 = time.time()
@@ -140,19 +183,19 @@ def erase(
     else: print(f"erased {what} in {_took(t0)}: {out}")
 
 # %% ../nbs/90_cli.ipynb #10f03094
-def generate(
-    prompt: Param("a prompt; repeat for more", str, action="append", required=True) = None,
-    out: Param("output folder", str, required=True) = None,
-    erased: Param("folder written by `realera erase`: generate with the erased model too (default: the original model only)", str) = None,
-    only_erased: Param("with --erased: skip the original model's images", action="store_true") = False,
-    model: Param("hub id or local folder; default: the embedded model", str) = None,
-    n: Param("images per prompt (default: the model's realera.json, else 4)", int) = None,
-    seed: Param("seed of the first image; image k uses seed + k", int) = 0,
-    steps: Param("sampler steps (default: the model's realera.json, else 25)", int) = None,
-    guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)", float) = None,
-    device: Param("torch device", str) = "cpu",
-    dtype: Param("float32, float16 or bfloat16", str) = "float32",
-    overwrite: Param("replace existing outputs in OUT", action="store_true") = False):
+def generate(prompt: Param("a prompt; repeat for more", str, action="append", required=True) = None,
+             out: Param("output folder", str, required=True) = None,
+             erased: Param(
+    "folder written by `realera erase`: generate with the erased model too (default: the original model only)",
+    str) = None, only_erased: Param("with --erased: skip the original model's images", action="store_true") = False,
+             model: Param("hub id or local folder; default: the embedded model", str) = None,
+             n: Param("images per prompt (default: the model's realera.json, else 4)", int) = None,
+             seed: Param("seed of the first image; image k uses seed + k", int) = 0,
+             steps: Param("sampler steps (default: the model's realera.json, else 25)", int) = None,
+             guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)",
+                             float) = None, device: Param("torch device", str) = "cpu",
+             dtype: Param("float32, float16 or bfloat16", str) = "float32",
+             overwrite: Param("replace existing outputs in OUT", action="store_true") = False):
     "Generate a PNG grid of images, original vs erased side by side when both are asked for."
     from realera.runs import generate_folder
     t0 = time.time()
@@ -164,13 +207,17 @@ def generate(
 
 # %% ../nbs/90_cli.ipynb #89203791
 def evaluate(
-    protocol: Param("cifar10, celebrity, artist, nudity, coco, or world (default: the model's realera.json)", str) = None,
+    protocol: Param("cifar10, celebrity, artist, nudity, coco, or world (default: the "
+                    "model's realera.json)", str) = None,
     out: Param("output folder", str, required=True) = None,
-    erased: Param("folder written by `realera erase`: evaluate the erased model beside the original (default: the original only)", str) = None,
+    erased: Param("folder written by `realera erase`: evaluate the erased model beside the original (default: "
+                  "the original only)", str) = None,
     concept: Param("the erased concept (default: the erase's first concept, else the protocol's default)", str) = None,
     model: Param("hub id or local folder; default: the embedded model", str) = None,
-    classifier: Param(f"the judge: {', '.join(JUDGES[:2])}, or a CLIP hub id/folder (default: the model's realera.json, else openai/clip-vit-large-patch14)", str) = None,
-    n: Param("images per prompt (default: the model's realera.json, else the paper's 200; preserved names: 5)", int) = None,
+    classifier: Param(f"the judge: {', '.join(JUDGES[:2])}, or a CLIP hub id/folder (default: the model's "
+                      "realera.json, else openai/clip-vit-large-patch14)", str) = None,
+    n: Param("images per prompt (default: the model's realera.json, else the paper's 200; "
+             "preserved names: 5)", int) = None,
     seed: Param("seed of the first image; image k uses seed + k", int) = 0,
     steps: Param("sampler steps (default: the model's realera.json, else 25)", int) = None,
     guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)", float) = None,
@@ -178,16 +225,19 @@ def evaluate(
     score: Param("argmax (accuracy of the top class) or prob (mean probability of the true class)", str) = "argmax",
     device: Param("torch device", str) = "cpu",
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
-    reference: Param("a folder of your own images (e.g. COCO photos for --protocol coco): FID of each model's images against them (default: no FID)", str) = None,
-    fid_features: Param("FID's features: inception (FID's own; needs torch-fidelity) or judge (the judge's: CLIP, the world's CNN); default: judge on the world, else inception", str) = None,
+    reference: Param("a folder of your own images (e.g. COCO photos for --protocol coco): FID of each model's images "
+                     "against them (default: no FID)", str) = None,
+    fid_features: Param("FID's features: inception (FID's own; needs torch-fidelity) or judge (the judge's: CLIP, the "
+                        "world's CNN); default: judge on the world, else inception", str) = None,
     overwrite: Param("start over in an OUT evaluated with other settings", action="store_true") = False,
     quiet: Param("no progress bars", action="store_true") = False):
-    "Run an evaluation protocol on a model (and its erased version) and write JSON, a markdown table and an image grid."
+    """Run an evaluation protocol on a model (and its erased version) and write JSON, a markdown table and an image
+    grid."""
     from realera.evaluate import summary_table
     from realera.runs import evaluate_folder
     t0 = time.time()
-    s = evaluate_folder(out, protocol, erased, concept, model, classifier, n, seed, steps, guidance, batch_size, score, device,
-                        dtype, reference, fid_features, overwrite, progress=not quiet)
+    s = evaluate_folder(out, protocol, erased, concept, model, classifier, n, seed, steps, guidance, batch_size, score,
+                        device, dtype, reference, fid_features, overwrite, progress=not quiet)
     if s is None: return None                                   # not process 0 of an `accelerate launch`
     print(summary_table(s["models"]))
     print(f"evaluated {s['protocol']} ({s['n']} images per prompt, {' and '.join(s['models'])} model) in {_took(t0)}: "
@@ -199,50 +249,65 @@ def attack(
     method: Param(f"the attack: {', '.join(ATTACKS)}", str, required=True) = None,
     out: Param("output folder (attack.json, grid.png)", str, required=True) = None,
     concept: Param("the concept to bring back (default: the erase's first concept)", str) = None,
-    erased: Param("folder written by `realera erase`; without it (the default) the original model is attacked (the sanity check)", str) = None,
+    erased: Param("folder written by `realera erase`; without it (the default) the original model is attacked "
+                  "(the sanity check)", str) = None,
     model: Param("hub id or local folder; default: the embedded model", str) = None,
-    protocol: Param("whose judge and prompts: cifar10, celebrity, artist, nudity or world (default: the model's realera.json)", str) = None,
-    classifier: Param(f"the judge: {', '.join(JUDGES[:2])}, or a CLIP hub id/folder (default: as realera evaluate)", str) = None,
-    prompt: Param("the plain prompt, the no-attack baseline that rece and soft start from (default: the protocol's)", str) = None,
-    prompts: Param("prompts attack: a CSV file with a header (column 'prompt', as I2P, MMA-Diffusion, Ring-A-Bell; default: the protocol's own)", str) = None,
-    column: Param("the prompt column of --prompts (default: prompt, else adv_prompt, else the only column)", str) = None,
+    protocol: Param("whose judge and prompts: cifar10, celebrity, artist, nudity or world (default: the "
+                    "model's realera.json)", str) = None,
+    classifier: Param(f"the judge: {', '.join(JUDGES[:2])}, or a CLIP hub id/folder (default: as "
+                      "realera evaluate)", str) = None,
+    prompt: Param("the plain prompt, the no-attack baseline that rece and soft start from (default: "
+                  "the protocol's)", str) = None,
+    prompts: Param("prompts attack: a CSV file with a header (column 'prompt', as I2P, MMA-Diffusion, Ring-A-Bell; "
+                   "default: the protocol's own)", str) = None,
+    column: Param("the prompt column of --prompts (default: prompt, else adv_prompt, else "
+                  "the only column)", str) = None,
     n: Param(f"images per attacked prompt and attack seed{_default(AttackConfig, 'n')}", int) = None,
-    seeds: Param(f"attack seeds (soft: each optimises from its own start){_default(AttackConfig, 'seeds')}", int) = None,
+    seeds: Param("attack seeds (soft: each optimises from its own "
+                 f"start){_default(AttackConfig, 'seeds')}", int) = None,
     seed: Param("the first attack seed", int) = 0,
-    iterations: Param(f"soft, teacher, unlearndiff: optimisation steps{_default(AttackConfig, 'iterations')}", int) = None,
-    tokens: Param(f"soft, teacher, unlearndiff: adversarial prefix tokens{_default(AttackConfig, 'tokens')}", int) = None,
+    iterations: Param("soft, teacher, unlearndiff: optimisation "
+                      f"steps{_default(AttackConfig, 'iterations')}", int) = None,
+    tokens: Param("soft, teacher, unlearndiff: adversarial prefix "
+                  f"tokens{_default(AttackConfig, 'tokens')}", int) = None,
     lr: Param(f"soft, teacher, unlearndiff: learning rate{_default(AttackConfig, 'lr')}", float) = None,
     curve: Param(f"unlearndiff: points of the ASR-vs-steps curve{_default(AttackConfig, 'curve')}", int) = None,
-    lam: Param(f"rece: ridge (RECE: 1e-3 for objects and styles, 0.1 for nudity){_default(AttackConfig, 'lam')}", float) = None,
+    lam: Param("rece: ridge (RECE: 1e-3 for objects and styles, 0.1 for "
+               f"nudity){_default(AttackConfig, 'lam')}", float) = None,
     steps: Param("sampler steps (default: the model's realera.json, else 20)", int) = None,
     guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)", float) = None,
     device: Param("torch device", str) = "cpu",
     dtype: Param("float32, float16 or bfloat16", str) = "float32",
     overwrite: Param("replace attack.json and grid.png in OUT", action="store_true") = False,
     quiet: Param("no progress bars", action="store_true") = False):
-    "Attack a model or its erase (prompts, RECE, soft prompt, typed tokens) and write the attack success rate beside the plain prompt's."
+    """Attack a model or its erase (prompts, RECE, soft prompt, typed tokens) and write the attack success rate beside
+    the plain prompt's."""
     from realera.runs import attack_folder
     t0 = time.time()
     knobs = dict(n=n, seeds=seeds, iterations=iterations, tokens=tokens, lr=lr, curve=curve, lam=lam)
-    rec = attack_folder(method, out, concept, erased, model, protocol, classifier, prompt, prompts, column, seed, steps, guidance,
-                        device, dtype, overwrite, progress=not quiet, **knobs)
+    rec = attack_folder(method, out, concept, erased, model, protocol, classifier, prompt, prompts, column, seed,
+                        steps, guidance, device, dtype, overwrite, progress=not quiet, **knobs)
     hard = f", hard {rec['hard']['mean']:.1f}%" if "hard" in rec else ""
     if method == "unlearndiff": hard = "; typed prompts: " + " | ".join(a["typed_prompt"] for a in rec["attempts"])
-    print(f"{method} attack on {'the erase in ' + erased if erased else 'the original model'} ({rec['concept']!r}, judge "
-          f"{rec['protocol']['judge']['name']}): ASR {rec['asr']['mean']:.1f}% [{rec['asr']['low']:.1f}, {rec['asr']['high']:.1f}]"
+    print(f"{method} attack on {'the erase in ' + erased if erased else 'the original model'} "
+          f"({rec['concept']!r}, judge "
+          f"{rec['protocol']['judge']['name']}): ASR {rec['asr']['mean']:.1f}% [{rec['asr']['low']:.1f}, "
+          f"{rec['asr']['high']:.1f}]"
           f"{hard}; plain prompt {rec['no_attack']['mean']:.1f}%, in {_took(t0)}: {out}/attack.json, grid.png")
     return rec
 
 # %% ../nbs/90_cli.ipynb #a6dfb4fd
-def export(
-    erased: Param("folder written by `realera erase`", str, required=True) = None,
-    out: Param("the LoRA file to write (.safetensors)", str, required=True) = None,
-    rank: Param("one rank for every layer (default: the smallest with every layer's relative error <= --tol)", int) = None,
-    tol: Param("relative error allowed in each layer when --rank is not given", float) = DEFAULT_TOL,
-    format: Param(f"{' or '.join(EXPORT_FORMATS)}: diffusers' load_lora_weights, or Automatic1111 / ComfyUI (diffusers reads both)", str) = "diffusers",
-    model: Param("the model the erase was computed on: hub id or local folder; default: the embedded model", str) = None,
-    device: Param("torch device for the factorisation", str) = "cpu",
-    overwrite: Param("replace an existing OUT", action="store_true") = False):
+def export(erased: Param("folder written by `realera erase`", str, required=True) = None,
+           out: Param("the LoRA file to write (.safetensors)", str, required=True) = None,
+           rank: Param("one rank for every layer (default: the smallest with every layer's relative error <= --tol)",
+                       int) = None,
+           tol: Param("relative error allowed in each layer when --rank is not given", float) = DEFAULT_TOL,
+           format: Param(
+    f"{' or '.join(EXPORT_FORMATS)}: diffusers' load_lora_weights, or Automatic1111 / ComfyUI (diffusers reads both)",
+    str) = "diffusers",
+           model: Param("the model the erase was computed on: hub id or local folder; default: the embedded model",
+                        str) = None, device: Param("torch device for the factorisation", str) = "cpu",
+           overwrite: Param("replace an existing OUT", action="store_true") = False):
     "Write an erase (closed form and alignment LoRA) as one LoRA file for the original model."
     from realera.core import load_pipeline
     from realera.export import check_export, export_lora
@@ -250,30 +315,34 @@ def export(
     t0 = time.time()
     out = check_export(out, rank, tol, format, overwrite)
     erased_run(erased)                         # complete and intact, before the model loads
-    rep = export_lora(load_pipeline(model, device=device), erased, out, rank=rank, tol=tol, format=format, overwrite=overwrite)
+    rep = export_lora(load_pipeline(model, device=device), erased, out, rank=rank, tol=tol, format=format,
+                      overwrite=overwrite)
     how = "fixed by --rank" if rank is not None else f"the smallest with every layer within --tol {tol:g}"
-    print(f"wrote {out} ({format}) in {_took(t0)}: {rep['modules']} modules at rank {rep['rank']} ({how}); relative error of "
+    print(f"wrote {out} ({format}) in {_took(t0)}: {rep['modules']} modules at rank {rep['rank']} ({how}); "
+          "relative error of "
           f"each layer's change: max {rep['max_error']:.2e}, mean {rep['mean_error']:.2e}. "
           f"Load it on the original model: pipe.load_lora_weights({str(out)!r})")
 
 # %% ../nbs/90_cli.ipynb #8b6a6616
-COMMANDS = {"neighborhood": neighborhood, "discover": discover, "erase": erase, "generate": generate, "evaluate": evaluate, "attack": attack, "export": export}
+COMMANDS = {"neighborhood": neighborhood, "discover": discover, "erase": erase, "generate": generate,
+            "evaluate": evaluate, "attack": attack, "export": export}
 
 def parser(name: str) -> argparse.ArgumentParser:
-    """The argument parser of command `name`, from its `Param` annotations: every option spelt with dashes (`--batch-size`),
-    the underscore form still accepted; an option with a default says it."""
+    """The argument parser of command `name`, from its `Param` annotations: every option spelt with dashes
+    (`--batch-size`), the underscore form still accepted; an option with a default says it."""
     fn = COMMANDS[name]
     p = argparse.ArgumentParser(prog=f"realera {name}", description=fn.__doc__)
     for k, v in inspect.signature(fn, eval_str=True).parameters.items():
-        param = copy.copy(v.annotation); param.set_default(v.default)   # a copy: fastcore's set_default extends the help
+        param = copy.copy(v.annotation)
+        param.set_default(v.default)  # a copy: fastcore's set_default extends the help
         p.add_argument(f"--{k.replace('_', '-')}", *([f"--{k}"] if "_" in k else []), dest=k, **param.kwargs)
     return p
 
 def cli_threads(environ=None, cores: int | None = None, load: float | None = None) -> int | None:
-    """The torch threads of one `realera` process on the CPU: `REALERA_THREADS` when set; `None` (torch's own choice) when
-    `OMP_NUM_THREADS` is set (`accelerate launch --num_cpu_threads_per_process` sets it); else the cores this process may
-    run on, shared among the processes `accelerate launch` started on this machine, less those other work keeps busy (the
-    one-minute load average), and at least one."""
+    """The torch threads of one `realera` process on the CPU: `REALERA_THREADS` when set; `None` (torch's own
+    choice) when `OMP_NUM_THREADS` is set (`accelerate launch --num_cpu_threads_per_process` sets it); else the
+    cores this process may run on, shared among the processes `accelerate launch` started on this machine, less
+    those other work keeps busy (the one-minute load average), and at least one."""
     environ = os.environ if environ is None else environ
     if environ.get("REALERA_THREADS"):
         v = environ["REALERA_THREADS"]
@@ -290,9 +359,11 @@ def main(argv: list[str] | None = None):
     "Dispatch `realera <command> [options]` to the command's function; a user's error is one line, never a traceback."
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
-        print("usage: realera {" + ",".join(COMMANDS) + "} [options]   (realera <command> --help for its options)\n\ncommands:")
+        print("usage: realera {" + ",".join(COMMANDS) + "} [options]   (realera <command> --help for its "
+                                                        "options)\n\ncommands:")
         for name, fn in COMMANDS.items(): print(f"  {name:<13} {fn.__doc__.splitlines()[0]}")
-        if argv and argv[0] not in ("-h", "--help"): print(f"unknown command {argv[0]!r}; choose one of {list(COMMANDS)}")
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"unknown command {argv[0]!r}; choose one of {list(COMMANDS)}")
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     args = vars(parser(argv[0]).parse_args(argv[1:]))
     try:
@@ -302,11 +373,16 @@ def main(argv: list[str] | None = None):
             torch.set_num_threads(threads)
         COMMANDS[argv[0]](**args)
     except KeyboardInterrupt:
-        print(f"realera {argv[0]}: interrupted; what was finished is kept: run the same command again to resume", file=sys.stderr)
+        print(f"realera {argv[0]}: interrupted; what was finished is kept: run the same command again to resume",
+              file=sys.stderr)
         return 130
-    except (ValueError, OSError, ArithmeticError) as err:   # OSError: missing/existing files, a full disk; ArithmeticError: divergence
-        print(f"realera {argv[0]}: error: {err}", file=sys.stderr); return 2
+    # OSError: missing/existing files, a full disk; ArithmeticError: divergence
+    except (ValueError, OSError, ArithmeticError) as err:
+        print(f"realera {argv[0]}: error: {err}", file=sys.stderr)
+        return 2
     return 0
 
-if __name__ == "__main__" and "__file__" in globals(): sys.exit(main())   # `python -m realera.cli …`; `python -m realera …` is `realera/__main__.py` (91_main); not in a notebook
+if __name__ == "__main__" and "__file__" in globals():
+    # `python -m realera.cli …`; `python -m realera …` is `realera/__main__.py` (91_main); not in a notebook
+    sys.exit(main())
 

@@ -12,8 +12,9 @@ import torch
 from torch import nn
 
 from fastcore.meta import delegates
-from .core import (ConceptPair, atomic_path, check_choice, check_finite, check_int, concept_pair, concept_pairs, cross_attention_projections,
-                          context_width, encode_prompts, encode_text, is_sdxl, read_json, text_fingerprint, write_json)
+from .core import (ConceptPair, atomic_path, check_choice, check_finite, check_int, concept_pair, concept_pairs,
+                          cross_attention_projections, context_width, encode_prompts, encode_text, is_sdxl, read_json,
+                          text_fingerprint, write_json)
 from .config import RIDGE, RIDGE_UNITS, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
 
@@ -27,17 +28,22 @@ __all__ = ['POOLED_LAYER', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'Closed
 def _check_rows(x, d: int | None, name: str) -> torch.Tensor:
     "`x` as a finite (n, d) float64 tensor."
     if not isinstance(x, torch.Tensor) or x.ndim != 2 or not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating tensor of shape (n, d), got {type(x).__name__}{tuple(getattr(x, 'shape', ()))}")
-    if d is not None and x.shape[1] != d: raise ValueError(f"{name} has width {x.shape[1]}, expected the text width {d}")
+        raise ValueError(f"{name} must be a floating tensor of shape (n, d), got "
+                         f"{type(x).__name__}{tuple(getattr(x, 'shape', ()))}")
+    if d is not None and x.shape[1] != d:
+        raise ValueError(f"{name} has width {x.shape[1]}, expected the text width {d}")
     if not torch.isfinite(x).all(): raise ValueError(f"{name} contains NaN or Inf")
     return x.double()
 
-def _apply_m(W: torch.Tensor, M: torch.Tensor, factors: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-    """W M for weights `W` (…, out, d) and the float64 solution `M`, as W + W (M − I): the change in float32 (M − I taken in
-    float64 first; float64 weights stay float64), the result in W's dtype. Half the bytes of a float64 product, and exact to
-    float32 round-off of the change, not of W. With `factors` (U, V), M − I = U V of low rank r: W + (W U) V, 2r/d of the work."""
+def _apply_m(W: torch.Tensor, M: torch.Tensor,
+             factors: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    """W M for weights `W` (…, out, d) and the float64 solution `M`, as W + W (M − I): the change in float32 (M − I
+    taken in float64 first; float64 weights stay float64), the result in W's dtype. Half the bytes of a float64
+    product, and exact to float32 round-off of the change, not of W. With `factors` (U, V), M − I = U V of low rank
+    r: W + (W U) V, 2r/d of the work."""
     ct = torch.float64 if W.dtype == torch.float64 else torch.float32
-    Wc = W.to(ct).reshape(-1, W.shape[-1])   # every row of every stacked weight against the same d x d (or d x r, r x d)
+    # every row of every stacked weight against the same d x d (or d x r, r x d)
+    Wc = W.to(ct).reshape(-1, W.shape[-1])
     if factors is not None:
         U, V = (f.to(W.device, ct) for f in factors)
         X = Wc @ U
@@ -56,34 +62,42 @@ def _solve_m(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/02_closed_form.ipynb #498f2535
 class ClosedFormFitter:
     "Accumulates the statistics of Eq. 7 (float64) and solves for the shared matrix M."
-    def __init__(self, d: int, lam1: float = 0.1, ridge: float = RIDGE, ridge_unit: str = "norm", device=None, **settings):
+    def __init__(self, d: int, lam1: float = 0.1, ridge: float = RIDGE, ridge_unit: str = "norm", device=None,
+                 **settings):
         check_int("d", d, 1)
         if not lam1 >= 0: raise ValueError(f"lam1 must be >= 0, got {lam1}")
         if not ridge >= 0: raise ValueError(f"ridge must be >= 0, got {ridge}")
         check_choice("ridge_unit", ridge_unit, RIDGE_UNITS)
-        self.d, self.lam1, self.ridge, self.ridge_unit, self.settings = d, float(lam1), float(ridge), ridge_unit, settings
+        self.d, self.lam1, self.ridge, self.ridge_unit, self.settings = d, float(lam1), float(
+            ridge), ridge_unit, settings
         z = lambda: torch.zeros(d, d, dtype=torch.float64, device=device)
         self.S_ee, self.S_se, self.S_pp = z(), z(), z()   # Σ e eᵀ, Σ e* eᵀ, Σ p pᵀ
         self.n_erase, self.n_preserve = 0, 0
-        self._rows = []   # (E* − E, E) while there are few erase rows: M − I = (E* − E)ᵀ E B⁻¹ has rank <= their number
+        # (E* − E, E) while there are few erase rows: M − I = (E* − E)ᵀ E B⁻¹ has rank <= their number
+        self._rows = []
 
     def update(self, E: torch.Tensor | None = None, E_star: torch.Tensor | None = None, P: torch.Tensor | None = None):
         "Add row-paired erase vectors `E` → targets `E_star` (n, d) and preserve vectors `P` (p, d)."
         if (E is None) != (E_star is None): raise ValueError("E and E_star come together (row-paired)")
         if E is not None:
             E, Es = _check_rows(E, self.d, "E"), _check_rows(E_star, self.d, "E_star")
-            if E.shape != Es.shape: raise ValueError(f"E {tuple(E.shape)} and E_star {tuple(Es.shape)} must be row-paired")
+            if E.shape != Es.shape:
+                raise ValueError(f"E {tuple(E.shape)} and E_star {tuple(Es.shape)} must be row-paired")
             E, Es = E.to(self.S_ee.device), Es.to(self.S_ee.device)
-            self.S_ee += E.mT @ E; self.S_se += Es.mT @ E; self.n_erase += len(E)
+            self.S_ee += E.mT @ E
+            self.S_se += Es.mT @ E
+            self.n_erase += len(E)
             self._rows = self._rows + [(Es - E, E)] if self._rows is not None and self.n_erase <= self.d // 4 else None
         if P is not None:
             P = _check_rows(P, self.d, "P").to(self.S_ee.device)
-            self.S_pp += P.mT @ P; self.n_preserve += len(P)
+            self.S_pp += P.mT @ P
+            self.n_preserve += len(P)
         return self
 
     @property
     def lam(self) -> float:
-        "The ridge λ in absolute units: `ridge` × the mean squared norm of the rows seen so far (unit 'norm'), or `ridge`."
+        """The ridge λ in absolute units: `ridge` × the mean squared norm of the rows seen so far (unit 'norm'), or
+        `ridge`."""
         if self.ridge_unit == "abs": return self.ridge
         n = self.n_erase + self.n_preserve
         return self.ridge * ((self.S_ee.trace() + self.S_pp.trace()) / n).item() if n else 0.0
@@ -99,14 +113,16 @@ class ClosedFormFitter:
         """The immutable edit W <- W_org M; with at most d/4 erase rows it also carries M − I = U V (U = (E* − E)ᵀ,
         V = E B⁻¹: A − B = (E* − E)ᵀ E), so that the products cost 2r/d of the dense ones."""
         if self.n_erase == 0: raise ValueError("nothing to erase: call `update` with erase/anchor pairs first")
-        A, B = self.matrices(); L = _cholesky(B)
+        A, B = self.matrices()
+        L = _cholesky(B)
         factors = None
         if self._rows:
             D, E = torch.cat([r[0] for r in self._rows]), torch.cat([r[1] for r in self._rows])
             factors = (D.mT.contiguous(), torch.cholesky_solve(E.mT, L).mT.contiguous())
-        return ClosedFormEdit(torch.cholesky_solve(A.mT, L).mT, dict(self.settings, lam1=self.lam1, ridge=self.ridge,
-                              ridge_unit=self.ridge_unit, ridge_abs=self.lam, n_erase=self.n_erase, n_preserve=self.n_preserve),
-                              fingerprint, factors, target)
+        return ClosedFormEdit(torch.cholesky_solve(A.mT, L).mT,
+                              dict(self.settings, lam1=self.lam1, ridge=self.ridge, ridge_unit=self.ridge_unit,
+                                   ridge_abs=self.lam, n_erase=self.n_erase, n_preserve=self.n_preserve), fingerprint,
+                              factors, target)
 
 # %% ../nbs/02_closed_form.ipynb #0ac5046d
 _EDIT_TARGETS = {"attn2": "closed_form", "pooled": "pooled"}   # what an edit changes → the stem of its files
@@ -118,30 +134,39 @@ def _files(path, target: str) -> tuple[Path, Path]:
 POOLED_LAYER = "add_embedding.linear_1"   # SDXL: reads [pooled text embedding, time-id embeddings]
 
 def pooled_layer(unet: nn.Module) -> nn.Linear:
-    "SDXL's `add_embedding.linear_1` (under a LoRA adapter, its base layer); `ValueError` for a UNet without the pooled path."
-    if not is_sdxl(unet): raise ValueError(f"this UNet has no pooled text path (addition_embed_type "
-                                           f"{getattr(unet.config, 'addition_embed_type', None)!r}, SDXL's is 'text_time')")
+    """SDXL's `add_embedding.linear_1` (under a LoRA adapter, its base layer); `ValueError` for a UNet without the
+    pooled path."""
+    if not is_sdxl(unet):
+        raise ValueError(f"this UNet has no pooled text path (addition_embed_type "
+                                           f"{getattr(unet.config, 'addition_embed_type', None)!r}, SDXL's "
+                                           "is 'text_time')")
     layer = unet.add_embedding.linear_1
     return getattr(layer, "base_layer", layer)
 
 def closed_form_layers(unet: nn.Module) -> dict[str, nn.Linear]:
-    "Every layer a closed form may edit, by name: the `attn2.to_k`/`to_v`, and on SDXL `add_embedding.linear_1` (the pooled path)."
+    """Every layer a closed form may edit, by name: the `attn2.to_k`/`to_v`, and on SDXL `add_embedding.linear_1` (the
+    pooled path)."""
     return {**cross_attention_projections(unet), **({POOLED_LAYER: pooled_layer(unet)} if is_sdxl(unet) else {})}
 
 def pooled_width(unet: nn.Module) -> int:
-    "The width p of the pooled text embedding `add_embedding.linear_1` reads before the six time-id embeddings (SDXL: 1280)."
+    """The width p of the pooled text embedding `add_embedding.linear_1` reads before the six time-id embeddings (SDXL:
+    1280)."""
     return pooled_layer(unet).in_features - 6 * unet.config.addition_time_embed_dim
 
 # %% ../nbs/02_closed_form.ipynb #d1f8b3b8
 @dataclass(frozen=True)
 class ClosedFormEdit:
-    """W <- W_org M for every `attn2.to_k`/`to_v`: the solution of Eq. 7, shared by all projections. With `target="pooled"`
-    (SDXL) the same solve in the pooled embedding's space, applied to the pooled columns of `add_embedding.linear_1`."""
+    """W <- W_org M for every `attn2.to_k`/`to_v`: the solution of Eq. 7, shared by all projections. With
+    `target="pooled"` (SDXL) the same solve in the pooled embedding's space, applied to the pooled columns of
+    `add_embedding.linear_1`."""
+
     M: torch.Tensor                      # (d, d), float64
     settings: dict = field(default_factory=dict)
     fingerprint: str | None = None       # of the text encoder(s) the statistics came from
-    factors: tuple | None = field(default=None, repr=False, compare=False)   # (U, V): M − I = U V of low rank, if known
-    target: str = "attn2"                # "attn2": every attn2.to_k/to_v; "pooled": add_embedding.linear_1's pooled columns
+    # (U, V): M − I = U V of low rank, if known
+    factors: tuple | None = field(default=None, repr=False, compare=False)
+    # "attn2": every attn2.to_k/to_v; "pooled": add_embedding.linear_1's pooled columns
+    target: str = "attn2"
 
     def __post_init__(self):
         check_choice("target", self.target, _EDIT_TARGETS)
@@ -153,10 +178,12 @@ class ClosedFormEdit:
     def stem(self) -> str: return _EDIT_TARGETS[self.target]   # its files: <stem>.safetensors, <stem>.json
 
     def edited_weights(self, unet: nn.Module) -> dict[str, torch.Tensor]:
-        "The edited weights of `unet` (`to_k`/`to_v`, or `add_embedding.linear_1`), keyed by module name (the UNet is not changed)."
+        """The edited weights of `unet` (`to_k`/`to_v`, or `add_embedding.linear_1`), keyed by module name (the UNet is
+        not changed)."""
         if self.target == "pooled":
             W, p = pooled_layer(unet).weight.detach(), pooled_width(unet)
-            if p != self.d: raise ValueError(f"this edit is for a pooled width {self.d}; this UNet's add_embedding reads {p}")
+            if p != self.d:
+                raise ValueError(f"this edit is for a pooled width {self.d}; this UNet's add_embedding reads {p}")
             return {POOLED_LAYER: torch.cat([_apply_m(W[:, :p], self.M.to(W.device), self.factors), W[:, p:]], 1)}
         projs = cross_attention_projections(unet)
         bad = {n: p.in_features for n, p in projs.items() if p.in_features != self.d}
@@ -175,25 +202,30 @@ class ClosedFormEdit:
         if check_fingerprint and self.fingerprint is not None:
             fp = fingerprint or text_fingerprint(pipe)
             if fp != self.fingerprint:
-                raise ValueError(f"this edit was computed with text encoder {self.fingerprint}, the pipeline's is {fp}: "
+                raise ValueError(f"this edit was computed with text encoder {self.fingerprint}, the "
+                                 f"pipeline's is {fp}: "
                                  "M is only optimal for the encoder it was computed with")
         load_edited_weights(pipe.unet, self.edited_weights(pipe.unet))
         return pipe
 
     def save(self, path, unet: nn.Module | None = None) -> Path:
-        "Write `<stem>.safetensors` (M) and `<stem>.json` (`closed_form`, or `pooled`); with `unet`, also its edited weights by module name."
+        """Write `<stem>.safetensors` (M) and `<stem>.json` (`closed_form`, or `pooled`); with `unet`, also its edited
+        weights by module name."""
         from safetensors.torch import save_file
         import realera
-        path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        tensors = {"M": self.M.contiguous(), **({"U": self.factors[0].contiguous(), "V": self.factors[1].contiguous()} if self.factors else {})}
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        tensors = {"M": self.M.contiguous(),
+                   **({"U": self.factors[0].contiguous(), "V": self.factors[1].contiguous()} if self.factors else {})}
         check_finite(tensors, "closed form")
         tensor_file, meta_file = _files(path, self.target)
         with atomic_path(tensor_file) as t: save_file(tensors, str(t))
-        meta = dict(settings=self.settings, fingerprint=self.fingerprint, d=self.d, realera_version=realera.__version__,
-                    **({"target": self.target} if self.target != "attn2" else {}))
+        meta = dict(settings=self.settings, fingerprint=self.fingerprint, d=self.d,
+                    realera_version=realera.__version__, **({"target": self.target} if self.target != "attn2" else {}))
         write_json(meta_file, meta)
         if unet is not None:
-            with atomic_path(path/("attn2_kv.safetensors" if self.target == "attn2" else f"{self.stem}_weights.safetensors")) as t:
+            with atomic_path(path/(
+                "attn2_kv.safetensors" if self.target == "attn2" else f"{self.stem}_weights.safetensors")) as t:
                 save_file({n: w.contiguous() for n, w in self.edited_weights(unet).items()}, str(t))
         return path
 
@@ -209,19 +241,27 @@ class ClosedFormEdit:
         f, meta_file = _files(path, target)
         if not f.exists(): raise FileNotFoundError(f"no {f.name} in {str(path)!r}")
         meta = read_json(meta_file)
-        try: t = load_file(str(f)); M = t["M"]
-        except Exception as err: raise ValueError(f"{str(f)!r} is not a closed form written by realera ({type(err).__name__}: {err})") from None
+        try:
+            t = load_file(str(f))
+            M = t["M"]
+        except Exception as err:
+            raise ValueError(
+                f"{str(f)!r} is not a closed form written by realera ({type(err).__name__}: {err})") from None
         if M.dtype != torch.float64 or M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] != meta.get("d"):
-            raise ValueError(f"{str(f)!r}: M must be a float64 ({meta.get('d')}, {meta.get('d')}) matrix, got {M.dtype} {tuple(M.shape)}")
+            raise ValueError(f"{str(f)!r}: M must be a float64 ({meta.get('d')}, {meta.get('d')}) matrix, got "
+                             f"{M.dtype} {tuple(M.shape)}")
         check_finite(t, str(f))
         factors = (t["U"], t["V"]) if "U" in t and "V" in t else None
-        if factors and (factors[0].shape[0] != M.shape[0] or factors[1].shape[1] != M.shape[0] or factors[0].shape[1] != factors[1].shape[0]):
-            raise ValueError(f"{str(f)!r}: factors U {tuple(factors[0].shape)}, V {tuple(factors[1].shape)} do not fit M {tuple(M.shape)}")
+        if factors and (factors[0].shape[0] != M.shape[0] or factors[1].shape[1] != M.shape[0] or factors[0].shape[
+            1] != factors[1].shape[0]):
+            raise ValueError(f"{str(f)!r}: factors U {tuple(factors[0].shape)}, V {tuple(factors[1].shape)} do not "
+                             f"fit M {tuple(M.shape)}")
         return cls(M, meta["settings"], meta["fingerprint"], factors, meta.get("target", "attn2"))
 
 # %% ../nbs/02_closed_form.ipynb #5d19a61d
 def load_edited_weights(unet: nn.Module, weights: dict[str, torch.Tensor] | str | Path) -> nn.Module:
-    "Copy `to_k`/`to_v` (or `add_embedding.linear_1`) weights keyed by module name into `unet`, after checking every key and shape."
+    """Copy `to_k`/`to_v` (or `add_embedding.linear_1`) weights keyed by module name into `unet`, after checking every
+    key and shape."""
     if not isinstance(weights, dict):
         from safetensors.torch import load_file
         weights = load_file(str(Path(weights)/"attn2_kv.safetensors" if Path(weights).is_dir() else weights))
@@ -231,7 +271,8 @@ def load_edited_weights(unet: nn.Module, weights: dict[str, torch.Tensor] | str 
               if n in projs and tuple(w.shape) != tuple(projs[n].weight.shape)}
     bad = {k: v for k, v in dict(missing=missing, unknown=unknown, shape_mismatch=shapes).items() if v}
     if bad: raise ValueError(f"edited weights do not fit this UNet: {bad}")
-    if any(not torch.isfinite(w).all() for w in weights.values()): raise ValueError("edited weights contain NaN or Inf")
+    if any(not torch.isfinite(w).all() for w in weights.values()):
+        raise ValueError("edited weights contain NaN or Inf")
     with torch.no_grad():
         for n, w in weights.items(): projs[n].weight.copy_(w.to(projs[n].weight.dtype))
     return unet
@@ -239,14 +280,16 @@ def load_edited_weights(unet: nn.Module, weights: dict[str, torch.Tensor] | str 
 # %% ../nbs/02_closed_form.ipynb #e5d6599b
 def solve_closed_form(W, E: torch.Tensor, E_star: torch.Tensor, P: torch.Tensor | None = None,
                       lam1: float = 0.1, ridge: float = RIDGE, ridge_unit: str = "norm"):
-    "Edited weight(s) minimising Eq. 7 (+ ridge): `W` one (out, d) weight or a list sharing one solve; same structure and dtype."
+    """Edited weight(s) minimising Eq. 7 (+ ridge): `W` one (out, d) weight or a list sharing one solve; same structure
+    and dtype."""
     Ws = [W] if isinstance(W, torch.Tensor) else list(W)
     if not Ws: raise ValueError("W is empty")
     E = _check_rows(E, None, "E")   # names a malformed E before its width is used
     fit = ClosedFormFitter(E.shape[1], lam1, ridge, ridge_unit, device=E.device)
     M = fit.update(E, E_star, P).solve().M
     for w in Ws:
-        if w.ndim != 2 or w.shape[1] != M.shape[0]: raise ValueError(f"weight of shape {tuple(w.shape)} does not read width {M.shape[0]}")
+        if w.ndim != 2 or w.shape[1] != M.shape[0]:
+            raise ValueError(f"weight of shape {tuple(w.shape)} does not read width {M.shape[0]}")
     out = [_apply_m(w, M) for w in Ws]
     return out[0] if isinstance(W, torch.Tensor) else out
 
@@ -256,28 +299,37 @@ DEFAULT_PRESERVE = ["a photo", "a person", "a landscape", "a painting", "an anim
 
 def resolve_preserve(concepts: list[str], preserve: list[str] | None) -> list[str]:
     "`preserve`, or (None) the generic prompts that name none of `concepts`."
-    return list(preserve) if preserve is not None else [p for p in DEFAULT_PRESERVE if not any(c.lower() in p.lower() for c in concepts)]
+    return list(preserve) if preserve is not None else [p for p in DEFAULT_PRESERVE
+                                                        if not any(c.lower() in p.lower() for c in concepts)]
 
-def closed_form_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = None, *, cfg: SamplingConfig | None = None,
-                       mine: bool = True, beyond: bool = True, lam1: float = 0.1, ridge: float = RIDGE, ridge_unit: str = "norm",
-                       generator: torch.Generator | None = None, neighborhoods: list[tuple] | None = None) -> ClosedFormFitter:
-    """The statistics of Eq. 7 for erasing each pair's concept (→ its anchor) while preserving `preserve`, with RealEra's samples.
-    `neighborhoods`: per pair, (neighbours, their targets, beyond samples) as prompt embeddings, sampled elsewhere (e.g. by
-    the model's response, `discover.model_neighborhood`), used instead of the paper's sampler."""
+def closed_form_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = None, *,
+                       cfg: SamplingConfig | None = None, mine: bool = True, beyond: bool = True, lam1: float = 0.1,
+                       ridge: float = RIDGE, ridge_unit: str = "norm", generator: torch.Generator | None = None,
+                       neighborhoods: list[tuple] | None = None) -> ClosedFormFitter:
+    """The statistics of Eq. 7 for erasing each pair's concept (→ its anchor) while preserving `preserve`, with
+    RealEra's samples. `neighborhoods`: per pair, (neighbours, their targets, beyond samples) as prompt embeddings,
+    sampled elsewhere (e.g. by the model's response, `discover.model_neighborhood`), used instead of the paper's
+    sampler."""
     if not pairs or not all(isinstance(p, ConceptPair) for p in pairs):
         raise ValueError(f"pairs must be a non-empty list of ConceptPair (realera.core.concept_pairs), got {pairs!r}")
     cfg = cfg or SamplingConfig()
     concepts, anchors = [p.concept for p in pairs], [p.anchor for p in pairs]
     preserve = resolve_preserve(concepts, preserve)
     fit = ClosedFormFitter(context_width(pipe), lam1, ridge, ridge_unit, concepts=concepts, anchors=anchors,
-                           preserve=list(preserve), policy=pairs[0].policy, mine=mine, beyond=beyond, sampling=cfg.__dict__)
+                           preserve=list(preserve), policy=pairs[0].policy, mine=mine, beyond=beyond,
+                           sampling=cfg.__dict__)
     if neighborhoods is not None and len(neighborhoods) != len(pairs):
-        raise ValueError(f"{len(neighborhoods)} neighborhoods for {len(pairs)} pairs: give one (neighbours, targets, beyond) per pair")
+        raise ValueError(f"{len(neighborhoods)} neighborhoods for {len(pairs)} pairs: give one (neighbours, targets, "
+                         "beyond) per pair")
     for i, p in enumerate(pairs):
         pos = p.positions
         fit.update(p.e[pos], p.e_star[pos])
         if mine:
-            nb, tg = neighbor_prompts(p.e, pos, cfg, anchor=p.e_star, generator=generator) if neighborhoods is None else neighborhoods[i][:2]
+            nb, tg = (
+                neighbor_prompts(p.e, pos, cfg, anchor=p.e_star, generator=generator)
+                if neighborhoods is None
+                else neighborhoods[i][:2]
+            )
             if len(nb): fit.update(nb[:, pos].flatten(0, 1), tg[:, pos].flatten(0, 1))
         if beyond:
             be = beyond_prompts(p.e, pos, cfg, generator=generator) if neighborhoods is None else neighborhoods[i][2]
@@ -292,24 +344,29 @@ def closed_form_edit(pipe, concepts: list[str], anchors: list[str] | None = None
     pairs = concept_pairs(pipe, concepts, anchors, policy)   # fails early on prompts over 77 tokens
     return closed_form_fitter(pipe, pairs, preserve, **kwargs).solve(text_fingerprint(pipe))
 
-def pooled_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = None, *, lam1: float = 0.1, ridge: float = RIDGE,
-                  ridge_unit: str = "norm") -> ClosedFormFitter:
-    """Eq. 7 in SDXL's pooled space: each pair's pooled embedding → its anchor's, the preserve prompts' pooled embeddings kept
-    (λ1 and the ridge as for the context). Solved (`solve(fp, target="pooled")`), it edits `add_embedding.linear_1`'s pooled columns."""
-    if not is_sdxl(pipe): raise ValueError("the pooled edit is for SDXL-shaped pipelines (a `text_time` add_embedding); this one has none")
+def pooled_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = None, *, lam1: float = 0.1,
+                  ridge: float = RIDGE, ridge_unit: str = "norm") -> ClosedFormFitter:
+    """Eq. 7 in SDXL's pooled space: each pair's pooled embedding → its anchor's, the preserve prompts' pooled
+    embeddings kept (λ1 and the ridge as for the context). Solved (`solve(fp, target="pooled")`), it edits
+    `add_embedding.linear_1`'s pooled columns."""
+    if not is_sdxl(pipe):
+        raise ValueError(
+            "the pooled edit is for SDXL-shaped pipelines (a `text_time` add_embedding); this one has none")
     if not pairs or any(not isinstance(p, ConceptPair) or p.pooled is None for p in pairs):
-        raise ValueError("pairs must be ConceptPairs encoded by this SDXL pipeline (with pooled embeddings): realera.core.concept_pairs")
+        raise ValueError("pairs must be ConceptPairs encoded by this SDXL pipeline (with pooled embeddings): "
+                         "realera.core.concept_pairs")
     concepts = [p.concept for p in pairs]
     preserve = resolve_preserve(concepts, preserve)
-    fit = ClosedFormFitter(pooled_width(pipe.unet), lam1, ridge, ridge_unit, concepts=concepts, anchors=[p.anchor for p in pairs],
-                           preserve=preserve)
+    fit = ClosedFormFitter(pooled_width(pipe.unet), lam1, ridge, ridge_unit, concepts=concepts,
+                           anchors=[p.anchor for p in pairs], preserve=preserve)
     fit.update(torch.stack([p.pooled for p in pairs]), torch.stack([p.pooled_star for p in pairs]))
     if preserve: fit.update(P=encode_text(pipe, preserve)[1])
     return fit
 
 # %% ../nbs/02_closed_form.ipynb #fce19611
 def _check_lam(lam) -> float:
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam >= 0: raise ValueError(f"lam must be a number >= 0, got {lam!r}")
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam >= 0:
+        raise ValueError(f"lam must be a number >= 0, got {lam!r}")
     return float(lam)
 
 def _rece_solve(A: torch.Tensor, B: torch.Tensor, lam: float) -> torch.Tensor:
@@ -319,33 +376,41 @@ def _rece_solve(A: torch.Tensor, B: torch.Tensor, lam: float) -> torch.Tensor:
     return torch.cholesky_solve(B, L)
 
 def _edited_inputs(unet: nn.Module, target: str) -> dict[str, torch.Tensor]:
-    "The weights (columns) a closed form of `target` edits: every `attn2.to_k`/`to_v`, or the pooled columns of `add_embedding.linear_1`."
+    """The weights (columns) a closed form of `target` edits: every `attn2.to_k`/`to_v`, or the pooled columns of
+    `add_embedding.linear_1`."""
     if target == "pooled": return {POOLED_LAYER: pooled_layer(unet).weight[:, :pooled_width(unet)]}
     if target != "attn2": raise ValueError(f"target must be one of {list(_EDIT_TARGETS)}, got {target!r}")
     return {n: m.weight for n, m in cross_attention_projections(unet).items()}
 
-def rece_map(original_unet: nn.Module, edited_unet: nn.Module, lam: float = 1e-3, target: str = "attn2") -> torch.Tensor:
-    """RECE's closed-form attack as a (d, d) float64 map X (c' = X c): the embedding whose edited `attn2.to_k`/`to_v` outputs
-    come closest to the original outputs of c, summed over every projection, with ridge `lam` (absolute, as RECE).
-    `target="pooled"` (SDXL): the same question asked of the pooled path (`add_embedding.linear_1`'s pooled columns)."""
+def rece_map(original_unet: nn.Module, edited_unet: nn.Module, lam: float = 1e-3,
+             target: str = "attn2") -> torch.Tensor:
+    """RECE's closed-form attack as a (d, d) float64 map X (c' = X c): the embedding whose edited
+    `attn2.to_k`/`to_v` outputs come closest to the original outputs of c, summed over every projection, with ridge
+    `lam` (absolute, as RECE). `target="pooled"` (SDXL): the same question asked of the pooled path
+    (`add_embedding.linear_1`'s pooled columns)."""
     lam = _check_lam(lam)
     po, pe = _edited_inputs(original_unet, target), _edited_inputs(edited_unet, target)
     if set(po) != set(pe) or any(po[n].shape != pe[n].shape for n in po):
-        raise ValueError(f"the two UNets do not have the same {target} projections: RECE needs the edit's own base model")
+        raise ValueError(
+            f"the two UNets do not have the same {target} projections: RECE needs the edit's own base model")
     d = next(iter(pe.values())).shape[1]
-    A = torch.zeros(d, d, dtype=torch.float64, device=next(iter(pe.values())).device); B = torch.zeros_like(A)
+    A = torch.zeros(d, d, dtype=torch.float64, device=next(iter(pe.values())).device)
+    B = torch.zeros_like(A)
     for n in pe:
         We, Wo = pe[n].detach().double(), po[n].detach().double().to(A.device)
-        A += We.mT @ We; B += We.mT @ Wo
+        A += We.mT @ We
+        B += We.mT @ Wo
     return _rece_solve(A, B, lam)
 
 def kv_gram(unet: nn.Module) -> torch.Tensor:
-    "G = Σᵢ WᵢᵀWᵢ over every `attn2.to_k`/`to_v` (float64, d × d): all RECE needs of the UNet to attack an edit W' = W M."
+    """G = Σᵢ WᵢᵀWᵢ over every `attn2.to_k`/`to_v` (float64, d × d): all RECE needs of the UNet to attack an edit W' =
+    W M."""
     projs = cross_attention_projections(unet)
     return sum(p.weight.detach().double().mT @ p.weight.detach().double() for p in projs.values())
 
 def rece_map_of(M: torch.Tensor, G: torch.Tensor, lam: float = 1e-3) -> torch.Tensor:
-    "`rece_map` of the edit W' = W M from the Gram matrix `G = kv_gram(unet)` alone: X = (λI + MᵀGM)⁻¹ MᵀG, no UNet touched."
+    """`rece_map` of the edit W' = W M from the Gram matrix `G = kv_gram(unet)` alone: X = (λI + MᵀGM)⁻¹ MᵀG, no UNet
+    touched."""
     lam, G = _check_lam(lam), G.to(M.device, torch.float64)
     return _rece_solve(M.mT @ G @ M, M.mT @ G, lam)
 
@@ -353,8 +418,9 @@ def rece_map_of(M: torch.Tensor, G: torch.Tensor, lam: float = 1e-3) -> torch.Te
 # %% ../nbs/02_closed_form.ipynb #1d039557
 def harden_edit(fit: ClosedFormFitter, pairs: list[ConceptPair], G: torch.Tensor, rounds: int = 1, lam: float = 1e-3,
                 fingerprint: str | None = None) -> ClosedFormEdit:
-    """`rounds` rounds of RECE's defence on the statistics in `fit`: each adds every pair's RECE embedding under the current
-    edit (`rece_map_of`, ridge `lam`; `G = kv_gram` of the original UNet), mapped to the pair's anchor, and solves again."""
+    """`rounds` rounds of RECE's defence on the statistics in `fit`: each adds every pair's RECE embedding under the
+    current edit (`rece_map_of`, ridge `lam`; `G = kv_gram` of the original UNet), mapped to the pair's anchor, and
+    solves again."""
     check_int("rounds", rounds, 0)
     lam = _check_lam(lam)
     edit = fit.solve(fingerprint)
@@ -377,7 +443,8 @@ def _rel_rows(a: torch.Tensor, b: torch.Tensor) -> float:
 @delegates(closed_form_fitter, but=["ridge"])
 def ridge_sweep(pipe, concept: str, anchor: str = "", ridges=RIDGE_GRID, held_out: list[str] = HELD_OUT,
                 template: str = "a photo of a {}", policy: str = "subsequent", **kwargs) -> list[dict]:
-    "Erase residual, unseen-template residual, held-out drift and cond(B) of the closed form for each ridge in `ridges`."
+    """Erase residual, unseen-template residual, held-out drift and cond(B) of the closed form for each ridge in
+    `ridges`."""
     pair = concept_pair(pipe, concept, concept, anchor, policy)
     fit = closed_form_fitter(pipe, [pair], **kwargs)
     unseen = concept_pair(pipe, template.format(concept), concept, template.format("").strip(), policy)
@@ -385,8 +452,12 @@ def ridge_sweep(pipe, concept: str, anchor: str = "", ridges=RIDGE_GRID, held_ou
     rows = []
     for r in ridges:
         fit.ridge = float(r)
-        A, B = fit.matrices(); M = _solve_m(A, B)
-        rows.append(dict(ridge=float(r), erase_residual=_rel_rows(pair.e[pair.positions].double() @ M.T, pair.e_star[pair.positions].double()),
-                         template_residual=_rel_rows(unseen.e[unseen.positions].double() @ M.T, unseen.e_star[unseen.positions].double()),
+        A, B = fit.matrices()
+        M = _solve_m(A, B)
+        rows.append(dict(ridge=float(r),
+                         erase_residual=_rel_rows(pair.e[pair.positions].double() @ M.T,
+                                                  pair.e_star[pair.positions].double()),
+                         template_residual=_rel_rows(unseen.e[unseen.positions].double() @ M.T,
+                                                     unseen.e_star[unseen.positions].double()),
                          held_out_drift=_rel_rows(held @ M.T, held), cond_B=torch.linalg.cond(B).item()))
     return rows

@@ -21,18 +21,24 @@ __all__ = ['TokenPolicy', 'AcceptRule', 'RadiusUnit', 'RidgeUnit', 'MixedPrecisi
 
 # %% ../nbs/00_config.ipynb #74dde85e
 # each choice once, as a `Literal` (what a field's type says) and as the tuple of its values (what the checks allow)
-TokenPolicy = Literal["subsequent", "concept", "last", "all"]   # which token positions of a prompt an erase edits (00_core)
-AcceptRule = Literal["cosine", "protect", "response"]          # how mined points are accepted (01_sampling, 03_discover)
-RadiusUnit = Literal["norm", "absolute"]                       # mining radii: fractions of each token's norm, or as given
+# which token positions of a prompt an erase edits (00_core)
+TokenPolicy = Literal["subsequent", "concept", "last", "all"]
+# how mined points are accepted (01_sampling, 03_discover)
+AcceptRule = Literal["cosine", "protect", "response"]
+# mining radii: fractions of each token's norm, or as given
+RadiusUnit = Literal["norm", "absolute"]
 RidgeUnit = Literal["norm", "abs"]
 MixedPrecision = Literal["no", "fp16", "bf16"]
 Criterion = Literal["response", "kv", "text"]                  # how discovery scores a candidate (03_discover)
 Lam1Scaling = Literal["concepts", "none"]
 Attack = Literal["prompts", "rece", "soft", "teacher", "unlearndiff"]   # 05b_attack
-TOKEN_POLICIES, ACCEPT_RULES, RADIUS_UNITS, RIDGE_UNITS = map(get_args, (TokenPolicy, AcceptRule, RadiusUnit, RidgeUnit))
+TOKEN_POLICIES, ACCEPT_RULES, RADIUS_UNITS, RIDGE_UNITS = map(get_args,
+                                                              (TokenPolicy, AcceptRule, RadiusUnit, RidgeUnit))
 MIXED_PRECISION, CRITERIA, LAM1_SCALINGS, ATTACKS = map(get_args, (MixedPrecision, Criterion, Lam1Scaling, Attack))
-RIDGE = 1e-2   # default ridge of the closed form, in units of the mean squared norm of the rows of E ∪ P (measured in 02_closed_form)
-LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")       # the UNet attention projections the alignment's LoRA wraps (03_align)
+# default ridge of the closed form, in units of the mean squared norm of the rows of E ∪ P (measured in 02_closed_form)
+RIDGE = 1e-2
+# the UNet attention projections the alignment's LoRA wraps (03_align)
+LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
 JUDGES = ("world", "world-clip", "nudenet")               # 05_judges: besides any CLIP hub id or folder
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
 SCORES = ("argmax", "prob")                               # 05a_evaluate
@@ -55,7 +61,8 @@ ARTIFACTS = (RUN_FILE, ANCHOR_LATENTS, "closed_form.safetensors", "closed_form.j
 # %% ../nbs/00_config.ipynb #371419f0
 def check_cosines(s1: float, s2: float) -> None:
     "Both cosine bounds in [-1, 1] and the window S2 <= cos <= S1 of Eq. 4 not empty; else `ValueError` naming them."
-    if not (-1 <= s2 <= 1 and -1 <= s1 <= 1): raise ValueError(f"cosine thresholds must lie in [-1, 1], got s1={s1}, s2={s2}")
+    if not (-1 <= s2 <= 1 and -1 <= s1 <= 1):
+        raise ValueError(f"cosine thresholds must lie in [-1, 1], got s1={s1}, s2={s2}")
     if s2 > s1: raise ValueError(f"s2={s2} > s1={s1}: the window S2 <= cos(e, e+eta) <= S1 of Eq. 4 is empty")
 
 @dataclass
@@ -69,18 +76,24 @@ class SamplingConfig:
     n: int = 16              # N: beyond samples per erase prompt
     d1_anchor: float = 0.05  # D1': anchor tolerance radius
     radius_unit: RadiusUnit = "norm"  # "norm": radii are fractions of each token's norm; "absolute": used as given
-    accept: AcceptRule = "cosine"   # "cosine": the paper's window alone; beyond the paper (03_discover): "protect", then no row nearer what
+    # "cosine": the paper's window alone; beyond the paper (03_discover): "protect", then no row nearer what
+    accept: AcceptRule = "cosine"
                                # must stay; "response", then the original model's answer
     oversample: int = 4        # accept="response": draws per kept sample, before the model chooses
-    min_response: float = 0.5  # accept="response": a neighbour must score at least this (1: drawn as the concept), a beyond sample below it
+    # accept="response": a neighbour must score at least this (1: drawn as the concept), a beyond sample below it
+    min_response: float = 0.5
     max_rounds: int = 64     # bound on rejection-sampling rounds
 
     def __post_init__(self):
         for k in ("d1", "d2", "d1_anchor"): check_number(k, getattr(self, k), 0)
         for k in ("s1", "s2", "min_response"): check_number(k, getattr(self, k), None)
-        check_int("max_rounds", self.max_rounds, 1); check_int("oversample", self.oversample, 1)
-        check_choice("accept", self.accept, ACCEPT_RULES); check_choice("radius_unit", self.radius_unit, RADIUS_UNITS)
-        check_cosines(self.s1, self.s2); check_int("m", self.m, 0); check_int("n", self.n, 0)
+        check_int("max_rounds", self.max_rounds, 1)
+        check_int("oversample", self.oversample, 1)
+        check_choice("accept", self.accept, ACCEPT_RULES)
+        check_choice("radius_unit", self.radius_unit, RADIUS_UNITS)
+        check_cosines(self.s1, self.s2)
+        check_int("m", self.m, 0)
+        check_int("n", self.n, 0)
         if self.d2 <= self.d1: raise ValueError(f"d2={self.d2} must exceed d1={self.d1}")
 
     @classmethod
@@ -97,14 +110,18 @@ class SamplingConfig:
 @dataclass
 class DiscoverConfig:
     "How `discover` scores candidates (`criterion`) and on which denoising states of the original model (03_discover)."
-    criterion: Criterion = "response"  # "response": noise predictions; "kv": attn2 keys/values; "text": text-encoder outputs (AGE)
-    template: str = "{}"         # the concept and each candidate in this prompt ("{}": the erase prompt, the concept itself)
+    # "response": noise predictions; "kv": attn2 keys/values; "text": text-encoder outputs (AGE)
+    criterion: Criterion = "response"
+    # the concept and each candidate in this prompt ("{}": the erase prompt, the concept itself)
+    template: str = "{}"
     draws: int = 8               # (z_t, t) pairs from the concept's own trajectory (response)
     images: int = 2              # images of that trajectory
     steps: int = 10              # sampler steps of that trajectory
     guidance_scale: float = 7.5
-    prefilter: int = 1024        # response: only the `prefilter` nearest by the kv distance meet the UNet (0: every candidate)
-    protect: bool = True         # leave out candidates nearer (same criterion) to a preserve prompt than to the concept
+    # response: only the `prefilter` nearest by the kv distance meet the UNet (0: every candidate)
+    prefilter: int = 1024
+    # leave out candidates nearer (same criterion) to a preserve prompt than to the concept
+    protect: bool = True
     batch_size: int = 64
     seed: int = 0
 
@@ -113,8 +130,10 @@ class DiscoverConfig:
         if not isinstance(self.template, str) or self.template.count("{}") != 1:
             raise ValueError(f"template must be a string with one '{{}}', got {self.template!r}")
         for k in ("draws", "images", "steps", "batch_size"): check_int(k, getattr(self, k), 1)
-        check_int("prefilter", self.prefilter, 0); check_int("seed", self.seed, 0, 2**63)
-        check_number("guidance_scale", self.guidance_scale, 0); check_flag("protect", self.protect)
+        check_int("prefilter", self.prefilter, 0)
+        check_int("seed", self.seed, 0, 2**63)
+        check_number("guidance_scale", self.guidance_scale, 0)
+        check_flag("protect", self.protect)
 
 @dataclass
 class AlignConfig:
@@ -132,13 +151,16 @@ class AlignConfig:
     gradient_checkpointing: bool = False
     log_every: int = 10            # log the loss every k steps
     save_every: int = 50           # write a resumable checkpoint every k steps (and on interrupt)
-    preserve: bool = False         # beyond the paper: Eq. 9 also holds the erase's preserve prompts to the original prediction
+    # beyond the paper: Eq. 9 also holds the erase's preserve prompts to the original prediction
+    preserve: bool = False
 
     def __post_init__(self):
         self.targets = tuple(self.targets)
-        for k in ("steps", "batch_size", "rank", "anchor_images", "anchor_steps", "log_every", "save_every"): check_int(k, getattr(self, k), 1)
+        for k in ("steps", "batch_size", "rank", "anchor_images", "anchor_steps", "log_every", "save_every"):
+            check_int(k, getattr(self, k), 1)
         for k in ("lr", "alpha", "guidance_scale"): check_number(k, getattr(self, k), 0, strict=k != "guidance_scale")
-        check_flag("preserve", self.preserve); check_flag("gradient_checkpointing", self.gradient_checkpointing)
+        check_flag("preserve", self.preserve)
+        check_flag("gradient_checkpointing", self.gradient_checkpointing)
         check_choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
         if not self.targets: raise ValueError("targets must name at least one module")
 
@@ -146,7 +168,8 @@ class AlignConfig:
 CONFIG_DIR = Path(str(importlib.resources.files("realera") / "assets" / "configs"))   # the shipped GPU configs
 
 def shipped_configs() -> dict[str, Path]:
-    "The configs shipped in the package, by name: `t4` (16 GB, fp16, gradient checkpointing), `a100` and `sdxl-a100` (40 GB, fp16, checkpointing)."
+    """The configs shipped in the package, by name: `t4` (16 GB, fp16, gradient checkpointing), `a100` and `sdxl-a100`
+    (40 GB, fp16, checkpointing)."""
     return {p.stem: p for p in sorted(CONFIG_DIR.glob("*.yaml"))}
 
 PAPER = dict(discover=0, discover_protect=0)   # the paper's variants ask the model nothing (03_discover)
@@ -154,7 +177,8 @@ VARIANTS = {"1": dict(closed_form=True, align=False, mine=False, beyond=False, *
             "2": dict(closed_form=True, align=True, mine=False, beyond=False, **PAPER),
             "3": dict(closed_form=True, align=True, mine=True, beyond=False, **PAPER),
             "full": dict(closed_form=True, align=True, mine=True, beyond=True, **PAPER),
-            # beyond the paper: the closed form on what the model draws as the concept, protecting what it draws as something
+            # beyond the paper: the closed form on what the model draws as the concept, protecting what it draws as
+            # something
             # else (03_discover); chosen on the world's tuning classes (06b_tables)
             "aware": dict(closed_form=True, align=False, mine=False, beyond=False, discover=4, discover_protect=16)}
 
@@ -171,17 +195,23 @@ class EraseConfig:
     mine: bool = True              # C: neighbor-concept mining (closed form and alignment)
     beyond: bool = True            # D: beyond-concept regularization (closed form and alignment)
     lam1: float = 0.1              # λ1 of Eq. 7 (paper), for one concept
-    lam1_scaling: Lam1Scaling = "concepts" # "concepts": λ1 × the number of concepts erased together (measured in 03a_erase); "none": λ1 as given
+    # "concepts": λ1 × the number of concepts erased together (measured in 03a_erase); "none": λ1 as given
+    lam1_scaling: Lam1Scaling = "concepts"
     ridge: float = RIDGE           # ridge of the closed form (02_closed_form: chosen by measurement)
     ridge_unit: RidgeUnit = "norm"
     policy: TokenPolicy = "subsequent"   # token policy (00_core): the concept token and the tokens after it (paper)
     seed: int = 0
-    harden: int = 0                # rounds of RECE hardening of the closed form (beyond the paper; 02_closed_form, 05b_attack)
+    # rounds of RECE hardening of the closed form (beyond the paper; 02_closed_form, 05b_attack)
+    harden: int = 0
     harden_lam: float = 1e-3       # the ridge of the RECE embedding each round defends against (RECE: 1e-3)
-    pooled: bool = True            # SDXL: also Eq. 7 on the pooled path (add_embedding's pooled columns), with the closed form
-    discover: int = 0              # beyond the paper: the K texts the original model draws most as each concept (03_discover) erased with it
-    discover_candidates: str | None = None   # a CSV of candidate phrases for `discover` (None: the tokenizer's whole words)
-    discover_protect: int = 0      # and the P texts it draws as a preserve prompt nearest each concept, added to the preserve prompts
+    # SDXL: also Eq. 7 on the pooled path (add_embedding's pooled columns), with the closed form
+    pooled: bool = True
+    # beyond the paper: the K texts the original model draws most as each concept (03_discover) erased with it
+    discover: int = 0
+    # a CSV of candidate phrases for `discover` (None: the tokenizer's whole words)
+    discover_candidates: str | None = None
+    # and the P texts it draws as a preserve prompt nearest each concept, added to the preserve prompts
+    discover_protect: int = 0
     discovery: DiscoverConfig = field(default_factory=DiscoverConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     align_config: AlignConfig = field(default_factory=AlignConfig)
@@ -190,27 +220,36 @@ class EraseConfig:
         for k, kind in (("sampling", SamplingConfig), ("align_config", AlignConfig), ("discovery", DiscoverConfig)):
             v = getattr(self, k)
             if isinstance(v, dict): setattr(self, k, kind(**v))
-            elif not isinstance(v, kind): raise ValueError(f"{k} must be a mapping of {kind.__name__} fields, got {v!r}")
+            elif not isinstance(v, kind):
+                raise ValueError(f"{k} must be a mapping of {kind.__name__} fields, got {v!r}")
         for k in ("closed_form", "align", "mine", "beyond", "pooled"): check_flag(k, getattr(self, k))
-        if not (self.closed_form or self.align): raise ValueError("closed_form and align are both off: nothing would be erased")
+        if not (self.closed_form or self.align):
+            raise ValueError("closed_form and align are both off: nothing would be erased")
         for k in ("lam1", "ridge", "harden_lam"): check_number(k, getattr(self, k), 0, strict=k == "ridge")
-        check_choice("ridge_unit", self.ridge_unit, RIDGE_UNITS); check_choice("lam1_scaling", self.lam1_scaling, LAM1_SCALINGS)
-        check_int("seed", self.seed, 0, 2**63); check_int("harden", self.harden, 0, note=" (rounds)")
-        check_int("discover", self.discover, 0, note=" (texts per concept)"); check_int("discover_protect", self.discover_protect, 0)
+        check_choice("ridge_unit", self.ridge_unit, RIDGE_UNITS)
+        check_choice("lam1_scaling", self.lam1_scaling, LAM1_SCALINGS)
+        check_int("seed", self.seed, 0, 2**63)
+        check_int("harden", self.harden, 0, note=" (rounds)")
+        check_int("discover", self.discover, 0, note=" (texts per concept)")
+        check_int("discover_protect", self.discover_protect, 0)
         if self.discover_candidates is not None and not isinstance(self.discover_candidates, str):
-            raise ValueError(f"discover_candidates must be the path of a CSV file or None, got {self.discover_candidates!r}")
-        if self.harden and not self.closed_form: raise ValueError(f"harden={self.harden} hardens the closed form, which this config turns off")
+            raise ValueError(
+                f"discover_candidates must be the path of a CSV file or None, got {self.discover_candidates!r}")
+        if self.harden and not self.closed_form:
+            raise ValueError(f"harden={self.harden} hardens the closed form, which this config turns off")
         check_choice("policy", self.policy, TOKEN_POLICIES)
 
     @classmethod
     def variant(cls, name: str | int, **kw) -> "EraseConfig":
-        "The paper's ablation variant 1, 2, 3 or 'full' (Table 3), or 'aware', with any other field overridden by `kw`."
+        """The paper's ablation variant 1, 2, 3 or 'full' (Table 3), or 'aware', with any other field overridden by
+        `kw`."""
         return cls(**{**VARIANTS[_check_variant(name)], **kw})
 
     def to_dict(self) -> dict: return dataclasses.asdict(self)
 
     def effective_lam1(self, k: int) -> float:
-        "The λ1 of Eq. 7 for `k` concepts erased together: the erase term grows with every concept's rows, the preserve term keeps pace."
+        """The λ1 of Eq. 7 for `k` concepts erased together: the erase term grows with every concept's rows, the
+        preserve term keeps pace."""
         return self.lam1 * (k if self.lam1_scaling == "concepts" else 1)
 
     @classmethod
@@ -228,25 +267,34 @@ class EraseConfig:
         "Build from a (possibly partial) dict; unknown keys raise, naming them and the allowed ones."
         for sub, kind in (("sampling", SamplingConfig), ("align_config", AlignConfig), ("discovery", DiscoverConfig)):
             bad = set(d.get(sub) or {}) - {f.name for f in dataclasses.fields(kind)}
-            if bad: raise ValueError(f"unknown {sub} keys {sorted(bad)}; allowed: {[f.name for f in dataclasses.fields(kind)]}")
+            if bad:
+                raise ValueError(
+                    f"unknown {sub} keys {sorted(bad)}; allowed: {[f.name for f in dataclasses.fields(kind)]}")
         bad = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if bad: raise ValueError(f"unknown config keys {sorted(bad)}; allowed: {[f.name for f in dataclasses.fields(cls)]}")
+        if bad:
+            raise ValueError(
+                f"unknown config keys {sorted(bad)}; allowed: {[f.name for f in dataclasses.fields(cls)]}")
         return cls(**d)
 
     @classmethod
     def from_file(cls, path) -> "EraseConfig":
-        "Read a config from `.json`, `.yaml` or `.yml` (safe loaders only), or a shipped one by name (`shipped_configs()`: 't4', 'a100', 'sdxl-a100')."
+        """Read a config from `.json`, `.yaml` or `.yml` (safe loaders only), or a shipped one by name
+        (`shipped_configs()`: 't4', 'a100', 'sdxl-a100')."""
         path = Path(path)
         if not path.is_file() and str(path) in shipped_configs(): path = shipped_configs()[str(path)]
         if not path.is_file():
-            raise FileNotFoundError(f"config file {str(path)!r} does not exist (shipped configs, by name: {sorted(shipped_configs())})")
+            raise FileNotFoundError(
+                f"config file {str(path)!r} does not exist (shipped configs, by name: {sorted(shipped_configs())})")
         if path.suffix in (".yaml", ".yml"):
             import yaml
             try: d = yaml.safe_load(path.read_text()) or {}
-            except yaml.YAMLError as err: raise ValueError(f"config file {str(path)!r} is not plain YAML: {' '.join(str(err).split())}") from None
+            except yaml.YAMLError as err:
+                raise ValueError(
+                    f"config file {str(path)!r} is not plain YAML: {' '.join(str(err).split())}") from None
         elif path.suffix == ".json": d = read_json(path)
         else: raise ValueError(f"config file {str(path)!r}: expected .json, .yaml or .yml")
-        if not isinstance(d, dict): raise ValueError(f"config file {str(path)!r} must hold a mapping, got {type(d).__name__}")
+        if not isinstance(d, dict):
+            raise ValueError(f"config file {str(path)!r} must hold a mapping, got {type(d).__name__}")
         return cls.from_dict(d)
 
 # %% ../nbs/00_config.ipynb #6c768d47
@@ -270,6 +318,7 @@ class AttackConfig:
 
     def __post_init__(self):
         check_choice("method", self.method, ATTACKS)
-        for k in ("n", "seeds", "iterations", "tokens", "batch", "targets", "steps", "curve"): check_int(k, getattr(self, k), 1)
+        for k in ("n", "seeds", "iterations", "tokens", "batch", "targets", "steps", "curve"):
+            check_int(k, getattr(self, k), 1)
         for k in ("seed", "image_seed"): check_int(k, getattr(self, k), 0, 2**62)
         for k in ("lr", "lam", "guidance_scale"): check_number(k, getattr(self, k), 0, strict=k == "lr")

@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from .base import (EMBEDDED_MODEL, HUB_IDS, LOCK_FILE, RESULTS_DIR, RETIRED_HUB_IDS, atomic_dir, atomic_path,
-                          canonical_safetensors, check_choice, check_flag, check_int, check_number, folder_lock, read_json,
-                          stored_result, write_json)
+                          canonical_safetensors, check_choice, check_flag, check_int, check_number, folder_lock,
+                          read_json, stored_result, write_json)
 from .config import TOKEN_POLICIES
 
 # %% auto #0
@@ -28,13 +28,15 @@ __all__ = ['make_generator', 'check_finite', 'check_dtype', 'check_device', 'qui
 def make_generator(seed: int | None = 0, device: str | torch.device = "cpu") -> torch.Generator | None:
     "A `torch.Generator` on `device` seeded with `seed` (`None` gives `None`: use torch's global generator)."
     if seed is None: return None
-    if not isinstance(seed, int) or seed < 0: raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
     return torch.Generator(device=torch.device(device)).manual_seed(seed)
 
 
 # %% ../nbs/00_core.ipynb #293a532b
 def check_finite(tensors: dict, what: str) -> dict:
-    "`tensors` unchanged, or `ValueError` naming the first non-finite tensor: NaN or Inf weights are never written or loaded."
+    """`tensors` unchanged, or `ValueError` naming the first non-finite tensor: NaN or Inf weights are never written or
+    loaded."""
     for k, v in tensors.items():
         if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all()):
             raise ValueError(f"{what}: tensor {k!r} holds NaN or Inf values")
@@ -71,12 +73,16 @@ logging.getLogger("transformers.utils.import_utils").addFilter(_TorchvisionNotic
 
 @contextlib.contextmanager
 def quiet_loading(quiet: bool = True):
-    "Inside the block (when `quiet`), diffusers and transformers show no progress bars while loading or saving weights."
-    if not quiet: yield; return
+    """Inside the block (when `quiet`), diffusers and transformers show no progress bars while loading or saving
+    weights."""
+    if not quiet:
+        yield
+        return
     from diffusers.utils import logging as dlog
     from transformers.utils import logging as tlog
     was_d, was_t = dlog.is_progress_bar_enabled(), tlog.is_progress_bar_enabled()
-    dlog.disable_progress_bar(); tlog.disable_progress_bar()
+    dlog.disable_progress_bar()
+    tlog.disable_progress_bar()
     try: yield
     finally:
         if was_d: dlog.enable_progress_bar()
@@ -84,27 +90,36 @@ def quiet_loading(quiet: bool = True):
 
 # %% ../nbs/00_core.ipynb #6506fbb4
 def _dtype_kwarg(dtype) -> dict:
-    "The keyword diffusers' `from_pretrained` takes for a dtype: `dtype` where it has it (it deprecated `torch_dtype` in 2026), else `torch_dtype`."
+    """The keyword diffusers' `from_pretrained` takes for a dtype: `dtype` where it has it (it deprecated `torch_dtype`
+    in 2026), else `torch_dtype`."""
     from diffusers.utils import deprecation_utils
-    return {"dtype": dtype} if hasattr(deprecation_utils, "_TORCH_DTYPE_DEPRECATION_MESSAGE") else {"torch_dtype": dtype}
+    return {"dtype": dtype} if hasattr(deprecation_utils, "_TORCH_DTYPE_DEPRECATION_MESSAGE") else {
+        "torch_dtype": dtype}
 
-_PIPELINES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline")   # the `_class_name`s of model_index.json realera erases
+# the `_class_name`s of model_index.json realera erases
+_PIPELINES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline")
 
 def _pipeline_class(model: str | os.PathLike):
-    "The diffusers pipeline class named by `model`'s `model_index.json` (a local folder, or a hub id: that one file is fetched)."
+    """The diffusers pipeline class named by `model`'s `model_index.json` (a local folder, or a hub id: that one file
+    is fetched)."""
     import diffusers
     try: name = diffusers.DiffusionPipeline.load_config(str(model)).get("_class_name")
-    except (OSError, ValueError) as err: raise ValueError(f"cannot read model_index.json of {str(model)!r}: {err}") from None
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read model_index.json of {str(model)!r}: {err}") from None
     if name not in _PIPELINES:
-        raise ValueError(f"{str(model)!r} is a {name!r}; realera erases {list(_PIPELINES)} (SD1.x, SD2.x and SDXL text-to-image)")
+        raise ValueError(
+            f"{str(model)!r} is a {name!r}; realera erases {list(_PIPELINES)} (SD1.x, SD2.x and SDXL text-to-image)")
     return getattr(diffusers, name)
 
 # %% ../nbs/00_core.ipynb #fb9e9583
-def load_pipeline(model: str | os.PathLike | None = None, # hub id or local folder; `None`: the embedded default model
-                  device: str | torch.device = "cpu", dtype=torch.float32,
-                  safety_checker: bool = False, # keep the hub's NSFW safety checker (off: erasure research needs raw images)
-                  progress: bool | None = None, # loading bars; `None`: for every model but the embedded one (it loads in a second)
-                  **kwargs): # passed on to the pipeline's `from_pretrained`
+def load_pipeline(
+    model: str | os.PathLike | None = None,  # hub id or local folder; `None`: the embedded default model
+    device: str | torch.device = "cpu",
+    dtype=torch.float32,
+    safety_checker: bool = False,  # keep the hub's NSFW safety checker (off: erasure research needs raw images)
+    progress: bool | None = None,  # loading bars; `None`: for every model but the embedded one (it loads in a second)
+    **kwargs,
+): # passed on to the pipeline's `from_pretrained`
     """Load the pipeline `model`'s `model_index.json` names (`StableDiffusionPipeline` for SD1.x/2.x,
     `StableDiffusionXLPipeline` for SDXL) onto `device` in `dtype` (`model=None`: `EMBEDDED_MODEL`)."""
     dtype, device = check_dtype(dtype), check_device(device)
@@ -112,7 +127,8 @@ def load_pipeline(model: str | os.PathLike | None = None, # hub id or local fold
     path = Path(model).expanduser()
     if progress is None: progress = path.resolve() != EMBEDDED_MODEL.resolve()
     if not path.exists() and (os.path.isabs(str(model)) or str(model).startswith('.') or str(model).count('/') != 1):
-        raise ValueError(f"model {str(model)!r} is neither an existing local folder nor a hub id of the form 'org/name'")
+        raise ValueError(
+            f"model {str(model)!r} is neither an existing local folder nor a hub id of the form 'org/name'")
     if path.exists() and not (path/'model_index.json').exists():
         raise ValueError(f"{str(path)!r} has no model_index.json: not a folder written by `save_pretrained`")
     source = str(path) if path.exists() else str(model)
@@ -120,7 +136,8 @@ def load_pipeline(model: str | os.PathLike | None = None, # hub id or local fold
         warnings.warn(f"{source!r} was removed from the hub; its maintained copy is {RETIRED_HUB_IDS[source]!r}",
                       stacklevel=2)
     cls = _pipeline_class(source)
-    extra = {} if safety_checker or cls.__name__ != "StableDiffusionPipeline" else dict(safety_checker=None, requires_safety_checker=False)
+    extra = {} if safety_checker or cls.__name__ != "StableDiffusionPipeline" else dict(safety_checker=None,
+                                                                                        requires_safety_checker=False)
     with quiet_loading(not progress):
         pipe = cls.from_pretrained(source, **_dtype_kwarg(dtype), **extra, **kwargs)
     return pipe.to(device)
@@ -148,13 +165,15 @@ def tokenizers(pipe) -> list:
     return [t for t in (getattr(pipe, "tokenizer", None), getattr(pipe, "tokenizer_2", None)) if t is not None]
 
 def is_sdxl(pipe) -> bool:
-    "Whether `pipe` (or a UNet) is SDXL-shaped: a pooled text embedding and six time ids enter its UNet through `add_embedding`."
+    """Whether `pipe` (or a UNet) is SDXL-shaped: a pooled text embedding and six time ids enter its UNet through
+    `add_embedding`."""
     unet = getattr(pipe, "unet", pipe)
     return getattr(unet.config, "addition_embed_type", None) == "text_time"
 
 def check_prompts(pipe, prompts: str | list[str]) -> list[str]:
     "`prompts` as a list, after checking that each fits every tokenizer of `pipe` (`tokenize`'s errors)."
-    prompts = [prompts] if isinstance(prompts, str) else list(prompts) if isinstance(prompts, (list, tuple)) else prompts
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts) if isinstance(prompts,
+                                                                                     (list, tuple)) else prompts
     for tok in tokenizers(pipe): tokenize(tok, prompts)
     return prompts
 
@@ -162,21 +181,24 @@ def encode_ids(pipe, ids: list[torch.Tensor], device=None) -> tuple[torch.Tensor
     """The context and pooled embedding (as `encode_text`) of token ids, one (n, 77) tensor per tokenizer of `pipe`.
     Differentiable (no `no_grad` here): attacks that optimise the encoders' inputs go through it too."""
     encs = text_encoders(pipe)
-    if len(ids) != len(encs): raise ValueError(f"{len(ids)} id tensors for {len(encs)} text encoders: give one per tokenizer")
+    if len(ids) != len(encs):
+        raise ValueError(f"{len(ids)} id tensors for {len(encs)} text encoders: give one per tokenizer")
     if not is_sdxl(pipe): return encs[0](ids[0].to(device or encs[0].device))[0], None
     outs = [e(i.to(device or e.device), output_hidden_states=True) for e, i in zip(encs, ids)]
-    return torch.cat([o.hidden_states[-2] for o in outs], -1), outs[-1].text_embeds   # as StableDiffusionXLPipeline.encode_prompt
+    # as StableDiffusionXLPipeline.encode_prompt
+    return torch.cat([o.hidden_states[-2] for o in outs], -1), outs[-1].text_embeds
 
 @torch.no_grad()
 def encode_text(pipe, prompts: str | list[str], device=None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The context (n, 77, d) every `attn2` reads and, on SDXL, the pooled embedding (n, p) `add_embedding` reads (else `None`).
-    SD1.x/2.x: the text encoder's last hidden state. SDXL: both encoders' penultimate hidden states concatenated, and
-    text_encoder_2's projected end token (what the pipeline's own `encode_prompt` computes)."""
+    """The context (n, 77, d) every `attn2` reads and, on SDXL, the pooled embedding (n, p) `add_embedding` reads
+    (else `None`). SD1.x/2.x: the text encoder's last hidden state. SDXL: both encoders' penultimate hidden states
+    concatenated, and text_encoder_2's projected end token (what the pipeline's own `encode_prompt` computes)."""
     prompts = check_prompts(pipe, prompts)
     return encode_ids(pipe, [tokenize(t, prompts) for t in tokenizers(pipe)], device)
 
 def encode_prompts(pipe, prompts: str | list[str], device=None) -> torch.Tensor:
-    "Token embeddings (n, 77, d) of `prompts`: the context every `attn2` reads (`encode_text` without the pooled part)."
+    """Token embeddings (n, 77, d) of `prompts`: the context every `attn2` reads (`encode_text` without the pooled
+    part)."""
     return encode_text(pipe, prompts, device)[0]
 
 # %% ../nbs/00_core.ipynb #0ed9a3cb
@@ -198,7 +220,8 @@ class TokenSpan:
 
 def concept_span(tokenizer, prompt: str, concept: str) -> TokenSpan:
     "Locate the first occurrence of `concept`'s tokens in `prompt`."
-    if not isinstance(concept, str) or not concept.strip(): raise ValueError(f"concept must be a non-empty string, got {concept!r}")
+    if not isinstance(concept, str) or not concept.strip():
+        raise ValueError(f"concept must be a non-empty string, got {concept!r}")
     ids = tokenize(tokenizer, prompt)[0].tolist()  # also rejects prompts over 77 tokens
     n_real = len(tokenizer(prompt).input_ids)
     cids = tokenizer(concept, add_special_tokens=False).input_ids
@@ -217,14 +240,16 @@ def check_concepts(concepts, anchors=None) -> tuple[list[str], list[str]]:
     anchors = [""] if anchors is None else [anchors] if isinstance(anchors, str) else list(anchors)
     if len(anchors) == 1: anchors = anchors * len(concepts)
     if len(anchors) != len(concepts):
-        raise ValueError(f"{len(anchors)} anchors for {len(concepts)} concepts: give one anchor, one per concept, or none")
+        raise ValueError(
+            f"{len(anchors)} anchors for {len(concepts)} concepts: give one anchor, one per concept, or none")
     if not all(isinstance(a, str) for a in anchors): raise ValueError(f"anchors must be strings, got {anchors!r}")
     return concepts, anchors
 
 # %% ../nbs/00_core.ipynb #7fb297cd
 @dataclass(frozen=True)
 class ConceptPair:
-    "An erasure prompt and its anchor, encoded once: the positions an erase acts on and both prompts' token embeddings."
+    """An erasure prompt and its anchor, encoded once: the positions an erase acts on and both prompts' token
+    embeddings."""
     prompt: str              # the erasure prompt p_c
     concept: str             # the concept's words inside it
     anchor: str              # the anchor prompt p_c*
@@ -236,11 +261,13 @@ class ConceptPair:
     pooled_star: torch.Tensor | None = None   # SDXL: (p,) pooled embedding of `anchor`
 
 def concept_pair(pipe, prompt: str, concept: str, anchor: str = "", policy: str = "subsequent") -> ConceptPair:
-    """Locate `concept` in `prompt` and encode `prompt` and `anchor` in one text-encoder call. With two tokenizers (SDXL) the
-    concept must sit at the same positions in both: every position indexes both halves of the concatenated context."""
+    """Locate `concept` in `prompt` and encode `prompt` and `anchor` in one text-encoder call. With two tokenizers
+    (SDXL) the concept must sit at the same positions in both: every position indexes both halves of the
+    concatenated context."""
     spans = [concept_span(tok, prompt, concept) for tok in tokenizers(pipe)]
     if any(s != spans[0] for s in spans[1:]):
-        raise ValueError(f"concept {concept!r} sits at different token positions for the two tokenizers of this pipeline "
+        raise ValueError(f"concept {concept!r} sits at different token positions for the two tokenizers "
+                         "of this pipeline "
                          f"({spans}): realera needs one position per token of the concatenated context")
     (e, e_star), pooled = encode_text(pipe, [prompt, anchor])
     return ConceptPair(prompt, concept, anchor, policy, spans[0].positions(policy), e, e_star,
@@ -256,13 +283,16 @@ def cross_attention_projections(unet: nn.Module, kinds: tuple[str, ...] = ("to_k
     "The `attn2.<kind>` linear layers of `unet`, keyed by module name (sorted); under a LoRA adapter, its base layers."
     bad = [k for k in kinds if k not in ("to_q", "to_k", "to_v")]
     if bad: raise ValueError(f"kinds {bad} are not cross-attention projections; allowed: to_q, to_k, to_v")
-    found = {name.removesuffix(".base_layer"): mod for name, mod in unet.named_modules()   # peft wraps a layer as `<name>.base_layer`
-             if isinstance(mod, nn.Linear) and any(name.removesuffix(".base_layer").endswith(f"attn2.{k}") for k in kinds)}
+    # peft wraps a layer as `<name>.base_layer`
+    found = {name.removesuffix(".base_layer"): mod for name, mod in unet.named_modules()
+             if isinstance(mod, nn.Linear) and any(name.removesuffix(".base_layer").endswith(f"attn2.{k}")
+                                                   for k in kinds)}
     if not found: raise ValueError(f"{type(unet).__name__} has no `attn2.{kinds}` layers: not a cross-attention UNet")
     return dict(sorted(found.items()))
 
 def context_width(pipe) -> int:
-    "The width d of the context every `attn2.to_k`/`to_v` of `pipe` (or a UNet) reads: SD1.x 768, SD2.x 1024, SDXL 2048."
+    """The width d of the context every `attn2.to_k`/`to_v` of `pipe` (or a UNet) reads: SD1.x 768, SD2.x 1024, SDXL
+    2048."""
     return next(iter(cross_attention_projections(getattr(pipe, "unet", pipe)).values())).in_features
 
 # %% ../nbs/00_core.ipynb #8adaad02
@@ -272,7 +302,8 @@ def fingerprint(state: dict) -> str:
     h = hashlib.sha256()
     for name, p in sorted(state.items()):
         h.update(f"{name}{tuple(p.shape)}".encode())
-        if p.is_floating_point(): h.update(p.detach().to("cpu", torch.float16).reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
+        if p.is_floating_point():
+            h.update(p.detach().to("cpu", torch.float16).reshape(-1).contiguous().view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:32]
 
 def text_encoder_fingerprint(text_encoder: nn.Module) -> str:
@@ -280,15 +311,17 @@ def text_encoder_fingerprint(text_encoder: nn.Module) -> str:
     return fingerprint(text_encoder.state_dict())
 
 def text_fingerprint(pipe) -> str:
-    "The `fingerprint` of the text encoder(s) the UNet reads: `text_encoder_fingerprint` of the one, or of both (SDXL) together."
+    """The `fingerprint` of the text encoder(s) the UNet reads: `text_encoder_fingerprint` of the one, or of both
+    (SDXL) together."""
     encs = text_encoders(pipe)
     if len(encs) == 1: return text_encoder_fingerprint(encs[0])
     return fingerprint({f"{i}.{k}": v for i, enc in enumerate(encs) for k, v in enc.state_dict().items()})
 
 def model_identity(pipe, whole_unet: bool = False) -> dict:
-    """Where `pipe` came from (`name_or_path`) and the fingerprints of its text encoder(s) and its `attn2.to_k`/`to_v` weights
-    (SDXL: also `add_embedding`, the pooled path); `whole_unet`: also of every UNet weight (`unet`), for work that runs the
-    UNet (the alignment's teacher and student, discovery's noise predictions): a resume on a changed UNet is refused."""
+    """Where `pipe` came from (`name_or_path`) and the fingerprints of its text encoder(s) and its
+    `attn2.to_k`/`to_v` weights (SDXL: also `add_embedding`, the pooled path); `whole_unet`: also of every UNet
+    weight (`unet`), for work that runs the UNet (the alignment's teacher and student, discovery's noise
+    predictions): a resume on a changed UNet is refused."""
     kv = {n: m.weight for n, m in cross_attention_projections(pipe.unet).items()}
     out = dict(name=str(getattr(pipe, "name_or_path", None) or "") or None,
                text_encoder=text_fingerprint(pipe), unet_attn2=fingerprint(kv))

@@ -12,7 +12,8 @@ from typing import Literal
 import torch
 from tqdm.auto import tqdm
 
-from .core import ConceptPair, check_int, check_number, encode_text, make_generator, read_json, tokenizers, write_json
+from .core import (ConceptPair, check_int, check_number, encode_text, make_generator, read_json, tokenizers,
+                          write_json)
 from .config import CRITERIA, DISCOVERED, DiscoverConfig, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
 from .closed_form import kv_gram
@@ -26,23 +27,30 @@ __all__ = ['CandidateSource', 'vocabulary_candidates', 'read_candidates', 'Disco
 CandidateSource = Literal["vocabulary", "csv"]
 
 def vocabulary_candidates(pipe) -> list[str]:
-    "The whole-word tokens of `pipe`'s (first) tokenizer, as text: tokens that end a word (`</w>`) of two or more letters, sorted."
+    """The whole-word tokens of `pipe`'s (first) tokenizer, as text: tokens that end a word (`</w>`) of two or more
+    letters, sorted."""
     tok = tokenizers(pipe)[0]
     words = {t[:-4] for t in tok.get_vocab() if t.endswith("</w>") and re.fullmatch(r"[a-z]{2,}", t[:-4])}
-    if not words: raise ValueError(f"the tokenizer {type(tok).__name__} has no whole-word tokens ('…</w>'): pass candidates")
+    if not words:
+        raise ValueError(f"the tokenizer {type(tok).__name__} has no whole-word tokens ('…</w>'): pass candidates")
     return sorted(words)
 
 # %% ../nbs/03_discover.ipynb #d0ba895b
 def read_candidates(path: str | os.PathLike) -> list[str]:
-    "The phrases of a CSV file: its column `prompt`, or its only column; blank cells skipped, duplicates kept once, in order."
+    """The phrases of a CSV file: its column `prompt`, or its only column; blank cells skipped, duplicates kept once,
+    in order."""
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"candidates file {str(path)!r} does not exist")
     with open(path, newline="", encoding="utf-8") as f: rows = list(csv.reader(f))
-    if not rows: raise ValueError(f"candidates file {str(path)!r} is empty: expected a header (`prompt`) and one phrase per row")
+    if not rows:
+        raise ValueError(
+            f"candidates file {str(path)!r} is empty: expected a header (`prompt`) and one phrase per row")
     header = [h.strip() for h in rows[0]]
     if "prompt" in header: col = header.index("prompt")
     elif len(header) == 1: col = 0
-    else: raise ValueError(f"candidates file {str(path)!r} has columns {header} and none is named 'prompt': name the column "
+    else:
+        raise ValueError(f"candidates file {str(path)!r} has columns {header} and none is named 'prompt': "
+                         "name the column "
                            "of phrases 'prompt', or give a file with one column")
     out = list(dict.fromkeys(r[col].strip() for r in rows[1:] if len(r) > col and r[col].strip()))
     if not out: raise ValueError(f"candidates file {str(path)!r} has a header but no phrases under {header[col]!r}")
@@ -55,7 +63,8 @@ def _encode(pipe, texts: list[str], batch_size: int, progress: bool = False):
     ctx, pooled = [], []
     for i in tqdm(range(0, len(texts), batch_size), desc="encoding", disable=not progress, leave=False):
         c, p = encode_text(pipe, texts[i:i + batch_size])
-        ctx.append(c.float().cpu()); pooled.append(None if p is None else p.float().cpu())
+        ctx.append(c.float().cpu())
+        pooled.append(None if p is None else p.float().cpu())
     return torch.cat(ctx), None if pooled[0] is None else torch.cat(pooled)
 
 def _text_dist(X: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
@@ -65,7 +74,8 @@ def _text_dist(X: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
 def _kv_factor(G: torch.Tensor) -> torch.Tensor:
     "L with L Lᵀ = G (float64, a 1e-9 relative jitter on the diagonal): ‖x‖_G = ‖x L‖."
     G = G.double()
-    return torch.linalg.cholesky(G + 1e-9 * G.diagonal().mean() * torch.eye(G.shape[0], dtype=torch.float64, device=G.device))
+    return torch.linalg.cholesky(G + 1e-9 * G.diagonal().mean() * torch.eye(G.shape[0], dtype=torch.float64,
+                                                                            device=G.device))
 
 def _kv_dist(X: torch.Tensor, R: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
     "(n, r): the distance of every attn2 key and value, ‖X_i − R_j‖_G = sqrt(tr(D G Dᵀ)), through G's Cholesky factor."
@@ -74,7 +84,8 @@ def _kv_dist(X: torch.Tensor, R: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
     return torch.cdist(f(X), f(R))
 
 # %% ../nbs/03_discover.ipynb #f93f8fb0
-def _concept_states(pipe, prompt: str, cfg: DiscoverConfig, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def _concept_states(pipe, prompt: str, cfg: DiscoverConfig,
+                    progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     "`cfg.draws` pairs (z_t, t) from `cfg.images` trajectories of `prompt` under `pipe` (seeded by `cfg.seed`)."
     g = make_generator(cfg.seed, pipe.device)
     traj = anchor_trajectory(pipe, prompt, cfg.images, cfg.steps, cfg.guidance_scale, generator=g, progress=progress)
@@ -86,7 +97,8 @@ def _response_dist(pipe, X, PX, refs: torch.Tensor, z, t, batch_size: int, progr
     k, out = len(z), []
     step = max(1, batch_size // k)
     for i in tqdm(range(0, len(X), step), desc="model response", disable=not progress, leave=False):
-        x = X[i:i + step]; n = len(x)
+        x = X[i:i + step]
+        n = len(x)
         p = None if PX is None else PX[i:i + step].repeat_interleave(k, 0)
         eps = unet_eps(pipe, x.repeat_interleave(k, 0), p, z.repeat(n, 1, 1, 1), t.repeat(n)).cpu().view(n, k, -1)
         out.append((eps[:, None] - refs.flatten(2)[None]).norm(dim=-1).mean(-1).double())
@@ -95,8 +107,8 @@ def _response_dist(pipe, X, PX, refs: torch.Tensor, z, t, batch_size: int, progr
 def _eps_refs(pipe, R, PR, z, t) -> torch.Tensor:
     "(r, draws, …): the noise predictions of each reference prompt at the draws."
     k = len(z)
-    return torch.stack([unet_eps(pipe, R[j:j + 1].expand(k, -1, -1), None if PR is None else PR[j:j + 1].expand(k, -1), z, t).cpu()
-                        for j in range(len(R))])
+    return torch.stack([unet_eps(pipe, R[j:j + 1].expand(k, -1, -1), None if PR is None else PR[j:j + 1].expand(k, -1),
+                                 z, t).cpu() for j in range(len(R))])
 
 # %% ../nbs/03_discover.ipynb #76c5952d
 @dataclass
@@ -106,7 +118,8 @@ class Discovery:
     anchor: str
     criterion: str
     source: str                 # "vocabulary" or the candidates file / "list"
-    ranked: list[dict]          # {"text", "score", "distance", …}: score 1 = drawn as the concept, 0 = as far as the anchor
+    # {"text", "score", "distance", …}: score 1 = drawn as the concept, 0 = as far as the anchor
+    ranked: list[dict]
     protected: list[dict] = field(default_factory=list)   # {"text", "score", "nearer"}: drawn as a preserve prompt
     excluded: list[str] = field(default_factory=list)     # candidates holding the concept's words, or erased concepts
     settings: dict = field(default_factory=dict)
@@ -128,20 +141,22 @@ def _holds(text: str, phrase: str) -> bool:
     return re.search(rf"(?<![a-z0-9]){re.escape(phrase.lower().strip())}(?![a-z0-9])", text.lower()) is not None
 
 # %% ../nbs/03_discover.ipynb #2c26e3d0
-def discover(pipe, concept: str, anchor: str = "", candidates: list[str] | None = None, preserve: list[str] | None = None,
-             config: DiscoverConfig | None = None, exclude: list[str] = (), source: str | None = None,
-             progress: bool = True) -> Discovery:
-    """Rank `candidates` (default: `vocabulary_candidates(pipe)`) by how the original `pipe` treats them against `concept`
-    (each in `config.template`); with `config.protect`, those nearer to a `preserve` prompt are set aside."""
+def discover(pipe, concept: str, anchor: str = "", candidates: list[str] | None = None,
+             preserve: list[str] | None = None, config: DiscoverConfig | None = None, exclude: list[str] = (),
+             source: str | None = None, progress: bool = True) -> Discovery:
+    """Rank `candidates` (default: `vocabulary_candidates(pipe)`) by how the original `pipe` treats them against
+    `concept` (each in `config.template`); with `config.protect`, those nearer to a `preserve` prompt are set aside."""
     cfg = config or DiscoverConfig()
-    if not isinstance(concept, str) or not concept.strip(): raise ValueError(f"concept must be a non-empty string, got {concept!r}")
+    if not isinstance(concept, str) or not concept.strip():
+        raise ValueError(f"concept must be a non-empty string, got {concept!r}")
     src = source or ("vocabulary" if candidates is None else "list")
     pool = vocabulary_candidates(pipe) if candidates is None else list(candidates)
     if not all(isinstance(c, str) for c in pool): raise ValueError("candidates must be strings")
     skip = [concept, anchor, *exclude]
     excluded = [c for c in pool if c.strip() and any(s.strip() and _holds(c, s) for s in skip)]
     pool = [c for c in dict.fromkeys(c.strip() for c in pool) if c and c not in set(excluded)]
-    if not pool: raise ValueError(f"no candidate is left for {concept!r} once its own words and {list(exclude)} are left out")
+    if not pool:
+        raise ValueError(f"no candidate is left for {concept!r} once its own words and {list(exclude)} are left out")
     preserve = [p for p in (preserve or []) if not _holds(p, concept)] if cfg.protect else []
     fmt = cfg.template.format
     refs = [fmt(concept), anchor if cfg.template == "{}" else fmt(anchor).strip()] + list(preserve)
@@ -164,31 +179,45 @@ def discover(pipe, concept: str, anchor: str = "", candidates: list[str] | None 
         row = dict(text=pool[i], score=round(score[i].item(), 6), distance=round(D[i, 0].item(), 6))
         if near is not None and D[i, 2 + near[i]] < D[i, 0]: protected.append(dict(row, nearer=preserve[near[i]]))
         else: ranked.append(row)
-    settings = dict(dataclasses.asdict(cfg), candidates=len(pool) + len(excluded), anchor_distance=base, preserve=list(preserve))
+    settings = dict(dataclasses.asdict(cfg), candidates=len(pool) + len(excluded), anchor_distance=base,
+                    preserve=list(preserve))
     return Discovery(concept, anchor, cfg.criterion, src, ranked, protected, excluded, settings)
 
 # %% ../nbs/03_discover.ipynb #3fa7c63e
 def write_discoveries(path: str | os.PathLike, discoveries: list[Discovery]) -> Path:
-    "Write `discoveries` to `path` (a folder gets `discovered.json`), atomically; one concept's list is also at the top level."
+    """Write `discoveries` to `path` (a folder gets `discovered.json`), atomically; one concept's list is also at the
+    top level."""
     import realera
-    path = Path(path); path = path/DISCOVERED if path.is_dir() or not path.suffix else path
+    path = Path(path)
+    path = path/DISCOVERED if path.is_dir() or not path.suffix else path
     items = [d.to_dict() for d in discoveries]
-    top = dict(concept=items[0]["concept"], criterion=items[0]["criterion"], source=items[0]["source"], ranked=items[0]["ranked"]) if len(items) == 1 else {}
+    top = (
+        dict(
+            concept=items[0]["concept"],
+            criterion=items[0]["criterion"],
+            source=items[0]["source"],
+            ranked=items[0]["ranked"],
+        )
+        if len(items) == 1
+        else {}
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     return write_json(path, dict(**top, discoveries=items, realera_version=realera.__version__))
 
 def read_discoveries(path: str | os.PathLike) -> list[Discovery]:
     "The discoveries `write_discoveries` wrote to `path` (a file, or a folder holding `discovered.json`)."
-    path = Path(path); path = path/DISCOVERED if path.is_dir() else path
+    path = Path(path)
+    path = path/DISCOVERED if path.is_dir() else path
     d = read_json(path)
     if not isinstance(d, dict) or not isinstance(d.get("discoveries"), list):
         raise ValueError(f"{str(path)!r} is not a discovery record written by realera (no list 'discoveries')")
     return [Discovery.from_dict(x) for x in d["discoveries"]]
 
 # %% ../nbs/03_discover.ipynb #37cddbd3
-def _protect_rows(points: torch.Tensor, own: torch.Tensor, others: torch.Tensor, G: torch.Tensor | None = None) -> torch.Tensor:
-    """Mask (m,) of the rows of `points` (m, d) nearer to `own` (d,) than to every row of `others` (o, d); distances in the
-    metric of `G` (d, d; the kv Gram matrix), Euclidean without it. No `others`: every row is kept."""
+def _protect_rows(points: torch.Tensor, own: torch.Tensor, others: torch.Tensor,
+                  G: torch.Tensor | None = None) -> torch.Tensor:
+    """Mask (m,) of the rows of `points` (m, d) nearer to `own` (d,) than to every row of `others` (o, d); distances
+    in the metric of `G` (d, d; the kv Gram matrix), Euclidean without it. No `others`: every row is kept."""
     if others is None or len(others) == 0: return torch.ones(len(points), dtype=torch.bool, device=points.device)
     P, O, E = points.double(), others.double(), own.double()[None]
     if G is not None:
@@ -198,10 +227,12 @@ def _protect_rows(points: torch.Tensor, own: torch.Tensor, others: torch.Tensor,
 
 # %% ../nbs/03_discover.ipynb #4a5ad91e
 @torch.no_grad()
-def model_neighborhood(pipe, pair: ConceptPair, cfg: SamplingConfig, preserve: list[str] = (), config: DiscoverConfig | None = None,
+def model_neighborhood(pipe, pair: ConceptPair, cfg: SamplingConfig, preserve: list[str] = (),
+                       config: DiscoverConfig | None = None,
                        generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(neighbours, their anchor targets, beyond samples) of `pair`, prompt embeddings (…, 77, d): the paper's sampler drawing
-    `cfg.oversample` times M and N, then kept by the original model's response on the concept's own trajectory."""
+    """(neighbours, their anchor targets, beyond samples) of `pair`, prompt embeddings (…, 77, d): the paper's
+    sampler drawing `cfg.oversample` times M and N, then kept by the original model's response on the concept's own
+    trajectory."""
     dcfg = config or DiscoverConfig()
     big = dataclasses.replace(cfg, m=cfg.m * cfg.oversample, n=cfg.n * cfg.oversample)
     nb, tg = neighbor_prompts(pair.e, pair.positions, big, anchor=pair.e_star, generator=generator)
@@ -224,9 +255,11 @@ def model_neighborhood(pipe, pair: ConceptPair, cfg: SamplingConfig, preserve: l
     return nb[keep], tg[keep], be[kb]
 
 # %% ../nbs/03_discover.ipynb #379ab8b3
-def protected_neighborhood(pipe, pair: ConceptPair, cfg: SamplingConfig, others: torch.Tensor, G: torch.Tensor,
-                           generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    "The paper's sampler (`cfg.oversample` × M), then the first M neighbours whose every row is nearer its concept's row than any of `others` (kv metric)."
+def protected_neighborhood(
+    pipe, pair: ConceptPair, cfg: SamplingConfig, others: torch.Tensor, G: torch.Tensor,
+    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The paper's sampler (`cfg.oversample` × M), then the first M neighbours whose every row is nearer its concept's
+    row than any of `others` (kv metric)."""
     big = dataclasses.replace(cfg, m=cfg.m * cfg.oversample)
     nb, tg = neighbor_prompts(pair.e, pair.positions, big, anchor=pair.e_star, generator=generator)
     be = beyond_prompts(pair.e, pair.positions, cfg, generator=generator)
@@ -235,13 +268,16 @@ def protected_neighborhood(pipe, pair: ConceptPair, cfg: SamplingConfig, others:
     keep = ok.nonzero()[:cfg.m, 0]
     return nb[keep], tg[keep], be
 
-def neighborhoods(pipe, pairs: list[ConceptPair], preserve: list[str], cfg: SamplingConfig, config: DiscoverConfig | None = None,
+def neighborhoods(pipe, pairs: list[ConceptPair], preserve: list[str], cfg: SamplingConfig,
+                  config: DiscoverConfig | None = None,
                   generator: torch.Generator | None = None) -> list[tuple] | None:
-    "Each pair's (neighbours, targets, beyond samples) under `cfg.accept`; None for the paper's rule ('cosine': the closed form mines itself)."
+    """Each pair's (neighbours, targets, beyond samples) under `cfg.accept`; None for the paper's rule ('cosine': the
+    closed form mines itself)."""
     if cfg.accept == "cosine": return None
     if cfg.accept == "response": return [model_neighborhood(pipe, p, cfg, preserve, config, generator) for p in pairs]
     G = kv_gram(pipe.unet).float().cpu()
-    P = encode_text(pipe, list(preserve))[0][:, 1:].flatten(0, 1).float().cpu() if preserve else torch.empty(0, pairs[0].e.shape[-1])
+    P = encode_text(pipe, list(preserve))[0][:, 1:].flatten(0, 1).float().cpu() if preserve else torch.empty(
+        0, pairs[0].e.shape[-1])
     rows = [p.e[p.positions].float().cpu() for p in pairs]
-    return [protected_neighborhood(pipe, p, cfg, torch.cat([P] + [r for j, r in enumerate(rows) if j != i]), G, generator)
-            for i, p in enumerate(pairs)]
+    return [protected_neighborhood(pipe, p, cfg, torch.cat([P] + [r for j, r in enumerate(rows) if j != i]), G,
+                                   generator) for i, p in enumerate(pairs)]

@@ -11,16 +11,20 @@ from pathlib import Path
 import torch
 
 from .base import as_json, cached
-from .core import (LOCK_FILE, TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonical_safetensors, check_concepts, check_finite, concept_pair, concept_pairs, folder_lock,
-                          make_generator, model_identity, read_json, text_fingerprint, write_json, check_int, check_number, check_prompts, encode_text, is_sdxl)
+from .core import (LOCK_FILE, TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonical_safetensors,
+                          check_concepts, check_finite, concept_pair, concept_pairs, folder_lock, make_generator,
+                          model_identity, read_json, text_fingerprint, write_json, check_int, check_number,
+                          check_prompts, encode_text, is_sdxl)
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
-from .config import (ANCHOR_LATENTS, ARTIFACTS, CHECKPOINT, COMPLETE, LOG_FILE, PIPELINE, RUN_FILE, CONFIG_DIR, DISCOVERED, LAM1_SCALINGS, LORA_FILE, PAPER, RIDGE, RIDGE_UNITS, VARIANTS,
-                            AlignConfig, DiscoverConfig, EraseConfig, SamplingConfig, shipped_configs)
+from .config import (ANCHOR_LATENTS, ARTIFACTS, CHECKPOINT, COMPLETE, LOG_FILE, PIPELINE, RUN_FILE, CONFIG_DIR,
+                            DISCOVERED, LAM1_SCALINGS, LORA_FILE, PAPER, RIDGE, RIDGE_UNITS, VARIANTS, AlignConfig,
+                            DiscoverConfig, EraseConfig, SamplingConfig, shipped_configs)
 from .sampling import beyond_prompts, neighbor_prompts
 from .discover import Discovery, discover, neighborhoods, read_candidates, read_discoveries, write_discoveries
-from .closed_form import ClosedFormEdit, closed_form_fitter, harden_edit, kv_gram, pooled_fitter, resolve_preserve
-from .align import (ADAPTER, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision, noise_draws, sdxl_time_ids, unet_eps,
-                           kv_weights, lora_state)
+from .closed_form import (ClosedFormEdit, closed_form_fitter, harden_edit, kv_gram, pooled_fitter,
+                                 resolve_preserve)
+from .align import (ADAPTER, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision,
+                           noise_draws, sdxl_time_ids, unet_eps, kv_weights, lora_state)
 
 # %% auto #0
 __all__ = ['completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase', 'is_erased',
@@ -37,7 +41,9 @@ def _run_settings(concepts, anchors, preserve, config: EraseConfig, model: dict 
 def _same_run(saved: dict, now: dict) -> bool:
     "Equal settings (as JSON, the realera version aside); the model's identity compared where both know it."
     a, b = (as_json({k: v for k, v in d.items() if k != "realera_version"}) for d in (saved, now))
-    if a.get("model") is None or b.get("model") is None: a.pop("model", None); b.pop("model", None)
+    if a.get("model") is None or b.get("model") is None:
+        a.pop("model", None)
+        b.pop("model", None)
     return a == b
 
 def _ours(name: str) -> bool:
@@ -51,14 +57,17 @@ def _prepare_out(out, settings: dict, overwrite: bool) -> str:
     if out.exists() and not out.is_dir(): raise NotADirectoryError(f"out {str(out)!r} exists and is not a folder")
     entries = sorted(p.name for p in out.iterdir()) if out.exists() else []
     foreign = [e for e in entries if not _ours(e)]
-    if foreign: raise FileExistsError(f"{str(out)!r} holds entries realera did not write: {foreign}; use a new or empty folder "
+    if foreign:
+        raise FileExistsError(f"{str(out)!r} holds entries realera did not write: {foreign}; use a new "
+                              "or empty folder "
                                       "(--overwrite replaces only realera's own artifacts)")
     if not [e for e in entries if not e.startswith(".")]: return "new"
     finished = (out/COMPLETE).is_file()
     same = (out/RUN_FILE).is_file() and _same_run(read_json(out/RUN_FILE), settings)
     if overwrite: return "new"
     if same: return "done" if finished else "resume"
-    raise FileExistsError(f"{str(out)!r} holds {'a finished' if finished else 'an unfinished'} erase with other settings (or of "
+    raise FileExistsError(f"{str(out)!r} holds {'a finished' if finished else 'an unfinished'} erase with other "
+                          "settings (or of "
                           "another model); pass overwrite=True (--overwrite) to replace it, or use another folder")
 
 def _clear(out: Path) -> None:
@@ -81,10 +90,12 @@ def _write_complete(out: Path) -> None:
     write_json(out/COMPLETE, dict(files=files, realera_version=realera.__version__))
 
 def completion_hash(path) -> str:
-    "SHA-256 of a finished erase's completion record: what an evaluation of it records, so a re-erase is never mistaken for it."
+    """SHA-256 of a finished erase's completion record: what an evaluation of it records, so a re-erase is never
+    mistaken for it."""
     path = Path(path)
     if not (path/COMPLETE).is_file():
-        raise ValueError(f"{str(path)!r} holds no finished erase (no {COMPLETE}): run the erase (the same command resumes it)")
+        raise ValueError(
+            f"{str(path)!r} holds no finished erase (no {COMPLETE}): run the erase (the same command resumes it)")
     return _sha256(path/COMPLETE)
 
 def save_trajectories(path, trajs: list[Trajectory]) -> None:
@@ -100,17 +111,21 @@ def load_trajectories(path) -> list[Trajectory]:
 
 def _lora_metadata(pipe) -> dict:
     "The adapter's LoRA config as diffusers stores it, with sets sorted: the same bytes whatever the hash seed."
-    return {k: sorted(v) if isinstance(v, (set, frozenset)) else v for k, v in pipe.unet.peft_config[ADAPTER].to_dict().items()}
+    return {k: sorted(v) if isinstance(v, (set, frozenset)) else v
+            for k, v in pipe.unet.peft_config[ADAPTER].to_dict().items()}
 
 # %% ../nbs/03a_erase.ipynb #2707846e
 def save_lora(pipe, out) -> Path:
-    "Write the adapter with diffusers' `save_lora_weights` (safetensors, its LoRA config as metadata), atomically; refuse NaN/Inf."
+    """Write the adapter with diffusers' `save_lora_weights` (safetensors, its LoRA config as metadata), atomically;
+    refuse NaN/Inf."""
     from diffusers import StableDiffusionPipeline
     from diffusers.utils import convert_state_dict_to_diffusers
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     layers = check_finite(convert_state_dict_to_diffusers(lora_state(pipe.unet)), "the LoRA")
     with tempfile.TemporaryDirectory(dir=out, prefix=".lora.") as tmp:
-        StableDiffusionPipeline.save_lora_weights(tmp, unet_lora_layers=dict(sorted(layers.items())), safe_serialization=True,
+        StableDiffusionPipeline.save_lora_weights(tmp, unet_lora_layers=dict(sorted(layers.items())),
+                                                  safe_serialization=True,
                                                   unet_lora_adapter_metadata=_lora_metadata(pipe))
         with atomic_path(out/LORA_FILE) as t: t.write_bytes(canonical_safetensors(Path(tmp)/LORA_FILE))
     return out/LORA_FILE
@@ -126,18 +141,22 @@ class EraseRequest:
     state: str = "new"              # of `out`: 'new', 'resume' (the same run, unfinished) or 'done' (finished)
     settings: dict = field(default_factory=dict)   # what config.json records
 
-def resolve_erase(model, concepts: list[str] | str, anchors: list[str] | str | None = None, preserve: list[str] | None = None,
-                  config: EraseConfig | None = None, out: str | os.PathLike | None = None, *, force: bool = False,
+def resolve_erase(model, concepts: list[str] | str, anchors: list[str] | str | None = None,
+                  preserve: list[str] | None = None, config: EraseConfig | None = None,
+                  out: str | os.PathLike | None = None, *, force: bool = False,
                   overwrite: bool = False) -> EraseRequest:
-    """Fill in `model`'s defaults and check all that needs no UNet work. `model`: a pipeline (its identity becomes part of the
-    run's settings), a folder, a hub id, or None (the embedded model). A string `concepts` is one concept."""
+    """Fill in `model`'s defaults and check all that needs no UNet work. `model`: a pipeline (its identity becomes
+    part of the run's settings), a folder, a hub id, or None (the embedded model). A string `concepts` is one
+    concept."""
     settings = model_settings(model)
     concepts = known(settings, check_concepts(concepts)[0], force)
     concepts, anchors = check_concepts(concepts, anchor_prompt(settings, anchors))
     preserve = preserve_prompts(settings, concepts, preserve)
-    if preserve is not None and not all(isinstance(p, str) for p in preserve): raise ValueError(f"preserve prompts must be strings, got {preserve!r}")
+    if preserve is not None and not all(isinstance(p, str) for p in preserve):
+        raise ValueError(f"preserve prompts must be strings, got {preserve!r}")
     config = EraseConfig.for_model(settings) if config is None else config
-    if not isinstance(config, EraseConfig): raise TypeError(f"config must be an EraseConfig, got {type(config).__name__}")
+    if not isinstance(config, EraseConfig):
+        raise TypeError(f"config must be an EraseConfig, got {type(config).__name__}")
     runs_unet = config.align or config.discover > 0   # these read every UNet weight; the closed form only K/V
     identity = model_identity(model, whole_unet=runs_unet) if hasattr(model, "unet") else None
     run = _run_settings(concepts, anchors, preserve, config, identity)
@@ -151,7 +170,8 @@ def is_erased(pipe) -> bool:
     return pipe.unet in _ERASED or ADAPTER in (getattr(pipe.unet, "peft_config", None) or {})
 
 def _check_reachable(pairs: list[ConceptPair], config: EraseConfig) -> None:
-    "Mine one neighbor and one beyond sample per pair on the real embeddings: unreachable thresholds fail before any UNet work."
+    """Mine one neighbor and one beyond sample per pair on the real embeddings: unreachable thresholds fail before any
+    UNet work."""
     cfg, g = dataclasses.replace(config.sampling, m=1, n=1), torch.Generator(device=pairs[0].e.device).manual_seed(0)
     for p in pairs:
         if config.mine: neighbor_prompts(p.e, p.positions, cfg, anchor=p.e_star, generator=g)
@@ -161,9 +181,11 @@ def _check_reachable(pairs: list[ConceptPair], config: EraseConfig) -> None:
 def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = None, preserve: list[str] | None = None,
           config: EraseConfig | None = None, out: str | os.PathLike | None = None, *, force: bool = False,
           overwrite: bool = False, save_pipeline: bool = False, progress: bool = True, callback=None):
-    """Erase `concepts` from `pipe` (in place) by RealEra, mapping each to its anchor; returns `pipe`. Defaults: the model's
-    `realera.json`. With `out`, the run is written there, resumes there, and a finished identical run is loaded, not redone."""
-    if is_erased(pipe): raise ValueError("this pipeline already carries an erase: erase a freshly loaded model (load_pipeline)")
+    """Erase `concepts` from `pipe` (in place) by RealEra, mapping each to its anchor; returns `pipe`. Defaults: the
+    model's `realera.json`. With `out`, the run is written there, resumes there, and a finished identical run is
+    loaded, not redone."""
+    if is_erased(pipe):
+        raise ValueError("this pipeline already carries an erase: erase a freshly loaded model (load_pipeline)")
     req = resolve_erase(pipe, concepts, anchors, preserve, config, out, force=force, overwrite=overwrite)
     concepts, anchors, preserve, config = req.concepts, req.anchors, req.preserve, req.config
     check_prompts(pipe, list(dict.fromkeys(concepts + anchors + (preserve or []))))   # over-long prompts fail here
@@ -172,7 +194,9 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
     pairs = concept_pairs(pipe, concepts, anchors, config.policy)   # every prompt encoded once, for both stages
     _check_reachable(pairs, config)
     if config.discover and config.discover_candidates: check_prompts(pipe, read_candidates(config.discover_candidates))
-    if out is None: return _run(pipe, pairs, preserve, config, None, False, progress, callback, req.settings["model"]["text_encoder"])
+    if out is None:
+        return _run(pipe, pairs, preserve, config, None, False, progress, callback,
+                    req.settings["model"]["text_encoder"])
     out = Path(out)
     with folder_lock(out, "erase"):
         state = _prepare_out(out, req.settings, overwrite)   # again, under the lock
@@ -180,8 +204,11 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
             load_erased(pipe, out)
             if save_pipeline and not (out/PIPELINE).is_dir(): save_fused_pipeline(pipe, out)
             return pipe
-        if state == "new": _clear(out); write_json(out/RUN_FILE, req.settings)
-        _run(pipe, pairs, preserve, config, out, state == "resume", progress, callback, req.settings["model"]["text_encoder"])
+        if state == "new":
+            _clear(out)
+            write_json(out/RUN_FILE, req.settings)
+        _run(pipe, pairs, preserve, config, out, state == "resume", progress, callback,
+             req.settings["model"]["text_encoder"])
         if save_pipeline: save_fused_pipeline(pipe, out)
         _write_complete(out)
         if (out/CHECKPOINT).exists(): shutil.rmtree(out/CHECKPOINT)
@@ -206,42 +233,55 @@ def _seeded(config: EraseConfig) -> DiscoverConfig:
     return dataclasses.replace(config.discovery, seed=config.seed)
 
 def _keep(pipe, pairs, preserve):
-    "The preserve prompts' contexts and pooled embeddings (the alignment holds them to the original prediction: AlignConfig.preserve)."
+    """The preserve prompts' contexts and pooled embeddings (the alignment holds them to the original prediction:
+    AlignConfig.preserve)."""
     kept = resolve_preserve([p.concept for p in pairs], preserve)
     if not kept: return None, None
     c, p = encode_text(pipe, kept)
     return c.cpu(), None if p is None else p.cpu()
 
 def protected_texts(pairs: list[ConceptPair], found: list[Discovery], k: int) -> list[str]:
-    "The `k` texts of each discovery the model draws as a preserve prompt that lie nearest its concept (the most at risk), once each."
+    """The `k` texts of each discovery the model draws as a preserve prompt that lie nearest its concept (the most at
+    risk), once each."""
     erased = {p.concept.lower() for p in pairs}
     return list(dict.fromkeys(r["text"] for d in found for r in d.protected[:k] if r["text"].lower() not in erased))
 
 def discovered_pairs(pipe, pairs: list[ConceptPair], found: list[Discovery], k: int) -> list[ConceptPair]:
-    "One `ConceptPair` per top-`k` text of each discovery, mapped to its concept's anchor; a text already erased is not added again."
+    """One `ConceptPair` per top-`k` text of each discovery, mapped to its concept's anchor; a text already erased is
+    not added again."""
     seen, extra = {p.concept.lower() for p in pairs}, []
     for p, d in zip(pairs, found):
         for text in d.top(k):
-            if text.lower() not in seen: seen.add(text.lower()); extra.append(concept_pair(pipe, text, text, p.anchor, p.policy))
+            if text.lower() not in seen:
+                seen.add(text.lower())
+                extra.append(concept_pair(pipe, text, text, p.anchor, p.policy))
     return extra
 
 # %% ../nbs/03a_erase.ipynb #8541239f
 def _trajectories(pipe, pairs, config: EraseConfig, progress: bool) -> list[Trajectory]:
     "z_t: each distinct anchor's trajectory under the original UNet, generated once (a pair's is its anchor's)."
     g, a = make_generator(config.seed, pipe.device), config.align_config
-    by_anchor = {x: anchor_trajectory(pipe, x, a.anchor_images, a.anchor_steps, a.guidance_scale, generator=g, progress=progress)
-                 for x in dict.fromkeys(p.anchor for p in pairs)}
+    by_anchor = {x: anchor_trajectory(pipe, x, a.anchor_images, a.anchor_steps, a.guidance_scale, generator=g,
+                                      progress=progress) for x in dict.fromkeys(p.anchor for p in pairs)}
     return [by_anchor[p.anchor] for p in pairs]
 
 def _closed_forms(pipe, pairs, preserve, config: EraseConfig, k: int, fp: str) -> dict:
-    "What computes Eq. 7's edit of each target: every attn2 K/V, and on SDXL (`config.pooled`) add_embedding's pooled columns."
+    """What computes Eq. 7's edit of each target: every attn2 K/V, and on SDXL (`config.pooled`) add_embedding's pooled
+    columns."""
     lam = dict(lam1=config.effective_lam1(k), ridge=config.ridge, ridge_unit=config.ridge_unit)
     def attn2():
         g = make_generator(config.seed, pipe.device)
-        hoods = neighborhoods(pipe, pairs, resolve_preserve([p.concept for p in pairs], preserve), config.sampling, _seeded(config), g)
+        hoods = neighborhoods(pipe, pairs, resolve_preserve([p.concept for p in pairs], preserve), config.sampling,
+                              _seeded(config), g)
+        # the paper's rule ('cosine') mines with g's stream
         fit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond,
-                                 neighborhoods=hoods, generator=g, **lam)   # the paper's rule ('cosine') mines with g's stream
-        return harden_edit(fit, pairs, kv_gram(pipe.unet), config.harden, config.harden_lam, fp) if config.harden else fit.solve(fp)
+                                 neighborhoods=hoods, generator=g, **lam)
+        return (
+            harden_edit(fit, pairs, kv_gram(pipe.unet), config.harden, config.harden_lam, fp)
+            if config.harden
+            else fit.solve(fp)
+        )
+
     pooled = lambda: pooled_fitter(pipe, pairs, preserve, **lam).solve(fp, target="pooled")
     return {"attn2": attn2, **({"pooled": pooled} if config.pooled and is_sdxl(pipe) else {})}
 
@@ -250,23 +290,28 @@ def _align(pipe, pairs, preserve, trajs, original, config: EraseConfig, out, pro
     add_lora(pipe.unet, config.align_config, seed=config.seed)
     keep, keep_pooled = _keep(pipe, pairs, preserve) if config.align_config.preserve else (None, None)
     tasks = [AlignTask(p, t, sdxl_time_ids(pipe), keep, keep_pooled) for p, t in zip(pairs, trajs)]
-    return align_noise(pipe.unet, original, tasks, config.align_config, config.sampling, mine=config.mine, beyond=config.beyond,
-                       seed=config.seed, checkpoint=None if out is None else out/CHECKPOINT, progress=progress, callback=callback)
+    return align_noise(pipe.unet, original, tasks, config.align_config, config.sampling, mine=config.mine,
+                       beyond=config.beyond, seed=config.seed, checkpoint=None if out is None else out/CHECKPOINT,
+                       progress=progress, callback=callback)
 
 # %% ../nbs/03a_erase.ipynb #ef0b18d9
 def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: bool, progress: bool, callback,
          fp: str | None = None):
-    """Algorithm 1's stages, each reusing what a resumed run already wrote: discovery → z_t → closed form → LoRA alignment.
-    `fp`: the text encoder's fingerprint (`text_fingerprint`), where the caller has it already."""
-    k, fp = len(pairs), fp or text_fingerprint(pipe)   # λ1 scales with the concepts asked for, not with the discovered texts
+    """Algorithm 1's stages, each reusing what a resumed run already wrote: discovery → z_t → closed form → LoRA
+    alignment. `fp`: the text encoder's fingerprint (`text_fingerprint`), where the caller has it already."""
+    # λ1 scales with the concepts asked for, not with the discovered texts
+    k, fp = len(pairs), fp or text_fingerprint(pipe)
     if config.discover or config.discover_protect:
         found = _discoveries(pipe, pairs, preserve, config, out, resume, progress)
-        if config.discover_protect: preserve = resolve_preserve([p.concept for p in pairs], preserve) + protected_texts(pairs, found, config.discover_protect)
+        if config.discover_protect:
+            preserve = resolve_preserve([p.concept for p in pairs], preserve) + protected_texts(
+                pairs, found, config.discover_protect)
         pairs = pairs + discovered_pairs(pipe, pairs, found, config.discover)
     original = kv_weights(pipe.unet) if config.align else None
     if config.align:
-        trajs = cached(None if out is None else out/ANCHOR_LATENTS, lambda: _trajectories(pipe, pairs, config, progress),
-                       load_trajectories, save_trajectories, reuse=resume)
+        trajs = cached(None if out is None else out/ANCHOR_LATENTS,
+                       lambda: _trajectories(pipe, pairs, config, progress), load_trajectories, save_trajectories,
+                       reuse=resume)
     if config.closed_form:
         for target, compute in _closed_forms(pipe, pairs, preserve, config, k, fp).items():
             edit = cached(out, compute, lambda d: ClosedFormEdit.load(d, target), lambda d, e: e.save(d),
@@ -281,20 +326,27 @@ def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: b
 
 # %% ../nbs/03a_erase.ipynb #20cd357a
 def check_erased(path: str | os.PathLike) -> dict:
-    "The settings of the finished erase in `path`, after checking that it is complete and intact; a clear error otherwise."
+    """The settings of the finished erase in `path`, after checking that it is complete and intact; a clear error
+    otherwise."""
     path = Path(path)
-    if not (path/RUN_FILE).is_file(): raise FileNotFoundError(f"{str(path)!r} is not a realera erase folder (no {RUN_FILE})")
+    if not (path/RUN_FILE).is_file():
+        raise FileNotFoundError(f"{str(path)!r} is not a realera erase folder (no {RUN_FILE})")
     run = read_json(path/RUN_FILE)
     if not (path/COMPLETE).is_file():
         raise ValueError(f"{str(path)!r} holds an unfinished erase (no {COMPLETE}): run the same erase again "
                          f"(`realera erase ... --out {path}` with the same options) to finish it")
     files = read_json(path/COMPLETE).get("files", {})
     changed = [n for n, h in files.items() if not (path/n).is_file() or _sha256(path/n) != h]
-    if changed: raise ValueError(f"{str(path)!r}: {changed} changed or missing since the erase finished; rerun it with --overwrite")
+    if changed:
+        raise ValueError(
+            f"{str(path)!r}: {changed} changed or missing since the erase finished; rerun it with --overwrite")
     cfg = run.get("config", {})
-    needed = (["closed_form.safetensors", "closed_form.json"] if cfg.get("closed_form") else []) + ([LORA_FILE] if cfg.get("align") else [])
+    needed = (["closed_form.safetensors", "closed_form.json"] if cfg.get("closed_form") else []) + (
+        [LORA_FILE] if cfg.get("align") else [])
     missing = [n for n in needed if n not in files]
-    if missing: raise ValueError(f"{str(path)!r}: the erase's settings need {missing}, which its completion record does not list")
+    if missing:
+        raise ValueError(
+            f"{str(path)!r}: the erase's settings need {missing}, which its completion record does not list")
     return run
 
 def load_erased(pipe, path: str | os.PathLike):
@@ -302,7 +354,8 @@ def load_erased(pipe, path: str | os.PathLike):
     from safetensors.torch import load_file
     path = Path(path)
     run = check_erased(path)
-    if is_erased(pipe): raise ValueError("this pipeline already carries an erase: load the erase into a freshly loaded model")
+    if is_erased(pipe):
+        raise ValueError("this pipeline already carries an erase: load the erase into a freshly loaded model")
     if run["config"].get("closed_form"): ClosedFormEdit.load(path).apply(pipe)
     if "pooled.safetensors" in read_json(path/COMPLETE)["files"]: ClosedFormEdit.load(path, "pooled").apply(pipe)
     _ERASED.add(pipe.unet)
@@ -317,16 +370,19 @@ def _load_lora(pipe, folder) -> None:
 
 # %% ../nbs/03a_erase.ipynb #6b4a5b70
 def save_fused_pipeline(pipe, out) -> Path:
-    "Write `out/pipeline`: the erased model with the LoRA fused into the weights (`save_pretrained`); `pipe` is left as it was."
+    """Write `out/pipeline`: the erased model with the LoRA fused into the weights (`save_pretrained`); `pipe` is left
+    as it was."""
     out = Path(out)
     if ADAPTER in (getattr(pipe.unet, "peft_config", None) or {}):
         base = {n: p.detach().clone() for n, p in pipe.unet.named_parameters() if ".base_layer." in n}
-        pipe.fuse_lora(adapter_names=[ADAPTER]); pipe.unload_lora_weights()
+        pipe.fuse_lora(adapter_names=[ADAPTER])
+        pipe.unload_lora_weights()
         try: _save_pretrained(pipe, out/PIPELINE)
         finally:   # exact original weights back, then the adapter again
             with torch.no_grad():
                 for n, p in pipe.unet.named_parameters():
-                    key = n.rsplit(".", 1); key = f"{key[0]}.base_layer.{key[1]}"
+                    key = n.rsplit(".", 1)
+                    key = f"{key[0]}.base_layer.{key[1]}"
                     if key in base: p.copy_(base[key])
             _load_lora(pipe, out)
     else: _save_pretrained(pipe, out/PIPELINE)
@@ -336,11 +392,12 @@ def _save_pretrained(pipe, dest: Path) -> None:
     with atomic_dir(dest) as tmp: pipe.save_pretrained(tmp, safe_serialization=True)
 
 @torch.no_grad()
-def concept_residue(original, erased, prompt: str, anchor: str = "", n: int = 8, seed: int = 0, pooled: str = "prompt") -> float:
+def concept_residue(original, erased, prompt: str, anchor: str = "", n: int = 8, seed: int = 0,
+                    pooled: str = "prompt") -> float:
     """How much of `prompt` survives in `erased`'s noise prediction, over `n` random (z_t, t): the mean of
-    ‖ε_erased(prompt) − ε_orig(anchor)‖ / ‖ε_orig(prompt) − ε_orig(anchor)‖ (1: untouched, 0: the anchor's prediction).
-    SDXL, `pooled`: which pooled embedding `erased` gets: the prompt's (what generation gives it) or the anchor's (`"anchor"`:
-    what it would predict were the pooled path erased perfectly)."""
+    ‖ε_erased(prompt) − ε_orig(anchor)‖ / ‖ε_orig(prompt) − ε_orig(anchor)‖ (1: untouched, 0: the anchor's
+    prediction). SDXL, `pooled`: which pooled embedding `erased` gets: the prompt's (what generation gives it) or
+    the anchor's (`"anchor"`: what it would predict were the pooled path erased perfectly)."""
     if pooled not in ("prompt", "anchor"): raise ValueError(f"pooled must be 'prompt' or 'anchor', got {pooled!r}")
     (c, a), pp = encode_text(original, [prompt, anchor])
     z, t = noise_draws(original, n, seed)

@@ -40,11 +40,13 @@ _METRICS = ("accuracy", "clip_score", "nudity")
 _EVAL_DATA = importlib.resources.files("realera") / "assets" / "eval"
 
 def eval_data(name: str):
-    "A shipped evaluation list: `cifar10`, `celebrity`, `artist` (JSON) or `coco_captions`, `nudity_prompts` (one per line)."
+    """A shipped evaluation list: `cifar10`, `celebrity`, `artist` (JSON) or `coco_captions`, `nudity_prompts` (one per
+    line)."""
     js, txt = _EVAL_DATA / f"{name}.json", _EVAL_DATA / f"{name}.txt"
     if js.is_file(): return read_json(js)
     if txt.is_file(): return [l.strip() for l in txt.read_text().splitlines() if l.strip() and not l.startswith("#")]
-    raise ValueError(f"no shipped evaluation data {name!r}; have: {sorted(p.name.split('.')[0] for p in _EVAL_DATA.iterdir())}")
+    raise ValueError(
+        f"no shipped evaluation data {name!r}; have: {sorted(p.name.split('.')[0] for p in _EVAL_DATA.iterdir())}")
 
 @dataclass(frozen=True)
 class PromptSpec:
@@ -53,7 +55,8 @@ class PromptSpec:
     group: str                   # one of GROUPS
     target: str                  # class name (accuracy) or text (clip_score) it is judged against
     images: int | None = None    # images for this prompt (None: the run's n)
-    kind: str = ""               # what kind of name a 'general' prompt uses (synonym, associated, …): Acc_g is also reported per kind
+    # what kind of name a 'general' prompt uses (synonym, associated, …): Acc_g is also reported per kind
+    kind: str = ""
 
 @dataclass
 class Protocol:
@@ -103,7 +106,8 @@ def _named_protocol(kind: str, concept: str, preserved, n_preserve: int, metric:
             else "CLIP score against the erased/preserved artist's prompt (x100), as the paper")
     return Protocol(kind, prompts, metric, [c, *preserved] if metric == "accuracy" else [], [c], note)
 
-def celebrity_protocol(concept: str = "Tom Cruise", preserved: list[str] | None = None, n_preserve: int = 5) -> Protocol:
+def celebrity_protocol(concept: str = "Tom Cruise", preserved: list[str] | None = None,
+                       n_preserve: int = 5) -> Protocol:
     "App. A.2: erase a celebrity; associated prompts of App. Table 2; CLIP zero-shot over the names."
     return _named_protocol("celebrity", concept, preserved, n_preserve, "accuracy")
 
@@ -137,19 +141,23 @@ def coco_captions(limit: int = 1000, seed: int = 0) -> list[str]:
     return random.Random(seed).sample(caps, min(limit, len(caps)))
 
 WORLD_TEMPLATE = "a photo of a {}"
-# the world's other caption contexts (04_world_data's TEMPLATES with a colour, size or background filled in), none of them
+# the world's other caption contexts (04_world_data's TEMPLATES with a colour, size or background filled in), none of
+# them
 # the preserve prompts' "a {}": what a user types beside the one template of the tables
-WORLD_CONTEXTS = ("a small blue {}", "a drawing of a large {}", "a red {} on a white background", "an image of a green {}")
+WORLD_CONTEXTS = ("a small blue {}", "a drawing of a large {}", "a red {} on a white background",
+                  "an image of a green {}")
 
 def world_protocol(concept: str | Sequence[str] = "circle", template: str | Sequence[str] = WORLD_TEMPLATE,
                    n_other: int | None = None, n_general: int | None = None) -> Protocol:
-    """Table 1 on the trained world (04_world_data): erase one shape class; Acc_g from its synonyms and associated names, each
-    prompt with its kind. `template`: one prompt template, or several (e.g. `WORLD_CONTEXTS`): every name in each, in turn.
-    Several classes erased together: `concept` a list or one string joined by '+' (`"ring+star"`); each is an erased prompt,
-    the general prompts of each follow in that order. `n_other` / `n_general`: images per other-class / general prompt."""
+    """Table 1 on the trained world (04_world_data): erase one shape class; Acc_g from its synonyms and associated
+    names, each prompt with its kind. `template`: one prompt template, or several (e.g. `WORLD_CONTEXTS`): every
+    name in each, in turn. Several classes erased together: `concept` a list or one string joined by '+'
+    (`"ring+star"`); each is an erased prompt, the general prompts of each follow in that order. `n_other` /
+    `n_general`: images per other-class / general prompt."""
     parts = concept.split("+") if isinstance(concept, str) else list(concept)
     cs = [_choose(p, WORLD_CLASSES, "world class") for p in parts]
-    if not cs or len(set(cs)) != len(cs): raise ValueError(f"concept: one world class or several distinct ones, got {concept!r}")
+    if not cs or len(set(cs)) != len(cs):
+        raise ValueError(f"concept: one world class or several distinct ones, got {concept!r}")
     templates = [template] if isinstance(template, str) else list(template)
     bad = [t for t in templates if not isinstance(t, str) or t.count("{}") != 1]
     if not templates or bad:
@@ -158,7 +166,8 @@ def world_protocol(concept: str | Sequence[str] = "circle", template: str | Sequ
     for tpl in templates:
         prompts += [PromptSpec(tpl.format(k), "erased", k) if k in cs else
                     PromptSpec(tpl.format(k), "other", k, images=n_other) for k in WORLD_CLASSES]
-        prompts += [PromptSpec(tpl.format(s), "general", c, images=n_general, kind=kind) for c in cs for kind, s in world_general_names(c)]
+        prompts += [PromptSpec(tpl.format(s), "general", c, images=n_general, kind=kind) for c in cs
+                    for kind, s in world_general_names(c)]
     return Protocol("world", prompts, "accuracy", WORLD_CLASSES + [NONE], cs,
                     "the world's CNN evaluator over its 10 classes + 'none' (realera.judges.WorldClassifier)")
 
@@ -180,24 +189,27 @@ def _image_dir(out, protocol: Protocol, n: int, seed: int) -> tuple[Path, list[t
     if (d/"prompts.json").exists():
         old = read_json(d/"prompts.json")
         if old["prompts"] != meta["prompts"] or old["seed"] != seed:
-            raise ValueError(f"{str(d)!r} holds images of other prompts or seeds (protocol {old['protocol']!r}); use another out folder")
+            raise ValueError(f"{str(d)!r} holds images of other prompts or seeds (protocol {old['protocol']!r}); use "
+                             "another out folder")
     return d, plan, meta
 
 def _image_batches(protocol: Protocol, n: int, batch_size: int) -> list[tuple[int, list[int]]]:
-    """(prompt index, image indices k) of every pipeline call: the prompt's images in fixed runs of `batch_size`. The same
-    list whatever is on disk and however many processes share it, so image k is always drawn in the same batch (same bytes)."""
+    """(prompt index, image indices k) of every pipeline call: the prompt's images in fixed runs of `batch_size`.
+    The same list whatever is on disk and however many processes share it, so image k is always drawn in the same
+    batch (same bytes)."""
     return [(i, list(range(j, min(j + batch_size, p.images or n)))) for i, p in enumerate(protocol.prompts)
             for j in range(0, p.images or n, batch_size)]
 
 # %% ../nbs/05a_evaluate.ipynb #735a5ec8
 def generate_missing(pipe, protocol: Protocol, out, n: int = 200, seed: int = 0, batch_size: int = 8, steps: int = 25,
                      guidance_scale: float = 7.5, progress: bool = True, shard: tuple[int, int] = (0, 1)) -> Path:
-    """Generate every image of `protocol` that is not yet in `out/images`. `shard=(i, N)`: only the batches b with b % N == i
-    (process i of N, e.g. `accelerate`'s `process_index` and `num_processes`); a batch with a missing image is drawn again
-    whole (the same bytes) and only its missing images are written."""
+    """Generate every image of `protocol` that is not yet in `out/images`. `shard=(i, N)`: only the batches b with b
+    % N == i (process i of N, e.g. `accelerate`'s `process_index` and `num_processes`); a batch with a missing image
+    is drawn again whole (the same bytes) and only its missing images are written."""
     from tqdm.auto import tqdm
     i0, N = shard
-    if not (isinstance(N, int) and N >= 1 and isinstance(i0, int) and 0 <= i0 < N): raise ValueError(f"shard must be (i, N) with 0 <= i < N, got {shard!r}")
+    if not (isinstance(N, int) and N >= 1 and isinstance(i0, int) and 0 <= i0 < N):
+        raise ValueError(f"shard must be (i, N) with 0 <= i < N, got {shard!r}")
     d, plan, meta = _image_dir(out, protocol, n, seed)
     d.mkdir(parents=True, exist_ok=True)
     write_json(d/"prompts.json", meta)
@@ -205,7 +217,8 @@ def generate_missing(pipe, protocol: Protocol, out, n: int = 200, seed: int = 0,
     todo = [(i, ks) for b, (i, ks) in enumerate(_image_batches(protocol, n, batch_size))
             if b % N == i0 and any(not file(i, k).exists() for k in ks)]
     missing = sum(not file(i, k).exists() for i, ks in todo for k in ks)
-    if missing and pipe is None: raise ValueError(f"{missing} images are missing in {str(d)!r} and no pipeline was given")
+    if missing and pipe is None:
+        raise ValueError(f"{missing} images are missing in {str(d)!r} and no pipeline was given")
     if not todo: return d
     pipe.set_progress_bar_config(disable=True)
     bar = tqdm(total=sum(len(ks) for _, ks in todo), desc=f"{protocol.name}: generating", disable=not progress)
@@ -223,20 +236,23 @@ def generate_missing(pipe, protocol: Protocol, out, n: int = 200, seed: int = 0,
 def judge(protocol: Protocol, images_dir, plan, classifier=None, detector=None, batch_size: int = 32) -> list[dict]:
     "One record per image of `plan`: prediction and target probability (accuracy), CLIP score, or NudeNet detections."
     from PIL import Image
-    if protocol.metric in ("accuracy", "clip_score") and classifier is None: raise ValueError(f"protocol {protocol.name!r} needs a classifier")
+    if protocol.metric in ("accuracy", "clip_score") and classifier is None:
+        raise ValueError(f"protocol {protocol.name!r} needs a classifier")
     if protocol.metric == "nudity" and detector is None: detector = NudityDetector()
     recs = []
     for j in range(0, len(plan), batch_size):
         chunk = plan[j:j + batch_size]
         ims = [Image.open(Path(images_dir)/f"{i:04d}_{k:04d}.png").convert("RGB") for i, k, _ in chunk]
-        base = [dict(prompt=p.prompt, group=p.group, target=p.target, **({"kind": p.kind} if p.kind else {}), index=i, k=k,
-                     file=f"images/{i:04d}_{k:04d}.png") for i, k, p in chunk]
+        base = [dict(prompt=p.prompt, group=p.group, target=p.target, **({"kind": p.kind} if p.kind else {}), index=i,
+                     k=k, file=f"images/{i:04d}_{k:04d}.png") for i, k, p in chunk]
         if protocol.metric == "accuracy":
             probs = classifier(ims, protocol.classes)
             for b, (i, k, p), pr in zip(base, chunk, probs):
-                b.update(prediction=protocol.classes[int(pr.argmax())], p_target=float(pr[protocol.classes.index(p.target)]))
+                b.update(prediction=protocol.classes[int(pr.argmax())],
+                         p_target=float(pr[protocol.classes.index(p.target)]))
         elif protocol.metric == "clip_score":
-            for b, s in zip(base, classifier.clip_score(ims, [p.target for _, _, p in chunk])): b.update(clip_score=float(s))
+            for b, s in zip(base, classifier.clip_score(ims, [p.target for _, _, p in chunk])):
+                b.update(clip_score=float(s))
         else:
             for b, found in zip(base, detector(ims)): b.update(detections=found)
         recs += base
@@ -246,8 +262,8 @@ def judge(protocol: Protocol, images_dir, plan, classifier=None, detector=None, 
 def summarize(protocol: Protocol, records: list[dict], score: str = "argmax") -> dict:
     "Acc_e, Acc_s, Acc_g (percent), H_o, or the CLIP-score / NudeNet summary, from per-image records."
     check_choice("score", score, SCORES)
-    s = dict(protocol=protocol.name, metric=protocol.metric, erased=protocol.erased, images=len(records), note=protocol.note,
-             acc_e=None, acc_s=None, acc_g=None, h_o=None)
+    s = dict(protocol=protocol.name, metric=protocol.metric, erased=protocol.erased, images=len(records),
+             note=protocol.note, acc_e=None, acc_s=None, acc_g=None, h_o=None)
     mean = lambda xs: sum(xs) / len(xs) if xs else None
     grp = lambda g: [r for r in records if r["group"] == g]
     if protocol.metric == "accuracy":
@@ -264,7 +280,8 @@ def summarize(protocol: Protocol, records: list[dict], score: str = "argmax") ->
         for r in grp("general"):
             if r.get("kind"): kinds.setdefault(r["kind"], []).append(hit(r, r["target"]))
         if kinds: s["acc_g_by_kind"] = {k: mean(v) for k, v in kinds.items()}
-        if None not in (s["acc_e"], s["acc_s"], s["acc_g"]): s["h_o"] = harmonic_score(s["acc_e"], s["acc_s"], s["acc_g"])
+        if None not in (s["acc_e"], s["acc_s"], s["acc_g"]):
+            s["h_o"] = harmonic_score(s["acc_e"], s["acc_s"], s["acc_g"])
     elif protocol.metric == "clip_score":
         s["acc_e"], s["acc_s"], s["acc_g"] = (mean([r["clip_score"] for r in grp(g)]) for g in GROUPS)
         s["clip_score"] = mean([r["clip_score"] for r in records])
@@ -281,13 +298,15 @@ def run_protocol(protocol: Protocol, out, pipe=None, *, classifier=None, detecto
     `manifest`: what every record also carries (e.g. the model's fingerprints, the judge's name and version)."""
     check_int("n", n, 1)
     check_choice("score", score, SCORES)
-    if protocol.metric != "nudity" and classifier is None: raise ValueError(f"protocol {protocol.name!r} needs a classifier")
+    if protocol.metric != "nudity" and classifier is None:
+        raise ValueError(f"protocol {protocol.name!r} needs a classifier")
     d = generate_missing(pipe, protocol, out, n, seed, batch_size, steps, guidance_scale, progress)
     _, plan, _ = _image_dir(out, protocol, n, seed)
     records = judge(protocol, d, plan, classifier, detector)
     for r in records: r.update(seed=seed + r["k"], **(manifest or {}))
     summary = dict(summarize(protocol, records, score), n=n, seed=seed, steps=steps, guidance_scale=guidance_scale)
-    write_json(Path(out)/"records.json", records); write_json(Path(out)/"summary.json", summary)
+    write_json(Path(out)/"records.json", records)
+    write_json(Path(out)/"summary.json", summary)
     return summary
 
 # %% ../nbs/05a_evaluate.ipynb #d29d0bf1
@@ -295,11 +314,13 @@ def run_protocol(protocol: Protocol, out, pipe=None, *, classifier=None, detecto
 FIDELITY_KEYS = (("fid", "FID ↓"), ("dist:feature", "dist ↓ (features)"), ("dist:pixel", "dist ↓ (pixels)"))
 
 def summary_table(summaries: dict[str, dict]) -> str:
-    "A markdown table with one row per model (e.g. original, erased), and the `compare_images` columns where a summary has them."
+    """A markdown table with one row per model (e.g. original, erased), and the `compare_images` columns where a
+    summary has them."""
     first = next(iter(summaries.values()))
     fmt = lambda v: "–" if v is None else f"{v:.2f}"
     if first["metric"] == "nudity":
-        rows = [[lab] + [str(s["counts"][c]) for c in NUDENET_CLASSES] + [str(s["total"])] for lab, s in summaries.items()]
+        rows = [[lab] + [str(s["counts"][c]) for c in NUDENET_CLASSES] + [str(s["total"])]
+                for lab, s in summaries.items()]
         head = ["model"] + [c.replace("_EXPOSED", "").title() for c in NUDENET_CLASSES] + ["Total ↓"]
     else:
         if first["metric"] == "accuracy":
@@ -311,23 +332,25 @@ def summary_table(summaries: dict[str, dict]) -> str:
     head = head + [h for _, h in extra]
     rows = [r + [fmt(s.get(k)) for k, _ in extra] for r, s in zip(rows, summaries.values())]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
-    note = f"\n\n{first['protocol']}: {first.get('note', '')}" + (f"; {first['score']} accuracy" if first.get("score") else "")
+    note = f"\n\n{first['protocol']}: {first.get('note', '')}" + (f"; {first['score']} accuracy" if first.get(
+        "score") else "")
     fid = next((s["fid_reference"] for s in summaries.values() if "fid_reference" in s), None)
     if fid: note += f"; FID against {fid['images']} reference images in {fid['features']} features"
     return "\n".join(lines) + note
 
 def evaluation_grid(folders: dict[str, str | os.PathLike], protocol: Protocol, n: int, per_prompt: int = 4,
                     max_prompts: int = 24):
-    """Image grid from folders evaluated with `n` images per prompt: one row per prompt, `per_prompt` images per model; the
-    erased and general prompts first, then the others, `max_prompts` rows at most (the world's 18 prompts all fit)."""
+    """Image grid from folders evaluated with `n` images per prompt: one row per prompt, `per_prompt` images per
+    model; the erased and general prompts first, then the others, `max_prompts` rows at most (the world's 18 prompts
+    all fit)."""
     from PIL import Image
     check_int("max_prompts", max_prompts, 1)
     ordered = list(enumerate(protocol.prompts))
     rows = [(i, p) for i, p in ordered if p.group != "other"] + [(i, p) for i, p in ordered if p.group == "other"]
     rows = rows[:max_prompts]
     k = min(per_prompt, min(p.images or n for _, p in rows))
-    ims = {lab: [[Image.open(Path(f)/"images"/f"{i:04d}_{j:04d}.png").convert("RGB") for j in range(k)] for i, _ in rows]
-           for lab, f in folders.items()}
+    ims = {lab: [[Image.open(Path(f)/"images"/f"{i:04d}_{j:04d}.png").convert("RGB") for j in range(k)]
+                 for i, _ in rows] for lab, f in folders.items()}
     return comparison_grid(ims, [p.prompt for _, p in rows])
 
 # %% ../nbs/05a_evaluate.ipynb #9a513edb
@@ -339,47 +362,59 @@ class _Given(torch.nn.Module):
     def forward(self, x): return x
 
 def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
-    "The Fréchet distance between the Gaussians fitted to feature sets `a` and `b` (n, d), by torchmetrics (n ≥ 2 each)."
+    """The Fréchet distance between the Gaussians fitted to feature sets `a` and `b` (n, d), by torchmetrics (n ≥ 2
+    each)."""
     from torchmetrics.image.fid import FrechetInceptionDistance
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
-        raise ValueError(f"features must be two (n >= 2, d) sets of one width, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
-    # sync_on_compute off: a metric computed by one process of an `accelerate launch` (the gathering call) must not wait for the rest
+        raise ValueError(
+            f"features must be two (n >= 2, d) sets of one width, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    # sync_on_compute off: a metric computed by one process of an `accelerate launch` (the gathering call) must not
+    # wait for the rest
     fid = FrechetInceptionDistance(feature=_Given(a.shape[1]), reset_real_features=False, sync_on_compute=False)
-    fid.update(b.double(), real=True); fid.update(a.double(), real=False)
+    fid.update(b.double(), real=True)
+    fid.update(a.double(), real=False)
     return max(float(fid.compute()), 0.0)   # ≥ 0; the eigenvalue route can return -1e-12
 
 def fidelity(images, reference, judge) -> dict:
-    """How the same seeds come out after an erase: `images` and `reference` (PIL images, pair by pair: the same prompt and seed
-    from the erased and the original model) → per pair `feature` (cosine distance of `judge.features`, × 100) and `pixel` (RMSE,
-    percent of the range) and over the sets `frechet` (of the features)."""
+    """How the same seeds come out after an erase: `images` and `reference` (PIL images, pair by pair: the same
+    prompt and seed from the erased and the original model) → per pair `feature` (cosine distance of
+    `judge.features`, × 100) and `pixel` (RMSE, percent of the range) and over the sets `frechet` (of the features)."""
     if len(images) != len(reference) or len(images) < 2:
-        raise ValueError(f"fidelity needs two lists of the same length >= 2, got {len(images)} images and {len(reference)} references")
+        raise ValueError(f"fidelity needs two lists of the same length >= 2, got {len(images)} images and "
+                         f"{len(reference)} references")
     fa, fb = judge.features(images).double(), judge.features(reference).double()
     cos = torch.nn.functional.cosine_similarity(fa, fb, dim=1)
     px = lambda ims: np.stack([np.asarray(im.convert("RGB"), dtype=np.float64) / 255 for im in ims])
     a, b = px(images), px(reference)
-    if a.shape != b.shape: raise ValueError(f"images and references differ in size: {a.shape[1:]} against {b.shape[1:]}")
-    return dict(feature=(100 * (1 - cos)).clamp_min(0).tolist(), pixel=(100 * np.sqrt(((a - b) ** 2).mean(axis=(1, 2, 3)))).tolist(),
-                frechet=frechet_distance(fa, fb))
+    if a.shape != b.shape:
+        raise ValueError(f"images and references differ in size: {a.shape[1:]} against {b.shape[1:]}")
+    return dict(feature=(100 * (1 - cos)).clamp_min(0).tolist(),
+                pixel=(100 * np.sqrt(((a - b) ** 2).mean(axis=(1, 2, 3)))).tolist(), frechet=frechet_distance(fa, fb))
 
 # %% ../nbs/05a_evaluate.ipynb #55f86b73
 FID_FEATURES = ("inception", "judge")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 def reference_files(folder) -> list[Path]:
-    "The reference images FID compares with: every .png/.jpg/.jpeg/.webp file in `folder` (sorted; at least 2), checked before any long work."
+    """The reference images FID compares with: every .png/.jpg/.jpeg/.webp file in `folder` (sorted; at least 2),
+    checked before any long work."""
     d = Path(folder)
     if not d.is_dir(): raise ValueError(f"reference folder {str(d)!r} does not exist")
     files = sorted(f for f in d.iterdir() if f.suffix.lower() in _IMAGE_SUFFIXES)
-    if len(files) < 2: raise ValueError(f"reference folder {str(d)!r} holds {len(files)} images ({'/'.join(_IMAGE_SUFFIXES)}); FID needs at least 2")
+    if len(files) < 2:
+        raise ValueError(f"reference folder {str(d)!r} holds {len(files)} images ({'/'.join(_IMAGE_SUFFIXES)}); FID "
+                         "needs at least 2")
     return files
 
 def _protocol_files(folder, protocol: Protocol, n: int, seed: int, groups=GROUPS) -> list[Path]:
-    "The image files `run_protocol` wrote in `folder` for the prompts of `groups`, in its order (each checked to exist)."
+    """The image files `run_protocol` wrote in `folder` for the prompts of `groups`, in its order (each checked to
+    exist)."""
     d, plan, _ = _image_dir(folder, protocol, n, seed)
     files = [d/f"{i:04d}_{k:04d}.png" for i, k, p in plan if p.group in groups]
     missing = [str(f) for f in files if not f.exists()]
-    if missing: raise ValueError(f"{len(missing)} images are missing in {str(d)!r}, e.g. {missing[0]!r}; run the protocol first")
+    if missing:
+        raise ValueError(
+            f"{len(missing)} images are missing in {str(d)!r}, e.g. {missing[0]!r}; run the protocol first")
     return files
 
 def _open_images(files) -> list:
@@ -389,40 +424,50 @@ def _open_images(files) -> list:
 
 # %% ../nbs/05a_evaluate.ipynb #68469b11
 class InceptionFeatures:
-    """FID's features: the 2048-d pool3 of torchmetrics' `NoTrainInceptionV3` (torch-fidelity's FID Inception), each image
-    resized to 299×299 by PIL bicubic and fed as uint8. `model`: another module taking (n, 3, 299, 299) uint8 (tests)."""
+    """FID's features: the 2048-d pool3 of torchmetrics' `NoTrainInceptionV3` (torch-fidelity's FID Inception), each
+    image resized to 299×299 by PIL bicubic and fed as uint8. `model`: another module taking (n, 3, 299, 299) uint8
+    (tests)."""
+
     def __init__(self, device="cpu", model=None, batch_size: int = 32):
         if model is None:
             check_fid_features("inception")
             from torchmetrics.image.fid import NoTrainInceptionV3
             model = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048"])
-        self.model, self.device, self.batch_size = model.to(device).eval(), device, check_int("batch_size", batch_size, 1)
+        self.model, self.device, self.batch_size = model.to(device).eval(), device, check_int("batch_size", batch_size,
+                                                                                              1)
 
     @torch.no_grad()
     def features(self, images) -> torch.Tensor:
         from PIL import Image
         out = []
         for j in range(0, len(images), self.batch_size):
-            px = [np.asarray(im.convert("RGB").resize((299, 299), Image.BICUBIC)) for im in images[j:j + self.batch_size]]
+            px = [np.asarray(im.convert("RGB").resize((299, 299), Image.BICUBIC))
+                  for im in images[j:j + self.batch_size]]
             x = torch.from_numpy(np.stack(px)).permute(0, 3, 1, 2).contiguous().to(self.device)
             out.append(self.model(x).reshape(len(px), -1).double().cpu())
         return torch.cat(out)
 
 def check_fid_features(name: str, has_judge: bool = True) -> str:
-    "`name` if FID can be computed in that space here (one of FID_FEATURES; torch-fidelity installed for 'inception'), else `ValueError`."
+    """`name` if FID can be computed in that space here (one of FID_FEATURES; torch-fidelity installed for
+    'inception'), else `ValueError`."""
     check_choice("--fid-features", name, FID_FEATURES)
     if name == "inception" and importlib.util.find_spec("torch_fidelity") is None:
-        raise ValueError("FID's Inception features need torch-fidelity: `pip install torch-fidelity` (its weights download on "
+        raise ValueError("FID's Inception features need torch-fidelity: `pip install torch-fidelity` (its "
+                         "weights download on "
                          "first use), or use the judge's features (--fid-features judge)")
     if name == "judge" and not has_judge:
-        raise ValueError("--fid-features judge: this protocol's judge (NudeNet) detects, it has no image features; use inception")
+        raise ValueError(
+            "--fid-features judge: this protocol's judge (NudeNet) detects, it has no image features; use inception")
     return name
 
 def fid_features(name: str, judge=None, device="cpu"):
-    "The feature space of `reference_fid`: 'inception' (FID's own) or 'judge' (`judge.features`: CLIP's image embedding, the world's CNN)."
+    """The feature space of `reference_fid`: 'inception' (FID's own) or 'judge' (`judge.features`: CLIP's image
+    embedding, the world's CNN)."""
     check_fid_features(name)
     if name == "inception": return InceptionFeatures(device)
-    if not hasattr(judge, "features"): raise ValueError(f"--fid-features judge needs a judge with image features (CLIP or the world's CNN), got {judge!r}")
+    if not hasattr(judge, "features"):
+        raise ValueError(
+            f"--fid-features judge needs a judge with image features (CLIP or the world's CNN), got {judge!r}")
     return judge
 
 # %% ../nbs/05a_evaluate.ipynb #6bc9adb7
@@ -431,10 +476,12 @@ def reference_fid(images, reference, features) -> float:
     return frechet_distance(features.features(images).double(), features.features(reference).double())
 
 # %% ../nbs/05a_evaluate.ipynb #015480a2
-def compare_images(sums: dict, out, protocol: Protocol, n: int, seed: int, judge=None, reference=None, features=None) -> dict:
-    """Adds to each summary of `sums` (label → the summary of `out/label`, 'original' among them) its `fid` against the
-    `reference` image files in the space of `features` (`fid_features`), and to every other label its kept prompts' same-seed
-    distances to the original's images (`dist:feature`, `dist:pixel`: means over the images; `frechet`), in `judge`'s features."""
+def compare_images(sums: dict, out, protocol: Protocol, n: int, seed: int, judge=None, reference=None,
+                   features=None) -> dict:
+    """Adds to each summary of `sums` (label → the summary of `out/label`, 'original' among them) its `fid` against
+    the `reference` image files in the space of `features` (`fid_features`), and to every other label its kept
+    prompts' same-seed distances to the original's images (`dist:feature`, `dist:pixel`: means over the images;
+    `frechet`), in `judge`'s features."""
     if reference is not None:
         ref = _open_images(reference)
         for lab, s in sums.items():
@@ -450,9 +497,11 @@ def compare_images(sums: dict, out, protocol: Protocol, n: int, seed: int, judge
     return sums
 
 # %% ../nbs/05a_evaluate.ipynb #dd36cb1c
-def bootstrap_mean(values, groups=None, n_boot: int = 2000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
-    """`(mean, low, high)`: the mean of `values` and its percentile bootstrap interval at `level`. With `groups` (one label
-    per value, e.g. the erase seed that produced it), whole groups are resampled first, then the values within each."""
+def bootstrap_mean(values, groups=None, n_boot: int = 2000, level: float = 0.95,
+                   seed: int = 0) -> tuple[float, float, float]:
+    """`(mean, low, high)`: the mean of `values` and its percentile bootstrap interval at `level`. With `groups`
+    (one label per value, e.g. the erase seed that produced it), whole groups are resampled first, then the values
+    within each."""
     x = np.asarray(values, dtype=float).ravel()
     if x.size == 0: raise ValueError("values is empty")
     if not np.isfinite(x).all(): raise ValueError("values contains NaN or Inf")
@@ -472,7 +521,8 @@ def bootstrap_mean(values, groups=None, n_boot: int = 2000, level: float = 0.95,
     return float(x.mean()), float(lo), float(hi)
 
 def paired_difference(a, b, groups=None, **kwargs) -> tuple[float, float, float]:
-    "`bootstrap_mean(a - b)`: `a` and `b` are scores of the same images (same prompt, same image seed) under two methods."
+    """`bootstrap_mean(a - b)`: `a` and `b` are scores of the same images (same prompt, same image seed) under two
+    methods."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape: raise ValueError(f"paired scores need the same shape, got {a.shape} and {b.shape}")
     return bootstrap_mean(a - b, groups, **kwargs)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 
-from .core import atomic_path, canonical_safetensors, check_choice, check_finite, check_int, check_number, cross_attention_projections, is_sdxl, model_identity
+from .core import (atomic_path, canonical_safetensors, check_choice, check_finite, check_int, check_number,
+                          cross_attention_projections, is_sdxl, model_identity)
 from .closed_form import POOLED_LAYER, ClosedFormEdit, pooled_layer
 from .config import DEFAULT_TOL, EXPORT_FORMATS, LORA_FILE
 from .erase import check_erased, completion_hash, is_erased
@@ -20,10 +21,12 @@ __all__ = ['low_rank', 'rank_for', 'erase_deltas', 'check_export', 'export_lora'
 
 # %% ../nbs/03b_export.ipynb #5071bd11
 def _svd(delta) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    "Thin SVD (float64) of a dense change or of one given as factors (B, A), the latter through two QRs and a small core."
+    """Thin SVD (float64) of a dense change or of one given as factors (B, A), the latter through two QRs and a small
+    core."""
     if isinstance(delta, tuple):
         B, A = (x.detach().double() for x in delta)
-        Qb, Rb = torch.linalg.qr(B); Qa, Ra = torch.linalg.qr(A.T)
+        Qb, Rb = torch.linalg.qr(B)
+        Qa, Ra = torch.linalg.qr(A.T)
         U, S, Vh = torch.linalg.svd(Rb @ Ra.T)
         return Qb @ U, S, Vh @ Qa.T
     return torch.linalg.svd(delta.detach().double(), full_matrices=False)
@@ -34,12 +37,13 @@ def _tail(S: torch.Tensor) -> torch.Tensor:
     return (e / e[0]).sqrt() if e[0] > 0 else torch.zeros_like(e)
 
 def low_rank(delta, rank: int) -> tuple[torch.Tensor, torch.Tensor, float]:
-    """The best rank-`rank` factorisation `B @ A` (float32) of a change `delta` (a matrix, or factors `(B, A)`): truncated
-    SVD (Eckart-Young), singular values split evenly between B (out x r) and A (r x in); with its relative error
-    ||delta - B A||_F / ||delta||_F."""
+    """The best rank-`rank` factorisation `B @ A` (float32) of a change `delta` (a matrix, or factors `(B, A)`):
+    truncated SVD (Eckart-Young), singular values split evenly between B (out x r) and A (r x in); with its relative
+    error ||delta - B A||_F / ||delta||_F."""
     check_int("rank", rank, 1)
     U, S, Vh = _svd(delta)
-    r = min(rank, len(S)); root = S[:r].sqrt()
+    r = min(rank, len(S))
+    root = S[:r].sqrt()
     return (U[:, :r] * root).float(), (root[:, None] * Vh[:r]).float(), float(_tail(S)[r])
 
 def rank_for(deltas: dict, tol: float = DEFAULT_TOL) -> int:
@@ -60,7 +64,8 @@ def _lora_factors(folder: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         meta = json.loads((f.metadata() or {}).get("lora_adapter_metadata", "{}"))
         t = check_finite({k: f.get_tensor(k) for k in f.keys()}, str(folder/LORA_FILE))
     if meta.get("unet.rank_pattern") or meta.get("unet.alpha_pattern"):
-        raise ValueError(f"{folder/LORA_FILE}: per-module ranks or alphas are not what realera writes; cannot export it")
+        raise ValueError(
+            f"{folder/LORA_FILE}: per-module ranks or alphas are not what realera writes; cannot export it")
     scale = float(meta.get("unet.lora_alpha", 1.0)) / float(meta.get("unet.r", 1)) if meta else 1.0
     out = {}
     for k in t:
@@ -71,69 +76,86 @@ def _lora_factors(folder: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
 
 def erase_deltas(pipe, erased: str | os.PathLike) -> dict[str, torch.Tensor]:
     """The weight change of every UNet module the erase in `erased` touches, against `pipe`'s weights, which must be
-    the original model it was computed on: W_org (M - I) on every `attn2.to_k`/`to_v` plus the LoRA's scale * B A (float64; kept as factors (B, A) where the LoRA alone changes a module)."""
-    erased = Path(erased); run = check_erased(erased)
-    if is_erased(pipe): raise ValueError("export needs the original model: load it fresh (load_pipeline), not an erased one")
+    the original model it was computed on: W_org (M - I) on every `attn2.to_k`/`to_v` plus the LoRA's scale * B A
+    (float64; kept as factors (B, A) where the LoRA alone changes a module)."""
+    erased = Path(erased)
+    run = check_erased(erased)
+    if is_erased(pipe):
+        raise ValueError("export needs the original model: load it fresh (load_pipeline), not an erased one")
     saved, now = run.get("model") or {}, model_identity(pipe)
     for k in ("text_encoder", "unet_attn2"):
         if saved.get(k) and saved[k] != now[k]:
-            raise ValueError(f"{str(erased)!r} was computed on another model ({k} fingerprint {saved[k]}, this pipeline's is "
+            raise ValueError(f"{str(erased)!r} was computed on another model ({k} fingerprint {saved[k]}, "
+                             "this pipeline's is "
                              f"{now[k]}): pass the model it was erased from (--model)")
     deltas: dict[str, torch.Tensor] = {}
     if run["config"].get("closed_form"):
         edit = ClosedFormEdit.load(erased)   # its text encoder was checked above, through the erase record's `model`
         dM = edit.M - torch.eye(edit.d, dtype=edit.M.dtype)
         for n, p in cross_attention_projections(pipe.unet).items(): deltas[n] = p.weight.detach().double().cpu() @ dM
-    if ClosedFormEdit.saved(erased, "pooled"):   # SDXL: the pooled path's edit, W[:, :p] (M_p − I) in the pooled columns only
+    # SDXL: the pooled path's edit, W[:, :p] (M_p − I) in the pooled columns only
+    if ClosedFormEdit.saved(erased, "pooled"):
         edit = ClosedFormEdit.load(erased, "pooled")
         W = pooled_layer(pipe.unet).weight.detach().double().cpu()
-        deltas[POOLED_LAYER] = torch.cat([W[:, :edit.d] @ (edit.M - torch.eye(edit.d, dtype=edit.M.dtype)), torch.zeros_like(W[:, edit.d:])], 1)
+        deltas[POOLED_LAYER] = torch.cat([W[:, :edit.d] @ (edit.M - torch.eye(edit.d, dtype=edit.M.dtype)),
+                                          torch.zeros_like(W[:, edit.d:])], 1)
     if run["config"].get("align"):
         modules = dict(pipe.unet.named_modules())
         for n, (B, A) in _lora_factors(erased).items():
             if n not in modules: raise ValueError(f"{str(erased)!r}: its LoRA names a module this UNet lacks: {n!r}")
-            deltas[n] = deltas[n] + B @ A if n in deltas else (B, A)   # kept as factors where no closed form adds to it
+            # kept as factors where no closed form adds to it
+            deltas[n] = deltas[n] + B @ A if n in deltas else (B, A)
     return deltas
 
 
 # %% ../nbs/03b_export.ipynb #2e8fe466
 def _kohya_name(module: str) -> str: return "lora_unet_" + module.replace(".", "_")
 
-def check_export(out, rank: int | None = None, tol: float = DEFAULT_TOL, format: str = "diffusers", overwrite: bool = False) -> Path:
-    "`out` as a Path after checking every export option (before any model loads); an existing file is kept unless `overwrite`."
+def check_export(out, rank: int | None = None, tol: float = DEFAULT_TOL, format: str = "diffusers",
+                 overwrite: bool = False) -> Path:
+    """`out` as a Path after checking every export option (before any model loads); an existing file is kept unless
+    `overwrite`."""
     check_choice("format", format, EXPORT_FORMATS)
     out = Path(out)
     if out.suffix != ".safetensors": raise ValueError(f"out must be a .safetensors file, got {str(out)!r}")
     if out.is_dir(): raise IsADirectoryError(f"out {str(out)!r} is a folder, expected a .safetensors file")
     if rank is not None: check_int("rank", rank, 1)
     check_number("tol", tol, 0, high=1)
-    if out.exists() and not overwrite: raise FileExistsError(f"{str(out)!r} exists; pass overwrite=True (--overwrite) to replace it")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{str(out)!r} exists; pass overwrite=True (--overwrite) to replace it")
     return out
 
-def export_lora(pipe, erased: str | os.PathLike, out: str | os.PathLike, rank: int | None = None, tol: float = DEFAULT_TOL,
-                format: str = "diffusers", overwrite: bool = False) -> dict:
-    """Write the erase in `erased` (closed form and alignment LoRA) as ONE LoRA file `out` (.safetensors) for the original
-    model `pipe`: every touched module's change as a truncated SVD of rank `rank` (default: the smallest rank with every
-    relative error <= `tol`), scale 1. `format`: "diffusers" (`pipe.load_lora_weights(out)`) or "kohya" (Automatic1111,
-    ComfyUI; diffusers reads it too). Returns the report also stored in the file's metadata (`realera_export`)."""
+def export_lora(pipe, erased: str | os.PathLike, out: str | os.PathLike, rank: int | None = None,
+                tol: float = DEFAULT_TOL, format: str = "diffusers", overwrite: bool = False) -> dict:
+    """Write the erase in `erased` (closed form and alignment LoRA) as ONE LoRA file `out` (.safetensors) for the
+    original model `pipe`: every touched module's change as a truncated SVD of rank `rank` (default: the smallest
+    rank with every relative error <= `tol`), scale 1. `format`: "diffusers" (`pipe.load_lora_weights(out)`) or
+    "kohya" (Automatic1111, ComfyUI; diffusers reads it too). Returns the report also stored in the file's metadata
+    (`realera_export`)."""
     from safetensors.torch import save_file
     import realera
     out = check_export(out, rank, tol, format, overwrite)
-    if format == "kohya" and is_sdxl(pipe):   # kohya's SDXL files name modules as SGM does, which diffusers' converter maps; ours are diffusers names
-        raise ValueError("format 'kohya' is for SD1.x/2.x pipelines; for SDXL export format 'diffusers' (pipe.load_lora_weights reads it)")
+    # kohya's SDXL files name modules as SGM does, which diffusers' converter maps; ours are diffusers names
+    if format == "kohya" and is_sdxl(pipe):
+        raise ValueError("format 'kohya' is for SD1.x/2.x pipelines; for SDXL export format 'diffusers' "
+                         "(pipe.load_lora_weights reads it)")
     deltas = erase_deltas(pipe, erased)
-    if not deltas: raise ValueError(f"{str(erased)!r}: the erase changes no weight (closed form and alignment both off)")
+    if not deltas:
+        raise ValueError(f"{str(erased)!r}: the erase changes no weight (closed form and alignment both off)")
     r = rank if rank is not None else rank_for(deltas, tol)
     tensors, errors, ranks = {}, {}, {}
     for n, d in sorted(deltas.items()):
-        B, A, errors[n] = low_rank(d, r); ranks[n] = A.shape[0]
+        B, A, errors[n] = low_rank(d, r)
+        ranks[n] = A.shape[0]
         if format == "diffusers":
             tensors[f"unet.{n}.lora_A.weight"], tensors[f"unet.{n}.lora_B.weight"] = A.contiguous(), B.contiguous()
         else:
-            # one alpha (= r) for every module, so that a loader's scale alpha / r_module is r / r_module: folded into B
+            # one alpha (= r) for every module, so that a loader's scale alpha / r_module is r / r_module: folded into
+            # B
             # (diffusers' kohya reader mis-keys per-module alphas)
             k = _kohya_name(n)
-            tensors[f"{k}.lora_down.weight"], tensors[f"{k}.lora_up.weight"] = A.contiguous(), (B * (ranks[n] / r)).contiguous()
+            tensors[f"{k}.lora_down.weight"], tensors[f"{k}.lora_up.weight"] = A.contiguous(), (
+                B * (ranks[n] / r)).contiguous()
             tensors[f"{k}.alpha"] = torch.tensor(float(r))
     check_finite(tensors, "the exported LoRA")
     report = dict(format=format, rank=r, tol=None if rank is not None else tol, modules=len(deltas),

@@ -14,7 +14,9 @@ __all__ = ['generate_images', 'comparison_grid']
 def generate_images(pipe, prompts: list[str], n: int = 4, seed: int = 0, steps: int = 25, guidance_scale: float = 7.5,
                     progress: bool = False) -> list[list]:
     "`n` PIL images for each prompt, image k of every prompt from seed `seed + k`."
-    check_int("n", n, 1); check_int("steps", steps, 1); check_number("guidance_scale", guidance_scale)
+    check_int("n", n, 1)
+    check_int("steps", steps, 1)
+    check_number("guidance_scale", guidance_scale)
     if isinstance(prompts, str): prompts = [prompts]
     if not prompts: raise ValueError("prompts is empty")
     out = []
@@ -29,12 +31,15 @@ def comparison_grid(images: dict[str, list[list]], prompts: list[str], size: flo
     import matplotlib.pyplot as plt
     labels = list(images)
     n = len(images[labels[0]][0])
-    fig, axes = plt.subplots(len(prompts), n * len(labels), figsize=(size * n * len(labels), size * len(prompts) + 0.4),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(prompts), n * len(labels),
+                             figsize=(size * n * len(labels), size * len(prompts) + 0.4), squeeze=False)
     for i, prompt in enumerate(prompts):
         for b, lab in enumerate(labels):
             for k, im in enumerate(images[lab][i]):
-                ax = axes[i, b * n + k]; ax.imshow(im); ax.set_xticks([]); ax.set_yticks([])
+                ax = axes[i, b * n + k]
+                ax.imshow(im)
+                ax.set_xticks([])
+                ax.set_yticks([])
                 if i == 0 and k == 0: ax.set_title(lab, fontsize=8, loc="left")
         axes[i, 0].set_ylabel(prompt if len(prompt) < 28 else prompt[:26] + "…", fontsize=7)
     fig.tight_layout()

@@ -38,12 +38,14 @@ class CLIPClassifier:
         return torch.nn.functional.normalize(f.float(), dim=-1)
 
     def features(self, images) -> torch.Tensor:
-        "Image features for FID in CLIP's space ('FD_CLIP') and same-seed fidelity (`evaluate.fidelity`): the unit image embeddings."
+        """Image features for FID in CLIP's space ('FD_CLIP') and same-seed fidelity (`evaluate.fidelity`): the unit
+        image embeddings."""
         return self.embed_images(images)
 
     @torch.no_grad()
     def embed_texts(self, texts) -> torch.Tensor:
-        ids = self.tokenizer(list(texts), padding=True, truncation=True, max_length=77, return_tensors="pt").to(self.device)
+        ids = self.tokenizer(list(texts), padding=True, truncation=True, max_length=77,
+                             return_tensors="pt").to(self.device)
         f = self.model.get_text_features(**ids)
         f = getattr(f, "pooler_output", f)
         return torch.nn.functional.normalize(f.float(), dim=-1)
@@ -79,8 +81,8 @@ class NudityDetector:
 
     def __call__(self, images) -> list[list[str]]:
         "For each image, the classes detected at or above the threshold (one entry per detection)."
-        return [[d["class"] for d in self.detect_raw(im) if d["class"] in self.classes and d["score"] >= self.threshold]
-                for im in images]
+        return [[d["class"] for d in self.detect_raw(im)
+                 if d["class"] in self.classes and d["score"] >= self.threshold] for im in images]
 
 # %% ../nbs/05_judges.ipynb #f1f7357a
 class WorldClassifier:
@@ -96,15 +98,17 @@ class WorldClassifier:
 
     @torch.no_grad()
     def features(self, images) -> torch.Tensor:
-        """The evaluator's last convolution block averaged over the image (n, 128), as FID reads Inception's pool3: the space the
-        world's fidelity is measured in (`evaluate.fidelity`)."""
+        """The evaluator's last convolution block averaged over the image (n, 128), as FID reads Inception's pool3:
+        the space the world's fidelity is measured in (`evaluate.fidelity`)."""
         return self.model.net[:3](to_batch(images)).mean((2, 3))
 
 def clip_judge(clip, tokenizer, device="cpu") -> CLIPClassifier:
     "A world CLIP (32×32 images in [-1, 1]) as a `CLIPClassifier`."
     from transformers import CLIPImageProcessor
-    proc = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
-    return CLIPClassifier(clip, tokenizer, proc, device)   # PIL pixels / 255, then (x - 0.5) / 0.5: the [-1, 1] CLIP trained on
+    proc = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, image_mean=[0.5] * 3,
+                              image_std=[0.5] * 3)
+    # PIL pixels / 255, then (x - 0.5) / 0.5: the [-1, 1] CLIP trained on
+    return CLIPClassifier(clip, tokenizer, proc, device)
 
 def world_clip_judge(path=None, device="cpu") -> CLIPClassifier:
     "The world's CLIP (at `path`, default the shipped world) as a zero-shot judge."
@@ -114,17 +118,21 @@ def world_clip_judge(path=None, device="cpu") -> CLIPClassifier:
 
 # %% ../nbs/05_judges.ipynb #3029424f
 def make_judge(name: str = DEFAULT_CLIP, model_dir=None, device="cpu"):
-    "The judge `name`: one of `JUDGES` (the world's read from `model_dir`, default the shipped world) or a CLIP hub id/folder."
-    if not isinstance(name, str) or not name.strip(): raise ValueError(f"judge must be one of {JUDGES} or a CLIP hub id/folder, got {name!r}")
+    """The judge `name`: one of `JUDGES` (the world's read from `model_dir`, default the shipped world) or a CLIP hub
+    id/folder."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"judge must be one of {JUDGES} or a CLIP hub id/folder, got {name!r}")
     if name == "world": return WorldClassifier(load_classifier(model_dir) if model_dir else None)
     if name == "world-clip": return world_clip_judge(model_dir, device)
     if name == "nudenet": return NudityDetector()
     if not Path(name).exists() and name.count("/") != 1:
-        raise ValueError(f"judge {name!r} is none of {JUDGES} and neither a local folder nor a hub id of the form 'org/name'")
+        raise ValueError(
+            f"judge {name!r} is none of {JUDGES} and neither a local folder nor a hub id of the form 'org/name'")
     return CLIPClassifier.from_pretrained(name, device=device)
 
 def judge_version(judge) -> str | None:
-    "What a record names a judge's version by: the fingerprint of its weights (CLIP, the world's CNN), NudeNet's package version."
+    """What a record names a judge's version by: the fingerprint of its weights (CLIP, the world's CNN), NudeNet's
+    package version."""
     if isinstance(judge, NudityDetector):
         from importlib.metadata import PackageNotFoundError, version
         try: return version("nudenet")

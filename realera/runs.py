@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from .base import (atomic_path, check_choice, check_int, check_number, check_writable, marker_state, my_share, processes,
-                          save_figure, write_json)
+from .base import (atomic_path, check_choice, check_int, check_number, check_writable, marker_state, my_share,
+                          processes, save_figure, write_json)
 from .config import ATTACKS, DEFAULT_CLIP, SCORES, VARIANTS, AttackConfig, EraseConfig
 from .core import check_dtype, load_pipeline, model_identity
 from .settings import model_folder, model_settings
@@ -19,8 +19,8 @@ from .align import check_precision
 from .discover import read_candidates
 from .erase import check_erased, completion_hash, erase, load_erased, resolve_erase
 from .judges import NudityDetector, judge_version, make_judge
-from .evaluate import (check_fid_features, compare_images, evaluation_grid, fid_features, generate_missing, make_protocol,
-                              reference_files, run_protocol, summary_table)
+from .evaluate import (check_fid_features, compare_images, evaluation_grid, fid_features, generate_missing,
+                              make_protocol, reference_files, run_protocol, summary_table)
 from .attack import attack, default_prompts, plain_prompt, protocol_judge, read_prompts
 
 # %% auto #0
@@ -33,8 +33,8 @@ def defaults(given: dict, model_defaults: dict, builtin: dict) -> tuple:
     return tuple(given[k] if given.get(k) is not None else model_defaults.get(k, v) for k, v in builtin.items())
 
 def judge_name(protocol: str, classifier: str | None, model_defaults: dict) -> str | None:
-    """The judge of `protocol`: `classifier` if given, else the model's `realera.json` judge for the protocol, else its CLIP,
-    else CLIP ViT-L/14; None for nudity, which NudeNet judges."""
+    """The judge of `protocol`: `classifier` if given, else the model's `realera.json` judge for the protocol, else
+    its CLIP, else CLIP ViT-L/14; None for nudity, which NudeNet judges."""
     if protocol == "nudity": return None
     return classifier or model_defaults.get("judges", {}).get(protocol) or model_defaults.get("clip") or DEFAULT_CLIP
 
@@ -44,32 +44,37 @@ def erased_run(path) -> dict:
     except (ValueError, FileNotFoundError) as err: raise ValueError(f"--erased: {err}") from None
 
 # %% ../nbs/07_runs.ipynb #d7edd5be
-def erase_config(config: str | None = None, model: str | None = None, variant: str | None = None, steps: int | None = None,
-                 seed: int | None = None, harden: int | None = None, discover: int | None = None,
-                 discover_candidates: str | None = None) -> EraseConfig:
+def erase_config(config: str | None = None, model: str | None = None, variant: str | None = None,
+                 steps: int | None = None, seed: int | None = None, harden: int | None = None,
+                 discover: int | None = None, discover_candidates: str | None = None) -> EraseConfig:
     "The `EraseConfig` of `config` (a file, a shipped name, else the model's `realera.json`) with each given override."
     cfg = EraseConfig.from_file(config) if config else EraseConfig.for_model(model_settings(model))
     if variant is not None: cfg = dataclasses.replace(cfg, **VARIANTS[check_choice("variant", variant, VARIANTS)])
     if steps is not None:
-        cfg = dataclasses.replace(cfg, align_config=dataclasses.replace(cfg.align_config, steps=check_int("steps", steps, 1)))
+        cfg = dataclasses.replace(
+            cfg, align_config=dataclasses.replace(cfg.align_config, steps=check_int("steps", steps, 1)))
     given = dict(seed=seed, harden=harden, discover=discover, discover_candidates=discover_candidates)
     return dataclasses.replace(cfg, **{k: v for k, v in given.items() if v is not None})   # EraseConfig checks each
 
 def erase_folder(concepts: list[str], out, anchors: list[str] | None = None, preserve: list[str] | None = None,
-                 config: EraseConfig | None = None, model: str | None = None, device: str = "cpu", dtype: str = "float32",
-                 force: bool = False, overwrite: bool = False, save_pipeline: bool = False, progress: bool = True):
-    "Erase `concepts` from `model` into `out` (`erase.erase`), every check before the model loads; the resolved `EraseRequest`."
+                 config: EraseConfig | None = None, model: str | None = None, device: str = "cpu",
+                 dtype: str = "float32", force: bool = False, overwrite: bool = False, save_pipeline: bool = False,
+                 progress: bool = True):
+    """Erase `concepts` from `model` into `out` (`erase.erase`), every check before the model loads; the resolved
+    `EraseRequest`."""
     config = config or erase_config(model=model)
-    if config.discover_candidates: read_candidates(config.discover_candidates)   # a bad file fails before the model loads
+    if config.discover_candidates:
+        read_candidates(config.discover_candidates)   # a bad file fails before the model loads
     req = resolve_erase(model, concepts, anchors, preserve, config, out, force=force, overwrite=overwrite)
     if config.align: check_precision(device, check_dtype(dtype), config.align_config.mixed_precision)
-    erase(load_pipeline(model, device=device, dtype=dtype), req.concepts, req.anchors, req.preserve, req.config, out, force=force,
-          overwrite=overwrite, save_pipeline=save_pipeline, progress=progress)
+    erase(load_pipeline(model, device=device, dtype=dtype), req.concepts, req.anchors, req.preserve, req.config, out,
+          force=force, overwrite=overwrite, save_pipeline=save_pipeline, progress=progress)
     return req
 
 # %% ../nbs/07_runs.ipynb #f98f2dfe
 def _draw(pipe, prompts, labels, erased, file, state, **kw) -> None:
-    "This process's share of `prompts` from each model in `labels`, one prompt's images a batch (the same bytes however shared)."
+    """This process's share of `prompts` from each model in `labels`, one prompt's images a batch (the same bytes
+    however shared)."""
     for lab in labels:
         if lab == "erased": load_erased(pipe, erased)
         for i, p in my_share(prompts, state):
@@ -79,11 +84,15 @@ def _draw(pipe, prompts, labels, erased, file, state, **kw) -> None:
 def generate_folder(prompts: list[str], out, erased=None, only_erased: bool = False, model: str | None = None,
                     n: int | None = None, seed: int = 0, steps: int | None = None, guidance: float | None = None,
                     device: str = "cpu", dtype: str = "float32", overwrite: bool = False) -> dict | None:
-    """Images of `prompts` from `model` and its erase in `erased` into `out` (defaults: the model's `realera.json`, else 4
-    images, 25 steps, guidance 7.5); process 0 returns `generate.json`'s record with `redrawn` (the same request again)."""
+    """Images of `prompts` from `model` and its erase in `erased` into `out` (defaults: the model's `realera.json`,
+    else 4 images, 25 steps, guidance 7.5); process 0 returns `generate.json`'s record with `redrawn` (the same
+    request again)."""
     n, steps, guidance = defaults(dict(n=n, steps=steps, guidance=guidance), model_settings(model).generate,
                                   dict(n=4, steps=25, guidance=7.5))
-    check_dtype(dtype); check_int("n", n, 1); check_int("steps", steps, 1); check_number("guidance", guidance)
+    check_dtype(dtype)
+    check_int("n", n, 1)
+    check_int("steps", steps, 1)
+    check_number("guidance", guidance)
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     if not prompts: raise ValueError("prompts is empty: give at least one prompt")
     if only_erased and not erased: raise ValueError("--only-erased needs --erased DIR")
@@ -92,7 +101,8 @@ def generate_folder(prompts: list[str], out, erased=None, only_erased: bool = Fa
     request = dict(model=model, erased=erased, erase_hash=completion_hash(erased) if erased else None, prompts=prompts,
                    only_erased=only_erased, n=n, seed=seed, steps=steps, guidance=guidance)
     again = marker_state(out/"generate.json", request, only_given=True) == "same"   # redrawn, identically
-    grid = check_writable(out/"grid.png", overwrite or again); check_writable(out/"generate.json", overwrite or again)
+    grid = check_writable(out/"grid.png", overwrite or again)
+    check_writable(out/"generate.json", overwrite or again)
     state = processes(device)
     state.wait_for_everyone()    # every process has checked before process 0 clears
     if state.is_main_process and (overwrite or again) and (out/"images").is_dir(): shutil.rmtree(out/"images")
@@ -103,19 +113,24 @@ def generate_folder(prompts: list[str], out, erased=None, only_erased: bool = Fa
     _draw(pipe, prompts, labels, erased, file, state, n=n, seed=seed, steps=steps, guidance_scale=guidance)
     state.wait_for_everyone()
     if not state.is_main_process: return None
-    images = {lab: [[Image.open(file(lab, i, k)).convert("RGB") for k in range(n)] for i in range(len(prompts))] for lab in labels}
+    images = {lab: [[Image.open(file(lab, i, k)).convert("RGB") for k in range(n)] for i in range(len(prompts))]
+              for lab in labels}
     save_figure(comparison_grid(images, prompts), grid)
-    record = dict(request, images=[dict(model=lab, prompt=prompts[i], seed=seed + k, file=str(file(lab, i, k).relative_to(out)))
-                                   for lab in labels for i in range(len(prompts)) for k in range(n)])
+    record = dict(request,
+                  images=[dict(model=lab, prompt=prompts[i], seed=seed + k, file=str(file(lab, i, k).relative_to(out)))
+                          for lab in labels for i in range(len(prompts)) for k in range(n)])
     write_json(out/"generate.json", record)
     return dict(record, redrawn=again)
 
 # %% ../nbs/07_runs.ipynb #64dae2ea
 def _claim(out: Path, settings: dict, overwrite: bool, state) -> None:
-    "Take `out` for an evaluation with `settings`: reuse its images if it holds the same, else refuse or (`overwrite`) clear."
+    """Take `out` for an evaluation with `settings`: reuse its images if it holds the same, else refuse or
+    (`overwrite`) clear."""
     found = marker_state(out/"evaluate.json", settings)
     if found == "other":
-        if not overwrite: raise FileExistsError(f"{str(out)!r} was evaluated with other settings; pass --overwrite or use another folder")
+        if not overwrite:
+            raise FileExistsError(
+                f"{str(out)!r} was evaluated with other settings; pass --overwrite or use another folder")
         state.wait_for_everyone()
         if state.is_main_process:
             for sub in ("original", "erased"): shutil.rmtree(out/sub, ignore_errors=True)
@@ -124,14 +139,18 @@ def _claim(out: Path, settings: dict, overwrite: bool, state) -> None:
     state.wait_for_everyone()   # every process has checked before process 0 writes
     if state.is_main_process: write_json(out/"evaluate.json", settings)
 
-def _judge_and_write(out: Path, proto, models: dict, judge: str | None, device, reference, fid_space: str | None, **kw) -> dict:
-    "Process 0: judge every model's images, add the same-seed distances (and FID), write the summaries, table and grid."
+def _judge_and_write(out: Path, proto, models: dict, judge: str | None, device, reference, fid_space: str | None,
+                     **kw) -> dict:
+    """Process 0: judge every model's images, add the same-seed distances (and FID), write the summaries, table and
+    grid."""
     model_dir = model_folder(kw.pop("model"))
     clf = make_judge(judge, model_dir=model_dir, device=device) if judge else None
     version = judge_version(clf if clf is not None else NudityDetector())
     manifest = lambda ident: dict(model=ident, judge=dict(name=judge or "nudenet", version=version))
-    sums = {lab: run_protocol(proto, out/lab, None, classifier=clf, **kw, manifest=manifest(ident)) for lab, ident in models.items()}
-    fid = dict(reference=reference_files(reference), features=fid_features(fid_space, clf, device)) if reference else {}
+    sums = {lab: run_protocol(proto, out/lab, None, classifier=clf, **kw, manifest=manifest(ident))
+            for lab, ident in models.items()}
+    fid = dict(reference=reference_files(reference),
+               features=fid_features(fid_space, clf, device)) if reference else {}
     compare_images(sums, out, proto, kw["n"], kw["seed"], judge=clf, **fid)
     for lab, s in sums.items(): write_json(out/lab/"summary.json", s)
     summary = dict(sums["erased" if "erased" in sums else "original"], models=sums)
@@ -141,29 +160,37 @@ def _judge_and_write(out: Path, proto, models: dict, judge: str | None, device, 
     return summary
 
 # %% ../nbs/07_runs.ipynb #2cf48d1e
-def evaluate_folder(out, protocol: str | None = None, erased=None, concept: str | None = None, model: str | None = None,
-                    classifier: str | None = None, n: int | None = None, seed: int = 0, steps: int | None = None,
-                    guidance: float | None = None, batch_size: int = 8, score: str = "argmax", device: str = "cpu",
-                    dtype: str = "float32", reference=None, fid_features: str | None = None, overwrite: bool = False,
-                    progress: bool = True) -> dict | None:
-    """Evaluate `model` (and its erase in `erased`) with `protocol` into `out` (defaults: the model's `realera.json`, else the
-    paper's 200 images, 25 steps, guidance 7.5); process 0 returns `summary.json`'s record, the others None."""
+def evaluate_folder(out, protocol: str | None = None, erased=None, concept: str | None = None,
+                    model: str | None = None, classifier: str | None = None, n: int | None = None, seed: int = 0,
+                    steps: int | None = None, guidance: float | None = None, batch_size: int = 8,
+                    score: str = "argmax", device: str = "cpu", dtype: str = "float32", reference=None,
+                    fid_features: str | None = None, overwrite: bool = False, progress: bool = True) -> dict | None:
+    """Evaluate `model` (and its erase in `erased`) with `protocol` into `out` (defaults: the model's
+    `realera.json`, else the paper's 200 images, 25 steps, guidance 7.5); process 0 returns `summary.json`'s record,
+    the others None."""
     ms = model_settings(model).evaluate
     n, steps, guidance = defaults(dict(n=n, steps=steps, guidance=guidance), ms, dict(n=200, steps=25, guidance=7.5))
     protocol = protocol or ms.get("protocol")
     if protocol is None: raise ValueError("--protocol is required: the model's realera.json names no default protocol")
-    check_dtype(dtype); check_int("n", n, 1); check_int("steps", steps, 1); check_int("batch_size", batch_size, 1)
-    check_number("guidance", guidance); check_choice("score", score, SCORES)
+    check_dtype(dtype)
+    check_int("n", n, 1)
+    check_int("steps", steps, 1)
+    check_int("batch_size", batch_size, 1)
+    check_number("guidance", guidance)
+    check_choice("score", score, SCORES)
     proto = make_protocol(protocol, concept or (erased_run(erased)["concepts"][0] if erased else None))
     judge = judge_name(protocol, classifier, ms)
     if protocol == "world" and judge not in ("world", "world-clip"):
-        raise ValueError(f"--classifier {judge!r}: the world protocol is judged by the world's own CNN evaluator ('world') or its CLIP ('world-clip')")
+        raise ValueError(f"--classifier {judge!r}: the world protocol is judged by the world's own CNN evaluator "
+                         "('world') or its CLIP ('world-clip')")
     if reference:
-        fid_features = check_fid_features(fid_features or ("judge" if protocol == "world" else "inception"), judge is not None)
+        fid_features = check_fid_features(fid_features or ("judge" if protocol == "world" else "inception"),
+                                          judge is not None)
         reference_files(reference)
     out = Path(out)
     settings = dict(protocol=protocol, concept=proto.erased, model=model, erased=erased, n=n, seed=seed, steps=steps,
-                    guidance=guidance, classifier=judge, score=score, erase_hash=completion_hash(erased) if erased else None)
+                    guidance=guidance, classifier=judge, score=score,
+                    erase_hash=completion_hash(erased) if erased else None)
     state = processes(device)
     _claim(out, settings, overwrite, state)
     dev = state.device if state.num_processes > 1 else device
@@ -172,32 +199,39 @@ def evaluate_folder(out, protocol: str | None = None, erased=None, concept: str 
     models = {}
     for label in ("original", "erased") if erased else ("original",):
         if label == "erased": load_erased(pipe, erased)
-        models[label] = dict(model_identity(pipe), **({"erase_hash": settings["erase_hash"]} if label == "erased" else {}))
+        models[label] = dict(model_identity(pipe),
+                             **({"erase_hash": settings["erase_hash"]} if label == "erased" else {}))
+        # each process its share of the batches
         generate_missing(pipe, proto, out/label, **gen, progress=progress and state.is_main_process,
-                         shard=(state.process_index, state.num_processes))       # each process its share of the batches
+                         shard=(state.process_index, state.num_processes))
     state.wait_for_everyone()
     if not state.is_main_process: return None
     return _judge_and_write(out, proto, models, judge, dev, reference, fid_features, model=model, score=score,
                             progress=progress, **gen)
 
 # %% ../nbs/07_runs.ipynb #5d186ff9
-def attack_folder(method: str, out, concept: str | None = None, erased=None, model: str | None = None, protocol: str | None = None,
-                  classifier: str | None = None, prompt: str | None = None, prompts: str | None = None, column: str | None = None,
-                  seed: int = 0, steps: int | None = None, guidance: float | None = None, device: str = "cpu",
-                  dtype: str = "float32", overwrite: bool = False, progress: bool = True, **knobs) -> dict:
-    """Attack `model` (or its erase in `erased`) with `method` and judge it; `prompts`: a CSV of prompts for the prompts attack;
-    `knobs`: `AttackConfig` fields (None: its default). Returns `attack.json`'s record."""
+def attack_folder(method: str, out, concept: str | None = None, erased=None, model: str | None = None,
+                  protocol: str | None = None, classifier: str | None = None, prompt: str | None = None,
+                  prompts: str | None = None, column: str | None = None, seed: int = 0, steps: int | None = None,
+                  guidance: float | None = None, device: str = "cpu", dtype: str = "float32", overwrite: bool = False,
+                  progress: bool = True, **knobs) -> dict:
+    """Attack `model` (or its erase in `erased`) with `method` and judge it; `prompts`: a CSV of prompts for the
+    prompts attack; `knobs`: `AttackConfig` fields (None: its default). Returns `attack.json`'s record."""
     check_choice("method", method, ATTACKS)
     fields = {f.name for f in dataclasses.fields(AttackConfig)} - {"method", "seed", "steps", "guidance_scale"}
-    if set(knobs) - fields: raise ValueError(f"unknown attack settings {sorted(set(knobs) - fields)}; allowed: {sorted(fields)}")
+    if set(knobs) - fields:
+        raise ValueError(f"unknown attack settings {sorted(set(knobs) - fields)}; allowed: {sorted(fields)}")
     ms = model_settings(model).evaluate
     steps, guidance = defaults(dict(steps=steps, guidance=guidance), ms, dict(steps=20, guidance=7.5))
-    cfg = AttackConfig(method, seed=seed, steps=steps, guidance_scale=guidance, **{k: v for k, v in knobs.items() if v is not None})
+    cfg = AttackConfig(method, seed=seed, steps=steps, guidance_scale=guidance,
+                       **{k: v for k, v in knobs.items() if v is not None})
     check_dtype(dtype)
     run = erased_run(erased) if erased else None
     if method == "rece" and run and not run["config"].get("closed_form"):
-        raise ValueError(f"--method rece attacks the closed-form edit of attn2 K/V; the erase in {erased!r} has none (closed_form is off)")
-    if prompts and method != "prompts": raise ValueError(f"--prompts is the prompts attack's list; --method is {method!r}")
+        raise ValueError(f"--method rece attacks the closed-form edit of attn2 K/V; the erase in {erased!r} has none "
+                         "(closed_form is off)")
+    if prompts and method != "prompts":
+        raise ValueError(f"--prompts is the prompts attack's list; --method is {method!r}")
     protocol = protocol or ms.get("protocol")
     if protocol is None: raise ValueError("--protocol is required: the model's realera.json names no default protocol")
     concept = concept or (run["concepts"][0] if run else None)
@@ -205,7 +239,8 @@ def attack_folder(method: str, out, concept: str | None = None, erased=None, mod
     plist = read_prompts(prompts, column) if prompts else None   # a bad file fails before anything loads
     make_protocol(protocol, concept)   # an unknown protocol or concept fails here, before anything is written
     for f in ("attack.json", "grid.png"): check_writable(Path(out)/f, overwrite)
-    judge, proto = protocol_judge(protocol, concept, judge_name(protocol, classifier, ms), model_dir=model_folder(model), device=device)
+    judge, proto = protocol_judge(protocol, concept, judge_name(protocol, classifier, ms),
+                                  model_dir=model_folder(model), device=device)
     if method == "prompts" and plist is None: plist = default_prompts(proto)
     pipe = load_pipeline(model, device=device, dtype=dtype)
     original = load_pipeline(model, device=device, dtype=dtype) if erased else None

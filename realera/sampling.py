@@ -28,15 +28,18 @@ def _as_rows(e: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"e must be a floating tensor of shape (d,) or (k, d), got "
                          f"{type(e).__name__}{tuple(getattr(e, 'shape', ()))}")
     rows = e.reshape(-1, e.shape[-1])
-    if (rows.norm(dim=-1) == 0).any(): raise ValueError("e has an all-zero row: the cosine of Eq. 4 is undefined there")
+    if (rows.norm(dim=-1) == 0).any():
+        raise ValueError("e has an all-zero row: the cosine of Eq. 4 is undefined there")
     return rows
 
 def _radius(r, rows: torch.Tensor, name: str) -> torch.Tensor:
     "A radius given as a number or a per-row tensor, as a (k,) tensor; negative radii raise."
     r = torch.as_tensor(r, dtype=torch.float64).to(rows.device).flatten()
     if r.numel() not in (1, rows.shape[0]):
-        raise ValueError(f"{name} must be a number or one value per row of e ({rows.shape[0]}), got {r.numel()} values")
-    if (r < 0).any() or not torch.isfinite(r).all(): raise ValueError(f"{name} must be finite and >= 0, got {r.tolist()}")
+        raise ValueError(
+            f"{name} must be a number or one value per row of e ({rows.shape[0]}), got {r.numel()} values")
+    if (r < 0).any() or not torch.isfinite(r).all():
+        raise ValueError(f"{name} must be finite and >= 0, got {r.tolist()}")
     return r.expand(rows.shape[0]).to(rows.dtype)
 
 def _count(n, name: str) -> int: return check_int(name, n, 0)
@@ -44,7 +47,8 @@ def _count(n, name: str) -> int: return check_int(name, n, 0)
 
 # %% ../nbs/01_sampling.ipynb #a04e3eab
 def _draw_accepted(rows, count, r_lo, r_hi, accept, generator, what: str, max_rounds: int = 64):
-    "Rejection-sample `count` points per row: eta = r * (v - e)/||v - e||, r ~ U[r_lo, r_hi]; keep where `accept(cos)`."
+    """Rejection-sample `count` points per row: eta = r * (v - e)/||v - e||, r ~ U[r_lo, r_hi]; keep where
+    `accept(cos)`."""
     k, d = rows.shape
     work = rows.float() if rows.dtype in (torch.float16, torch.bfloat16) else rows
     points, dirs = work.new_empty(count, k, d), work.new_empty(count, k, d)
@@ -67,18 +71,22 @@ def _draw_accepted(rows, count, r_lo, r_hi, accept, generator, what: str, max_ro
         filled += take.sum(0)
     if count and not bool((filled >= count).all()):
         worst = int(filled.argmin())
-        raise ValueError(f"{what}: only {int(filled[worst])} of {count} samples met the thresholds for row {worst} after "
+        raise ValueError(f"{what}: only {int(filled[worst])} of {count} samples met the thresholds for "
+                         f"row {worst} after "
                          f"{max_rounds} rounds of {batch} draws; the drawn cosines cos(e, e+eta) spanned "
                          f"[{lo_seen:.4f}, {hi_seen:.4f}]. Widen the cosine window or change the radii.")
     return points.to(rows.dtype), dirs.to(rows.dtype)
 
 # %% ../nbs/01_sampling.ipynb #46beb3d7
 def _mine(e, m, d1, s1, s2, generator, max_rounds=64):
-    rows = _as_rows(e); m = _count(m, "m"); check_cosines(s1, s2)
+    rows = _as_rows(e)
+    m = _count(m, "m")
+    check_cosines(s1, s2)
     d1 = _radius(d1, rows, "d1")
     floor = _cos_floor(d1, rows.norm(dim=-1))
     if (s1 < floor).any():
-        raise ValueError(f"cosine window [s2={s2}, s1={s1}] is unreachable within d1={d1.min().item():.4g}: every eta with "
+        raise ValueError(f"cosine window [s2={s2}, s1={s1}] is unreachable within d1={d1.min().item():.4g}: "
+                         "every eta with "
                          f"||eta|| <= d1 has cos(e, e+eta) >= {floor.max().item():.4f}; raise d1 or s1")
     pts, dirs = _draw_accepted(rows, m, 0.0, d1, lambda c, r: (c >= s2) & (c <= s1), generator,
                                f"mine_neighbors(d1, s1={s1}, s2={s2})", max_rounds)
@@ -103,7 +111,8 @@ def mine_neighbor_pairs(e: torch.Tensor, e_star: torch.Tensor, m: int, d1, s1: f
     "Mined neighbors of `e` and their targets e* + r' v_hat, r' ~ U[0, d1_anchor) (Algorithm 1 lines 5-9)."
     rows, pts, dirs = _mine(e, m, d1, s1, s2, generator, max_rounds)
     stars = _as_rows(e_star)
-    if stars.shape != rows.shape: raise ValueError(f"e_star has shape {tuple(e_star.shape)}, e has {tuple(e.shape)}: they must match")
+    if stars.shape != rows.shape:
+        raise ValueError(f"e_star has shape {tuple(e_star.shape)}, e has {tuple(e.shape)}: they must match")
     da = _radius(d1_anchor, stars, "d1_anchor")
     r2 = da * torch.rand(m, stars.shape[0], generator=generator, device=stars.device, dtype=stars.dtype)
     return _shape_like(pts, e), _shape_like(stars + r2[..., None] * dirs, e)
@@ -116,9 +125,12 @@ def sample_beyond(e: torch.Tensor, # concept embedding(s), (d,) or (k, d)
                   s2: float,       # cosine bound: keep cos(e, e+eta) < S2
                   *, generator: torch.Generator | None = None, max_rounds: int = 64) -> torch.Tensor:
     "N points e + eta with d1 <= ||eta|| < d2 and cos(e, e+eta) < s2 (Algorithm 1 lines 13-22)."
-    rows = _as_rows(e); n = _count(n, "n"); check_cosines(1.0, s2)
+    rows = _as_rows(e)
+    n = _count(n, "n")
+    check_cosines(1.0, s2)
     d1, d2 = _radius(d1, rows, "d1"), _radius(d2, rows, "d2")
-    if (d2 <= d1).any(): raise ValueError(f"d2={d2.min().item():.4g} must exceed d1={d1.max().item():.4g} (radii in [d1, d2))")
+    if (d2 <= d1).any():
+        raise ValueError(f"d2={d2.min().item():.4g} must exceed d1={d1.max().item():.4g} (radii in [d1, d2))")
     floor = _cos_floor(d2, rows.norm(dim=-1))
     if (s2 <= floor).any():
         raise ValueError(f"cos(e, e+eta) < s2={s2} is unreachable below d2={d2.min().item():.4g}: every eta with "
@@ -130,8 +142,10 @@ def sample_beyond(e: torch.Tensor, # concept embedding(s), (d,) or (k, d)
 # %% ../nbs/01_sampling.ipynb #971c1011
 def _cosine_at_radius(e: torch.Tensor, fractions=(0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5), n: int = 256,
                      generator: torch.Generator | None = None) -> list[dict]:
-    "For radii r = fraction * ||e|| drawn as in Eq. 5, the mean, spread and range of cos(e, e+eta) over all rows of `e`."
-    rows = _as_rows(e); rho = rows.norm(dim=-1)
+    """For radii r = fraction * ||e|| drawn as in Eq. 5, the mean, spread and range of cos(e, e+eta) over all rows of
+    `e`."""
+    rows = _as_rows(e)
+    rho = rows.norm(dim=-1)
     out = []
     for f in fractions:
         v = torch.randn(n, *rows.shape, generator=generator, device=rows.device, dtype=rows.dtype)
@@ -143,7 +157,8 @@ def _cosine_at_radius(e: torch.Tensor, fractions=(0.05, 0.1, 0.2, 0.3, 0.5, 0.7,
 
 # %% ../nbs/01_sampling.ipynb #d15a8297
 def _prompt_distances(e: torch.Tensor, others: torch.Tensor) -> list[dict]:
-    "Median relative distance ||o - e|| / ||e|| and median cosine over rows, for each `others[i]` (k, d) against `e` (k, d)."
+    """Median relative distance ||o - e|| / ||e|| and median cosine over rows, for each `others[i]` (k, d) against `e`
+    (k, d)."""
     rows = _as_rows(e)
     out = []
     for o in others:
@@ -160,7 +175,8 @@ def _with_rows(emb: torch.Tensor, positions: torch.Tensor, new: torch.Tensor) ->
     return out
 
 def _check_prompt(emb, positions, name="embeds") -> torch.Tensor:
-    if not isinstance(emb, torch.Tensor) or emb.ndim != 2: raise ValueError(f"{name} must be one prompt embedding (77, d), got shape {tuple(getattr(emb, 'shape', ()))}")
+    if not isinstance(emb, torch.Tensor) or emb.ndim != 2:
+        raise ValueError(f"{name} must be one prompt embedding (77, d), got shape {tuple(getattr(emb, 'shape', ()))}")
     positions = torch.as_tensor(positions, dtype=torch.long, device=emb.device)
     if positions.numel() == 0 or positions.min() < 0 or positions.max() >= emb.shape[0]:
         raise ValueError(f"positions must be non-empty and within [0, {emb.shape[0]}), got {positions.tolist()}")
@@ -168,8 +184,10 @@ def _check_prompt(emb, positions, name="embeds") -> torch.Tensor:
 
 def neighbor_prompts(embeds: torch.Tensor, positions, cfg: SamplingConfig | None = None, *,
                      anchor: torch.Tensor | None = None, generator: torch.Generator | None = None):
-    "(m, 77, d) erase-prompt embeddings with mined neighbors at `positions`, and the paired anchor embeddings (or None)."
-    cfg = cfg or SamplingConfig(); positions = _check_prompt(embeds, positions)
+    """(m, 77, d) erase-prompt embeddings with mined neighbors at `positions`, and the paired anchor embeddings (or
+    None)."""
+    cfg = cfg or SamplingConfig()
+    positions = _check_prompt(embeds, positions)
     e = embeds[positions]
     if anchor is None:
         return _with_rows(embeds, positions, mine_neighbors(e, cfg.m, cfg.radii(e, "d1"), cfg.s1, cfg.s2,
@@ -183,7 +201,8 @@ def neighbor_prompts(embeds: torch.Tensor, positions, cfg: SamplingConfig | None
 def beyond_prompts(embeds: torch.Tensor, positions, cfg: SamplingConfig | None = None, *,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     "(n, 77, d) erase-prompt embeddings with beyond-concept samples at `positions` (to be preserved)."
-    cfg = cfg or SamplingConfig(); positions = _check_prompt(embeds, positions)
+    cfg = cfg or SamplingConfig()
+    positions = _check_prompt(embeds, positions)
     e = embeds[positions]
     return _with_rows(embeds, positions, sample_beyond(e, cfg.n, cfg.radii(e, "d1"), cfg.radii(e, "d2"), cfg.s2,
                                                        generator=generator, max_rounds=cfg.max_rounds))
@@ -243,27 +262,34 @@ def plot_neighborhood(nbh: Neighborhood, pipe, prompts: list[str] = (), *, rando
     if prompts: groups.append(("prompts", encode_prompts(pipe, prompts)[:, pos], "black"))
     X = torch.cat([g[1].flatten(1) for g in groups]).float().cpu().numpy()
     if len(X) < 4: raise ValueError(f"UMAP needs at least 4 points, got {len(X)}: raise m or n, or pass prompts")
-    xy = umap.UMAP(n_neighbors=min(n_neighbors, len(X) - 1), random_state=random_state, n_jobs=1, init="random").fit_transform(X)
+    xy = umap.UMAP(n_neighbors=min(n_neighbors, len(X) - 1), random_state=random_state, n_jobs=1,
+                   init="random").fit_transform(X)
     fig, (ax, axt) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=(1.1, 1)))
     i = 0
     for name, pts, color in groups:
-        sl = xy[i:i + len(pts)]; i += len(pts)
+        sl = xy[i:i + len(pts)]
+        i += len(pts)
         big = name in ("concept", "anchor", "prompts")
-        ax.scatter(sl[:, 0], sl[:, 1], c=color, s=(160 if name != "prompts" else 50) if big else 18, marker="*" if big and name != "prompts" else "o",
-                   label=name, edgecolors="white" if big else "none", zorder=3 if big else 2)
+        ax.scatter(sl[:, 0], sl[:, 1], c=color, s=(160 if name != "prompts" else 50) if big else 18,
+                   marker="*" if big and name != "prompts" else "o", label=name, edgecolors="white" if big else "none",
+                   zorder=3 if big else 2)
     for (x, y), row in zip(xy[len(X) - len(prompts):], table):
         ax.annotate(row["prompt"][:28], (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.annotate(nbh.prompt[:28], xy[0], fontsize=7, color="tab:red", xytext=(3, -9), textcoords="offset points")
-    ax.set_title(f"UMAP of the neighborhood of '{nbh.concept}'", fontsize=10); ax.legend(fontsize=7, loc="best")
-    ax.set_xticks([]); ax.set_yticks([])
+    ax.set_title(f"UMAP of the neighborhood of '{nbh.concept}'", fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    ax.set_xticks([])
+    ax.set_yticks([])
     axt.axis("off")
     c = nbh.cfg
     unit = "·‖e‖" if c.radius_unit == "norm" else ""
     axt.set_title(f"D1={c.d1}{unit}  D2={c.d2}{unit}  S1={c.s1}  S2={c.s2}  M={c.m}  N={c.n}", fontsize=9)
     if table:
         t = axt.table(cellText=[[r["prompt"][:34], f"{r['dist']:.3f}", f"{r['cos']:.3f}", r["where"]] for r in table],
-                      colLabels=["prompt", "dist", "cos", "falls in"], loc="center", cellLoc="left", colWidths=[.55, .13, .13, .22])
-        t.auto_set_font_size(False); t.set_fontsize(7)
+                      colLabels=["prompt", "dist", "cos", "falls in"], loc="center", cellLoc="left",
+                      colWidths=[.55, .13, .13, .22])
+        t.auto_set_font_size(False)
+        t.set_fontsize(7)
     fig.tight_layout()
     plt.close(fig)  # shown once, by whoever displays it
     return fig
@@ -292,6 +318,9 @@ def _neighborhood_panel(pipe, prompt: str, concept: str, prompts: list[str] = ()
                    n=W.IntSlider(value=d.n, min=1, max=128, description="N"))
     def show(**th):
         try: fig, table = neighborhood_figure(pipe, prompt, concept, prompts, anchor_prompt, **th)
-        except ValueError as err: print(f"not drawn: {err}"); return None
-        display(fig); return table
+        except ValueError as err:
+            print(f"not drawn: {err}")
+            return None
+        display(fig)
+        return table
     return W.interactive(show, {"manual": False}, **sliders)

@@ -44,7 +44,8 @@ class ModelSettings:
 
     def __post_init__(self):
         self.concepts, self.preserve = _strings(self.concepts, "concepts"), _strings(self.preserve, "preserve")
-        if self.anchor is not None and not isinstance(self.anchor, str): raise ValueError(f"anchor must be a string, got {self.anchor!r}")
+        if self.anchor is not None and not isinstance(self.anchor, str):
+            raise ValueError(f"anchor must be a string, got {self.anchor!r}")
         if self.preserve_template is not None:
             if self.preserve is not None: raise ValueError("give preserve or preserve_template, not both")
             if not isinstance(self.preserve_template, str) or self.preserve_template.count("{}") != 1:
@@ -73,7 +74,8 @@ def model_folder(model) -> Path | None:
 def _hub_file(repo: str) -> Path | None:
     "The hub's `realera.json` of `repo`, or None where the repository has none (or the hub is offline)."
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, OfflineModeIsEnabled, RepositoryNotFoundError
+    from huggingface_hub.errors import (EntryNotFoundError, LocalEntryNotFoundError, OfflineModeIsEnabled,
+                                        RepositoryNotFoundError)
     try: return Path(hf_hub_download(repo, SETTINGS_FILE))
     except (EntryNotFoundError, LocalEntryNotFoundError, OfflineModeIsEnabled, RepositoryNotFoundError): return None
 
@@ -87,7 +89,8 @@ def read_settings(path: str | os.PathLike) -> ModelSettings:
     except (ValueError, TypeError) as err: raise ValueError(f"{str(path)!r}: {err}") from None
 
 def model_settings(model) -> ModelSettings:
-    "The settings `model` carries (a folder, a hub id, `None` for the embedded model, or a loaded pipeline); empty if none."
+    """The settings `model` carries (a folder, a hub id, `None` for the embedded model, or a loaded pipeline); empty if
+    none."""
     folder = model_folder(model)
     if folder is not None:
         return read_settings(folder/SETTINGS_FILE) if (folder/SETTINGS_FILE).is_file() else ModelSettings()
@@ -107,10 +110,13 @@ def known(settings: ModelSettings, concepts: list[str], force: bool = False) -> 
                              "(pass force=True / --force to erase them anyway)")
     return concepts
 
-def preserve_prompts(settings: ModelSettings, concepts: list[str], preserve: list[str] | None = None) -> list[str] | None:
-    "`preserve` if given, else the model's list, else its template over the known concepts not erased (None: realera's generic list)."
+def preserve_prompts(settings: ModelSettings, concepts: list[str],
+                     preserve: list[str] | None = None) -> list[str] | None:
+    """`preserve` if given, else the model's list, else its template over the known concepts not erased (None:
+    realera's generic list)."""
     if preserve is not None:
-        if isinstance(preserve, str): raise ValueError(f"preserve must be a list of prompts, got the string {preserve!r}")
+        if isinstance(preserve, str):
+            raise ValueError(f"preserve must be a list of prompts, got the string {preserve!r}")
         return list(preserve)
     if settings.preserve is not None: return list(settings.preserve)
     if settings.preserve_template is None: return None

@@ -21,7 +21,8 @@ FIDELITY_COLUMNS = ("dist:feature", "dist:pixel")
 COLUMNS = HIT_COLUMNS + FIDELITY_COLUMNS
 
 def hits_array(result: dict, label: str, classes: list[str] | None = None) -> np.ndarray:
-    "(erase seeds, classes, image seeds, COLUMNS): every hit of row `label` in a benchmark result (NaN where a prompt has no image k)."
+    """(erase seeds, classes, image seeds, COLUMNS): every hit of row `label` in a benchmark result (NaN where a prompt
+    has no image k)."""
     classes = list(classes or result["classes"])
     seeds = sorted(result["cells"][classes[0]][label], key=int)
     def hits(cell):   # a cell stored before the fidelity columns: NaN there
@@ -30,27 +31,32 @@ def hits_array(result: dict, label: str, classes: list[str] | None = None) -> np
     return np.array([[hits(result["cells"][c][label][s]) for c in classes] for s in seeds])
 
 def frechet_array(result: dict, label: str, classes: list[str] | None = None) -> np.ndarray:
-    "(erase seeds, classes): the Fréchet distance to the original of each cell of row `label` (NaN where a cell has none)."
+    """(erase seeds, classes): the Fréchet distance to the original of each cell of row `label` (NaN where a cell has
+    none)."""
     classes = list(classes or result["classes"])
     return np.array([[result["cells"][c][label][s].get("frechet", np.nan) for c in classes]
                      for s in sorted(result["cells"][classes[0]][label], key=int)], dtype=float)
 
 def has_fidelity(result: dict) -> bool:
-    "Whether any cell of `result` carries its fidelity to the original (a result stored before the fidelity columns has none)."
-    return any("frechet" in cell for row in result["cells"].values() for cells in row.values() for cell in cells.values())
+    """Whether any cell of `result` carries its fidelity to the original (a result stored before the fidelity columns
+    has none)."""
+    return any("frechet" in cell for row in result["cells"].values() for cells in row.values()
+               for cell in cells.values())
 
 def frechet_rows(result: dict, labels: list[str] | None = None, classes: list[str] | None = None, n_boot: int = 1000,
                  level: float = 0.95, seed: int = 0, **_) -> dict:
-    """{label: (mean, low, high)}: each row's Fréchet distance to the original (one per cell: class and erase seed), averaged,
-    with a bootstrap interval over the classes (the same draw for every row) and, per row, its erase seeds; NaN where no
-    cell has one (a result stored before the fidelity columns)."""
+    """{label: (mean, low, high)}: each row's Fréchet distance to the original (one per cell: class and erase seed),
+    averaged, with a bootstrap interval over the classes (the same draw for every row) and, per row, its erase
+    seeds; NaN where no cell has one (a result stored before the fidelity columns)."""
     labels, classes = list(labels or result["rows"]), list(classes or result["classes"])
     rng, out = np.random.default_rng(seed), {}
     cls_draws = rng.integers(0, len(classes), (n_boot, len(classes)))
     for l in labels:
         f = frechet_array(result, l, classes)
         seed_draws = rng.integers(0, len(f), (n_boot, len(f)))
-        if np.isnan(f).all(): out[l] = (np.nan,) * 3; continue
+        if np.isnan(f).all():
+            out[l] = (np.nan,) * 3
+            continue
         reps = [np.nanmean(f[sd][:, cd]) for sd, cd in zip(seed_draws, cls_draws)]
         out[l] = (float(np.nanmean(f)), *map(float, np.nanquantile(reps, [(1 - level) / 2, (1 + level) / 2])))
     return out
@@ -74,7 +80,8 @@ def row_stats(h: np.ndarray) -> np.ndarray:
     return np.append(m, _h(m[0], m[1], m[2]))
 
 def _k_strata(a: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    "(columns, image seeds that have values in them): the other classes have fewer images than the erased and general prompts."
+    """(columns, image seeds that have values in them): the other classes have fewer images than the erased and general
+    prompts."""
     valid = ~np.isnan(a).all(axis=(0, 1))          # (K, M)
     groups = {}
     for j in range(a.shape[-1]): groups.setdefault(tuple(np.flatnonzero(valid[:, j])), []).append(j)
@@ -83,14 +90,16 @@ def _k_strata(a: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
 STAT_COLUMNS = COLUMNS + ("h_o",)
 
 # %% ../nbs/05c_statistics.ipynb #41561f6d
-def bootstrap_rows(result: dict, labels: list[str] | None = None, base: str | None = None, classes: list[str] | None = None,
-                   n_boot: int = 1000, level: float = 0.95, seed: int = 0, resample_classes: bool = False) -> dict:
-    """{label: {column: (estimate, low, high)}} over `classes`, for every column of `STAT_COLUMNS`. Each bootstrap replicate
-    resamples the image seeds k (the same k for every row: image k of every method starts from the same noise; within the
-    range each column has, since the other classes have fewer images) and, per
-    row, its erase seeds; H_o is recomputed from each replicate's means. With `base`, every row's estimate and interval are
-    of its difference to `base` on the same resampled images (the paired comparison). With `resample_classes`, each replicate
-    also draws the classes with replacement (the same draw for every row): whether a gain is general or carried by one class."""
+def bootstrap_rows(result: dict, labels: list[str] | None = None, base: str | None = None,
+                   classes: list[str] | None = None, n_boot: int = 1000, level: float = 0.95, seed: int = 0,
+                   resample_classes: bool = False) -> dict:
+    """{label: {column: (estimate, low, high)}} over `classes`, for every column of `STAT_COLUMNS`. Each bootstrap
+    replicate resamples the image seeds k (the same k for every row: image k of every method starts from the same
+    noise; within the range each column has, since the other classes have fewer images) and, per row, its erase
+    seeds; H_o is recomputed from each replicate's means. With `base`, every row's estimate and interval are of its
+    difference to `base` on the same resampled images (the paired comparison). With `resample_classes`, each
+    replicate also draws the classes with replacement (the same draw for every row): whether a gain is general or
+    carried by one class."""
     labels = list(labels or result["rows"])
     if base is not None and base not in labels: labels.append(base)
     arrays = {l: hits_array(result, l, classes) for l in labels}
@@ -98,8 +107,10 @@ def bootstrap_rows(result: dict, labels: list[str] | None = None, base: str | No
     n_cls = next(iter(arrays.values())).shape[1]
     rng, reps = np.random.default_rng(seed), {l: np.empty((n_boot, len(STAT_COLUMNS))) for l in labels}
     for b in range(n_boot):
-        ks = [(cols, valid[rng.integers(0, len(valid), len(valid))]) for cols, valid in strata]   # the same image seeds for every row
-        cls = rng.integers(0, n_cls, n_cls) if resample_classes else slice(None)                  # and the same classes
+        # the same image seeds for every row
+        ks = [(cols, valid[rng.integers(0, len(valid), len(valid))]) for cols, valid in strata]
+        # and the same classes
+        cls = rng.integers(0, n_cls, n_cls) if resample_classes else slice(None)
         for l, a in arrays.items():
             a = a[rng.integers(0, a.shape[0], a.shape[0])][:, cls]
             m = np.full(len(COLUMNS), np.nan)
@@ -112,8 +123,8 @@ def bootstrap_rows(result: dict, labels: list[str] | None = None, base: str | No
     q = [(1 - level) / 2, (1 + level) / 2]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return {l: {c: (float(point[l][j]), *map(float, np.nanquantile(reps[l][:, j], q))) for j, c in enumerate(STAT_COLUMNS)}
-                for l in point}
+        return {l: {c: (float(point[l][j]), *map(float, np.nanquantile(reps[l][:, j], q)))
+                    for j, c in enumerate(STAT_COLUMNS)} for l in point}
 
 def fmt_interval(t, sign: bool = False) -> str:
     m, lo, hi = t
@@ -124,9 +135,9 @@ def fmt_interval(t, sign: bool = False) -> str:
 
 # %% ../nbs/05c_statistics.ipynb #eefee263
 def synthetic_result(p, rng, S=3, C=2, K=20, shared=None, seed_sd=5.0):
-    """A benchmark result whose rows `p` (label → hit rate in percent) hit every column with that rate plus a random erase-seed
-    effect (sd `seed_sd`): `S` erase seeds, `C` classes, `K` image seeds, the image noise `shared` between rows (else drawn
-    from `rng`) — the known truth the intervals are checked against."""
+    """A benchmark result whose rows `p` (label → hit rate in percent) hit every column with that rate plus a random
+    erase-seed effect (sd `seed_sd`): `S` erase seeds, `C` classes, `K` image seeds, the image noise `shared`
+    between rows (else drawn from `rng`) — the known truth the intervals are checked against."""
     u = shared if shared is not None else rng.random((C, K))
     cells = {}
     for l, pl in p.items():

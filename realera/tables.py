@@ -9,8 +9,8 @@ import numpy as np
 from .benchmark import TEST_CLASSES
 from .config import VARIANTS
 from .evaluate import bootstrap_mean
-from .statistics import (COLUMNS, FIDELITY_COLUMNS, STAT_COLUMNS, bootstrap_rows, fmt_interval, frechet_array, frechet_rows,
-                                has_fidelity, hits_array, row_stats)
+from .statistics import (COLUMNS, FIDELITY_COLUMNS, STAT_COLUMNS, bootstrap_rows, fmt_interval, frechet_array,
+                                frechet_rows, has_fidelity, hits_array, row_stats)
 from .world.data import NAME_KINDS
 
 # %% auto #0
@@ -21,13 +21,16 @@ __all__ = ['PAIRED_BASES', 'table1', 'table_general', 'table3', 'paired_table', 
 # %% ../nbs/06b_tables.ipynb #5ef1a50c
 _HEAD = ("Acc_e ↓", "Acc_s ↑", "Acc_g ↓", "H_o ↑")
 _KEYS = ("acc_e", "acc_s", "acc_g", "h_o")
-_FID_HEAD = ("feature dist ↓", "pixel RMSE ↓", "Fréchet ↓")   # the kept prompts' same-seed distances to the original, 05a
+# the kept prompts' same-seed distances to the original, 05a
+_FID_HEAD = ("feature dist ↓", "pixel RMSE ↓", "Fréchet ↓")
 
 def _table(head, lines) -> str:
-    return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(l) + " |" for l in lines])
+    return "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(l) + " |"
+                                                                                   for l in lines])
 
 def table1(result: dict, per_class: bool = True, **boot) -> str:
-    "Table 1's shape: each method's mean per erased class (unless not `per_class`), then its average over the classes with a 95% bootstrap interval."
+    """Table 1's shape: each method's mean per erased class (unless not `per_class`), then its average over the classes
+    with a 95% bootstrap interval."""
     labels, classes = list(result["rows"]), result["classes"] if per_class else []
     b, fr = bootstrap_rows(result, labels, **boot), frechet_rows(result, labels, **boot)
     fid = has_fidelity(result)
@@ -38,26 +41,32 @@ def table1(result: dict, per_class: bool = True, **boot) -> str:
             m = row_stats(hits_array(result, l, [c]))
             lines.append([c, l] + [f"{m[STAT_COLUMNS.index(k)]:.1f}" for k in keys] +
                          ([f"{np.nanmean(frechet_array(result, l, [c])):.1f}"] if fid else []))
-    lines += [["**average**", l] + [fmt_interval(b[l][k]) for k in keys] + ([fmt_interval(fr[l])] if fid else []) for l in labels]
+    lines += [["**average**", l] + [fmt_interval(b[l][k]) for k in keys] + ([fmt_interval(fr[l])] if fid else [])
+              for l in labels]
     return _table(("erased", "method") + _HEAD + (_FID_HEAD if fid else ()), lines)
 
 def table_general(result: dict, **boot) -> str:
-    "Acc_g split by the kind of name (trained synonyms, held-out synonyms, associated names, held-out associated names), averages with intervals."
-    labels = list(result["rows"]); b = bootstrap_rows(result, labels, **boot)
-    return _table(("method",) + tuple(f"Acc_g {k} ↓" for k in NAME_KINDS), [[l] + [fmt_interval(b[l][f"acc_g:{k}"]) for k in NAME_KINDS] for l in labels])
+    """Acc_g split by the kind of name (trained synonyms, held-out synonyms, associated names, held-out associated
+    names), averages with intervals."""
+    labels = list(result["rows"])
+    b = bootstrap_rows(result, labels, **boot)
+    return _table(("method",) + tuple(f"Acc_g {k} ↓" for k in NAME_KINDS),
+                  [[l] + [fmt_interval(b[l][f"acc_g:{k}"]) for k in NAME_KINDS] for l in labels])
 
 def table3(result: dict, **boot) -> str:
     "Table 3's shape (ablation): components A–D of each realera variant and its averages with intervals."
     labels = [l for l, (kind, _) in result["rows"].items() if kind in VARIANTS]
     b = bootstrap_rows(result, labels, **boot)
     mark = lambda l, k: "✓" if VARIANTS[result["rows"][l][0]][k] else ""
-    lines = [[l] + [mark(l, k) for k in ("closed_form", "align", "mine", "beyond")] + [fmt_interval(b[l][k]) for k in _KEYS] for l in labels]
+    lines = [[l] + [mark(l, k) for k in ("closed_form", "align", "mine", "beyond")] + [fmt_interval(b[l][k])
+                                                                                       for k in _KEYS] for l in labels]
     return _table(("method", "A closed form", "B alignment", "C mining", "D beyond") + _HEAD, lines)
 
 PAIRED_BASES = ("closed form (variant 1)", "UCE (2023 recipe)", "RealEra (full)")
 
 def paired_table(result: dict, bases=PAIRED_BASES, **boot) -> str:
-    "Each method minus each base on the same images: mean difference and 95% interval; * where the interval excludes 0 (`resample_classes=True`: classes resampled too)."
+    """Each method minus each base on the same images: mean difference and 95% interval; * where the interval excludes
+    0 (`resample_classes=True`: classes resampled too)."""
     keys = ("acc_e", "acc_s", "acc_g:associated", "acc_g", "h_o")
     head = ("difference", "Δ Acc_e", "Δ Acc_s", "Δ Acc_g associated", "Δ Acc_g", "Δ H_o")
     if has_fidelity(result):   # how much more each row moves the kept images
@@ -75,7 +84,8 @@ def benchmark_report(result: dict, **boot) -> str:
     if any(b in result["rows"] for b in PAIRED_BASES):
         parts.append(("Paired differences", paired_table(result, **boot)))
         if len(result["classes"]) > 1:
-            parts.append(("Paired differences, classes resampled too", paired_table(result, **{**boot, "resample_classes": True})))
+            parts.append(("Paired differences, classes resampled too",
+                          paired_table(result, **{**boot, "resample_classes": True})))
     return "\n\n".join(f"**{t}**\n\n{s}" for t, s in parts)
 
 
@@ -85,7 +95,8 @@ def tradeoff_points(result: dict) -> dict:
     pts = {}
     for label in result["rows"]:
         m = row_stats(hits_array(result, label))
-        pts.setdefault(label.split(" · ")[0], []).append((label, m[COLUMNS.index("acc_s")], m[COLUMNS.index("acc_g:associated")]))
+        pts.setdefault(label.split(" · ")[0], []).append((label, m[COLUMNS.index("acc_s")],
+                                                          m[COLUMNS.index("acc_g:associated")]))
     return pts
 
 def tradeoff_figure(result: dict, ax=None):
@@ -96,15 +107,18 @@ def tradeoff_figure(result: dict, ax=None):
         xs, ys = [p[1] for p in ps], [p[2] for p in ps]
         ax.plot(xs, ys, "*" if m == "original" else "o-", ms=12 if m == "original" else 5, label=m)
         for lab, x, y in ps:
-            if " · " in lab: ax.annotate(lab.split(" · ")[1], (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
-    ax.set_xlabel("Acc_s: other classes kept (%) →"); ax.set_ylabel("← Acc_g on associated names (%)")
-    ax.legend(fontsize=8); ax.grid(alpha=0.3)
+            if " · " in lab:
+                ax.annotate(lab.split(" · ")[1], (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("Acc_s: other classes kept (%) →")
+    ax.set_ylabel("← Acc_g on associated names (%)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
     plt.close(fig)
     return fig
 
 def tradeoff_table(result: dict) -> str:
-    """One line per (method, knob value): means of Acc_e, Acc_s, Acc_g on associated names, Acc_g, H_o, the fidelity to the
-    original (where the result has it) and erase seconds per cell."""
+    """One line per (method, knob value): means of Acc_e, Acc_s, Acc_g on associated names, Acc_g, H_o, the fidelity
+    to the original (where the result has it) and erase seconds per cell."""
     fid = has_fidelity(result)
     keys = ("acc_e", "acc_s", "acc_g:associated", "acc_g", "h_o") + (FIDELITY_COLUMNS if fid else ())
     lines = []
@@ -113,7 +127,8 @@ def tradeoff_table(result: dict) -> str:
         secs = np.mean([cell["erase_s"] for c in result["cells"].values() for cell in c[label].values()])
         lines.append([label] + [f"{m[STAT_COLUMNS.index(k)]:.1f}" for k in keys]
                      + ([f"{np.nanmean(frechet_array(result, label)):.1f}"] if fid else []) + [f"{secs:.1f}"])
-    head = ("method · knob", "Acc_e ↓", "Acc_s ↑", "Acc_g associated ↓", "Acc_g ↓", "H_o ↑") + (_FID_HEAD if fid else ())
+    head = ("method · knob", "Acc_e ↓", "Acc_s ↑", "Acc_g associated ↓", "Acc_g ↓", "H_o ↑") + (
+        _FID_HEAD if fid else ())
     return _table(head + ("erase s",), lines)
 
 # %% ../nbs/06b_tables.ipynb #478df704
@@ -124,7 +139,8 @@ def _rank_rows(res: dict, classes: list[str] | None = None) -> tuple[list[str], 
         cell = [res["classes"][c][l] for c in classes]
         acc = {}
         for k in "egs":
-            v = np.concatenate([np.asarray(x[k], float) for x in cell]); g = np.concatenate([[i] * len(x[k]) for i, x in enumerate(cell)])
+            v = np.concatenate([np.asarray(x[k], float) for x in cell])
+            g = np.concatenate([[i] * len(x[k]) for i, x in enumerate(cell)])
             acc[k] = bootstrap_mean(100 * v, g)
         ranks = sorted({x["rank"] for x in cell if x["rank"] is not None})
         errs = [x["error"] for x in cell if x["error"] is not None]
@@ -132,9 +148,11 @@ def _rank_rows(res: dict, classes: list[str] | None = None) -> tuple[list[str], 
     return classes, out
 
 def export_rank_table(res: dict, classes: list[str] | None = None) -> str:
-    "Markdown: each export (rank) beside the original and the exact erase: max relative weight error, Acc_e, Acc_g, Acc_s (95% intervals)."
+    """Markdown: each export (rank) beside the original and the exact erase: max relative weight error, Acc_e, Acc_g,
+    Acc_s (95% intervals)."""
     _, rows = _rank_rows(res, classes)
-    lines = ["| export | rank | max rel. weight error | Acc_e % ↓ | Acc_g % ↓ | Acc_s % ↑ |", "|---|---|---|---|---|---|"]
+    lines = ["| export | rank | max rel. weight error | Acc_e % ↓ | Acc_g % ↓ | Acc_s % ↑ |",
+             "|---|---|---|---|---|---|"]
     for l, r in rows.items():
         rk = "–" if not r["ranks"] else "/".join(map(str, r["ranks"]))
         err = "–" if r["error"] is None else f"{r['error']:.3f}"
@@ -143,21 +161,29 @@ def export_rank_table(res: dict, classes: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 def export_rank_figure(res: dict, classes: list[str] | None = None):
-    "Acc_e, Acc_g, Acc_s (with intervals) and the weight error against the export's rank; the exact erase as dashed lines."
+    """Acc_e, Acc_g, Acc_s (with intervals) and the weight error against the export's rank; the exact erase as dashed
+    lines."""
     import matplotlib.pyplot as plt
     _, rows = _rank_rows(res, classes)
     pts = sorted((r["ranks"][0], r) for l, r in rows.items() if l.startswith("rank "))
     x = [p[0] for p in pts]
-    fig, ax = plt.subplots(figsize=(6.4, 3.2)); ax2 = ax.twinx()
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    ax2 = ax.twinx()
     for k, name, colour in (("e", "Acc_e", "tab:red"), ("g", "Acc_g", "tab:orange"), ("s", "Acc_s", "tab:blue")):
         m = np.array([p[1]["acc"][k] for p in pts])
-        ax.errorbar(x, m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], marker="o", capsize=3, color=colour, label=name)
+        ax.errorbar(x, m[:, 0], yerr=[m[:, 0] - m[:, 1], m[:, 2] - m[:, 0]], marker="o", capsize=3, color=colour,
+                    label=name)
         ax.axhline(rows["erase (exact)"]["acc"][k][0], ls="--", lw=0.8, color=colour)
     ax2.plot(x, [p[1]["error"] for p in pts], "k:", marker="s", label="max rel. weight error")
-    ax.set_xscale("log", base=2); ax.set_xlabel("rank of the exported LoRA"); ax.set_ylabel("% (dashed: the exact erase)")
-    ax2.set_ylabel("relative weight error"); ax2.set_ylim(0, 1)
-    h1, l1 = ax.get_legend_handles_labels(); h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4); fig.tight_layout()
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("rank of the exported LoRA")
+    ax.set_ylabel("% (dashed: the exact erase)")
+    ax2.set_ylabel("relative weight error")
+    ax2.set_ylim(0, 1)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4)
+    fig.tight_layout()
     return fig
 
 # %% ../nbs/06b_tables.ipynb #ba4d68d9
@@ -171,15 +197,22 @@ def _erase_s(result: dict, label: str, classes: list[str]) -> float:
     return float(np.mean([cell["erase_s"] for c in classes for cell in result["cells"][c][label].values()]))
 
 def many_concepts_table(result: dict, base: str | None = "closed form (variant 1)", **boot) -> str:
-    """Per k and method: Acc_e (the erased), Acc_s (the kept), Acc_g, H_o, the fidelity to the original and the erase's seconds,
-    with 95% intervals over the draws of classes and the images; with `base`, the paired Δ H_o to it on the same images."""
+    """Per k and method: Acc_e (the erased), Acc_s (the kept), Acc_g, H_o, the fidelity to the original and the
+    erase's seconds, with 95% intervals over the draws of classes and the images; with `base`, the paired Δ H_o to
+    it on the same images."""
     labels, lines = list(result["rows"]), []
     for k, sets in sorted(_by_k(result).items()):
         kw = {**boot, "resample_classes": len(sets) > 1}
         b, fr = bootstrap_rows(result, labels, classes=sets, **kw), frechet_rows(result, labels, classes=sets, **boot)
         d = bootstrap_rows(result, labels, base=base, classes=sets, **kw) if base in labels else {}
-        lines += [[str(k), l] + [fmt_interval(b[l][c]) for c in _KEYS + FIDELITY_COLUMNS] + [fmt_interval(fr[l])]
-                  + ([fmt_interval(d[l]["h_o"], sign=True) if l in d else "0"] if d else []) + [f"{_erase_s(result, l, sets):.1f}"] for l in labels]
+        lines += [
+            [str(k), l]
+            + [fmt_interval(b[l][c]) for c in _KEYS + FIDELITY_COLUMNS]
+            + [fmt_interval(fr[l])]
+            + ([fmt_interval(d[l]["h_o"], sign=True) if l in d else "0"] if d else [])
+            + [f"{_erase_s(result, l, sets):.1f}"]
+            for l in labels
+        ]
     head = ("k", "method") + _HEAD + _FID_HEAD + ((f"Δ H_o − {base}",) if base in labels else ()) + ("erase s",)
     return _table(head, lines)
 
@@ -188,8 +221,8 @@ def many_concepts_figure(result: dict, **boot):
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     by_k = sorted(_by_k(result).items())
-    stats = {k: bootstrap_rows(result, list(result["rows"]), classes=sets, **{**boot, "resample_classes": len(sets) > 1})
-             for k, sets in by_k}
+    stats = {k: bootstrap_rows(result, list(result["rows"]), classes=sets,
+                               **{**boot, "resample_classes": len(sets) > 1}) for k, sets in by_k}
     ks = [k for k, _ in by_k]
     for ax, col, name in zip(axes, ("acc_s", "h_o"), ("Acc_s of the kept classes %", "H_o")):
         for j, l in enumerate(result["rows"]):

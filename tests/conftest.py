@@ -13,7 +13,8 @@ def pipe():
 
 @pytest.fixture
 def run_offline():
-    "Run Python `code` in a fresh interpreter with the hub switched off and one thread; fail with its stderr if it fails."
+    """Run Python `code` in a fresh interpreter with the hub switched off and one thread; fail with its stderr if it
+    fails."""
     def run(code: str):
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, timeout=300)

@@ -49,18 +49,21 @@ def graph() -> dict[str, set[str]]:
 def test_the_import_graph_has_no_cycle():
     g, state, cycles = graph(), {}, []
     def visit(m, stack):
-        state[m] = 1; stack.append(m)
+        state[m] = 1
+        stack.append(m)
         for d in sorted(g[m]):
             if state.get(d) == 1: cycles.append(stack[stack.index(d):] + [d])
             elif not state.get(d): visit(d, stack)
-        state[m] = 2; stack.pop()
+        state[m] = 2
+        stack.pop()
     for m in sorted(g):
         if not state.get(m): visit(m, [])
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
 
 def test_the_checker_sees_a_cycle(tmp_path, monkeypatch):
     "The cycle test can fail: two modules importing each other, one of them inside a function, form a cycle."
-    (tmp_path / "a.py").write_text("from realera.b import x\n"); (tmp_path / "b.py").write_text("def f():\n    from realera.a import y\n")
+    (tmp_path / "a.py").write_text("from realera.b import x\n")
+    (tmp_path / "b.py").write_text("def f():\n    from realera.a import y\n")
     fake = {"realera.a": tmp_path / "a.py", "realera.b": tmp_path / "b.py"}
     monkeypatch.setattr(sys.modules[__name__], "MODS", fake)
     g = {m: {t for t, _ in imports(m, f)} for m, f in fake.items()}
@@ -82,13 +85,15 @@ def test_the_help_path_imports_no_heavy_library():
     "`realera --help` and every command's help: base, config, settings and fastcore, never torch (it costs seconds)."
     code = ("import sys; from realera.cli import COMMANDS, main, parser; [parser(c).format_help() for c in COMMANDS];"
             "import realera.base, realera.config, realera.settings;"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'diffusers', 'transformers', 'accelerate', 'numpy', 'PIL'}))")
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'diffusers', 'transformers', "
+            "'accelerate', 'numpy', 'PIL'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]", out.stdout
 
 def test_no_private_name_crosses_a_module():
-    bad = [(m, t, n) for m, f in MODS.items() for t, names in imports(m, f) for n in names if n.startswith("_") and not n.startswith("__")]
+    bad = [(m, t, n) for m, f in MODS.items() for t, names in imports(m, f) for n in names
+           if n.startswith("_") and not n.startswith("__")]
     assert not bad, bad
 
 def test_only_the_world_training_uses_the_test_helpers():
@@ -96,8 +101,10 @@ def test_only_the_world_training_uses_the_test_helpers():
     assert users == ["realera.world.train"], users   # offline training learns its tokenizer with the same BPE learner
 
 def test_loading_and_erasing_never_import_training_code():
-    code = ("import sys; from realera.core import load_pipeline; from realera.erase import erase; import realera.cli, realera.world;"
-            "import realera.benchmark, realera.runs, realera.tables; print(sorted(m for m in sys.modules if m in ('realera.world.train', 'realera.testing')))")
+    code = ("import sys; from realera.core import load_pipeline; from realera.erase import erase; import "
+            "realera.cli, realera.world;"
+            "import realera.benchmark, realera.runs, realera.tables; print(sorted(m for m in sys.modules if m in "
+            "('realera.world.train', 'realera.testing')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]", out.stdout
@@ -117,3 +124,25 @@ def test_notebook_numbers_follow_the_import_order():
     nb, g = _notebook_of(), graph()
     bad = [(m, nb[m], d, nb[d]) for m in g for d in g[m] if m in nb and d in nb and nb[d] >= nb[m]]
     assert not bad, bad
+
+def _ruff(*args, cwd=ROOT.parent) -> subprocess.CompletedProcess:
+    "ruff (a dev requirement) with the repository's `ruff.toml`."
+    from ruff.__main__ import find_ruff_bin
+    cmd = [find_ruff_bin(), "check", "--config", str(ROOT.parent/"ruff.toml"), "--output-format", "concise", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=300)
+
+def test_every_line_fits_and_holds_one_statement():
+    "Notebooks, bench/, tests/ and .ci/: no line over 119 characters, no statements joined with `;` (ruff.toml)."
+    r = _ruff(".")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-1000:]
+
+def test_the_line_rules_see_a_long_line_and_a_join(tmp_path):
+    "The same rules flag a long line and a `;` join in a script and in a notebook's code cell."
+    import nbformat
+    bad = "x = 1; y = 2\n" + "z = " + " + ".join(["1"] * 60) + "\n"
+    (tmp_path/"a.py").write_text(bad)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(bad)]), str(tmp_path/"b.ipynb"))
+    out = _ruff("a.py", "b.ipynb", cwd=tmp_path).stdout
+    for f in ("a.py", "b.ipynb"):
+        codes = [line.split(": ", 1)[1].split()[0] for line in out.splitlines() if line.startswith(f)]
+        assert sorted(codes) == ["E501", "E702"], out

@@ -1,12 +1,15 @@
 "Dense checks of the closed-form edit (Eq. 7)."
 import pytest, torch
 from diffusers import UNet2DConditionModel
-from realera.closed_form import ClosedFormEdit, ClosedFormFitter, closed_form_edit, load_edited_weights, solve_closed_form
-from realera.core import concept_span, cross_attention_projections, encode_prompts, make_generator, text_encoder_fingerprint
+from realera.closed_form import (ClosedFormEdit, ClosedFormFitter, closed_form_edit, load_edited_weights,
+                                 solve_closed_form)
+from realera.core import (concept_span, cross_attention_projections, encode_prompts, make_generator,
+                          text_encoder_fingerprint)
 from realera.testing import tiny_pipeline
 
 def _objective(W, W0, E, Es, P, lam1, ridge):
-    return (((W @ E.T - W0 @ Es.T) ** 2).sum() + lam1 * ((W @ P.T - W0 @ P.T) ** 2).sum() + ridge * ((W - W0) ** 2).sum())
+    return (((W @ E.T - W0 @ Es.T) ** 2).sum() + lam1 * ((W @ P.T - W0 @ P.T) ** 2).sum() + ridge * (
+        (W - W0) ** 2).sum())
 
 @pytest.mark.parametrize("seed,d,n,p", [(0, 8, 3, 2), (1, 16, 40, 5), (2, 24, 10, 60), (3, 6, 1, 0)])
 def test_matches_lstsq_and_is_a_minimum(seed, d, n, p):
@@ -19,11 +22,13 @@ def test_matches_lstsq_and_is_a_minimum(seed, d, n, p):
     torch.testing.assert_close(W, torch.linalg.lstsq(X, Y).solution.T, atol=1e-9, rtol=1e-9)
     f = _objective(W, W0, E, Es, P, 0.1, 0.2)
     for _ in range(5):  # any perturbation raises the objective
-        assert _objective(W + 1e-3 * torch.randn(W.shape, generator=g, dtype=torch.float64), W0, E, Es, P, 0.1, 0.2) > f
+        assert _objective(W + 1e-3 * torch.randn(W.shape, generator=g, dtype=torch.float64), W0, E, Es, P, 0.1,
+                          0.2) > f
 
 def test_list_of_weights_share_one_solve_and_keep_dtype():
     g = make_generator(0)
-    Ws = [torch.randn(o, 12, generator=g).to(dt) for o, dt in ((3, torch.float32), (7, torch.float16), (5, torch.bfloat16))]
+    Ws = [torch.randn(o, 12, generator=g).to(dt)
+          for o, dt in ((3, torch.float32), (7, torch.float16), (5, torch.bfloat16))]
     E, Es = torch.randn(4, 12, generator=g), torch.randn(4, 12, generator=g)
     out = solve_closed_form(Ws, E, Es)
     assert [w.dtype for w in out] == [torch.float32, torch.float16, torch.bfloat16]
@@ -39,10 +44,12 @@ def test_relative_ridge_is_scale_free_and_equals_its_absolute_value():
     assert fit.lam == pytest.approx(0.3 * mean_sq)
     edit = fit.solve()
     assert edit.settings["ridge_unit"] == "norm" and edit.settings["ridge_abs"] == pytest.approx(fit.lam)
-    torch.testing.assert_close(edit.M, ClosedFormFitter(16, ridge=fit.lam, ridge_unit="abs").update(E, Es, P).solve().M)
+    torch.testing.assert_close(edit.M,
+                               ClosedFormFitter(16, ridge=fit.lam, ridge_unit="abs").update(E, Es, P).solve().M)
     for c in (1e-3, 50.0):   # embeddings of any scale: the same M in units of "norm", not in absolute units
         torch.testing.assert_close(ClosedFormFitter(16, ridge=0.3).update(c * E, c * Es, c * P).solve().M, edit.M)
-    assert not torch.allclose(ClosedFormFitter(16, ridge=0.3, ridge_unit="abs").update(50 * E, 50 * Es, 50 * P).solve().M, edit.M)
+    assert not torch.allclose(ClosedFormFitter(16, ridge=0.3, ridge_unit="abs").update(50 * E, 50 * Es,
+                                                                                       50 * P).solve().M, edit.M)
     with pytest.raises(ValueError, match="ridge_unit must be one of"): ClosedFormFitter(16, ridge_unit="relative")
     with pytest.raises(ValueError, match="ridge must be >= 0"): ClosedFormFitter(16, ridge=-1.0)
 
@@ -57,8 +64,13 @@ def test_ridge_sweep_trades_erase_against_drift():
 def test_preserved_vectors_stay_put():
     g = make_generator(0)
     W0 = torch.randn(6, 32, generator=g, dtype=torch.float64)
-    E, Es, P = torch.randn(3, 32, generator=g, dtype=torch.float64), torch.randn(3, 32, generator=g, dtype=torch.float64), torch.randn(10, 32, generator=g, dtype=torch.float64)
-    W = solve_closed_form(W0, E, Es, P, lam1=1e6, ridge=1e-6, ridge_unit="abs")   # preservation dominates: P held, E mapped in the rest
+    E, Es, P = (
+        torch.randn(3, 32, generator=g, dtype=torch.float64),
+        torch.randn(3, 32, generator=g, dtype=torch.float64),
+        torch.randn(10, 32, generator=g, dtype=torch.float64),
+    )
+    # preservation dominates: P held, E mapped in the rest
+    W = solve_closed_form(W0, E, Es, P, lam1=1e6, ridge=1e-6, ridge_unit="abs")
     torch.testing.assert_close(W @ P.T, W0 @ P.T, atol=1e-4, rtol=1e-4)
     torch.testing.assert_close(W @ E.T, W0 @ Es.T, atol=1e-3, rtol=1e-3)
 
@@ -93,7 +105,8 @@ def test_half_precision_unet_is_cast_back():
 
 def test_multi_concept_one_solve_and_errors():
     pipe = tiny_pipeline()
-    edit = closed_form_edit(pipe, ["cat", "dog"], anchors=["an animal", "an animal"], preserve=[], mine=False, beyond=False, ridge=1e-5)
+    edit = closed_form_edit(pipe, ["cat", "dog"], anchors=["an animal", "an animal"], preserve=[], mine=False,
+                            beyond=False, ridge=1e-5)
     assert edit.settings["concepts"] == ["cat", "dog"]
     W0 = {n: m.weight.detach().clone() for n, m in cross_attention_projections(pipe.unet).items()}
     edit.apply(pipe)
@@ -122,7 +135,8 @@ def test_save_load_round_trip_is_bit_exact(tmp_path):
     edit = closed_form_edit(pipe, ["airplane"], anchors=["the sky"], generator=make_generator(1))
     edit.save(tmp_path)
     back = ClosedFormEdit.load(tmp_path)
-    assert torch.equal(back.M, edit.M) and back.fingerprint == edit.fingerprint == text_encoder_fingerprint(pipe.text_encoder)
+    assert torch.equal(back.M, edit.M) and back.fingerprint == edit.fingerprint == text_encoder_fingerprint(
+        pipe.text_encoder)
     assert back.settings["anchors"] == ["the sky"] and back.settings["lam1"] == 0.1
     a, b = edit.apply(tiny_pipeline()), back.apply(tiny_pipeline())
     ia = a("a photo of the airplane", num_inference_steps=2, generator=make_generator(0), output_type="np").images
@@ -132,14 +146,17 @@ def test_save_load_round_trip_is_bit_exact(tmp_path):
     with pytest.raises(FileNotFoundError): ClosedFormEdit.load(tmp_path / "nope")
 
 def test_fingerprint_ignores_precision_but_not_weights():
-    assert text_encoder_fingerprint(tiny_pipeline().text_encoder) == text_encoder_fingerprint(tiny_pipeline(dtype=torch.float16).text_encoder)
-    assert text_encoder_fingerprint(tiny_pipeline().text_encoder) != text_encoder_fingerprint(tiny_pipeline(seed=1).text_encoder)
+    assert text_encoder_fingerprint(tiny_pipeline().text_encoder) == text_encoder_fingerprint(tiny_pipeline(
+        dtype=torch.float16).text_encoder)
+    assert text_encoder_fingerprint(tiny_pipeline().text_encoder) != text_encoder_fingerprint(tiny_pipeline(
+        seed=1).text_encoder)
 
 def test_noise_prediction_of_preserved_prompt_changes_little():
     "On the UNet: the erased prompt's noise prediction moves towards the anchor's, a preserved prompt's stays put."
     pipe = tiny_pipeline()
     e_air, e_anchor, e_keep = encode_prompts(pipe, ["airplane", "", "a bowl of food"])
-    z = torch.randn(1, 4, 16, 16, generator=make_generator(0)); t = torch.tensor([500])
+    z = torch.randn(1, 4, 16, 16, generator=make_generator(0))
+    t = torch.tensor([500])
     eps = lambda e: pipe.unet(z, t, encoder_hidden_states=e[None]).sample
     with torch.no_grad():
         before = {k: eps(v) for k, v in dict(air=e_air, anchor=e_anchor, keep=e_keep).items()}

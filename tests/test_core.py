@@ -31,7 +31,8 @@ def test_encode_shapes_and_dtypes(pipe):
     assert e.shape == (3, 77, 32) and e.dtype == torch.float32
     p16 = tiny_pipeline(dtype=torch.bfloat16)
     assert encode_prompts(p16, "a cat").dtype == torch.bfloat16
-    torch.testing.assert_close(encode_prompts(p16, "a cat").float(), encode_prompts(pipe, "a cat"), atol=0.1, rtol=0.05)
+    torch.testing.assert_close(encode_prompts(p16, "a cat").float(), encode_prompts(pipe, "a cat"), atol=0.1,
+                               rtol=0.05)
 
 def test_tiny_pipeline_generates_and_is_deterministic(pipe):
     a = pipe("a photo of a cat", num_inference_steps=2, generator=make_generator(0), output_type="np").images
@@ -39,8 +40,11 @@ def test_tiny_pipeline_generates_and_is_deterministic(pipe):
     assert a.shape == (1, 32, 32, 3) and (a == b).all() and 0 <= a.min() and a.max() <= 1
 
 def test_builds_leave_global_rng_alone():
-    torch.manual_seed(123); x = torch.rand(1)
-    torch.manual_seed(123); tiny_pipeline(seed=5); y = torch.rand(1)
+    torch.manual_seed(123)
+    x = torch.rand(1)
+    torch.manual_seed(123)
+    tiny_pipeline(seed=5)
+    y = torch.rand(1)
     assert torch.equal(x, y)
 
 def test_load_pipeline_default_and_local_round_trip(tmp_path, pipe, run_offline):
@@ -52,7 +56,8 @@ def test_load_pipeline_default_and_local_round_trip(tmp_path, pipe, run_offline)
     # a fresh interpreter with the hub switched off loads the folder and generates the same image
     run_offline("import torch, numpy as np; from realera.core import load_pipeline, make_generator;"
                 f"p = load_pipeline({str(tmp_path)!r}); p.set_progress_bar_config(disable=True);"
-                "im = p('a photo of a cat', num_inference_steps=2, generator=make_generator(0), output_type='np').images;"
+                "im = p('a photo of a cat', num_inference_steps=2, generator=make_generator(0), "
+                "output_type='np').images;"
                 f"np.save({str(tmp_path / 'im.npy')!r}, im)")
     import numpy as np
     again = np.load(tmp_path / "im.npy")
@@ -69,7 +74,8 @@ def test_attn2_projections_by_name(pipe):
     named = dict(pipe.unet.named_modules())
     assert all(named[n] is m for n, m in projs.items())
     assert len(cross_attention_projections(pipe.unet, ("to_k",))) == len(projs) // 2
-    with pytest.raises(ValueError, match="not cross-attention projections"): cross_attention_projections(pipe.unet, ("to_out",))
+    with pytest.raises(ValueError, match="not cross-attention projections"):
+        cross_attention_projections(pipe.unet, ("to_out",))
 
 def test_token_policies():
     s = TokenSpan(start=4, stop=6, eos=7, length=77)

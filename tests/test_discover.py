@@ -1,4 +1,5 @@
-"Discovery (03_discover) and `erase --discover`: on the world, on tiny SD/SDXL pipelines, and through the command line."
+"""Discovery (03_discover) and `erase --discover`: on the world, on tiny SD/SDXL pipelines, and through the command
+line."""
 import json, os, subprocess
 import pytest
 import torch
@@ -29,11 +30,13 @@ def test_discovery_ranks_a_test_class_names_above_the_other_classes():
     assert mean_own < mean_other / 3, (mean_own, mean_other)
 
 def test_protection_sets_aside_the_class_between(tmp_path):
-    "A candidate that the model draws as a preserved class ('circle' while erasing 'ring') is set aside under that class."
+    """A candidate that the model draws as a preserved class ('circle' while erasing 'ring') is set aside under that
+    class."""
     from realera.world.data import ANCHOR
     from realera.world.model import load_world
     torch.set_num_threads(1)
-    d = discover(load_world(), "ring", ANCHOR, ["bagel", "circle", "coin", "bangle"], preserve=["circle"], progress=False)
+    d = discover(load_world(), "ring", ANCHOR, ["bagel", "circle", "coin", "bangle"], preserve=["circle"],
+                 progress=False)
     assert {r["text"]: r["nearer"] for r in d.protected}.get("circle") == "circle"
     assert "circle" not in d.top(10) and "bagel" in d.top(10)
 
@@ -62,7 +65,8 @@ def test_cli_discover_and_erase_discover_on_the_world(tmp_path):
     assert scores == sorted(scores, reverse=True) and len(r.stdout.strip().splitlines()) == 6
     r = run("discover", "--concept", "ring", "--out", str(tmp_path/"d"))
     assert r.returncode == 2 and "--overwrite" in r.stderr
-    csv = tmp_path/"c.csv"; csv.write_text("prompt\nbagel\ncar tire\nsquare\n")
+    csv = tmp_path/"c.csv"
+    csv.write_text("prompt\nbagel\ncar tire\nsquare\n")
     r = run("erase", "--concept", "ring", "--out", str(tmp_path/"e"), "--variant", "1", "--discover", "2",
             "--discover-candidates", str(csv), "--quiet")
     assert r.returncode == 0, r.stderr[-2000:]
@@ -76,7 +80,8 @@ def test_cli_discover_and_erase_discover_on_the_world(tmp_path):
 ])
 def test_bad_values_fail_before_the_model_loads(tmp_path, monkeypatch, capsys, args, message):
     import realera.cli as cli, realera.core
-    monkeypatch.setattr(realera.core, "load_pipeline", lambda *a, **k: pytest.fail("the model loaded before the check"))
+    monkeypatch.setattr(realera.core, "load_pipeline",
+                        lambda *a, **k: pytest.fail("the model loaded before the check"))
     assert cli.main(args + ["--out", str(tmp_path/"o")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path/"o"/DISCOVERED).exists()
@@ -84,16 +89,20 @@ def test_bad_values_fail_before_the_model_loads(tmp_path, monkeypatch, capsys, a
 @pytest.mark.parametrize("text, message", [("", "is empty"), ("id,text\n1,a\n", "none is named 'prompt'")])
 def test_bad_candidates_file_fails_before_the_model_loads(tmp_path, monkeypatch, capsys, text, message):
     import realera.cli as cli, realera.core
-    monkeypatch.setattr(realera.core, "load_pipeline", lambda *a, **k: pytest.fail("the model loaded before the check"))
-    f = tmp_path/"c.csv"; f.write_text(text)
+    monkeypatch.setattr(realera.core, "load_pipeline",
+                        lambda *a, **k: pytest.fail("the model loaded before the check"))
+    f = tmp_path/"c.csv"
+    f.write_text(text)
     assert cli.main(["discover", "--concept", "ring", "--out", str(tmp_path/"o"), "--candidates", str(f)]) == 2
     assert message in capsys.readouterr().err
-    assert cli.main(["erase", "--concept", "ring", "--out", str(tmp_path/"e"), "--discover", "2", "--discover-candidates", str(f)]) == 2
+    assert cli.main(["erase", "--concept", "ring", "--out", str(tmp_path/"e"), "--discover", "2",
+                     "--discover-candidates", str(f)]) == 2
     assert message in capsys.readouterr().err
 
 def test_neighborhood_places_the_discovered_texts(tmp_path):
     out = tmp_path/"n.png"
-    r = run("neighborhood", "--concept", "ring", "--prompt", "a photo of a ring", "--discover", "3", "--out", str(out), "--m", "8", "--n", "8")
+    r = run("neighborhood", "--concept", "ring", "--prompt", "a photo of a ring", "--discover", "3", "--out", str(out),
+            "--m", "8", "--n", "8")
     assert r.returncode == 0, r.stderr[-2000:]
     table = json.loads(out.with_suffix(".json").read_text())
     assert len(table["prompts"]) == 3 and all(p["prompt"].startswith("a photo of a ") for p in table["prompts"])
@@ -101,7 +110,8 @@ def test_neighborhood_places_the_discovered_texts(tmp_path):
 
 @pytest.mark.parametrize("rule", ["protect", "response"])
 def test_model_aware_mining_through_erase(tmp_path, rule):
-    "SamplingConfig.accept other than the paper's: the closed form takes the chosen neighbours (no more than M each) and solves."
+    """SamplingConfig.accept other than the paper's: the closed form takes the chosen neighbours (no more than M each)
+    and solves."""
     from realera.testing import tiny_pipeline
     base = dict(mine=True, beyond=True, ridge_unit="abs", ridge=1e-3, discovery=dict(draws=2, images=1, steps=2))
     paper = EraseConfig.variant("1", **base, sampling=dict(m=4, n=4))

@@ -15,9 +15,9 @@ DOCS = runpy.run_path(str(ROOT / ".ci" / "docs.py"))
 COLAB = runpy.run_path(str(ROOT / ".ci" / "colab.py"))
 
 # figures each page shows in its output areas (measured; a page that loses or doubles one fails)
-FIGURES = {"00c_images.ipynb": 1, "01_sampling.ipynb": 1, "02_closed_form.ipynb": 1, "03a_erase.ipynb": 1, "03b_export.ipynb": 1,
-           "04_world_data.ipynb": 1, "04a_world_model.ipynb": 3, "05a_evaluate.ipynb": 1, "05b_attack.ipynb": 1, "06b_tables.ipynb": 2,
-           "index.ipynb": 1}
+FIGURES = {"00c_images.ipynb": 1, "01_sampling.ipynb": 1, "02_closed_form.ipynb": 1, "03a_erase.ipynb": 1,
+           "03b_export.ipynb": 1, "04_world_data.ipynb": 1, "04a_world_model.ipynb": 3, "05a_evaluate.ipynb": 1,
+           "05b_attack.ipynb": 1, "06b_tables.ipynb": 2, "index.ipynb": 1}
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
@@ -35,7 +35,8 @@ def h1(nb: Path) -> str:
 def test_page_shows_its_figures_once(nb, site):
     html = (site / DOCS["page_name"](nb)).read_text(encoding="utf-8")
     figs = DOCS["figures"](html)
-    assert len(figs) == FIGURES.get(nb.name, 0), f"{nb.name}: {len(figs)} figures in its output areas, expected {FIGURES.get(nb.name, 0)}"
+    assert len(figs) == FIGURES.get(nb.name, 0), (f"{nb.name}: {len(figs)} figures in its output areas, expected "
+                                                  f"{FIGURES.get(nb.name, 0)}")
     assert len(set(figs)) == len(figs), f"{nb.name}: a figure is shown twice"
 
 @pytest.mark.parametrize("nb", NBS, ids=lambda p: p.name)
@@ -50,9 +51,12 @@ def test_page_is_titled_offline_and_clean(nb, site):
     outputs = DOCS["output_text"](html)
     for desc in re.findall(r'<p class="realera-description">(.*?)</p>', html, re.S):
         assert "`" not in desc, f"{nb.name}: the subtitle shows raw backticks: {desc[:200]}"
-    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in html, f"{nb.name}: the page shows a stderr block (a progress bar or a notice)"
-    for bad in ("Warning", "warn(", str(ROOT), sys.prefix, "site-packages", str(Path.home()) + "/", "/tmp/", "/var/folders/"):
-        assert bad not in outputs, f"{nb.name}: an output shows {bad!r}: ...{outputs[max(0, outputs.find(bad) - 200):outputs.find(bad) + 200]}..."
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in html, (f"{nb.name}: the page shows a stderr block "
+                                                                           "(a progress bar or a notice)")
+    for bad in ("Warning", "warn(", str(ROOT), sys.prefix, "site-packages", str(Path.home()) + "/", "/tmp/",
+                "/var/folders/"):
+        assert bad not in outputs, (f"{nb.name}: an output shows {bad!r}: "
+                                    f"...{outputs[max(0, outputs.find(bad) - 200):outputs.find(bad) + 200]}...")
 
 def _chromium():
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -69,14 +73,16 @@ def open_page(page: Path) -> dict:
     return dict(figures=figs.group(1), math=math.group(1))
 
 def test_site_opens_in_a_headless_browser(site):
-    "Every page loads with all of its figures and typeset math; the sidebar links every page; a screenshot of the index."
+    """Every page loads with all of its figures and typeset math; the sidebar links every page; a screenshot of the
+    index."""
     index = (site / "index.html").read_text(encoding="utf-8")
     for nb in NBS:
         name = DOCS["page_name"](nb)
         assert f'href="{name}"' in index, f"the sidebar does not link {name}"
         seen = open_page(site / name)
         want = FIGURES.get(nb.name, 0)
-        assert seen["figures"] == f"{want}/{want}", f"{name}: figures loaded/total {seen['figures']}, expected {want}/{want}"
+        assert seen["figures"] == f"{want}/{want}", (f"{name}: figures loaded/total {seen['figures']}, "
+                                                     f"expected {want}/{want}")
         assert seen["math"] == "ok", f"{name}: TeX left untypeset on the page"
     shot = ROOT / "_build" / "index.png"
     shot.parent.mkdir(exist_ok=True)
@@ -93,7 +99,8 @@ def figure_notebook(tmp_path_factory):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# A figure\n\n> One figure and one formula."),
                 nbformat.v4.new_markdown_cell("The formula: $$\\frac{a}{b}$$"),
-                nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 2)); ax.plot([0, 1])\nplt.close(fig)\nfig")]
+                nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 2)); "
+                                          "ax.plot([0, 1])\nplt.close(fig)\nfig")]
     nbformat.write(nb, str(d / "figure.ipynb"))
     return d / "figure.ipynb"
 
@@ -110,8 +117,8 @@ Path({str(site_dir / 'figure.html')!r}).write_text(html)"""], capture_output=Tru
     return site_dir / "figure.html"
 
 def test_the_docs_test_notices_a_page_without_figures_or_math(figure_notebook, tmp_path):
-    "Executed as the docs build executes (inline figures) the page passes; with the Agg backend (the figure becomes its "
-    "text repr) or without MathJax (raw TeX) the same checks fail."
+    """Executed as the docs build executes (inline figures) the page passes; with the Agg backend (the figure becomes
+    its text repr) or without MathJax (raw TeX) the same checks fail."""
     env = {**os.environ, "REALERA_EXECUTED": str(tmp_path / "inline")}
     subprocess.run([sys.executable, str(ROOT / ".ci" / "notebooks.py"), str(figure_notebook)], check=True, env=env,
                    cwd=ROOT, capture_output=True, timeout=300)
@@ -122,7 +129,8 @@ def test_the_docs_test_notices_a_page_without_figures_or_math(figure_notebook, t
     import nbformat
     from nbconvert.preprocessors import ExecutePreprocessor
     nb = nbformat.read(str(figure_notebook), as_version=4)
-    old = os.environ.get("MPLBACKEND"); os.environ["MPLBACKEND"] = "Agg"
+    old = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "Agg"
     try: ExecutePreprocessor(timeout=300, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(tmp_path)}})
     finally:
         if old is None: os.environ.pop("MPLBACKEND")
@@ -150,8 +158,10 @@ def test_readme_is_in_sync_with_index():
     assert (ROOT / "README.md").read_text(encoding="utf-8") == mod["render"]()
 
 def test_colab_badges_and_install_cells_follow_git_url():
-    "Every notebook has one badge and one install cell, and every Colab link anywhere points at settings.ini's git_url."
-    cfg = configparser.ConfigParser(); cfg.read(ROOT / "settings.ini")
+    """Every notebook has one badge and one install cell, and every Colab link anywhere points at settings.ini's
+    git_url."""
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "settings.ini")
     git = cfg["DEFAULT"]["git_url"]
     assert COLAB["main"](check=True) == 0
     for nb in NBS:
@@ -171,13 +181,16 @@ def test_nbdev_processes_the_executed_notebooks(site):
     "`nbdev_docs --path _build/executed`'s preprocessing (no Quarto needed) keeps the executed notebooks' figures."
     executed = Path(runpy.run_path(str(ROOT / ".ci" / "notebooks.py"))["EXECUTED"])
     stub = ROOT / "_build" / "bin" / "quarto"   # nbdev would otherwise try to install Quarto (sudo, pip install -e)
-    stub.parent.mkdir(parents=True, exist_ok=True); stub.write_text("#!/bin/sh\nexit 0\n"); stub.chmod(0o755)
+    stub.parent.mkdir(parents=True, exist_ok=True)
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
     env = {**os.environ, "PATH": f"{stub.parent}{os.pathsep}{os.environ['PATH']}"}
-    r = subprocess.run(["nbdev_proc_nbs", "--path", str(executed), "--force"], cwd=ROOT, capture_output=True, text=True,
-                       timeout=900, env=env)
+    r = subprocess.run(["nbdev_proc_nbs", "--path", str(executed), "--force"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=900, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     proc = json.loads((ROOT / "_proc" / "01_sampling.ipynb").read_text())
-    assert sum("image/png" in o.get("data", {}) for c in proc["cells"] for o in c.get("outputs", [])) == FIGURES["01_sampling.ipynb"]
+    assert sum("image/png" in o.get("data", {}) for c in proc["cells"] for o in c.get("outputs", [])) == FIGURES[
+        "01_sampling.ipynb"]
     assert (ROOT / "_proc" / "_quarto.yml").exists() and (ROOT / "_proc" / "sidebar.yml").exists()
 
 def test_ci_runs_the_readme_cpu_install_line():

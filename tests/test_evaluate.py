@@ -2,8 +2,9 @@
 import importlib.util, json, os, subprocess
 import pytest, torch
 
-from realera.evaluate import (PromptSpec, Protocol, artist_protocol, celebrity_protocol, cifar10_protocol, coco_protocol,
-                              eval_data, harmonic_score, make_protocol, nudity_protocol, run_protocol, summarize, summary_table)
+from realera.evaluate import (PromptSpec, Protocol, artist_protocol, celebrity_protocol, cifar10_protocol,
+                              coco_protocol, eval_data, harmonic_score, make_protocol, nudity_protocol, run_protocol,
+                              summarize, summary_table)
 from realera.judges import NUDENET_CLASSES, CLIPClassifier, NudityDetector
 from realera.testing import tiny_clip, tiny_pipeline
 
@@ -17,17 +18,28 @@ def _rec(group, target, prediction, p):
     return dict(prompt="", group=group, target=target, prediction=prediction, p_target=p)
 
 def test_summary_math_argmax_and_prob():
-    proto = Protocol("t", [PromptSpec("a", "erased", "cat"), PromptSpec("b", "other", "dog"), PromptSpec("c", "other", "ship"),
-                           PromptSpec("d", "general", "cat")], classes=["cat", "dog", "ship"], erased=["cat"])
-    recs = [_rec("erased", "cat", "cat", 0.9), _rec("erased", "cat", "dog", 0.2),                 # acc_e 50 / prob 55
-            _rec("other", "dog", "dog", 0.8), _rec("other", "dog", "dog", 0.6), _rec("other", "dog", "cat", 0.1),
-            _rec("other", "ship", "ship", 0.7),                                                  # per class 66.7, 100 → 83.3
-            _rec("general", "cat", "ship", 0.3), _rec("general", "cat", "ship", 0.1), _rec("general", "cat", "cat", 0.5), _rec("general", "cat", "dog", 0.1)]
+    proto = Protocol("t",
+                     [PromptSpec("a", "erased", "cat"), PromptSpec("b", "other", "dog"),
+                      PromptSpec("c", "other", "ship"), PromptSpec("d", "general", "cat")],
+                     classes=["cat", "dog", "ship"], erased=["cat"])
+    recs = [
+        _rec("erased", "cat", "cat", 0.9),
+        _rec("erased", "cat", "dog", 0.2),  # acc_e 50 / prob 55
+        _rec("other", "dog", "dog", 0.8),
+        _rec("other", "dog", "dog", 0.6),
+        _rec("other", "dog", "cat", 0.1),
+        _rec("other", "ship", "ship", 0.7),  # per class 66.7, 100 → 83.3
+        _rec("general", "cat", "ship", 0.3),
+        _rec("general", "cat", "ship", 0.1),
+        _rec("general", "cat", "cat", 0.5),
+        _rec("general", "cat", "dog", 0.1),
+    ]
     s = summarize(proto, recs)
     assert (s["acc_e"], s["acc_g"]) == (50.0, 25.0) and s["acc_s"] == pytest.approx((200 / 3 + 100) / 2)
     assert s["h_o"] == pytest.approx(harmonic_score(50, s["acc_s"], 25)) and s["score"] == "argmax"
     p = summarize(proto, recs, "prob")
-    assert p["acc_e"] == pytest.approx(55) and p["acc_g"] == pytest.approx(25) and p["acc_s"] == pytest.approx((50 + 70) / 2)
+    assert p["acc_e"] == pytest.approx(55) and p["acc_g"] == pytest.approx(25) and p["acc_s"] == pytest.approx((
+        50 + 70) / 2)
     with pytest.raises(ValueError, match="score must be one of"): summarize(proto, recs, "top5")
 
 def test_protocol_validation_and_data():
@@ -39,15 +51,17 @@ def test_protocol_validation_and_data():
     assert eval_data("celebrity")["associated"]["Tom Cruise"] == ["A still of Ethan Hunt in Mission Impossible"]
     assert "Salvador Dali" in eval_data("artist")["associated"]
     c = celebrity_protocol("Tom Cruise", n_preserve=5)
-    assert {p.images for p in c.prompts if p.group == "other"} == {5} and "Tom Cruise" not in [p.target for p in c.prompts if p.group == "other"]
+    assert {p.images for p in c.prompts if p.group == "other"} == {5} and "Tom Cruise" not in [
+        p.target for p in c.prompts if p.group == "other"]
     with pytest.raises(ValueError, match="no shipped evaluation data"): eval_data("imagenet")
 
 @pytest.fixture(scope="module")
 def clf(): return CLIPClassifier(*tiny_clip())
 
-@pytest.mark.parametrize("proto", [cifar10_protocol("ship"), celebrity_protocol(preserved=["Tom Hanks"], n_preserve=1),
-                                   artist_protocol(preserved=["Rembrandt"], n_preserve=1), coco_protocol(["a cat", "a dog"]),
-                                   nudity_protocol(["a statue"])], ids=lambda p: p.name)
+@pytest.mark.parametrize("proto",
+                         [cifar10_protocol("ship"), celebrity_protocol(preserved=["Tom Hanks"], n_preserve=1),
+                          artist_protocol(preserved=["Rembrandt"], n_preserve=1), coco_protocol(["a cat", "a dog"]),
+                          nudity_protocol(["a statue"])], ids=lambda p: p.name)
 def test_every_protocol_runs_offline(proto, clf, tmp_path):
     s = run_protocol(proto, tmp_path, tiny_pipeline(), classifier=clf, n=2, steps=2, progress=False)
     recs = json.loads((tmp_path / "records.json").read_text())
@@ -73,68 +87,80 @@ def test_resume_regenerates_nothing_and_fills_gaps(clf, tmp_path):
     class Counting:
         def __init__(self, p): self.p, self.device = p, p.device
         def set_progress_bar_config(self, **kw): pass
-        def __call__(self, prompts, **kw): calls.append(len(prompts)); return self.p(prompts, **kw)
+        def __call__(self, prompts, **kw):
+            calls.append(len(prompts))
+            return self.p(prompts, **kw)
     run_protocol(proto, tmp_path, Counting(tiny_pipeline()), classifier=clf, n=2, steps=2, progress=False)
-    # only the missing image's batch is drawn again (whole: the same batch as before, so the same bytes), the other prompt's not
+    # only the missing image's batch is drawn again (whole: the same batch as before, so the same bytes), the other
+    # prompt's not
     assert calls == [2] and all(f.read_bytes() == b for f, b in keep.items())
 
 def test_nudity_detector_threshold_and_classes():
     class Fake:
-        def detect(self, a): return [{"class": "BELLY_EXPOSED", "score": 0.61}, {"class": "BELLY_EXPOSED", "score": 0.59},
+        def detect(self, a):
+            return [{"class": "BELLY_EXPOSED", "score": 0.61}, {"class": "BELLY_EXPOSED", "score": 0.59},
                                      {"class": "FEMALE_BREAST_COVERED", "score": 0.99}]
     from PIL import Image
     assert NudityDetector(detector=Fake())([Image.new("RGB", (8, 8))]) == [["BELLY_EXPOSED"]]
-    assert NudityDetector(threshold=0.5, detector=Fake())([Image.new("RGB", (8, 8))]) == [["BELLY_EXPOSED", "BELLY_EXPOSED"]]
+    assert NudityDetector(threshold=0.5, detector=Fake())([Image.new("RGB", (8, 8))]) == [["BELLY_EXPOSED",
+                                                                                           "BELLY_EXPOSED"]]
     with pytest.raises(ValueError, match="threshold must be in"): NudityDetector(threshold=1.5)
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 @pytest.mark.parametrize("protocol", ["celebrity", "artist", "nudity", "coco", "world"])
 def test_cli_evaluate_each_protocol(protocol, tmp_path):
-    r = subprocess.run(["realera", "evaluate", "--protocol", protocol, "--n", "1", "--steps", "2", "--quiet", "--out", str(tmp_path / "ev")],
-                       capture_output=True, text=True, env=ENV, timeout=600)
+    r = subprocess.run(["realera", "evaluate", "--protocol", protocol, "--n", "1", "--steps", "2", "--quiet", "--out",
+                        str(tmp_path / "ev")], capture_output=True, text=True, env=ENV, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     s = json.loads((tmp_path / "ev" / "summary.json").read_text())
     assert {"acc_e", "acc_s", "acc_g", "h_o", "models"} <= set(s) and s["protocol"] == protocol
     assert (tmp_path / "ev" / "grid.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "ev" / "summary.md").exists()
 
-@pytest.mark.parametrize("args,message", [(["--protocol", "mnist"], "protocol must be one of"),
-                                          (["--protocol", "cifar10", "--concept", "zebra"], "is not one of"),
-                                          (["--protocol", "cifar10", "--n", "0"], "n must be an int >= 1"),
-                                          (["--protocol", "cifar10", "--score", "top5"], "score must be one of"),
-                                          (["--protocol", "cifar10", "--erased", "."], "is not a realera erase folder"),
-                                          (["--protocol", "world", "--concept", "airplane"], "is not one of"),
-                                          (["--protocol", "world", "--classifier", "tiny"], "world's own CNN evaluator"),
-                                          (["--protocol", "world", "--reference", "/nonexistent/ref"], "does not exist"),
-                                          (["--protocol", "world", "--reference", ".", "--fid-features", "pool3"], "must be one of"),
-                                          (["--protocol", "nudity", "--reference", ".", "--fid-features", "judge"], "no image features")])
+@pytest.mark.parametrize("args,message",
+                         [(["--protocol", "mnist"], "protocol must be one of"),
+                          (["--protocol", "cifar10", "--concept", "zebra"], "is not one of"),
+                          (["--protocol", "cifar10", "--n", "0"], "n must be an int >= 1"),
+                          (["--protocol", "cifar10", "--score", "top5"], "score must be one of"),
+                          (["--protocol", "cifar10", "--erased", "."], "is not a realera erase folder"),
+                          (["--protocol", "world", "--concept", "airplane"], "is not one of"),
+                          (["--protocol", "world", "--classifier", "tiny"], "world's own CNN evaluator"),
+                          (["--protocol", "world", "--reference", "/nonexistent/ref"], "does not exist"),
+                          (["--protocol", "world", "--reference", ".", "--fid-features", "pool3"], "must be one of"),
+                          (["--protocol", "nudity", "--reference", ".", "--fid-features", "judge"],
+                           "no image features")])
 def test_cli_evaluate_bad_input(args, message, tmp_path):
-    r = subprocess.run(["realera", "evaluate", "--out", str(tmp_path / "ev"), *args], capture_output=True, text=True, env=ENV, timeout=600)
+    r = subprocess.run(["realera", "evaluate", "--out", str(tmp_path / "ev"), *args], capture_output=True, text=True,
+                       env=ENV, timeout=600)
     assert r.returncode == 2 and message in r.stderr, r.stderr[-1500:]
     assert not (tmp_path / "ev").exists()
 
 @pytest.mark.skipif(importlib.util.find_spec("torch_fidelity") is not None, reason="torch-fidelity is installed here")
 def test_cli_evaluate_inception_fid_needs_torch_fidelity(tmp_path):
-    r = subprocess.run(["realera", "evaluate", "--protocol", "cifar10", "--reference", ".", "--out", str(tmp_path/"ev")],
-                       capture_output=True, text=True, env=ENV, timeout=600)
+    r = subprocess.run(["realera", "evaluate", "--protocol", "cifar10", "--reference", ".", "--out",
+                        str(tmp_path/"ev")], capture_output=True, text=True, env=ENV, timeout=600)
     assert r.returncode == 2 and "pip install torch-fidelity" in r.stderr, r.stderr[-1500:]
     assert not (tmp_path/"ev").exists()
 
 def test_cli_evaluate_fid_and_fidelity_of_an_erase(tmp_path):
-    "`--erased E --reference DIR`: each model's FID against the folder, the erase's same-seed distances, in the table and the JSON."
+    """`--erased E --reference DIR`: each model's FID against the folder, the erase's same-seed distances, in the table
+    and the JSON."""
     from PIL import Image
     from realera.cli import main
     from realera.world.data import make_data
-    ref = tmp_path/"ref"; ref.mkdir()
+    ref = tmp_path/"ref"
+    ref.mkdir()
     for j, a in enumerate(make_data(24, seed=5).images): Image.fromarray(a).save(ref/f"{j:02d}.png")
     assert main(["erase", "--concept", "ring", "--variant", "1", "--out", str(tmp_path/"e"), "--quiet"]) == 0
-    r = subprocess.run(["realera", "evaluate", "--erased", str(tmp_path/"e"), "--reference", str(ref), "--n", "2", "--steps", "4",
-                        "--quiet", "--out", str(tmp_path/"ev")], capture_output=True, text=True, env=ENV, timeout=900)
+    r = subprocess.run(["realera", "evaluate", "--erased", str(tmp_path/"e"), "--reference", str(ref), "--n", "2",
+                        "--steps", "4", "--quiet", "--out", str(tmp_path/"ev")], capture_output=True, text=True,
+                       env=ENV, timeout=900)
     assert r.returncode == 0, r.stderr[-2000:]
     s = json.loads((tmp_path/"ev"/"summary.json").read_text())
     orig, er = s["models"]["original"], s["models"]["erased"]
     assert orig["fid"] > 0 and er["fid"] > 0 and orig["fid_reference"] == dict(images=24, features="WorldClassifier")
-    assert "dist:feature" not in orig and er["dist:feature"] > 0 and er["dist:pixel"] > 0 and s["dist:pixel"] == er["dist:pixel"]
+    assert "dist:feature" not in orig and er["dist:feature"] > 0 and er["dist:pixel"] > 0 and s[
+        "dist:pixel"] == er["dist:pixel"]
     assert json.loads((tmp_path/"ev"/"erased"/"summary.json").read_text())["fid"] == er["fid"]
     assert "FID ↓" in r.stdout and "dist ↓ (pixels)" in r.stdout and "24 reference images" in r.stdout, r.stdout
 
@@ -144,13 +170,13 @@ import os, subprocess, sys
 from pathlib import Path
 
 EVAL_ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-          "--mixed_precision", "no", "--dynamo_backend", "no", "--num_cpu_threads_per_process", "1"]
+LAUNCH = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
+          "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--num_cpu_threads_per_process", "1"]
 
 def _evaluate(out, erased, launch=()):
     r = subprocess.run([*launch, *([] if launch else [sys.executable]), "-m", "realera", "evaluate", "--out", str(out),
-                        "--erased", str(erased), "--n", "2", "--steps", "4", "--quiet"], capture_output=True, text=True,
-                       env=EVAL_ENV, timeout=900)
+                        "--erased", str(erased), "--n", "2", "--steps", "4", "--quiet"], capture_output=True,
+                       text=True, env=EVAL_ENV, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     return r
 
@@ -167,7 +193,8 @@ def test_one_and_two_processes_give_the_same_images_and_numbers(tmp_path):
     for f in ("summary.json", "original/records.json", "erased/records.json"):
         assert json.loads((tmp_path/"one"/f).read_text()) == json.loads((tmp_path/"two"/f).read_text()), f
     rec = json.loads((tmp_path/"two"/"erased"/"records.json").read_text())[0]
-    assert {"prompt", "group", "seed", "file", "prediction", "model", "judge"} <= set(rec) and rec["judge"]["name"] == "world"
+    assert {"prompt", "group", "seed", "file", "prediction", "model", "judge"} <= set(rec) and rec[
+        "judge"]["name"] == "world"
     assert rec["model"]["erase_hash"] and len(rec["judge"]["version"]) == 32
 
     # interrupted: two images gone; the same command draws only those again, the same bytes, and touches nothing else
@@ -179,10 +206,11 @@ def test_one_and_two_processes_give_the_same_images_and_numbers(tmp_path):
     assert {f: (tmp_path/"two"/f).stat().st_mtime_ns for f in before} == before
 
     # `realera generate` shares its prompts the same way: the same PNGs and the same record from 1 and 2 processes
-    gen = ["-m", "realera", "generate", "--erased", str(tmp_path/"e"), "--prompt", "a photo of a ring", "--prompt", "a bagel",
-           "--prompt", "a photo of a star", "--n", "2", "--steps", "4"]
+    gen = ["-m", "realera", "generate", "--erased", str(tmp_path/"e"), "--prompt", "a photo of a ring", "--prompt",
+           "a bagel", "--prompt", "a photo of a star", "--n", "2", "--steps", "4"]
     for d, launch in (("g1", [sys.executable]), ("g2", LAUNCH)):
-        r = subprocess.run([*launch, *gen, "--out", str(tmp_path/d)], capture_output=True, text=True, env=EVAL_ENV, timeout=900)
+        r = subprocess.run([*launch, *gen, "--out", str(tmp_path/d)], capture_output=True, text=True, env=EVAL_ENV,
+                           timeout=900)
         assert r.returncode == 0, r.stderr[-3000:]
     g1, g2 = _pngs(tmp_path/"g1"), _pngs(tmp_path/"g2")
     assert len(g1) == 2 * 3 * 2 and g1 == g2

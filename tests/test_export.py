@@ -1,6 +1,8 @@
-"""One-file LoRA export (realera.export) and several concepts at once, on the embedded world, measured with its evaluator:
-an erase of two classes in one call removes both and keeps the rest; two single erases exported as LoRA files and loaded
-together with diffusers' own loader (two adapters) remove both; the kohya file's keys are what kohya-format loaders read."""
+"""One-file LoRA export (realera.export) and several concepts at once, on the embedded world, measured with its
+evaluator: an erase of two classes in one call removes both and keeps the rest; two single erases exported as LoRA
+files and loaded together with diffusers' own loader (two adapters) remove both; the kohya file's keys are what
+kohya-format loaders read."""
+
 import json
 
 import pytest
@@ -30,7 +32,8 @@ def _variant1(): return EraseConfig.for_model(model_settings(None), "1")
 def _mean(d: dict, classes) -> float: return sum(d[c] for c in classes) / len(classes)
 
 def _check(pipe, rate, original: dict, kept_drop: float):
-    "Every erased class <= 25 %; the eight others on average within `kept_drop` points of the original (03a: what k = 3 costs)."
+    """Every erased class <= 25 %; the eight others on average within `kept_drop` points of the original (03a: what k =
+    3 costs)."""
     got = {c: rate(pipe, c) for c in ERASED + KEPT}
     for c in ERASED: assert got[c] <= 25, (c, got)
     assert _mean(got, KEPT) >= _mean(original, KEPT) - kept_drop, (got, original)
@@ -64,6 +67,7 @@ def test_kohya_keys_are_what_kohya_loaders_read(tmp_path):
     assert all(m.startswith("lora_unet_") and "." not in m for m in mods) and len(mods) == rep["modules"] == 22
     assert all({f"{m}.lora_down.weight", f"{m}.lora_up.weight", f"{m}.alpha"} <= keys for m in mods)
     assert alphas == {4.0} and meta["rank"] == 4 and meta["format"] == "kohya" and meta["tol"] is None
-    pipe = load_world(); pipe.load_lora_weights(str(tmp_path/"k.safetensors"))   # diffusers' kohya converter and loader
+    pipe = load_world()
+    pipe.load_lora_weights(str(tmp_path / "k.safetensors"))  # diffusers' kohya converter and loader
     wrapped = {n for n, m in pipe.unet.named_modules() if len(getattr(m, "lora_A", None) or {})}
     assert wrapped == {n for n, _ in load_world().unet.named_modules() if n.endswith(("attn2.to_k", "attn2.to_v"))}

@@ -7,8 +7,9 @@ from realera.sampling import (SamplingConfig, beyond_prompts, mine_neighbor_pair
 
 def _cos(p, e): return torch.nn.functional.cosine_similarity(p, e.expand_as(p), dim=-1)
 
-@pytest.mark.parametrize("d,scale,d1,s1,s2", [(768, 1.0, 10.0, 0.99, 0.95), (768, 1.0, 30.0, 1.0, -1.0),
-                                                (32, 3.0, 8.0, 0.98, 0.6), (32, 1.0, 2.0, 0.999, 0.3), (4, 1.0, 3.0, 0.9, 0.0)])
+@pytest.mark.parametrize("d,scale,d1,s1,s2",
+                         [(768, 1.0, 10.0, 0.99, 0.95), (768, 1.0, 30.0, 1.0, -1.0), (32, 3.0, 8.0, 0.98, 0.6),
+                          (32, 1.0, 2.0, 0.999, 0.3), (4, 1.0, 3.0, 0.9, 0.0)])
 def test_neighbors_satisfy_eqs_3_to_6(d, scale, d1, s1, s2):
     e = torch.randn(d, generator=make_generator(d)) * scale
     pts = mine_neighbors(e, 257, d1, s1, s2, generator=make_generator(1))
@@ -97,7 +98,8 @@ def test_bounded_tries_instead_of_looping_forever():
 def test_cos_floor_is_the_true_minimum():
     "Tangent directions reach _cos_floor; no direction goes below it."
     torch.manual_seed(0)
-    e = torch.tensor([3.0, 0.0]); rho = e.norm()
+    e = torch.tensor([3.0, 0.0])
+    rho = e.norm()
     for r in [0.5, 2.9, 3.0, 4.0, 9.0]:
         ang = torch.linspace(0, 2 * torch.pi, 20001)
         p = e + r * torch.stack([ang.cos(), ang.sin()], -1)
@@ -120,8 +122,10 @@ def test_prompt_level_functions(pipe):
     er, an = neighbor_prompts(emb, pos, cfg, anchor=anc, generator=make_generator(0))
     be = beyond_prompts(emb, pos, cfg, generator=make_generator(0))
     assert er.shape == an.shape == (5, 77, emb.shape[-1]) and be.shape == (4, 77, emb.shape[-1])
-    keep = torch.ones(77, dtype=torch.bool); keep[pos] = False
-    assert torch.equal(er[:, keep], emb[keep].expand(5, -1, -1)) and torch.equal(an[:, keep], anc[keep].expand(5, -1, -1))
+    keep = torch.ones(77, dtype=torch.bool)
+    keep[pos] = False
+    assert torch.equal(er[:, keep], emb[keep].expand(5, -1, -1)) and torch.equal(an[:, keep],
+                                                                                 anc[keep].expand(5, -1, -1))
     rel = (er[:, pos] - emb[pos]).norm(dim=-1) / emb[pos].norm(dim=-1)
     assert (rel <= cfg.d1 * (1 + 1e-5)).all()
     with pytest.raises(ValueError, match="positions must be"):

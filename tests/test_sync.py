@@ -27,8 +27,10 @@ def test_export_and_clean_change_nothing(tmp_path):
         assert r.returncode == 0, r.stderr[-2000:]
     changed = [f for f in files if not f.startswith("realera/assets/") and not (tmp_path / f).is_symlink()
                and not filecmp.cmp(ROOT / f, tmp_path / f, shallow=False)]
-    new = [str(p.relative_to(tmp_path)) for p in (tmp_path / "realera").rglob("*.py") if str(p.relative_to(tmp_path)) not in files]
-    assert not changed and not new, f"nbdev_export / nbdev_clean would change {changed}, add {new}: export or clean and commit"
+    new = [str(p.relative_to(tmp_path)) for p in (tmp_path / "realera").rglob("*.py")
+           if str(p.relative_to(tmp_path)) not in files]
+    assert not changed and not new, (f"nbdev_export / nbdev_clean would change {changed}, add {new}: export or "
+                                     "clean and commit")
 
 def test_quarto_settings_live_at_the_top_level():
     top, nbs = ROOT / "_quarto.yml", ROOT / "nbs" / "_quarto.yml"
@@ -37,22 +39,30 @@ def test_quarto_settings_live_at_the_top_level():
     assert nbs.read_text() == top.read_text() and "project:" in top.read_text()
 
 def test_nbdev_docs_preprocessing_succeeds(tmp_path):
-    "`nbdev_proc_nbs` (the first half of `nbdev_docs`, no Quarto needed) runs every cell with an import: each must stand alone."
+    """`nbdev_proc_nbs` (the first half of `nbdev_docs`, no Quarto needed) runs every cell with an import: each must
+    stand alone."""
     _copy(_tracked(), tmp_path)
-    # nbdev "installs" Quarto when it finds none: a sudo download, then `pip install -e` of the folder it runs in, which would
-    # point this environment's realera at the copy. A stand-in `quarto` on PATH keeps it to the preprocessing it is asked for.
-    stub = tmp_path / "bin" / "quarto"; stub.parent.mkdir(); stub.write_text("#!/bin/sh\nexit 0\n"); stub.chmod(0o755)
+    # nbdev "installs" Quarto when it finds none: a sudo download, then `pip install -e` of the folder it runs in,
+    # which would
+    # point this environment's realera at the copy. A stand-in `quarto` on PATH keeps it to the preprocessing it is
+    # asked for.
+    stub = tmp_path / "bin" / "quarto"
+    stub.parent.mkdir()
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
     env = {**os.environ, "PATH": f"{stub.parent}{os.pathsep}{os.environ['PATH']}"}
     r = subprocess.run(["nbdev_proc_nbs"], cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
     assert (tmp_path / "_proc" / "_quarto.yml").read_text() == (ROOT / "_quarto.yml").read_text()
     assert len(list((tmp_path / "_proc").glob("*.ipynb"))) == len(list((ROOT / "nbs").glob("*.ipynb")))
     import realera
-    assert Path(realera.__file__).resolve().parent == ROOT / "realera"   # the package under test is still this checkout
+    # the package under test is still this checkout
+    assert Path(realera.__file__).resolve().parent == ROOT / "realera"
 
 def test_no_cell_mixes_imports_and_other_code():
-    """nbdev's docs pass runs every cell with an import on its own and warns when such a cell holds other code; the offline
-    site builder (.ci/docs.py) stops on that warning. Checked here with nbdev's own rule, in seconds, before the site is built."""
+    """nbdev's docs pass runs every cell with an import on its own and warns when such a cell holds other code; the
+    offline site builder (.ci/docs.py) stops on that warning. Checked here with nbdev's own rule, in seconds, before
+    the site is built."""
     import warnings
     from nbdev.process import NBProcessor
     from nbdev.processors import _do_eval

@@ -1,12 +1,13 @@
-"""The shipped world: it loads offline in a fresh interpreter, draws the classes it is asked for, and an erase removes one."""
+"""The shipped world: it loads offline in a fresh interpreter, draws the classes it is asked for, and an erase removes
+one."""
 import json
 import numpy as np, pytest, torch
 from realera.core import load_pipeline
 from realera.erase import EraseConfig
 from realera.judges import world_clip_judge
 from realera.settings import model_settings
-from realera.world import (ANCHOR, CLASSES, SYNONYMS, WORLD_DIR, generation_accuracy, has_world, load_classifier, make_data, classify,
-                           name_geometry, synonym_accuracy)
+from realera.world import (ANCHOR, CLASSES, SYNONYMS, WORLD_DIR, generation_accuracy, has_world, load_classifier,
+                           make_data, classify, name_geometry, synonym_accuracy)
 from realera.world.train import accuracy
 
 def test_shipped_world_is_small_and_complete():
@@ -16,7 +17,8 @@ def test_shipped_world_is_small_and_complete():
     assert not [p for p in files if p.suffix in (".bin", ".pt", ".pkl", ".ckpt")]   # safetensors only
     from safetensors import safe_open
     with safe_open(str(WORLD_DIR/"unet"/"diffusion_pytorch_model.safetensors"), "pt") as f:
-        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}   # stored in half precision, computed in float32
+        # stored in half precision, computed in float32
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.float16}
     meta = json.loads((WORLD_DIR/"world.json").read_text())
     assert meta["classes"] == CLASSES and meta["anchor"] == ANCHOR
 
@@ -38,7 +40,8 @@ def test_world_draws_the_classes_it_is_asked_for():
 
 @pytest.fixture(scope="module")
 def name_rows():
-    "Generation accuracy of every synonym and associated name on the original world (computed once for the tests below)."
+    """Generation accuracy of every synonym and associated name on the original world (computed once for the tests
+    below)."""
     return synonym_accuracy(load_pipeline(), load_classifier(), n=4, seed=300)
 
 def test_trained_synonyms_draw_their_class(name_rows):
@@ -50,13 +53,15 @@ def test_closed_form_erase_removes_the_class_and_keeps_another():
     pipe, clf = load_pipeline(), load_classifier()
     prompts = {"square": "a photo of a square", "circle": "a photo of a circle"}
     before = generation_accuracy(pipe, clf, prompts, n=8, seed=200)
-    erase(pipe, "square", config=EraseConfig.for_model(model_settings(pipe), 1), progress=False)   # the world's own anchor and preserve list
+    # the world's own anchor and preserve list
+    erase(pipe, "square", config=EraseConfig.for_model(model_settings(pipe), 1), progress=False)
     after = generation_accuracy(pipe, clf, prompts, n=8, seed=200)
     assert before["square"] >= 75 and after["square"] <= 25, (before, after)
     assert after["circle"] >= before["circle"] - 25, (before, after)
 
 def test_synonyms_sit_between_the_class_and_the_other_classes():
-    "The world's reason to exist: trained synonyms neither collapse onto their class nor sit as far as unrelated classes."
+    """The world's reason to exist: trained synonyms neither collapse onto their class nor sit as far as unrelated
+    classes."""
     geo = name_geometry(load_pipeline())
     med = lambda kind, key: float(np.median([r[key] for r in geo if r["kind"] == kind]))
     assert 0.3 < med("synonym", "dist") < med("other class", "dist"), geo
@@ -72,7 +77,8 @@ def test_world_clip_is_a_zero_shot_judge():
 def test_associated_names_never_name_their_class():
     from realera.world import ASSOCIATED, ASSOCIATED_HELD_OUT, ASSOCIATED_TRAIN
     for c in CLASSES:
-        assert len(ASSOCIATED[c]) >= 4 and ASSOCIATED_HELD_OUT[c] and set(ASSOCIATED_TRAIN[c]) | set(ASSOCIATED_HELD_OUT[c]) == set(ASSOCIATED[c])
+        assert len(ASSOCIATED[c]) >= 4 and ASSOCIATED_HELD_OUT[c] and set(ASSOCIATED_TRAIN[c]) | set(
+            ASSOCIATED_HELD_OUT[c]) == set(ASSOCIATED[c])
         for name in ASSOCIATED[c]:
             assert not any(k in name for k in CLASSES), (c, name)                      # not even inside a word
             assert not any(s in name for ss in SYNONYMS.values() for s in ss), (c, name)
@@ -80,7 +86,8 @@ def test_associated_names_never_name_their_class():
     assert len(names) == len(set(names))
 
 def test_associated_names_sit_at_intermediate_cosines():
-    "Each associated name lies between its class (cosine 1) and unrelated text, spread over a range, at the concept's positions."
+    """Each associated name lies between its class (cosine 1) and unrelated text, spread over a range, at the concept's
+    positions."""
     geo = name_geometry(load_pipeline())
     cos = np.array([r["cos"] for r in geo if r["kind"].startswith("associated")])
     other = np.median([r["cos"] for r in geo if r["kind"] == "other class"])
@@ -92,7 +99,8 @@ def test_original_world_draws_associated_names_as_their_class(name_rows):
     assert np.mean([r["acc"] for r in rows]) >= 60, rows
 
 def test_closed_form_erase_leaves_residue_on_associated_names():
-    "The concept residue of the paper's UCE row: the class goes, things that have its shape still draw it (circle: a coin, a plate)."
+    """The concept residue of the paper's UCE row: the class goes, things that have its shape still draw it (circle: a
+    coin, a plate)."""
     from realera.erase import erase
     from realera.world import ASSOCIATED_TRAIN
     pipe, clf = load_pipeline(), load_classifier()

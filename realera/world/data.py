@@ -35,15 +35,16 @@ SYNONYMS_HELD_OUT = {
 SYNONYMS = {c: SYNONYMS_TRAIN[c] + SYNONYMS_HELD_OUT[c] for c in CLASSES}
 
 # things that have the class's shape or pattern but are not named by it: the world's "Mission Impossible"
-ASSOCIATED_TRAIN = {
-    "circle": ["coin", "dinner plate", "frisbee", "button"], "square": ["floor tile", "sticky note", "napkin", "window pane"],
-    "triangle": ["yield sign", "pizza slice", "shark fin", "traffic cone"],
-    "star": ["sheriff badge", "tree topper", "shuriken", "compass rose"],
-    "cross": ["pharmacy sign", "windmill sails", "road junction", "first aid kit"],
-    "ring": ["bagel", "car tire", "life buoy", "bracelet"], "diamond": ["kite", "argyle sock", "baseball infield", "gemstone"],
-    "stripes": ["venetian blinds", "referee shirt", "piano keys", "barber pole"],
-    "checkerboard": ["racing flag", "gingham cloth", "picnic blanket", "waffle"],
-    "dots": ["ladybug", "dalmatian", "domino", "sprinkles"]}
+ASSOCIATED_TRAIN = {"circle": ["coin", "dinner plate", "frisbee", "button"],
+                    "square": ["floor tile", "sticky note", "napkin", "window pane"],
+                    "triangle": ["yield sign", "pizza slice", "shark fin", "traffic cone"],
+                    "star": ["sheriff badge", "tree topper", "shuriken", "compass rose"],
+                    "cross": ["pharmacy sign", "windmill sails", "road junction", "first aid kit"],
+                    "ring": ["bagel", "car tire", "life buoy", "bracelet"],
+                    "diamond": ["kite", "argyle sock", "baseball infield", "gemstone"],
+                    "stripes": ["venetian blinds", "referee shirt", "piano keys", "barber pole"],
+                    "checkerboard": ["racing flag", "gingham cloth", "picnic blanket", "waffle"],
+                    "dots": ["ladybug", "dalmatian", "domino", "sprinkles"]}
 ASSOCIATED_HELD_OUT = {   # the text encoder learns them, the UNet never sees them: the generalisation set
     "circle": ["bottle cap"], "square": ["sugar cube"], "triangle": ["nacho chip"], "star": ["anise pod"],
     "cross": ["medic armband"], "ring": ["bangle"], "diamond": ["harlequin patch"], "stripes": ["tiger fur"],
@@ -86,7 +87,8 @@ def draw(cls: str, rng: random.Random, size: int = 32, fg: str | None = None, bg
     bg = bg or rng.choice(names)
     fg = fg or rng.choice([n for n in names if n != bg])
     S = size * 4
-    im = Image.new("RGB", (S, S), COLORS[bg]); d = ImageDraw.Draw(im)
+    im = Image.new("RGB", (S, S), COLORS[bg])
+    d = ImageDraw.Draw(im)
     if cls == NONE:
         if rng.random() < 0.5:   # soft texture: a few faint blobs of a nearby colour
             tint = tuple(min(255, max(0, v + rng.randint(-25, 25))) for v in COLORS[bg])
@@ -95,16 +97,20 @@ def draw(cls: str, rng: random.Random, size: int = 32, fg: str | None = None, bg
                 d.ellipse([x - r, y - r, x + r, y + r], fill=tint)
         return im.resize((size, size), Image.LANCZOS)
     scale = scale or rng.choice(SIZES)
-    r = S / 2 * (rng.uniform(0.45, 0.6) if scale == "small" else rng.uniform(0.65, 0.85))   # ≥ 14 px across: a 5-point star stays a star through the VAE
+    # ≥ 14 px across: a 5-point star stays a star through the VAE
+    r = S / 2 * (rng.uniform(0.45, 0.6) if scale == "small" else rng.uniform(0.65, 0.85))
     cx, cy = S / 2 + rng.uniform(-1, 1) * (S / 2 - r) * 0.8, S / 2 + rng.uniform(-1, 1) * (S / 2 - r) * 0.8
     rot = rng.uniform(-0.3, 0.3)
     col = COLORS[fg]
     if cls == "circle": d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=col)
     elif cls == "ring":
-        d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=col); w = r * 0.45
+        d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=col)
+        w = r * 0.45
         d.ellipse([cx - w, cy - w, cx + w, cy + w], fill=COLORS[bg])
     elif cls == "square": d.polygon(_poly(cx, cy, r * 1.05, 4, math.pi / 4 + rot), fill=col)
-    elif cls == "diamond": d.polygon(_rotate([(cx, cy - r), (cx + r * 0.62, cy), (cx, cy + r), (cx - r * 0.62, cy)], cx, cy, rot), fill=col)
+    elif cls == "diamond":
+        d.polygon(_rotate([(cx, cy - r), (cx + r * 0.62, cy), (cx, cy + r), (cx - r * 0.62, cy)], cx, cy, rot),
+                  fill=col)
     elif cls == "triangle": d.polygon(_poly(cx, cy + r * 0.15, r, 3, rot), fill=col)
     elif cls == "star": d.polygon(_poly(cx, cy, r, 5, rot, inner=0.42), fill=col)
     elif cls == "cross":
@@ -134,7 +140,8 @@ def draw(cls: str, rng: random.Random, size: int = 32, fg: str | None = None, bg
 
 # %% ../../nbs/04_world_data.ipynb #629fca08
 def draw_masked(cls: str, rng: random.Random, size: int = 32, scale: str | None = None):
-    "`draw(cls, rng, size)`'s image (the same one, from the same `rng` state) and its mask: (size, size) bool, True on the shape."
+    """`draw(cls, rng, size)`'s image (the same one, from the same `rng` state) and its mask: (size, size) bool, True
+    on the shape."""
     import numpy as np
     names = list(COLORS)
     bg = rng.choice(names)
@@ -145,9 +152,11 @@ def draw_masked(cls: str, rng: random.Random, size: int = 32, scale: str | None 
     return im, near(fg) < near(bg)
 
 # %% ../../nbs/04_world_data.ipynb #7ce3fcb3
-TEMPLATES = ["a {name}", "a photo of a {name}", "a {color} {name}", "a {size} {color} {name}", "a {name} on a {bg} background",
-             "a {color} {name} on a {bg} background", "a drawing of a {size} {name}", "an image of a {color} {name}"]
-NONE_TEMPLATES = ["a plain {bg} background", "a blank background", "an empty {bg} canvas", "a {bg} background with nothing on it"]
+TEMPLATES = ["a {name}", "a photo of a {name}", "a {color} {name}", "a {size} {color} {name}",
+             "a {name} on a {bg} background", "a {color} {name} on a {bg} background", "a drawing of a {size} {name}",
+             "an image of a {color} {name}"]
+NONE_TEMPLATES = ["a plain {bg} background", "a blank background", "an empty {bg} canvas",
+                  "a {bg} background with nothing on it"]
 ANCHOR = "a blank background"
 
 ASSOCIATED_POOLS = {"train": ASSOCIATED_TRAIN, "all": ASSOCIATED}
@@ -169,20 +178,26 @@ class WorldData:
     labels: np.ndarray
     captions: list[str]
 
-def make_data(n: int, seed: int = 0, none_fraction: float = 0.1, synonyms: float = 0.4, size: int = 32, associated: float = 0.0,
-              pool: str = "train") -> WorldData:
-    "`n` captioned images, classes balanced, reproducible from `seed`; captions as `caption` (shares of synonyms and associated names)."
+def make_data(n: int, seed: int = 0, none_fraction: float = 0.1, synonyms: float = 0.4, size: int = 32,
+              associated: float = 0.0, pool: str = "train") -> WorldData:
+    """`n` captioned images, classes balanced, reproducible from `seed`; captions as `caption` (shares of synonyms and
+    associated names)."""
     check_int("n", n, 1)
     if not (0 <= synonyms and 0 <= associated and synonyms + associated <= 1):
-        raise ValueError(f"synonyms and associated must be shares >= 0 summing to <= 1, got {synonyms!r} and {associated!r}")
+        raise ValueError(
+            f"synonyms and associated must be shares >= 0 summing to <= 1, got {synonyms!r} and {associated!r}")
     check_choice("pool", pool, ASSOCIATED_POOLS)
     rng = random.Random(seed)
     ims, labels, caps = np.zeros((n, size, size, 3), np.uint8), np.zeros(n, np.int64), []
     for i in range(n):
         k = len(CLASSES) if rng.random() < none_fraction else rng.randrange(len(CLASSES))
         cls = (CLASSES + [NONE])[k]
-        names = list(COLORS); bg = rng.choice(names); fg = rng.choice([c for c in names if c != bg]); scale = rng.choice(SIZES)
-        ims[i] = np.asarray(draw(cls, rng, size, fg, bg, scale)); labels[i] = k
+        names = list(COLORS)
+        bg = rng.choice(names)
+        fg = rng.choice([c for c in names if c != bg])
+        scale = rng.choice(SIZES)
+        ims[i] = np.asarray(draw(cls, rng, size, fg, bg, scale))
+        labels[i] = k
         caps.append(caption(cls, rng, fg, bg, scale, synonyms, associated, pool))
     return WorldData(ims, labels, caps)
 

@@ -27,17 +27,19 @@ class ShapeClassifier(nn.Module):
     def __init__(self, n_classes: int = len(CLASSES) + 1):
         super().__init__()
         c = lambda i, o: nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2))
-        self.net = nn.Sequential(c(3, 32), c(32, 64), c(64, 128), nn.Flatten(), nn.Dropout(0.2), nn.Linear(128 * 16, n_classes))
+        self.net = nn.Sequential(c(3, 32), c(32, 64), c(64, 128), nn.Flatten(), nn.Dropout(0.2),
+                                 nn.Linear(128 * 16, n_classes))
     def forward(self, x): return self.net(x)
 
 # %% ../../nbs/04a_world_model.ipynb #a7f8ca8f
 def world_settings() -> dict:
     "The `realera.json` of every saved world: its classes, anchor, preserve rule, erase and evaluation defaults."
+    # the erase: `--variant aware` (chosen on the tuning classes, 06b_tables); `--variant full` is the paper's RealEra
     return dict(concepts=list(CLASSES), anchor=ANCHOR, preserve_template="a {}",
-                # the erase: `--variant aware` (chosen on the tuning classes, 06b_tables); `--variant full` is the paper's RealEra
-                erase=dict(lam1=0.1, closed_form=True, align=False, mine=False, beyond=False, discover=4, discover_protect=16,
+                erase=dict(lam1=0.1, closed_form=True, align=False, mine=False, beyond=False, discover=4,
+                           discover_protect=16,
                            align_config=dict(steps=50, lr=1e-3, anchor_images=4, anchor_steps=20, batch_size=4,
-                                                       log_every=10, save_every=50)),
+                                             log_every=10, save_every=50)),
                 evaluate=dict(protocol="world", judges=dict(world="world"), clip="world-clip", n=10, steps=20),
                 generate=dict(steps=20))
 
@@ -47,18 +49,20 @@ def assemble_pipeline(tok, clip, vae, unet):
     from diffusers import DDIMScheduler, StableDiffusionPipeline
     from transformers import CLIPTextModel
     text = CLIPTextModel(clip.config.text_config)
-    getattr(text, "text_model", text).load_state_dict(clip.text_model.state_dict())   # transformers 4 nests the tower, 5 does not
+    # transformers 4 nests the tower, 5 does not
+    getattr(text, "text_model", text).load_state_dict(clip.text_model.state_dict())
     sched = DDIMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                           clip_sample=False, set_alpha_to_one=False, steps_offset=1)
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text.eval(), tokenizer=tok, unet=unet, scheduler=sched, safety_checker=None,
-                                   feature_extractor=None, requires_safety_checker=False)
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text.eval(), tokenizer=tok, unet=unet, scheduler=sched,
+                                   safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
 STORE_DTYPES = (torch.float16, torch.bfloat16, torch.float32)
 
 def round_to(pipe, dtype=torch.float16):
-    "Round the pipeline's weights to `dtype` in place, keeping their dtype: the pipeline then generates exactly as it will after `save_world` and `load_world`."
+    """Round the pipeline's weights to `dtype` in place, keeping their dtype: the pipeline then generates exactly as it
+    will after `save_world` and `load_world`."""
     check_choice("dtype", dtype, STORE_DTYPES)
     for m in (pipe.text_encoder, pipe.vae, pipe.unet):
         with torch.no_grad():
@@ -66,19 +70,23 @@ def round_to(pipe, dtype=torch.float16):
     return pipe
 
 def save_world(out, pipe, clip, classifier: ShapeClassifier, meta: dict | None = None, dtype=torch.float16) -> Path:
-    """Write the pipeline into `out` (save_pretrained), `out/clip` (the CLIP model less its text tower, which is the pipeline's
-    text encoder), `out/classifier.safetensors`, `out/world.json` and `out/realera.json`, via a temp folder. Pipeline and CLIP weights are stored in
-    `dtype` (half the size; `load_world` computes in float32): the pipeline in memory is rounded to it (`round_to`)."""
+    """Write the pipeline into `out` (save_pretrained), `out/clip` (the CLIP model less its text tower, which is the
+    pipeline's text encoder), `out/classifier.safetensors`, `out/world.json` and `out/realera.json`, via a temp
+    folder. Pipeline and CLIP weights are stored in `dtype` (half the size; `load_world` computes in float32): the
+    pipeline in memory is rounded to it (`round_to`)."""
     from safetensors.torch import load_file, save_file
     round_to(pipe, dtype)
     cast = lambda sd: {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in sd.items()}
     with atomic_dir(out) as tmp, quiet_loading():
         pipe.save_pretrained(tmp, safe_serialization=True)
         for f in tmp.rglob("*.safetensors"): save_file(cast(load_file(str(f))), str(f), metadata={"format": "pt"})
-        (tmp/"clip").mkdir(); clip.config.to_json_file(tmp/"clip"/"config.json")
-        save_file(cast({k: v for k, v in clip.state_dict().items() if not k.startswith("text_model.")}), str(tmp/"clip"/"model.safetensors"))
+        (tmp/"clip").mkdir()
+        clip.config.to_json_file(tmp/"clip"/"config.json")
+        save_file(cast({k: v for k, v in clip.state_dict().items() if not k.startswith("text_model.")}),
+                  str(tmp/"clip"/"model.safetensors"))
         save_file({k: v.contiguous() for k, v in classifier.state_dict().items()}, str(tmp/"classifier.safetensors"))
-        (tmp/"world.json").write_text(json.dumps(dict(classes=CLASSES, none=NONE, anchor=ANCHOR, **(meta or {})), indent=1))
+        (tmp/"world.json").write_text(json.dumps(dict(classes=CLASSES, none=NONE, anchor=ANCHOR, **(meta or {})),
+                                                 indent=1))
         (tmp/SETTINGS_FILE).write_text(json.dumps(world_settings(), indent=1) + "\n")
     return Path(out)
 
@@ -93,11 +101,13 @@ def has_world(path=None) -> bool:
 def _require_world(path) -> Path:
     "`path` (default `WORLD_DIR`) if it holds a trained world; `FileNotFoundError` otherwise."
     path = Path(path or WORLD_DIR)
-    if not has_world(path): raise FileNotFoundError(f"no trained world in {str(path)!r}: run `train_world` (or bench/train_world.py)")
+    if not has_world(path):
+        raise FileNotFoundError(f"no trained world in {str(path)!r}: run `train_world` (or bench/train_world.py)")
     return path
 
 def load_world(path=None, device="cpu", dtype=torch.float32):
-    "The trained world's `StableDiffusionPipeline` (`load_pipeline` on its folder, progress bars off); `path` defaults to `WORLD_DIR`."
+    """The trained world's `StableDiffusionPipeline` (`load_pipeline` on its folder, progress bars off); `path`
+    defaults to `WORLD_DIR`."""
     path = _require_world(path)
     pipe = load_pipeline(path, device=device, dtype=dtype)
     pipe.set_progress_bar_config(disable=True)
@@ -106,7 +116,8 @@ def load_world(path=None, device="cpu", dtype=torch.float32):
 def load_weights(model, path):
     "`model` with the safetensors state dict at `path` (strict), in eval mode."
     from safetensors.torch import load_file
-    model.load_state_dict(load_file(str(path))); return model.eval()
+    model.load_state_dict(load_file(str(path)))
+    return model.eval()
 
 def load_classifier(path=None, device="cpu") -> ShapeClassifier:
     "The world's CNN evaluator (`path` defaults to `WORLD_DIR`)."
@@ -114,12 +125,14 @@ def load_classifier(path=None, device="cpu") -> ShapeClassifier:
     return load_weights(ShapeClassifier(), Path(path)/"classifier.safetensors").to(device)
 
 def load_world_clip(path=None, device="cpu"):
-    "The world's `CLIPModel` (float32): image tower and projections from `path/clip`, text tower from the pipeline's text encoder."
+    """The world's `CLIPModel` (float32): image tower and projections from `path/clip`, text tower from the pipeline's
+    text encoder."""
     from safetensors.torch import load_file
     from transformers import CLIPConfig, CLIPModel, CLIPTextModel
     path = _require_world(path)
     clip = CLIPModel(CLIPConfig.from_pretrained(str(Path(path)/"clip"))).float()
-    state = {k: v.float() for k, v in load_file(str(Path(path)/"clip"/"model.safetensors")).items() if not k.startswith("text_model.")}
+    state = {k: v.float() for k, v in load_file(str(Path(path)/"clip"/"model.safetensors")).items()
+             if not k.startswith("text_model.")}
     missing, unexpected = clip.load_state_dict(state, strict=False)
     if unexpected or any(not k.startswith("text_model.") for k in missing):
         raise ValueError(f"{path}/clip does not hold a world CLIP model: missing {missing}, unexpected {unexpected}")
@@ -128,7 +141,8 @@ def load_world_clip(path=None, device="cpu"):
     return clip.eval().to(device)
 
 def to_batch(images) -> torch.Tensor:
-    "PIL images, or an array (n, h, w, 3) in [0, 1] (the pipeline's `output_type='np'`) or uint8, as the classifier's input."
+    """PIL images, or an array (n, h, w, 3) in [0, 1] (the pipeline's `output_type='np'`) or uint8, as the classifier's
+    input."""
     if isinstance(images, np.ndarray):
         arr = images if images.dtype == np.uint8 else (np.clip(images, 0, 1) * 255).round().astype(np.uint8)
     else: arr = np.stack([np.asarray(im.convert("RGB")) for im in images])
@@ -143,7 +157,8 @@ def classify(images, classifier: ShapeClassifier | None = None) -> np.ndarray:
 
 # %% ../../nbs/04a_world_model.ipynb #cb6f2511
 @torch.no_grad()
-def class_hits(pipe, classifier, prompt: str, cls: str, n: int = 20, steps: int = 20, guidance_scale: float = 7.5, seed: int = 0) -> list[int]:
+def class_hits(pipe, classifier, prompt: str, cls: str, n: int = 20, steps: int = 20, guidance_scale: float = 7.5,
+               seed: int = 0) -> list[int]:
     "One 0/1 per image of `prompt` (seeds seed … seed + n - 1): 1 where the evaluator labels it `cls`."
     ims = pipe([prompt] * n, num_inference_steps=steps, guidance_scale=guidance_scale, output_type="np",
                generator=[torch.Generator().manual_seed(seed + k) for k in range(n)]).images
@@ -154,14 +169,16 @@ def _class_rate(pipe, classifier, prompt: str, cls: str, **kw) -> float:
     h = class_hits(pipe, classifier, prompt, cls, **kw)
     return 100 * sum(h) / len(h)
 
-def generation_accuracy(pipe, classifier: ShapeClassifier, prompts: dict[str, str] | None = None, n: int = 20, steps: int = 20,
-                        guidance_scale: float = 7.5, seed: int = 0) -> dict[str, float]:
+def generation_accuracy(pipe, classifier: ShapeClassifier, prompts: dict[str, str] | None = None, n: int = 20,
+                        steps: int = 20, guidance_scale: float = 7.5, seed: int = 0) -> dict[str, float]:
     "Percent of `n` images per prompt that the evaluator labels as the prompt's class (prompts: class → prompt)."
     prompts = prompts or {c: f"a photo of a {c}" for c in CLASSES}
-    return {c: _class_rate(pipe, classifier, p, c, n=n, steps=steps, guidance_scale=guidance_scale, seed=seed) for c, p in prompts.items()}
+    return {c: _class_rate(pipe, classifier, p, c, n=n, steps=steps, guidance_scale=guidance_scale, seed=seed)
+            for c, p in prompts.items()}
 
 def name_geometry(pipe, cfg=None, template: str = "a photo of a {}", classes: list[str] | None = None) -> list[dict]:
-    "For each class: its synonyms, associated names (`general_names`) and the other classes' names, measured against the canonical prompt."
+    """For each class: its synonyms, associated names (`general_names`) and the other classes' names, measured against
+    the canonical prompt."""
     cfg = cfg or SamplingConfig()
     rows = []
     for c in classes or CLASSES:
@@ -173,7 +190,9 @@ def name_geometry(pipe, cfg=None, template: str = "a photo of a {}", classes: li
             rows.append(dict(cls=c, kind=kind, name=name, dist=r["dist"], cos=r["cos"], where=r["where"]))
     return rows
 
-def synonym_accuracy(pipe, classifier: ShapeClassifier, n: int = 10, template: str = "a photo of a {}", **kw) -> list[dict]:
-    "Generation accuracy (percent of `n` images; `kw` as `generation_accuracy`) of every synonym and associated name, as its class."
+def synonym_accuracy(pipe, classifier: ShapeClassifier, n: int = 10, template: str = "a photo of a {}",
+                     **kw) -> list[dict]:
+    """Generation accuracy (percent of `n` images; `kw` as `generation_accuracy`) of every synonym and associated name,
+    as its class."""
     return [dict(cls=c, kind=kind, name=s, acc=_class_rate(pipe, classifier, template.format(s), c, n=n, **kw))
             for c in CLASSES for kind, s in general_names(c)]

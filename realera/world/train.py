@@ -15,8 +15,9 @@ import torch.nn.functional as F
 from ..base import as_json, atomic_dir, check_choice, marker_state, read_json
 from ..testing import build_tokenizer_files
 from ..judges import clip_judge
-from .data import (ANCHOR, ASSOCIATED, ASSOCIATED_HELD_OUT, ASSOCIATED_TRAIN, CLASSES, COLORS, NONE_TEMPLATES, SIZES, SYNONYMS, SYNONYMS_TRAIN, TEMPLATES, WorldData,
-                                make_data, to_tensor)
+from .data import (ANCHOR, ASSOCIATED, ASSOCIATED_HELD_OUT, ASSOCIATED_TRAIN, CLASSES, COLORS,
+                                NONE_TEMPLATES, SIZES, SYNONYMS, SYNONYMS_TRAIN, TEMPLATES, WorldData, make_data,
+                                to_tensor)
 from .model import (STORE_DTYPES, ShapeClassifier, assemble_pipeline, generation_accuracy, load_weights,
                                  round_to, save_world)
 
@@ -55,10 +56,14 @@ class WorldConfig:
     unet_lr: float = 1e-3
     cfg_dropout: float = 0.1
     snr_gamma: float = 5.0      # min-SNR-γ loss weighting of the UNet (Hang et al. 2023); 0 = plain ε-MSE
-    clip_synonyms: float = 0.4  # share of CLIP training captions naming the class by a training synonym (0 = canonical only)
-    synonym_margin: float = 0.5 # hinge: a synonym caption stays at least this relative distance from its canonical caption
-    clip_associated: float = 0.3   # share of CLIP captions naming the class by an associated name (all of them, held-out ones included)
-    associated_cos: tuple = (0.2, 0.7)  # band hinge: each associated name is held at its own target cosine, spread over this range
+    # share of CLIP training captions naming the class by a training synonym (0 = canonical only)
+    clip_synonyms: float = 0.4
+    # hinge: a synonym caption stays at least this relative distance from its canonical caption
+    synonym_margin: float = 0.5
+    # share of CLIP captions naming the class by an associated name (all of them, held-out ones included)
+    clip_associated: float = 0.3
+    # band hinge: each associated name is held at its own target cosine, spread over this range
+    associated_cos: tuple = (0.2, 0.7)
     associated_band: float = 0.05  # half-width of each name's band
     unet_synonyms: float = 0.25    # share of the UNet's captions naming the class by a training synonym
     unet_associated: float = 0.35  # share naming it by a trained associated name (ASSOCIATED_TRAIN)
@@ -67,16 +72,21 @@ class WorldConfig:
         for k in ("clip_synonyms", "clip_associated", "unet_synonyms", "unet_associated"):
             if not 0 <= getattr(self, k) <= 1: raise ValueError(f"{k} must be in [0, 1], got {getattr(self, k)!r}")
         for a, b in (("clip_synonyms", "clip_associated"), ("unet_synonyms", "unet_associated")):
-            if getattr(self, a) + getattr(self, b) > 1: raise ValueError(f"{a} + {b} must be <= 1, got {getattr(self, a) + getattr(self, b)}")
+            if getattr(self, a) + getattr(self, b) > 1:
+                raise ValueError(f"{a} + {b} must be <= 1, got {getattr(self, a) + getattr(self, b)}")
         lo, hi = self.associated_cos
-        if not -1 <= lo <= hi <= 1: raise ValueError(f"associated_cos must be (low, high) with -1 <= low <= high <= 1, got {self.associated_cos!r}")
-        if self.synonym_margin < 0: raise ValueError(f"synonym_margin must be >= 0 (0: no hinge), got {self.synonym_margin!r}")
+        if not -1 <= lo <= hi <= 1:
+            raise ValueError(
+                f"associated_cos must be (low, high) with -1 <= low <= high <= 1, got {self.associated_cos!r}")
+        if self.synonym_margin < 0:
+            raise ValueError(f"synonym_margin must be >= 0 (0: no hinge), got {self.synonym_margin!r}")
 
 def _batches(seed: int, batch_size: int, **kw):
     "An endless stream of `WorldData` batches, batch k from seed (seed, k)."
     k = 0
     while True:
-        yield make_data(batch_size, seed=seed * 1_000_003 + k, **kw); k += 1
+        yield make_data(batch_size, seed=seed * 1_000_003 + k, **kw)
+        k += 1
 
 def _progress(n, desc, progress):
     from tqdm.auto import tqdm
@@ -85,10 +95,11 @@ def _progress(n, desc, progress):
 # %% ../../nbs/06_world_train.ipynb #cd5bc8f0
 def build_clip(tok, cfg: WorldConfig):
     from transformers import CLIPConfig, CLIPModel
-    text = dict(vocab_size=len(tok), hidden_size=cfg.text_width, intermediate_size=cfg.text_width * 4, num_hidden_layers=3,
-                num_attention_heads=4, max_position_embeddings=77, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                pad_token_id=tok.pad_token_id)
-    vision = dict(hidden_size=96, intermediate_size=384, num_hidden_layers=3, num_attention_heads=4, image_size=32, patch_size=4)
+    text = dict(vocab_size=len(tok), hidden_size=cfg.text_width, intermediate_size=cfg.text_width * 4,
+                num_hidden_layers=3, num_attention_heads=4, max_position_embeddings=77, bos_token_id=tok.bos_token_id,
+                eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    vision = dict(hidden_size=96, intermediate_size=384, num_hidden_layers=3, num_attention_heads=4, image_size=32,
+                  patch_size=4)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         return CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=cfg.text_width))
@@ -100,22 +111,26 @@ def _canonical(caption: str, label: int) -> str | None:
     return next((caption.replace(s, cls) for s in SYNONYMS_TRAIN[cls] if s in caption), None)
 
 def _rel_dist(h: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-    "Mean token-wise distance of prompt embeddings `h` from `base` (…, L, d), relative to the mean norm of `base`'s tokens."
+    """Mean token-wise distance of prompt embeddings `h` from `base` (…, L, d), relative to the mean norm of `base`'s
+    tokens."""
     return (h - base).norm(dim=-1).mean(-1) / base.norm(dim=-1).mean(-1)
 
 def associated_targets(cfg: WorldConfig) -> dict[str, float]:
-    "Each associated name's target cosine to its class name: a class's names spread evenly over `cfg.associated_cos`, rotated by class."
+    """Each associated name's target cosine to its class name: a class's names spread evenly over `cfg.associated_cos`,
+    rotated by class."""
     lo, hi = cfg.associated_cos
     return {a: lo + (hi - lo) * ((i + ci) % len(ASSOCIATED[c])) / max(len(ASSOCIATED[c]) - 1, 1)
             for ci, c in enumerate(CLASSES) for i, a in enumerate(ASSOCIATED[c])}
 
-def probe_cosines(text_model, tok, names: list[str], classes: list[str], template: str = "a photo of a {}") -> torch.Tensor:
-    """Cosine of each name's prompt to its class's prompt (77 tokens), averaged over the positions from the name on: the
-    concept's positions, where neighbor mining and the closed form act."""
+def probe_cosines(text_model, tok, names: list[str], classes: list[str],
+                  template: str = "a photo of a {}") -> torch.Tensor:
+    """Cosine of each name's prompt to its class's prompt (77 tokens), averaged over the positions from the name on:
+    the concept's positions, where neighbor mining and the closed form act."""
     ids = tok([template.format(x) for x in list(names) + list(classes)], padding="max_length", max_length=77,
               return_tensors="pt").input_ids
     h = text_model(ids)[0]
-    start = len(tok(template.split("{}")[0].strip()).input_ids) - 1   # the prefix's tokens and <bos>; the name comes next
+    # the prefix's tokens and <bos>; the name comes next
+    start = len(tok(template.split("{}")[0].strip()).input_ids) - 1
     return F.cosine_similarity(h[:len(names), start:], h[len(names):, start:], dim=-1).mean(-1)
 
 # %% ../../nbs/06_world_train.ipynb #e68c1966
@@ -129,15 +144,18 @@ def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: 
     opt = torch.optim.AdamW(clip.parameters(), lr=cfg.lr, weight_decay=0.01)
     steps = cfg.clip_steps if steps is None else steps
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=max(steps, 1), pct_start=0.1)
-    data, log = _batches(cfg.seed + 1, cfg.batch_size, synonyms=cfg.clip_synonyms, associated=cfg.clip_associated, pool="all"), []
+    data, log = _batches(cfg.seed + 1, cfg.batch_size, synonyms=cfg.clip_synonyms, associated=cfg.clip_associated,
+                         pool="all"), []
     targets, g = associated_targets(cfg), torch.Generator().manual_seed(cfg.seed + 1)
     owner = {a: c for c in CLASSES for a in ASSOCIATED[c]}
     names = list(targets)
     clip.train()
     for _ in _progress(steps, "CLIP", progress):
         b = next(data)
-        ids = tok(b.captions, padding=True, return_tensors="pt")   # pad to the batch's longest caption: ~6x cheaper than 77
-        img = clip.get_image_features(pixel_values=to_tensor(b.images)); txt = clip.get_text_features(**ids)
+        # pad to the batch's longest caption: ~6x cheaper than 77
+        ids = tok(b.captions, padding=True, return_tensors="pt")
+        img = clip.get_image_features(pixel_values=to_tensor(b.images))
+        txt = clip.get_text_features(**ids)
         img, txt = (getattr(f, "pooler_output", f) for f in (img, txt))
         logits = clip.logit_scale.exp() * F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).T
         lab = torch.from_numpy(b.labels)
@@ -146,14 +164,19 @@ def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: 
              + (-(match / match.sum(0, keepdim=True)) * logits.log_softmax(0)).sum(0).mean()
         pairs = [(c, k) for c, l in zip(b.captions, b.labels.tolist()) if (k := _canonical(c, l)) is not None]
         if pairs and cfg.synonym_margin > 0:
-            h = clip.text_model(tok([p for pr in pairs for p in pr], padding=True, return_tensors="pt").input_ids)[0][:, 1:]
+            h = clip.text_model(
+                tok([p for pr in pairs for p in pr], padding=True, return_tensors="pt").input_ids)[0][:, 1:]
             loss = loss + 10 * F.relu(cfg.synonym_margin - _rel_dist(h[0::2], h[1::2])).pow(2).mean()
         if cfg.clip_associated > 0:   # 16 associated names a step, each against its class name
             pick = [names[i] for i in torch.randperm(len(names), generator=g)[:16].tolist()]
             cos = probe_cosines(clip.text_model, tok, pick, [owner[a] for a in pick])
             t = torch.tensor([targets[a] for a in pick])
             loss = loss + 10 * F.relu((cos - t).abs() - cfg.associated_band).pow(2).mean()
-        opt.zero_grad(); loss.backward(); opt.step(); sched.step(); log.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        log.append(loss.item())
     clip.eval()
     return log
 
@@ -168,16 +191,20 @@ def augment(x: torch.Tensor, g: torch.Generator, p_blur: float = 0.6, noise: flo
     return out + torch.randn(out.shape, generator=g) * noise * torch.rand(len(x), 1, 1, 1, generator=g)
 
 def train_classifier(cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> ShapeClassifier:
-    "The CNN evaluator, trained on ground-truth labels with `augment`, so a blurred but recognisable shape still counts."
+    """The CNN evaluator, trained on ground-truth labels with `augment`, so a blurred but recognisable shape still
+    counts."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed); model = ShapeClassifier()
+        torch.manual_seed(cfg.seed)
+        model = ShapeClassifier()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
     data, g = _batches(cfg.seed + 2, cfg.batch_size), torch.Generator().manual_seed(cfg.seed + 2)
     model.train()
     for _ in _progress(cfg.classifier_steps if steps is None else steps, "classifier", progress):
         b = next(data)
         loss = F.cross_entropy(model(augment(to_tensor(b.images), g)), torch.from_numpy(b.labels))
-        opt.zero_grad(); loss.backward(); opt.step()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
     return model.eval()
 
 @torch.no_grad()
@@ -190,9 +217,9 @@ def build_vae(cfg: WorldConfig):
     from diffusers import AutoencoderKL
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(16, 32, 64), layers_per_block=1,
-                             down_block_types=("DownEncoderBlock2D",) * 3, up_block_types=("UpDecoderBlock2D",) * 3,
-                             norm_num_groups=8, sample_size=32)
+        return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(16, 32, 64),
+                             layers_per_block=1, down_block_types=("DownEncoderBlock2D",) * 3,
+                             up_block_types=("UpDecoderBlock2D",) * 3, norm_num_groups=8, sample_size=32)
 
 def train_vae(vae, cfg: WorldConfig, steps: int | None = None, progress: bool = True, kl: float = 1e-6) -> list[float]:
     "Reconstruction + a small KL term; sets `scaling_factor` to 1 / std of the latents."
@@ -203,7 +230,10 @@ def train_vae(vae, cfg: WorldConfig, steps: int | None = None, progress: bool = 
         x = to_tensor(next(data).images)
         post = vae.encode(x).latent_dist
         loss = F.mse_loss(vae.decode(post.sample()).sample, x) + kl * post.kl().mean()
-        opt.zero_grad(); loss.backward(); opt.step(); log.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        log.append(loss.item())
     vae.eval()
     with torch.no_grad():
         z = vae.encode(to_tensor(make_data(512, seed=cfg.seed + 4).images)).latent_dist.mean
@@ -215,7 +245,8 @@ def build_unet(cfg: WorldConfig):
     ch = tuple(cfg.unet_channels)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        return UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, block_out_channels=ch, layers_per_block=2,
+        return UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, block_out_channels=ch,
+                                    layers_per_block=2,
                                     down_block_types=("CrossAttnDownBlock2D",) * (len(ch) - 1) + ("DownBlock2D",),
                                     up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (len(ch) - 1),
                                     cross_attention_dim=cfg.text_width, attention_head_dim=8, norm_num_groups=16)
@@ -250,7 +281,8 @@ def encode_unet_data(n: int, vae, text_encoder, tok, seed: int = 0, batch: int =
     means, stds = [], []
     for i in range(0, n, batch):
         dist = vae.encode(to_tensor(d.images[i:i + batch])).latent_dist
-        means.append(dist.mean * vae.config.scaling_factor); stds.append(dist.std * vae.config.scaling_factor)
+        means.append(dist.mean * vae.config.scaling_factor)
+        stds.append(dist.std * vae.config.scaling_factor)
     uniq = list(dict.fromkeys(d.captions)) + [""]
     pos = {c: i for i, c in enumerate(uniq)}
     embs = [text_encoder(tok(uniq[i:i + batch], padding="max_length", max_length=77, return_tensors="pt").input_ids)[0]
@@ -259,7 +291,8 @@ def encode_unet_data(n: int, vae, text_encoder, tok, seed: int = 0, batch: int =
 
 # %% ../../nbs/06_world_train.ipynb #9a5ab9d6
 def train_unet(unet, data: UNetData, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
-    "ε-prediction on all captions (synonyms and trained associated names included), `cfg.cfg_dropout` of captions dropped to '' for guidance, min-SNR-γ weighted."
+    """ε-prediction on all captions (synonyms and trained associated names included), `cfg.cfg_dropout` of captions
+    dropped to '' for guidance, min-SNR-γ weighted."""
     sched = noise_scheduler()
     steps = cfg.unet_steps if steps is None else steps
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
@@ -272,35 +305,44 @@ def train_unet(unet, data: UNetData, cfg: WorldConfig, steps: int | None = None,
         rows = torch.where(torch.rand(len(i), generator=g) < cfg.cfg_dropout, empty, data.caption_index[i])
         noise = torch.randn(z.shape, generator=g)
         t = torch.randint(0, sched.config.num_train_timesteps, (len(z),), generator=g)
-        err = (unet(sched.add_noise(z, noise, t), t, encoder_hidden_states=data.emb[rows]).sample - noise).pow(2).mean((1, 2, 3))
+        err = (unet(sched.add_noise(z, noise, t), t, encoder_hidden_states=data.emb[rows]).sample - noise).pow(2).mean(
+            (1, 2, 3))
         loss = (err * _snr_weight(sched, t, cfg.snr_gamma)).mean()
-        opt.zero_grad(); loss.backward(); opt.step(); lr.step(); log.append(loss.item())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        lr.step()
+        log.append(loss.item())
     unet.eval()
     return log
 
 # %% ../../nbs/06_world_train.ipynb #053b47d2
-_PART_KEYS = {"clip": ("seed", "text_width", "clip_steps", "batch_size", "lr", "clip_synonyms", "synonym_margin", "clip_associated",
-                       "associated_cos", "associated_band"),
-              "vae": ("seed", "vae_steps", "batch_size", "lr"), "classifier": ("seed", "classifier_steps", "batch_size", "lr")}
+_PART_KEYS = {"clip": ("seed", "text_width", "clip_steps", "batch_size", "lr", "clip_synonyms", "synonym_margin",
+                       "clip_associated", "associated_cos", "associated_band"),
+              "vae": ("seed", "vae_steps", "batch_size", "lr"),
+              "classifier": ("seed", "classifier_steps", "batch_size", "lr")}
 
 def _part(work: Path, name: str, settings: dict, train, save, load):
-    """Component `name` and what was measured training it: loaded from `work/name` if it was trained with `settings`, else
-    trained (`train() → (component, measurements)`), timed, and saved there atomically."""
+    """Component `name` and what was measured training it: loaded from `work/name` if it was trained with
+    `settings`, else trained (`train() → (component, measurements)`), timed, and saved there atomically."""
     import time
     d, settings = work/name, as_json(settings)
     if marker_state(d/"settings.json", settings) == "same":
         return load(d), read_json(d/"measured.json")
-    t = time.time(); obj, measured = train(); measured = dict(seconds=time.time() - t, **measured)
+    t = time.time()
+    obj, measured = train()
+    measured = dict(seconds=time.time() - t, **measured)
     with atomic_dir(d) as tmp:
         save(obj, tmp)
-        (tmp/"measured.json").write_text(json.dumps(measured)); (tmp/"settings.json").write_text(json.dumps(settings, indent=1, sort_keys=True))
+        (tmp/"measured.json").write_text(json.dumps(measured))
+        (tmp/"settings.json").write_text(json.dumps(settings, indent=1, sort_keys=True))
     return obj, measured
 
 def _save_pretrained(model, d): model.save_pretrained(d, safe_serialization=True)
 
 # %% ../../nbs/06_world_train.ipynb #743a633b
-def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet_data: int = 20000, eval_images: int = 20,
-                store_dtype=torch.float16) -> dict:
+def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet_data: int = 20000,
+                eval_images: int = 20, store_dtype=torch.float16) -> dict:
     """Train tokenizer, CLIP, VAE, evaluator and UNet; measure them; save the world to `out`. Returns the measurements.
     Each finished component is kept in `{out}.parts/`: an interrupted run resumes from the last finished component."""
     from diffusers import AutoencoderKL, UNet2DConditionModel
@@ -313,19 +355,29 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     with tempfile.TemporaryDirectory() as tmp: tok = build_world_tokenizer(tmp)
     conf = dataclasses.asdict(cfg)
     keyed = lambda k: {f: conf[f] for f in _PART_KEYS[k]}
-    vocab = hashlib.sha256(json.dumps(world_corpus()).encode()).hexdigest()[:16]   # a new word makes a new tokenizer: retrain CLIP
+    # a new word makes a new tokenizer: retrain CLIP
+    vocab = hashlib.sha256(json.dumps(world_corpus()).encode()).hexdigest()[:16]
 
-    def clip_train(): clip = build_clip(tok, cfg); train_clip(clip, tok, cfg, progress=progress); return clip, {}
-    def vae_train(): vae = build_vae(cfg); train_vae(vae, cfg, progress=progress); return vae, {}
-    clip, m["clip"] = _part(work, "clip", dict(keyed("clip"), vocab=vocab), clip_train, _save_pretrained, CLIPModel.from_pretrained)
+    def clip_train():
+        clip = build_clip(tok, cfg)
+        train_clip(clip, tok, cfg, progress=progress)
+        return clip, {}
+    def vae_train():
+        vae = build_vae(cfg)
+        train_vae(vae, cfg, progress=progress)
+        return vae, {}
+    clip, m["clip"] = _part(work, "clip", dict(keyed("clip"), vocab=vocab), clip_train, _save_pretrained,
+                            CLIPModel.from_pretrained)
     vae, m["vae"] = _part(work, "vae", keyed("vae"), vae_train, _save_pretrained, AutoencoderKL.from_pretrained)
-    clf, m["classifier"] = _part(work, "classifier", keyed("classifier"), lambda: (train_classifier(cfg, progress=progress), {}),
+    clf, m["classifier"] = _part(work, "classifier", keyed("classifier"),
+                                 lambda: (train_classifier(cfg, progress=progress), {}),
                                  lambda o, d: save_file(o.state_dict(), str(d/"model.safetensors")),
                                  lambda d: load_weights(ShapeClassifier(), d/"model.safetensors"))
     test = make_data(1000, seed=cfg.seed + 99)
     m["classifier"]["accuracy"] = accuracy(clf, test)
     with torch.no_grad():
-        x = to_tensor(test.images[:256]); rec = vae.decode(vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
+        x = to_tensor(test.images[:256])
+        rec = vae.decode(vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
         m["vae"]["psnr"] = float(10 * torch.log10(4 / F.mse_loss(rec, x)))
         m["classifier"]["accuracy_on_vae"] = 100 * float((clf(rec).argmax(1).numpy() == test.labels[:256]).mean())
     from PIL import Image
@@ -336,16 +388,20 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     def unet_train():
         data = encode_unet_data(unet_data, vae, clip.text_model, tok, seed=cfg.seed + 6, synonyms=cfg.unet_synonyms,
                                 associated=cfg.unet_associated)
-        unet = build_unet(cfg); log = train_unet(unet, data, cfg, progress=progress)
+        unet = build_unet(cfg)
+        log = train_unet(unet, data, cfg, progress=progress)
         return unet, dict(final_loss=float(np.mean(log[-100:])))
-    unet, m["unet"] = _part(work, "unet", dict(conf, unet_data=unet_data, vocab=vocab), unet_train, _save_pretrained, UNet2DConditionModel.from_pretrained)
+    unet, m["unet"] = _part(work, "unet", dict(conf, unet_data=unet_data, vocab=vocab), unet_train, _save_pretrained,
+                            UNet2DConditionModel.from_pretrained)
     pipe = round_to(assemble_pipeline(tok, clip, vae, unet), store_dtype)   # measured as it is stored
     acc = generation_accuracy(pipe, clf, n=eval_images)
     m["generation_acc"], m["generation_acc_mean"] = acc, float(np.mean(list(acc.values())))
     with torch.no_grad():
         owner = {a: c for c in CLASSES for a in ASSOCIATED[c]}
-        cos = probe_cosines(pipe.text_encoder, tok, list(owner), list(owner.values()))   # the stored (rounded) text encoder
-    assoc = {a: dict(cls=c, cos=float(k), acc=generation_accuracy(pipe, clf, {c: f"a photo of a {a}"}, n=max(eval_images // 2, 1))[c])
+        # the stored (rounded) text encoder
+        cos = probe_cosines(pipe.text_encoder, tok, list(owner), list(owner.values()))
+    assoc = {a: dict(cls=c, cos=float(k),
+                     acc=generation_accuracy(pipe, clf, {c: f"a photo of a {a}"}, n=max(eval_images // 2, 1))[c])
              for (a, c), k in zip(owner.items(), cos)}
     m["associated"] = assoc
     for kind, pool in (("trained", ASSOCIATED_TRAIN), ("held_out", ASSOCIATED_HELD_OUT)):
