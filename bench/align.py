@@ -10,7 +10,8 @@ import torch
 
 from realera.align import AlignConfig, AlignTask, Trajectory, add_lora, alignment_loss, kv_weights
 from realera.closed_form import ClosedFormFitter
-from realera.core import ConceptPair, check_dtype, concept_span, cross_attention_projections, make_generator, tokenize
+from realera.core import check_dtype, cross_attention_projections, make_generator
+from realera.text import ConceptPair, concept_span, tokenize
 from realera.erase import EraseConfig
 from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_tokenizer
 

@@ -10,7 +10,8 @@ import torch
 
 from realera.baselines import uce_as_coded
 from realera.closed_form import ClosedFormFitter
-from realera.core import concept_span, cross_attention_projections, make_generator, tokenize
+from realera.core import cross_attention_projections, make_generator
+from realera.text import concept_span, tokenize
 from realera.sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_tokenizer
 

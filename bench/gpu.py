@@ -194,7 +194,7 @@ def memory_plan(arch: str, config: str, activations: dict) -> dict:
 
 def check_fits(arch: str, config: str) -> None:
     "Refuse (exit with a message) a shipped config on an arch whose expected peak exceeds the card it names."
-    from realera.core import stored_result
+    from realera.base import stored_result
     if config not in CARDS: return
     p = memory_plan(arch, config, stored_result(ACTIVATIONS))
     if not p["fits"]:
@@ -237,13 +237,14 @@ def main():
         print_plan(rec)
         return
     if a.plan:
-        from realera.core import stored_result
+        from realera.base import stored_result
         rows = print_plan(stored_result(ACTIVATIONS))
         if a.json: write_json(a.json, rows)
         return
     from realera.align import AlignTask, add_lora, align_noise, anchor_trajectory, kv_weights, sdxl_time_ids
     from realera.closed_form import DEFAULT_PRESERVE, closed_form_fitter, pooled_fitter
-    from realera.core import concept_pairs, is_sdxl, make_generator
+    from realera.core import is_sdxl, make_generator
+    from realera.text import concept_pairs
     from realera.erase import EraseConfig
     if not a.tiny: check_fits(a.arch, a.config)   # a config that cannot fit its card: refused before anything loads
     cuda = torch.cuda.is_available()

@@ -34,7 +34,9 @@ import torch
 from realera.base import my_share, processes
 from realera.baselines import UCE_RECIPES, uce_as_coded, uce_vectors
 from realera.closed_form import ClosedFormFitter, closed_form_fitter
-from realera.core import concept_pairs, cross_attention_projections, encode_prompts, make_generator, read_json
+from realera.base import read_json
+from realera.core import cross_attention_projections, make_generator
+from realera.text import concept_pairs, encode_prompts
 from realera.sampling import SamplingConfig
 
 ADJ = "red blue green small big old young dark bright wooden".split()

@@ -7,7 +7,8 @@ beyond sampling at SD1.x scale (a 72-token span of 768-d CLIP ViT-L/14 hidden st
 import argparse, time
 import torch
 
-from realera.core import concept_span, encode_prompts, make_generator, tokenize
+from realera.core import make_generator
+from realera.text import concept_span, encode_prompts, tokenize
 from realera.sampling import SamplingConfig, beyond_prompts, concept_neighborhood, neighbor_prompts, plot_neighborhood
 from realera.testing import clip_l14_text_encoder, tiny_pipeline, tiny_tokenizer
 

@@ -12,8 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import (ConceptPair, atomic_path, check_device, check_dtype, check_finite, check_int, check_number,
-                          concept_pair, is_sdxl, read_json, write_json)
+from .base import atomic_path, check_int, check_number, read_json, write_json
+from .core import check_device, check_dtype, check_finite, is_sdxl
+from .text import ConceptPair, concept_pair
 from .closed_form import closed_form_layers
 from .config import LORA_TARGETS, MIXED_PRECISION, AlignConfig, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts

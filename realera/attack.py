@@ -16,8 +16,9 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .base import as_json
-from .core import (atomic_path, check_int, check_number, check_prompts, encode_ids, encode_prompts, encode_text,
-                          is_sdxl, make_generator, model_identity, text_encoders, tokenize, tokenizers, write_json)
+from .base import atomic_path, check_int, check_number, write_json
+from .core import is_sdxl, make_generator, model_identity, text_encoders, tokenizers
+from .text import check_prompts, encode_ids, encode_prompts, encode_text, tokenize
 from .config import ATTACKS, AttackConfig
 from .closed_form import rece_map
 from .align import added_cond, sdxl_time_ids

@@ -12,8 +12,11 @@ import torch.nn.functional as F
 
 from .base import check_choice, check_flag
 from .closed_form import load_edited_weights
-from .core import check_concepts, check_int, check_number, concept_span, cross_attention_projections
-from .core import encode_prompts, is_sdxl, tokenize
+from .base import check_int, check_number
+from .core import cross_attention_projections
+from .text import check_concepts, concept_span
+from .core import is_sdxl
+from .text import encode_prompts, tokenize
 from .baselines import check_templates, fine_tune, noised_batch, own_drawings
 
 # %% auto #0

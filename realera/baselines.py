@@ -11,8 +11,9 @@ import torch
 
 from .base import check_choice, check_flag
 from .closed_form import ClosedFormEdit, ClosedFormFitter
-from .core import (check_int, check_number, context_width, cross_attention_projections, encode_prompts, is_sdxl,
-                          text_fingerprint)
+from .base import check_int, check_number
+from .core import context_width, cross_attention_projections, is_sdxl, text_fingerprint
+from .text import encode_prompts
 
 # %% auto #0
 __all__ = ['UCE_RECIPES', 'ESD_METHODS', 'SLD_PRESETS', 'SPEED_PARAMS', 'UCERecipe', 'last_subject_index', 'uce_vectors',

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .core import write_json
+from .base import write_json
 from .settings import anchor_prompt, model_settings, preserve_prompts
 from .closed_form import DEFAULT_PRESERVE
 from .statistics import COLUMNS, FIDELITY_COLUMNS, HIT_COLUMNS

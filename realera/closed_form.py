@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from fastcore.meta import delegates
-from .core import (ConceptPair, atomic_path, check_choice, check_finite, check_int, concept_pair, concept_pairs,
-                          cross_attention_projections, context_width, encode_prompts, encode_text, is_sdxl, read_json,
-                          text_fingerprint, write_json)
+from .base import atomic_path, check_choice, check_int, read_json, write_json
+from .core import check_finite, cross_attention_projections, context_width, is_sdxl, text_fingerprint
+from .text import ConceptPair, concept_pair, concept_pairs, encode_prompts, encode_text
 from .config import RIDGE, RIDGE_UNITS, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
 
@@ -311,7 +311,7 @@ def closed_form_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | Non
     sampled elsewhere (e.g. by the model's response, `discover.model_neighborhood`), used instead of the paper's
     sampler."""
     if not pairs or not all(isinstance(p, ConceptPair) for p in pairs):
-        raise ValueError(f"pairs must be a non-empty list of ConceptPair (realera.core.concept_pairs), got {pairs!r}")
+        raise ValueError(f"pairs must be a non-empty list of ConceptPair (realera.text.concept_pairs), got {pairs!r}")
     cfg = cfg or SamplingConfig()
     concepts, anchors = [p.concept for p in pairs], [p.anchor for p in pairs]
     preserve = resolve_preserve(concepts, preserve)
@@ -354,7 +354,7 @@ def pooled_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = N
             "the pooled edit is for SDXL-shaped pipelines (a `text_time` add_embedding); this one has none")
     if not pairs or any(not isinstance(p, ConceptPair) or p.pooled is None for p in pairs):
         raise ValueError("pairs must be ConceptPairs encoded by this SDXL pipeline (with pooled embeddings): "
-                         "realera.core.concept_pairs")
+                         "realera.text.concept_pairs")
     concepts = [p.concept for p in pairs]
     preserve = resolve_preserve(concepts, preserve)
     fit = ClosedFormFitter(pooled_width(pipe.unet), lam1, ridge, ridge_unit, concepts=concepts,

@@ -12,8 +12,9 @@ from typing import Literal
 import torch
 from tqdm.auto import tqdm
 
-from .core import (ConceptPair, check_int, check_number, encode_text, make_generator, read_json, tokenizers,
-                          write_json)
+from .base import check_int, check_number, read_json, write_json
+from .core import make_generator, tokenizers
+from .text import ConceptPair, encode_text
 from .config import CRITERIA, DISCOVERED, DiscoverConfig, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
 from .closed_form import kv_gram

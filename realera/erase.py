@@ -11,14 +11,14 @@ from pathlib import Path
 import torch
 
 from .base import as_json, cached
-from .core import (LOCK_FILE, TOKEN_POLICIES, ConceptPair, atomic_dir, atomic_path, canonical_safetensors,
-                          check_concepts, check_finite, concept_pair, concept_pairs, folder_lock, make_generator,
-                          model_identity, read_json, text_fingerprint, write_json, check_int, check_number,
-                          check_prompts, encode_text, is_sdxl)
+from .base import (LOCK_FILE, atomic_dir, atomic_path, canonical_safetensors, folder_lock, read_json,
+                          write_json, check_int, check_number)
+from .core import check_finite, make_generator, model_identity, text_fingerprint, is_sdxl
+from .text import ConceptPair, check_concepts, concept_pair, concept_pairs, check_prompts, encode_text
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
 from .config import (ANCHOR_LATENTS, ARTIFACTS, CHECKPOINT, COMPLETE, LOG_FILE, PIPELINE, RUN_FILE, CONFIG_DIR,
-                            DISCOVERED, LAM1_SCALINGS, LORA_FILE, PAPER, RIDGE, RIDGE_UNITS, VARIANTS, AlignConfig,
-                            DiscoverConfig, EraseConfig, SamplingConfig, shipped_configs)
+                            DISCOVERED, LAM1_SCALINGS, LORA_FILE, PAPER, RIDGE, RIDGE_UNITS, TOKEN_POLICIES, VARIANTS,
+                            AlignConfig, DiscoverConfig, EraseConfig, SamplingConfig, shipped_configs)
 from .sampling import beyond_prompts, neighbor_prompts
 from .discover import Discovery, discover, neighborhoods, read_candidates, read_discoveries, write_discoveries
 from .closed_form import (ClosedFormEdit, closed_form_fitter, harden_edit, kv_gram, pooled_fitter,

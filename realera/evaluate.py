@@ -12,7 +12,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .core import atomic_path, check_choice, check_int, make_generator, read_json, write_json
+from .base import atomic_path, check_choice, check_int, read_json, write_json
+from .core import make_generator
 from .config import SCORES
 from .images import comparison_grid
 from .judges import NUDENET_CLASSES, NUDITY_THRESHOLD, NudityDetector

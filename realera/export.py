@@ -9,8 +9,8 @@ from pathlib import Path
 
 import torch
 
-from .core import (atomic_path, canonical_safetensors, check_choice, check_finite, check_int, check_number,
-                          cross_attention_projections, is_sdxl, model_identity)
+from .base import atomic_path, canonical_safetensors, check_choice, check_int, check_number
+from .core import check_finite, cross_attention_projections, is_sdxl, model_identity
 from .closed_form import POOLED_LAYER, ClosedFormEdit, pooled_layer
 from .config import DEFAULT_TOL, EXPORT_FORMATS, LORA_FILE
 from .erase import check_erased, completion_hash, is_erased

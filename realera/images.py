@@ -5,7 +5,8 @@
 # %% ../nbs/00c_images.ipynb #eac9c237
 from __future__ import annotations
 
-from .core import check_int, check_number, make_generator
+from .base import check_int, check_number
+from .core import make_generator
 
 # %% auto #0
 __all__ = ['generate_images', 'comparison_grid']

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, asdict, replace
 
 import torch
 
-from .core import check_int, check_number, concept_pair, encode_prompts
+from .base import check_int, check_number
+from .text import concept_pair, encode_prompts
 from .config import ACCEPT_RULES, SamplingConfig, check_cosines
 
 # %% auto #0

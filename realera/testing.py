@@ -12,7 +12,7 @@ import torch
 try: from transformers.convert_slow_tokenizer import bytes_to_unicode             # transformers 5
 except ImportError: from transformers.models.clip.tokenization_clip import bytes_to_unicode   # 4.x
 
-from .core import atomic_path
+from .base import atomic_path
 
 # %% auto #0
 __all__ = ['TOKENIZER_CORPUS', 'TOKENIZER_DIR', 'SD14_UNET_CONFIG', 'CLIP_L14_TEXT_CONFIG', 'SD21_UNET_CONFIG',

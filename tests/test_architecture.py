@@ -70,7 +70,7 @@ def test_the_checker_sees_a_cycle(tmp_path, monkeypatch):
     assert g == {"realera.a": {"realera.b"}, "realera.b": {"realera.a"}}
 
 BASE = {"realera.base": set(), "realera.config": {"realera.base"}, "realera.settings": {"realera.base"}}
-FLOOR0 = ["realera.core", "realera.testing", "realera.settings", "realera.images"]
+FLOOR0 = ["realera.core", "realera.text", "realera.testing", "realera.settings", "realera.images"]
 
 @pytest.mark.parametrize("low", sorted(BASE))
 def test_the_torch_free_floor_imports_only_below_it(low):
@@ -78,8 +78,8 @@ def test_the_torch_free_floor_imports_only_below_it(low):
     assert graph()[low] == BASE[low], graph()[low]
 
 @pytest.mark.parametrize("low", FLOOR0)
-def test_floor_zero_imports_only_core(low):
-    assert graph()[low] <= {"realera.core", "realera.base", "realera.config"}, graph()[low]
+def test_floor_zero_imports_only_core_and_text(low):
+    assert graph()[low] <= {"realera.core", "realera.text", "realera.base", "realera.config"}, graph()[low]
 
 def test_the_help_path_imports_no_heavy_library():
     "`realera --help` and every command's help: base, config, settings and fastcore, never torch (it costs seconds)."

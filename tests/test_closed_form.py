@@ -3,8 +3,8 @@ import pytest, torch
 from diffusers import UNet2DConditionModel
 from realera.closed_form import (ClosedFormEdit, ClosedFormFitter, closed_form_edit, load_edited_weights,
                                  solve_closed_form)
-from realera.core import (concept_span, cross_attention_projections, encode_prompts, make_generator,
-                          text_encoder_fingerprint)
+from realera.core import cross_attention_projections, make_generator, text_encoder_fingerprint
+from realera.text import concept_span, encode_prompts
 from realera.testing import tiny_pipeline
 
 def _objective(W, W0, E, Es, P, lam1, ridge):

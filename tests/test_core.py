@@ -1,8 +1,8 @@
 "Plumbing of realera.core and realera.testing: spans, encodings, loading, round trips."
 import pytest, torch
 from diffusers import StableDiffusionPipeline
-from realera.core import (TokenSpan, concept_span, cross_attention_projections, encode_prompts, load_pipeline,
-                          make_generator, tokenize)
+from realera.core import cross_attention_projections, load_pipeline, make_generator
+from realera.text import TokenSpan, concept_span, encode_prompts, tokenize
 from realera.testing import tiny_pipeline, tiny_tokenizer
 
 @pytest.mark.parametrize("prompt,concept,n", [("a portrait of Tom Cruise", "Tom Cruise", 2),

@@ -68,7 +68,7 @@ def test_the_folders_the_readme_commands_write_are_ignored(tmp_path):
 def test_the_readme_time_table_quotes_its_measurement():
     """The README's time table carries the figures `bench/readme_times.py` measured
     (realera/assets/results/readme_times.json)."""
-    from realera.core import stored_result
+    from realera.base import stored_result
     lines = (ROOT/"README.md").read_text().splitlines()
     for r in stored_result("readme_times.json")["rows"]:
         row = [l for l in lines if l.startswith((f"| `{r['command']}` |", f"| {r['command']} |"))]

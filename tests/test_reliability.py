@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest, torch
 
 from realera.align import AlignConfig
-from realera.core import folder_lock, make_generator, encode_prompts
+from realera.base import folder_lock
+from realera.core import make_generator
+from realera.text import encode_prompts
 from realera.erase import COMPLETE, LORA_FILE, EraseConfig, check_erased, erase, load_erased
 from realera.images import generate_images
 from realera.testing import tiny_pipeline

@@ -115,7 +115,7 @@ def test_pairs_share_direction_and_anchor_radius():
         mine_neighbor_pairs(e, es[:2], 3, 2.0, 0.999, 0.3, 0.5)
 
 def test_prompt_level_functions(pipe):
-    from realera.core import encode_prompts, concept_span
+    from realera.text import encode_prompts, concept_span
     emb, anc = encode_prompts(pipe, ["a portrait of tom cruise", "a portrait of a man"])
     pos = concept_span(pipe.tokenizer, "a portrait of tom cruise", "tom cruise").positions()
     cfg = SamplingConfig(m=5, n=4)

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core import EMBEDDED_MODEL, atomic_dir, check_choice, load_pipeline, quiet_loading
+from ..base import EMBEDDED_MODEL, atomic_dir, check_choice
+from ..core import load_pipeline, quiet_loading
 from ..settings import SETTINGS_FILE
 from ..sampling import SamplingConfig, classify_prompts, concept_neighborhood
 from .data import ANCHOR, CLASSES, NONE, general_names, to_tensor
