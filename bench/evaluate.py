@@ -8,7 +8,8 @@ import argparse, tempfile, time
 import torch
 
 from realera.core import check_dtype
-from realera.evaluate import cifar10_protocol, run_protocol
+from realera.evaluate import run_protocol
+from realera.protocols import cifar10_protocol
 from realera.judges import CLIPClassifier
 from realera.testing import CLIP_L14_TEXT_CONFIG, SD14_UNET_CONFIG, tiny_clip, tiny_pipeline, tiny_tokenizer
 

@@ -34,7 +34,7 @@ each) and process 0 gathers (`realera.benchmark.run_sharded`).
 import argparse, hashlib, json, shlex, sys, time
 from pathlib import Path
 import torch
-from realera.evaluate import WORLD_CONTEXTS
+from realera.protocols import WORLD_CONTEXTS
 from realera.base import atomic_path, write_json
 from realera.benchmark import (METHODS, method_rows, TEST_CLASSES, benchmark_grid, erasure_benchmark, fidelity_into,
                                fidelity_note, grid_fingerprint, merge_into, run_sharded)

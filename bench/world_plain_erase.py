@@ -11,7 +11,8 @@ import torch
 from realera.closed_form import DEFAULT_PRESERVE
 from realera.core import load_pipeline
 from realera.erase import erase
-from realera.evaluate import run_protocol, world_protocol
+from realera.evaluate import run_protocol
+from realera.protocols import world_protocol
 from realera.judges import WorldClassifier
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ from .closed_form import load_edited_weights
 from .erase import VARIANTS, EraseConfig, erase
 from .images import comparison_grid
 from .judges import WorldClassifier
-from .evaluate import GROUPS, WORLD_TEMPLATE, Protocol, fidelity, run_protocol, world_protocol
+from .evaluate import run_protocol
+from .fidelity import fidelity
+from .protocols import GROUPS, WORLD_TEMPLATE, Protocol, world_protocol
 from .world.data import ASSOCIATED_TRAIN, CLASSES, COLORS, SIZES, draw_masked, to_tensor
 from .world.data import TEMPLATES as WORLD_TEMPLATES
 from .world.model import WORLD_DIR, load_classifier, load_world

@@ -28,8 +28,7 @@ from .align import (ADAPTER, AlignTask, Trajectory, add_lora, align_noise, ancho
 
 # %% auto #0
 __all__ = ['completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase', 'is_erased',
-           'erase', 'protected_texts', 'discovered_pairs', 'check_erased', 'load_erased', 'save_fused_pipeline',
-           'concept_residue']
+           'erase', 'protected_texts', 'discovered_pairs', 'check_erased', 'load_erased', 'save_fused_pipeline']
 
 # %% ../nbs/03a_erase.ipynb #e790c77f
 def _run_settings(concepts, anchors, preserve, config: EraseConfig, model: dict | None = None) -> dict:
@@ -391,18 +390,3 @@ def save_fused_pipeline(pipe, out) -> Path:
 def _save_pretrained(pipe, dest: Path) -> None:
     with atomic_dir(dest) as tmp: pipe.save_pretrained(tmp, safe_serialization=True)
 
-@torch.no_grad()
-def concept_residue(original, erased, prompt: str, anchor: str = "", n: int = 8, seed: int = 0,
-                    pooled: str = "prompt") -> float:
-    """How much of `prompt` survives in `erased`'s noise prediction, over `n` random (z_t, t): the mean of
-    ‖ε_erased(prompt) − ε_orig(anchor)‖ / ‖ε_orig(prompt) − ε_orig(anchor)‖ (1: untouched, 0: the anchor's
-    prediction). SDXL, `pooled`: which pooled embedding `erased` gets: the prompt's (what generation gives it) or
-    the anchor's (`"anchor"`: what it would predict were the pooled path erased perfectly)."""
-    if pooled not in ("prompt", "anchor"): raise ValueError(f"pooled must be 'prompt' or 'anchor', got {pooled!r}")
-    (c, a), pp = encode_text(original, [prompt, anchor])
-    z, t = noise_draws(original, n, seed)
-    rep = lambda x: None if x is None else x.expand(n, *x.shape)
-    pc, pa = (None, None) if pp is None else (pp[0], pp[1])
-    e_a, e_c = unet_eps(original, rep(a), rep(pa), z, t), unet_eps(original, rep(c), rep(pc), z, t)
-    e_x = unet_eps(erased, rep(c), rep(pc if pooled == "prompt" else pa), z, t)
-    return ((e_x - e_a).flatten(1).norm(dim=1) / (e_c - e_a).flatten(1).norm(dim=1)).mean().item()

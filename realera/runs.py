@@ -19,8 +19,9 @@ from .align import check_precision
 from .discover import read_candidates
 from .erase import check_erased, completion_hash, erase, load_erased, resolve_erase
 from .judges import NudityDetector, judge_version, make_judge
-from .evaluate import (check_fid_features, compare_images, evaluation_grid, fid_features, generate_missing,
-                              make_protocol, reference_files, run_protocol, summary_table)
+from .evaluate import evaluation_grid, generate_missing, run_protocol, summary_table
+from .fidelity import check_fid_features, compare_images, fid_features, reference_files
+from .protocols import make_protocol
 from .attack import attack, default_prompts, plain_prompt, protocol_judge, read_prompts
 
 # %% auto #0

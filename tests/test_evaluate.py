@@ -2,9 +2,9 @@
 import importlib.util, json, os, subprocess
 import pytest, torch
 
-from realera.evaluate import (PromptSpec, Protocol, artist_protocol, celebrity_protocol, cifar10_protocol,
-                              coco_protocol, eval_data, harmonic_score, make_protocol, nudity_protocol, run_protocol,
-                              summarize, summary_table)
+from realera.evaluate import harmonic_score, run_protocol, summarize, summary_table
+from realera.protocols import (PromptSpec, Protocol, artist_protocol, celebrity_protocol, cifar10_protocol,
+                               coco_protocol, eval_data, make_protocol, nudity_protocol)
 from realera.judges import NUDENET_CLASSES, CLIPClassifier, NudityDetector
 from realera.testing import tiny_clip, tiny_pipeline
 
