@@ -15,7 +15,7 @@ class's name uses.
 import argparse, json, tempfile, time
 from pathlib import Path
 import torch
-from realera.benchmark import TEST_CLASSES, TUNING_CLASSES
+from realera.methods import TEST_CLASSES, TUNING_CLASSES
 from realera.discover import DiscoverConfig, discover, read_candidates
 from realera.settings import model_settings, preserve_prompts
 from realera.world.data import ANCHOR, CLASSES, general_names

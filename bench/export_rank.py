@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from realera.benchmark import TEST_CLASSES, TUNING_CLASSES
+from realera.methods import TEST_CLASSES, TUNING_CLASSES
 from realera.tables import export_rank_table
 from realera.base import my_share, processes, read_json, write_json
 from realera.erase import EraseConfig, erase, load_erased

@@ -23,7 +23,7 @@ import torch
 
 from realera.attack import (ATTACKS, AttackConfig, attack, attack_figure, attack_table, default_prompts, merge_attacks,
                             plain_prompt, protocol_judge)
-from realera.benchmark import TEST_CLASSES, apply_method, method_rows
+from realera.methods import TEST_CLASSES, apply_method, method_rows
 from realera.statistics import bootstrap_rows
 from realera.base import atomic_path, marker_state, my_share, processes, read_json, write_json
 from realera.settings import model_settings

@@ -36,8 +36,9 @@ from pathlib import Path
 import torch
 from realera.protocols import WORLD_CONTEXTS
 from realera.base import atomic_path, write_json
-from realera.benchmark import (METHODS, method_rows, TEST_CLASSES, benchmark_grid, erasure_benchmark, fidelity_into,
-                               fidelity_note, grid_fingerprint, merge_into, run_sharded)
+from realera.benchmark import (benchmark_grid, erasure_benchmark, fidelity_into, fidelity_note, grid_fingerprint,
+                               merge_into, run_sharded)
+from realera.methods import METHODS, method_rows, TEST_CLASSES
 from realera.tables import benchmark_report
 
 QUICK = dict(classes=["square"], methods=["original", "closed form (variant 1)", "UCE (2023 recipe)"], n=2, n_other=1,

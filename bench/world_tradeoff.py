@@ -20,8 +20,9 @@ launch --multi_gpu --num_processes N` shares the cells out, as world_erase.py.
 import argparse, json, time
 from pathlib import Path
 import torch
-from realera.benchmark import (TRADEOFF_KNOBS, TUNING_CLASSES, erasure_benchmark, fidelity_into, fidelity_note,
-                               merge_into, run_sharded, tradeoff_rows)
+from realera.benchmark import (TRADEOFF_KNOBS, erasure_benchmark, fidelity_into, fidelity_note, merge_into,
+                               run_sharded, tradeoff_rows)
+from realera.methods import TUNING_CLASSES
 from realera.tables import tradeoff_figure, tradeoff_table
 
 def main():

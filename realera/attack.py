@@ -173,8 +173,8 @@ def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, 
     opt, losses = torch.optim.Adam(advs, lr=config.lr, **({"weight_decay": 0.1} if typed else {})), []
     nearest = lambda: allowed[sum(F.normalize(a.detach(), dim=-1) @ F.normalize(t[allowed].float(), dim=-1).T
                                   for a, t in zip(advs, tables)).argmax(-1).cpu()]
-    marks, snapshots = set(
-        np.linspace(0, config.iterations, config.curve + 1)[1:].round().astype(int).tolist()) if typed else set(), []
+    steps = np.linspace(0, config.iterations, config.curve + 1)[1:].round().astype(int).tolist()
+    marks, snapshots = set(steps) if typed else set(), []
     x0 = latents.to(unet.device, unet.dtype)
     added = lambda pooled, n: added_cond(pooled, sdxl_time_ids(pipe), n, x0)   # SDXL's pooled embedding and time ids
     with _frozen(unet, *encs), ExitStack() as hooks:
@@ -382,8 +382,8 @@ def _pooled_rows(records: dict) -> dict:
         first = [next(iter(c.values())) for c in by_class.values() if c]
         row = {"no_attack": _pooled_rate([r["no_attack"] for r in first]) if first else None}
         for m in ATTACKS:
-            row[m] = _pooled_rate([c[m]["asr"] for c in by_class.values() if m in c]) if any(
-                m in c for c in by_class.values()) else None
+            rates = [c[m]["asr"] for c in by_class.values() if m in c]
+            row[m] = _pooled_rate(rates) if rates else None
         hard = [c["soft"]["hard"] for c in by_class.values() if "soft" in c]
         row["hard"] = _pooled_rate(hard) if hard else None
         rows[label] = row

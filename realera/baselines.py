@@ -79,8 +79,8 @@ def uce_edit(pipe, concepts: list[str] | str, guides: list[str] | str | None = N
     concepts = [concepts] if isinstance(concepts, str) else list(concepts)
     if not concepts or not all(isinstance(c, str) and c.strip() for c in concepts):
         raise ValueError(f"concepts must be a non-empty list of non-empty strings, got {concepts!r}")
-    guides = [r.guide] * len(concepts) if guides is None else [guides] * len(concepts) if isinstance(
-        guides, str) else list(guides)
+    if guides is None or isinstance(guides, str): guides = [r.guide if guides is None else guides] * len(concepts)
+    else: guides = list(guides)
     if len(guides) != len(concepts):
         raise ValueError(f"{len(guides)} guides for {len(concepts)} concepts: give one, or one per concept")
     retain = list(dict.fromkeys(([""] if r.retain_empty else []) + list(preserve or [])))

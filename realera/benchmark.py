@@ -5,7 +5,6 @@
 # %% ../nbs/06a_benchmark.ipynb #16556ed2
 from __future__ import annotations
 import random, shutil, time
-from dataclasses import dataclass
 from typing import Callable
 from pathlib import Path
 
@@ -13,213 +12,27 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .base import write_json
-from .settings import anchor_prompt, model_settings, preserve_prompts
-from .closed_form import DEFAULT_PRESERVE
+from .settings import model_settings
 from .statistics import COLUMNS, FIDELITY_COLUMNS, HIT_COLUMNS
 from .base import as_json, check_choice, check_int, library_versions, marker_state, processes, read_json
-from .baselines import ACConfig, ESDConfig, SLDPipeline, SPEEDConfig, ac_erase, esd_erase, speed_edit, uce_edit
-from .attention_baselines import FMNConfig, MACEConfig, fmn_erase, mace_erase
-from .closed_form import load_edited_weights
-from .erase import VARIANTS, EraseConfig, erase
+from .methods import (METHODS, PRESERVE, TEST_CLASSES, apply_method, check_method_params, is_seeded,
+                             method_rows)
 from .images import comparison_grid
 from .judges import WorldClassifier
 from .evaluate import run_protocol
 from .fidelity import fidelity
 from .protocols import GROUPS, WORLD_TEMPLATE, Protocol, world_protocol
-from .world.data import ASSOCIATED_TRAIN, CLASSES, COLORS, SIZES, draw_masked, to_tensor
-from .world.data import TEMPLATES as WORLD_TEMPLATES
+from .world.data import CLASSES
 from .world.model import WORLD_DIR, load_classifier, load_world
 
 # %% auto #0
-__all__ = ['PRESERVE', 'METHODS', 'METHOD_PARAMS', 'TUNING_CLASSES', 'TEST_CLASSES', 'KINDS', 'TRADEOFF_KNOBS', 'MANY_METHODS',
-           'method_rows', 'MethodKind', 'is_seeded', 'apply_method', 'erasure_benchmark', 'run_sharded',
-           'merge_results', 'merge_fidelity', 'fidelity_rerun', 'merge_into', 'fidelity_into', 'fidelity_note',
-           'benchmark_grid', 'grid_fingerprint', 'fingerprint_distance', 'tradeoff_rows', 'many_concepts_sets']
-
-# %% ../nbs/06a_benchmark.ipynb #95e2d57f
-PRESERVE = ("world", "generic")
-METHODS = {"original": "original", "UCE (2023 recipe)": "uce-2023", "UCE (2025 recipe)": "uce-2025", "SPEED": "speed",
-           "MACE": "mace", "AC": "ac", "FMN": "fmn", "ESD-x": "esd-x", "ESD-u": "esd-u",
-           "SLD (weights unchanged)": "sld", "closed form (variant 1)": "1", "+ noise alignment (variant 2)": "2",
-           "+ neighbor mining (variant 3)": "3", "RealEra (full)": "full", "model-aware neighbourhood": "aware"}
-# each baseline's own settings on the world, chosen by H_o on the tuning classes (the trade-off sweep below; ESD's lr
-# by its
-# own sweep); UCE keeps its recipes' preserve weight (the best of the sweep); RealEra's settings are the world's
-# realera.json
-METHOD_PARAMS = {"ESD-x": dict(steps=200, lr=1e-3), "ESD-u": dict(steps=200, lr=1e-4),
-                 "SLD (weights unchanged)": dict(preset="max"), "AC": dict(lr=3e-3), "FMN": dict(lr=3e-5),
-                 "MACE": dict(lamb=100.0)}
-TUNING_CLASSES = ["circle", "triangle", "cross", "stripes", "dots"]    # defaults are chosen here
-TEST_CLASSES = ["square", "star", "ring", "diamond", "checkerboard"]    # tables are reported here
-
-def _slug(method: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in method.lower()).strip("_")
-
-def method_rows(methods: list[str] | None = None, params: dict | None = None, extra: dict | None = None) -> dict:
-    """Benchmark rows, label → (kind, settings): each of `methods` (keys of METHODS, default all) at METHOD_PARAMS
-    updated by `params[label]`, then `extra`: label → (method, settings), a method under its own label with other
-    settings."""
-    methods = list(METHODS if methods is None else methods)
-    bad = [m for m in methods + [m for m, _ in (extra or {}).values()] if m not in METHODS]
-    if bad: raise ValueError(f"unknown methods {bad}; allowed: {list(METHODS)}")
-    return {**{m: (METHODS[m], {**METHOD_PARAMS.get(m, {}), **(params or {}).get(m, {})}) for m in methods},
-            **{label: (METHODS[m], {**METHOD_PARAMS.get(m, {}), **ps}) for label, (m, ps) in (extra or {}).items()}}
-
-def _kept(settings, concepts: list[str], preserve: str) -> list[str]:
-    """The preserve list a baseline keeps: the world's own (the user's list, less the erased classes), or the generic
-    one."""
-    return preserve_prompts(settings, concepts) if preserve == "world" else list(DEFAULT_PRESERVE)
-
-def _only(*allowed):
-    "A check that refuses parameters outside `allowed`."
-    def check(kind, params, settings):
-        bad = set(params) - set(allowed)
-        if bad: raise ValueError(f"unknown {kind} parameters {sorted(bad)}; allowed: {sorted(allowed)}")
-    return check
-
-def _check_speed(kind, params, settings):
-    SPEEDConfig(**{k: v for k, v in params.items() if k != "anchor"})
-    if not isinstance(params.get("anchor", ""), str):
-        raise ValueError(f"SPEED's anchor must be a string, got {params['anchor']!r}")
-
-# %% ../nbs/06a_benchmark.ipynb #d0a91e97
-# every erase below: (pipe, kind, concepts: the classes erased, names: those and the extra names, params, seed,
-# settings, preserve)
-def _realera(pipe, kind, concepts, names, ps, seed, settings, preserve):
-    # extra names are one concept's neighbourhood, erased with it at its λ1 (lam1_scaling "none", as measured below);
-    # several
-    # classes keep the default (λ1 × k, 03a); force: the extra names are not among the world's classes, the user
-    # vouches for them
-    extra = len(names) > len(concepts)
-    # None: the world's own list
-    erase(pipe, names, preserve=None if preserve == "world" else DEFAULT_PRESERVE,
-          config=EraseConfig.for_model(settings, kind,
-                                       **{**({"lam1_scaling": "none"} if extra else {}), **ps, "seed": seed}),
-          progress=False, force=extra)
-
-def _uce(pipe, kind, concepts, names, ps, seed, settings, preserve):   # the concepts' own text onto its recipe's guide
-    uce_edit(pipe, names, preserve=_kept(settings, concepts, preserve), recipe=kind.removeprefix("uce-"),
-             **ps).apply(pipe)
-
-# its instance recipe: the names onto '' (`anchor`)
-def _speed(pipe, kind, concepts, names, ps, seed, settings, preserve):
-    ps = dict(ps)
-    anchor, cfg = ps.pop("anchor", ""), SPEEDConfig(**{**ps, "seed": seed})
-    edit = speed_edit(pipe, names, anchor, retain=_kept(settings, concepts, preserve), cfg=cfg, progress=False)
-    load_edited_weights(pipe.unet, edit)
-
-def _esd(pipe, kind, concepts, names, ps, seed, settings, preserve):
-    esd_erase(pipe, concepts[0], ESDConfig(method=kind[-1], seed=seed, **ps), progress=False)
-
-# onto the world's anchor, on its own drawings of it
-def _ac(pipe, kind, concepts, names, ps, seed, settings, preserve):
-    anchor = anchor_prompt(settings) or " "
-    ac_erase(pipe, WORLD_TEMPLATE.format(concepts[0]), anchor, ACConfig(**{**ps, "seed": seed}), progress=False)
-
-# the class's tokens in the caption, on its drawings
-def _fmn(pipe, kind, concepts, names, ps, seed, settings, preserve):
-    fmn_erase(pipe, concepts[0], FMNConfig(**{**ps, "seed": seed}), templates=[WORLD_TEMPLATE], progress=False)
-
-_WORLD_MAPPING = "background"   # MACE's mapping word on the world (the word of its empty canvas, as "street" for bird)
-
-def _mace_world_templates(seed: int = 0) -> list[str]:
-    """MACE's prompt set in the world's words: each of the world's caption templates, its colours and sizes drawn from
-    `seed`."""
-    rng = random.Random(seed)
-    return [t.format(name="{}", color=rng.choice(list(COLORS)), size=rng.choice(SIZES), bg=rng.choice(list(COLORS)))
-            for t in WORLD_TEMPLATES]
-
-# %% ../nbs/06a_benchmark.ipynb #6a0990bc
-def _mace_world_data(pipe, cls: str, n: int, seed: int = 0) -> tuple:
-    """`n` of the world's own drawings of `cls` as latents (its VAE's means, scaled) with their exact masks
-    (`draw_masked`)."""
-    import torch
-    ims, masks = zip(*(draw_masked(cls, random.Random(seed * 1000 + k)) for k in range(n)))
-    x = to_tensor(np.stack([np.asarray(im) for im in ims])).to(pipe.vae.device, pipe.vae.dtype)
-    with torch.no_grad(): z = pipe.vae.encode(x).latent_dist.mean * pipe.vae.config.scaling_factor
-    return z.to(pipe.unet.dtype), torch.from_numpy(np.stack(masks))
-
-def _check_mace(kind, params, settings):
-    MACEConfig(**{k: v for k, v in params.items() if k != "mapping"})
-    if not isinstance(params.get("mapping", _WORLD_MAPPING), str):
-        raise ValueError(f"MACE's mapping must be a string, got {params['mapping']!r}")
-
-def _mace(pipe, kind, concepts, names, ps, seed, settings, preserve):   # the world's masks unless mask= says otherwise
-    ps = dict(ps)
-    mapping, cfg = ps.pop("mapping", _WORLD_MAPPING), MACEConfig(**{"mask": "world", **ps, "seed": seed})
-    data = None
-    # each class's own drawings; an extra name (not a class) is drawn as the class it belongs to
-    if cfg.mask == "world":
-        drawn = {c: _mace_world_data(pipe, c, cfg.concept_images, seed) for c in concepts}
-        data = [drawn.get(name, drawn[concepts[0]]) for name in names]
-    mace_erase(pipe, names, mapping, cfg, templates=_mace_world_templates(seed), data=data, progress=False,
-               preserve=_kept(settings, concepts, preserve) if cfg.preserve_scale else None)
-
-@dataclass(frozen=True)
-class MethodKind:
-    """How the benchmark runs one kind of method: its parameter check (before any work), its erase, and two facts about
-    it."""
-    check: Callable      # (kind, params, world settings) → raises on parameters that do not fit
-    # (pipe, kind, concepts, names, params, seed, settings, preserve) → a wrapping pipeline, or None (in place)
-    run: Callable
-    seeded: bool = False   # whether its erase depends on its seed (one run per erase seed; else one run)
-    takes_also: bool = False   # whether it erases more names with the class (`params["also"]`)
-    takes_many: bool = False   # whether it erases several classes at once (a benchmark class "ring+star")
-
-_variant = lambda seeded: MethodKind(lambda k, p, s: EraseConfig.for_model(s, k, **p), _realera, seeded, True, True)
-
-# %% ../nbs/06a_benchmark.ipynb #e9065405
-KINDS = {
-    "original": MethodKind(_only(), lambda *a: None, takes_many=True),
-    **{
-        f"uce-{r}": MethodKind(_only("preserve_scale", "lam"), _uce, takes_also=True, takes_many=True)
-        for r in ("2023", "2025")
-    },
-    "speed": MethodKind(_check_speed, _speed, True, True, True),  # seeded: DPA's noise, IEC's k-means
-    **{f"esd-{m}": MethodKind(lambda k, p, s: ESDConfig(method=k[-1], **p), _esd, True) for m in ("x", "u")},
-    "ac": MethodKind(lambda k, p, s: ACConfig(**p), _ac, True),
-    "fmn": MethodKind(lambda k, p, s: FMNConfig(**p), _fmn, True),
-    "mace": MethodKind(_check_mace, _mace, True, True, True),
-    "sld": MethodKind(
-        _only(
-            "preset", "sld_guidance_scale", "sld_warmup_steps", "sld_threshold", "sld_momentum_scale", "sld_mom_beta"
-        ),
-        lambda pipe, kind, concepts, names, ps, *a: SLDPipeline(pipe, concepts[0], **ps),
-    ),
-    **{v: _variant(v != "1") for v in VARIANTS},
-}   # realera: alignment, mining and discovery draw from the seed
-
-def is_seeded(kind: str) -> bool:
-    "Whether a method's erase depends on its seed (ESD, AC, FMN, SPEED, RealEra with alignment, mining or discovery)."
-    return KINDS[kind].seeded
-
-def _check_params(kind: str, params: dict, settings, many: bool = False) -> None:
-    "Fail before any work if `params` do not fit the method `kind` (`many`: it is to erase several classes at once)."
-    check_choice("method kind", kind, KINDS)
-    if many and not KINDS[kind].takes_many:
-        raise ValueError(f"method kind {kind!r} erases one class at a time; several at once: "
-                         f"{sorted(k for k, m in KINDS.items() if m.takes_many)}")
-    also = params.get("also", [])
-    names = isinstance(also, (list, tuple)) and all(isinstance(a, str) and a.strip() for a in also)
-    if also and (not KINDS[kind].takes_also or not (names or also == "associated")):
-        raise ValueError("'also' (more names to erase with the class) takes a list of names or 'associated' (the "
-                         "class's trained "
-                         f"associated names), for {sorted(k for k, m in KINDS.items() if m.takes_also)}; got "
-                         f"{also!r} for {kind!r}")
-    KINDS[kind].check(kind, {k: v for k, v in params.items() if k != "also"}, settings)
-
-def apply_method(pipe, kind: str, cls: str, params: dict, seed: int, settings, preserve: str = "world"):
-    """`pipe` with `cls` erased by method `kind` (a key of KINDS) with `params`; SLD returns a wrapping pipeline.
-    `cls`: one class, or several joined by '+' ("ring+star"), erased together by the kinds that take several
-    (`takes_many`). `params["also"]`: more names erased with the class (a user who knows some of its associations),
-    for the kinds that take them; `"associated"` stands for the class's trained associated names (ASSOCIATED_TRAIN),
-    leaving the held-out one as the test."""
-    params = dict(params)
-    also = params.pop("also", [])
-    concepts = cls.split("+")
-    names = concepts + list(ASSOCIATED_TRAIN[cls] if also == "associated" else also)
-    return KINDS[kind].run(pipe, kind, concepts, names, params, seed, settings, preserve) or pipe
+__all__ = ['TRADEOFF_KNOBS', 'MANY_METHODS', 'erasure_benchmark', 'run_sharded', 'merge_results', 'merge_fidelity',
+           'fidelity_rerun', 'merge_into', 'fidelity_into', 'fidelity_note', 'benchmark_grid', 'grid_fingerprint',
+           'fingerprint_distance', 'tradeoff_rows', 'many_concepts_sets']
 
 # %% ../nbs/06a_benchmark.ipynb #d459fd53
+def _slug(method: str) -> str: return "".join(ch if ch.isalnum() else "_" for ch in method.lower()).strip("_")
+
 def _only_groups(p: Protocol, groups: list[str] | None) -> Protocol:
     """`p` with only the prompts of `groups` (all when None): each prompt's images are drawn in batches of its own, so
     the same bytes."""
@@ -301,7 +114,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
         if kind not in METHODS.values():
             raise ValueError(f"row {label!r}: method kind must be one of {list(METHODS.values())}, got {kind!r}")
         # bad settings fail before any work
-        _check_params(kind, ps, settings_of_world, many=any("+" in c for c in classes))
+        check_method_params(kind, ps, settings_of_world, many=any("+" in c for c in classes))
     out = Path(out)
     # the tables' one template: as before
     settings = dict(n=n, n_other=n_other, steps=steps, guidance_scale=guidance_scale, seed=seed, preserve=preserve,
@@ -323,9 +136,9 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     cells = [(c, label, s) for c in classes for label, (kind, _) in rows.items()
              for s in range(seeds if is_seeded(kind) else 1)]
     i, k = shard
-    clf, result = WorldClassifier(load_classifier(world)), dict(
-        settings=settings, rows={l: list(r) for l, r in rows.items()}, classes=classes, seeds=seeds, cells={},
-        versions=library_versions())
+    clf = WorldClassifier(load_classifier(world))
+    result = dict(settings=settings, rows={l: list(r) for l, r in rows.items()}, classes=classes, seeds=seeds,
+                  cells={}, versions=library_versions())
     cell_dir = lambda c, label, s: out/c/_slug(label)/f"seed{s}"
     todo = sum(j % k == i and not (cell_dir(*cell)/"cell.json").exists() for j, cell in enumerate(cells))
     bar = tqdm(total=todo, desc="benchmark cells" + (f" (process {i} of {k}: its share)" if k > 1 else ""),

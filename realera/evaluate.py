@@ -158,7 +158,7 @@ def run_protocol(protocol: Protocol, out, pipe=None, *, classifier=None, detecto
     write_json(Path(out)/"summary.json", summary)
     return summary
 
-# %% ../nbs/05a_evaluate.ipynb #5ce33aeb
+# %% ../nbs/05a_evaluate.ipynb #907dc3f4
 def protocol_files(folder, protocol: Protocol, n: int, seed: int, groups=GROUPS) -> list[Path]:
     """The image files `run_protocol` wrote in `folder` for the prompts of `groups`, in its order (each checked to
     exist)."""
@@ -194,8 +194,8 @@ def summary_table(summaries: dict[str, dict]) -> str:
     head = head + [h for _, h in extra]
     rows = [r + [fmt(s.get(k)) for k, _ in extra] for r, s in zip(rows, summaries.values())]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
-    note = f"\n\n{first['protocol']}: {first.get('note', '')}" + (f"; {first['score']} accuracy" if first.get(
-        "score") else "")
+    note = f"\n\n{first['protocol']}: {first.get('note', '')}"
+    if first.get("score"): note += f"; {first['score']} accuracy"
     fid = next((s["fid_reference"] for s in summaries.values() if "fid_reference" in s), None)
     if fid: note += f"; FID against {fid['images']} reference images in {fid['features']} features"
     return "\n".join(lines) + note

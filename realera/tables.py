@@ -6,7 +6,7 @@
 from __future__ import annotations
 import numpy as np
 
-from .benchmark import TEST_CLASSES
+from .methods import TEST_CLASSES
 from .config import VARIANTS
 from .evaluate import bootstrap_mean
 from .statistics import (COLUMNS, FIDELITY_COLUMNS, STAT_COLUMNS, bootstrap_rows, fmt_interval, frechet_array,

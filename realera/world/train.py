@@ -164,8 +164,8 @@ def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: 
              + (-(match / match.sum(0, keepdim=True)) * logits.log_softmax(0)).sum(0).mean()
         pairs = [(c, k) for c, l in zip(b.captions, b.labels.tolist()) if (k := _canonical(c, l)) is not None]
         if pairs and cfg.synonym_margin > 0:
-            h = clip.text_model(
-                tok([p for pr in pairs for p in pr], padding=True, return_tensors="pt").input_ids)[0][:, 1:]
+            ids = tok([p for pr in pairs for p in pr], padding=True, return_tensors="pt").input_ids
+            h = clip.text_model(ids)[0][:, 1:]
             loss = loss + 10 * F.relu(cfg.synonym_margin - _rel_dist(h[0::2], h[1::2])).pow(2).mean()
         if cfg.clip_associated > 0:   # 16 associated names a step, each against its class name
             pick = [names[i] for i in torch.randperm(len(names), generator=g)[:16].tolist()]
