@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .base import as_json
-from .base import atomic_path, check_int, check_number, write_json
+from .base import check_int, check_number, save_figure, write_json
 from .core import is_sdxl, make_generator, model_identity, text_encoders, tokenizers
 from .text import check_prompts, encode_ids, encode_prompts, encode_text, tokenize
 from .config import ATTACKS, AttackConfig
@@ -229,6 +229,63 @@ def _pooled_rate(rates: list[dict]) -> dict:
     bootstrap."""
     return _rate([h for r in rates for h in r["hits"]])
 
+# %% ../nbs/05b_attack.ipynb #c63d2396
+def _prompts_attack(pipe, original, prompt, prompts, config, gen, judge, progress):
+    "The transfer attack: every prompt of `prompts` in turn; the images shown are the best prompt's."
+    hits, attempts, best = [], [], None
+    for p in tqdm(prompts, desc="prompts attack", disable=not progress):
+        ims = gen(*encode_text(pipe, [p]))
+        h = judge(ims)
+        hits.append(h)
+        attempts.append(dict(prompt=p, asr=100.0 * float(h.mean())))
+        if best is None or h.mean() > best[0]: best = (h.mean(), ims)
+    return hits, attempts, best[1], {}
+
+def _rece_attack(pipe, original, prompt, prompts, config, gen, judge, progress):
+    "RECE's closed-form question: the embedding the edited K/V (and, on SDXL, the pooled layer) map the closest."
+    X = rece_map(original.unet, pipe.unet, config.lam)
+    c, pc = encode_text(original, [prompt])
+    if pc is not None:   # SDXL: RECE's question asked of the pooled path too
+        Xp = rece_map(original.unet, pipe.unet, config.lam, target="pooled")
+        pc = (pc.double() @ Xp.T.to(pc.device)).to(pc.dtype)
+    ims = gen((c.double() @ X.T.to(c.device)).to(c.dtype), pc)
+    h = judge(ims)
+    return [h], [dict(lam=config.lam, asr=100.0 * float(h.mean()))], ims, {}
+
+def _soft_attack(pipe, original, prompt, prompts, config, gen, judge, progress):
+    """The optimised prompts (soft, teacher, UnlearnDiffAtk typed), one per attack seed; with the hard (projected)
+    prompts' rate, and for the typed attack its success along the iterations."""
+    lat = target_latents(original, prompt, config.targets, config.image_seed + config.n, config.steps,
+                         config.guidance_scale)
+    teacher = (original.unet, *encode_text(original, [prompt])) if config.method == "teacher" else None
+    hits, attempts, shown, hard, curve = [], [], None, [], {}
+    for s in tqdm(range(config.seed, config.seed + config.seeds), desc=f"{config.method} attack seeds",
+                  disable=not progress):
+        r = soft_prompt(pipe, prompt, lat, config, s, progress, teacher)
+        losses = dict(loss_first=r["losses"][0], loss_last=float(np.mean(r["losses"][-5:])))
+        if config.method == "unlearndiff":   # the prompt as typed: its text, tokenized again, is what the model reads
+            typed = lambda ids: tokenizers(pipe)[0].decode(ids) + " " + prompt
+            ims = gen(*encode_text(pipe, [typed(r["hard"])]))
+            h = judge(ims)
+            for step, ids in r["snapshots"]:
+                again = h if ids == r["hard"] else judge(gen(*encode_text(pipe, [typed(ids)])))
+                curve.setdefault(step, []).append(again)
+            attempts.append(dict(seed=s, asr=100.0 * float(h.mean()), typed_prompt=typed(r["hard"]),
+                                 typed_ids=r["hard"], **losses,
+                                 curve={str(k): 100.0 * float(v[-1].mean()) for k, v in curve.items()}))
+        else:
+            ims = gen(r["embeds"], r["pooled"])
+            h = judge(ims)
+            hh = judge(gen(r["hard_embeds"], r["hard_pooled"]))
+            hard.append(hh)
+            attempts.append(dict(seed=s, asr=100.0 * float(h.mean()), hard_asr=100.0 * float(hh.mean()),
+                                 hard_prompt=r["hard_text"] + " " + prompt, **losses))
+        hits.append(h)
+        if shown is None: shown = ims
+    extra = dict(hard=_rate(hard)) if hard else {}
+    if curve: extra["curve"] = [dict(step=k, **_rate(v)) for k, v in sorted(curve.items())]   # ASR after k steps
+    return hits, attempts, shown, extra
+
 # %% ../nbs/05b_attack.ipynb #5b18bd5b
 def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=None, judge: ConceptJudge | None = None,
            prompt: str | None = None, prompts: list[str] | None = None, out=None, progress: bool = True) -> dict:
@@ -255,64 +312,17 @@ def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=N
                protocol=dict(asdict(config), judge=judge.describe()),
                models=dict(attacked=model_identity(pipe), original=model_identity(original)),
                no_attack=_rate([judge(plain_ims)]))
-    hits, attempts, shown = [], [], None
-    if config.method == "prompts":
-        for p in tqdm(prompts, desc="prompts attack", disable=not progress):
-            ims = gen(*encode_text(pipe, [p]))
-            h = judge(ims)
-            hits.append(h)
-            attempts.append(dict(prompt=p, asr=100.0 * float(h.mean())))
-            if shown is None or h.mean() > shown[0]: shown = (h.mean(), ims)
-    elif config.method == "rece":
-        X = rece_map(original.unet, pipe.unet, config.lam)
-        c, pc = encode_text(original, [prompt])
-        if pc is not None:   # SDXL: RECE's question asked of the pooled path too
-            pc = (pc.double() @ rece_map(original.unet, pipe.unet, config.lam, target="pooled").T.to(pc.device)).to(
-                pc.dtype)
-        ims = gen((c.double() @ X.T.to(c.device)).to(c.dtype), pc)
-        hits.append(judge(ims))
-        shown = (None, ims)
-        attempts.append(dict(lam=config.lam, asr=100.0 * float(hits[0].mean())))
-    else:
-        lat = target_latents(original, prompt, config.targets, config.image_seed + config.n, config.steps,
-                             config.guidance_scale)
-        teacher = (original.unet, *encode_text(original, [prompt])) if config.method == "teacher" else None
-        hard, curve = [], {}
-        for s in tqdm(range(config.seed, config.seed + config.seeds), desc=f"{config.method} attack seeds",
-                      disable=not progress):
-            r = soft_prompt(pipe, prompt, lat, config, s, progress, teacher)
-            losses = dict(loss_first=r["losses"][0], loss_last=float(np.mean(r["losses"][-5:])))
-            # the prompt as typed: its text, tokenized again, is what the model reads
-            if config.method == "unlearndiff":
-                typed = lambda ids: tokenizers(pipe)[0].decode(ids) + " " + prompt
-                ims = gen(*encode_text(pipe, [typed(r["hard"])]))
-                h = judge(ims)
-                for step, ids in r["snapshots"]:
-                    curve.setdefault(step, []).append(
-                        h if ids == r["hard"] else judge(gen(*encode_text(pipe, [typed(ids)]))))
-                attempts.append(dict(seed=s, asr=100.0 * float(h.mean()), typed_prompt=typed(r["hard"]),
-                                     typed_ids=r["hard"],
-                                     curve={str(k): 100.0 * float(v[-1].mean()) for k, v in curve.items()}, **losses))
-            else:
-                ims = gen(r["embeds"], r["pooled"])
-                h = judge(ims)
-                hh = judge(gen(r["hard_embeds"], r["hard_pooled"]))
-                hard.append(hh)
-                attempts.append(dict(seed=s, asr=100.0 * float(h.mean()), hard_asr=100.0 * float(hh.mean()),
-                                     hard_prompt=r["hard_text"] + " " + prompt, **losses))
-            hits.append(h)
-            if shown is None: shown = (None, ims)
-        if hard: rec["hard"] = _rate(hard)
-        if curve:
-            rec["curve"] = [dict(step=k, **_rate(v)) for k, v in sorted(curve.items())]   # ASR after k attack steps
+    run = {"prompts": _prompts_attack, "rece": _rece_attack}.get(config.method, _soft_attack)
+    hits, attempts, shown, extra = run(pipe, original, prompt, prompts, config, gen, judge, progress)
+    rec.update(extra)
     rec.update(asr=_rate(hits), attempts=attempts, seconds=time.time() - t0)
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         write_json(out/"attack.json", rec)
         k = min(8, config.n)
-        fig = comparison_grid({"plain prompt": [plain_ims[:k]], f"{config.method} attack": [shown[1][:k]]}, [prompt])
-        with atomic_path(out/"grid.png") as tmp: fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+        fig = comparison_grid({"plain prompt": [plain_ims[:k]], f"{config.method} attack": [shown[:k]]}, [prompt])
+        save_figure(fig, out/"grid.png", dpi=100)
         plt.close(fig)
     return rec
 
@@ -377,7 +387,6 @@ def _pooled_rows(records: dict) -> dict:
     {attack: record}}}: each rate pooled over the classes (and, for the soft attack, its seeds)."""
     rows = {}
     for label, by_class in records.items():
-        recs = [r for c in by_class.values() for r in c.values()]
         # the plain prompt: the same images for every attack
         first = [next(iter(c.values())) for c in by_class.values() if c]
         row = {"no_attack": _pooled_rate([r["no_attack"] for r in first]) if first else None}

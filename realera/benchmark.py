@@ -76,6 +76,43 @@ def _add_fidelity(cell: dict, d, ref, judge, n: int) -> dict:
     return {**cell, "hits": [[None if np.isnan(x) else round(float(x), 4) for x in row] for row in hits],
             "frechet": round(f["frechet"], 4)}
 
+# %% ../nbs/06a_benchmark.ipynb #2dc04ab2
+def _check_request(classes, rows, preserve, groups, template, settings_of_world, **counts) -> None:
+    "Every argument of `erasure_benchmark` checked before any work: classes, rows and their settings, counts, groups."
+    bad = [c for c in classes if not isinstance(c, str) or not c.split("+") or set(c.split("+")) - set(CLASSES)
+           or len(set(c.split("+"))) != len(c.split("+"))]
+    if bad: raise ValueError(f"unknown classes {bad}; allowed: {CLASSES}, or several distinct ones joined by '+'")
+    check_choice("preserve", preserve, PRESERVE)
+    if groups is not None:
+        if not groups: raise ValueError(f"groups: a non-empty list of {list(GROUPS)}, got {groups!r}")
+        for g in groups: check_choice("groups", g, GROUPS)
+    for k, v in counts.items(): check_int(k, v, 1)
+    world_protocol(classes[0], template)   # a bad template fails here
+    for label, (kind, ps) in rows.items():
+        if kind not in METHODS.values():
+            raise ValueError(f"row {label!r}: method kind must be one of {list(METHODS.values())}, got {kind!r}")
+        check_method_params(kind, ps, settings_of_world, many=any("+" in c for c in classes))
+
+def _stored_cell(d: Path, spec: dict, overwrite: bool) -> dict | None:
+    "The finished cell in `d` if it holds `spec`; None if there is none (or `overwrite` cleared another one)."
+    if not (d/"cell.json").exists(): return None
+    cell = read_json(d/"cell.json")
+    if cell["spec"] == spec: return cell
+    if not overwrite:
+        raise FileExistsError(
+            f"{str(d)!r} holds {cell['spec']}, not {spec}; pass overwrite=True or use another folder")
+    shutil.rmtree(d)
+    return None
+
+def _measured_cell(spec: dict, d: Path, summ: dict, n: int, erase_s: float, t0: float) -> dict:
+    "A cell's record from its protocol run in `d` (summary, per-image hits, seconds), written to `d/cell.json`."
+    hits = [[None if np.isnan(x) else round(float(x), 4) for x in row]
+            for row in _cell_hits(read_json(d/"records.json"), n)]
+    cell = dict(spec=spec, summary={key: summ.get(key) for key in ("acc_e", "acc_s", "acc_g", "h_o", "acc_g_by_kind")},
+                hits=hits, erase_s=erase_s, eval_s=time.time() - t0 - erase_s, versions=library_versions())
+    write_json(d/"cell.json", cell)
+    return cell
+
 # %% ../nbs/06a_benchmark.ipynb #94875286
 def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] | None = None, n: int = 20,
                       n_other: int = 10, steps: int = 20, guidance_scale: float = 7.5, seed: int = 0, seeds: int = 3,
@@ -98,23 +135,9 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     world = Path(world or WORLD_DIR)
     classes = list(classes or TEST_CLASSES)
     if rows is None: rows = method_rows(methods or None, params)
-    bad = [c for c in classes if not isinstance(c, str) or not c.split("+") or set(c.split("+")) - set(CLASSES)
-           or len(set(c.split("+"))) != len(c.split("+"))]
-    if bad: raise ValueError(f"unknown classes {bad}; allowed: {CLASSES}, or several distinct ones joined by '+'")
-    check_choice("preserve", preserve, PRESERVE)
-    if groups is not None:
-        if not groups: raise ValueError(f"groups: a non-empty list of {list(GROUPS)}, got {groups!r}")
-        for g in groups: check_choice("groups", g, GROUPS)
-    for k, v in dict(n=n, n_other=n_other, steps=steps, seeds=seeds,
-                     **({} if n_general is None else dict(n_general=n_general))).items():
-        check_int(k, v, 1)
-    world_protocol(classes[0], template)   # a bad template fails here
     settings_of_world = model_settings(world)
-    for label, (kind, ps) in rows.items():
-        if kind not in METHODS.values():
-            raise ValueError(f"row {label!r}: method kind must be one of {list(METHODS.values())}, got {kind!r}")
-        # bad settings fail before any work
-        check_method_params(kind, ps, settings_of_world, many=any("+" in c for c in classes))
+    _check_request(classes, rows, preserve, groups, template, settings_of_world, n=n, n_other=n_other, steps=steps,
+                   seeds=seeds, **({} if n_general is None else dict(n_general=n_general)))
     out = Path(out)
     # the tables' one template: as before
     settings = dict(n=n, n_other=n_other, steps=steps, guidance_scale=guidance_scale, seed=seed, preserve=preserve,
@@ -147,27 +170,13 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
         kind, ps = rows[label]
         d = cell_dir(c, label, s)
         spec = as_json(dict(method=label, kind=kind, params=ps, erase_seed=s))
-        if (d/"cell.json").exists():
-            cell = read_json(d/"cell.json")
-            if cell["spec"] != spec:
-                if not overwrite:
-                    raise FileExistsError(
-                        f"{str(d)!r} holds {cell['spec']}, not {spec}; pass overwrite=True or use another folder")
-                shutil.rmtree(d)
-                cell = None
-        else: cell = None
+        cell = _stored_cell(d, spec, overwrite)
         if cell is None:
             if j % k != i: continue
-            pipe, t = load_world(world), time.time()
-            pipe = apply_method(pipe, kind, c, ps, s, settings_of_world, preserve)
-            t_erase = time.time() - t
-            summ = draw(c, d, pipe)
-            recs = read_json(d/"records.json")
-            cell = dict(
-                spec=spec, summary={key: summ.get(key) for key in ("acc_e", "acc_s", "acc_g", "h_o", "acc_g_by_kind")},
-                hits=[[None if np.isnan(x) else round(float(x), 4) for x in row] for row in _cell_hits(recs, n)],
-                erase_s=t_erase, eval_s=time.time() - t - t_erase, versions=library_versions())
-            write_json(d/"cell.json", cell)
+            t = time.time()
+            pipe = apply_method(load_world(world), kind, c, ps, s, settings_of_world, preserve)
+            erase_s = time.time() - t
+            cell = _measured_cell(spec, d, draw(c, d, pipe), n, erase_s, t)
             bar.update()
         if k == 1 and "frechet" not in cell:   # the gathering call: the cell's fidelity to the original model
             ref = out/c/_slug("original")/"seed0"
