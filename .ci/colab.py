@@ -57,8 +57,8 @@ def install_source(hidden: bool = False) -> str:
         "# dist/realera-<version>-py3-none-any.whl, the embedded world inside), else from the repository",
         "import glob, subprocess, sys",
         "wheels = sorted(glob.glob('realera-*.whl'))",
-        "subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', wheels[-1] if wheels else 'realera @ "
-        f"git+{git}'], check=True)"])
+        "subprocess.run([sys.executable, '-m', 'pip', 'install', '-q',",
+        f"                wheels[-1] if wheels else 'realera @ git+{git}'], check=True)"])
 
 def _lines(s: str) -> list[str]: return s.splitlines(keepends=True)
 
