@@ -229,7 +229,7 @@ def _pooled_rate(rates: list[dict]) -> dict:
     bootstrap."""
     return _rate([h for r in rates for h in r["hits"]])
 
-# %% ../nbs/05b_attack.ipynb #c63d2396
+# %% ../nbs/05b_attack.ipynb #c7c517ae
 def _prompts_attack(pipe, original, prompt, prompts, config, gen, judge, progress):
     "The transfer attack: every prompt of `prompts` in turn; the images shown are the best prompt's."
     hits, attempts, best = [], [], None

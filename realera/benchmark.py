@@ -76,7 +76,7 @@ def _add_fidelity(cell: dict, d, ref, judge, n: int) -> dict:
     return {**cell, "hits": [[None if np.isnan(x) else round(float(x), 4) for x in row] for row in hits],
             "frechet": round(f["frechet"], 4)}
 
-# %% ../nbs/06a_benchmark.ipynb #2dc04ab2
+# %% ../nbs/06a_benchmark.ipynb #25c85bd4
 def _check_request(classes, rows, preserve, groups, template, settings_of_world, **counts) -> None:
     "Every argument of `erasure_benchmark` checked before any work: classes, rows and their settings, counts, groups."
     bad = [c for c in classes if not isinstance(c, str) or not c.split("+") or set(c.split("+")) - set(CLASSES)

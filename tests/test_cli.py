@@ -90,7 +90,7 @@ def test_wheel_carries_the_world_and_configs(tmp_path):
             "from realera.core import load_pipeline; from realera.erase import shipped_configs\n"
             "p = load_pipeline(); assert sorted(shipped_configs()) == ['a100', 'sdxl-a100', 't4']; "
             "print(p.unet.config.sample_size)\n"
-            "from realera.core import stored_result\n"
+            "from realera.base import stored_result\n"
             "for name in sys.argv[2:]: stored_result(name)   # every stored result a notebook reads, from "
             "the wheel alone")
     import re

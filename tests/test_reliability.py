@@ -148,7 +148,7 @@ def test_evaluate_refuses_a_folder_evaluated_on_an_earlier_erase(tmp_path):
 # 5. one writer per folder
 def test_a_second_run_into_a_locked_folder_is_refused_at_once(tmp_path):
     out = tmp_path / "e"
-    holder = subprocess.Popen([sys.executable, "-c", f"import time; from realera.core import folder_lock\n"
+    holder = subprocess.Popen([sys.executable, "-c", f"import time; from realera.base import folder_lock\n"
                                f"with folder_lock({str(out)!r}):\n    print('held', flush=True); time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True, env=ENV)
     try:
