@@ -17,7 +17,7 @@ processing with the same function (`nbdev.serve_drv.main` with `FilterDefaults`)
     python .ci/docs.py _site                 # build into _site/ (seconds, once the notebooks have run)
     python .ci/docs.py _site --execute       # run first the notebooks whose executed copy is missing or stale
 """
-import configparser, functools, hashlib, html, json, os, re, shutil, subprocess, sys
+import configparser, functools, hashlib, html, os, re, shutil, subprocess, sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -192,6 +192,9 @@ def render(proc_path: Path, name: str, mathjax: bool = True) -> str:
     host = settings()["doc_host"].rstrip("/") + settings()["doc_baseurl"].rstrip("/") + "/"
     # links stay on the site
     body = body.replace(host, "")
+    # a link to another notebook goes to its page, as Quarto resolves it
+    page_of = {nb: page for nb, (page, _) in site_map().items()}
+    body = re.sub(r'href="([\w.-]+\.ipynb)(#[^"]*)?"', lambda m: f'href="{page_of.get(m[1], m[1])}{m[2] or ""}"', body)
     body = body.replace("</head>", STYLE + "</head>", 1)
     if mathjax: body = body.replace('<script src="mathjax/', MATHJAX_FONTS + '<script src="mathjax/', 1)
     body = body.replace("<body", '<body data-figures="pending" data-math="pending"', 1)

@@ -8,15 +8,14 @@ estimated time of the full default erase (EraseConfig(): 4 anchor images x 25 sa
 import argparse, resource, time
 import torch
 
+from realera.base import markdown_table, synchronize
 from realera.align import AlignConfig, AlignTask, Trajectory, add_lora, alignment_loss, kv_weights
 from realera.closed_form import ClosedFormFitter
-from realera.core import check_dtype, cross_attention_projections, make_generator
+from realera.core import check_dtype, make_generator
 from realera.text import ConceptPair, concept_span, tokenize
 from realera.erase import EraseConfig
 from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_tokenizer
 
-def sync(dev):
-    if dev.startswith("cuda"): torch.cuda.synchronize()
 
 def main():
     ap = argparse.ArgumentParser()
@@ -43,7 +42,7 @@ def main():
     original = kv_weights(unet)
     t = time.perf_counter()   # the closed form of the full run: a handful of rows, one solve, 32 matmuls
     ClosedFormFitter(768).update(e[pos].float(), es[pos].float()).solve().edited_weights(unet)
-    sync(dev)
+    synchronize(dev)
     t_cf = time.perf_counter() - t
     params = add_lora(unet, cfg)
     if cfg.gradient_checkpointing: unet.enable_gradient_checkpointing()
@@ -51,22 +50,22 @@ def main():
     opt = torch.optim.AdamW(params, lr=cfg.lr)
     times = {0: [], 1: []}
     for step in range(a.steps + 2):                      # the first two steps warm up
-        sync(dev)
+        synchronize(dev)
         t = time.perf_counter()
         loss, _ = alignment_loss(unet, original, task, step, 1, full.sampling, True, True, cfg.mixed_precision, g)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        sync(dev)
+        synchronize(dev)
         if step >= 2: times[step % 2].append(time.perf_counter() - t)
     unet.eval()
     z, emb = torch.randn(2, 4, 64, 64, device=dev, dtype=dtype), torch.stack([e, es]).to(dtype)
     with torch.no_grad():                                # one guided sampler step = a batch-2 forward (cond + uncond)
         unet(z, torch.tensor([500, 500], device=dev), encoder_hidden_states=emb)
-        sync(dev)
+        synchronize(dev)
         t = time.perf_counter()
         unet(z, torch.tensor([500, 500], device=dev), encoder_hidden_states=emb)
-        sync(dev)
+        synchronize(dev)
         t_sample = time.perf_counter() - t
     t8, t9 = min(times[0]), min(times[1])
     n_img, n_steps = full.align_config.anchor_images, full.align_config.anchor_steps
@@ -78,14 +77,13 @@ def main():
           f"threads={a.threads} torch={torch.__version__}; SD1.4-shaped UNet, LoRA r={cfg.rank} on "
           f"{list(cfg.targets)}, "
           f"{sum(p.numel() for p in params) / 1e6:.2f} M trainable; batch 1")
-    print("| what | seconds |")
-    print("|---|---:|")
-    print(f"| closed form (solve + 32 projections) | {t_cf:.3f} |")
-    print(f"| alignment step, Eq. 8 (1 student + 1 teacher forward) | {t8:.3f} |")
-    print(f"| alignment step, Eq. 9 (2 student + 2 teacher forwards, batched) | {t9:.3f} |")
-    print(f"| guided sampler step for the z_t cache | {t_sample:.3f} |")
-    print(f"| estimated full default erase ({n_img}x{n_steps} cache steps + {full.align_config.steps} alignment "
-          f"steps) | {total:.1f} |")
+    print(markdown_table(("what", "seconds"), [
+        ("closed form (solve + 32 projections)", f"{t_cf:.3f}"),
+        ("alignment step, Eq. 8 (1 student + 1 teacher forward)", f"{t8:.3f}"),
+        ("alignment step, Eq. 9 (2 student + 2 teacher forwards, batched)", f"{t9:.3f}"),
+        ("guided sampler step for the z_t cache", f"{t_sample:.3f}"),
+        (f"estimated full default erase ({n_img}x{n_steps} cache steps + {full.align_config.steps} alignment steps)",
+         f"{total:.1f}")]))
     print(f"peak memory ({'GPU allocated' if dev.startswith('cuda') else 'process RSS'}): {peak:.2f} GiB")
 
 if __name__ == "__main__":

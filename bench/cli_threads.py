@@ -6,6 +6,8 @@ beside it, once with torch's threads fixed to every core (`REALERA_THREADS`) and
 """
 import os, subprocess, sys, tempfile, time
 
+from realera.base import markdown_table
+
 def erase(out: str, env: dict) -> float:
     t = time.time()
     subprocess.run(["realera", "erase", "--concept", "star", "--variant", "full", "--out", out, "--quiet"], env=env,
@@ -28,7 +30,7 @@ def main():
             rows.append((f"{cores} busy processes", "chosen (cli_threads)", erase(f"{d}/chosen", env)))
         finally:
             for p in busy: p.kill()
-    print(f"| machine ({cores} cores) | torch threads | erase seconds |\n|---|---|---|")
-    for where, threads, s in rows: print(f"| {where} | {threads} | {s:.1f} |")
+    print(markdown_table((f"machine ({cores} cores)", "torch threads", "erase seconds"),
+                         [(where, threads, f"{s:.1f}") for where, threads, s in rows]))
 
 if __name__ == "__main__": main()

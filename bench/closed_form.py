@@ -8,6 +8,7 @@ reference implementations (per projection: build both sums and `torch.inverse` t
 import argparse, resource, time
 import torch
 
+from realera.base import markdown_table, synchronize
 from realera.baselines import uce_as_coded
 from realera.closed_form import ClosedFormFitter
 from realera.core import cross_attention_projections, make_generator
@@ -15,8 +16,6 @@ from realera.text import concept_span, tokenize
 from realera.sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_tokenizer
 
-def sync(dev):
-    if dev.startswith("cuda"): torch.cuda.synchronize()
 
 def shared(unet, projs, E, Es, P, lam1, ridge):
     "The library path: accumulate, one Cholesky solve, batched W_org @ M for every projection."
@@ -62,12 +61,12 @@ def main():
     results = {}
     for name, fn in (("shared solve (ours)", shared), ("per-layer torch.inverse", per_layer)):
         fn(unet, projs, E, Es, P, lam1, ridge)
-        sync(dev)
+        synchronize(dev)
         ts = []
         for _ in range(a.repeat):
             t = time.perf_counter()
             out = fn(unet, projs, E, Es, P, lam1, ridge)
-            sync(dev)
+            synchronize(dev)
             ts.append(time.perf_counter() - t)
         results[name] = (min(ts), out)
     ref, ours = results["per-layer torch.inverse"][1], results["shared solve (ours)"][1]
@@ -76,9 +75,8 @@ def main():
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
     print(f"device={dev} threads={a.threads} torch={torch.__version__}; {len(projs)} projections; "
           f"|E|={len(E)} erase rows (M={a.m}), |P|={len(P)} preserve rows ({len(prompts)} prompts, N={a.n})")
-    print(f"| {'method':<26} | {'seconds (best of ' + str(a.repeat) + ')':>20} |")
-    print(f"|{'-'*28}|{'-'*22}|")
-    for name, (t, _) in results.items(): print(f"| {name:<26} | {t:>20.4f} |")
+    print(markdown_table(("method", f"seconds (best of {a.repeat})"),
+                         [(name, f"{t:.4f}") for name, (t, _) in results.items()]))
     s, r = results["shared solve (ours)"][0], results["per-layer torch.inverse"][0]
     print(f"speed-up: {r / s:.1f}x   max relative difference of the edited weights: {err:.2e}   "
           f"peak memory ({'GPU allocated' if dev.startswith('cuda') else 'process RSS'}): {peak:.2f} GiB")

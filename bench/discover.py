@@ -12,11 +12,11 @@ name, synonyms and associated names: the ten classes' names are the distractors)
 K when, for `names`, the name itself is there; for `vocabulary`, one of its own word-final tokens that no other
 class's name uses.
 """
-import argparse, json, tempfile, time
+import argparse, json, time
 from pathlib import Path
 import torch
 from realera.methods import TEST_CLASSES, TUNING_CLASSES
-from realera.discover import DiscoverConfig, discover, read_candidates
+from realera.discover import DiscoverConfig, discover
 from realera.settings import model_settings, preserve_prompts
 from realera.world.data import ANCHOR, CLASSES, general_names
 from realera.world.model import load_world
@@ -75,13 +75,13 @@ def cost(threads: int, device: str = "cpu"):
     extrapolated to CLIP's vocabulary."""
     import sys
     sys.path.insert(0, str(Path(__file__).parent))
-    from gpu import sd14_pipeline
+    from realera.testing import sd14_pipeline
     from realera.discover import _encode, _kv_dist, _response_dist, _eps_refs
     from realera.closed_form import kv_gram
     torch.set_num_threads(threads)
     cuda = device.startswith("cuda")
     sync = torch.cuda.synchronize if cuda else (lambda: None)
-    pipe = sd14_pipeline(device, torch.float16 if cuda else torch.float32)
+    pipe = sd14_pipeline(device=device, dtype=torch.float16 if cuda else torch.float32)
     texts = [f"word{i}" for i in range(512 if cuda else 128)]
     _encode(pipe, texts[:64], 64)
     sync()  # warm-up (kernels, allocator)

@@ -7,32 +7,15 @@
 import argparse, tempfile, time
 import torch
 
+from realera.base import markdown_table
 from realera.core import check_dtype
 from realera.evaluate import run_protocol
 from realera.protocols import cifar10_protocol
 from realera.judges import CLIPClassifier
-from realera.testing import CLIP_L14_TEXT_CONFIG, SD14_UNET_CONFIG, tiny_clip, tiny_pipeline, tiny_tokenizer
+from realera.testing import CLIP_L14_TEXT_CONFIG, sd14_pipeline, tiny_clip, tiny_pipeline, tiny_tokenizer
 
-SD_VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(128, 256, 512, 512),
-                     layers_per_block=2, down_block_types=("DownEncoderBlock2D",) * 4,
-                     up_block_types=("UpDecoderBlock2D",) * 4, sample_size=512)
 VIT_L14 = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16, image_size=224,
                patch_size=14)
-
-def sd14_pipeline(device, dtype):
-    "An SD1.4-shaped StableDiffusionPipeline with random weights (no download)."
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
-    torch.manual_seed(0)
-    tok = tiny_tokenizer()
-    text = CLIPTextModel(CLIPTextConfig(**{**CLIP_L14_TEXT_CONFIG, "bos_token_id": tok.bos_token_id,
-                                           "eos_token_id": tok.eos_token_id}))
-    pipe = StableDiffusionPipeline(vae=AutoencoderKL(**SD_VAE_CONFIG), text_encoder=text, tokenizer=tok,
-                                   unet=UNet2DConditionModel(**SD14_UNET_CONFIG),
-                                   scheduler=DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085,
-                                                           beta_end=0.012), safety_checker=None,
-                                   feature_extractor=None, requires_safety_checker=False)
-    return pipe.to(device, dtype)
 
 def vit_l14_classifier(device):
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
@@ -58,7 +41,7 @@ def main():
     if a.scale == "tiny":
         pipe, clf = tiny_pipeline(device=a.device, dtype=dtype), CLIPClassifier(*tiny_clip(device=a.device),
                                                                                 device=a.device)
-    else: pipe, clf = sd14_pipeline(a.device, dtype), vit_l14_classifier(a.device)
+    else: pipe, clf = sd14_pipeline(device=a.device, dtype=dtype), vit_l14_classifier(a.device)
     proto = cifar10_protocol("airplane")
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -73,10 +56,9 @@ def main():
     print(f"scale={a.scale} device={a.device} dtype={a.dtype} threads={a.threads} torch={torch.__version__}; "
           "cifar10 protocol, "
           f"{len(proto.prompts)} prompts x n={a.n} = {images} images, {a.steps} sampler steps, batch {a.batch_size}")
-    print("| stage | seconds per 100 images | images/s |")
-    print("|---|---:|---:|")
-    for name, t in (("generation", gen), ("classification (CLIP zero-shot)", judge), ("full pass", t1 - t0)):
-        print(f"| {name} | {100 * t / images:.2f} | {images / t:.2f} |")
+    stages = (("generation", gen), ("classification (CLIP zero-shot)", judge), ("full pass", t1 - t0))
+    print(markdown_table(("stage", "seconds per 100 images", "images/s"),
+                         [(name, f"{100 * t / images:.2f}", f"{images / t:.2f}") for name, t in stages]))
 
 if __name__ == "__main__":
     main()

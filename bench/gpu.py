@@ -21,27 +21,11 @@ from pathlib import Path
 import diffusers, torch
 from tqdm.auto import tqdm
 
-from realera.base import RESULTS_DIR, write_json
+from realera.base import RESULTS_DIR, markdown_table, write_json
+from realera.testing import sd14_pipeline
 
 # the 100 two-word concepts of the CPU cost table (bench/ is on the path of a script run)
 from multi_concept import CONCEPTS
-
-def sd14_pipeline(device, dtype):
-    """An SD1.4-shaped StableDiffusionPipeline with random weights (CLIP ViT-L/14 text encoder, SD1.4 UNet and VAE
-    shapes)."""
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline
-    from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_tokenizer
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        vae = AutoencoderKL(down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
-                            block_out_channels=[128, 256, 512, 512], layers_per_block=2, latent_channels=4,
-                            sample_size=512)
-    sched = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
-                          set_alpha_to_one=False)
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=clip_l14_text_encoder(), tokenizer=tiny_tokenizer(),
-                                   unet=sd14_unet(), scheduler=sched, safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
-    return pipe.to(device, dtype)
 
 def sdxl_pipeline(device, dtype):
     """An SDXL-base-shaped StableDiffusionXLPipeline with random weights (CLIP ViT-L/14 + OpenCLIP bigG encoders, SDXL
@@ -262,7 +246,7 @@ def main():
                                                                    gradient_checkpointing=False))
     else:
         dev, dtype, pipe, k = "cuda", torch.float16, (sdxl_pipeline if a.arch == "sdxl" else sd14_pipeline)(
-            "cuda", torch.float16), a.k
+            device="cuda", dtype=torch.float16), a.k
     ac = cfg.align_config
     rows = {}
     def stage(name, fn):
@@ -313,9 +297,9 @@ def main():
     print(f"{name}; torch {torch.__version__}; "
           f"{shape + '-shaped, float16' if dev == 'cuda' else 'tiny ' + shape + ' pipeline, float32'}; "
           f"config {a.config}\n")
-    print("| stage | seconds | peak GPU memory, GiB |\n|---|---|---|")
-    for n, r in rows.items():
-        print(f"| {n} | {r['seconds']:.2f} | {'–' if r['peak_gib'] is None else format(r['peak_gib'], '.2f')} |")
+    print(markdown_table(("stage", "seconds", "peak GPU memory, GiB"),
+                         [(n, f"{r['seconds']:.2f}", "–" if r["peak_gib"] is None else f"{r['peak_gib']:.2f}")
+                          for n, r in rows.items()]))
     one = sum(r["seconds"] for n, r in list(rows.items())[:6 if is_sdxl(pipe) else 5])
     print(f"\nthe erase of one concept: {one:.1f} s")
     if a.json:

@@ -31,10 +31,9 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from realera.base import my_share, processes
+from realera.base import my_share, processes, read_json, synchronize
 from realera.baselines import UCE_RECIPES, uce_as_coded, uce_vectors
 from realera.closed_form import ClosedFormFitter, closed_form_fitter
-from realera.base import read_json
 from realera.core import cross_attention_projections, make_generator
 from realera.text import concept_pairs, encode_prompts
 from realera.sampling import SamplingConfig
@@ -44,8 +43,6 @@ NOUN = "cat dog bird horse ship truck car frog deer house".split()
 CONCEPTS = [f"{a} {n}" for a in ADJ for n in NOUN]   # 100 distinct two-word concepts
 PRESERVE = [f"a photo of a {n}" for n in "person city street river mountain forest beach room table sun".split()]
 
-def sync(dev: str):
-    if dev.startswith("cuda"): torch.cuda.synchronize()
 
 def _reset_peak(dev: str):
     if dev.startswith("cuda"):
@@ -71,12 +68,12 @@ class Stages:
         st = self
         class _S:
             def __enter__(s):
-                sync(st.dev)
+                synchronize(st.dev)
                 _reset_peak(st.dev)
                 s.base = _rss_mib(st.dev)
                 s.t = time.perf_counter()
             def __exit__(s, *exc):
-                sync(st.dev)
+                synchronize(st.dev)
                 st.rows[name] = (time.perf_counter() - s.t, _peak_mib(st.dev) - s.base)
         return _S()
     @property

@@ -8,7 +8,7 @@ import argparse, time
 import torch
 
 from realera.core import make_generator
-from realera.text import concept_span, encode_prompts, tokenize
+from realera.text import concept_span, tokenize
 from realera.sampling import SamplingConfig, beyond_prompts, concept_neighborhood, neighbor_prompts, plot_neighborhood
 from realera.testing import clip_l14_text_encoder, tiny_pipeline, tiny_tokenizer
 

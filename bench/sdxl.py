@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from realera.base import synchronize
 from realera.align import noise_draws, unet_eps
 from realera.baselines import uce_edit
 from realera.closed_form import ClosedFormFitter, closed_form_layers, pooled_width
@@ -109,8 +110,6 @@ def _materialize(unet: nn.Module, g: torch.Generator, device: str):
                                 requires_grad=False)
     return layers
 
-def sync(dev: str):
-    if dev.startswith("cuda"): torch.cuda.synchronize()
 
 def cost_table(device: str, archs: dict):
     cfg = SamplingConfig()
@@ -126,18 +125,18 @@ def cost_table(device: str, archs: dict):
         Es = torch.randn(E.shape, generator=g).to(device)
         P = torch.randn((cfg.n + 12) * L, d, generator=g).to(device)   # beyond samples + 12 preserve prompts
         t = {}
-        sync(device)
+        synchronize(device)
         t0 = time.perf_counter()
         fit = ClosedFormFitter(d, 0.1, 1e-2, device=device).update(E, Es, P)
-        sync(device)
+        synchronize(device)
         t["accumulate"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         edit = fit.solve()
-        sync(device)
+        synchronize(device)
         t["solve"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         edit.edited_weights(unet)
-        sync(device)
+        synchronize(device)
         t["products"] = time.perf_counter() - t0
         if is_sdxl(unet):
             p = pooled_width(unet)
@@ -146,7 +145,7 @@ def cost_table(device: str, archs: dict):
                                                                       torch.randn(1, p, generator=g).to(device),
                                                                       torch.randn(12, p, generator=g).to(device))
             pf.solve(target="pooled").edited_weights(unet)
-            sync(device)
+            synchronize(device)
             t["pooled edit"] = time.perf_counter() - t0
         rows[name] = dict(d=d, projections=len(projs), weights=sum(m.weight.numel() for m in projs.values()), **t)
         del unet, layers

@@ -15,8 +15,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .base import as_json
-from .base import check_int, check_number, save_figure, write_json
+from .base import as_json, check_int, check_number, markdown_table, save_figure, write_json
 from .core import is_sdxl, make_generator, model_identity, text_encoders, tokenizers
 from .text import check_prompts, encode_ids, encode_prompts, encode_text, tokenize
 from .config import ATTACKS, AttackConfig
@@ -30,9 +29,8 @@ from .world.data import CLASSES as WORLD_CLASSES, NONE
 from .world.model import load_classifier
 
 # %% auto #0
-__all__ = ['ConceptJudge', 'world_judge', 'prefixed_ids', 'target_latents', 'typed_vocabulary', 'soft_prompt', 'attack',
-           'protocol_judge', 'plain_prompt', 'default_prompts', 'read_prompts', 'attack_table', 'attack_figure',
-           'merge_attacks']
+__all__ = ['ConceptJudge', 'world_judge', 'prefixed_ids', 'target_latents', 'soft_prompt', 'attack', 'protocol_judge',
+           'plain_prompt', 'default_prompts', 'read_prompts', 'attack_table', 'attack_figure', 'merge_attacks']
 
 # %% ../nbs/05b_attack.ipynb #349b2f2b
 class ConceptJudge:
@@ -135,7 +133,7 @@ def target_latents(pipe, prompt: str, k: int, seed: int, steps: int = 20, guidan
                     output_type="latent").images
 
 # %% ../nbs/05b_attack.ipynb #14b2008d
-def typed_vocabulary(tokenizer) -> torch.Tensor:
+def _typed_vocabulary(tokenizer) -> torch.Tensor:
     """Ids of the tokens a user can type: not special, and their decoded text tokenizes back to exactly that one
     token (so a prefix of them, decoded and typed before the prompt, gives the same ids again)."""
     special = _special_ids(tokenizer)
@@ -163,8 +161,8 @@ def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, 
     tables = [e.get_input_embeddings().weight for e in encs]
     special, typed = set().union(*(_special_ids(t) for t in toks)), config.method == "unlearndiff"
     if typed:   # typeable in every tokenizer of the pipeline
-        allowed = typed_vocabulary(toks[0])
-        for t in toks[1:]: allowed = allowed[torch.isin(allowed, typed_vocabulary(t))]
+        allowed = _typed_vocabulary(toks[0])
+        for t in toks[1:]: allowed = allowed[torch.isin(allowed, _typed_vocabulary(t))]
     else: allowed = torch.tensor([i for i in range(min(t.shape[0] for t in tables)) if i not in special])
     # a random start per attack seed
     start = allowed[torch.randint(0, len(allowed), (config.tokens,), generator=g)].tolist()
@@ -404,14 +402,11 @@ def attack_table(records: dict, stats: dict | None = None) -> str:
     stats = stats or {}
     fmt = lambda t: "—" if not t else f"{t[0]:.1f} [{t[1]:.1f}, {t[2]:.1f}]"
     names = dict(prompts="prompts", rece="RECE", soft="soft", teacher="teacher", unlearndiff="UnlearnDiffAtk typed")
-    header = " | ".join(["| method | plain prompt %", *(f"{names[m]} ASR %" for m in ATTACKS), "soft, hard %",
-                         "Acc_s ↑", "H_o ↑ |"])
-    lines = [header, "|---|" + "---|" * (len(ATTACKS) + 4)]
-    for label, r in _pooled_rows(records).items():
-        s = stats.get(label, {})
-        lines.append(f"| {label} | " + " | ".join(_cell(r[k]) for k in ("no_attack", *ATTACKS, "hard"))
-                     + f" | {fmt(s.get('acc_s'))} | {fmt(s.get('h_o'))} |")
-    return "\n".join(lines)
+    head = ["method", "plain prompt %", *(f"{names[m]} ASR %" for m in ATTACKS), "soft, hard %", "Acc_s ↑", "H_o ↑"]
+    rows = [[label, *(_cell(r[k]) for k in ("no_attack", *ATTACKS, "hard")),
+             fmt(stats.get(label, {}).get("acc_s")), fmt(stats.get(label, {}).get("h_o"))]
+            for label, r in _pooled_rows(records).items()]
+    return markdown_table(head, rows)
 
 def attack_figure(records: dict, stats: dict):
     "ASR of each attack against Acc_s, one point per method (95% intervals): an erase worth having sits bottom right."

@@ -20,9 +20,7 @@ from .text import encode_prompts, tokenize
 from .baselines import check_templates, fine_tune, noised_batch, own_drawings
 
 # %% auto #0
-__all__ = ['FMN_PARAMS', 'MACE_TEMPLATES', 'MACE_MASKS', 'CrossAttentionMaps', 'FMNConfig', 'fmn_parameters', 'fmn_positions',
-           'fmn_erase', 'MACEConfig', 'mace_closed_form', 'mace_matching', 'mace_prompts', 'mace_refine',
-           'attention_masks', 'mace_lora', 'mace_fuse', 'mace_erase']
+__all__ = ['CrossAttentionMaps', 'FMNConfig', 'fmn_erase', 'MACEConfig', 'mace_refine', 'mace_lora', 'mace_fuse', 'mace_erase']
 
 # %% ../nbs/02b_attention_baselines.ipynb #62d0353b
 class _RecordingProcessor:
@@ -63,7 +61,7 @@ class CrossAttentionMaps:
         return torch.sqrt(sum((p.float() * m).pow(2).sum() for p in self.maps.values()))
 
 # %% ../nbs/02b_attention_baselines.ipynb #23f4e407
-FMN_PARAMS = {"unet": "every UNet parameter (its only_optimize_ca: false)",
+_FMN_PARAMS = {"unet": "every UNet parameter (its only_optimize_ca: false)",
               "attn2": "cross-attention only (only_optimize_ca: true)"}
 
 @dataclass
@@ -73,7 +71,7 @@ class FMNConfig:
     steps: int = 35
     lr: float = 2e-6
     batch_size: int = 1
-    params: str = "unet"           # a key of FMN_PARAMS
+    params: str = "unet"           # a key of _FMN_PARAMS
     use_pooler: bool = True        # also the <|endoftext|> positions
     # the model's own drawings of the concept, where no latents are given (its data: 10 photos)
     concept_images: int = 8
@@ -82,19 +80,19 @@ class FMNConfig:
     seed: int = 0
 
     def __post_init__(self):
-        check_choice("params", self.params, FMN_PARAMS)
+        check_choice("params", self.params, _FMN_PARAMS)
         check_flag("use_pooler", self.use_pooler)
         for k in ("steps", "batch_size", "concept_images", "sample_steps"): check_int(k, getattr(self, k), 1)
         check_number("lr", self.lr, strict=True)
         check_number("guidance_scale", self.guidance_scale)
         check_int("seed", self.seed)
 
-def fmn_parameters(unet, params: str = "unet") -> list[tuple[str, torch.nn.Parameter]]:
+def _fmn_parameters(unet, params: str = "unet") -> list[tuple[str, torch.nn.Parameter]]:
     "The (name, parameter) pairs FMN trains: the whole UNet, or only `attn2`."
-    check_choice("params", params, FMN_PARAMS)
+    check_choice("params", params, _FMN_PARAMS)
     return [(n, p) for n, p in unet.named_parameters() if params == "unet" or ".attn2." in n]
 
-def fmn_positions(tokenizer, captions: list[str], concept: str, use_pooler: bool = True) -> torch.Tensor:
+def _fmn_positions(tokenizer, captions: list[str], concept: str, use_pooler: bool = True) -> torch.Tensor:
     """FMN's text positions per caption (bool, (captions, 77)): the concept's tokens, and every `<|endoftext|>` with
     `use_pooler`."""
     ids = tokenize(tokenizer, captions)
@@ -121,7 +119,7 @@ def fmn_erase(pipe, concept: str, cfg: FMNConfig | None = None, templates: list[
     unet = pipe.unet
     captions = [t.format(concept) for t in templates]
     # refuses a caption without it
-    positions = fmn_positions(pipe.tokenizer, captions, concept, cfg.use_pooler).to(unet.device)
+    positions = _fmn_positions(pipe.tokenizer, captions, concept, cfg.use_pooler).to(unet.device)
     shape = (unet.config.in_channels, unet.config.sample_size, unet.config.sample_size)
     if latents is None:
         latents, which = own_drawings(pipe, captions, cfg.concept_images, cfg.sample_steps, cfg.guidance_scale,
@@ -138,12 +136,12 @@ def fmn_erase(pipe, concept: str, cfg: FMNConfig | None = None, templates: list[
         with CrossAttentionMaps(unet) as rec:
             unet(xt, t, encoder_hidden_states=e_c[which[idx]])
             return rec.norm(positions[which[idx]])
-    return fine_tune(unet, [p for _, p in fmn_parameters(unet, cfg.params)], cfg.lr, cfg.steps, step_loss, cfg.seed,
+    return fine_tune(unet, [p for _, p in _fmn_parameters(unet, cfg.params)], cfg.lr, cfg.steps, step_loss, cfg.seed,
                      "FMN", progress)
 
 # %% ../nbs/02b_attention_baselines.ipynb #ac5069cc
 # its object prompt set
-MACE_TEMPLATES = ("{} in a photo", "{} in a snapshot", "A snapshot of {}", "A photograph showcasing {}",
+_MACE_TEMPLATES = ("{} in a photo", "{} in a snapshot", "A snapshot of {}", "A photograph showcasing {}",
                   "An illustration of {}", "A digital rendering of {}", "A visual representation of {}",
                   "A graphic of {}", "A shot of {}", "A photo of {}", "A black and white image of {}",
                   "A depiction in portrait form of {}", "A scene depicting {} during a public gathering",
@@ -153,7 +151,7 @@ MACE_TEMPLATES = ("{} in a photo", "{} in a snapshot", "A snapshot of {}", "A ph
                   "An official photo of {}", "Historic photo of {}", "Detailed portrait of {}", "A painting of {}",
                   "HD picture of {}", "Magazine cover capturing {}", "Painting-like image of {}",
                   "Hand-drawn art of {}", "An oil portrait of {}", "{} in a sketch painting")
-MACE_MASKS = ("attention", "world", "none")
+_MACE_MASKS = ("attention", "world", "none")
 
 @dataclass
 class MACEConfig:
@@ -168,7 +166,7 @@ class MACEConfig:
     use_pooler: bool = True          # the attention loss also reads every <|endoftext|> position
     importance_sampling: bool = True
     aug_length: int = 30             # prompts per concept, drawn from the templates
-    mask: str = "attention"          # a key of MACE_MASKS, where no masks are given
+    mask: str = "attention"          # a key of _MACE_MASKS, where no masks are given
     mask_threshold: float = 0.5
     preserve_scale: float = 0.0      # weight of the preserve prompts' statistics in both solves (its *_preserve_scale)
     concept_images: int = 8          # the model's own drawings of the concept, where no images are given
@@ -177,7 +175,7 @@ class MACEConfig:
     seed: int = 0
 
     def __post_init__(self):
-        check_choice("mask", self.mask, MACE_MASKS)
+        check_choice("mask", self.mask, _MACE_MASKS)
         for k in ("use_pooler", "importance_sampling"): check_flag(k, getattr(self, k))
         for k in ("rank", "steps", "batch_size", "aug_length", "concept_images", "sample_steps"):
             check_int(k, getattr(self, k), 1)
@@ -187,7 +185,7 @@ class MACEConfig:
         check_int("seed", self.seed)
 
 # %% ../nbs/02b_attention_baselines.ipynb #a1d8543c
-def mace_closed_form(W: torch.Tensor, C: torch.Tensor, V: torch.Tensor, lamb: float = 10.0,
+def _mace_closed_form(W: torch.Tensor, C: torch.Tensor, V: torch.Tensor, lamb: float = 10.0,
                      P: torch.Tensor | None = None, preserve_scale: float = 0.0) -> torch.Tensor:
     """MACE's solve for one layer: argmin_W' ‖W'C − V‖² + λ‖W' − W‖² + s‖(W' − W)P‖² (columns of C: contexts, of V:
     their target values, of P: preserved contexts), in float64."""
@@ -199,7 +197,7 @@ def mace_closed_form(W: torch.Tensor, C: torch.Tensor, V: torch.Tensor, lamb: fl
         A, B = A + preserve_scale * W64 @ P64 @ P64.T, B + preserve_scale * P64 @ P64.T
     return torch.linalg.solve(B, A.T).T.to(W.dtype)   # B is symmetric: A B⁻¹ = (B⁻¹ Aᵀ)ᵀ
 
-def mace_matching(tokenizer, old: str, new: str) -> tuple[list[int], list[int]]:
+def _mace_matching(tokenizer, old: str, new: str) -> tuple[list[int], list[int]]:
     """MACE's token pairing (`find_matching_indices`, extended to the padded length as its `prepare_k_v` does):
     positions of `old` and of `new` that hold the same tokens at the start and at the end; the differing middle is
     left out."""
@@ -212,7 +210,7 @@ def mace_matching(tokenizer, old: str, new: str) -> tuple[list[int], list[int]]:
     if shift >= 0: return ia + list(range(ia[-1] + 1, n)), ib + list(range(ib[-1] + 1, n - shift))
     return ia + list(range(ia[-1] + 1, n + shift)), ib + list(range(ib[-1] + 1, n))
 
-def mace_prompts(concept: str, mapping: str, templates, aug_length: int, seed: int) -> tuple[list[str], list[str]]:
+def _mace_prompts(concept: str, mapping: str, templates, aug_length: int, seed: int) -> tuple[list[str], list[str]]:
     "`aug_length` of `templates` (drawn from `seed`), filled with the concept and with its mapping word."
     templates = check_templates(templates)
     picked = random.Random(seed).sample(templates, min(aug_length, len(templates)))
@@ -222,20 +220,20 @@ def mace_prompts(concept: str, mapping: str, templates, aug_length: int, seed: i
 def _mace_contexts(pipe, old: list[str], new: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     "CFR's paired contexts: old-prompt embeddings (d, n) at the shared positions and the new prompt's at theirs."
     with torch.no_grad(): e_old, e_new = encode_prompts(pipe, old).float(), encode_prompts(pipe, new).float()
-    pairs = [mace_matching(pipe.tokenizer, o, n) for o, n in zip(old, new)]
+    pairs = [_mace_matching(pipe.tokenizer, o, n) for o, n in zip(old, new)]
     return (torch.cat([e_old[i, a] for i, (a, _) in enumerate(pairs)]).T,
             torch.cat([e_new[i, b] for i, (_, b) in enumerate(pairs)]).T)
 
-def mace_refine(pipe, concepts: list[str], mappings: list[str], cfg: MACEConfig, templates=MACE_TEMPLATES,
+def mace_refine(pipe, concepts: list[str], mappings: list[str], cfg: MACEConfig, templates=_MACE_TEMPLATES,
                 preserve: list[str] | None = None, pairs: list[tuple] | None = None) -> dict[str, torch.Tensor]:
     """Stage 1, closed-form refinement: the refined `to_k`/`to_v` weights (module name → weight), the pipeline
-    untouched. `pairs`: each concept's `mace_prompts` when the caller has drawn them already."""
-    pairs = pairs or [mace_prompts(c, m, templates, cfg.aug_length, cfg.seed + i)
+    untouched. `pairs`: each concept's `_mace_prompts` when the caller has drawn them already."""
+    pairs = pairs or [_mace_prompts(c, m, templates, cfg.aug_length, cfg.seed + i)
                       for i, (c, m) in enumerate(zip(concepts, mappings))]
     Cs, Ns = zip(*(_mace_contexts(pipe, *p) for p in pairs))
     C, N = torch.cat(Cs, 1), torch.cat(Ns, 1)
     P = _mace_preserved(pipe, preserve, cfg)
-    return {name: mace_closed_form(m.weight.detach().float(), C, m.weight.detach().float() @ N, cfg.lamb, P,
+    return {name: _mace_closed_form(m.weight.detach().float(), C, m.weight.detach().float() @ N, cfg.lamb, P,
                                    cfg.preserve_scale) for name, m in cross_attention_projections(pipe.unet).items()}
 
 def _mace_preserved(pipe, preserve: list[str] | None, cfg: MACEConfig) -> torch.Tensor | None:
@@ -250,7 +248,7 @@ def _importance_t(g: torch.Generator, n: int, T: int = 1000) -> torch.Tensor:
     return torch.multinomial(p, n, replacement=True, generator=g)
 
 # %% ../nbs/02b_attention_baselines.ipynb #5dcaed80
-def attention_masks(pipe, latents: torch.Tensor, caption: str, concept: str, threshold: float = 0.5, t: int = 500,
+def _attention_masks(pipe, latents: torch.Tensor, caption: str, concept: str, threshold: float = 0.5, t: int = 500,
                     seed: int = 0) -> torch.Tensor:
     """Thresholded cross-attention masks of `concept` (realera's stand-in for Grounded-SAM): each latent noised to
     step `t`, the concept tokens' attention in every `attn2` (mean over heads and tokens) upsampled to the latent's
@@ -304,7 +302,7 @@ def mace_lora(pipe, concept: str, prompts: list[str], latents: torch.Tensor, mas
                                     target_modules=names), adapter_name="mace")
     cast_training_params(unet, dtype=torch.float32)
     train = [p for p in unet.parameters() if p.requires_grad]
-    positions = fmn_positions(pipe.tokenizer, prompts, concept, cfg.use_pooler).to(unet.device)
+    positions = _fmn_positions(pipe.tokenizer, prompts, concept, cfg.use_pooler).to(unet.device)
     with torch.no_grad(): e = encode_prompts(pipe, prompts).to(unet.dtype)
     sched = DDPMScheduler.from_config(pipe.scheduler.config)
     draw_t = (lambda g, n: _importance_t(g, n, sched.config.num_train_timesteps)) if cfg.importance_sampling else None
@@ -329,8 +327,10 @@ def mace_fuse(pipe, refined: dict[str, torch.Tensor], merged: list[dict[str, tor
     weights, all concepts in one closed form from the refined weights; returns the fused weights."""
     with torch.no_grad(): Cs = [encode_prompts(pipe, ps).float().flatten(0, 1).T for ps in prompts]
     C, P = torch.cat(Cs, 1), _mace_preserved(pipe, preserve, cfg)
-    return {n: mace_closed_form(W.float(), C, torch.cat([m[n].float() @ Ci for m, Ci in zip(merged, Cs)], 1), cfg.lamb,
-                                P, cfg.preserve_scale).to(W.dtype) for n, W in refined.items()}
+    def fused(n, W):
+        V = torch.cat([m[n].float() @ Ci for m, Ci in zip(merged, Cs)], 1)
+        return _mace_closed_form(W.float(), C, V, cfg.lamb, P, cfg.preserve_scale).to(W.dtype)
+    return {n: fused(n, W) for n, W in refined.items()}
 
 def _check_mace_data(data, n: int, shape: tuple) -> list:
     if data is None: return [None] * n
@@ -348,7 +348,7 @@ def _check_mace_data(data, n: int, shape: tuple) -> list:
 
 # %% ../nbs/02b_attention_baselines.ipynb #71c55996
 def mace_erase(pipe, concepts: list[str] | str, mappings: list[str] | str = "", cfg: MACEConfig | None = None,
-               templates=MACE_TEMPLATES, preserve: list[str] | None = None, data: list | None = None,
+               templates=_MACE_TEMPLATES, preserve: list[str] | None = None, data: list | None = None,
                progress: bool = True) -> dict[str, torch.Tensor]:
     """MACE's three stages on `pipe`, edited in place (its `to_k`/`to_v` end as the fused weights, also returned).
     `mappings`: each concept's mapping word (one serves all); `data`: per concept, (latents, masks) of its images
@@ -364,18 +364,18 @@ def mace_erase(pipe, concepts: list[str] | str, mappings: list[str] | str = "", 
     if cfg.mask == "world" and any(d is None for d in data):
         raise ValueError("mask='world' reads each concept's masks from `data` (the world's drawings: "
                          "realera.world.data.draw_masked)")
-    pairs = [mace_prompts(c, m, templates, cfg.aug_length, cfg.seed + i)
+    pairs = [_mace_prompts(c, m, templates, cfg.aug_length, cfg.seed + i)
              for i, (c, m) in enumerate(zip(concepts, mappings))]
     prompts = [old for old, _ in pairs]
     for c, ps in zip(concepts, prompts):
-        fmn_positions(pipe.tokenizer, ps, c)   # every prompt holds its concept: fail now
+        _fmn_positions(pipe.tokenizer, ps, c)   # every prompt holds its concept: fail now
     # the images, drawn by the original model before any stage (its data preparation)
     for i, c in enumerate(concepts):
         if data[i] is not None: data[i] = (data[i][0].to(unet.device, unet.dtype), data[i][1])
         else:
             lat, which = own_drawings(pipe, prompts[i], cfg.concept_images, cfg.sample_steps, cfg.guidance_scale,
                                       cfg.seed)
-            masks = None if cfg.mask == "none" else torch.cat([attention_masks(
+            masks = None if cfg.mask == "none" else torch.cat([_attention_masks(
                 pipe, lat[k:k + 1], prompts[i][int(which[k])], c, cfg.mask_threshold, seed=cfg.seed + k)
                                                                for k in range(len(lat))])
             data[i] = (lat, masks)

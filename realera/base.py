@@ -8,10 +8,10 @@ import contextlib, importlib.resources, json, math, os, tempfile
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['LOCK_FILE', 'EMBEDDED_MODEL', 'RESULTS_DIR', 'VERSIONED', 'HUB_IDS', 'RETIRED_HUB_IDS', 'check_int', 'check_number',
+__all__ = ['LOCK_FILE', 'EMBEDDED_MODEL', 'RESULTS_DIR', 'HUB_IDS', 'RETIRED_HUB_IDS', 'check_int', 'check_number',
            'check_choice', 'check_flag', 'atomic_path', 'atomic_dir', 'write_json', 'read_json', 'check_writable',
            'save_figure', 'as_json', 'marker_state', 'cached', 'folder_lock', 'canonical_safetensors', 'processes',
-           'my_share', 'stored_result', 'library_versions']
+           'my_share', 'synchronize', 'markdown_table', 'stored_result', 'library_versions']
 
 # %% ../nbs/00_base.ipynb #ea9167e0
 def _bound(x) -> str:
@@ -188,6 +188,23 @@ def my_share(items, state) -> list:
     to process j mod N."""
     return [(j, x) for j, x in enumerate(items) if j % state.num_processes == state.process_index]
 
+# %% ../nbs/00_base.ipynb #2962c31ebe2d
+def synchronize(device) -> None:
+    """Wait until `device` has run the work queued on it, so that a timer around the work reads its time (nothing to
+    wait for on the CPU)."""
+    import torch
+    device = torch.device(device)
+    if device.type != "cpu": torch.accelerator.synchronize(device)
+
+# %% ../nbs/00_base.ipynb #fa3d394cc6fb
+def markdown_table(head, rows) -> str:
+    "A Markdown table: the `head` cells, then a line per row of `rows` (cells written with `str`, as many as `head`)."
+    def line(cells): return "| " + " | ".join(map(str, cells)) + " |"
+    rows = [list(r) for r in rows]
+    for r in rows:
+        if len(r) != len(head): raise ValueError(f"a table row has {len(r)} cells, the head {len(head)}: {r!r}")
+    return "\n".join([line(head), "|" + "---|" * len(head)] + [line(r) for r in rows])
+
 # %% ../nbs/00_base.ipynb #79b9b054
 # a diffusers folder in the package
 EMBEDDED_MODEL = Path(str(importlib.resources.files("realera") / "assets" / "world"))
@@ -204,7 +221,7 @@ def stored_result(name: str) -> dict:
         raise ValueError(f"no stored result {name!r}; the package holds {held}")
     return read_json(path)
 
-VERSIONED = ("realera", "torch", "diffusers", "transformers", "peft", "accelerate", "numpy")
+_VERSIONED = ("realera", "torch", "diffusers", "transformers", "peft", "accelerate", "numpy")
 
 def library_versions() -> dict:
     """The installed version of each package a measurement depends on (None where one is missing): what a stored result
@@ -213,7 +230,7 @@ def library_versions() -> dict:
     def v(name):
         try: return version(name)
         except PackageNotFoundError: return None
-    return {name: v(name) for name in VERSIONED}
+    return {name: v(name) for name in _VERSIONED}
 
 # every hub repository the package and its documentation name, in one place (a test checks that no other id is named)
 HUB_IDS = {"sd14": "CompVis/stable-diffusion-v1-4", "sd15": "stable-diffusion-v1-5/stable-diffusion-v1-5",

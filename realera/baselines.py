@@ -16,10 +16,9 @@ from .core import context_width, cross_attention_projections, is_sdxl, text_fing
 from .text import encode_prompts
 
 # %% auto #0
-__all__ = ['UCE_RECIPES', 'ESD_METHODS', 'SLD_PRESETS', 'SPEED_PARAMS', 'UCERecipe', 'last_subject_index', 'uce_vectors',
-           'uce_preserve_vectors', 'uce_edit', 'uce_as_coded', 'ESDConfig', 'esd_parameters', 'esd_erase',
-           'SLDPipeline', 'SPEEDConfig', 'speed_layer_delta', 'speed_invariants', 'speed_statistics', 'speed_edit',
-           'own_drawings', 'noised_batch', 'fine_tune', 'check_templates', 'ACConfig', 'ac_parameters', 'ac_erase']
+__all__ = ['UCE_RECIPES', 'UCERecipe', 'uce_vectors', 'uce_edit', 'uce_as_coded', 'ESDConfig', 'esd_erase', 'SLDPipeline',
+           'SPEEDConfig', 'speed_edit', 'own_drawings', 'noised_batch', 'fine_tune', 'check_templates', 'ACConfig',
+           'ac_erase']
 
 # %% ../nbs/02a_baselines.ipynb #1cd5043a
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ UCE_RECIPES = {"2023": UCERecipe("2023", rows="from_last", guide=" ", retain_emp
                                  min_preserve_scale=None)}
 
 # %% ../nbs/02a_baselines.ipynb #e9822c73
-def last_subject_index(tokenizer, prompt: str) -> int:
+def _last_subject_index(tokenizer, prompt: str) -> int:
     """UCE's `attention_mask.sum() - 2`: the position of the last token before the end token (0, the start token, for
     '')."""
     return len(tokenizer(prompt).input_ids) - 2
@@ -53,17 +52,17 @@ def last_subject_index(tokenizer, prompt: str) -> int:
 def uce_vectors(pipe, concept: str, guide: str, recipe: UCERecipe) -> tuple[torch.Tensor, torch.Tensor]:
     "The rows (C, G) that `recipe` erases for `concept` and maps onto `guide`: row i of C goes to row i of G."
     emb = encode_prompts(pipe, [concept, guide])
-    i, j = last_subject_index(pipe.tokenizer, concept), last_subject_index(pipe.tokenizer, guide)
+    i, j = _last_subject_index(pipe.tokenizer, concept), _last_subject_index(pipe.tokenizer, guide)
     if recipe.rows == "last": return emb[0, i:i + 1], emb[1, j:j + 1]
     n = emb.shape[1] - max(i, j)          # aligned at the last subject tokens, shifted together to the end
     return emb[0, i:i + n], emb[1, j:j + n]
 
-def uce_preserve_vectors(pipe, retain: list[str], recipe: UCERecipe) -> torch.Tensor | None:
+def _uce_preserve_vectors(pipe, retain: list[str], recipe: UCERecipe) -> torch.Tensor | None:
     "The preserved rows: every position of each prompt (2023) or its last subject token (2025)."
     if not retain: return None
     emb = encode_prompts(pipe, list(retain))
     if recipe.rows == "from_last": return emb.flatten(0, 1)
-    return torch.stack([emb[k, last_subject_index(pipe.tokenizer, r)] for k, r in enumerate(retain)])
+    return torch.stack([emb[k, _last_subject_index(pipe.tokenizer, r)] for k, r in enumerate(retain)])
 
 # %% ../nbs/02a_baselines.ipynb #f638ddaa
 def uce_edit(pipe, concepts: list[str] | str, guides: list[str] | str | None = None, preserve: list[str] | None = None,
@@ -88,7 +87,7 @@ def uce_edit(pipe, concepts: list[str] | str, guides: list[str] | str | None = N
     fit = ClosedFormFitter(context_width(pipe), lam1=ps / r.erase_scale, ridge=r.lam / r.erase_scale, ridge_unit="abs",
                            method=f"UCE ({r.name} recipe)", concepts=concepts, anchors=guides, preserve=retain)
     for c, g in zip(concepts, guides): fit.update(*uce_vectors(pipe, c, g, r))
-    P = uce_preserve_vectors(pipe, retain, r)
+    P = _uce_preserve_vectors(pipe, retain, r)
     if P is not None: fit.update(P=P)
     return fit.solve(text_fingerprint(pipe))
 
@@ -112,13 +111,13 @@ def uce_as_coded(unet, C: torch.Tensor, G: torch.Tensor, P: torch.Tensor | None 
     return out
 
 # %% ../nbs/02a_baselines.ipynb #615af939
-ESD_METHODS = {"x": "cross-attention (attn2) parameters only", "u": "every UNet parameter outside cross-attention"}
+_ESD_METHODS = {"x": "cross-attention (attn2) parameters only", "u": "every UNet parameter outside cross-attention"}
 
 @dataclass
 class ESDConfig:
     """ESD's fine-tuning (defaults: the world's, chosen on its tuning classes; SD1.4's published run is steps=1000,
     lr=1e-5, sample_steps=50)."""
-    method: str = "x"          # a key of ESD_METHODS
+    method: str = "x"          # a key of _ESD_METHODS
     steps: int = 200           # iterations
     lr: float = 1e-4
     eta: float = 1.0           # negative guidance η
@@ -128,14 +127,14 @@ class ESDConfig:
     seed: int = 0
 
     def __post_init__(self):
-        check_choice("method", self.method, ESD_METHODS)
+        check_choice("method", self.method, _ESD_METHODS)
         for k in ("steps", "sample_steps", "batch_size"):
             check_int(k, getattr(self, k), 2 if k == "sample_steps" else 1)
         for k in ("lr", "eta", "start_guidance"): check_number(k, getattr(self, k), 0, strict=k == "lr")
 
-def esd_parameters(unet, method: str = "x") -> list[tuple[str, torch.nn.Parameter]]:
+def _esd_parameters(unet, method: str = "x") -> list[tuple[str, torch.nn.Parameter]]:
     "The (name, parameter) pairs ESD-`method` trains: inside `attn2` (x) or outside it (u)."
-    check_choice("method", method, ESD_METHODS)
+    check_choice("method", method, _ESD_METHODS)
     return [(n, p) for n, p in unet.named_parameters() if (".attn2." in n) == (method == "x")]
 
 # %% ../nbs/02a_baselines.ipynb #33b338f5
@@ -152,7 +151,7 @@ def esd_erase(pipe, concept: str, cfg: ESDConfig | None = None, progress: bool =
                          "reads a pooled embedding)")
     unet = pipe.unet
     teacher = copy.deepcopy(unet).requires_grad_(False).eval()
-    train = esd_parameters(unet, cfg.method)
+    train = _esd_parameters(unet, cfg.method)
     unet.requires_grad_(False)
     for _, p in train: p.requires_grad_(True)
     opt = torch.optim.Adam([p for _, p in train], lr=cfg.lr)
@@ -183,7 +182,7 @@ def esd_erase(pipe, concept: str, cfg: ESDConfig | None = None, progress: bool =
     return log
 
 # %% ../nbs/02a_baselines.ipynb #0d26b4cd
-SLD_PRESETS = ("weak", "medium", "strong", "max")
+_SLD_PRESETS = ("weak", "medium", "strong", "max")
 
 class SLDPipeline:
     """diffusers' `StableDiffusionPipelineSafe` on `pipe`'s components, safety concept and SLD parameters fixed; called
@@ -191,7 +190,7 @@ class SLDPipeline:
     def __init__(self, pipe, concept: str, preset: str = "medium", **params):
         from diffusers import StableDiffusionPipelineSafe
         from diffusers.pipelines.deprecated.stable_diffusion_safe import SafetyConfig
-        check_choice("preset", preset, SLD_PRESETS)
+        check_choice("preset", preset, _SLD_PRESETS)
         if is_sdxl(pipe):
             raise ValueError(
                 "SLD (diffusers' StableDiffusionPipelineSafe) runs on SD1.x/2.x pipelines; this one is SDXL-shaped")
@@ -221,7 +220,7 @@ class SLDPipeline:
     def __getattr__(self, name): return getattr(self.pipe, name)
 
 # %% ../nbs/02a_baselines.ipynb #e8b92be2
-SPEED_PARAMS = {"V": ("to_v",), "K": ("to_k",), "KV": ("to_k", "to_v")}
+_SPEED_PARAMS = {"V": ("to_v",), "K": ("to_k",), "KV": ("to_k", "to_v")}
 
 @dataclass
 class SPEEDConfig:
@@ -238,7 +237,7 @@ class SPEEDConfig:
     seed: int = 0                # DPA's noise, the shuffle and the k-means start
 
     def __post_init__(self):
-        check_choice("params", self.params, SPEED_PARAMS)
+        check_choice("params", self.params, _SPEED_PARAMS)
         check_int("aug_num", self.aug_num)
         check_number("threshold", self.threshold, strict=True)
         check_number("retain_scale", self.retain_scale, strict=True)
@@ -246,7 +245,7 @@ class SPEEDConfig:
         check_flag("filter", self.filter)
         check_int("seed", self.seed)
 
-def speed_layer_delta(W: torch.Tensor, C0: torch.Tensor, A: torch.Tensor, K2: torch.Tensor, R: torch.Tensor,
+def _speed_layer_delta(W: torch.Tensor, C0: torch.Tensor, A: torch.Tensor, K2: torch.Tensor, R: torch.Tensor,
                       cfg: SPEEDConfig, generator: torch.Generator | None = None) -> torch.Tensor:
     """SPEED's ΔW for one projection `W` (out, d): concept statistics `C0` = mean c cᵀ and `A` = mean a cᵀ (d, d),
     invariants `K2` (d, m), retained vectors `R` (n, d); IPF and DPA as `cfg` says. Float64 throughout."""
@@ -277,14 +276,14 @@ def speed_layer_delta(W: torch.Tensor, C0: torch.Tensor, A: torch.Tensor, K2: to
     return W @ (A - C0) @ P @ (I - M @ K2 @ inner @ K2.T @ P) @ M
 
 # %% ../nbs/02a_baselines.ipynb #c6c3c5c6
-def speed_invariants(pipe, seed: int = 0) -> torch.Tensor:
+def _speed_invariants(pipe, seed: int = 0) -> torch.Tensor:
     "IEC's invariants (d, 4): the start token of `''` and 3 k-means centres of its other 76 token embeddings."
     from sklearn.cluster import KMeans
     null = encode_prompts(pipe, [""])[0].double().cpu()
     centres = KMeans(n_clusters=3, n_init=10, random_state=seed).fit(null[1:].numpy()).cluster_centers_
     return torch.cat([null[:1], torch.as_tensor(centres, dtype=torch.float64)]).T
 
-def speed_statistics(pipe, concepts: list[str], anchors: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+def _speed_statistics(pipe, concepts: list[str], anchors: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """(C0, A): the means over the concepts of c cᵀ and a cᵀ at the last subject tokens (every token after the start
     for 'nudity')."""
     CC, AC = [], []
@@ -292,7 +291,7 @@ def speed_statistics(pipe, concepts: list[str], anchors: list[str]) -> tuple[tor
         emb = encode_prompts(pipe, [c, a]).double().cpu()
         if concepts == ["nudity"]: tc, ta = emb[0, 1:], emb[1, 1:]
         else:
-            i, j = last_subject_index(pipe.tokenizer, c), last_subject_index(pipe.tokenizer, a)
+            i, j = _last_subject_index(pipe.tokenizer, c), _last_subject_index(pipe.tokenizer, a)
             tc, ta = emb[0, i:i + 1], emb[1, j:j + 1]
         CC.append(tc.T @ tc)
         AC.append(ta.T @ tc)
@@ -319,17 +318,17 @@ def speed_edit(pipe, concepts: list[str] | str, anchors: list[str] | str = "", r
     if not kept: raise ValueError(f"every retain prompt names an erased concept: {retain}")
     g = torch.Generator().manual_seed(cfg.seed)
     emb = encode_prompts(pipe, kept).double().cpu()
-    R = emb[0, 1:] if kept == [""] else torch.stack([emb[k, last_subject_index(pipe.tokenizer, t)]
+    R = emb[0, 1:] if kept == [""] else torch.stack([emb[k, _last_subject_index(pipe.tokenizer, t)]
                                                      for k, t in enumerate(kept)])
     R = R[torch.randperm(len(R), generator=g)]
-    C0, A = speed_statistics(pipe, concepts, anchors)
-    K2 = speed_invariants(pipe, cfg.seed)
+    C0, A = _speed_statistics(pipe, concepts, anchors)
+    K2 = _speed_invariants(pipe, cfg.seed)
     layers = {n: p for n, p in cross_attention_projections(pipe.unet).items()
-              if n.rsplit(".", 1)[-1] in SPEED_PARAMS[cfg.params]}
+              if n.rsplit(".", 1)[-1] in _SPEED_PARAMS[cfg.params]}
     out = {}
     for n, p in tqdm(layers.items(), desc="SPEED", disable=not progress):
         W = p.weight.detach().double().cpu()
-        out[n] = (W + speed_layer_delta(W, C0, A, K2, R, cfg, g)).to(p.weight)
+        out[n] = (W + _speed_layer_delta(W, C0, A, K2, R, cfg, g)).to(p.weight)
     return {n: out.get(n, p.weight.detach().clone()) for n, p in cross_attention_projections(pipe.unet).items()}
 
 # %% ../nbs/02a_baselines.ipynb #15154a06
@@ -405,7 +404,7 @@ class ACConfig:
         check_number("guidance_scale", self.guidance_scale)
         check_int("seed", self.seed)
 
-def ac_parameters(unet) -> list[tuple[str, torch.nn.Parameter]]:
+def _ac_parameters(unet) -> list[tuple[str, torch.nn.Parameter]]:
     "What AC trains (`--parameter_group cross-attn`): every `attn2.to_k` and `attn2.to_v` weight."
     return [(n, p) for n, p in unet.named_parameters() if ".attn2.to_k." in n or ".attn2.to_v." in n]
 
@@ -433,4 +432,5 @@ def ac_erase(pipe, concept: str, anchor: str, cfg: ACConfig | None = None, templ
         pred = unet(xt, t, encoder_hidden_states=e_c[which[idx]]).sample
         with torch.no_grad(): target = unet(xt, t, encoder_hidden_states=e_a[which[idx]]).sample
         return torch.nn.functional.mse_loss(pred.float(), target.float())
-    return fine_tune(unet, [p for _, p in ac_parameters(unet)], cfg.lr, cfg.steps, step_loss, cfg.seed, "AC", progress)
+    params = [p for _, p in _ac_parameters(unet)]
+    return fine_tune(unet, params, cfg.lr, cfg.steps, step_loss, cfg.seed, "AC", progress)

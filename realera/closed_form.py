@@ -21,8 +21,8 @@ from .sampling import beyond_prompts, neighbor_prompts
 # %% auto #0
 __all__ = ['POOLED_LAYER', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'ClosedFormFitter', 'pooled_layer', 'closed_form_layers',
            'pooled_width', 'ClosedFormEdit', 'load_edited_weights', 'solve_closed_form', 'resolve_preserve',
-           'closed_form_fitter', 'closed_form_edit', 'pooled_fitter', 'rece_map', 'kv_gram', 'rece_map_of',
-           'harden_edit', 'ridge_sweep']
+           'closed_form_fitter', 'closed_form_edit', 'pooled_fitter', 'rece_map', 'kv_gram', 'harden_edit',
+           'ridge_sweep']
 
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
 def _check_rows(x, d: int | None, name: str) -> torch.Tensor:
@@ -408,7 +408,7 @@ def kv_gram(unet: nn.Module) -> torch.Tensor:
     projs = cross_attention_projections(unet)
     return sum(p.weight.detach().double().mT @ p.weight.detach().double() for p in projs.values())
 
-def rece_map_of(M: torch.Tensor, G: torch.Tensor, lam: float = 1e-3) -> torch.Tensor:
+def _rece_map_of(M: torch.Tensor, G: torch.Tensor, lam: float = 1e-3) -> torch.Tensor:
     """`rece_map` of the edit W' = W M from the Gram matrix `G = kv_gram(unet)` alone: X = (λI + MᵀGM)⁻¹ MᵀG, no UNet
     touched."""
     lam, G = _check_lam(lam), G.to(M.device, torch.float64)
@@ -419,13 +419,13 @@ def rece_map_of(M: torch.Tensor, G: torch.Tensor, lam: float = 1e-3) -> torch.Te
 def harden_edit(fit: ClosedFormFitter, pairs: list[ConceptPair], G: torch.Tensor, rounds: int = 1, lam: float = 1e-3,
                 fingerprint: str | None = None) -> ClosedFormEdit:
     """`rounds` rounds of RECE's defence on the statistics in `fit`: each adds every pair's RECE embedding under the
-    current edit (`rece_map_of`, ridge `lam`; `G = kv_gram` of the original UNet), mapped to the pair's anchor, and
+    current edit (`_rece_map_of`, ridge `lam`; `G = kv_gram` of the original UNet), mapped to the pair's anchor, and
     solves again."""
     check_int("rounds", rounds, 0)
     lam = _check_lam(lam)
     edit = fit.solve(fingerprint)
     for _ in range(rounds):
-        X = rece_map_of(edit.M, G, lam)
+        X = _rece_map_of(edit.M, G, lam)
         for p in pairs: fit.update(p.e[p.positions].double() @ X.mT.to(p.e.device), p.e_star[p.positions])
         edit = fit.solve(fingerprint)
     return dataclasses.replace(edit, settings=dict(edit.settings, harden=rounds, harden_lam=lam))

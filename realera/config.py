@@ -179,7 +179,7 @@ VARIANTS = {"1": dict(closed_form=True, align=False, mine=False, beyond=False, *
             "full": dict(closed_form=True, align=True, mine=True, beyond=True, **PAPER),
             # beyond the paper: the closed form on what the model draws as the concept, protecting what it draws as
             # something
-            # else (03_discover); chosen on the world's tuning classes (06b_tables)
+            # else (03_discover); chosen on the world's tuning classes (nbs/results.ipynb)
             "aware": dict(closed_form=True, align=False, mine=False, beyond=False, discover=4, discover_protect=16)}
 
 def _check_variant(variant) -> str:

@@ -21,13 +21,13 @@ from .closed_form import kv_gram
 from .align import anchor_trajectory, unet_eps
 
 # %% auto #0
-__all__ = ['CandidateSource', 'vocabulary_candidates', 'read_candidates', 'Discovery', 'discover', 'write_discoveries',
-           'read_discoveries', 'model_neighborhood', 'protected_neighborhood', 'neighborhoods']
+__all__ = ['CandidateSource', 'read_candidates', 'Discovery', 'discover', 'write_discoveries', 'read_discoveries',
+           'model_neighborhood', 'neighborhoods']
 
 # %% ../nbs/03_discover.ipynb #0e6a15ea
 CandidateSource = Literal["vocabulary", "csv"]
 
-def vocabulary_candidates(pipe) -> list[str]:
+def _vocabulary_candidates(pipe) -> list[str]:
     """The whole-word tokens of `pipe`'s (first) tokenizer, as text: tokens that end a word (`</w>`) of two or more
     letters, sorted."""
     tok = tokenizers(pipe)[0]
@@ -145,13 +145,13 @@ def _holds(text: str, phrase: str) -> bool:
 def discover(pipe, concept: str, anchor: str = "", candidates: list[str] | None = None,
              preserve: list[str] | None = None, config: DiscoverConfig | None = None, exclude: list[str] = (),
              source: str | None = None, progress: bool = True) -> Discovery:
-    """Rank `candidates` (default: `vocabulary_candidates(pipe)`) by how the original `pipe` treats them against
+    """Rank `candidates` (default: `_vocabulary_candidates(pipe)`) by how the original `pipe` treats them against
     `concept` (each in `config.template`); with `config.protect`, those nearer to a `preserve` prompt are set aside."""
     cfg = config or DiscoverConfig()
     if not isinstance(concept, str) or not concept.strip():
         raise ValueError(f"concept must be a non-empty string, got {concept!r}")
     src = source or ("vocabulary" if candidates is None else "list")
-    pool = vocabulary_candidates(pipe) if candidates is None else list(candidates)
+    pool = _vocabulary_candidates(pipe) if candidates is None else list(candidates)
     if not all(isinstance(c, str) for c in pool): raise ValueError("candidates must be strings")
     skip = [concept, anchor, *exclude]
     excluded = [c for c in pool if c.strip() and any(s.strip() and _holds(c, s) for s in skip)]
@@ -256,7 +256,7 @@ def model_neighborhood(pipe, pair: ConceptPair, cfg: SamplingConfig, preserve: l
     return nb[keep], tg[keep], be[kb]
 
 # %% ../nbs/03_discover.ipynb #379ab8b3
-def protected_neighborhood(
+def _protected_neighborhood(
     pipe, pair: ConceptPair, cfg: SamplingConfig, others: torch.Tensor, G: torch.Tensor,
     generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The paper's sampler (`cfg.oversample` × M), then the first M neighbours whose every row is nearer its concept's
@@ -280,5 +280,5 @@ def neighborhoods(pipe, pairs: list[ConceptPair], preserve: list[str], cfg: Samp
     P = encode_text(pipe, list(preserve))[0][:, 1:].flatten(0, 1).float().cpu() if preserve else torch.empty(
         0, pairs[0].e.shape[-1])
     rows = [p.e[p.positions].float().cpu() for p in pairs]
-    return [protected_neighborhood(pipe, p, cfg, torch.cat([P] + [r for j, r in enumerate(rows) if j != i]), G,
+    return [_protected_neighborhood(pipe, p, cfg, torch.cat([P] + [r for j, r in enumerate(rows) if j != i]), G,
                                    generator) for i, p in enumerate(pairs)]

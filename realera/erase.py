@@ -28,7 +28,7 @@ from .align import (ADAPTER, AlignTask, Trajectory, add_lora, align_noise, ancho
 
 # %% auto #0
 __all__ = ['completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase', 'is_erased',
-           'erase', 'protected_texts', 'discovered_pairs', 'check_erased', 'load_erased', 'save_fused_pipeline']
+           'erase', 'check_erased', 'load_erased', 'save_fused_pipeline']
 
 # %% ../nbs/03a_erase.ipynb #e790c77f
 def _run_settings(concepts, anchors, preserve, config: EraseConfig, model: dict | None = None) -> dict:
@@ -239,13 +239,13 @@ def _keep(pipe, pairs, preserve):
     c, p = encode_text(pipe, kept)
     return c.cpu(), None if p is None else p.cpu()
 
-def protected_texts(pairs: list[ConceptPair], found: list[Discovery], k: int) -> list[str]:
+def _protected_texts(pairs: list[ConceptPair], found: list[Discovery], k: int) -> list[str]:
     """The `k` texts of each discovery the model draws as a preserve prompt that lie nearest its concept (the most at
     risk), once each."""
     erased = {p.concept.lower() for p in pairs}
     return list(dict.fromkeys(r["text"] for d in found for r in d.protected[:k] if r["text"].lower() not in erased))
 
-def discovered_pairs(pipe, pairs: list[ConceptPair], found: list[Discovery], k: int) -> list[ConceptPair]:
+def _discovered_pairs(pipe, pairs: list[ConceptPair], found: list[Discovery], k: int) -> list[ConceptPair]:
     """One `ConceptPair` per top-`k` text of each discovery, mapped to its concept's anchor; a text already erased is
     not added again."""
     seen, extra = {p.concept.lower() for p in pairs}, []
@@ -303,9 +303,9 @@ def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: b
     if config.discover or config.discover_protect:
         found = _discoveries(pipe, pairs, preserve, config, out, resume, progress)
         if config.discover_protect:
-            preserve = resolve_preserve([p.concept for p in pairs], preserve) + protected_texts(
+            preserve = resolve_preserve([p.concept for p in pairs], preserve) + _protected_texts(
                 pairs, found, config.discover_protect)
-        pairs = pairs + discovered_pairs(pipe, pairs, found, config.discover)
+        pairs = pairs + _discovered_pairs(pipe, pairs, found, config.discover)
     original = kv_weights(pipe.unet) if config.align else None
     if config.align:
         trajs = cached(None if out is None else out/ANCHOR_LATENTS,

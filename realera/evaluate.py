@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import atomic_path, check_choice, check_int, read_json, write_json
+from .base import atomic_path, check_choice, check_int, markdown_table, read_json, write_json
 from .core import make_generator
 from .config import SCORES
 from .images import comparison_grid
@@ -18,8 +18,8 @@ from .judges import NUDENET_CLASSES, NUDITY_THRESHOLD, NudityDetector
 from .protocols import GROUPS, PromptSpec, Protocol
 
 # %% auto #0
-__all__ = ['FIDELITY_KEYS', 'harmonic_score', 'image_plan', 'generate_missing', 'judge', 'summarize', 'run_protocol',
-           'protocol_files', 'summary_table', 'evaluation_grid', 'bootstrap_mean', 'paired_difference']
+__all__ = ['harmonic_score', 'image_plan', 'generate_missing', 'judge', 'summarize', 'run_protocol', 'protocol_files',
+           'summary_table', 'evaluation_grid', 'bootstrap_mean', 'paired_difference']
 
 # %% ../nbs/05a_evaluate.ipynb #b1d0c4b7
 def harmonic_score(acc_e: float, acc_s: float, acc_g: float) -> float:
@@ -173,7 +173,7 @@ def protocol_files(folder, protocol: Protocol, n: int, seed: int, groups=GROUPS)
 
 # %% ../nbs/05a_evaluate.ipynb #d29d0bf1
 # the columns `compare_images` adds
-FIDELITY_KEYS = (("fid", "FID ↓"), ("dist:feature", "dist ↓ (features)"), ("dist:pixel", "dist ↓ (pixels)"))
+_FIDELITY_KEYS = (("fid", "FID ↓"), ("dist:feature", "dist ↓ (features)"), ("dist:pixel", "dist ↓ (pixels)"))
 
 def summary_table(summaries: dict[str, dict]) -> str:
     """A markdown table with one row per model (e.g. original, erased), and the `compare_images` columns where a
@@ -190,15 +190,14 @@ def summary_table(summaries: dict[str, dict]) -> str:
         elif first["protocol"] == "coco": head, keys = ["model", "CLIP score ↑"], ["clip_score"]
         else: head, keys = ["model", "CLIP_e ↓", "CLIP_s ↑", "CLIP_g ↓"], ["acc_e", "acc_s", "acc_g"]
         rows = [[lab] + [fmt(s.get(k)) for k in keys] for lab, s in summaries.items()]
-    extra = [(k, h) for k, h in FIDELITY_KEYS if any(k in s for s in summaries.values())]
+    extra = [(k, h) for k, h in _FIDELITY_KEYS if any(k in s for s in summaries.values())]
     head = head + [h for _, h in extra]
     rows = [r + [fmt(s.get(k)) for k, _ in extra] for r, s in zip(rows, summaries.values())]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
     note = f"\n\n{first['protocol']}: {first.get('note', '')}"
     if first.get("score"): note += f"; {first['score']} accuracy"
     fid = next((s["fid_reference"] for s in summaries.values() if "fid_reference" in s), None)
     if fid: note += f"; FID against {fid['images']} reference images in {fid['features']} features"
-    return "\n".join(lines) + note
+    return markdown_table(head, rows) + note
 
 def evaluation_grid(folders: dict[str, str | os.PathLike], protocol: Protocol, n: int, per_prompt: int = 4,
                     max_prompts: int = 24):

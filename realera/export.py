@@ -8,6 +8,7 @@ import json, os
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
 
 from .base import atomic_path, canonical_safetensors, check_choice, check_int, check_number
 from .core import check_finite, cross_attention_projections, is_sdxl, model_identity
@@ -57,22 +58,20 @@ def rank_for(deltas: dict, tol: float = DEFAULT_TOL) -> int:
 
 
 # %% ../nbs/03b_export.ipynb #418bc3ae
-def _lora_factors(folder: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    "The erase's alignment LoRA as (scale * B, A) per UNet module, read from its safetensors file and LoRA config."
-    from safetensors import safe_open
-    with safe_open(str(folder/LORA_FILE), "pt") as f:
-        meta = json.loads((f.metadata() or {}).get("lora_adapter_metadata", "{}"))
-        t = check_finite({k: f.get_tensor(k) for k in f.keys()}, str(folder/LORA_FILE))
-    if meta.get("unet.rank_pattern") or meta.get("unet.alpha_pattern"):
-        raise ValueError(
-            f"{folder/LORA_FILE}: per-module ranks or alphas are not what realera writes; cannot export it")
-    scale = float(meta.get("unet.lora_alpha", 1.0)) / float(meta.get("unet.r", 1)) if meta else 1.0
-    out = {}
-    for k in t:
-        if k.endswith(".lora.down.weight"):
-            name = k[len("unet."):-len(".lora.down.weight")]
-            out[name] = (scale * t[k.replace(".lora.down.", ".lora.up.")].double(), t[k].double())
-    return out
+def _lora_factors(pipe, folder: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """The erase's alignment LoRA as (scaling * B, A) per UNet module, as peft reads it: loaded into `pipe.unet` for
+    the read (each layer's `lora_A`, `lora_B` and `scaling`, whatever its rank or alpha pattern), then unloaded, which
+    leaves the UNet's own modules as they were."""
+    from peft.tuners.lora import LoraLayer
+    check_finite(load_file(str(folder/LORA_FILE)), str(folder/LORA_FILE))
+    name = "realera_export"
+    pipe.unet.load_lora_adapter(str(folder), weight_name=LORA_FILE, adapter_name=name, prefix="unet")
+    try:
+        return {n: (m.scaling[name] * m.lora_B[name].weight.detach().double().cpu(),
+                    m.lora_A[name].weight.detach().double().cpu())
+                for n, m in pipe.unet.named_modules() if isinstance(m, LoraLayer) and name in m.lora_A}
+    finally:
+        pipe.unet.unload_lora()
 
 def erase_deltas(pipe, erased: str | os.PathLike) -> dict[str, torch.Tensor]:
     """The weight change of every UNet module the erase in `erased` touches, against `pipe`'s weights, which must be
@@ -100,11 +99,8 @@ def erase_deltas(pipe, erased: str | os.PathLike) -> dict[str, torch.Tensor]:
         deltas[POOLED_LAYER] = torch.cat([W[:, :edit.d] @ (edit.M - torch.eye(edit.d, dtype=edit.M.dtype)),
                                           torch.zeros_like(W[:, edit.d:])], 1)
     if run["config"].get("align"):
-        modules = dict(pipe.unet.named_modules())
-        for n, (B, A) in _lora_factors(erased).items():
-            if n not in modules: raise ValueError(f"{str(erased)!r}: its LoRA names a module this UNet lacks: {n!r}")
-            # kept as factors where no closed form adds to it
-            deltas[n] = deltas[n] + B @ A if n in deltas else (B, A)
+        # kept as factors where no closed form adds to it
+        for n, (B, A) in _lora_factors(pipe, erased).items(): deltas[n] = deltas[n] + B @ A if n in deltas else (B, A)
     return deltas
 
 

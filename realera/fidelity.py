@@ -17,8 +17,8 @@ from .protocols import Protocol
 from .evaluate import protocol_files
 
 # %% auto #0
-__all__ = ['FID_FEATURES', 'frechet_distance', 'fidelity', 'reference_files', 'InceptionFeatures', 'check_fid_features',
-           'fid_features', 'reference_fid', 'compare_images', 'concept_residue']
+__all__ = ['frechet_distance', 'fidelity', 'reference_files', 'InceptionFeatures', 'check_fid_features', 'fid_features',
+           'compare_images', 'concept_residue']
 
 # %% ../nbs/05a_fidelity.ipynb #9a513edb
 class _Given(torch.nn.Module):
@@ -59,7 +59,7 @@ def fidelity(images, reference, judge) -> dict:
                 pixel=(100 * np.sqrt(((a - b) ** 2).mean(axis=(1, 2, 3)))).tolist(), frechet=frechet_distance(fa, fb))
 
 # %% ../nbs/05a_fidelity.ipynb #84d9b34d
-FID_FEATURES = ("inception", "judge")
+_FID_FEATURES = ("inception", "judge")
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 def reference_files(folder) -> list[Path]:
@@ -104,9 +104,9 @@ class InceptionFeatures:
         return torch.cat(out)
 
 def check_fid_features(name: str, has_judge: bool = True) -> str:
-    """`name` if FID can be computed in that space here (one of FID_FEATURES; torch-fidelity installed for
+    """`name` if FID can be computed in that space here (one of _FID_FEATURES; torch-fidelity installed for
     'inception'), else `ValueError`."""
-    check_choice("--fid-features", name, FID_FEATURES)
+    check_choice("--fid-features", name, _FID_FEATURES)
     if name == "inception" and importlib.util.find_spec("torch_fidelity") is None:
         raise ValueError("FID's Inception features need torch-fidelity: `pip install torch-fidelity` (its "
                          "weights download on "
@@ -117,7 +117,7 @@ def check_fid_features(name: str, has_judge: bool = True) -> str:
     return name
 
 def fid_features(name: str, judge=None, device="cpu"):
-    """The feature space of `reference_fid`: 'inception' (FID's own) or 'judge' (`judge.features`: CLIP's image
+    """The feature space of `_reference_fid`: 'inception' (FID's own) or 'judge' (`judge.features`: CLIP's image
     embedding, the world's CNN)."""
     check_fid_features(name)
     if name == "inception": return InceptionFeatures(device)
@@ -127,7 +127,7 @@ def fid_features(name: str, judge=None, device="cpu"):
     return judge
 
 # %% ../nbs/05a_fidelity.ipynb #6bc9adb7
-def reference_fid(images, reference, features) -> float:
+def _reference_fid(images, reference, features) -> float:
     "FID of `images` against `reference` (PIL images) in the space of `features.features` (see `fid_features`)."
     return frechet_distance(features.features(images).double(), features.features(reference).double())
 
@@ -141,7 +141,7 @@ def compare_images(sums: dict, out, protocol: Protocol, n: int, seed: int, judge
     if reference is not None:
         ref = _open_images(reference)
         for lab, s in sums.items():
-            s.update(fid=reference_fid(_open_images(protocol_files(Path(out)/lab, protocol, n, seed)), ref, features),
+            s.update(fid=_reference_fid(_open_images(protocol_files(Path(out)/lab, protocol, n, seed)), ref, features),
                      fid_reference=dict(images=len(ref), features=type(features).__name__))
     kept = lambda lab: protocol_files(Path(out)/lab, protocol, n, seed, groups=["other"])
     if hasattr(judge, "features") and "original" in sums and len(kept("original")) >= 2:

@@ -25,15 +25,14 @@ from .protocols import make_protocol
 from .attack import attack, default_prompts, plain_prompt, protocol_judge, read_prompts
 
 # %% auto #0
-__all__ = ['defaults', 'judge_name', 'erased_run', 'erase_config', 'erase_folder', 'generate_folder', 'evaluate_folder',
-           'attack_folder']
+__all__ = ['defaults', 'erased_run', 'erase_config', 'erase_folder', 'generate_folder', 'evaluate_folder', 'attack_folder']
 
 # %% ../nbs/07_runs.ipynb #cadb2048
 def defaults(given: dict, model_defaults: dict, builtin: dict) -> tuple:
     "Each of `builtin`'s keys: the value `given` (not None), else the model's `realera.json`, else the built-in one."
     return tuple(given[k] if given.get(k) is not None else model_defaults.get(k, v) for k, v in builtin.items())
 
-def judge_name(protocol: str, classifier: str | None, model_defaults: dict) -> str | None:
+def _judge_name(protocol: str, classifier: str | None, model_defaults: dict) -> str | None:
     """The judge of `protocol`: `classifier` if given, else the model's `realera.json` judge for the protocol, else
     its CLIP, else CLIP ViT-L/14; None for nudity, which NudeNet judges."""
     if protocol == "nudity": return None
@@ -180,7 +179,7 @@ def evaluate_folder(out, protocol: str | None = None, erased=None, concept: str 
     check_number("guidance", guidance)
     check_choice("score", score, SCORES)
     proto = make_protocol(protocol, concept or (erased_run(erased)["concepts"][0] if erased else None))
-    judge = judge_name(protocol, classifier, ms)
+    judge = _judge_name(protocol, classifier, ms)
     if protocol == "world" and judge not in ("world", "world-clip"):
         raise ValueError(f"--classifier {judge!r}: the world protocol is judged by the world's own CNN evaluator "
                          "('world') or its CLIP ('world-clip')")
@@ -240,7 +239,7 @@ def attack_folder(method: str, out, concept: str | None = None, erased=None, mod
     plist = read_prompts(prompts, column) if prompts else None   # a bad file fails before anything loads
     make_protocol(protocol, concept)   # an unknown protocol or concept fails here, before anything is written
     for f in ("attack.json", "grid.png"): check_writable(Path(out)/f, overwrite)
-    judge, proto = protocol_judge(protocol, concept, judge_name(protocol, classifier, ms),
+    judge, proto = protocol_judge(protocol, concept, _judge_name(protocol, classifier, ms),
                                   model_dir=model_folder(model), device=device)
     if method == "prompts" and plist is None: plist = default_prompts(proto)
     pipe = load_pipeline(model, device=device, dtype=dtype)

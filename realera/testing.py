@@ -15,13 +15,13 @@ except ImportError: from transformers.models.clip.tokenization_clip import bytes
 from .base import atomic_path
 
 # %% auto #0
-__all__ = ['TOKENIZER_CORPUS', 'TOKENIZER_DIR', 'SD14_UNET_CONFIG', 'CLIP_L14_TEXT_CONFIG', 'SD21_UNET_CONFIG',
-           'SDXL_UNET_CONFIG', 'OPENCLIP_BIGG_TEXT_CONFIG', 'build_tokenizer_files', 'tiny_tokenizer', 'tiny_pipeline',
-           'tiny_sdxl_pipeline', 'tiny_sd2_pipeline', 'sd14_unet', 'sd21_unet', 'sdxl_unet', 'clip_l14_text_encoder',
-           'bigg_text_encoder', 'tiny_clip']
+__all__ = ['SD14_UNET_CONFIG', 'CLIP_L14_TEXT_CONFIG', 'SD21_UNET_CONFIG', 'SDXL_UNET_CONFIG', 'OPENCLIP_BIGG_TEXT_CONFIG',
+           'SD_VAE_CONFIG', 'build_tokenizer_files', 'tiny_tokenizer', 'tiny_pipeline', 'tiny_sdxl_pipeline',
+           'tiny_sd2_pipeline', 'sd14_unet', 'sd21_unet', 'sdxl_unet', 'clip_l14_text_encoder', 'bigg_text_encoder',
+           'sd14_pipeline', 'tiny_clip']
 
 # %% ../nbs/00a_testing.ipynb #0cde6822
-TOKENIZER_CORPUS = """
+_TOKENIZER_CORPUS = """
 a an the of in on at with by and or to from for is its this that photo picture image portrait painting drawing sketch
 artwork still scene close up view style render illustration photograph realistic detailed high quality famous
 airplane aircraft plane jet airport automobile car vehicle motorcar bird avian fowl winged creature cat feline kitty
@@ -69,7 +69,7 @@ def _learn_bpe_merges(corpus: list[str], n_merges: int = 600) -> list[tuple[str,
 def build_tokenizer_files(out_dir: str | os.PathLike, corpus: list[str] | None = None, n_merges: int = 600) -> Path:
     "Learn BPE merges on `corpus` and write CLIP-format `vocab.json` and `merges.txt` to `out_dir`."
     byte_chars = list(bytes_to_unicode().values())
-    merges = _learn_bpe_merges(TOKENIZER_CORPUS if corpus is None else corpus, n_merges)
+    merges = _learn_bpe_merges(_TOKENIZER_CORPUS if corpus is None else corpus, n_merges)
     tokens = byte_chars + [c + "</w>" for c in byte_chars] + [a + b for a, b in merges]
     tokens = list(dict.fromkeys(tokens)) + ["<|startoftext|>", "<|endoftext|>"]
     out = Path(out_dir)
@@ -81,13 +81,13 @@ def build_tokenizer_files(out_dir: str | os.PathLike, corpus: list[str] | None =
     return out
 
 # %% ../nbs/00a_testing.ipynb #a9cc3d13
-TOKENIZER_DIR = Path(str(importlib.resources.files("realera")/"assets"/"tiny_tokenizer"))
+_TOKENIZER_DIR = Path(str(importlib.resources.files("realera")/"assets"/"tiny_tokenizer"))
 
 def tiny_tokenizer(model_max_length: int = 77, pad_token: str = "<|endoftext|>"):
     """The shipped CLIP-format tokenizer (offline), padding with `<|endoftext|>` as SD1.x does (SD2.x and SDXL's
     second: `pad_token='!'`)."""
     from transformers import CLIPTokenizer
-    return CLIPTokenizer.from_pretrained(str(TOKENIZER_DIR), model_max_length=model_max_length,
+    return CLIPTokenizer.from_pretrained(str(_TOKENIZER_DIR), model_max_length=model_max_length,
                                          bos_token="<|startoftext|>", eos_token="<|endoftext|>",
                                          pad_token=pad_token, unk_token="<|endoftext|>")
 
@@ -243,6 +243,23 @@ def bigg_text_encoder(seed: int = 0, device: str | torch.device = "cpu", dtype=t
     from transformers import CLIPTextConfig, CLIPTextModelWithProjection
     return _build(lambda: CLIPTextModelWithProjection(CLIPTextConfig(**OPENCLIP_BIGG_TEXT_CONFIG)), seed, device,
                   dtype)
+
+# %% ../nbs/00a_testing.ipynb #3f29523d04f6
+# CompVis/stable-diffusion-v1-4's vae/config.json
+SD_VAE_CONFIG = dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(128, 256, 512, 512),
+                     layers_per_block=2, down_block_types=("DownEncoderBlock2D",) * 4,
+                     up_block_types=("UpDecoderBlock2D",) * 4, sample_size=512)
+
+def sd14_pipeline(seed: int = 0, device: str | torch.device = "cpu", dtype=torch.float32):
+    """An SD1.4-shaped `StableDiffusionPipeline` with random weights (CLIP ViT-L/14 text encoder, SD1.4's UNet and
+    VAE, a DDIM scheduler on SD's schedule, the shipped tokenizer): timings and memory at real scale, offline."""
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline
+    sched = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", clip_sample=False,
+                          set_alpha_to_one=False, steps_offset=1)
+    return StableDiffusionPipeline(vae=_build(lambda: AutoencoderKL(**SD_VAE_CONFIG), seed, device, dtype),
+                                   text_encoder=clip_l14_text_encoder(seed, device, dtype), tokenizer=tiny_tokenizer(),
+                                   unet=sd14_unet(seed, device, dtype), scheduler=sched, safety_checker=None,
+                                   feature_extractor=None, requires_safety_checker=False)
 
 # %% ../nbs/00a_testing.ipynb #9063d7a0
 def tiny_clip(seed: int = 0, device: str | torch.device = "cpu", image_size: int = 32):

@@ -132,17 +132,19 @@ def _ruff(*args, cwd=ROOT.parent) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=300)
 
 def test_every_line_fits_and_holds_one_statement():
-    "Notebooks, bench/, tests/ and .ci/: no line over 119 characters, no statements joined with `;` (ruff.toml)."
+    """Notebooks, bench/, tests/ and .ci/: no line over 119 characters, no statements joined with `;`, no undefined
+    name; the scripts import nothing they do not use (ruff.toml)."""
     r = _ruff(".")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-1000:]
 
 def test_the_line_rules_see_a_long_line_and_a_join(tmp_path):
-    "The same rules flag a long line and a `;` join in a script and in a notebook's code cell."
+    """The same rules flag a long line and a `;` join in a script and in a notebook's code cell, and an unused import
+    and an undefined name in a script."""
     import nbformat
     bad = "x = 1; y = 2\n" + "z = " + " + ".join(["1"] * 60) + "\n"
-    (tmp_path/"a.py").write_text(bad)
+    (tmp_path/"a.py").write_text("import os\n" + bad + "print(nowhere)\n")
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(bad)]), str(tmp_path/"b.ipynb"))
     out = _ruff("a.py", "b.ipynb", cwd=tmp_path).stdout
-    for f in ("a.py", "b.ipynb"):
+    for f, want in (("a.py", ["E501", "E702", "F401", "F821"]), ("b.ipynb", ["E501", "E702"])):
         codes = [line.split(": ", 1)[1].split()[0] for line in out.splitlines() if line.startswith(f)]
-        assert sorted(codes) == ["E501", "E702"], out
+        assert sorted(codes) == want, out

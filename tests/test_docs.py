@@ -79,6 +79,8 @@ def test_site_opens_in_a_headless_browser(site):
     for nb in NBS:
         name = DOCS["page_name"](nb)
         assert f'href="{name}"' in index, f"the sidebar does not link {name}"
+        page = (site / name).read_text(encoding="utf-8")
+        assert not re.findall(r'href="[\w.-]+\.ipynb', page), f"{name} links a notebook, not its page"
         seen = open_page(site / name)
         want = FIGURES.get(nb.name, 0)
         assert seen["figures"] == f"{want}/{want}", (f"{name}: figures loaded/total {seen['figures']}, "
@@ -142,14 +144,18 @@ def test_the_docs_test_notices_a_page_without_figures_or_math(figure_notebook, t
     raw = _page(tmp_path / "raw", tmp_path / "inline" / "figure.ipynb", mathjax=False)
     assert open_page(raw)["math"] == "raw"
 
+# pages of prose and measured results that export nothing (nbdev's explanations)
+EXPLANATIONS = ("index.ipynb", "results.ipynb")
+
 def test_every_notebook_is_in_the_sidebar_and_exports_its_module():
+    "Every notebook is in the sidebar, and every one but the explanation pages exports one module."
     sidebar = (ROOT / "nbs" / "sidebar.yml").read_text()
     assert [p.name for p in DOCS["pages"]()] == [n for n in re.findall(r"(\S+\.ipynb)", sidebar)]
     for nb in NBS:
         assert nb.name in sidebar, f"{nb.name} is not in nbs/sidebar.yml"
         cells = json.loads(nb.read_text())["cells"]
         exp = [l for c in cells for l in "".join(c["source"]).splitlines() if l.startswith("#| default_exp")]
-        if nb.name != "index.ipynb":
+        if nb.name not in EXPLANATIONS:
             assert len(exp) == 1, nb.name
             assert (ROOT / "realera" / (exp[0].split()[-1].replace(".", "/") + ".py")).exists()
 

@@ -3,9 +3,9 @@ import json, os, subprocess
 import pytest, torch
 
 from realera.align import (ADAPTER, AlignConfig, add_lora, align_noise, alignment_loss, anchor_trajectory, kv_weights,
-                           lora_state, make_task, original_unet)
+                           make_task, original_unet)
 from realera.closed_form import closed_form_edit
-from realera.core import cross_attention_projections, make_generator
+from realera.core import make_generator
 from realera.text import encode_prompts
 from realera.erase import EraseConfig, erase, load_erased, load_trajectories, save_trajectories
 from realera.testing import tiny_pipeline

@@ -4,7 +4,7 @@ import pytest, torch
 
 from realera.evaluate import harmonic_score, run_protocol, summarize, summary_table
 from realera.protocols import (PromptSpec, Protocol, artist_protocol, celebrity_protocol, cifar10_protocol,
-                               coco_protocol, eval_data, make_protocol, nudity_protocol)
+                               coco_protocol, eval_data, nudity_protocol)
 from realera.judges import NUDENET_CLASSES, CLIPClassifier, NudityDetector
 from realera.testing import tiny_clip, tiny_pipeline
 
@@ -166,7 +166,7 @@ def test_cli_evaluate_fid_and_fidelity_of_an_erase(tmp_path):
 
 # data-parallel evaluation (accelerate) and resume
 
-import os, subprocess, sys
+import os, sys
 from pathlib import Path
 
 EVAL_ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}

@@ -2,15 +2,14 @@
 before the fix, and it keeps the fix in place. Kills use real signals in subprocesses; a full disk is a patched
 writer."""
 
-import json, math, os, signal, subprocess, sys, time
-from pathlib import Path
+import json, os, signal, subprocess, sys, time
 import pytest, torch
 
 from realera.align import AlignConfig
 from realera.base import folder_lock
 from realera.core import make_generator
 from realera.text import encode_prompts
-from realera.erase import COMPLETE, LORA_FILE, EraseConfig, check_erased, erase, load_erased
+from realera.erase import COMPLETE, LORA_FILE, EraseConfig, erase, load_erased
 from realera.images import generate_images
 from realera.testing import tiny_pipeline
 

@@ -14,8 +14,8 @@ from ..base import check_choice, check_int
 
 # %% auto #0
 __all__ = ['CLASSES', 'NONE', 'SYNONYMS_TRAIN', 'SYNONYMS_HELD_OUT', 'SYNONYMS', 'ASSOCIATED_TRAIN', 'ASSOCIATED_HELD_OUT',
-           'ASSOCIATED', 'NAME_KINDS', 'COLORS', 'SIZES', 'TEMPLATES', 'NONE_TEMPLATES', 'ANCHOR', 'ASSOCIATED_POOLS',
-           'general_names', 'draw', 'draw_masked', 'caption', 'WorldData', 'make_data', 'to_tensor']
+           'ASSOCIATED', 'NAME_KINDS', 'COLORS', 'SIZES', 'TEMPLATES', 'NONE_TEMPLATES', 'ANCHOR', 'general_names',
+           'draw', 'draw_masked', 'caption', 'WorldData', 'make_data', 'to_tensor']
 
 # %% ../../nbs/04_world_data.ipynb #05a22879
 CLASSES = ["circle", "square", "triangle", "star", "cross", "ring", "diamond", "stripes", "checkerboard", "dots"]
@@ -159,16 +159,16 @@ NONE_TEMPLATES = ["a plain {bg} background", "a blank background", "an empty {bg
                   "a {bg} background with nothing on it"]
 ANCHOR = "a blank background"
 
-ASSOCIATED_POOLS = {"train": ASSOCIATED_TRAIN, "all": ASSOCIATED}
+_ASSOCIATED_POOLS = {"train": ASSOCIATED_TRAIN, "all": ASSOCIATED}
 
 def caption(cls: str, rng: random.Random, fg: str, bg: str, scale: str, synonyms: float = 0.4, associated: float = 0.0,
             pool: str = "train") -> str:
     """A training caption for an image of `cls` drawn in `fg` on `bg`: it names the class by a training synonym (share
-    `synonyms`), an associated name from `ASSOCIATED_POOLS[pool]` (share `associated`) or its canonical name."""
+    `synonyms`), an associated name from `_ASSOCIATED_POOLS[pool]` (share `associated`) or its canonical name."""
     if cls == NONE: return rng.choice(NONE_TEMPLATES).format(bg=bg)
     r = rng.random()
     name = (rng.choice(SYNONYMS_TRAIN[cls]) if r < synonyms else
-            rng.choice(ASSOCIATED_POOLS[pool][cls]) if r < synonyms + associated else cls)
+            rng.choice(_ASSOCIATED_POOLS[pool][cls]) if r < synonyms + associated else cls)
     return rng.choice(TEMPLATES).format(name=name, color=fg, size=scale, bg=bg)
 
 @dataclass
@@ -186,7 +186,7 @@ def make_data(n: int, seed: int = 0, none_fraction: float = 0.1, synonyms: float
     if not (0 <= synonyms and 0 <= associated and synonyms + associated <= 1):
         raise ValueError(
             f"synonyms and associated must be shares >= 0 summing to <= 1, got {synonyms!r} and {associated!r}")
-    check_choice("pool", pool, ASSOCIATED_POOLS)
+    check_choice("pool", pool, _ASSOCIATED_POOLS)
     rng = random.Random(seed)
     ims, labels, caps = np.zeros((n, size, size, 3), np.uint8), np.zeros(n, np.int64), []
     for i in range(n):

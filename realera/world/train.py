@@ -22,21 +22,19 @@ from .model import (STORE_DTYPES, ShapeClassifier, assemble_pipeline, generation
                                  round_to, save_world)
 
 # %% auto #0
-__all__ = ['world_corpus', 'build_world_tokenizer', 'WorldConfig', 'build_clip', 'associated_targets', 'probe_cosines',
-           'train_clip', 'augment', 'train_classifier', 'accuracy', 'build_vae', 'train_vae', 'build_unet',
-           'noise_scheduler', 'UNetData', 'encode_unet_data', 'train_unet', 'train_world']
+__all__ = ['WorldConfig', 'accuracy', 'train_world']
 
 # %% ../../nbs/06_world_train.ipynb #6b149807
-def world_corpus() -> list[str]:
+def _world_corpus() -> list[str]:
     "Every word a caption or an evaluation prompt of this world can use."
     words = TEMPLATES + NONE_TEMPLATES + [ANCHOR, "a photo of the {name}"] + CLASSES + list(COLORS) + list(SIZES)
     words += [p for ps in list(SYNONYMS.values()) + list(ASSOCIATED.values()) for p in ps]
     return [w.replace("{", " ").replace("}", " ") for w in words] * 3 + [w for w in CLASSES for _ in range(5)]
 
-def build_world_tokenizer(out_dir, n_merges: int = 400):
+def _build_world_tokenizer(out_dir, n_merges: int = 400):
     "Write the world's tokenizer files to `out_dir` and return a `CLIPTokenizer` reading them."
     from transformers import CLIPTokenizer
-    d = build_tokenizer_files(out_dir, world_corpus(), n_merges)
+    d = build_tokenizer_files(out_dir, _world_corpus(), n_merges)
     return CLIPTokenizer.from_pretrained(str(d), model_max_length=77, bos_token="<|startoftext|>",
                                          eos_token="<|endoftext|>", pad_token="<|endoftext|>")
 
@@ -93,7 +91,7 @@ def _progress(n, desc, progress):
     return tqdm(range(n), desc=desc, disable=not progress)
 
 # %% ../../nbs/06_world_train.ipynb #cd5bc8f0
-def build_clip(tok, cfg: WorldConfig):
+def _build_clip(tok, cfg: WorldConfig):
     from transformers import CLIPConfig, CLIPModel
     text = dict(vocab_size=len(tok), hidden_size=cfg.text_width, intermediate_size=cfg.text_width * 4,
                 num_hidden_layers=3, num_attention_heads=4, max_position_embeddings=77, bos_token_id=tok.bos_token_id,
@@ -115,14 +113,14 @@ def _rel_dist(h: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
     tokens."""
     return (h - base).norm(dim=-1).mean(-1) / base.norm(dim=-1).mean(-1)
 
-def associated_targets(cfg: WorldConfig) -> dict[str, float]:
+def _associated_targets(cfg: WorldConfig) -> dict[str, float]:
     """Each associated name's target cosine to its class name: a class's names spread evenly over `cfg.associated_cos`,
     rotated by class."""
     lo, hi = cfg.associated_cos
     return {a: lo + (hi - lo) * ((i + ci) % len(ASSOCIATED[c])) / max(len(ASSOCIATED[c]) - 1, 1)
             for ci, c in enumerate(CLASSES) for i, a in enumerate(ASSOCIATED[c])}
 
-def probe_cosines(text_model, tok, names: list[str], classes: list[str],
+def _probe_cosines(text_model, tok, names: list[str], classes: list[str],
                   template: str = "a photo of a {}") -> torch.Tensor:
     """Cosine of each name's prompt to its class's prompt (77 tokens), averaged over the positions from the name on:
     the concept's positions, where neighbor mining and the closed form act."""
@@ -134,19 +132,19 @@ def probe_cosines(text_model, tok, names: list[str], classes: list[str],
     return F.cosine_similarity(h[:len(names), start:], h[len(names):, start:], dim=-1).mean(-1)
 
 # %% ../../nbs/06_world_train.ipynb #e68c1966
-def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
+def _train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
     """Class-level contrastive training: every caption of a class matches every image of it. `cfg.clip_synonyms` of the
     captions name the class by a training synonym, `cfg.clip_associated` by an associated name. Two hinges shape the
     text geometry: each synonym caption's token embeddings stay at least `cfg.synonym_margin` (relative distance) from
     the same caption with the canonical name, so synonyms learn their class without collapsing onto it; and each
-    associated name's cosine to its class name (`probe_cosines`) is held within `cfg.associated_band` of its own target
-    (`associated_targets`): related, at an intermediate distance, spread over `cfg.associated_cos`."""
+    associated name's cosine to its class name (`_probe_cosines`) is held within `cfg.associated_band` of its own
+    target (`_associated_targets`): related, at an intermediate distance, spread over `cfg.associated_cos`."""
     opt = torch.optim.AdamW(clip.parameters(), lr=cfg.lr, weight_decay=0.01)
     steps = cfg.clip_steps if steps is None else steps
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=max(steps, 1), pct_start=0.1)
     data, log = _batches(cfg.seed + 1, cfg.batch_size, synonyms=cfg.clip_synonyms, associated=cfg.clip_associated,
                          pool="all"), []
-    targets, g = associated_targets(cfg), torch.Generator().manual_seed(cfg.seed + 1)
+    targets, g = _associated_targets(cfg), torch.Generator().manual_seed(cfg.seed + 1)
     owner = {a: c for c in CLASSES for a in ASSOCIATED[c]}
     names = list(targets)
     clip.train()
@@ -169,7 +167,7 @@ def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: 
             loss = loss + 10 * F.relu(cfg.synonym_margin - _rel_dist(h[0::2], h[1::2])).pow(2).mean()
         if cfg.clip_associated > 0:   # 16 associated names a step, each against its class name
             pick = [names[i] for i in torch.randperm(len(names), generator=g)[:16].tolist()]
-            cos = probe_cosines(clip.text_model, tok, pick, [owner[a] for a in pick])
+            cos = _probe_cosines(clip.text_model, tok, pick, [owner[a] for a in pick])
             t = torch.tensor([targets[a] for a in pick])
             loss = loss + 10 * F.relu((cos - t).abs() - cfg.associated_band).pow(2).mean()
         opt.zero_grad()
@@ -181,7 +179,7 @@ def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: 
     return log
 
 # %% ../../nbs/06_world_train.ipynb #45af92e2
-def augment(x: torch.Tensor, g: torch.Generator, p_blur: float = 0.6, noise: float = 0.05) -> torch.Tensor:
+def _augment(x: torch.Tensor, g: torch.Generator, p_blur: float = 0.6, noise: float = 0.05) -> torch.Tensor:
     "Blur (down- then up-sampling to a random 10–23 px) and pixel noise: what a VAE and a sampler do to a drawing."
     out = x.clone()
     for i in torch.nonzero(torch.rand(len(x), generator=g) < p_blur).flatten().tolist():
@@ -190,8 +188,8 @@ def augment(x: torch.Tensor, g: torch.Generator, p_blur: float = 0.6, noise: flo
         out[i] = F.interpolate(small, size=x.shape[-2:], mode="bilinear")[0]
     return out + torch.randn(out.shape, generator=g) * noise * torch.rand(len(x), 1, 1, 1, generator=g)
 
-def train_classifier(cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> ShapeClassifier:
-    """The CNN evaluator, trained on ground-truth labels with `augment`, so a blurred but recognisable shape still
+def _train_classifier(cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> ShapeClassifier:
+    """The CNN evaluator, trained on ground-truth labels with `_augment`, so a blurred but recognisable shape still
     counts."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
@@ -201,7 +199,7 @@ def train_classifier(cfg: WorldConfig, steps: int | None = None, progress: bool 
     model.train()
     for _ in _progress(cfg.classifier_steps if steps is None else steps, "classifier", progress):
         b = next(data)
-        loss = F.cross_entropy(model(augment(to_tensor(b.images), g)), torch.from_numpy(b.labels))
+        loss = F.cross_entropy(model(_augment(to_tensor(b.images), g)), torch.from_numpy(b.labels))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -213,7 +211,7 @@ def accuracy(model: ShapeClassifier, data: WorldData) -> float:
     return 100 * (model(to_tensor(data.images)).argmax(1).numpy() == data.labels).mean().item()
 
 # %% ../../nbs/06_world_train.ipynb #6430d168
-def build_vae(cfg: WorldConfig):
+def _build_vae(cfg: WorldConfig):
     from diffusers import AutoencoderKL
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
@@ -221,7 +219,8 @@ def build_vae(cfg: WorldConfig):
                              layers_per_block=1, down_block_types=("DownEncoderBlock2D",) * 3,
                              up_block_types=("UpDecoderBlock2D",) * 3, norm_num_groups=8, sample_size=32)
 
-def train_vae(vae, cfg: WorldConfig, steps: int | None = None, progress: bool = True, kl: float = 1e-6) -> list[float]:
+def _train_vae(vae, cfg: WorldConfig, steps: int | None = None, progress: bool = True,
+               kl: float = 1e-6) -> list[float]:
     "Reconstruction + a small KL term; sets `scaling_factor` to 1 / std of the latents."
     opt = torch.optim.AdamW(vae.parameters(), lr=cfg.lr)
     data, log = _batches(cfg.seed + 3, cfg.batch_size), []
@@ -240,7 +239,7 @@ def train_vae(vae, cfg: WorldConfig, steps: int | None = None, progress: bool = 
     vae.register_to_config(scaling_factor=float(1 / z.std()))
     return log
 
-def build_unet(cfg: WorldConfig):
+def _build_unet(cfg: WorldConfig):
     from diffusers import UNet2DConditionModel
     ch = tuple(cfg.unet_channels)
     with torch.random.fork_rng(devices=[]):
@@ -251,21 +250,22 @@ def build_unet(cfg: WorldConfig):
                                     up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (len(ch) - 1),
                                     cross_attention_dim=cfg.text_width, attention_head_dim=8, norm_num_groups=16)
 
-def noise_scheduler():
+def _noise_scheduler():
     "SD's training schedule (scaled-linear betas, 1000 steps)."
     from diffusers import DDPMScheduler
     return DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
 
 # %% ../../nbs/06_world_train.ipynb #36e3e8d1
 def _snr_weight(sched, t: torch.Tensor, gamma: float) -> torch.Tensor:
-    "min(SNR(t), γ) / SNR(t) for ε-prediction: the easy low-noise steps stop dominating the loss (1 when γ = 0)."
+    """min(SNR(t), γ) / SNR(t) for ε-prediction: the easy low-noise steps stop dominating the loss (1 when γ = 0);
+    SNR by diffusers' `compute_snr`."""
+    from diffusers.training_utils import compute_snr
     if not gamma: return torch.ones(len(t))
-    ac = sched.alphas_cumprod[t]
-    snr = ac / (1 - ac)
+    snr = compute_snr(sched, t)
     return snr.clamp(max=gamma) / snr
 
 @dataclass
-class UNetData:
+class _UNetData:
     "A fixed training set for the UNet, encoded once: latent means/stds, caption embeddings (unique captions + '')."
     mean: torch.Tensor      # (n, 4, 8, 8)
     std: torch.Tensor       # (n, 4, 8, 8)
@@ -273,8 +273,8 @@ class UNetData:
     caption_index: torch.Tensor  # (n,) row of `emb` for each image
 
 @torch.no_grad()
-def encode_unet_data(n: int, vae, text_encoder, tok, seed: int = 0, batch: int = 256, synonyms: float = 0.25,
-                     associated: float = 0.35) -> UNetData:
+def _encode_unet_data(n: int, vae, text_encoder, tok, seed: int = 0, batch: int = 256, synonyms: float = 0.25,
+                     associated: float = 0.35) -> _UNetData:
     """Draw `n` captioned images (shares of synonyms and trained associated names as `make_data`) and encode them once
     (the VAE and the text encoder are frozen during UNet training)."""
     d = make_data(n, seed=seed, synonyms=synonyms, associated=associated)
@@ -287,13 +287,14 @@ def encode_unet_data(n: int, vae, text_encoder, tok, seed: int = 0, batch: int =
     pos = {c: i for i, c in enumerate(uniq)}
     embs = [text_encoder(tok(uniq[i:i + batch], padding="max_length", max_length=77, return_tensors="pt").input_ids)[0]
             for i in range(0, len(uniq), batch)]
-    return UNetData(torch.cat(means), torch.cat(stds), torch.cat(embs), torch.tensor([pos[c] for c in d.captions]))
+    return _UNetData(torch.cat(means), torch.cat(stds), torch.cat(embs), torch.tensor([pos[c] for c in d.captions]))
 
 # %% ../../nbs/06_world_train.ipynb #9a5ab9d6
-def train_unet(unet, data: UNetData, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
+def _train_unet(unet, data: _UNetData, cfg: WorldConfig, steps: int | None = None,
+                progress: bool = True) -> list[float]:
     """ε-prediction on all captions (synonyms and trained associated names included), `cfg.cfg_dropout` of captions
     dropped to '' for guidance, min-SNR-γ weighted."""
-    sched = noise_scheduler()
+    sched = _noise_scheduler()
     steps = cfg.unet_steps if steps is None else steps
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
     lr = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.unet_lr, total_steps=max(steps, 1), pct_start=0.05)
@@ -352,25 +353,25 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     check_choice("store_dtype", store_dtype, STORE_DTYPES)
     work, m = Path(f"{out}.parts"), {}
     work.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp: tok = build_world_tokenizer(tmp)
+    with tempfile.TemporaryDirectory() as tmp: tok = _build_world_tokenizer(tmp)
     conf = dataclasses.asdict(cfg)
     keyed = lambda k: {f: conf[f] for f in _PART_KEYS[k]}
     # a new word makes a new tokenizer: retrain CLIP
-    vocab = hashlib.sha256(json.dumps(world_corpus()).encode()).hexdigest()[:16]
+    vocab = hashlib.sha256(json.dumps(_world_corpus()).encode()).hexdigest()[:16]
 
     def clip_train():
-        clip = build_clip(tok, cfg)
-        train_clip(clip, tok, cfg, progress=progress)
+        clip = _build_clip(tok, cfg)
+        _train_clip(clip, tok, cfg, progress=progress)
         return clip, {}
     def vae_train():
-        vae = build_vae(cfg)
-        train_vae(vae, cfg, progress=progress)
+        vae = _build_vae(cfg)
+        _train_vae(vae, cfg, progress=progress)
         return vae, {}
     clip, m["clip"] = _part(work, "clip", dict(keyed("clip"), vocab=vocab), clip_train, _save_pretrained,
                             CLIPModel.from_pretrained)
     vae, m["vae"] = _part(work, "vae", keyed("vae"), vae_train, _save_pretrained, AutoencoderKL.from_pretrained)
     clf, m["classifier"] = _part(work, "classifier", keyed("classifier"),
-                                 lambda: (train_classifier(cfg, progress=progress), {}),
+                                 lambda: (_train_classifier(cfg, progress=progress), {}),
                                  lambda o, d: save_file(o.state_dict(), str(d/"model.safetensors")),
                                  lambda d: load_weights(ShapeClassifier(), d/"model.safetensors"))
     test = make_data(1000, seed=cfg.seed + 99)
@@ -386,10 +387,10 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     m["clip"]["zero_shot"] = 100 * float((zs == test.labels[objects]).mean())
 
     def unet_train():
-        data = encode_unet_data(unet_data, vae, clip.text_model, tok, seed=cfg.seed + 6, synonyms=cfg.unet_synonyms,
+        data = _encode_unet_data(unet_data, vae, clip.text_model, tok, seed=cfg.seed + 6, synonyms=cfg.unet_synonyms,
                                 associated=cfg.unet_associated)
-        unet = build_unet(cfg)
-        log = train_unet(unet, data, cfg, progress=progress)
+        unet = _build_unet(cfg)
+        log = _train_unet(unet, data, cfg, progress=progress)
         return unet, dict(final_loss=float(np.mean(log[-100:])))
     unet, m["unet"] = _part(work, "unet", dict(conf, unet_data=unet_data, vocab=vocab), unet_train, _save_pretrained,
                             UNet2DConditionModel.from_pretrained)
@@ -399,7 +400,7 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     with torch.no_grad():
         owner = {a: c for c in CLASSES for a in ASSOCIATED[c]}
         # the stored (rounded) text encoder
-        cos = probe_cosines(pipe.text_encoder, tok, list(owner), list(owner.values()))
+        cos = _probe_cosines(pipe.text_encoder, tok, list(owner), list(owner.values()))
     assoc = {a: dict(cls=c, cos=float(k),
                      acc=generation_accuracy(pipe, clf, {c: f"a photo of a {a}"}, n=max(eval_images // 2, 1))[c])
              for (a, c), k in zip(owner.items(), cos)}
