@@ -77,7 +77,7 @@ def cost(threads: int, device: str = "cpu"):
     sys.path.insert(0, str(Path(__file__).parent))
     from realera.testing import sd14_pipeline
     from realera.discover import _encode, _kv_dist, _response_dist, _eps_refs
-    from realera.closed_form import kv_gram
+    from realera.rece import kv_gram
     torch.set_num_threads(threads)
     cuda = device.startswith("cuda")
     sync = torch.cuda.synchronize if cuda else (lambda: None)

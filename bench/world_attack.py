@@ -21,8 +21,9 @@ from pathlib import Path
 
 import torch
 
-from realera.attack import (ATTACKS, AttackConfig, attack, attack_figure, attack_table, default_prompts, merge_attacks,
-                            plain_prompt, protocol_judge)
+from realera.attack import ATTACKS, AttackConfig, attack, default_prompts, plain_prompt, protocol_judge
+from realera.tables import attack_figure, attack_table
+from realera.merges import merge_attacks, merge_into
 from realera.methods import TEST_CLASSES, apply_method, method_rows
 from realera.statistics import bootstrap_rows
 from realera.base import atomic_path, marker_state, my_share, processes, read_json, write_json
@@ -69,7 +70,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
     ap.add_argument("--merge-into", default=None,
                     help="a stored result (realera/assets/results/world_attack.json) to add this run's attacks to, "
-                         "after checking the plain prompt's hits (realera.attack.merge_attacks)")
+                         "after checking the plain prompt's hits (realera.merges.merge_attacks)")
     ap.add_argument("--replace", nargs="+", default=[], help="with --merge-into: methods whose stored records "
                                                              "this run's replace "
                     "whole (a method today's libraries no longer reproduce, run again with every stored attack)")
@@ -126,8 +127,7 @@ def main():
                         for l, rc in records.items()})
     write_json(out/"results.json", res)
     if a.merge_into:   # the table below then shows every attack of the stored result
-        res = merge_attacks(read_json(Path(a.merge_into)), res, skip_unpaired=a.skip_unpaired, replace=a.replace)
-        write_json(a.merge_into, res)
+        res = merge_into(a.merge_into, res, merge_attacks, skip_unpaired=a.skip_unpaired, replace=a.replace)
         records, stats = res["records"], res.get("stats", stats)
         print(f"merged into {a.merge_into}: attacks {res['settings']['attacks']}; left out, unpaired: "
               f"{res.get('unpaired', [])}")

@@ -36,8 +36,8 @@ from pathlib import Path
 import torch
 from realera.protocols import WORLD_CONTEXTS
 from realera.base import atomic_path, write_json
-from realera.benchmark import (benchmark_grid, erasure_benchmark, fidelity_into, fidelity_note, grid_fingerprint,
-                               merge_into, run_sharded)
+from realera.benchmark import benchmark_grid, erasure_benchmark, grid_fingerprint, run_sharded
+from realera.merges import fidelity_into, fidelity_note, merge_into
 from realera.methods import METHODS, method_rows, TEST_CLASSES
 from realera.tables import benchmark_report
 
@@ -80,7 +80,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
     ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/…json) to add this "
                                                        "run's new rows "
-                    "to, after checking that the rows both hold have the same hits (realera.benchmark.merge_results)")
+                    "to, after checking that the rows both hold have the same hits (realera.merges.merge_results)")
     ap.add_argument("--replace", nargs="+", default=[], help="with --merge-into: rows whose stored cells "
                                                              "this run's replace "
                     "(a row today's libraries no longer reproduce), the pairing checked on the other shared rows")
@@ -88,7 +88,7 @@ def main():
                                                           "its rows' kept "
                     "prompts again (its classes, seeds and settings; the other options are ignored) and add the "
                     "fidelity columns "
-                    "to it where the kept hits match (realera.benchmark.merge_fidelity)")
+                    "to it where the kept hits match (realera.merges.merge_fidelity)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     t = time.time()

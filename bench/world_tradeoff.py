@@ -20,8 +20,8 @@ launch --multi_gpu --num_processes N` shares the cells out, as world_erase.py.
 import argparse, json, time
 from pathlib import Path
 import torch
-from realera.benchmark import (TRADEOFF_KNOBS, erasure_benchmark, fidelity_into, fidelity_note, merge_into,
-                               run_sharded, tradeoff_rows)
+from realera.benchmark import TRADEOFF_KNOBS, erasure_benchmark, run_sharded, tradeoff_rows
+from realera.merges import fidelity_into, fidelity_note, merge_into
 from realera.methods import TUNING_CLASSES
 from realera.tables import tradeoff_figure, tradeoff_table
 
@@ -37,12 +37,12 @@ def main():
     ap.add_argument("--knobs", default=None, help='JSON: method -> [knob, [values]] replacing TRADEOFF_KNOBS')
     ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/…json) to add this "
                                                        "run's new rows "
-                    "to, after checking that the rows both hold have the same hits (realera.benchmark.merge_results)")
+                    "to, after checking that the rows both hold have the same hits (realera.merges.merge_results)")
     ap.add_argument("--fidelity-into", default=None, help="a stored sweep (realera/assets/results/…json): draw "
                                                           "its rows' kept "
                     "prompts again (its classes and settings; the other options are ignored) and add the "
                     "fidelity columns to it "
-                    "where the kept hits match (realera.benchmark.merge_fidelity)")
+                    "where the kept hits match (realera.merges.merge_fidelity)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     t = time.time()

@@ -285,6 +285,26 @@ def _load_checkpoint(folder, unet, opt, generator: torch.Generator) -> tuple[int
     return state["step"], state["log"]
 
 # %% ../nbs/03_align.ipynb #78741efc
+def _lora_parameters(unet: nn.Module, device, cfg: AlignConfig) -> list[nn.Parameter]:
+    "The parameters of the UNet's realera LoRA, after the checks an alignment needs before its first step."
+    check_precision(device, unet.dtype, cfg.mixed_precision)
+    if ADAPTER not in (getattr(unet, "peft_config", None) or {}):
+        raise ValueError(f"the UNet has no {ADAPTER!r} LoRA adapter: call add_lora(unet) first")
+    return [p for n, p in unet.named_parameters() if p.requires_grad and ".lora_" in n]
+
+def _align_step(unet: nn.Module, opt, original_kv: dict, task: AlignTask, step: int, cfg: AlignConfig, sampling,
+                mine: bool, beyond: bool, g) -> tuple[float, dict]:
+    "One optimiser step of Eq. 8/9: its loss and parts; `FloatingPointError` when the loss is not finite."
+    loss, parts = alignment_loss(unet, original_kv, task, step, cfg.batch_size, sampling, mine, beyond,
+                                 cfg.mixed_precision, g)
+    if not bool(torch.isfinite(loss)):
+        raise FloatingPointError(f"the alignment loss is {loss.item()} at step {step + 1}: the training diverged; "
+                                 f"lower the learning rate (align_config.lr = {cfg.lr:g})")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return loss.item(), parts
+
 def align_noise(unet: nn.Module, original_kv: dict, tasks: list[AlignTask], cfg: AlignConfig | None = None,
                 sampling: SamplingConfig | None = None, *, mine: bool = True, beyond: bool = True, seed: int = 0,
                 checkpoint: str | Path | None = None, progress: bool = True, callback=None) -> list[dict]:
@@ -294,10 +314,7 @@ def align_noise(unet: nn.Module, original_kv: dict, tasks: list[AlignTask], cfg:
     cfg = cfg or AlignConfig()
     if not tasks: raise ValueError("tasks is empty: give at least one AlignTask")
     device = next(unet.parameters()).device
-    check_precision(device, unet.dtype, cfg.mixed_precision)
-    if ADAPTER not in (getattr(unet, "peft_config", None) or {}):
-        raise ValueError(f"the UNet has no {ADAPTER!r} LoRA adapter: call add_lora(unet) first")
-    params = [p for n, p in unet.named_parameters() if p.requires_grad and ".lora_" in n]
+    params = _lora_parameters(unet, device, cfg)
     if cfg.gradient_checkpointing: unet.enable_gradient_checkpointing()
     unet.train()
     opt = torch.optim.AdamW(params, lr=cfg.lr)
@@ -308,26 +325,18 @@ def align_noise(unet: nn.Module, original_kv: dict, tasks: list[AlignTask], cfg:
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="noise alignment", disable=not progress)
     try:
         for step in bar:
-            loss, parts = alignment_loss(unet, original_kv, tasks[step % len(tasks)], step, cfg.batch_size, sampling,
-                                         mine, beyond, cfg.mixed_precision, g)
-            if not bool(torch.isfinite(loss)):
-                raise FloatingPointError(f"the alignment loss is {loss.item()} at step {step + 1}: the "
-                                         "training diverged; "
-                                         f"lower the learning rate (align_config.lr = {cfg.lr:g})")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            loss, parts = _align_step(unet, opt, original_kv, tasks[step % len(tasks)], step, cfg, sampling, mine,
+                                      beyond, g)
             done, rng = step + 1, g.get_state()
-            for k, v in dict(loss=loss.item(), **parts).items(): window.setdefault(k, []).append(v)
+            for k, v in dict(loss=loss, **parts).items(): window.setdefault(k, []).append(v)
             if done % cfg.log_every == 0 or done == cfg.steps:   # means over the steps since the last entry
                 log.append(dict(step=done, **{k: sum(v) / len(v) for k, v in window.items()}))
                 window = {}
                 bar.set_postfix(loss=f"{log[-1]['loss']:.4g}")
-            # the last one too: a failed
+            # every save_every steps and at the end, so that a failed final save loses nothing
             if checkpoint is not None and (done % cfg.save_every == 0 or done == cfg.steps):
-                # final save loses nothing
                 _save_checkpoint(checkpoint, unet, opt, g, done, log)
-            if callback is not None: callback(done, loss.item())
+            if callback is not None: callback(done, loss)
     except BaseException as err:
         # keep what was finished
         if checkpoint is not None and done > start and not isinstance(err, FloatingPointError):

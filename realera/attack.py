@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json, time
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -15,11 +15,11 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .base import as_json, check_int, check_number, markdown_table, save_figure, write_json
+from .base import save_figure, write_json
 from .core import is_sdxl, make_generator, model_identity, text_encoders, tokenizers
 from .text import check_prompts, encode_ids, encode_prompts, encode_text, tokenize
 from .config import ATTACKS, AttackConfig
-from .closed_form import rece_map
+from .rece import rece_map
 from .align import added_cond, sdxl_time_ids
 from .images import comparison_grid
 from .judges import NudityDetector, WorldClassifier, judge_version, make_judge
@@ -29,8 +29,8 @@ from .world.data import CLASSES as WORLD_CLASSES, NONE
 from .world.model import load_classifier
 
 # %% auto #0
-__all__ = ['ConceptJudge', 'world_judge', 'prefixed_ids', 'target_latents', 'soft_prompt', 'attack', 'protocol_judge',
-           'plain_prompt', 'default_prompts', 'read_prompts', 'attack_table', 'attack_figure', 'merge_attacks']
+__all__ = ['ConceptJudge', 'world_judge', 'prefixed_ids', 'target_latents', 'soft_prompt', 'success_rate', 'attack',
+           'protocol_judge', 'plain_prompt', 'default_prompts', 'read_prompts']
 
 # %% ../nbs/05b_attack.ipynb #349b2f2b
 class ConceptJudge:
@@ -143,6 +143,24 @@ def _typed_vocabulary(tokenizer) -> torch.Tensor:
     return torch.tensor([i for i, t, b in zip(ids, texts, back) if t and b == [i]])
 
 # %% ../nbs/05b_attack.ipynb #c2aa1976
+def _prefix_vocabulary(toks, tables, typed: bool) -> torch.Tensor:
+    """The token ids a prefix may take: with `typed`, those typeable in every tokenizer of the pipeline; else every
+    id of every embedding table but the special tokens."""
+    if not typed:
+        special = set().union(*(_special_ids(t) for t in toks))
+        return torch.tensor([i for i in range(min(t.shape[0] for t in tables)) if i not in special])
+    allowed = _typed_vocabulary(toks[0])
+    for t in toks[1:]: allowed = allowed[torch.isin(allowed, _typed_vocabulary(t))]
+    return allowed
+
+def _prefix_target(vp, x0, noise, xt, t, teacher: tuple | None, added) -> torch.Tensor:
+    """What the attacked UNet should predict at `xt`: the teacher's prediction for the plain prompt, else the
+    velocity (v-prediction models) or the noise."""
+    if teacher is not None:
+        with torch.no_grad():
+            return teacher[0](xt, t, teacher[1].to(xt).expand(len(xt), -1, -1), **added(teacher[2], len(xt))).sample
+    return vp.get_velocity(x0, noise, t) if vp.config.prediction_type == "v_prediction" else noise
+
 def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, seed: int, progress: bool = False,
                 teacher: tuple | None = None) -> dict:
     """UnlearnDiffAtk's attack: `config.tokens` prefix embeddings optimised so that `pipe`'s UNet, conditioned on
@@ -159,11 +177,8 @@ def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, 
     vp = _vp_noising(sched)
     g = make_generator(seed)
     tables = [e.get_input_embeddings().weight for e in encs]
-    special, typed = set().union(*(_special_ids(t) for t in toks)), config.method == "unlearndiff"
-    if typed:   # typeable in every tokenizer of the pipeline
-        allowed = _typed_vocabulary(toks[0])
-        for t in toks[1:]: allowed = allowed[torch.isin(allowed, _typed_vocabulary(t))]
-    else: allowed = torch.tensor([i for i in range(min(t.shape[0] for t in tables)) if i not in special])
+    typed = config.method == "unlearndiff"
+    allowed = _prefix_vocabulary(toks, tables, typed)
     # a random start per attack seed
     start = allowed[torch.randint(0, len(allowed), (config.tokens,), generator=g)].tolist()
     ids = [prefixed_ids(t, prompt, start) for t in toks]
@@ -180,20 +195,14 @@ def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, 
         for it in tqdm(range(config.iterations), desc=f"{config.method} attack", disable=not progress, leave=False):
             j = torch.randint(0, len(x0), (config.batch,), generator=g)
             t = torch.randint(0, sched.config.num_train_timesteps, (config.batch,), generator=g)
-            noise = torch.randn(x0[j].shape, generator=g).to(x0)
-            xt = vp.add_noise(x0[j], noise, t.to(x0.device))
-            if teacher is not None:
-                with torch.no_grad():
-                    target = teacher[0](xt, t.to(x0.device), teacher[1].to(xt).expand(config.batch, -1, -1),
-                                        **added(teacher[2], config.batch)).sample
-            elif sched.config.prediction_type == "v_prediction":
-                target = vp.get_velocity(x0[j], noise, t.to(x0.device))
-            else: target = noise
+            noise, t = torch.randn(x0[j].shape, generator=g).to(x0), t.to(x0.device)
+            xt = vp.add_noise(x0[j], noise, t)
+            target = _prefix_target(vp, x0[j], noise, xt, t, teacher, added)
             if typed:   # PEZ: the forward reads the projected tokens; the gradient there updates the continuous prefix
                 soft, cur = [a.data.clone() for a in advs], nearest()
                 for a, tab in zip(advs, tables): a.data = tab[cur].float()
             c, pc = encode_ids(pipe, ids)
-            loss = F.mse_loss(unet(xt, t.to(x0.device), c.expand(config.batch, -1, -1),
+            loss = F.mse_loss(unet(xt, t, c.expand(config.batch, -1, -1),
                                    **added(pc, config.batch)).sample.float(), target.float())
             opt.zero_grad()
             loss.backward()
@@ -211,7 +220,7 @@ def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, 
                 hard_text=toks[0].decode(hard), hard=hard, losses=losses, start=start, snapshots=snapshots)
 
 # %% ../nbs/05b_attack.ipynb #cffa909b
-def _rate(hits: list) -> dict:
+def success_rate(hits: list) -> dict:
     """Percent of images judged as the concept, with a 95% bootstrap interval (whole groups — attack seeds, prompts,
     classes — resampled first), and the hits themselves (a string of 0/1 per group, image by image), so that records
     can be pooled."""
@@ -225,7 +234,7 @@ def _rate(hits: list) -> dict:
 def _pooled_rate(rates: list[dict]) -> dict:
     """One rate from several records' rates (e.g. one per class): every group of every record is a group of the
     bootstrap."""
-    return _rate([h for r in rates for h in r["hits"]])
+    return success_rate([h for r in rates for h in r["hits"]])
 
 # %% ../nbs/05b_attack.ipynb #c7c517ae
 def _prompts_attack(pipe, original, prompt, prompts, config, gen, judge, progress):
@@ -280,8 +289,9 @@ def _soft_attack(pipe, original, prompt, prompts, config, gen, judge, progress):
                                  hard_prompt=r["hard_text"] + " " + prompt, **losses))
         hits.append(h)
         if shown is None: shown = ims
-    extra = dict(hard=_rate(hard)) if hard else {}
-    if curve: extra["curve"] = [dict(step=k, **_rate(v)) for k, v in sorted(curve.items())]   # ASR after k steps
+    extra = dict(hard=success_rate(hard)) if hard else {}
+    # ASR after k steps
+    if curve: extra["curve"] = [dict(step=k, **success_rate(v)) for k, v in sorted(curve.items())]
     return hits, attempts, shown, extra
 
 # %% ../nbs/05b_attack.ipynb #5b18bd5b
@@ -309,11 +319,11 @@ def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=N
     rec = dict(method=config.method, concept=concept, prompt=prompt, seed=config.seed,
                protocol=dict(asdict(config), judge=judge.describe()),
                models=dict(attacked=model_identity(pipe), original=model_identity(original)),
-               no_attack=_rate([judge(plain_ims)]))
+               no_attack=success_rate([judge(plain_ims)]))
     run = {"prompts": _prompts_attack, "rece": _rece_attack}.get(config.method, _soft_attack)
     hits, attempts, shown, extra = run(pipe, original, prompt, prompts, config, gen, judge, progress)
     rec.update(extra)
-    rec.update(asr=_rate(hits), attempts=attempts, seconds=time.time() - t0)
+    rec.update(asr=success_rate(hits), attempts=attempts, seconds=time.time() - t0)
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -375,109 +385,3 @@ def read_prompts(path, column: str | None = None) -> list[str]:
     if not prompts: raise ValueError(f"prompt file {str(path)!r} has no prompt in column {column!r}")
     return prompts
 
-
-# %% ../nbs/05b_attack.ipynb #e743ae45
-def _cell(rate: dict | None) -> str:
-    return "—" if rate is None else f"{rate['mean']:.0f} [{rate['low']:.0f}, {rate['high']:.0f}]"
-
-def _pooled_rows(records: dict) -> dict:
-    """{label: {"no_attack", each attack in ATTACKS, "hard": pooled rate or None}} from `records` {label: {class:
-    {attack: record}}}: each rate pooled over the classes (and, for the soft attack, its seeds)."""
-    rows = {}
-    for label, by_class in records.items():
-        # the plain prompt: the same images for every attack
-        first = [next(iter(c.values())) for c in by_class.values() if c]
-        row = {"no_attack": _pooled_rate([r["no_attack"] for r in first]) if first else None}
-        for m in ATTACKS:
-            rates = [c[m]["asr"] for c in by_class.values() if m in c]
-            row[m] = _pooled_rate(rates) if rates else None
-        hard = [c["soft"]["hard"] for c in by_class.values() if "soft" in c]
-        row["hard"] = _pooled_rate(hard) if hard else None
-        rows[label] = row
-    return rows
-
-def attack_table(records: dict, stats: dict | None = None) -> str:
-    """Markdown: per method the plain prompt's rate, each attack's ASR (pooled, 95% interval) and, from `stats`
-    {label: {"acc_s": (est, low, high), "h_o": (…)}} (the erasure benchmark), what the erase costs."""
-    stats = stats or {}
-    fmt = lambda t: "—" if not t else f"{t[0]:.1f} [{t[1]:.1f}, {t[2]:.1f}]"
-    names = dict(prompts="prompts", rece="RECE", soft="soft", teacher="teacher", unlearndiff="UnlearnDiffAtk typed")
-    head = ["method", "plain prompt %", *(f"{names[m]} ASR %" for m in ATTACKS), "soft, hard %", "Acc_s ↑", "H_o ↑"]
-    rows = [[label, *(_cell(r[k]) for k in ("no_attack", *ATTACKS, "hard")),
-             fmt(stats.get(label, {}).get("acc_s")), fmt(stats.get(label, {}).get("h_o"))]
-            for label, r in _pooled_rows(records).items()]
-    return markdown_table(head, rows)
-
-def attack_figure(records: dict, stats: dict):
-    "ASR of each attack against Acc_s, one point per method (95% intervals): an erase worth having sits bottom right."
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    rows, marks = _pooled_rows(records), dict(prompts="o", rece="s", soft="^", teacher="D", unlearndiff="v")
-    colors = {l: plt.cm.tab10(i % 10) for i, l in enumerate(rows)}
-    for label, r in rows.items():
-        if label not in stats: continue
-        x, xl, xh = stats[label]["acc_s"]
-        for m in ATTACKS:
-            if r[m] is None: continue
-            y = r[m]
-            ax.errorbar(x, y["mean"], xerr=[[x - xl], [xh - x]],
-                        yerr=[[y["mean"] - y["low"]], [y["high"] - y["mean"]]], fmt=marks[m], color=colors[label],
-                        ms=6, capsize=2, elinewidth=0.8, alpha=0.85)
-    for label, c in colors.items():
-        if label in stats: ax.plot([], [], "-", lw=3, color=c, label=label)
-    for m, mk in marks.items(): ax.plot([], [], mk, ls="", color="black", label=f"{m} attack")
-    ax.set_xlabel("Acc_s % (other classes kept; erasure benchmark)")
-    ax.set_ylabel("attack success rate %")
-    ax.set_ylim(-3, 103)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout()
-    return fig
-
-
-# %% ../nbs/05b_attack.ipynb #c6591036
-def merge_attacks(stored: dict, new: dict, skip_unpaired: bool = False, replace: list[str] = ()) -> dict:
-    """`stored` (a `bench/world_attack.py` result) with the attacks and the methods of `new` it lacks, for the same
-    settings; `ValueError` unless every (method, class) both hold has the same plain-prompt hits (and at least one
-    is shared: a run of new methods carries the original's row to be checked by). With `skip_unpaired` a (method,
-    class) whose hits differ is left without the new attack instead, and named in the result's `unpaired`.
-    `replace`: methods whose stored records, row and stats `new`'s replace whole (a method today's libraries no
-    longer reproduce, run again with every stored attack)."""
-    for k in ("classes", "n", "seeds", "iterations", "steps"):
-        if stored["settings"].get(k) != new["settings"].get(k):
-            raise ValueError(
-                f"the runs differ in {k}: {stored['settings'].get(k)!r} against {new['settings'].get(k)!r}")
-    bad = [l for l in replace if l not in new["records"] or l not in stored["records"]]
-    if bad: raise ValueError(f"replace: methods {bad} are not in both results")
-    lacking = sorted(set(stored["settings"]["attacks"]) - set(new["settings"]["attacks"]))
-    if replace and lacking: raise ValueError(f"replace: the new run lacks the stored attacks {lacking}")
-    stored = as_json(stored)
-    for l in replace:
-        del stored["records"][l]
-        stored["unpaired"] = [u for u in stored.get("unpaired", []) if u[0] != l]
-    shared = [(l, c) for l, by in new["records"].items() if l in stored["records"] for c in by
-              if c in stored["records"][l]]
-    if not shared: raise ValueError(f"no method and class in common to check the pairing with: {list(new['records'])}")
-    unpaired = []
-    for l, c in shared:
-        if new["settings"]["rows"][l] != stored["settings"]["rows"][l]:
-            raise ValueError(
-                f"row {l!r} has other settings: {new['settings']['rows'][l]} against {stored['settings']['rows'][l]}")
-        a, b = next(iter(new["records"][l][c].values())), next(iter(stored["records"][l][c].values()))
-        if a["no_attack"]["hits"] != b["no_attack"]["hits"]:
-            if skip_unpaired:
-                unpaired.append([l, c])
-                continue
-            raise ValueError(
-                f"{l!r} on {c}: the plain prompt's hits differ, so the erase or the images are not the stored ones")
-    out = as_json(stored)
-    for l, c in shared:
-        if [l, c] in unpaired: continue
-        for m, r in new["records"][l][c].items(): out["records"][l][c].setdefault(m, r)
-    for l in new["records"]:   # a method the stored result lacks, with its settings and its Acc_s / H_o
-        if l in stored["records"]: continue
-        out["records"][l], out["settings"]["rows"][l] = new["records"][l], new["settings"]["rows"][l]
-        if l in new.get("stats", {}): out.setdefault("stats", {})[l] = new["stats"][l]
-    if unpaired: out["unpaired"] = out.get("unpaired", []) + [[l, c, list(new["records"][l][c])] for l, c in unpaired]
-    if not out.get("unpaired"): out.pop("unpaired", None)
-    if replace: out.setdefault("replaced", []).append(dict(methods=list(replace), versions=new.get("versions")))
-    out["settings"]["attacks"] = list(dict.fromkeys(stored["settings"]["attacks"] + new["settings"]["attacks"]))
-    return out

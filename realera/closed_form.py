@@ -4,7 +4,6 @@
 
 # %% ../nbs/02_closed_form.ipynb #8ec068cf
 from __future__ import annotations
-import dataclasses, json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +18,9 @@ from .config import RIDGE, RIDGE_UNITS, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
 
 # %% auto #0
-__all__ = ['POOLED_LAYER', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'ClosedFormFitter', 'pooled_layer', 'closed_form_layers',
-           'pooled_width', 'ClosedFormEdit', 'load_edited_weights', 'solve_closed_form', 'resolve_preserve',
-           'closed_form_fitter', 'closed_form_edit', 'pooled_fitter', 'rece_map', 'kv_gram', 'harden_edit',
-           'ridge_sweep']
+__all__ = ['EDIT_TARGETS', 'POOLED_LAYER', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'ClosedFormFitter', 'pooled_layer',
+           'closed_form_layers', 'pooled_width', 'ClosedFormEdit', 'load_edited_weights', 'solve_closed_form',
+           'resolve_preserve', 'closed_form_fitter', 'closed_form_edit', 'pooled_fitter', 'ridge_sweep']
 
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
 def _check_rows(x, d: int | None, name: str) -> torch.Tensor:
@@ -125,11 +123,11 @@ class ClosedFormFitter:
                               factors, target)
 
 # %% ../nbs/02_closed_form.ipynb #0ac5046d
-_EDIT_TARGETS = {"attn2": "closed_form", "pooled": "pooled"}   # what an edit changes → the stem of its files
+EDIT_TARGETS = {"attn2": "closed_form", "pooled": "pooled"}   # what an edit changes → the stem of its files
 
 def _files(path, target: str) -> tuple[Path, Path]:
     "The two files of an edit of `target` in the folder `path`: its tensors and its settings."
-    stem = Path(path)/_EDIT_TARGETS[check_choice("target", target, _EDIT_TARGETS)]
+    stem = Path(path)/EDIT_TARGETS[check_choice("target", target, EDIT_TARGETS)]
     return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
 POOLED_LAYER = "add_embedding.linear_1"   # SDXL: reads [pooled text embedding, time-id embeddings]
 
@@ -169,13 +167,13 @@ class ClosedFormEdit:
     target: str = "attn2"
 
     def __post_init__(self):
-        check_choice("target", self.target, _EDIT_TARGETS)
+        check_choice("target", self.target, EDIT_TARGETS)
 
     @property
     def d(self) -> int: return self.M.shape[0]
 
     @property
-    def stem(self) -> str: return _EDIT_TARGETS[self.target]   # its files: <stem>.safetensors, <stem>.json
+    def stem(self) -> str: return EDIT_TARGETS[self.target]   # its files: <stem>.safetensors, <stem>.json
 
     def edited_weights(self, unet: nn.Module) -> dict[str, torch.Tensor]:
         """The edited weights of `unet` (`to_k`/`to_v`, or `add_embedding.linear_1`), keyed by module name (the UNet is
@@ -362,74 +360,6 @@ def pooled_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = N
     fit.update(torch.stack([p.pooled for p in pairs]), torch.stack([p.pooled_star for p in pairs]))
     if preserve: fit.update(P=encode_text(pipe, preserve)[1])
     return fit
-
-# %% ../nbs/02_closed_form.ipynb #fce19611
-def _check_lam(lam) -> float:
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam >= 0:
-        raise ValueError(f"lam must be a number >= 0, got {lam!r}")
-    return float(lam)
-
-def _rece_solve(A: torch.Tensor, B: torch.Tensor, lam: float) -> torch.Tensor:
-    "X = (λI + A)⁻¹ B for the Gram matrix A = Σ W'ᵀW' and the cross term B = Σ W'ᵀW, by Cholesky."
-    L, info = torch.linalg.cholesky_ex(A + lam * torch.eye(A.shape[0], dtype=A.dtype, device=A.device))
-    if info.item() != 0: raise ValueError("the edited projections' Gram matrix is singular: pass lam > 0")
-    return torch.cholesky_solve(B, L)
-
-def _edited_inputs(unet: nn.Module, target: str) -> dict[str, torch.Tensor]:
-    """The weights (columns) a closed form of `target` edits: every `attn2.to_k`/`to_v`, or the pooled columns of
-    `add_embedding.linear_1`."""
-    if target == "pooled": return {POOLED_LAYER: pooled_layer(unet).weight[:, :pooled_width(unet)]}
-    if target != "attn2": raise ValueError(f"target must be one of {list(_EDIT_TARGETS)}, got {target!r}")
-    return {n: m.weight for n, m in cross_attention_projections(unet).items()}
-
-def rece_map(original_unet: nn.Module, edited_unet: nn.Module, lam: float = 1e-3,
-             target: str = "attn2") -> torch.Tensor:
-    """RECE's closed-form attack as a (d, d) float64 map X (c' = X c): the embedding whose edited
-    `attn2.to_k`/`to_v` outputs come closest to the original outputs of c, summed over every projection, with ridge
-    `lam` (absolute, as RECE). `target="pooled"` (SDXL): the same question asked of the pooled path
-    (`add_embedding.linear_1`'s pooled columns)."""
-    lam = _check_lam(lam)
-    po, pe = _edited_inputs(original_unet, target), _edited_inputs(edited_unet, target)
-    if set(po) != set(pe) or any(po[n].shape != pe[n].shape for n in po):
-        raise ValueError(
-            f"the two UNets do not have the same {target} projections: RECE needs the edit's own base model")
-    d = next(iter(pe.values())).shape[1]
-    A = torch.zeros(d, d, dtype=torch.float64, device=next(iter(pe.values())).device)
-    B = torch.zeros_like(A)
-    for n in pe:
-        We, Wo = pe[n].detach().double(), po[n].detach().double().to(A.device)
-        A += We.mT @ We
-        B += We.mT @ Wo
-    return _rece_solve(A, B, lam)
-
-def kv_gram(unet: nn.Module) -> torch.Tensor:
-    """G = Σᵢ WᵢᵀWᵢ over every `attn2.to_k`/`to_v` (float64, d × d): all RECE needs of the UNet to attack an edit W' =
-    W M."""
-    projs = cross_attention_projections(unet)
-    return sum(p.weight.detach().double().mT @ p.weight.detach().double() for p in projs.values())
-
-def _rece_map_of(M: torch.Tensor, G: torch.Tensor, lam: float = 1e-3) -> torch.Tensor:
-    """`rece_map` of the edit W' = W M from the Gram matrix `G = kv_gram(unet)` alone: X = (λI + MᵀGM)⁻¹ MᵀG, no UNet
-    touched."""
-    lam, G = _check_lam(lam), G.to(M.device, torch.float64)
-    return _rece_solve(M.mT @ G @ M, M.mT @ G, lam)
-
-
-# %% ../nbs/02_closed_form.ipynb #1d039557
-def harden_edit(fit: ClosedFormFitter, pairs: list[ConceptPair], G: torch.Tensor, rounds: int = 1, lam: float = 1e-3,
-                fingerprint: str | None = None) -> ClosedFormEdit:
-    """`rounds` rounds of RECE's defence on the statistics in `fit`: each adds every pair's RECE embedding under the
-    current edit (`_rece_map_of`, ridge `lam`; `G = kv_gram` of the original UNet), mapped to the pair's anchor, and
-    solves again."""
-    check_int("rounds", rounds, 0)
-    lam = _check_lam(lam)
-    edit = fit.solve(fingerprint)
-    for _ in range(rounds):
-        X = _rece_map_of(edit.M, G, lam)
-        for p in pairs: fit.update(p.e[p.positions].double() @ X.mT.to(p.e.device), p.e_star[p.positions])
-        edit = fit.solve(fingerprint)
-    return dataclasses.replace(edit, settings=dict(edit.settings, harden=rounds, harden_lam=lam))
-
 
 # %% ../nbs/02_closed_form.ipynb #fc6fda0a
 HELD_OUT = ["a red apple on a table", "a dog running on the beach", "a house in the forest", "a boat on the river",

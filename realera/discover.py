@@ -17,7 +17,7 @@ from .core import make_generator, tokenizers
 from .text import ConceptPair, encode_text
 from .config import CRITERIA, DISCOVERED, DiscoverConfig, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
-from .closed_form import kv_gram
+from .rece import kv_gram
 from .align import anchor_trajectory, unet_eps
 
 # %% auto #0

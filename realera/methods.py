@@ -13,8 +13,10 @@ import numpy as np
 from .base import check_choice
 from .settings import anchor_prompt, preserve_prompts
 from .closed_form import DEFAULT_PRESERVE, load_edited_weights
-from .baselines import ACConfig, ESDConfig, SLDPipeline, SPEEDConfig, ac_erase, esd_erase, speed_edit, uce_edit
-from .attention_baselines import FMNConfig, MACEConfig, fmn_erase, mace_erase
+from .baselines import SLDPipeline, SPEEDConfig, speed_edit, uce_edit
+from .finetuned_baselines import ACConfig, ESDConfig, ac_erase, esd_erase
+from .attention_baselines import FMNConfig, fmn_erase
+from .mace import MACEConfig, mace_erase
 from .erase import VARIANTS, EraseConfig, erase
 from .world.data import ASSOCIATED_TRAIN, COLORS, SIZES, draw_masked, to_tensor
 from .world.data import TEMPLATES as WORLD_TEMPLATES

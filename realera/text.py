@@ -8,12 +8,13 @@ from dataclasses import dataclass
 
 import torch
 
+from .base import check_int
 from .config import TOKEN_POLICIES
 from .core import is_sdxl, text_encoders, tokenizers
 
 # %% auto #0
 __all__ = ['tokenize', 'check_prompts', 'encode_ids', 'encode_text', 'encode_prompts', 'TokenSpan', 'concept_span',
-           'check_concepts', 'ConceptPair', 'concept_pair', 'concept_pairs']
+           'check_concepts', 'ConceptPair', 'concept_pair', 'encode_distinct', 'concept_pairs']
 
 # %% ../nbs/00_text.ipynb #26716c8a
 def tokenize(tokenizer, prompts: str | list[str]) -> torch.Tensor:
@@ -31,8 +32,8 @@ def tokenize(tokenizer, prompts: str | list[str]) -> torch.Tensor:
 
 def check_prompts(pipe, prompts: str | list[str]) -> list[str]:
     "`prompts` as a list, after checking that each fits every tokenizer of `pipe` (`tokenize`'s errors)."
-    prompts = [prompts] if isinstance(prompts, str) else list(prompts) if isinstance(prompts,
-                                                                                     (list, tuple)) else prompts
+    if isinstance(prompts, str): prompts = [prompts]
+    elif isinstance(prompts, (list, tuple)): prompts = list(prompts)
     for tok in tokenizers(pipe): tokenize(tok, prompts)
     return prompts
 
@@ -119,20 +120,38 @@ class ConceptPair:
     pooled: torch.Tensor | None = None        # SDXL: (p,) pooled embedding of `prompt` (what `add_embedding` reads)
     pooled_star: torch.Tensor | None = None   # SDXL: (p,) pooled embedding of `anchor`
 
-def concept_pair(pipe, prompt: str, concept: str, anchor: str = "", policy: str = "subsequent") -> ConceptPair:
-    """Locate `concept` in `prompt` and encode `prompt` and `anchor` in one text-encoder call. With two tokenizers
-    (SDXL) the concept must sit at the same positions in both: every position indexes both halves of the
-    concatenated context."""
+def _concept_positions(pipe, prompt: str, concept: str, policy: str) -> torch.Tensor:
+    """The positions `policy` selects around `concept` in `prompt`; with two tokenizers (SDXL) the concept must sit at
+    the same positions in both: every position indexes both halves of the concatenated context."""
     spans = [concept_span(tok, prompt, concept) for tok in tokenizers(pipe)]
     if any(s != spans[0] for s in spans[1:]):
-        raise ValueError(f"concept {concept!r} sits at different token positions for the two tokenizers "
-                         "of this pipeline "
-                         f"({spans}): realera needs one position per token of the concatenated context")
+        raise ValueError(f"concept {concept!r} sits at different token positions for the two tokenizers of this "
+                         f"pipeline ({spans}): realera needs one position per token of the concatenated context")
+    return spans[0].positions(policy)
+
+def concept_pair(pipe, prompt: str, concept: str, anchor: str = "", policy: str = "subsequent") -> ConceptPair:
+    "Locate `concept` in `prompt` and encode `prompt` and `anchor` in one text-encoder call."
+    positions = _concept_positions(pipe, prompt, concept, policy)
     (e, e_star), pooled = encode_text(pipe, [prompt, anchor])
-    return ConceptPair(prompt, concept, anchor, policy, spans[0].positions(policy), e, e_star,
+    return ConceptPair(prompt, concept, anchor, policy, positions, e, e_star,
                        *(pooled if pooled is not None else (None, None)))
 
-def concept_pairs(pipe, concepts, anchors=None, policy: str = "subsequent") -> list[ConceptPair]:
-    "One `ConceptPair` per concept, each concept its own prompt (Algorithm 1), with its anchor ('' by default)."
+def encode_distinct(pipe, prompts: list[str], batch_size: int = 64) -> dict[str, tuple]:
+    """{prompt: (context (77, d), pooled (p,) or None)} with each distinct prompt of `prompts` encoded once,
+    `batch_size` prompts per text-encoder call."""
+    check_int("batch_size", batch_size, 1)
+    distinct, out = list(dict.fromkeys(check_prompts(pipe, prompts))), {}
+    for i in range(0, len(distinct), batch_size):
+        chunk = distinct[i:i + batch_size]
+        E, P = encode_text(pipe, chunk)
+        out.update({p: (E[j], None if P is None else P[j]) for j, p in enumerate(chunk)})
+    return out
+
+def concept_pairs(pipe, concepts, anchors=None, policy: str = "subsequent", batch_size: int = 64) -> list[ConceptPair]:
+    """One `ConceptPair` per concept, each concept its own prompt (Algorithm 1), with its anchor ('' by default);
+    every distinct prompt (concepts and anchors) encoded once, `batch_size` per text-encoder call."""
     concepts, anchors = check_concepts(concepts, anchors)
-    return [concept_pair(pipe, c, c, a, policy) for c, a in zip(concepts, anchors)]
+    positions = [_concept_positions(pipe, c, c, policy) for c in concepts]   # a misplaced concept fails first
+    enc = encode_distinct(pipe, concepts + anchors, batch_size)
+    return [ConceptPair(c, c, a, policy, pos, enc[c][0], enc[a][0], enc[c][1], enc[a][1])
+            for c, a, pos in zip(concepts, anchors, positions)]

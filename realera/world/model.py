@@ -35,7 +35,8 @@ class ShapeClassifier(nn.Module):
 # %% ../../nbs/04a_world_model.ipynb #a7f8ca8f
 def world_settings() -> dict:
     "The `realera.json` of every saved world: its classes, anchor, preserve rule, erase and evaluation defaults."
-    # the erase: `--variant aware` (chosen on the tuning classes, nbs/results.ipynb); `--variant full` is the paper's RealEra
+    # the erase: `--variant aware` (chosen on the tuning classes, nbs/results.ipynb); `--variant full` is the
+    # paper's RealEra
     return dict(concepts=list(CLASSES), anchor=ANCHOR, preserve_template="a {}",
                 erase=dict(lam1=0.1, closed_form=True, align=False, mine=False, beyond=False, discover=4,
                            discover_protect=16,

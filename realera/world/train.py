@@ -342,6 +342,34 @@ def _part(work: Path, name: str, settings: dict, train, save, load):
 def _save_pretrained(model, d): model.save_pretrained(d, safe_serialization=True)
 
 # %% ../../nbs/06_world_train.ipynb #743a633b
+def _measure_parts(m: dict, clip, tok, vae, clf, seed: int) -> None:
+    """Into `m`: the evaluator's accuracy on 1,000 fresh images (and on their VAE reconstructions), the VAE's PSNR,
+    and CLIP's zero-shot accuracy on the objects among them."""
+    from PIL import Image
+    test = make_data(1000, seed=seed)
+    m["classifier"]["accuracy"] = accuracy(clf, test)
+    with torch.no_grad():
+        x = to_tensor(test.images[:256])
+        rec = vae.decode(vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
+        m["vae"]["psnr"] = float(10 * torch.log10(4 / F.mse_loss(rec, x)))
+        m["classifier"]["accuracy_on_vae"] = 100 * float((clf(rec).argmax(1).numpy() == test.labels[:256]).mean())
+    objects = test.labels < len(CLASSES)
+    zs = clip_judge(clip, tok)([Image.fromarray(a) for a in test.images[objects]], CLASSES).argmax(1).numpy()
+    m["clip"]["zero_shot"] = 100 * float((zs == test.labels[objects]).mean())
+
+def _measure_associated(pipe, tok, clf, n: int) -> dict:
+    """Each associated name's cosine to its class name in the stored (rounded) text encoder and how often the world
+    draws the class from it (`n` images), with the trained and held-out names' mean accuracies."""
+    with torch.no_grad():
+        owner = {a: c for c in CLASSES for a in ASSOCIATED[c]}
+        cos = _probe_cosines(pipe.text_encoder, tok, list(owner), list(owner.values()))
+    assoc = {a: dict(cls=c, cos=float(k), acc=generation_accuracy(pipe, clf, {c: f"a photo of a {a}"}, n=n)[c])
+             for (a, c), k in zip(owner.items(), cos)}
+    out = dict(associated=assoc)
+    for kind, pool in (("trained", ASSOCIATED_TRAIN), ("held_out", ASSOCIATED_HELD_OUT)):
+        out[f"associated_acc_{kind}"] = float(np.mean([assoc[a]["acc"] for ps in pool.values() for a in ps]))
+    return out
+
 def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet_data: int = 20000,
                 eval_images: int = 20, store_dtype=torch.float16) -> dict:
     """Train tokenizer, CLIP, VAE, evaluator and UNet; measure them; save the world to `out`. Returns the measurements.
@@ -374,17 +402,7 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
                                  lambda: (_train_classifier(cfg, progress=progress), {}),
                                  lambda o, d: save_file(o.state_dict(), str(d/"model.safetensors")),
                                  lambda d: load_weights(ShapeClassifier(), d/"model.safetensors"))
-    test = make_data(1000, seed=cfg.seed + 99)
-    m["classifier"]["accuracy"] = accuracy(clf, test)
-    with torch.no_grad():
-        x = to_tensor(test.images[:256])
-        rec = vae.decode(vae.encode(x).latent_dist.mean).sample.clamp(-1, 1)
-        m["vae"]["psnr"] = float(10 * torch.log10(4 / F.mse_loss(rec, x)))
-        m["classifier"]["accuracy_on_vae"] = 100 * float((clf(rec).argmax(1).numpy() == test.labels[:256]).mean())
-    from PIL import Image
-    objects = test.labels < len(CLASSES)
-    zs = clip_judge(clip, tok)([Image.fromarray(a) for a in test.images[objects]], CLASSES).argmax(1).numpy()
-    m["clip"]["zero_shot"] = 100 * float((zs == test.labels[objects]).mean())
+    _measure_parts(m, clip, tok, vae, clf, seed=cfg.seed + 99)
 
     def unet_train():
         data = _encode_unet_data(unet_data, vae, clip.text_model, tok, seed=cfg.seed + 6, synonyms=cfg.unet_synonyms,
@@ -397,16 +415,7 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     pipe = round_to(assemble_pipeline(tok, clip, vae, unet), store_dtype)   # measured as it is stored
     acc = generation_accuracy(pipe, clf, n=eval_images)
     m["generation_acc"], m["generation_acc_mean"] = acc, float(np.mean(list(acc.values())))
-    with torch.no_grad():
-        owner = {a: c for c in CLASSES for a in ASSOCIATED[c]}
-        # the stored (rounded) text encoder
-        cos = _probe_cosines(pipe.text_encoder, tok, list(owner), list(owner.values()))
-    assoc = {a: dict(cls=c, cos=float(k),
-                     acc=generation_accuracy(pipe, clf, {c: f"a photo of a {a}"}, n=max(eval_images // 2, 1))[c])
-             for (a, c), k in zip(owner.items(), cos)}
-    m["associated"] = assoc
-    for kind, pool in (("trained", ASSOCIATED_TRAIN), ("held_out", ASSOCIATED_HELD_OUT)):
-        m[f"associated_acc_{kind}"] = float(np.mean([assoc[a]["acc"] for ps in pool.values() for a in ps]))
+    m.update(_measure_associated(pipe, tok, clf, n=max(eval_images // 2, 1)))
     m["train_s"] = sum(m[k]["seconds"] for k in ("clip", "vae", "classifier", "unet"))
     save_world(out, pipe, clip, clf, dict(config=conf, unet_data=unet_data, measurements=m), dtype=store_dtype)
     return m
