@@ -4,6 +4,7 @@ classes in one call does on the embedded world.
     python bench/multi_concept.py                       # SD1.4 shapes, one CPU thread: the three cost tables
     python bench/multi_concept.py --device cuda         # the same on a GPU
     python bench/multi_concept.py --quick               # the tables' smoke run on the tiny pipeline (what CI runs)
+    python bench/multi_concept.py --encode              # the encoding stage: pair by pair vs concept_pairs
     accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --world --out DIR   # the world's table
     # how λ1 grows with k (tuning classes)
     accelerate launch --multi_gpu --num_processes 2 bench/multi_concept.py --tune
@@ -31,7 +32,7 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-from realera.base import my_share, processes, read_json, synchronize
+from realera.base import markdown_table, my_share, processes, read_json, synchronize
 from realera.baselines import UCE_RECIPES, uce_as_coded, uce_vectors
 from realera.closed_form import ClosedFormFitter, closed_form_fitter
 from realera.core import cross_attention_projections, make_generator
@@ -162,6 +163,37 @@ def cost_tables(dev: str, threads: int, quick: bool = False):
                   f"{sum(t for t, _ in o.values()):.2f} | {_fmt(o)} | "
                   f"{max(m for _, m in o.values()):.0f} |")
     return dict(device=dev, threads=threads, torch=torch.__version__, same_vectors=res1, recipes=res2)
+
+def encode_table(dev: str, threads: int, quick: bool = False) -> list:
+    """realera's encoding of k concepts with the empty anchor, side by side in one process: pair by pair (one
+    text-encoder call per concept, as before `encode_distinct`) and `concept_pairs` (each distinct prompt once, 64 per
+    call); the embeddings must be identical."""
+    from realera.text import concept_pair
+    from realera.testing import clip_l14_text_encoder, tiny_pipeline, tiny_tokenizer
+    torch.set_num_threads(threads)
+    if quick: pipe, ks = tiny_pipeline(device=dev), (1, 2)
+    else:
+        pipe = SimpleNamespace(tokenizer=tiny_tokenizer(), text_encoder=clip_l14_text_encoder(device=dev),
+                               device=torch.device(dev))
+        ks = (1, 10, 100)
+    rows = []
+    with torch.no_grad():
+        concept_pairs(pipe, CONCEPTS[:2])   # warm-up
+        for k in ks:
+            t0 = time.perf_counter()
+            one = [concept_pair(pipe, c, c, "") for c in CONCEPTS[:k]]
+            synchronize(dev)
+            t1 = time.perf_counter()
+            many = concept_pairs(pipe, CONCEPTS[:k], [""] * k)
+            synchronize(dev)
+            t2 = time.perf_counter()
+            same = all(torch.equal(a.e, b.e) and torch.equal(a.e_star, b.e_star) for a, b in zip(one, many))
+            rows.append((k, f"{t1 - t0:.2f}", f"{t2 - t1:.2f}", f"{(t1 - t0) / (t2 - t1):.1f}x",
+                         "identical" if same else "DIFFERENT"))
+    print(f"device={dev} threads={threads} torch={torch.__version__}; realera's encoding of k concepts, anchor ''")
+    print(markdown_table(("k", "pair by pair, s", "concept_pairs (each prompt once, batched), s", "speed-up",
+                          "embeddings"), rows))
+    return rows
 
 WORLD_CLASSES = ["square", "star", "ring"]
 
@@ -339,6 +371,8 @@ def main():
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--quick", action="store_true", help="the cost tables on the tiny pipeline: a smoke run")
+    ap.add_argument("--encode", action="store_true",
+                    help="the encoding stage alone: pair by pair against concept_pairs, side by side")
     a = ap.parse_args()
     res = (
         neighbourhood_table(a.n, a.steps, a.ablation)
@@ -347,6 +381,8 @@ def main():
         if a.tune
         else world_table(Path(a.out), a.n, a.n_other, a.steps)
         if a.world
+        else encode_table(a.device, a.threads, a.quick)
+        if a.encode
         else cost_tables(a.device, a.threads, a.quick)
     )
     if a.json and res is not None: Path(a.json).write_text(json.dumps(res, indent=1))

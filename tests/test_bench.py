@@ -80,6 +80,13 @@ def test_multi_concept_cost_tables_quick():
              if line.startswith(("| 2 + 3 |", "| 20 + 50 |"))]
     assert len(diffs) == 2 and max(diffs) < 1e-4, diffs   # UCE's code and realera's solve give the same weights
 
+def test_multi_concept_encode_table_quick():
+    "The encoding stage's side-by-side table: concept_pairs gives the pair-by-pair embeddings exactly."
+    r = run_bench("multi_concept.py", "--encode", "--quick", timeout=600,
+                  expect=("| k | pair by pair, s | concept_pairs (each prompt once, batched), s |",))
+    rows = [line for line in r.stdout.splitlines() if line.startswith(("| 1 |", "| 2 |"))]
+    assert len(rows) == 2 and all(line.endswith("| identical |") for line in rows), rows
+
 def test_gpu_bench_says_when_there_is_no_gpu_and_runs_tiny():
     import torch
     if not torch.cuda.is_available():
