@@ -169,12 +169,12 @@ def encode_table(dev: str, threads: int, quick: bool = False) -> list:
     text-encoder call per concept, as before `encode_distinct`) and `concept_pairs` (each distinct prompt once, 64 per
     call); the embeddings must be identical."""
     from realera.text import concept_pair
-    from realera.testing import clip_l14_text_encoder, tiny_pipeline, tiny_tokenizer
+    from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_pipeline, tiny_tokenizer
     torch.set_num_threads(threads)
     if quick: pipe, ks = tiny_pipeline(device=dev), (1, 2)
-    else:
+    else:   # the UNet only says which model this is (SD1.x): on the meta device, no weights
         pipe = SimpleNamespace(tokenizer=tiny_tokenizer(), text_encoder=clip_l14_text_encoder(device=dev),
-                               device=torch.device(dev))
+                               unet=sd14_unet(device="meta"), device=torch.device(dev))
         ks = (1, 10, 100)
     rows = []
     with torch.no_grad():
