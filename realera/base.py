@@ -9,9 +9,9 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['LOCK_FILE', 'EMBEDDED_MODEL', 'RESULTS_DIR', 'HUB_IDS', 'RETIRED_HUB_IDS', 'check_int', 'check_number',
-           'check_choice', 'check_flag', 'atomic_path', 'atomic_dir', 'write_json', 'read_json', 'check_writable',
-           'save_figure', 'as_json', 'marker_state', 'cached', 'folder_lock', 'canonical_safetensors', 'processes',
-           'my_share', 'synchronize', 'markdown_table', 'stored_result', 'library_versions']
+           'check_choice', 'check_flag', 'atomic_path', 'atomic_dir', 'write_json', 'read_json', 'parse_json',
+           'check_writable', 'save_figure', 'as_json', 'marker_state', 'cached', 'folder_lock', 'canonical_safetensors',
+           'processes', 'my_share', 'synchronize', 'markdown_table', 'stored_result', 'library_versions']
 
 # %% ../nbs/00_base.ipynb #ea9167e0
 def _bound(x) -> str:
@@ -88,9 +88,13 @@ def write_json(path: str | os.PathLike, obj) -> Path:
 
 def read_json(path: str | os.PathLike):
     "Parse the strict JSON file `path` (NaN and Infinity refused); a broken file raises `ValueError` naming it."
+    return parse_json(Path(path).read_text(), str(path))
+
+def parse_json(text: str, where: str):
+    "Parse strict JSON `text` (NaN and Infinity refused); a broken text raises `ValueError` naming `where`."
     def bad(c): raise ValueError(f"{c} is not JSON")
-    try: return json.loads(Path(path).read_text(), parse_constant=bad)
-    except ValueError as err: raise ValueError(f"{str(path)!r} is not valid JSON: {err}") from None
+    try: return json.loads(text, parse_constant=bad)
+    except ValueError as err: raise ValueError(f"{where!r} is not valid JSON: {err}") from None
 
 # %% ../nbs/00_base.ipynb #218f7877
 def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .base import as_json, cached
+from .base import as_json, cached, parse_json
 from .base import (LOCK_FILE, atomic_dir, atomic_path, canonical_safetensors, folder_lock, read_json,
                           write_json, check_int, check_number)
 from .core import check_finite, make_generator, model_identity, text_fingerprint, is_sdxl
@@ -28,7 +28,7 @@ from .align import (ADAPTER, AlignTask, Trajectory, add_lora, align_noise, ancho
 
 # %% auto #0
 __all__ = ['completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase', 'is_erased',
-           'erase', 'check_erased', 'load_erased', 'save_fused_pipeline']
+           'erase', 'check_erased', 'load_erased', 'load_lora', 'save_fused_pipeline']
 
 # %% ../nbs/03a_erase.ipynb #e790c77f
 def _run_settings(concepts, anchors, preserve, config: EraseConfig, model: dict | None = None) -> dict:
@@ -350,7 +350,6 @@ def check_erased(path: str | os.PathLike) -> dict:
 
 def load_erased(pipe, path: str | os.PathLike):
     "Apply the finished erase written by `erase(..., out=path)` to `pipe` (in place); returns `pipe`."
-    from safetensors.torch import load_file
     path = Path(path)
     run = check_erased(path)
     if is_erased(pipe):
@@ -358,14 +357,21 @@ def load_erased(pipe, path: str | os.PathLike):
     if run["config"].get("closed_form"): ClosedFormEdit.load(path).apply(pipe)
     if "pooled.safetensors" in read_json(path/COMPLETE)["files"]: ClosedFormEdit.load(path, "pooled").apply(pipe)
     _ERASED.add(pipe.unet)
-    if run["config"].get("align"):
-        check_finite(load_file(str(path/LORA_FILE)), str(path/LORA_FILE))
-        _load_lora(pipe, path)
+    if run["config"].get("align"): load_lora(pipe, path)
     return pipe
 
-def _load_lora(pipe, folder) -> None:
-    "The erase's LoRA into the UNet (the only part it adapts; `pipe.load_lora_weights(folder)` loads the same file)."
-    pipe.unet.load_lora_adapter(str(folder), weight_name=LORA_FILE, adapter_name=ADAPTER, prefix="unet")
+def load_lora(pipe, folder, adapter_name: str = ADAPTER) -> None:
+    """The erase's LoRA in `folder` into the UNet as `adapter_name` (the only part it adapts;
+    `pipe.load_lora_weights(folder)` loads the same file). The file is read once: its tensors checked finite, its LoRA
+    config taken from the metadata diffusers wrote beside them."""
+    from diffusers.loaders.lora_base import LORA_ADAPTER_METADATA_KEY
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+    path = str(Path(folder)/LORA_FILE)
+    state = check_finite(load_file(path), path)
+    with safe_open(path, "pt") as f: meta = (f.metadata() or {}).get(LORA_ADAPTER_METADATA_KEY)
+    pipe.unet.load_lora_adapter(state, adapter_name=adapter_name, prefix="unet",
+                                metadata=parse_json(meta, f"{path} metadata") if meta else None)
 
 # %% ../nbs/03a_erase.ipynb #6b4a5b70
 def save_fused_pipeline(pipe, out) -> Path:
@@ -383,7 +389,7 @@ def save_fused_pipeline(pipe, out) -> Path:
                     key = n.rsplit(".", 1)
                     key = f"{key[0]}.base_layer.{key[1]}"
                     if key in base: p.copy_(base[key])
-            _load_lora(pipe, out)
+            load_lora(pipe, out)
     else: _save_pretrained(pipe, out/PIPELINE)
     return out/PIPELINE
 

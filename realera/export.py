@@ -8,13 +8,12 @@ import json, os
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
 
 from .base import atomic_path, canonical_safetensors, check_choice, check_int, check_number
 from .core import check_finite, cross_attention_projections, is_sdxl, model_identity
 from .closed_form import POOLED_LAYER, ClosedFormEdit, pooled_layer
-from .config import DEFAULT_TOL, EXPORT_FORMATS, LORA_FILE
-from .erase import check_erased, completion_hash, is_erased
+from .config import DEFAULT_TOL, EXPORT_FORMATS
+from .erase import check_erased, completion_hash, is_erased, load_lora
 
 
 # %% auto #0
@@ -61,17 +60,15 @@ def rank_for(deltas: dict, tol: float = DEFAULT_TOL) -> int:
 def _lora_factors(pipe, folder: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """The erase's alignment LoRA as (scaling * B, A) per UNet module, as peft reads it: loaded into `pipe.unet` for
     the read (each layer's `lora_A`, `lora_B` and `scaling`, whatever its rank or alpha pattern), then unloaded, which
-    leaves the UNet's own modules as they were."""
+    leaves the UNet's own modules as they were (`erase_deltas` refuses a UNet that carries any other adapter)."""
     from peft.tuners.lora import LoraLayer
-    check_finite(load_file(str(folder/LORA_FILE)), str(folder/LORA_FILE))
     name = "realera_export"
-    pipe.unet.load_lora_adapter(str(folder), weight_name=LORA_FILE, adapter_name=name, prefix="unet")
+    load_lora(pipe, folder, name)
     try:
         return {n: (m.scaling[name] * m.lora_B[name].weight.detach().double().cpu(),
                     m.lora_A[name].weight.detach().double().cpu())
                 for n, m in pipe.unet.named_modules() if isinstance(m, LoraLayer) and name in m.lora_A}
-    finally:
-        pipe.unet.unload_lora()
+    finally: pipe.unet.unload_lora()
 
 def erase_deltas(pipe, erased: str | os.PathLike) -> dict[str, torch.Tensor]:
     """The weight change of every UNet module the erase in `erased` touches, against `pipe`'s weights, which must be
@@ -81,6 +78,9 @@ def erase_deltas(pipe, erased: str | os.PathLike) -> dict[str, torch.Tensor]:
     run = check_erased(erased)
     if is_erased(pipe):
         raise ValueError("export needs the original model: load it fresh (load_pipeline), not an erased one")
+    if getattr(pipe.unet, "peft_config", None):
+        raise ValueError(f"export needs the original model, and this UNet carries LoRA adapters "
+                         f"{sorted(pipe.unet.peft_config)}: unload them first (pipe.unload_lora_weights())")
     saved, now = run.get("model") or {}, model_identity(pipe)
     for k in ("text_encoder", "unet_attn2"):
         if saved.get(k) and saved[k] != now[k]:
