@@ -42,7 +42,7 @@ from realera.methods import METHODS, method_rows, TEST_CLASSES
 from realera.tables import benchmark_report
 
 QUICK = dict(classes=["square"], methods=["original", "closed form (variant 1)", "UCE (2023 recipe)"], n=2, n_other=1,
-             seeds=1, steps=4)
+             seeds=1, steps=4, pack=True)
 
 def save_grid(out, cls, folder: Path, argv: list[str]):
     "folder/world_grid_<cls>.png and its fingerprint .json, each written to a temporary file and renamed."

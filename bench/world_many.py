@@ -43,7 +43,7 @@ def main():
                                                                      "closed form (variant 1)"], 2, 2, 4
     sets = many_concepts_sets(a.ks, a.draws, a.draw_seed)
     res = run_sharded(erasure_benchmark, out=a.out, classes=sets, methods=a.methods, n=a.n, n_other=a.n_other,
-                      n_general=a.n_general, steps=a.steps, seeds=a.seeds)
+                      n_general=a.n_general, steps=a.steps, seeds=a.seeds, pack=a.quick)
     if res is None: return   # not process 0
     table = many_concepts_table(res)
     with atomic_path(Path(a.out)/"tables.md") as tmp: tmp.write_text(table + "\n")

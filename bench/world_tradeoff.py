@@ -61,6 +61,7 @@ def main():
                "fmn": dict(steps=2, concept_images=1, sample_steps=2),
                **{v: dict(align_config=dict(steps=4, anchor_images=1, anchor_steps=2)) for v in ("2", "3", "full")}}
         kw["rows"] = {l: (k, {**p, **few.get(k, {})}) for l, (k, p) in kw["rows"].items()}
+        kw["pack"] = True   # a cell's images in full batches across prompts
     res = run_sharded(erasure_benchmark, out=a.out, **kw)
     if res is None: return   # not process 0
     if a.merge_into:

@@ -117,7 +117,7 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
                       params: dict | None = None, rows: dict | None = None, preserve: str = "world",
                       template: str | list[str] = WORLD_TEMPLATE, world=None, overwrite: bool = False,
                       shard: tuple[int, int] = (0, 1), progress: bool = True, n_general: int | None = None,
-                      groups: list[str] | None = None) -> dict:
+                      groups: list[str] | None = None, pack: bool = False) -> dict:
     """Erase each of `classes` with each method (`methods`: keys of METHODS, or `rows`: label → (kind, params) for
     sweeps) and evaluate with the world's judge, `seeds` erase seeds per seeded method (one run for the others), `n`
     images per erased and general prompt (`n_other` per other class), image k from seed `seed + k` for every method
@@ -129,7 +129,8 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
     original model (`FIDELITY_COLUMNS`, `frechet`) is added by the gathering call, from the "original" row's images
     of the class (drawn there if that row is not among `rows`). `groups`: draw only the prompts of these groups (of
     `GROUPS`; default all): `["other"]`, the kept prompts alone, is what the fidelity column needs (`merge_fidelity`
-    adds it to a stored result); the hits of the groups left out stay NaN."""
+    adds it to a stored result); the hits of the groups left out stay NaN. `pack`: a cell's images drawn in batches
+    across its prompts (`generate_missing`; the stored tables were drawn without)."""
     world = Path(world or WORLD_DIR)
     classes = list(classes or TEST_CLASSES)
     if rows is None: rows = method_rows(methods or None, params)
@@ -142,11 +143,11 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
                     world=read_json(world/"world.json").get("measurements", {}).get("train_s"),
                     **({} if template == WORLD_TEMPLATE else {"template": template}),
                     **({} if n_general is None else {"n_general": n_general}),
-                    **({} if groups is None else {"groups": list(groups)}))
+                    **({} if groups is None else {"groups": list(groups)}), **({"pack": True} if pack else {}))
     protocol = lambda c: _only_groups(world_protocol(c, template, n_other=n_other, n_general=n_general), groups)
     # a cell's images, judged
     draw = lambda c, d, pipe: run_protocol(protocol(c), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,
-                                           guidance_scale=guidance_scale, batch_size=16, progress=False)
+                                           guidance_scale=guidance_scale, batch_size=16, progress=False, pack=pack)
     marker = out/"benchmark.json"
     if marker_state(marker, settings) == "other":
         if not overwrite:

@@ -42,19 +42,25 @@ def image_plan(out, protocol: Protocol, n: int, seed: int) -> tuple[Path, list[t
                              "another out folder")
     return d, plan, meta
 
-def _image_batches(protocol: Protocol, n: int, batch_size: int) -> list[tuple[int, list[int]]]:
-    """(prompt index, image indices k) of every pipeline call: the prompt's images in fixed runs of `batch_size`.
-    The same list whatever is on disk and however many processes share it, so image k is always drawn in the same
-    batch (same bytes)."""
-    return [(i, list(range(j, min(j + batch_size, p.images or n)))) for i, p in enumerate(protocol.prompts)
+def _image_batches(protocol: Protocol, n: int, batch_size: int, pack: bool = False) -> list[list[tuple[int, int]]]:
+    """The (prompt index, k) pairs of every pipeline call: each prompt's images in fixed runs of `batch_size`, or with
+    `pack` the protocol's images in order in runs of `batch_size` across prompts (full batches where prompts have
+    few images each). The same list whatever is on disk and however many processes share it, so image k is always
+    drawn in the same batch (same bytes)."""
+    if pack:
+        pairs = [(i, k) for i, p in enumerate(protocol.prompts) for k in range(p.images or n)]
+        return [pairs[j:j + batch_size] for j in range(0, len(pairs), batch_size)]
+    return [[(i, k) for k in range(j, min(j + batch_size, p.images or n))] for i, p in enumerate(protocol.prompts)
             for j in range(0, p.images or n, batch_size)]
 
 # %% ../nbs/05a_evaluate.ipynb #735a5ec8
 def generate_missing(pipe, protocol: Protocol, out, n: int = 200, seed: int = 0, batch_size: int = 8, steps: int = 25,
-                     guidance_scale: float = 7.5, progress: bool = True, shard: tuple[int, int] = (0, 1)) -> Path:
+                     guidance_scale: float = 7.5, progress: bool = True, shard: tuple[int, int] = (0, 1),
+                     pack: bool = False) -> Path:
     """Generate every image of `protocol` that is not yet in `out/images`. `shard=(i, N)`: only the batches b with b
     % N == i (process i of N, e.g. `accelerate`'s `process_index` and `num_processes`); a batch with a missing image
-    is drawn again whole (the same bytes) and only its missing images are written."""
+    is drawn again whole (the same bytes) and only its missing images are written. `pack`: batches across prompts
+    (`_image_batches`; the same images up to a grey level where a CPU kernel sums a larger batch in another order)."""
     from tqdm.auto import tqdm
     i0, N = shard
     if not (isinstance(N, int) and N >= 1 and isinstance(i0, int) and 0 <= i0 < N):
@@ -63,21 +69,21 @@ def generate_missing(pipe, protocol: Protocol, out, n: int = 200, seed: int = 0,
     d.mkdir(parents=True, exist_ok=True)
     write_json(d/"prompts.json", meta)
     file = lambda i, k: d/f"{i:04d}_{k:04d}.png"
-    todo = [(i, ks) for b, (i, ks) in enumerate(_image_batches(protocol, n, batch_size))
-            if b % N == i0 and any(not file(i, k).exists() for k in ks)]
-    missing = sum(not file(i, k).exists() for i, ks in todo for k in ks)
+    todo = [batch for b, batch in enumerate(_image_batches(protocol, n, batch_size, pack))
+            if b % N == i0 and any(not file(i, k).exists() for i, k in batch)]
+    missing = sum(not file(i, k).exists() for batch in todo for i, k in batch)
     if missing and pipe is None:
         raise ValueError(f"{missing} images are missing in {str(d)!r} and no pipeline was given")
     if not todo: return d
     pipe.set_progress_bar_config(disable=True)
-    bar = tqdm(total=sum(len(ks) for _, ks in todo), desc=f"{protocol.name}: generating", disable=not progress)
-    for i, ks in todo:
-        ims = pipe([protocol.prompts[i].prompt] * len(ks), num_inference_steps=steps, guidance_scale=guidance_scale,
-                   generator=[make_generator(seed + k, pipe.device) for k in ks]).images
-        for k, im in zip(ks, ims):
+    bar = tqdm(total=sum(map(len, todo)), desc=f"{protocol.name}: generating", disable=not progress)
+    for batch in todo:
+        ims = pipe([protocol.prompts[i].prompt for i, _ in batch], num_inference_steps=steps,
+                   guidance_scale=guidance_scale, generator=[make_generator(seed + k, pipe.device) for _, k in batch])
+        for (i, k), im in zip(batch, ims.images):
             if not file(i, k).exists():
                 with atomic_path(file(i, k)) as tmp: im.save(tmp, format="png")
-        bar.update(len(ks))
+        bar.update(len(batch))
     bar.close()
     return d
 
@@ -142,14 +148,15 @@ def summarize(protocol: Protocol, records: list[dict], score: str = "argmax") ->
 
 def run_protocol(protocol: Protocol, out, pipe=None, *, classifier=None, detector=None, n: int = 200, seed: int = 0,
                  batch_size: int = 8, steps: int = 25, guidance_scale: float = 7.5, score: str = "argmax",
-                 progress: bool = True, manifest: dict | None = None) -> dict:
-    """Generate what is missing in `out/images` (if `pipe`), judge every image, write records.json and summary.json.
-    `manifest`: what every record also carries (e.g. the model's fingerprints, the judge's name and version)."""
+                 progress: bool = True, manifest: dict | None = None, pack: bool = False) -> dict:
+    """Generate what is missing in `out/images` (if `pipe`; `pack`: in batches across prompts, `generate_missing`),
+    judge every image, write records.json and summary.json. `manifest`: what every record also carries (e.g. the
+    model's fingerprints, the judge's name and version)."""
     check_int("n", n, 1)
     check_choice("score", score, SCORES)
     if protocol.metric != "nudity" and classifier is None:
         raise ValueError(f"protocol {protocol.name!r} needs a classifier")
-    d = generate_missing(pipe, protocol, out, n, seed, batch_size, steps, guidance_scale, progress)
+    d = generate_missing(pipe, protocol, out, n, seed, batch_size, steps, guidance_scale, progress, pack=pack)
     _, plan, _ = image_plan(out, protocol, n, seed)
     records = judge(protocol, d, plan, classifier, detector)
     for r in records: r.update(seed=seed + r["k"], **(manifest or {}))

@@ -34,7 +34,8 @@ def _same_settings(stored: dict, new: dict, keys) -> None:
 
 def _same_protocol(stored: dict, new: dict, *keys) -> None:
     "`ValueError` unless two benchmark runs have the same settings (these `keys` and the protocol's) and classes."
-    protocol = ("n", "n_other", "n_general", "steps", "guidance_scale", "seed", "preserve", "world", "template")
+    protocol = ("n", "n_other", "n_general", "steps", "guidance_scale", "seed", "preserve", "world", "template",
+                "pack")
     _same_settings(stored, new, protocol + keys)
     if stored["classes"] != new["classes"]:
         raise ValueError(f"the runs erase other classes: {stored['classes']} against {new['classes']}")
@@ -108,7 +109,7 @@ def _fidelity_rerun(stored: dict) -> dict:
     """The `erasure_benchmark` arguments that draw a stored result's kept prompts again (its rows, classes, seeds,
     settings), for `merge_fidelity`."""
     s = stored["settings"]
-    keys = ("n", "n_other", "steps", "guidance_scale", "seed", "preserve", "template", "n_general")
+    keys = ("n", "n_other", "steps", "guidance_scale", "seed", "preserve", "template", "n_general", "pack")
     return dict(classes=stored["classes"], rows={l: tuple(r) for l, r in stored["rows"].items()},
                 seeds=stored["seeds"], groups=["other"], **{k: s[k] for k in keys if k in s})
 
