@@ -185,7 +185,9 @@ def test_colab_badges_and_install_cells_follow_git_url():
     assert git.rstrip("/").endswith(f"/{owner}/{name}")
 
 def test_nbdev_processes_the_executed_notebooks(site):
-    "`nbdev_docs --path _build/executed`'s preprocessing (no Quarto needed) keeps the executed notebooks' figures."
+    """`nbdev_docs --path _build/executed`'s preprocessing (`nbdev_proc_nbs`, no Quarto needed) runs every cell with an
+    import on its own (each must stand alone), processes every notebook, keeps the executed notebooks' figures and
+    leaves this environment's realera pointing at this checkout."""
     executed = Path(runpy.run_path(str(ROOT / ".ci" / "notebooks.py"))["EXECUTED"])
     stub = ROOT / "_build" / "bin" / "quarto"   # nbdev would otherwise try to install Quarto (sudo, pip install -e)
     stub.parent.mkdir(parents=True, exist_ok=True)
@@ -198,7 +200,11 @@ def test_nbdev_processes_the_executed_notebooks(site):
     proc = json.loads((ROOT / "_proc" / "01_sampling.ipynb").read_text())
     assert sum("image/png" in o.get("data", {}) for c in proc["cells"] for o in c.get("outputs", [])) == FIGURES[
         "01_sampling.ipynb"]
-    assert (ROOT / "_proc" / "_quarto.yml").exists() and (ROOT / "_proc" / "sidebar.yml").exists()
+    assert (ROOT / "_proc" / "_quarto.yml").read_text() == (ROOT / "_quarto.yml").read_text()
+    assert (ROOT / "_proc" / "sidebar.yml").exists()
+    assert len(list((ROOT / "_proc").glob("*.ipynb"))) == len(list((ROOT / "nbs").glob("*.ipynb")))
+    import realera
+    assert Path(realera.__file__).resolve().parent == ROOT / "realera"
 
 def test_ci_runs_the_readme_cpu_install_line():
     "`.ci/run` installs exactly as the README's CPU line does (`python -m pip … -q` for `pip …`)."

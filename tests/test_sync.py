@@ -1,7 +1,7 @@
 """The generated files are in sync with their sources: `realera/` is what `nbdev_export` writes from the notebooks, the
 notebooks are committed clean (`nbdev_clean`), and the site's settings live once, in the top-level `_quarto.yml`.
 Checked on a copy of the tracked files, so running the tests never rewrites a developer's tree."""
-import filecmp, os, shutil, subprocess
+import filecmp, shutil, subprocess
 from pathlib import Path
 import pytest
 
@@ -37,27 +37,6 @@ def test_quarto_settings_live_at_the_top_level():
     assert top.is_file() and not top.is_symlink()
     assert nbs.resolve() == top.resolve(), "nbs/_quarto.yml (where nbdev looks) must be a link to the top-level file"
     assert nbs.read_text() == top.read_text() and "project:" in top.read_text()
-
-def test_nbdev_docs_preprocessing_succeeds(tmp_path):
-    """`nbdev_proc_nbs` (the first half of `nbdev_docs`, no Quarto needed) runs every cell with an import: each must
-    stand alone."""
-    _copy(_tracked(), tmp_path)
-    # nbdev "installs" Quarto when it finds none: a sudo download, then `pip install -e` of the folder it runs in,
-    # which would
-    # point this environment's realera at the copy. A stand-in `quarto` on PATH keeps it to the preprocessing it is
-    # asked for.
-    stub = tmp_path / "bin" / "quarto"
-    stub.parent.mkdir()
-    stub.write_text("#!/bin/sh\nexit 0\n")
-    stub.chmod(0o755)
-    env = {**os.environ, "PATH": f"{stub.parent}{os.pathsep}{os.environ['PATH']}"}
-    r = subprocess.run(["nbdev_proc_nbs"], cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert (tmp_path / "_proc" / "_quarto.yml").read_text() == (ROOT / "_quarto.yml").read_text()
-    assert len(list((tmp_path / "_proc").glob("*.ipynb"))) == len(list((ROOT / "nbs").glob("*.ipynb")))
-    import realera
-    # the package under test is still this checkout
-    assert Path(realera.__file__).resolve().parent == ROOT / "realera"
 
 def test_no_cell_mixes_imports_and_other_code():
     """nbdev's docs pass runs every cell with an import on its own and warns when such a cell holds other code; the
