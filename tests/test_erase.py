@@ -1,5 +1,5 @@
 "Dense checks of the noise alignment (Eq. 8-9), the whole erase, its artifacts and its command line."
-import json, os, subprocess
+import json, os
 import pytest, torch
 
 from realera.align import (ADAPTER, AlignConfig, add_lora, align_noise, alignment_loss, anchor_trajectory, kv_weights,
@@ -9,6 +9,7 @@ from realera.core import make_generator
 from realera.text import encode_prompts
 from realera.erase import EraseConfig, erase, load_erased, load_trajectories, save_trajectories
 from realera.testing import tiny_pipeline
+from conftest import run_cli
 
 SMALL = AlignConfig(steps=6, lr=3e-3, anchor_images=2, anchor_steps=4, save_every=2)
 
@@ -124,10 +125,10 @@ def test_bfloat16_on_cpu_trains(tmp_path):
     assert p.unet.dtype == torch.bfloat16
     assert {w.dtype for n, w in p.unet.named_parameters() if ".lora_" in n} == {torch.float32}
 
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 def realera(*args):
-    return subprocess.run(["realera", *args], capture_output=True, text=True, env=ENV, timeout=600)
+    "The command line in this process (conftest.run_cli: the console script's `main`, its exit code and output)."
+    return run_cli(*args)
 
 # the alignment trains: fp16 is refused on the CPU
 @pytest.mark.parametrize("args,message",

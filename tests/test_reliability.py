@@ -12,6 +12,7 @@ from realera.text import encode_prompts
 from realera.erase import COMPLETE, LORA_FILE, EraseConfig, erase, load_erased
 from realera.images import generate_images
 from realera.testing import tiny_pipeline
+from conftest import run_cli
 
 SMALL = AlignConfig(steps=6, lr=3e-3, anchor_images=2, anchor_steps=4, save_every=50)
 CFG = EraseConfig(align_config=SMALL)
@@ -28,8 +29,9 @@ def eps(pipe, prompt="airplane"):
 def python(code: str, timeout=300):
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=timeout)
 
-def realera(*args, timeout=600):
-    return subprocess.run(["realera", *args], capture_output=True, text=True, env=ENV, timeout=timeout)
+def realera(*args):
+    "The command line in this process (conftest.run_cli: the console script's `main`, its exit code and output)."
+    return run_cli(*args)
 
 @pytest.fixture(scope="module")
 def straight(tmp_path_factory):
