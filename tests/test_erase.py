@@ -1,5 +1,5 @@
 "Dense checks of the noise alignment (Eq. 8-9), the whole erase, its artifacts and its command line."
-import json, os
+import json
 import pytest, torch
 
 from realera.align import (ADAPTER, AlignConfig, add_lora, align_noise, alignment_loss, anchor_trajectory, kv_weights,
