@@ -1,17 +1,17 @@
 """Discovery (03_discover) and `erase --discover`: on the world, on tiny SD/SDXL pipelines, and through the command
 line."""
-import json, os, subprocess
+import json
 import pytest
 import torch
 
 from realera.discover import DISCOVERED, DiscoverConfig, discover, read_discoveries
 from realera.erase import EraseConfig, erase
 from realera.closed_form import ClosedFormEdit
+from conftest import run_cli
 
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 def run(*args):
-    return subprocess.run(["realera", *args], capture_output=True, text=True, env=ENV, timeout=600)
+    return run_cli(*args)
 
 def test_discovery_ranks_a_test_class_names_above_the_other_classes():
     "Ring (a test class) against every class's names: its own eight names fill the top of the model-response ranking."

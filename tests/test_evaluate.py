@@ -110,8 +110,8 @@ ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND"
 
 @pytest.mark.parametrize("protocol", ["celebrity", "artist", "nudity", "coco", "world"])
 def test_cli_evaluate_each_protocol(protocol, tmp_path):
-    r = subprocess.run(["realera", "evaluate", "--protocol", protocol, "--n", "1", "--steps", "2", "--quiet", "--out",
-                        str(tmp_path / "ev")], capture_output=True, text=True, env=ENV, timeout=600)
+    r = run_cli("evaluate", "--protocol", protocol, "--n", "1", "--steps", "2", "--quiet", "--out",
+                str(tmp_path / "ev"))
     assert r.returncode == 0, r.stderr[-2000:]
     s = json.loads((tmp_path / "ev" / "summary.json").read_text())
     assert {"acc_e", "acc_s", "acc_g", "h_o", "models"} <= set(s) and s["protocol"] == protocol
@@ -130,15 +130,14 @@ def test_cli_evaluate_each_protocol(protocol, tmp_path):
                           (["--protocol", "nudity", "--reference", ".", "--fid-features", "judge"],
                            "no image features")])
 def test_cli_evaluate_bad_input(args, message, tmp_path):
-    r = subprocess.run(["realera", "evaluate", "--out", str(tmp_path / "ev"), *args], capture_output=True, text=True,
-                       env=ENV, timeout=600)
+    r = run_cli("evaluate", "--out", str(tmp_path / "ev"), *args)
     assert r.returncode == 2 and message in r.stderr, r.stderr[-1500:]
     assert not (tmp_path / "ev").exists()
 
 @pytest.mark.skipif(importlib.util.find_spec("torch_fidelity") is not None, reason="torch-fidelity is installed here")
 def test_cli_evaluate_inception_fid_needs_torch_fidelity(tmp_path):
-    r = subprocess.run(["realera", "evaluate", "--protocol", "cifar10", "--reference", ".", "--out",
-                        str(tmp_path/"ev")], capture_output=True, text=True, env=ENV, timeout=600)
+    r = run_cli("evaluate", "--protocol", "cifar10", "--reference", ".", "--out",
+                str(tmp_path/"ev"))
     assert r.returncode == 2 and "pip install torch-fidelity" in r.stderr, r.stderr[-1500:]
     assert not (tmp_path/"ev").exists()
 
@@ -152,9 +151,8 @@ def test_cli_evaluate_fid_and_fidelity_of_an_erase(tmp_path):
     ref.mkdir()
     for j, a in enumerate(make_data(24, seed=5).images): Image.fromarray(a).save(ref/f"{j:02d}.png")
     assert main(["erase", "--concept", "ring", "--variant", "1", "--out", str(tmp_path/"e"), "--quiet"]) == 0
-    r = subprocess.run(["realera", "evaluate", "--erased", str(tmp_path/"e"), "--reference", str(ref), "--n", "2",
-                        "--steps", "4", "--quiet", "--out", str(tmp_path/"ev")], capture_output=True, text=True,
-                       env=ENV, timeout=900)
+    r = run_cli("evaluate", "--erased", str(tmp_path/"e"), "--reference", str(ref), "--n", "2",
+                "--steps", "4", "--quiet", "--out", str(tmp_path/"ev"))
     assert r.returncode == 0, r.stderr[-2000:]
     s = json.loads((tmp_path/"ev"/"summary.json").read_text())
     orig, er = s["models"]["original"], s["models"]["erased"]
@@ -167,6 +165,7 @@ def test_cli_evaluate_fid_and_fidelity_of_an_erase(tmp_path):
 # data-parallel evaluation (accelerate) and resume
 
 import os, sys
+from conftest import run_cli
 from pathlib import Path
 
 EVAL_ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}

@@ -2,7 +2,7 @@
 other classes, explicit arguments win, an unknown concept is refused at once, and a folder without the file behaves
 as before."""
 
-import json, os, subprocess, time
+import json, os, time
 import numpy as np, pytest, torch
 
 from realera.core import load_pipeline
@@ -10,8 +10,8 @@ from realera.erase import EraseConfig, erase, load_erased, resolve_erase
 from realera.settings import SETTINGS_FILE, ModelSettings, model_settings
 from realera.testing import tiny_pipeline
 from realera.world import CLASSES, generation_accuracy, load_classifier, world_settings
+from conftest import run_cli
 
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 
 def test_plain_erase_on_the_world_keeps_the_other_classes():
     """erase(load_pipeline(), [c]) with no other argument: the world's anchor, preserve list and settings come from its
@@ -36,8 +36,7 @@ def test_unknown_concept_is_refused_at_once_and_writes_nothing(tmp_path):
     t = time.time()
     with pytest.raises(ValueError, match=r"concepts \['cat'\] are not among the concepts this model knows"): 
         erase(load_pipeline(), ["cat"], out=tmp_path / "py")
-    r = subprocess.run(["realera", "erase", "--concept", "cat", "--out", str(tmp_path / "cli")], capture_output=True,
-                       text=True, env=ENV, timeout=300)
+    r = run_cli("erase", "--concept", "cat", "--out", str(tmp_path / "cli"))
     assert r.returncode == 2 and "'circle'" in r.stderr and "--force" in r.stderr, r.stderr[-1000:]
     assert time.time() - t < 60 and not any(tmp_path.iterdir())   # the CLI's few seconds are the interpreter's start
     assert resolve_erase(None, ["cat"], force=True).concepts == ["cat"]
@@ -75,8 +74,8 @@ def test_a_users_model_file_is_read_by_python_and_the_cli(tmp_path):
                                    erase=dict(lam1=0.5, closed_form=True, align=False), generate=dict(steps=3, n=1)))
     req = resolve_erase(load_pipeline(d), ["airplane"])
     assert (req.anchors, req.preserve, req.config.lam1, req.config.align) == (["a photo"], ["a ship"], 0.5, False)
-    r = subprocess.run(["realera", "erase", "--model", str(d), "--concept", "airplane", "--out", str(tmp_path / "e"),
-                        "--quiet"], capture_output=True, text=True, env=ENV, timeout=300)
+    r = run_cli("erase", "--model", str(d), "--concept", "airplane", "--out", str(tmp_path / "e"),
+                "--quiet")
     assert r.returncode == 0, r.stderr[-2000:]
     run = json.loads((tmp_path / "e" / "config.json").read_text())
     assert run["anchors"] == ["a photo"] and run["preserve"] == ["a ship"] and run["config"]["lam1"] == 0.5
@@ -85,13 +84,10 @@ def test_a_users_model_file_is_read_by_python_and_the_cli(tmp_path):
                                                          if k.endswith("attn2.to_k.weight"))],
                            load_pipeline(d).unet.state_dict()[next(k for k in erased.unet.state_dict()
                                                                    if k.endswith("attn2.to_k.weight"))])
-    r = subprocess.run(
-        ["realera", "generate", "--model", str(d), "--prompt", "airplane", "--out", str(tmp_path / "g")],
-        capture_output=True, text=True, env=ENV, timeout=300)
+    r = run_cli("generate", "--model", str(d), "--prompt", "airplane", "--out", str(tmp_path / "g"))
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads((tmp_path / "g" / "generate.json").read_text())["steps"] == 3   # the model's generate default
-    r = subprocess.run(["realera", "erase", "--model", str(d), "--concept", "truck", "--out", str(tmp_path / "t")],
-                       capture_output=True, text=True, env=ENV, timeout=300)
+    r = run_cli("erase", "--model", str(d), "--concept", "truck", "--out", str(tmp_path / "t"))
     assert r.returncode == 2 and "not among the concepts" in r.stderr and not (tmp_path / "t").exists()
 
 def test_a_broken_model_file_names_itself(tmp_path):
