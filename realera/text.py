@@ -23,18 +23,23 @@ def tokenize(tokenizer, prompts: str | list[str]) -> torch.Tensor:
     if not prompts or not all(isinstance(p, str) for p in prompts):
         raise ValueError(f"prompts must be a string or a non-empty list of strings, got {prompts!r}")
     max_len = tokenizer.model_max_length
-    for p in prompts:
-        n = len(tokenizer(p).input_ids)
-        if n > max_len:
-            raise ValueError(f"prompt {p[:60]!r}... has {n} tokens with its start/end tokens; "
+    ids = tokenizer(prompts, padding="max_length", max_length=max_len, truncation=False).input_ids   # once, uncut
+    for p, x in zip(prompts, ids):
+        if len(x) > max_len:
+            raise ValueError(f"prompt {p[:60]!r}... has {len(x)} tokens with its start/end tokens; "
                              f"the text encoder reads at most {max_len}: shorten it")
-    return tokenizer(prompts, padding="max_length", max_length=max_len, truncation=True, return_tensors="pt").input_ids
+    return torch.tensor(ids)
+
+def _token_ids(pipe, prompts: str | list[str]) -> list[torch.Tensor]:
+    "The token ids (n, 77) of `prompts` in each tokenizer of `pipe`; `tokenize`'s errors where a prompt does not fit."
+    if isinstance(prompts, str): prompts = [prompts]
+    elif isinstance(prompts, (list, tuple)): prompts = list(prompts)
+    return [tokenize(tok, prompts) for tok in tokenizers(pipe)]
 
 def check_prompts(pipe, prompts: str | list[str]) -> list[str]:
     "`prompts` as a list, after checking that each fits every tokenizer of `pipe` (`tokenize`'s errors)."
-    if isinstance(prompts, str): prompts = [prompts]
-    elif isinstance(prompts, (list, tuple)): prompts = list(prompts)
-    for tok in tokenizers(pipe): tokenize(tok, prompts)
+    prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    _token_ids(pipe, prompts)
     return prompts
 
 def encode_ids(pipe, ids: list[torch.Tensor], device=None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -53,8 +58,7 @@ def encode_text(pipe, prompts: str | list[str], device=None) -> tuple[torch.Tens
     """The context (n, 77, d) every `attn2` reads and, on SDXL, the pooled embedding (n, p) `add_embedding` reads
     (else `None`). SD1.x/2.x: the text encoder's last hidden state. SDXL: both encoders' penultimate hidden states
     concatenated, and text_encoder_2's projected end token (what the pipeline's own `encode_prompt` computes)."""
-    prompts = check_prompts(pipe, prompts)
-    return encode_ids(pipe, [tokenize(t, prompts) for t in tokenizers(pipe)], device)
+    return encode_ids(pipe, _token_ids(pipe, prompts), device)
 
 def encode_prompts(pipe, prompts: str | list[str], device=None) -> torch.Tensor:
     """Token embeddings (n, 77, d) of `prompts`: the context every `attn2` reads (`encode_text` without the pooled
@@ -140,11 +144,11 @@ def encode_distinct(pipe, prompts: list[str], batch_size: int = 64) -> dict[str,
     """{prompt: (context (77, d), pooled (p,) or None)} with each distinct prompt of `prompts` encoded once,
     `batch_size` prompts per text-encoder call."""
     check_int("batch_size", batch_size, 1)
-    distinct, out = list(dict.fromkeys(check_prompts(pipe, prompts))), {}
+    distinct = list(dict.fromkeys([prompts] if isinstance(prompts, str) else prompts))
+    ids, out = _token_ids(pipe, distinct), {}   # every prompt tokenized (and checked) once, before any encoding
     for i in range(0, len(distinct), batch_size):
-        chunk = distinct[i:i + batch_size]
-        E, P = encode_text(pipe, chunk)
-        out.update({p: (E[j], None if P is None else P[j]) for j, p in enumerate(chunk)})
+        with torch.no_grad(): E, P = encode_ids(pipe, [x[i:i + batch_size] for x in ids])
+        out.update({p: (E[j], None if P is None else P[j]) for j, p in enumerate(distinct[i:i + batch_size])})
     return out
 
 def concept_pairs(pipe, concepts, anchors=None, policy: str = "subsequent", batch_size: int = 64) -> list[ConceptPair]:
