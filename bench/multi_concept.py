@@ -199,7 +199,7 @@ WORLD_CLASSES = ["square", "star", "ring"]
 
 def world_table(out: Path, n: int, n_other: int, steps: int):
     from realera.erase import EraseConfig, erase
-    from realera.evaluate import bootstrap_mean
+    from realera.statistics import bootstrap_mean
     from realera.export import export_lora
     from realera.settings import model_settings
     from realera.world.data import CLASSES
@@ -306,7 +306,7 @@ def neighbourhood_table(n: int, steps: int, ablation: bool = False):
     λ1 not scaled."""
     from accelerate.utils import gather_object
     from realera.erase import EraseConfig, erase
-    from realera.evaluate import bootstrap_mean
+    from realera.statistics import bootstrap_mean
     from realera.settings import model_settings
     from realera.world.data import CLASSES
     from realera.world.model import class_hits, load_classifier, load_world

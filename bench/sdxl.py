@@ -31,7 +31,7 @@ from realera.core import cross_attention_projections, is_sdxl, make_generator
 from realera.text import encode_text
 from realera.erase import EraseConfig, erase
 from realera.fidelity import concept_residue
-from realera.evaluate import bootstrap_mean
+from realera.statistics import bootstrap_mean
 from realera.sampling import SamplingConfig
 from realera.testing import sd14_unet, sd21_unet, sdxl_unet, tiny_sdxl_pipeline
 

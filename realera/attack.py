@@ -23,7 +23,7 @@ from .rece import rece_map
 from .align import added_cond, sdxl_time_ids
 from .images import comparison_grid
 from .judges import NudityDetector, WorldClassifier, judge_version, make_judge
-from .evaluate import bootstrap_mean
+from .statistics import bootstrap_mean
 from .protocols import make_protocol
 from .world.data import CLASSES as WORLD_CLASSES, NONE
 from .world.model import load_classifier

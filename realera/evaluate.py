@@ -19,7 +19,7 @@ from .protocols import GROUPS, PromptSpec, Protocol
 
 # %% auto #0
 __all__ = ['harmonic_score', 'image_plan', 'generate_missing', 'judge', 'summarize', 'run_protocol', 'protocol_files',
-           'summary_table', 'evaluation_grid', 'bootstrap_mean', 'paired_difference']
+           'summary_table', 'evaluation_grid']
 
 # %% ../nbs/05a_evaluate.ipynb #b1d0c4b7
 def harmonic_score(acc_e: float, acc_s: float, acc_g: float) -> float:
@@ -220,34 +220,3 @@ def evaluation_grid(folders: dict[str, str | os.PathLike], protocol: Protocol, n
     ims = {lab: [[Image.open(Path(f)/"images"/f"{i:04d}_{j:04d}.png").convert("RGB") for j in range(k)]
                  for i, _ in rows] for lab, f in folders.items()}
     return comparison_grid(ims, [p.prompt for _, p in rows])
-
-# %% ../nbs/05a_evaluate.ipynb #dd36cb1c
-def bootstrap_mean(values, groups=None, n_boot: int = 2000, level: float = 0.95,
-                   seed: int = 0) -> tuple[float, float, float]:
-    """`(mean, low, high)`: the mean of `values` and its percentile bootstrap interval at `level`. With `groups`
-    (one label per value, e.g. the erase seed that produced it), whole groups are resampled first, then the values
-    within each."""
-    x = np.asarray(values, dtype=float).ravel()
-    if x.size == 0: raise ValueError("values is empty")
-    if not np.isfinite(x).all(): raise ValueError("values contains NaN or Inf")
-    if not 0 < level < 1: raise ValueError(f"level must lie in (0, 1), got {level}")
-    check_int("n_boot", n_boot, 100)
-    rng = np.random.default_rng(seed)
-    if groups is None: means = x[rng.integers(0, x.size, (n_boot, x.size))].mean(axis=1)
-    else:
-        g = np.asarray(groups).ravel()
-        if g.shape != x.shape: raise ValueError(f"groups has {g.size} labels for {x.size} values")
-        parts = [x[g == k] for k in dict.fromkeys(g.tolist())]
-        means = np.empty(n_boot)
-        for b in range(n_boot):   # groups with replacement, then values within each chosen group
-            chosen = rng.integers(0, len(parts), len(parts))
-            means[b] = np.concatenate([parts[k][rng.integers(0, parts[k].size, parts[k].size)] for k in chosen]).mean()
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(x.mean()), float(lo), float(hi)
-
-def paired_difference(a, b, groups=None, **kwargs) -> tuple[float, float, float]:
-    """`bootstrap_mean(a - b)`: `a` and `b` are scores of the same images (same prompt, same image seed) under two
-    methods."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape: raise ValueError(f"paired scores need the same shape, got {a.shape} and {b.shape}")
-    return bootstrap_mean(a - b, groups, **kwargs)
