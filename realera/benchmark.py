@@ -55,11 +55,12 @@ def _cell_images(d, group: str = "other") -> dict:
     "(prompt, image seed k) → the image file of every record of `group` in a cell folder."
     return {(r["prompt"], r["k"]): Path(d)/r["file"] for r in read_json(Path(d)/"records.json") if r["group"] == group}
 
-def _add_fidelity(cell: dict, d, ref, judge, n: int) -> dict:
-    """`cell` with its fidelity to the original model's cell folder `ref` (the same prompts and seeds): the
-    per-image-seed columns `FIDELITY_COLUMNS` of its hits (the kept prompts' mean distances) and `frechet` (over all
-    kept-prompt images)."""
+def _add_fidelity(cell: dict, d, ref, judge, n: int, draw_original=None) -> dict:
+    """`cell` with its fidelity to the original model's cell folder `ref` (the same prompts and seeds; drawn there by
+    `draw_original(ref)` if it has none), written to `d/cell.json`: the per-image-seed columns `FIDELITY_COLUMNS` of
+    its hits (the kept prompts' mean distances) and `frechet` (over all kept-prompt images)."""
     from PIL import Image
+    if draw_original is not None and not (Path(ref)/"records.json").exists(): draw_original(ref)
     mine, theirs = _cell_images(d), _cell_images(ref)
     keys = sorted(mine)
     if set(keys) - set(theirs):
@@ -71,8 +72,10 @@ def _add_fidelity(cell: dict, d, ref, judge, n: int) -> dict:
         for k in range(n):
             v = [x for (_, kk), x in zip(keys, f[col.split(":")[1]]) if kk == k]
             if v: hits[k, len(HIT_COLUMNS) + j] = np.mean(v)
-    return {**cell, "hits": [[None if np.isnan(x) else round(float(x), 4) for x in row] for row in hits],
+    cell = {**cell, "hits": [[None if np.isnan(x) else round(float(x), 4) for x in row] for row in hits],
             "frechet": round(f["frechet"], 4)}
+    write_json(Path(d)/"cell.json", cell)
+    return cell
 
 # %% ../nbs/06a_benchmark.ipynb #25c85bd4
 def _check_request(classes, rows, preserve, groups, template, settings_of_world, **counts) -> None:
@@ -91,6 +94,31 @@ def _check_request(classes, rows, preserve, groups, template, settings_of_world,
             raise ValueError(f"row {label!r}: method kind must be one of {list(METHODS.values())}, got {kind!r}")
         check_method_params(kind, ps, settings_of_world, many=any("+" in c for c in classes))
 
+def _claim_folder(out: Path, overwrite: bool, template, n_general, groups, pack, **settings) -> dict:
+    """The benchmark's settings record (the options left at their default are not written, as before they existed),
+    written to `out/benchmark.json`: a folder that holds other settings is refused, or cleared with `overwrite`."""
+    settings.update({} if template == WORLD_TEMPLATE else {"template": template},
+                    **({} if n_general is None else {"n_general": n_general}),
+                    **({} if groups is None else {"groups": list(groups)}), **({"pack": True} if pack else {}))
+    if marker_state(out/"benchmark.json", settings) == "other":
+        if not overwrite:
+            raise FileExistsError(
+                f"{str(out)!r} holds a benchmark with other settings; pass overwrite=True or use another folder")
+        shutil.rmtree(out)
+    write_json(out/"benchmark.json", settings)
+    return settings
+
+def _cells(out: Path, classes, rows: dict, seeds: int, shard: tuple[int, int], progress: bool) -> tuple[list, tqdm]:
+    """Every cell (class, row label, erase seed, folder, whether shard `(i, k)` measures it: every k-th from the i-th)
+    and a progress bar over those this shard has still to measure."""
+    i, k = shard
+    cells = [(c, label, s, out/c/_slug(label)/f"seed{s}") for c in classes for label, (kind, _) in rows.items()
+             for s in range(seeds if is_seeded(kind) else 1)]
+    cells = [(*cell, j % k == i) for j, cell in enumerate(cells)]
+    todo = sum(mine and not (d/"cell.json").exists() for *_, d, mine in cells)
+    return cells, tqdm(total=todo, desc="benchmark cells" + (f" (process {i} of {k}: its share)" if k > 1 else ""),
+                       disable=not progress or not todo)
+
 def _stored_cell(d: Path, spec: dict, overwrite: bool) -> dict | None:
     "The finished cell in `d` if it holds `spec`; None if there is none (or `overwrite` cleared another one)."
     if not (d/"cell.json").exists(): return None
@@ -102,12 +130,17 @@ def _stored_cell(d: Path, spec: dict, overwrite: bool) -> dict | None:
     shutil.rmtree(d)
     return None
 
-def _measured_cell(spec: dict, d: Path, summ: dict, n: int, erase_s: float, t0: float) -> dict:
-    "A cell's record from its protocol run in `d` (summary, per-image hits, seconds), written to `d/cell.json`."
+def _measured_cell(spec: dict, d: Path, erase, draw, n: int) -> dict:
+    """A cell measured: `erase()` gives the erased pipeline, `draw(pipe)` runs the protocol into `d`; its record
+    (summary, per-image hits, seconds of each) written to `d/cell.json`."""
+    t = time.time()
+    pipe = erase()
+    erase_s, t = time.time() - t, time.time()
+    summ = draw(pipe)
     hits = [[None if np.isnan(x) else round(float(x), 4) for x in row]
             for row in _cell_hits(read_json(d/"records.json"), n)]
     cell = dict(spec=spec, summary={key: summ.get(key) for key in ("acc_e", "acc_s", "acc_g", "h_o", "acc_g_by_kind")},
-                hits=hits, erase_s=erase_s, eval_s=time.time() - t0 - erase_s, versions=library_versions())
+                hits=hits, erase_s=erase_s, eval_s=time.time() - t, versions=library_versions())
     write_json(d/"cell.json", cell)
     return cell
 
@@ -118,70 +151,41 @@ def erasure_benchmark(out, classes: list[str] | None = None, methods: list[str] 
                       template: str | list[str] = WORLD_TEMPLATE, world=None, overwrite: bool = False,
                       shard: tuple[int, int] = (0, 1), progress: bool = True, n_general: int | None = None,
                       groups: list[str] | None = None, pack: bool = False) -> dict:
-    """Erase each of `classes` with each method (`methods`: keys of METHODS, or `rows`: label → (kind, params) for
-    sweeps) and evaluate with the world's judge, `seeds` erase seeds per seeded method (one run for the others), `n`
-    images per erased and general prompt (`n_other` per other class), image k from seed `seed + k` for every method
-    (paired images). `params`: label → settings replacing METHOD_PARAMS; `template`: the prompts' template, or
-    several (`WORLD_CONTEXTS`: every prompt in each, `n` images each, image k of every context pooled as image unit
-    k). Returns the result dict that `table1`, `table3`, `paired_table` read; `shard=(i, k)` runs only every k-th
-    cell from the i-th (data-parallel workers; a final unsharded call gathers). A class "ring+star" erases both at
-    once (the many-concepts table; `n_general` images per general prompt, default `n`). Every cell's fidelity to the
-    original model (`FIDELITY_COLUMNS`, `frechet`) is added by the gathering call, from the "original" row's images
-    of the class (drawn there if that row is not among `rows`). `groups`: draw only the prompts of these groups (of
-    `GROUPS`; default all): `["other"]`, the kept prompts alone, is what the fidelity column needs (`merge_fidelity`
-    adds it to a stored result); the hits of the groups left out stay NaN. `pack`: a cell's images drawn in batches
-    across its prompts (`generate_missing`; the stored tables were drawn without)."""
+    """Erase each of `classes` with each method (`methods`, or `rows` for sweeps), `seeds` erase seeds per seeded
+    method, and judge the world's `n` images per prompt, image k from seed `seed + k` for every method. Returns the
+    result dict that `table1`, `table3` and `paired_table` read; `shard=(i, k)` runs every k-th cell from the i-th,
+    and a final unsharded call gathers and adds each cell's fidelity to the original (every argument: above)."""
     world = Path(world or WORLD_DIR)
     classes = list(classes or TEST_CLASSES)
     if rows is None: rows = method_rows(methods or None, params)
     settings_of_world = model_settings(world)
     _check_request(classes, rows, preserve, groups, template, settings_of_world, n=n, n_other=n_other, steps=steps,
                    seeds=seeds, **({} if n_general is None else dict(n_general=n_general)))
-    out = Path(out)
-    # the tables' one template: as before
-    settings = dict(n=n, n_other=n_other, steps=steps, guidance_scale=guidance_scale, seed=seed, preserve=preserve,
-                    world=read_json(world/"world.json").get("measurements", {}).get("train_s"),
-                    **({} if template == WORLD_TEMPLATE else {"template": template}),
-                    **({} if n_general is None else {"n_general": n_general}),
-                    **({} if groups is None else {"groups": list(groups)}), **({"pack": True} if pack else {}))
+    out, k = Path(out), shard[1]
+    trained = read_json(world/"world.json").get("measurements", {}).get("train_s")
+    settings = _claim_folder(out, overwrite, n=n, n_other=n_other, steps=steps, guidance_scale=guidance_scale,
+                             seed=seed, preserve=preserve, world=trained, template=template, n_general=n_general,
+                             groups=groups, pack=pack)
+    clf = WorldClassifier(load_classifier(world))
     protocol = lambda c: _only_groups(world_protocol(c, template, n_other=n_other, n_general=n_general), groups)
     # a cell's images, judged
     draw = lambda c, d, pipe: run_protocol(protocol(c), d, pipe, classifier=clf, n=n, seed=seed, steps=steps,
                                            guidance_scale=guidance_scale, batch_size=16, progress=False, pack=pack)
-    marker = out/"benchmark.json"
-    if marker_state(marker, settings) == "other":
-        if not overwrite:
-            raise FileExistsError(
-                f"{str(out)!r} holds a benchmark with other settings; pass overwrite=True or use another folder")
-        shutil.rmtree(out)
-    write_json(marker, settings)
-    cells = [(c, label, s) for c in classes for label, (kind, _) in rows.items()
-             for s in range(seeds if is_seeded(kind) else 1)]
-    i, k = shard
-    clf = WorldClassifier(load_classifier(world))
     result = dict(settings=settings, rows={l: list(r) for l, r in rows.items()}, classes=classes, seeds=seeds,
                   cells={}, versions=library_versions())
-    cell_dir = lambda c, label, s: out/c/_slug(label)/f"seed{s}"
-    todo = sum(j % k == i and not (cell_dir(*cell)/"cell.json").exists() for j, cell in enumerate(cells))
-    bar = tqdm(total=todo, desc="benchmark cells" + (f" (process {i} of {k}: its share)" if k > 1 else ""),
-               disable=not progress or not todo)
-    for j, (c, label, s) in enumerate(cells):
+    cells, bar = _cells(out, classes, rows, seeds, shard, progress)
+    for c, label, s, d, m in cells:
         kind, ps = rows[label]
-        d = cell_dir(c, label, s)
         spec = as_json(dict(method=label, kind=kind, params=ps, erase_seed=s))
         cell = _stored_cell(d, spec, overwrite)
         if cell is None:
-            if j % k != i: continue
-            t = time.time()
-            pipe = apply_method(load_world(world), kind, c, ps, s, settings_of_world, preserve)
-            erase_s = time.time() - t
-            cell = _measured_cell(spec, d, draw(c, d, pipe), n, erase_s, t)
+            if not m: continue
+            erase = lambda: apply_method(load_world(world), kind, c, ps, s, settings_of_world, preserve)
+            cell = _measured_cell(spec, d, erase, lambda pipe: draw(c, d, pipe), n)
             bar.update()
         if k == 1 and "frechet" not in cell:   # the gathering call: the cell's fidelity to the original model
             ref = out/c/_slug("original")/"seed0"
-            if not (ref/"records.json").exists(): draw(c, ref, load_world(world))
-            cell = _add_fidelity(cell, d, ref, clf, n)
-            write_json(d/"cell.json", cell)
+            cell = _add_fidelity(cell, d, ref, clf, n, lambda r: draw(c, r, load_world(world)))
         result["cells"].setdefault(c, {}).setdefault(label, {})[str(s)] = cell
     bar.close()
     if k == 1: write_json(out/"results.json", result)
