@@ -176,6 +176,35 @@ def _autocast(device: torch.device, mixed_precision: str):
     return torch.autocast(device.type, dtype=torch.float16 if mixed_precision == "fp16" else torch.bfloat16)
 
 # %% ../nbs/03_align.ipynb #1f6ac935
+def _step_inputs(task: AlignTask, step: int, batch_size: int, cfg: SamplingConfig, mine: bool, beyond: bool,
+                 generator, device, dtype) -> tuple[list, list, list, list, list]:
+    """The student's and the teacher's text inputs of `step`, their pooled embeddings' sources (SDXL: the name of a
+    `ConceptPair` field, or indices into `task.keep_pooled`) and the parts' names: the concept (Eq. 8) or its mined
+    neighbours (Eq. 9) against the anchor, the beyond samples and the preserve prompts against themselves."""
+    rep = lambda e: e.expand(batch_size, *e.shape).to(device, dtype)
+    eq9 = step % 2 == 1 and (mine or beyond)
+    e, pos = task.pair.e, task.pair.positions
+    p_c = (neighbor_prompts(e, pos, cfg, generator=generator)[0] if eq9 and mine else rep(e)).to(device, dtype)
+    # SDXL: the pooled embedding is the prompt's (the student's the concept's, as at generation; the teacher's the
+    # anchor's)
+    student_in, teacher_in, s_pool, t_pool = [p_c], [rep(task.pair.e_star)], ["pooled"], ["pooled_star"]
+    names = ["erase" if not eq9 else ("neighbor" if mine else "erase")]
+    kept = []
+    if eq9 and beyond:
+        kept.append((beyond_prompts(e, pos, cfg, generator=generator).to(device, dtype), "pooled", "preserve"))
+    # beyond the paper (AlignConfig.preserve): preserve prompts keep the original prediction
+    if step % 2 == 1 and task.keep is not None:
+        idx = torch.randint(len(task.keep), (batch_size,), generator=generator,
+                            device=generator.device if generator is not None else None).cpu()
+        kept.append((task.keep[idx].to(device, dtype), idx, "keep"))
+    for prompts, pool, name in kept:
+        student_in.append(prompts)
+        teacher_in.append(prompts)
+        s_pool.append(pool)
+        t_pool.append(pool)
+        names.append(name)
+    return student_in, teacher_in, s_pool, t_pool, names
+
 def alignment_loss(unet: nn.Module, original_kv: dict, task: AlignTask, step: int, batch_size: int = 1,
                    sampling: SamplingConfig | None = None, mine: bool = True, beyond: bool = True,
                    mixed_precision: str = "no", generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict]:
@@ -184,32 +213,8 @@ def alignment_loss(unet: nn.Module, original_kv: dict, task: AlignTask, step: in
     cfg = dataclasses.replace(sampling or SamplingConfig(), m=batch_size, n=batch_size)
     z, t = task.trajectory.draw(batch_size, generator)
     z, t = z.to(device, dtype), t.to(device)
-    rep = lambda e: e.expand(batch_size, *e.shape).to(device, dtype)
-    eq9 = step % 2 == 1 and (mine or beyond)
-    e, pos = task.pair.e, task.pair.positions
-    p_c = (neighbor_prompts(e, pos, cfg, generator=generator)[0] if eq9 and mine else rep(e)).to(device, dtype)
-    student_in, teacher_in = [p_c], [rep(task.pair.e_star)]
-    # SDXL: the pooled embedding is the prompt's (the student's the concept's, as at generation; the teacher's the
-    # anchor's)
-    s_pool, t_pool = ["pooled"], ["pooled_star"]
-    names = ["erase" if not eq9 else ("neighbor" if mine else "erase")]
-    if eq9 and beyond:
-        p_keep = beyond_prompts(e, pos, cfg, generator=generator).to(device, dtype)
-        student_in.append(p_keep)
-        teacher_in.append(p_keep)
-        s_pool.append("pooled")
-        t_pool.append("pooled")
-        names.append("preserve")
-    # beyond the paper (AlignConfig.preserve): preserve prompts keep the original prediction
-    if step % 2 == 1 and task.keep is not None:
-        idx = torch.randint(len(task.keep), (batch_size,), generator=generator,
-                            device=generator.device if generator is not None else None).cpu()
-        kp = task.keep[idx].to(device, dtype)
-        student_in.append(kp)
-        teacher_in.append(kp)
-        s_pool.append(idx)
-        t_pool.append(idx)
-        names.append("keep")
+    student_in, teacher_in, s_pool, t_pool, names = _step_inputs(task, step, batch_size, cfg, mine, beyond, generator,
+                                                                 device, dtype)
     k = len(student_in)
     zz, tt = z.repeat(k, 1, 1, 1), t.repeat(k)
     pick = lambda w: task.keep_pooled[w] if isinstance(w, torch.Tensor) else getattr(task.pair,

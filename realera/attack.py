@@ -161,6 +161,32 @@ def _prefix_target(vp, x0, noise, xt, t, teacher: tuple | None, added) -> torch.
             return teacher[0](xt, t, teacher[1].to(xt).expand(len(xt), -1, -1), **added(teacher[2], len(xt))).sample
     return vp.get_velocity(x0, noise, t) if vp.config.prediction_type == "v_prediction" else noise
 
+def _nearest(advs, tables, allowed: torch.Tensor) -> torch.Tensor:
+    "The allowed token nearest each prefix position (cosine similarity summed over the pipeline's encoders)."
+    return allowed[sum(F.normalize(a.detach(), dim=-1) @ F.normalize(t[allowed].float(), dim=-1).T
+                       for a, t in zip(advs, tables)).argmax(-1).cpu()]
+
+def _prefix_step(pipe, ids, advs, tables, nearest, opt, vp, x0, g, batch: int, target, added) -> float:
+    """One step of the prefix `advs` on `batch` latents of `x0` noised at random timesteps (drawn from `g`) towards
+    `target(x0, noise, xt, t)`; with `tables` (typed prefixes) PEZ: the forward reads the nearest tokens'
+    embeddings, and the gradient there updates the continuous prefix. Returns the loss."""
+    j = torch.randint(0, len(x0), (batch,), generator=g)
+    t = torch.randint(0, pipe.scheduler.config.num_train_timesteps, (batch,), generator=g)
+    noise, t = torch.randn(x0[j].shape, generator=g).to(x0), t.to(x0.device)
+    xt = vp.add_noise(x0[j], noise, t)
+    goal = target(x0[j], noise, xt, t)
+    if tables is not None:
+        soft, cur = [a.data.clone() for a in advs], nearest()
+        for a, tab in zip(advs, tables): a.data = tab[cur].float()
+    c, pc = encode_ids(pipe, ids)
+    loss = F.mse_loss(pipe.unet(xt, t, c.expand(batch, -1, -1), **added(pc, batch)).sample.float(), goal.float())
+    opt.zero_grad()
+    loss.backward()
+    if tables is not None:
+        for a, v in zip(advs, soft): a.data = v
+    opt.step()
+    return loss.item()
+
 def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, seed: int, progress: bool = False,
                 teacher: tuple | None = None) -> dict:
     """UnlearnDiffAtk's attack: `config.tokens` prefix embeddings optimised so that `pipe`'s UNet, conditioned on
@@ -173,8 +199,8 @@ def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, 
     projection at `config.curve` evenly spaced steps (`snapshots`). Returns the soft prompt's encoder output
     `embeds` (1, 77, d) and `pooled` (SDXL, else None), its projection to the nearest vocabulary tokens (`hard_ids`,
     `hard_embeds`, `hard_pooled`, `hard_text`, `hard`: the token ids) and the losses."""
-    toks, encs, unet, sched = tokenizers(pipe), text_encoders(pipe), pipe.unet, pipe.scheduler
-    vp = _vp_noising(sched)
+    toks, encs, unet = tokenizers(pipe), text_encoders(pipe), pipe.unet
+    vp = _vp_noising(pipe.scheduler)
     g = make_generator(seed)
     tables = [e.get_input_embeddings().weight for e in encs]
     typed = config.method == "unlearndiff"
@@ -184,8 +210,7 @@ def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, 
     ids = [prefixed_ids(t, prompt, start) for t in toks]
     advs = [torch.nn.Parameter(t[start].detach().float().clone()) for t in tables]
     opt, losses = torch.optim.Adam(advs, lr=config.lr, **({"weight_decay": 0.1} if typed else {})), []
-    nearest = lambda: allowed[sum(F.normalize(a.detach(), dim=-1) @ F.normalize(t[allowed].float(), dim=-1).T
-                                  for a, t in zip(advs, tables)).argmax(-1).cpu()]
+    nearest = lambda: _nearest(advs, tables, allowed)
     steps = np.linspace(0, config.iterations, config.curve + 1)[1:].round().astype(int).tolist()
     marks, snapshots = set(steps) if typed else set(), []
     x0 = latents.to(unet.device, unet.dtype)
@@ -193,23 +218,8 @@ def soft_prompt(pipe, prompt: str, latents: torch.Tensor, config: AttackConfig, 
     with _frozen(unet, *encs), ExitStack() as hooks:
         for e, a in zip(encs, advs): hooks.enter_context(_prefix_hook(e, a))
         for it in tqdm(range(config.iterations), desc=f"{config.method} attack", disable=not progress, leave=False):
-            j = torch.randint(0, len(x0), (config.batch,), generator=g)
-            t = torch.randint(0, sched.config.num_train_timesteps, (config.batch,), generator=g)
-            noise, t = torch.randn(x0[j].shape, generator=g).to(x0), t.to(x0.device)
-            xt = vp.add_noise(x0[j], noise, t)
-            target = _prefix_target(vp, x0[j], noise, xt, t, teacher, added)
-            if typed:   # PEZ: the forward reads the projected tokens; the gradient there updates the continuous prefix
-                soft, cur = [a.data.clone() for a in advs], nearest()
-                for a, tab in zip(advs, tables): a.data = tab[cur].float()
-            c, pc = encode_ids(pipe, ids)
-            loss = F.mse_loss(unet(xt, t, c.expand(config.batch, -1, -1),
-                                   **added(pc, config.batch)).sample.float(), target.float())
-            opt.zero_grad()
-            loss.backward()
-            if typed:
-                for a, v in zip(advs, soft): a.data = v
-            opt.step()
-            losses.append(loss.item())
+            losses.append(_prefix_step(pipe, ids, advs, tables if typed else None, nearest, opt, vp, x0, g,
+                                       config.batch, lambda *a: _prefix_target(vp, *a, teacher, added), added))
             if it + 1 in marks: snapshots.append((it + 1, nearest().tolist()))
         with torch.no_grad(): embeds, pooled = encode_ids(pipe, ids)
     with torch.no_grad():

@@ -7,13 +7,11 @@ from __future__ import annotations
 import argparse, copy, inspect, os, sys, time
 from pathlib import Path
 
-from dataclasses import asdict
 from fastcore.script import Param
 
-from .base import check_int, check_writable, save_figure, write_json
+from .base import check_int
 from .config import (ATTACKS, CRITERIA, DEFAULT_TOL, DISCOVERED, EXPORT_FORMATS, JUDGES, AttackConfig,
                             DiscoverConfig, EraseConfig, SamplingConfig)
-from .settings import anchor_prompt, model_folder, model_settings, preserve_prompts
 
 
 # %% auto #0
@@ -30,6 +28,12 @@ def _took(t0: float) -> str:
     s = round(time.time() - t0)
     return f"{s} s" if s < 60 else f"{s // 60} min {s % 60:02d} s"
 
+# options several commands share (`parser` copies each `Param`, so one object serves them all)
+_MODEL = Param("hub id or local folder; default: the embedded model", str)
+_DEVICE = Param("torch device", str)
+_DTYPE = Param("float32, float16 or bfloat16", str)
+_QUIET = Param("no progress bars", action="store_true")
+
 # %% ../nbs/90_cli.ipynb #d6bfae96
 def neighborhood(concept: Param("the erasure concept, as it appears in the prompt", str, required=True) = None,
                  out: Param("PNG file to write", str, required=True) = None,
@@ -37,9 +41,8 @@ def neighborhood(concept: Param("the erasure concept, as it appears in the promp
                  anchor: Param("anchor prompt (default: the erase prompt without the concept)", str) = None,
                  compare: Param("a real prompt to place in the view; repeat the option for more (default: none)", str,
                                 action="append") = None,
-                 model: Param("hub id or local folder; default: the embedded model", str) = None,
-                 device: Param("torch device", str) = "cpu",
-                 dtype: Param("float32, float16 or bfloat16", str) = "float32", seed: Param("random seed", int) = 0,
+                 model: _MODEL = None, device: _DEVICE = "cpu", dtype: _DTYPE = "float32",
+                 seed: Param("random seed", int) = 0,
                  d1: Param(f"D1, neighbor radius (fraction of the token norm){_default(SamplingConfig, 'd1')}",
                            float) = None,
                  d2: Param(f"D2, outer radius of beyond samples{_default(SamplingConfig, 'd2')}", float) = None,
@@ -47,39 +50,23 @@ def neighborhood(concept: Param("the erasure concept, as it appears in the promp
                  s2: Param(f"S2, lower cosine bound{_default(SamplingConfig, 's2')}", float) = None,
                  m: Param(f"M, mined neighbors{_default(SamplingConfig, 'm')}", int) = None,
                  n: Param(f"N, beyond samples{_default(SamplingConfig, 'n')}", int) = None,
-                 discover: Param(
-    "also place the K texts the original model draws most as the concept (`realera discover`) in the view", int) = 0,
+                 discover: Param("also place the K texts the original model draws most as the concept "
+                                 "(`realera discover`) in the view", int) = 0,
                  overwrite: Param("replace an existing output file", action="store_true") = False):
     "Mine a concept's neighborhood and write its UMAP view (PNG) and distance table (JSON)."
-    from realera.core import load_pipeline
-    from realera.sampling import neighborhood_figure
-    from realera.closed_form import resolve_preserve
-    from realera.discover import discover as run_discover
-    check_int("--discover", discover, 0)
+    from realera.runs import neighborhood_view
     th = {k: v for k, v in dict(d1=d1, d2=d2, s1=s1, s2=s2, m=m, n=n).items() if v is not None}
-    SamplingConfig(**th)  # bad thresholds fail here, before the model loads
-    png = check_writable(out, overwrite)
-    js = check_writable(png.with_suffix(".json"), overwrite)
-    pipe = load_pipeline(model, device=device, dtype=dtype)
-    prompt = prompt or f"a photo of the {concept}"
-    compare = list(compare or [])
-    if discover:   # the discovered texts in the erase prompt's place of the concept
-        st = model_settings(model)
-        d = run_discover(pipe, concept, anchor_prompt(st, None) or "",
-                         preserve=resolve_preserve([concept], preserve_prompts(st, [concept])), progress=False)
-        compare += [prompt.replace(concept, t) for t in d.top(discover)]
-    fig, table = neighborhood_figure(pipe, prompt, concept, compare, anchor, seed=seed, **th)
-    save_figure(fig, png)
-    write_json(js, dict(prompt=prompt, concept=concept, config=asdict(SamplingConfig(**th)), prompts=table))
+    table = neighborhood_view(concept, out, prompt, anchor, compare, model, device, dtype, seed, discover, overwrite,
+                              **th)
     for r in table: print(f"{r['where']:>12}  dist {r['dist']:.3f}  cos {r['cos']:.4f}  {r['prompt']}")
-    print(f"wrote {png} and {js}")
+    print(f"wrote {out} and {Path(out).with_suffix('.json')}")
     return table
 
 # %% ../nbs/90_cli.ipynb #c1e53ac9
 def discover(
     concept: Param("the concept, as written in prompts", str, required=True) = None,
     out: Param("output folder: OUT/discovered.json", str, required=True) = None,
-    model: Param("hub id or local folder; default: the embedded model", str) = None,
+    model: _MODEL = None,
     candidates: Param("CSV of candidate phrases (column 'prompt', or its only column); default: the "
                       "tokenizer's whole words", str) = None,
     top: Param("how many of the best to print", int) = 20,
@@ -92,86 +79,50 @@ def discover(
                  f"criterion{_default(DiscoverConfig, 'draws')}", int) = None,
     prefilter: Param("response: only this many nearest by the kv distance meet the UNet (0: "
                      f"all){_default(DiscoverConfig, 'prefilter')}", int) = None,
-    device: Param("torch device", str) = "cpu",
-    dtype: Param("float32, float16 or bfloat16", str) = "float32",
+    device: _DEVICE = "cpu", dtype: _DTYPE = "float32",
     seed: Param("random seed", int) = 0,
     overwrite: Param("replace an existing OUT/discovered.json", action="store_true") = False,
-    quiet: Param("no progress bars", action="store_true") = False):
+    quiet: _QUIET = False):
     "Rank candidate texts by how the original model draws them against a concept; write OUT/discovered.json."
-    from realera.core import load_pipeline
-    from realera.closed_form import resolve_preserve
-    from realera.discover import discover as run_discover, read_candidates, write_discoveries
+    from realera.runs import discover_folder
     t0 = time.time()
     check_int("--top", top, 1)
-    cfg = DiscoverConfig(**{k: v
-                            for k, v in dict(criterion=criterion, draws=draws, prefilter=prefilter, seed=seed).items()
-                            if v is not None})
-    cands = read_candidates(candidates) if candidates else None   # a bad file fails before the model loads
-    settings = model_settings(model)
-    kept = preserve_prompts(settings, [concept], preserve)
-    record = check_writable(Path(out)/DISCOVERED, overwrite)
-    pipe = load_pipeline(model, device=device, dtype=dtype)
-    d = run_discover(pipe, concept, anchor_prompt(settings, anchor) or "", cands, resolve_preserve([concept], kept),
-                     cfg, source=candidates, progress=not quiet)
-    write_discoveries(record, [d])
+    given = dict(criterion=criterion, draws=draws, prefilter=prefilter, seed=seed)
+    cfg = DiscoverConfig(**{k: v for k, v in given.items() if v is not None})
+    d = discover_folder(concept, out, model, candidates, anchor, preserve, cfg, device, dtype, overwrite, not quiet)
     for i, r in enumerate(d.ranked[:top]): print(f"{i + 1:>4}  {r['score']:+.3f}  {r['text']}")
-    print(f"ranked {len(d.ranked)} candidates ({d.source}, criterion {d.criterion}; {len(d.protected)} set "
-          "aside as nearer a "
-          f"preserve prompt, {len(d.excluded)} holding the concept) in {_took(t0)}: {record}")
+    print(f"ranked {len(d.ranked)} candidates ({d.source}, criterion {d.criterion}; {len(d.protected)} set aside as "
+          f"nearer a preserve prompt, {len(d.excluded)} holding the concept) in {_took(t0)}: {Path(out)/DISCOVERED}")
     return d
 
 # %% ../nbs/90_cli.ipynb #9add9471
 def erase(
-    concept: Param(
-        "a concept to erase, as written in prompts; repeat for more", str, action="append", required=True
-    ) = None,
-    out: Param(
-        "output folder (refused if not empty, unless --overwrite or resuming the same run)", str, required=True
-    ) = None,
-    anchor: Param(
-        "anchor prompt(s): one for all concepts or one per concept (default: the model's realera.json, else '')",
-        str,
-        action="append",
-    ) = None,
-    preserve: Param(
-        "a prompt to preserve; repeat for more (default: the model's realera.json, else realera's generic list)",
-        str,
-        action="append",
-    ) = None,
-    config: Param(
-        "EraseConfig as .json/.yaml/.yml, or a shipped one by name: t4 (16 GB, fp16), a100, sdxl-a100 (40 GB, SDXL) "
-        "(default: the model's realera.json, else the paper's settings)",
-        str,
-    ) = None,
-    variant: Param(
-        "the paper's ablation variant 1, 2, 3 or full (the paper's RealEra), or aware (the closed form on the "
-        "model-aware neighbourhood); overrides the config's switches (default: the config's, i.e. the "
-        "model's realera.json)",
-        str,
-    ) = None,
-    model: Param("hub id or local folder; default: the embedded model", str) = None,
-    device: Param("torch device", str) = "cpu",
-    dtype: Param("float32, float16 or bfloat16", str) = "float32",
+    concept: Param("a concept to erase, as written in prompts; repeat for more", str, action="append",
+                   required=True) = None,
+    out: Param("output folder (refused if not empty, unless --overwrite or resuming the same run)", str,
+               required=True) = None,
+    anchor: Param("anchor prompt(s): one for all concepts or one per concept (default: the model's realera.json, "
+                  "else '')", str, action="append") = None,
+    preserve: Param("a prompt to preserve; repeat for more (default: the model's realera.json, else realera's "
+                    "generic list)", str, action="append") = None,
+    config: Param("EraseConfig as .json/.yaml/.yml, or a shipped one by name: t4 (16 GB, fp16), a100, sdxl-a100 "
+                  "(40 GB, SDXL) (default: the model's realera.json, else the paper's settings)", str) = None,
+    variant: Param("the paper's ablation variant 1, 2, 3 or full (the paper's RealEra), or aware (the closed form on "
+                   "the model-aware neighbourhood); overrides the config's switches (default: the config's, i.e. the "
+                   "model's realera.json)", str) = None,
+    model: _MODEL = None, device: _DEVICE = "cpu", dtype: _DTYPE = "float32",
     seed: Param("random seed (default: the config's)", int) = None,
     steps: Param("alignment steps (the paper's epochs), overriding the config (default: the config's)", int) = None,
-    harden: Param(
-        "rounds of RECE hardening of the closed form (beyond the paper; see `realera attack`), overriding the config "
-        "(default: the config's)",
-        int,
-    ) = None,
-    discover: Param(
-        "also erase the K texts the original model draws most as each concept (`realera discover`; beyond the paper), "
-        "overriding the config (default: the config's)",
-        int,
-    ) = None,
-    discover_candidates: Param(
-        "CSV of candidate phrases for --discover (default: the tokenizer's whole words)", str
-    ) = None,
+    harden: Param("rounds of RECE hardening of the closed form (beyond the paper; see `realera attack`), overriding "
+                  "the config (default: the config's)", int) = None,
+    discover: Param("also erase the K texts the original model draws most as each concept (`realera discover`; "
+                    "beyond the paper), overriding the config (default: the config's)", int) = None,
+    discover_candidates: Param("CSV of candidate phrases for --discover (default: the tokenizer's whole words)",
+                               str) = None,
     force: Param("erase concepts the model's realera.json does not list", action="store_true") = False,
     save_pipeline: Param("also write the fused full pipeline to OUT/pipeline", action="store_true") = False,
     overwrite: Param("replace the artifacts in a non-empty OUT", action="store_true") = False,
-    quiet: Param("no progress bars", action="store_true") = False,
-):
+    quiet: _QUIET = False):
     "Erase concepts from a Stable Diffusion pipeline with RealEra and write the artifacts to OUT."
     from realera.runs import erase_config, erase_folder
     t0 = time.time()
@@ -188,13 +139,13 @@ def generate(prompt: Param("a prompt; repeat for more", str, action="append", re
              erased: Param(
     "folder written by `realera erase`: generate with the erased model too (default: the original model only)",
     str) = None, only_erased: Param("with --erased: skip the original model's images", action="store_true") = False,
-             model: Param("hub id or local folder; default: the embedded model", str) = None,
+             model: _MODEL = None,
              n: Param("images per prompt (default: the model's realera.json, else 4)", int) = None,
              seed: Param("seed of the first image; image k uses seed + k", int) = 0,
              steps: Param("sampler steps (default: the model's realera.json, else 25)", int) = None,
              guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)",
-                             float) = None, device: Param("torch device", str) = "cpu",
-             dtype: Param("float32, float16 or bfloat16", str) = "float32",
+                             float) = None, device: _DEVICE = "cpu",
+             dtype: _DTYPE = "float32",
              overwrite: Param("replace existing outputs in OUT", action="store_true") = False):
     "Generate a PNG grid of images, original vs erased side by side when both are asked for."
     from realera.runs import generate_folder
@@ -213,7 +164,7 @@ def evaluate(
     erased: Param("folder written by `realera erase`: evaluate the erased model beside the original (default: "
                   "the original only)", str) = None,
     concept: Param("the erased concept (default: the erase's first concept, else the protocol's default)", str) = None,
-    model: Param("hub id or local folder; default: the embedded model", str) = None,
+    model: _MODEL = None,
     classifier: Param(f"the judge: {', '.join(JUDGES[:2])}, or a CLIP hub id/folder (default: the model's "
                       "realera.json, else openai/clip-vit-large-patch14)", str) = None,
     n: Param("images per prompt (default: the model's realera.json, else the paper's 200; "
@@ -223,14 +174,14 @@ def evaluate(
     guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)", float) = None,
     batch_size: Param("images per pipeline call", int) = 8,
     score: Param("argmax (accuracy of the top class) or prob (mean probability of the true class)", str) = "argmax",
-    device: Param("torch device", str) = "cpu",
-    dtype: Param("float32, float16 or bfloat16", str) = "float32",
+    device: _DEVICE = "cpu",
+    dtype: _DTYPE = "float32",
     reference: Param("a folder of your own images (e.g. COCO photos for --protocol coco): FID of each model's images "
                      "against them (default: no FID)", str) = None,
     fid_features: Param("FID's features: inception (FID's own; needs torch-fidelity) or judge (the judge's: CLIP, the "
                         "world's CNN); default: judge on the world, else inception", str) = None,
     overwrite: Param("start over in an OUT evaluated with other settings", action="store_true") = False,
-    quiet: Param("no progress bars", action="store_true") = False):
+    quiet: _QUIET = False):
     """Run an evaluation protocol on a model (and its erased version) and write JSON, a markdown table and an image
     grid."""
     from realera.evaluate import summary_table
@@ -251,7 +202,7 @@ def attack(
     concept: Param("the concept to bring back (default: the erase's first concept)", str) = None,
     erased: Param("folder written by `realera erase`; without it (the default) the original model is attacked "
                   "(the sanity check)", str) = None,
-    model: Param("hub id or local folder; default: the embedded model", str) = None,
+    model: _MODEL = None,
     protocol: Param("whose judge and prompts: cifar10, celebrity, artist, nudity or world (default: the "
                     "model's realera.json)", str) = None,
     classifier: Param(f"the judge: {', '.join(JUDGES[:2])}, or a CLIP hub id/folder (default: as "
@@ -276,10 +227,10 @@ def attack(
                f"nudity){_default(AttackConfig, 'lam')}", float) = None,
     steps: Param("sampler steps (default: the model's realera.json, else 20)", int) = None,
     guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)", float) = None,
-    device: Param("torch device", str) = "cpu",
-    dtype: Param("float32, float16 or bfloat16", str) = "float32",
+    device: _DEVICE = "cpu",
+    dtype: _DTYPE = "float32",
     overwrite: Param("replace attack.json and grid.png in OUT", action="store_true") = False,
-    quiet: Param("no progress bars", action="store_true") = False):
+    quiet: _QUIET = False):
     """Attack a model or its erase (prompts, RECE, soft prompt, typed tokens) and write the attack success rate beside
     the plain prompt's."""
     from realera.runs import attack_folder

@@ -11,12 +11,15 @@ from PIL import Image
 
 from .base import (atomic_path, check_choice, check_int, check_number, check_writable, marker_state, my_share,
                           processes, save_figure, write_json)
-from .config import ATTACKS, DEFAULT_CLIP, SCORES, VARIANTS, AttackConfig, EraseConfig
+from .config import (ATTACKS, DEFAULT_CLIP, DISCOVERED, SCORES, VARIANTS, AttackConfig, DiscoverConfig,
+                            EraseConfig, SamplingConfig)
 from .core import check_dtype, load_pipeline, model_identity
-from .settings import model_folder, model_settings
+from .settings import anchor_prompt, model_folder, model_settings, preserve_prompts
 from .images import comparison_grid, generate_images
+from .sampling import neighborhood_figure
+from .closed_form import resolve_preserve
 from .align import check_precision
-from .discover import read_candidates
+from .discover import discover as discover_texts, read_candidates, write_discoveries
 from .erase import check_erased, completion_hash, erase, load_erased, resolve_erase
 from .judges import NudityDetector, judge_version, make_judge
 from .evaluate import evaluation_grid, generate_missing, run_protocol, summary_table
@@ -25,7 +28,8 @@ from .protocols import make_protocol
 from .attack import attack, default_prompts, plain_prompt, protocol_judge, read_prompts
 
 # %% auto #0
-__all__ = ['defaults', 'erased_run', 'erase_config', 'erase_folder', 'generate_folder', 'evaluate_folder', 'attack_folder']
+__all__ = ['defaults', 'erased_run', 'erase_config', 'erase_folder', 'generate_folder', 'evaluate_folder', 'attack_folder',
+           'discover_folder', 'neighborhood_view']
 
 # %% ../nbs/07_runs.ipynb #cadb2048
 def defaults(given: dict, model_defaults: dict, builtin: dict) -> tuple:
@@ -160,6 +164,17 @@ def _judge_and_write(out: Path, proto, models: dict, judge: str | None, device, 
     return summary
 
 # %% ../nbs/07_runs.ipynb #2cf48d1e
+def _check_judge(protocol: str, judge: str | None, reference, fid_features: str | None) -> str | None:
+    """The judge checked against the protocol, and the feature space of FID against `reference` (a folder of the
+    user's images, checked here), or None without one."""
+    if protocol == "world" and judge not in ("world", "world-clip"):
+        raise ValueError(f"--classifier {judge!r}: the world protocol is judged by the world's own CNN evaluator "
+                         "('world') or its CLIP ('world-clip')")
+    if not reference: return fid_features
+    space = check_fid_features(fid_features or ("judge" if protocol == "world" else "inception"), judge is not None)
+    reference_files(reference)
+    return space
+
 def evaluate_folder(out, protocol: str | None = None, erased=None, concept: str | None = None,
                     model: str | None = None, classifier: str | None = None, n: int | None = None, seed: int = 0,
                     steps: int | None = None, guidance: float | None = None, batch_size: int = 8,
@@ -173,20 +188,12 @@ def evaluate_folder(out, protocol: str | None = None, erased=None, concept: str 
     protocol = protocol or ms.get("protocol")
     if protocol is None: raise ValueError("--protocol is required: the model's realera.json names no default protocol")
     check_dtype(dtype)
-    check_int("n", n, 1)
-    check_int("steps", steps, 1)
-    check_int("batch_size", batch_size, 1)
+    for k, v in dict(n=n, steps=steps, batch_size=batch_size).items(): check_int(k, v, 1)
     check_number("guidance", guidance)
     check_choice("score", score, SCORES)
     proto = make_protocol(protocol, concept or (erased_run(erased)["concepts"][0] if erased else None))
     judge = _judge_name(protocol, classifier, ms)
-    if protocol == "world" and judge not in ("world", "world-clip"):
-        raise ValueError(f"--classifier {judge!r}: the world protocol is judged by the world's own CNN evaluator "
-                         "('world') or its CLIP ('world-clip')")
-    if reference:
-        fid_features = check_fid_features(fid_features or ("judge" if protocol == "world" else "inception"),
-                                          judge is not None)
-        reference_files(reference)
+    fid_features = _check_judge(protocol, judge, reference, fid_features)
     out = Path(out)
     settings = dict(protocol=protocol, concept=proto.erased, model=model, erased=erased, n=n, seed=seed, steps=steps,
                     guidance=guidance, classifier=judge, score=score,
@@ -247,3 +254,43 @@ def attack_folder(method: str, out, concept: str | None = None, erased=None, mod
     if erased: load_erased(pipe, erased)
     return attack(pipe, judge.concept, cfg, original=original, judge=judge, prompt=prompt or plain_prompt(proto),
                   prompts=plist, out=out, progress=progress)
+
+# %% ../nbs/07_runs.ipynb #ba7ed511
+def discover_folder(concept: str, out, model: str | None = None, candidates: str | None = None,
+                    anchor: str | None = None, preserve: list[str] | None = None, config: DiscoverConfig | None = None,
+                    device: str = "cpu", dtype: str = "float32", overwrite: bool = False, progress: bool = True):
+    """Rank `candidates` (a CSV; default: the tokenizer's whole words) by how the original model draws them against
+    `concept` and write `out/discovered.json`; returns the `Discovery`."""
+    cands = read_candidates(candidates) if candidates else None   # a bad file fails before the model loads
+    settings = model_settings(model)
+    kept = preserve_prompts(settings, [concept], preserve)
+    record = check_writable(Path(out)/DISCOVERED, overwrite)
+    pipe = load_pipeline(model, device=device, dtype=dtype)
+    d = discover_texts(pipe, concept, anchor_prompt(settings, anchor) or "", cands, resolve_preserve([concept], kept),
+                       config or DiscoverConfig(), source=candidates, progress=progress)
+    write_discoveries(record, [d])
+    return d
+
+def neighborhood_view(concept: str, out, prompt: str | None = None, anchor: str | None = None,
+                      compare: list[str] | None = None, model: str | None = None, device: str = "cpu",
+                      dtype: str = "float32", seed: int = 0, discover: int = 0, overwrite: bool = False,
+                      **thresholds) -> list[dict]:
+    """Mine `concept`'s neighbourhood in `prompt` (default 'a photo of the {concept}') with `thresholds` (fields of
+    `SamplingConfig`) and write its UMAP view to `out` (PNG) and its distance table beside it (JSON); `discover`: also
+    place the K texts the original model draws most as the concept, in the prompt's place of it. Returns the table."""
+    check_int("--discover", discover, 0)
+    cfg = SamplingConfig(**thresholds)   # bad thresholds fail here, before the model loads
+    png = check_writable(out, overwrite)
+    js = check_writable(png.with_suffix(".json"), overwrite)
+    pipe = load_pipeline(model, device=device, dtype=dtype)
+    prompt = prompt or f"a photo of the {concept}"
+    compare = list(compare or [])
+    if discover:
+        st = model_settings(model)
+        d = discover_texts(pipe, concept, anchor_prompt(st, None) or "",
+                           preserve=resolve_preserve([concept], preserve_prompts(st, [concept])), progress=False)
+        compare += [prompt.replace(concept, t) for t in d.top(discover)]
+    fig, table = neighborhood_figure(pipe, prompt, concept, compare, anchor, seed=seed, **thresholds)
+    save_figure(fig, png)
+    write_json(js, dict(prompt=prompt, concept=concept, config=dataclasses.asdict(cfg), prompts=table))
+    return table

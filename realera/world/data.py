@@ -90,23 +90,31 @@ def draw(cls: str, rng: random.Random, size: int = 32, fg: str | None = None, bg
     im = Image.new("RGB", (S, S), COLORS[bg])
     d = ImageDraw.Draw(im)
     if cls == NONE:
-        if rng.random() < 0.5:   # soft texture: a few faint blobs of a nearby colour
-            tint = tuple(min(255, max(0, v + rng.randint(-25, 25))) for v in COLORS[bg])
-            for _ in range(rng.randint(2, 5)):
-                x, y, r = rng.uniform(0, S), rng.uniform(0, S), rng.uniform(S * 0.1, S * 0.3)
-                d.ellipse([x - r, y - r, x + r, y + r], fill=tint)
+        if rng.random() < 0.5: _texture(d, rng, S, COLORS[bg])
         return im.resize((size, size), Image.LANCZOS)
     scale = scale or rng.choice(SIZES)
     # ≥ 14 px across: a 5-point star stays a star through the VAE
     r = S / 2 * (rng.uniform(0.45, 0.6) if scale == "small" else rng.uniform(0.65, 0.85))
     cx, cy = S / 2 + rng.uniform(-1, 1) * (S / 2 - r) * 0.8, S / 2 + rng.uniform(-1, 1) * (S / 2 - r) * 0.8
     rot = rng.uniform(-0.3, 0.3)
-    col = COLORS[fg]
+    if cls in _PATTERNS: _pattern(d, cls, rng, S, scale, COLORS[fg])
+    else: _shape(d, cls, cx, cy, r, rot, COLORS[fg], COLORS[bg])
+    return im.resize((size, size), Image.LANCZOS)
+
+def _texture(d, rng: random.Random, S: float, bg: tuple) -> None:
+    "The empty canvas's soft texture: a few faint blobs of a colour near `bg`."
+    tint = tuple(min(255, max(0, v + rng.randint(-25, 25))) for v in bg)
+    for _ in range(rng.randint(2, 5)):
+        x, y, r = rng.uniform(0, S), rng.uniform(0, S), rng.uniform(S * 0.1, S * 0.3)
+        d.ellipse([x - r, y - r, x + r, y + r], fill=tint)
+
+def _shape(d, cls: str, cx: float, cy: float, r: float, rot: float, col: tuple, bg: tuple) -> None:
+    "One shape of radius `r` at (`cx`, `cy`), turned by `rot`, in colour `col` on the background colour `bg`."
     if cls == "circle": d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=col)
     elif cls == "ring":
         d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=col)
         w = r * 0.45
-        d.ellipse([cx - w, cy - w, cx + w, cy + w], fill=COLORS[bg])
+        d.ellipse([cx - w, cy - w, cx + w, cy + w], fill=bg)
     elif cls == "square": d.polygon(_poly(cx, cy, r * 1.05, 4, math.pi / 4 + rot), fill=col)
     elif cls == "diamond":
         d.polygon(_rotate([(cx, cy - r), (cx + r * 0.62, cy), (cx, cy + r), (cx - r * 0.62, cy)], cx, cy, rot),
@@ -118,25 +126,28 @@ def draw(cls: str, rng: random.Random, size: int = 32, fg: str | None = None, bg
         for pts in ([(cx - r, cy - w), (cx + r, cy - w), (cx + r, cy + w), (cx - r, cy + w)],
                     [(cx - w, cy - r), (cx + w, cy - r), (cx + w, cy + r), (cx - w, cy + r)]):
             d.polygon(_rotate(pts, cx, cy, rot), fill=col)
-    else:   # the patterns fill the whole canvas
-        n = rng.randint(3, 5) if scale == "large" else rng.randint(5, 7)
-        step = S / n
-        if cls == "stripes":
-            vertical = rng.random() < 0.5
-            for i in range(n):
-                a, b = i * step, i * step + step / 2
-                d.rectangle([a, 0, b, S] if vertical else [0, a, S, b], fill=col)
-        elif cls == "checkerboard":
-            for i in range(n):
-                for j in range(n):
-                    if (i + j) % 2 == 0: d.rectangle([i * step, j * step, (i + 1) * step, (j + 1) * step], fill=col)
-        else:   # dots
-            rad = step * 0.28
-            for i in range(n):
-                for j in range(n):
-                    x, y = (i + 0.5) * step, (j + 0.5) * step
-                    d.ellipse([x - rad, y - rad, x + rad, y + rad], fill=col)
-    return im.resize((size, size), Image.LANCZOS)
+
+_PATTERNS = ("stripes", "checkerboard", "dots")
+
+def _pattern(d, cls: str, rng: random.Random, S: float, scale: str, col: tuple) -> None:
+    "A pattern over the whole canvas of side `S`: fewer, larger cells when `scale` is large."
+    n = rng.randint(3, 5) if scale == "large" else rng.randint(5, 7)
+    step = S / n
+    if cls == "stripes":
+        vertical = rng.random() < 0.5
+        for i in range(n):
+            a, b = i * step, i * step + step / 2
+            d.rectangle([a, 0, b, S] if vertical else [0, a, S, b], fill=col)
+    elif cls == "checkerboard":
+        for i in range(n):
+            for j in range(n):
+                if (i + j) % 2 == 0: d.rectangle([i * step, j * step, (i + 1) * step, (j + 1) * step], fill=col)
+    else:   # dots
+        rad = step * 0.28
+        for i in range(n):
+            for j in range(n):
+                x, y = (i + 0.5) * step, (j + 0.5) * step
+                d.ellipse([x - rad, y - rad, x + rad, y + rad], fill=col)
 
 # %% ../../nbs/04_world_data.ipynb #629fca08
 def draw_masked(cls: str, rng: random.Random, size: int = 32, scale: str | None = None):

@@ -370,23 +370,14 @@ def _measure_associated(pipe, tok, clf, n: int) -> dict:
         out[f"associated_acc_{kind}"] = float(np.mean([assoc[a]["acc"] for ps in pool.values() for a in ps]))
     return out
 
-def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet_data: int = 20000,
-                eval_images: int = 20, store_dtype=torch.float16) -> dict:
-    """Train tokenizer, CLIP, VAE, evaluator and UNet; measure them; save the world to `out`. Returns the measurements.
-    Each finished component is kept in `{out}.parts/`: an interrupted run resumes from the last finished component."""
-    from diffusers import AutoencoderKL, UNet2DConditionModel
+def _first_parts(work: Path, m: dict, tok, cfg: WorldConfig, vocab: str, progress: bool) -> tuple:
+    """CLIP, the VAE and the evaluator, each trained (or read back from `work`, where an earlier run finished it) and
+    its seconds recorded in `m`."""
+    from diffusers import AutoencoderKL
     from safetensors.torch import save_file
     from transformers import CLIPModel
-    cfg = cfg or WorldConfig()
-    check_choice("store_dtype", store_dtype, STORE_DTYPES)
-    work, m = Path(f"{out}.parts"), {}
-    work.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp: tok = _build_world_tokenizer(tmp)
     conf = dataclasses.asdict(cfg)
     keyed = lambda k: {f: conf[f] for f in _PART_KEYS[k]}
-    # a new word makes a new tokenizer: retrain CLIP
-    vocab = hashlib.sha256(json.dumps(_world_corpus()).encode()).hexdigest()[:16]
-
     def clip_train():
         clip = _build_clip(tok, cfg)
         _train_clip(clip, tok, cfg, progress=progress)
@@ -402,6 +393,22 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
                                  lambda: (_train_classifier(cfg, progress=progress), {}),
                                  lambda o, d: save_file(o.state_dict(), str(d/"model.safetensors")),
                                  lambda d: load_weights(ShapeClassifier(), d/"model.safetensors"))
+    return clip, vae, clf
+
+def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet_data: int = 20000,
+                eval_images: int = 20, store_dtype=torch.float16) -> dict:
+    """Train tokenizer, CLIP, VAE, evaluator and UNet; measure them; save the world to `out`. Returns the measurements.
+    Each finished component is kept in `{out}.parts/`: an interrupted run resumes from the last finished component."""
+    from diffusers import UNet2DConditionModel
+    cfg = cfg or WorldConfig()
+    check_choice("store_dtype", store_dtype, STORE_DTYPES)
+    work, m = Path(f"{out}.parts"), {}
+    work.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp: tok = _build_world_tokenizer(tmp)
+    conf = dataclasses.asdict(cfg)
+    # a new word makes a new tokenizer: retrain CLIP
+    vocab = hashlib.sha256(json.dumps(_world_corpus()).encode()).hexdigest()[:16]
+    clip, vae, clf = _first_parts(work, m, tok, cfg, vocab, progress)
     _measure_parts(m, clip, tok, vae, clf, seed=cfg.seed + 99)
 
     def unet_train():
