@@ -9,7 +9,8 @@ import torch
 
 from realera.core import make_generator
 from realera.text import concept_span, tokenize
-from realera.sampling import SamplingConfig, beyond_prompts, concept_neighborhood, neighbor_prompts, plot_neighborhood
+from realera.sampling import SamplingConfig, beyond_prompts, neighbor_prompts
+from realera.neighborhood import concept_neighborhood, plot_neighborhood
 from realera.testing import clip_l14_text_encoder, tiny_pipeline, tiny_tokenizer
 
 def timed(fn, repeat=3):

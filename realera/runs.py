@@ -16,7 +16,7 @@ from .config import (ATTACKS, DEFAULT_CLIP, DISCOVERED, SCORES, VARIANTS, Attack
 from .core import check_dtype, load_pipeline, model_identity
 from .settings import anchor_prompt, model_folder, model_settings, preserve_prompts
 from .images import comparison_grid, generate_images
-from .sampling import neighborhood_figure
+from .neighborhood import neighborhood_figure
 from .closed_form import resolve_preserve
 from .align import check_precision
 from .discover import discover as discover_texts, read_candidates, write_discoveries

@@ -14,7 +14,8 @@ from torch import nn
 from ..base import EMBEDDED_MODEL, atomic_dir, check_choice
 from ..core import load_pipeline, quiet_loading
 from ..settings import SETTINGS_FILE
-from ..sampling import SamplingConfig, classify_prompts, concept_neighborhood
+from ..sampling import SamplingConfig
+from ..neighborhood import classify_prompts, concept_neighborhood
 from .data import ANCHOR, CLASSES, NONE, general_names, to_tensor
 
 # %% auto #0
