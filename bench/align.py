@@ -9,7 +9,8 @@ import argparse, resource, time
 import torch
 
 from realera.base import markdown_table, synchronize
-from realera.align import AlignConfig, AlignTask, Trajectory, add_lora, alignment_loss, kv_weights
+from realera.align import AlignConfig, AlignTask, add_lora, alignment_loss, kv_weights
+from realera.trajectory import Trajectory
 from realera.closed_form import ClosedFormFitter
 from realera.core import check_dtype, make_generator
 from realera.text import ConceptPair, concept_span, tokenize

@@ -225,7 +225,8 @@ def main():
         rows = print_plan(stored_result(ACTIVATIONS))
         if a.json: write_json(a.json, rows)
         return
-    from realera.align import AlignTask, add_lora, align_noise, anchor_trajectory, kv_weights, sdxl_time_ids
+    from realera.align import AlignTask, add_lora, align_noise, kv_weights
+    from realera.trajectory import anchor_trajectory, sdxl_time_ids
     from realera.closed_form import DEFAULT_PRESERVE, closed_form_fitter, pooled_fitter
     from realera.core import is_sdxl, make_generator
     from realera.text import concept_pairs

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from realera.base import synchronize
-from realera.align import noise_draws, unet_eps
+from realera.trajectory import noise_draws, unet_eps
 from realera.baselines import uce_edit
 from realera.closed_form import ClosedFormFitter, closed_form_layers, pooled_width
 from realera.core import cross_attention_projections, is_sdxl, make_generator

@@ -18,10 +18,10 @@ from .text import ConceptPair, concept_pair
 from .closed_form import closed_form_layers
 from .config import LORA_TARGETS, MIXED_PRECISION, AlignConfig, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
+from .trajectory import Trajectory, added_cond, anchor_trajectory, sdxl_time_ids
 
 # %% auto #0
-__all__ = ['ADAPTER', 'check_precision', 'add_lora', 'kv_weights', 'original_unet', 'Trajectory', 'anchor_trajectory',
-           'AlignTask', 'sdxl_time_ids', 'added_cond', 'unet_eps', 'noise_draws', 'make_task', 'alignment_loss',
+__all__ = ['ADAPTER', 'check_precision', 'add_lora', 'kv_weights', 'original_unet', 'AlignTask', 'make_task', 'alignment_loss',
            'lora_state', 'align_noise']
 
 # %% ../nbs/03_align.ipynb #a81f868f
@@ -74,51 +74,6 @@ def original_unet(unet: nn.Module, original_kv: dict[str, torch.Tensor]):
         for n, m in projs.items(): m.weight.data = saved[n]
         if has_adapter: unet.enable_adapters()
 
-# %% ../nbs/03_align.ipynb #d29ad46e
-@dataclass
-class Trajectory:
-    """What the UNet reads at each sampler step (images, steps, c, h, w) — the latent after `scale_model_input` — and
-    the timesteps (steps,)."""
-    latents: torch.Tensor
-    timesteps: torch.Tensor
-
-    def __len__(self) -> int: return self.latents.shape[0] * self.latents.shape[1]
-
-    def draw(self, k: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        "`k` (z_t, t) pairs drawn uniformly over images and steps."
-        device = generator.device if generator is not None else self.latents.device
-        idx = torch.randint(len(self), (k,), generator=generator, device=device).to(self.latents.device)
-        i, j = idx // self.latents.shape[1], idx % self.latents.shape[1]
-        return self.latents[i, j], self.timesteps[j]
-
-@torch.no_grad()
-def anchor_trajectory(pipe, prompt: str, n_images: int = 4, steps: int = 25, guidance_scale: float = 7.5,
-                      generator: torch.Generator | None = None, progress: bool = True) -> Trajectory:
-    """Sample `n_images` images of `prompt` with `pipe` and keep, for every step, the latent the UNet read (after
-    the scheduler's `scale_model_input`: for Euler-type schedulers, SDXL's, that is not the latent itself) with its
-    timestep."""
-    unet = pipe.unet
-    size = unet.config.sample_size
-    shape = (n_images, unet.config.in_channels, size, size)
-    z = torch.randn(shape, generator=generator, device=generator.device if generator is not None else "cpu",
-                    dtype=torch.float32).to(pipe.device, unet.dtype)
-    seen, ts = [], []
-    def record(module, args, kwargs):   # the UNet's own input; with guidance the batch is [unconditional, conditional]
-        sample, t = args[0] if args else kwargs["sample"], args[1] if len(args) > 1 else kwargs["timestep"]
-        seen.append(sample[:n_images].detach().clone())
-        ts.append(int(t))
-    bar_cfg = dict(getattr(pipe, "_progress_bar_config", {}))
-    pipe.set_progress_bar_config(**{**bar_cfg, "disable": not progress})
-    hook = unet.register_forward_pre_hook(record, with_kwargs=True)
-    try:
-        # the pipeline scales z by init_noise_sigma
-        pipe(prompt=[prompt] * n_images, latents=z, num_inference_steps=steps, guidance_scale=guidance_scale,
-             output_type="latent", height=size * pipe.vae_scale_factor, width=size * pipe.vae_scale_factor)
-    finally:
-        hook.remove()
-        pipe.set_progress_bar_config(**bar_cfg)  # the caller's setting back
-    return Trajectory(torch.stack(seen, 1).float().cpu(), torch.tensor(ts, dtype=torch.long))
-
 # %% ../nbs/03_align.ipynb #85676d1f
 @dataclass
 class AlignTask:
@@ -130,41 +85,6 @@ class AlignTask:
     # (p, 77, d) preserve prompts held to the original prediction (AlignConfig.preserve)
     keep: torch.Tensor | None = None
     keep_pooled: torch.Tensor | None = None   # SDXL: their pooled embeddings (p, p_dim)
-
-def sdxl_time_ids(pipe) -> torch.Tensor | None:
-    """SDXL's six time ids at the pipeline's default size (original size, crop top-left, target size: `[h, w, 0, 0,
-    h, w]`, what `StableDiffusionXLPipeline` passes when the caller gives none); `None` for other pipelines."""
-    if not is_sdxl(pipe): return None
-    size = pipe.unet.config.sample_size
-    h, w = (size, size) if isinstance(size, int) else size
-    h, w = h * pipe.vae_scale_factor, w * pipe.vae_scale_factor
-    return torch.tensor([h, w, 0, 0, h, w], dtype=torch.float32)
-
-def added_cond(pooled: torch.Tensor | None, time_ids: torch.Tensor | None, n: int, like: torch.Tensor) -> dict:
-    """The UNet's extra keyword for SDXL: `added_cond_kwargs` with the pooled embeddings (expanded to `n` rows) and
-    the six time ids, on `like`'s device and dtype; `{}` without a pooled embedding (SD1.x/2.x)."""
-    if pooled is None: return {}
-    if time_ids is None:
-        raise ValueError("an SDXL UNet needs time ids with its pooled embedding (sdxl_time_ids(pipe))")
-    return dict(added_cond_kwargs=dict(text_embeds=pooled.to(like).expand(n, -1),
-                                       time_ids=time_ids.to(like).expand(n, -1)))
-
-@torch.no_grad()
-def unet_eps(pipe, context: torch.Tensor, pooled: torch.Tensor | None, z: torch.Tensor,
-             t: torch.Tensor) -> torch.Tensor:
-    """`pipe.unet`'s prediction for latents `z` (n, c, h, w) at timesteps `t` (n,) given `context` (n, 77, d) and, on
-    SDXL, `pooled` (n, p)."""
-    unet = pipe.unet
-    z = z.to(unet.device, unet.dtype)
-    return unet(z, t.to(unet.device), encoder_hidden_states=context.to(z),
-                **added_cond(pooled, sdxl_time_ids(pipe), len(z), z)).sample.float()
-
-def noise_draws(pipe, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """`n` random latents z (n, c, h, w) at the UNet's sample size and `n` timesteps t uniform over training's, from
-    `seed` (CPU)."""
-    g, u = torch.Generator().manual_seed(seed), pipe.unet
-    z = torch.randn(n, u.config.in_channels, u.config.sample_size, u.config.sample_size, generator=g)
-    return z, torch.randint(0, pipe.scheduler.config.num_train_timesteps, (n,), generator=g)
 
 # %% ../nbs/03_align.ipynb #868d873e
 def make_task(pipe, concept: str, anchor: str, trajectory: Trajectory, policy: str = "subsequent") -> AlignTask:

@@ -20,7 +20,7 @@ from .core import is_sdxl, make_generator, model_identity, text_encoders, tokeni
 from .text import check_prompts, encode_ids, encode_prompts, encode_text, tokenize
 from .config import ATTACKS, AttackConfig
 from .rece import rece_map
-from .align import added_cond, sdxl_time_ids
+from .trajectory import added_cond, sdxl_time_ids
 from .images import comparison_grid
 from .judges import NudityDetector, WorldClassifier, judge_version, make_judge
 from .statistics import bootstrap_mean

@@ -18,7 +18,7 @@ from .text import ConceptPair, encode_text
 from .config import CRITERIA, DISCOVERED, DiscoverConfig, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
 from .rece import kv_gram
-from .align import anchor_trajectory, unet_eps
+from .trajectory import anchor_trajectory, unet_eps
 
 # %% auto #0
 __all__ = ['CandidateSource', 'read_candidates', 'Discovery', 'discover', 'write_discoveries', 'read_discoveries',

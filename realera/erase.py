@@ -23,8 +23,8 @@ from .sampling import beyond_prompts, neighbor_prompts
 from .discover import Discovery, discover, neighborhoods, read_candidates, read_discoveries, write_discoveries
 from .closed_form import ClosedFormEdit, closed_form_fitter, pooled_fitter, resolve_preserve
 from .rece import harden_edit, kv_gram
-from .align import (ADAPTER, AlignTask, Trajectory, add_lora, align_noise, anchor_trajectory, check_precision,
-                           noise_draws, sdxl_time_ids, unet_eps, kv_weights, lora_state)
+from .align import ADAPTER, AlignTask, add_lora, align_noise, check_precision, kv_weights, lora_state
+from .trajectory import Trajectory, anchor_trajectory, noise_draws, sdxl_time_ids, unet_eps
 
 # %% auto #0
 __all__ = ['completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase', 'is_erased',

@@ -12,7 +12,7 @@ import torch
 
 from .base import check_choice, check_int
 from .text import encode_text
-from .align import noise_draws, unet_eps
+from .trajectory import noise_draws, unet_eps
 from .protocols import Protocol
 from .evaluate import protocol_files
 
