@@ -20,7 +20,8 @@ import torch
 from realera.methods import TEST_CLASSES, TUNING_CLASSES
 from realera.tables import export_rank_table
 from realera.base import my_share, processes, read_json, write_json
-from realera.erase import EraseConfig, erase, load_erased
+from realera.erase import EraseConfig, erase
+from realera.artifacts import load_erased
 from realera.export import DEFAULT_TOL, export_lora
 from realera.settings import model_settings
 from realera.world.data import ASSOCIATED, CLASSES, SYNONYMS

@@ -218,7 +218,7 @@ def world_table(out: Path, n: int, n_other: int, steps: int):
         (out/name/"seconds.json").write_text(json.dumps(time.time() - t0))
     state.wait_for_everyone()
     if not state.is_main_process: return None
-    from realera.erase import load_erased
+    from realera.artifacts import load_erased
     clf = load_classifier()
     def hits(pipe, cls, k):
         return np.array(class_hits(pipe, clf, f"a photo of a {cls}", cls, n=k, steps=steps, seed=1000), dtype=float)

@@ -25,10 +25,11 @@ from .closed_form import ClosedFormEdit, closed_form_fitter, pooled_fitter, reso
 from .rece import harden_edit, kv_gram
 from .align import ADAPTER, AlignTask, add_lora, align_noise, check_precision, kv_weights, lora_state
 from .trajectory import Trajectory, anchor_trajectory, noise_draws, sdxl_time_ids, unet_eps
+from .artifacts import (check_erased, completion_hash, is_erased, load_erased, load_lora, load_trajectories,
+                               mark_erased, save_fused_pipeline, save_lora, save_trajectories, write_complete)
 
 # %% auto #0
-__all__ = ['completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'EraseRequest', 'resolve_erase', 'is_erased',
-           'erase', 'check_erased', 'load_erased', 'load_lora', 'save_fused_pipeline']
+__all__ = ['EraseRequest', 'resolve_erase', 'erase']
 
 # %% ../nbs/03a_erase.ipynb #e790c77f
 def _run_settings(concepts, anchors, preserve, config: EraseConfig, model: dict | None = None) -> dict:
@@ -75,60 +76,6 @@ def _clear(out: Path) -> None:
         if p.name == LOCK_FILE: continue
         shutil.rmtree(p) if p.is_dir() else p.unlink()
 
-# %% ../nbs/03a_erase.ipynb #47e6aaa3
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
-    return h.hexdigest()
-
-def _write_complete(out: Path) -> None:
-    "The completion record, written last: every file artifact with its SHA-256."
-    import realera
-    files = {n: _sha256(out/n) for n in ARTIFACTS if (out/n).is_file() and n != COMPLETE}
-    write_json(out/COMPLETE, dict(files=files, realera_version=realera.__version__))
-
-def completion_hash(path) -> str:
-    """SHA-256 of a finished erase's completion record: what an evaluation of it records, so a re-erase is never
-    mistaken for it."""
-    path = Path(path)
-    if not (path/COMPLETE).is_file():
-        raise ValueError(
-            f"{str(path)!r} holds no finished erase (no {COMPLETE}): run the erase (the same command resumes it)")
-    return _sha256(path/COMPLETE)
-
-def save_trajectories(path, trajs: list[Trajectory]) -> None:
-    from safetensors.torch import save_file
-    t = {}
-    for i, tr in enumerate(trajs): t[f"{i}.latents"], t[f"{i}.timesteps"] = tr.latents.clone(), tr.timesteps.clone()
-    with atomic_path(path) as tmp: save_file(check_finite(t, "anchor latents"), str(tmp))
-
-def load_trajectories(path) -> list[Trajectory]:
-    from safetensors.torch import load_file
-    t = check_finite(load_file(str(path)), str(path))
-    return [Trajectory(t[f"{i}.latents"], t[f"{i}.timesteps"]) for i in range(len(t) // 2)]
-
-def _lora_metadata(pipe) -> dict:
-    "The adapter's LoRA config as diffusers stores it, with sets sorted: the same bytes whatever the hash seed."
-    return {k: sorted(v) if isinstance(v, (set, frozenset)) else v
-            for k, v in pipe.unet.peft_config[ADAPTER].to_dict().items()}
-
-# %% ../nbs/03a_erase.ipynb #2707846e
-def save_lora(pipe, out) -> Path:
-    """Write the adapter with diffusers' `save_lora_weights` (safetensors, its LoRA config as metadata), atomically;
-    refuse NaN/Inf."""
-    from diffusers import StableDiffusionPipeline
-    from diffusers.utils import convert_state_dict_to_diffusers
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    layers = check_finite(convert_state_dict_to_diffusers(lora_state(pipe.unet)), "the LoRA")
-    with tempfile.TemporaryDirectory(dir=out, prefix=".lora.") as tmp:
-        StableDiffusionPipeline.save_lora_weights(tmp, unet_lora_layers=dict(sorted(layers.items())),
-                                                  safe_serialization=True,
-                                                  unet_lora_adapter_metadata=_lora_metadata(pipe))
-        with atomic_path(out/LORA_FILE) as t: t.write_bytes(canonical_safetensors(Path(tmp)/LORA_FILE))
-    return out/LORA_FILE
-
 # %% ../nbs/03a_erase.ipynb #8ac7ae98
 @dataclass
 class EraseRequest:
@@ -161,12 +108,6 @@ def resolve_erase(model, concepts: list[str] | str, anchors: list[str] | str | N
     run = _run_settings(concepts, anchors, preserve, config, identity)
     state = _prepare_out(out, run, overwrite) if out is not None else "new"
     return EraseRequest(concepts, anchors, preserve, config, state, run)
-
-_ERASED = weakref.WeakSet()   # UNets that carry an erase (in this process)
-
-def is_erased(pipe) -> bool:
-    "Whether `pipe` already carries an erase applied by `erase` or `load_erased` (or any realera LoRA)."
-    return pipe.unet in _ERASED or ADAPTER in (getattr(pipe.unet, "peft_config", None) or {})
 
 def _check_reachable(pairs: list[ConceptPair], config: EraseConfig) -> None:
     """Mine one neighbor and one beyond sample per pair on the real embeddings: unreachable thresholds fail before any
@@ -209,7 +150,7 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
         _run(pipe, pairs, preserve, config, out, state == "resume", progress, callback,
              req.settings["model"]["text_encoder"])
         if save_pipeline: save_fused_pipeline(pipe, out)
-        _write_complete(out)
+        write_complete(out)
         if (out/CHECKPOINT).exists(): shutil.rmtree(out/CHECKPOINT)
     return pipe
 
@@ -316,83 +257,9 @@ def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: b
             edit = cached(out, compute, lambda d: ClosedFormEdit.load(d, target), lambda d, e: e.save(d),
                           reuse=resume and ClosedFormEdit.saved(out, target))
             edit.apply(pipe, fingerprint=fp)
-    _ERASED.add(pipe.unet)
+    mark_erased(pipe)
     log = _align(pipe, pairs, preserve, trajs, original, config, out, progress, callback) if config.align else []
     if out is not None:
         if config.align: save_lora(pipe, out)
         write_json(out/LOG_FILE, log)
     return pipe
-
-# %% ../nbs/03a_erase.ipynb #20cd357a
-def check_erased(path: str | os.PathLike) -> dict:
-    """The settings of the finished erase in `path`, after checking that it is complete and intact; a clear error
-    otherwise."""
-    path = Path(path)
-    if not (path/RUN_FILE).is_file():
-        raise FileNotFoundError(f"{str(path)!r} is not a realera erase folder (no {RUN_FILE})")
-    run = read_json(path/RUN_FILE)
-    if not (path/COMPLETE).is_file():
-        raise ValueError(f"{str(path)!r} holds an unfinished erase (no {COMPLETE}): run the same erase again "
-                         f"(`realera erase ... --out {path}` with the same options) to finish it")
-    files = read_json(path/COMPLETE).get("files", {})
-    changed = [n for n, h in files.items() if not (path/n).is_file() or _sha256(path/n) != h]
-    if changed:
-        raise ValueError(
-            f"{str(path)!r}: {changed} changed or missing since the erase finished; rerun it with --overwrite")
-    cfg = run.get("config", {})
-    needed = (["closed_form.safetensors", "closed_form.json"] if cfg.get("closed_form") else []) + (
-        [LORA_FILE] if cfg.get("align") else [])
-    missing = [n for n in needed if n not in files]
-    if missing:
-        raise ValueError(
-            f"{str(path)!r}: the erase's settings need {missing}, which its completion record does not list")
-    return run
-
-def load_erased(pipe, path: str | os.PathLike):
-    "Apply the finished erase written by `erase(..., out=path)` to `pipe` (in place); returns `pipe`."
-    path = Path(path)
-    run = check_erased(path)
-    if is_erased(pipe):
-        raise ValueError("this pipeline already carries an erase: load the erase into a freshly loaded model")
-    if run["config"].get("closed_form"): ClosedFormEdit.load(path).apply(pipe)
-    if "pooled.safetensors" in read_json(path/COMPLETE)["files"]: ClosedFormEdit.load(path, "pooled").apply(pipe)
-    _ERASED.add(pipe.unet)
-    if run["config"].get("align"): load_lora(pipe, path)
-    return pipe
-
-def load_lora(pipe, folder, adapter_name: str = ADAPTER) -> None:
-    """The erase's LoRA in `folder` into the UNet as `adapter_name` (the only part it adapts;
-    `pipe.load_lora_weights(folder)` loads the same file). The file is read once: its tensors checked finite, its LoRA
-    config taken from the metadata diffusers wrote beside them."""
-    from diffusers.loaders.lora_base import LORA_ADAPTER_METADATA_KEY
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-    path = str(Path(folder)/LORA_FILE)
-    state = check_finite(load_file(path), path)
-    with safe_open(path, "pt") as f: meta = (f.metadata() or {}).get(LORA_ADAPTER_METADATA_KEY)
-    pipe.unet.load_lora_adapter(state, adapter_name=adapter_name, prefix="unet",
-                                metadata=parse_json(meta, f"{path} metadata") if meta else None)
-
-# %% ../nbs/03a_erase.ipynb #6b4a5b70
-def save_fused_pipeline(pipe, out) -> Path:
-    """Write `out/pipeline`: the erased model with the LoRA fused into the weights (`save_pretrained`); `pipe` is left
-    as it was."""
-    out = Path(out)
-    if ADAPTER in (getattr(pipe.unet, "peft_config", None) or {}):
-        base = {n: p.detach().clone() for n, p in pipe.unet.named_parameters() if ".base_layer." in n}
-        pipe.fuse_lora(adapter_names=[ADAPTER])
-        pipe.unload_lora_weights()
-        try: _save_pretrained(pipe, out/PIPELINE)
-        finally:   # exact original weights back, then the adapter again
-            with torch.no_grad():
-                for n, p in pipe.unet.named_parameters():
-                    key = n.rsplit(".", 1)
-                    key = f"{key[0]}.base_layer.{key[1]}"
-                    if key in base: p.copy_(base[key])
-            load_lora(pipe, out)
-    else: _save_pretrained(pipe, out/PIPELINE)
-    return out/PIPELINE
-
-def _save_pretrained(pipe, dest: Path) -> None:
-    with atomic_dir(dest) as tmp: pipe.save_pretrained(tmp, safe_serialization=True)
-

@@ -13,7 +13,7 @@ from .base import atomic_path, canonical_safetensors, check_choice, check_int, c
 from .core import check_finite, cross_attention_projections, is_sdxl, model_identity
 from .closed_form import POOLED_LAYER, ClosedFormEdit, pooled_layer
 from .config import DEFAULT_TOL, EXPORT_FORMATS
-from .erase import check_erased, completion_hash, is_erased, load_lora
+from .artifacts import check_erased, completion_hash, is_erased, load_lora
 
 
 # %% auto #0

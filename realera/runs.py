@@ -20,7 +20,8 @@ from .neighborhood import neighborhood_figure
 from .closed_form import resolve_preserve
 from .align import check_precision
 from .discover import discover as discover_texts, read_candidates, write_discoveries
-from .erase import check_erased, completion_hash, erase, load_erased, resolve_erase
+from .erase import erase, resolve_erase
+from .artifacts import check_erased, completion_hash, load_erased
 from .judges import NudityDetector, judge_version, make_judge
 from .evaluate import evaluation_grid, generate_missing, run_protocol, summary_table
 from .fidelity import check_fid_features, compare_images, fid_features, reference_files
@@ -43,7 +44,7 @@ def _judge_name(protocol: str, classifier: str | None, model_defaults: dict) -> 
     return classifier or model_defaults.get("judges", {}).get(protocol) or model_defaults.get("clip") or DEFAULT_CLIP
 
 def erased_run(path) -> dict:
-    "The settings of the finished erase in `path` (`erase.check_erased`); an error names the option (`--erased`)."
+    "The settings of the finished erase in `path` (`artifacts.check_erased`); an error names the option (`--erased`)."
     try: return check_erased(path)
     except (ValueError, FileNotFoundError) as err: raise ValueError(f"--erased: {err}") from None
 

@@ -143,7 +143,8 @@ def world():
     return load_world()
 
 def test_the_soft_attack_lowers_its_own_loss_and_is_reproducible(world):
-    from realera.attack import AttackConfig, prefixed_ids, soft_prompt, target_latents
+    from realera.attack import AttackConfig
+    from realera.soft_prompt import prefixed_ids, soft_prompt, target_latents
     from realera.core import make_generator
     lat = target_latents(world, "a photo of a ring", 4, 1000, steps=10)
     cfg = AttackConfig("soft", iterations=30, lr=5e-2)

@@ -8,7 +8,8 @@ from realera.trajectory import anchor_trajectory
 from realera.closed_form import closed_form_edit
 from realera.core import make_generator
 from realera.text import encode_prompts
-from realera.erase import EraseConfig, erase, load_erased, load_trajectories, save_trajectories
+from realera.erase import EraseConfig, erase
+from realera.artifacts import load_erased, load_trajectories, save_trajectories
 from realera.testing import tiny_pipeline
 from conftest import run_cli
 

@@ -6,7 +6,8 @@ import json, os, time
 import numpy as np, pytest, torch
 
 from realera.core import load_pipeline
-from realera.erase import EraseConfig, erase, load_erased, resolve_erase
+from realera.erase import EraseConfig, erase, resolve_erase
+from realera.artifacts import load_erased
 from realera.settings import SETTINGS_FILE, ModelSettings, model_settings
 from realera.testing import tiny_pipeline
 from realera.world import CLASSES, generation_accuracy, load_classifier, world_settings
