@@ -227,7 +227,7 @@ def main():
         return
     from realera.align import AlignTask, add_lora, align_noise, kv_weights
     from realera.trajectory import anchor_trajectory, sdxl_time_ids
-    from realera.closed_form import DEFAULT_PRESERVE, closed_form_fitter, pooled_fitter
+    from realera.concept_edit import DEFAULT_PRESERVE, closed_form_fitter, pooled_fitter
     from realera.core import is_sdxl, make_generator
     from realera.text import concept_pairs
     from realera.erase import EraseConfig

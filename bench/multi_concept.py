@@ -34,7 +34,8 @@ import torch
 
 from realera.base import markdown_table, my_share, processes, read_json, synchronize
 from realera.baselines import UCE_RECIPES, uce_as_coded, uce_vectors
-from realera.closed_form import ClosedFormFitter, closed_form_fitter
+from realera.closed_form import ClosedFormFitter
+from realera.concept_edit import closed_form_fitter
 from realera.core import cross_attention_projections, make_generator
 from realera.text import concept_pairs, encode_prompts
 from realera.sampling import SamplingConfig

@@ -8,7 +8,7 @@ these residuals. Ridge in units of the mean squared norm of the rows of E ∪ P.
 import argparse
 import torch
 
-from realera.closed_form import DEFAULT_PRESERVE, HELD_OUT, RIDGE_GRID, ridge_sweep
+from realera.concept_edit import DEFAULT_PRESERVE, HELD_OUT, RIDGE_GRID, ridge_sweep
 from realera.core import make_generator
 from realera.testing import clip_l14_text_encoder, tiny_pipeline, tiny_tokenizer
 

@@ -8,7 +8,7 @@ model, judged by the world's CNN on its own protocol (Acc_e, Acc_s, Acc_g, H_o),
 import argparse, tempfile, time
 import torch
 
-from realera.closed_form import DEFAULT_PRESERVE
+from realera.concept_edit import DEFAULT_PRESERVE
 from realera.core import load_pipeline
 from realera.erase import erase
 from realera.evaluate import run_protocol

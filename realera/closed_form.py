@@ -18,9 +18,8 @@ from .config import RIDGE, RIDGE_UNITS, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
 
 # %% auto #0
-__all__ = ['EDIT_TARGETS', 'POOLED_LAYER', 'DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'ClosedFormFitter', 'pooled_layer',
-           'closed_form_layers', 'pooled_width', 'ClosedFormEdit', 'load_edited_weights', 'solve_closed_form',
-           'resolve_preserve', 'closed_form_fitter', 'closed_form_edit', 'pooled_fitter', 'ridge_sweep']
+__all__ = ['EDIT_TARGETS', 'POOLED_LAYER', 'ClosedFormFitter', 'pooled_layer', 'closed_form_layers', 'pooled_width',
+           'ClosedFormEdit', 'load_edited_weights', 'solve_closed_form']
 
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
 def _check_rows(x, d: int | None, name: str) -> torch.Tensor:
@@ -106,6 +105,11 @@ class ClosedFormFitter:
         A = self.S_se + self.lam1 * self.S_pp + lam_I
         B = self.S_ee + self.lam1 * self.S_pp + lam_I
         return A, B
+
+    def solution(self) -> tuple[torch.Tensor, torch.Tensor]:
+        "(M, B): the solution M = A B^-1 (by Cholesky) at the current ridge, and the Gram matrix B it inverts."
+        A, B = self.matrices()
+        return _solve_m(A, B), B
 
     def solve(self, fingerprint: str | None = None, target: str = "attn2") -> "ClosedFormEdit":
         """The immutable edit W <- W_org M; with at most d/4 erase rows it also carries M − I = U V (U = (E* − E)ᵀ,
@@ -290,104 +294,3 @@ def solve_closed_form(W, E: torch.Tensor, E_star: torch.Tensor, P: torch.Tensor 
             raise ValueError(f"weight of shape {tuple(w.shape)} does not read width {M.shape[0]}")
     out = [_apply_m(w, M) for w in Ws]
     return out[0] if isinstance(W, torch.Tensor) else out
-
-# %% ../nbs/02_closed_form.ipynb #49e3481b
-DEFAULT_PRESERVE = ["a photo", "a person", "a landscape", "a painting", "an animal", "a building", "a city street",
-                    "a bowl of food", "a portrait of a woman", "a portrait of a man", "the sky", "a car on the road"]
-
-def resolve_preserve(concepts: list[str], preserve: list[str] | None) -> list[str]:
-    "`preserve`, or (None) the generic prompts that name none of `concepts`."
-    return list(preserve) if preserve is not None else [p for p in DEFAULT_PRESERVE
-                                                        if not any(c.lower() in p.lower() for c in concepts)]
-
-def closed_form_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = None, *,
-                       cfg: SamplingConfig | None = None, mine: bool = True, beyond: bool = True, lam1: float = 0.1,
-                       ridge: float = RIDGE, ridge_unit: str = "norm", generator: torch.Generator | None = None,
-                       neighborhoods: list[tuple] | None = None) -> ClosedFormFitter:
-    """The statistics of Eq. 7 for erasing each pair's concept (→ its anchor) while preserving `preserve`, with
-    RealEra's samples. `neighborhoods`: per pair, (neighbours, their targets, beyond samples) as prompt embeddings,
-    sampled elsewhere (e.g. by the model's response, `discover.model_neighborhood`), used instead of the paper's
-    sampler."""
-    if not pairs or not all(isinstance(p, ConceptPair) for p in pairs):
-        raise ValueError(f"pairs must be a non-empty list of ConceptPair (realera.text.concept_pairs), got {pairs!r}")
-    cfg = cfg or SamplingConfig()
-    concepts, anchors = [p.concept for p in pairs], [p.anchor for p in pairs]
-    preserve = resolve_preserve(concepts, preserve)
-    fit = ClosedFormFitter(context_width(pipe), lam1, ridge, ridge_unit, concepts=concepts, anchors=anchors,
-                           preserve=list(preserve), policy=pairs[0].policy, mine=mine, beyond=beyond,
-                           sampling=cfg.__dict__)
-    if neighborhoods is not None and len(neighborhoods) != len(pairs):
-        raise ValueError(f"{len(neighborhoods)} neighborhoods for {len(pairs)} pairs: give one (neighbours, targets, "
-                         "beyond) per pair")
-    for i, p in enumerate(pairs):
-        pos = p.positions
-        fit.update(p.e[pos], p.e_star[pos])
-        if mine:
-            nb, tg = (
-                neighbor_prompts(p.e, pos, cfg, anchor=p.e_star, generator=generator)
-                if neighborhoods is None
-                else neighborhoods[i][:2]
-            )
-            if len(nb): fit.update(nb[:, pos].flatten(0, 1), tg[:, pos].flatten(0, 1))
-        if beyond:
-            be = beyond_prompts(p.e, pos, cfg, generator=generator) if neighborhoods is None else neighborhoods[i][2]
-            if len(be): fit.update(P=be[:, pos].flatten(0, 1))
-    if preserve: fit.update(P=encode_prompts(pipe, list(preserve))[:, 1:].flatten(0, 1))
-    return fit
-
-@delegates(closed_form_fitter)
-def closed_form_edit(pipe, concepts: list[str], anchors: list[str] | None = None, preserve: list[str] | None = None,
-                     policy: str = "subsequent", **kwargs) -> ClosedFormEdit:
-    "Solve Eq. 7 for erasing `concepts` (→ `anchors`, default '') while preserving `preserve`, with RealEra's samples."
-    pairs = concept_pairs(pipe, concepts, anchors, policy)   # fails early on prompts over 77 tokens
-    return closed_form_fitter(pipe, pairs, preserve, **kwargs).solve(text_fingerprint(pipe))
-
-def pooled_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = None, *, lam1: float = 0.1,
-                  ridge: float = RIDGE, ridge_unit: str = "norm") -> ClosedFormFitter:
-    """Eq. 7 in SDXL's pooled space: each pair's pooled embedding → its anchor's, the preserve prompts' pooled
-    embeddings kept (λ1 and the ridge as for the context). Solved (`solve(fp, target="pooled")`), it edits
-    `add_embedding.linear_1`'s pooled columns."""
-    if not is_sdxl(pipe):
-        raise ValueError(
-            "the pooled edit is for SDXL-shaped pipelines (a `text_time` add_embedding); this one has none")
-    if not pairs or any(not isinstance(p, ConceptPair) or p.pooled is None for p in pairs):
-        raise ValueError("pairs must be ConceptPairs encoded by this SDXL pipeline (with pooled embeddings): "
-                         "realera.text.concept_pairs")
-    concepts = [p.concept for p in pairs]
-    preserve = resolve_preserve(concepts, preserve)
-    fit = ClosedFormFitter(pooled_width(pipe.unet), lam1, ridge, ridge_unit, concepts=concepts,
-                           anchors=[p.anchor for p in pairs], preserve=preserve)
-    fit.update(torch.stack([p.pooled for p in pairs]), torch.stack([p.pooled_star for p in pairs]))
-    if preserve: fit.update(P=encode_text(pipe, preserve)[1])
-    return fit
-
-# %% ../nbs/02_closed_form.ipynb #fc6fda0a
-HELD_OUT = ["a red apple on a table", "a dog running on the beach", "a house in the forest", "a boat on the river",
-            "a man riding a horse", "a cup of coffee", "a bird in the sky", "a train at the station"]
-RIDGE_GRID = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
-
-def _rel_rows(a: torch.Tensor, b: torch.Tensor) -> float:
-    "Mean over rows of ‖a − b‖ / ‖b‖."
-    return ((a - b).norm(dim=-1) / b.norm(dim=-1)).mean().item()
-
-@delegates(closed_form_fitter, but=["ridge"])
-def ridge_sweep(pipe, concept: str, anchor: str = "", ridges=RIDGE_GRID, held_out: list[str] = HELD_OUT,
-                template: str = "a photo of a {}", policy: str = "subsequent", **kwargs) -> list[dict]:
-    """Erase residual, unseen-template residual, held-out drift and cond(B) of the closed form for each ridge in
-    `ridges`."""
-    pair = concept_pair(pipe, concept, concept, anchor, policy)
-    fit = closed_form_fitter(pipe, [pair], **kwargs)
-    unseen = concept_pair(pipe, template.format(concept), concept, template.format("").strip(), policy)
-    held = encode_prompts(pipe, list(held_out))[:, 1:].flatten(0, 1).double()
-    rows = []
-    for r in ridges:
-        fit.ridge = float(r)
-        A, B = fit.matrices()
-        M = _solve_m(A, B)
-        rows.append(dict(ridge=float(r),
-                         erase_residual=_rel_rows(pair.e[pair.positions].double() @ M.T,
-                                                  pair.e_star[pair.positions].double()),
-                         template_residual=_rel_rows(unseen.e[unseen.positions].double() @ M.T,
-                                                     unseen.e_star[unseen.positions].double()),
-                         held_out_drift=_rel_rows(held @ M.T, held), cond_B=torch.linalg.cond(B).item()))
-    return rows

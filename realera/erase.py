@@ -21,7 +21,8 @@ from .config import (ANCHOR_LATENTS, ARTIFACTS, CHECKPOINT, COMPLETE, LOG_FILE, 
                             AlignConfig, DiscoverConfig, EraseConfig, SamplingConfig, shipped_configs)
 from .sampling import beyond_prompts, neighbor_prompts
 from .discover import Discovery, discover, neighborhoods, read_candidates, read_discoveries, write_discoveries
-from .closed_form import ClosedFormEdit, closed_form_fitter, pooled_fitter, resolve_preserve
+from .closed_form import ClosedFormEdit
+from .concept_edit import closed_form_fitter, pooled_fitter, resolve_preserve
 from .rece import harden_edit, kv_gram
 from .align import ADAPTER, AlignTask, add_lora, align_noise, check_precision, kv_weights, lora_state
 from .trajectory import Trajectory, anchor_trajectory, noise_draws, sdxl_time_ids, unet_eps

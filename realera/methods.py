@@ -12,7 +12,8 @@ import numpy as np
 
 from .base import check_choice
 from .settings import anchor_prompt, preserve_prompts
-from .closed_form import DEFAULT_PRESERVE, load_edited_weights
+from .closed_form import load_edited_weights
+from .concept_edit import DEFAULT_PRESERVE
 from .baselines import SLDPipeline, SPEEDConfig, speed_edit, uce_edit
 from .finetuned_baselines import ACConfig, ESDConfig, ac_erase, esd_erase
 from .attention_baselines import FMNConfig, fmn_erase

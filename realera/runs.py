@@ -17,7 +17,7 @@ from .core import check_dtype, load_pipeline, model_identity
 from .settings import anchor_prompt, model_folder, model_settings, preserve_prompts
 from .images import comparison_grid, generate_images
 from .neighborhood import neighborhood_figure
-from .closed_form import resolve_preserve
+from .concept_edit import resolve_preserve
 from .align import check_precision
 from .discover import discover as discover_texts, read_candidates, write_discoveries
 from .erase import erase, resolve_erase

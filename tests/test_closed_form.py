@@ -1,8 +1,8 @@
 "Dense checks of the closed-form edit (Eq. 7)."
 import pytest, torch
 from diffusers import UNet2DConditionModel
-from realera.closed_form import (ClosedFormEdit, ClosedFormFitter, closed_form_edit, load_edited_weights,
-                                 solve_closed_form)
+from realera.closed_form import ClosedFormEdit, ClosedFormFitter, load_edited_weights, solve_closed_form
+from realera.concept_edit import closed_form_edit
 from realera.core import cross_attention_projections, make_generator, text_encoder_fingerprint
 from realera.text import concept_span, encode_prompts
 from realera.testing import tiny_pipeline
@@ -54,7 +54,7 @@ def test_relative_ridge_is_scale_free_and_equals_its_absolute_value():
     with pytest.raises(ValueError, match="ridge must be >= 0"): ClosedFormFitter(16, ridge=-1.0)
 
 def test_ridge_sweep_trades_erase_against_drift():
-    from realera.closed_form import ridge_sweep
+    from realera.concept_edit import ridge_sweep
     rows = ridge_sweep(tiny_pipeline(), "airplane", ridges=(1e-4, 1e-2, 1.0, 100.0), mine=False, beyond=False)
     assert [r["ridge"] for r in rows] == [1e-4, 1e-2, 1.0, 100.0]
     er, dr, cond = ([r[k] for r in rows] for k in ("erase_residual", "held_out_drift", "cond_B"))

@@ -5,7 +5,7 @@ import pytest, torch
 from realera.align import (ADAPTER, AlignConfig, add_lora, align_noise, alignment_loss, kv_weights, make_task,
                            original_unet)
 from realera.trajectory import anchor_trajectory
-from realera.closed_form import closed_form_edit
+from realera.concept_edit import closed_form_edit
 from realera.core import make_generator
 from realera.text import encode_prompts
 from realera.erase import EraseConfig, erase
