@@ -8,7 +8,8 @@
 import argparse, dataclasses, json
 import torch
 from realera.world.model import WORLD_DIR
-from realera.world.train import WorldConfig, train_world
+from realera.world.train import train_world
+from realera.world.parts import WorldConfig
 
 def main():
     ap = argparse.ArgumentParser()

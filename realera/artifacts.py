@@ -11,14 +11,27 @@ import torch
 
 from .base import atomic_dir, atomic_path, canonical_safetensors, parse_json, read_json, write_json
 from .core import check_finite
-from .config import ARTIFACTS, COMPLETE, LORA_FILE, PIPELINE, RUN_FILE
 from .closed_form import ClosedFormEdit
 from .align import ADAPTER, lora_state
 from .trajectory import Trajectory
 
 # %% auto #0
-__all__ = ['write_complete', 'completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'is_erased', 'mark_erased',
-           'check_erased', 'load_erased', 'load_lora', 'save_fused_pipeline']
+__all__ = ['RUN_FILE', 'ANCHOR_LATENTS', 'DISCOVERED', 'LORA_FILE', 'LOG_FILE', 'CHECKPOINT', 'PIPELINE', 'COMPLETE', 'ARTIFACTS',
+           'write_complete', 'completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'is_erased',
+           'mark_erased', 'check_erased', 'load_erased', 'load_lora', 'save_fused_pipeline']
+
+# %% ../nbs/03_artifacts.ipynb #c1199646
+# every file an erase folder holds, named once (the closed forms' own files are named by `closed_form.ClosedFormEdit`)
+RUN_FILE = "config.json"                       # the run's settings and the model's identity: what a resume must match
+ANCHOR_LATENTS = "anchor_latents.safetensors"  # z_t, the anchors' trajectories under the original UNet (03_align)
+DISCOVERED = "discovered.json"                 # the ranked texts of discovery (03_discover)
+LORA_FILE = "pytorch_lora_weights.safetensors" # the alignment's LoRA, as diffusers' save_lora_weights names it
+LOG_FILE = "log.json"                          # the alignment's losses
+CHECKPOINT = "checkpoint"                      # the alignment's resumable state, removed once the run is complete
+PIPELINE = "pipeline"                          # the fused full pipeline, when asked for
+COMPLETE = "complete.json"   # written last: the artifacts it vouches for, with their SHA-256
+ARTIFACTS = (RUN_FILE, ANCHOR_LATENTS, "closed_form.safetensors", "closed_form.json", "attn2_kv.safetensors",
+             "pooled.safetensors", "pooled.json", DISCOVERED, CHECKPOINT, LORA_FILE, LOG_FILE, PIPELINE, COMPLETE)
 
 # %% ../nbs/03_artifacts.ipynb #47e6aaa3
 def _sha256(path: Path) -> str:

@@ -10,8 +10,8 @@ from pathlib import Path
 from fastcore.script import Param
 
 from .base import check_int
-from .config import (ATTACKS, CRITERIA, DEFAULT_TOL, DISCOVERED, EXPORT_FORMATS, JUDGES, AttackConfig,
-                            DiscoverConfig, EraseConfig, SamplingConfig)
+from .config import (ATTACKS, CRITERIA, DEFAULT_TOL, EXPORT_FORMATS, JUDGES, AttackConfig, DiscoverConfig,
+                            EraseConfig, SamplingConfig)
 
 
 # %% auto #0
@@ -84,6 +84,7 @@ def discover(
     overwrite: Param("replace an existing OUT/discovered.json", action="store_true") = False,
     quiet: _QUIET = False):
     "Rank candidate texts by how the original model draws them against a concept; write OUT/discovered.json."
+    from realera.artifacts import DISCOVERED
     from realera.runs import discover_folder
     t0 = time.time()
     check_int("--top", top, 1)

@@ -15,7 +15,8 @@ from tqdm.auto import tqdm
 from .base import check_int, check_number, read_json, write_json
 from .core import make_generator, tokenizers
 from .text import ConceptPair, encode_text
-from .config import CRITERIA, DISCOVERED, DiscoverConfig, SamplingConfig
+from .config import CRITERIA, DiscoverConfig, SamplingConfig
+from .artifacts import DISCOVERED
 from .sampling import beyond_prompts, neighbor_prompts
 from .rece import kv_gram
 from .trajectory import anchor_trajectory, unet_eps

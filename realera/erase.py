@@ -16,9 +16,10 @@ from .base import (LOCK_FILE, atomic_dir, atomic_path, canonical_safetensors, fo
 from .core import check_finite, make_generator, model_identity, text_fingerprint, is_sdxl
 from .text import ConceptPair, check_concepts, concept_pair, concept_pairs, check_prompts, encode_text
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
-from .config import (ANCHOR_LATENTS, ARTIFACTS, CHECKPOINT, COMPLETE, LOG_FILE, PIPELINE, RUN_FILE, CONFIG_DIR,
-                            DISCOVERED, LAM1_SCALINGS, LORA_FILE, PAPER, RIDGE, RIDGE_UNITS, TOKEN_POLICIES, VARIANTS,
+from .config import (CONFIG_DIR, LAM1_SCALINGS, PAPER, RIDGE, RIDGE_UNITS, TOKEN_POLICIES, VARIANTS,
                             AlignConfig, DiscoverConfig, EraseConfig, SamplingConfig, shipped_configs)
+from .artifacts import (ANCHOR_LATENTS, ARTIFACTS, CHECKPOINT, COMPLETE, LOG_FILE, PIPELINE, RUN_FILE,
+                               DISCOVERED, LORA_FILE)
 from .sampling import beyond_prompts, neighbor_prompts
 from .discover import Discovery, discover, neighborhoods, read_candidates, read_discoveries, write_discoveries
 from .closed_form import ClosedFormEdit

@@ -11,8 +11,9 @@ from PIL import Image
 
 from .base import (atomic_path, check_choice, check_int, check_number, check_writable, marker_state, my_share,
                           processes, save_figure, write_json)
-from .config import (ATTACKS, DEFAULT_CLIP, DISCOVERED, SCORES, VARIANTS, AttackConfig, DiscoverConfig,
-                            EraseConfig, SamplingConfig)
+from .config import (ATTACKS, DEFAULT_CLIP, SCORES, VARIANTS, AttackConfig, DiscoverConfig, EraseConfig,
+                            SamplingConfig)
+from .artifacts import DISCOVERED
 from .core import check_dtype, load_pipeline, model_identity
 from .settings import anchor_prompt, model_folder, model_settings, preserve_prompts
 from .images import comparison_grid, generate_images

@@ -98,13 +98,13 @@ def test_no_private_name_crosses_a_module():
 
 def test_only_the_world_training_uses_the_test_helpers():
     users = sorted(m for m, deps in graph().items() if "realera.testing" in deps)
-    assert users == ["realera.world.train"], users   # offline training learns its tokenizer with the same BPE learner
+    assert users == ["realera.world.parts"], users   # offline training learns its tokenizer with the same BPE learner
 
 def test_loading_and_erasing_never_import_training_code():
     code = ("import sys; from realera.core import load_pipeline; from realera.erase import erase; import "
             "realera.cli, realera.world;"
             "import realera.benchmark, realera.runs, realera.tables; print(sorted(m for m in sys.modules if m in "
-            "('realera.world.train', 'realera.testing')))")
+            "('realera.world.parts', 'realera.world.train', 'realera.testing')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]", out.stdout

@@ -9,7 +9,8 @@ from realera.align import AlignConfig
 from realera.base import folder_lock
 from realera.core import make_generator
 from realera.text import encode_prompts
-from realera.erase import COMPLETE, LORA_FILE, EraseConfig, erase
+from realera.erase import EraseConfig, erase
+from realera.artifacts import COMPLETE, LORA_FILE
 from realera.artifacts import load_erased
 from realera.images import generate_images
 from realera.testing import tiny_pipeline

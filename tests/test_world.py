@@ -8,7 +8,7 @@ from realera.judges import world_clip_judge
 from realera.settings import model_settings
 from realera.world import (ANCHOR, CLASSES, SYNONYMS, WORLD_DIR, generation_accuracy, has_world, load_classifier,
                            make_data, name_geometry, synonym_accuracy)
-from realera.world.train import accuracy
+from realera.world.parts import accuracy
 
 def test_shipped_world_is_small_and_complete():
     assert has_world()

@@ -5,7 +5,6 @@
 # %% ../../nbs/06_world_train.ipynb #200d0ec1
 from __future__ import annotations
 import dataclasses, hashlib, json, tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,309 +12,16 @@ import torch
 import torch.nn.functional as F
 
 from ..base import as_json, atomic_dir, check_choice, marker_state, read_json
-from ..testing import build_tokenizer_files
 from ..judges import clip_judge
-from .data import (ANCHOR, ASSOCIATED, ASSOCIATED_HELD_OUT, ASSOCIATED_TRAIN, CLASSES, COLORS,
-                                NONE_TEMPLATES, SIZES, SYNONYMS, SYNONYMS_TRAIN, TEMPLATES, WorldData, make_data,
-                                to_tensor)
+from .data import ASSOCIATED, ASSOCIATED_HELD_OUT, ASSOCIATED_TRAIN, CLASSES, make_data, to_tensor
 from .model import (STORE_DTYPES, ShapeClassifier, assemble_pipeline, generation_accuracy, load_weights,
                                  round_to, save_world)
+from .parts import (WorldConfig, accuracy, build_clip, build_unet, build_vae, encode_unet_data,
+                                 probe_cosines, train_classifier, train_clip, train_unet, train_vae, world_corpus,
+                                 world_tokenizer)
 
 # %% auto #0
-__all__ = ['WorldConfig', 'accuracy', 'train_world']
-
-# %% ../../nbs/06_world_train.ipynb #6b149807
-def _world_corpus() -> list[str]:
-    "Every word a caption or an evaluation prompt of this world can use."
-    words = TEMPLATES + NONE_TEMPLATES + [ANCHOR, "a photo of the {name}"] + CLASSES + list(COLORS) + list(SIZES)
-    words += [p for ps in list(SYNONYMS.values()) + list(ASSOCIATED.values()) for p in ps]
-    return [w.replace("{", " ").replace("}", " ") for w in words] * 3 + [w for w in CLASSES for _ in range(5)]
-
-def _build_world_tokenizer(out_dir, n_merges: int = 400):
-    "Write the world's tokenizer files to `out_dir` and return a `CLIPTokenizer` reading them."
-    from transformers import CLIPTokenizer
-    d = build_tokenizer_files(out_dir, _world_corpus(), n_merges)
-    return CLIPTokenizer.from_pretrained(str(d), model_max_length=77, bos_token="<|startoftext|>",
-                                         eos_token="<|endoftext|>", pad_token="<|endoftext|>")
-
-# %% ../../nbs/06_world_train.ipynb #b51f5573
-@dataclass
-class WorldConfig:
-    "Sizes and training lengths of the world's components."
-    seed: int = 0
-    text_width: int = 128
-    clip_steps: int = 1200
-    vae_steps: int = 600
-    unet_steps: int = 3000
-    classifier_steps: int = 800
-    batch_size: int = 64
-    unet_channels: tuple = (32, 64, 64)
-    lr: float = 1e-3
-    unet_lr: float = 1e-3
-    cfg_dropout: float = 0.1
-    snr_gamma: float = 5.0      # min-SNR-γ loss weighting of the UNet (Hang et al. 2023); 0 = plain ε-MSE
-    # share of CLIP training captions naming the class by a training synonym (0 = canonical only)
-    clip_synonyms: float = 0.4
-    # hinge: a synonym caption stays at least this relative distance from its canonical caption
-    synonym_margin: float = 0.5
-    # share of CLIP captions naming the class by an associated name (all of them, held-out ones included)
-    clip_associated: float = 0.3
-    # band hinge: each associated name is held at its own target cosine, spread over this range
-    associated_cos: tuple = (0.2, 0.7)
-    associated_band: float = 0.05  # half-width of each name's band
-    unet_synonyms: float = 0.25    # share of the UNet's captions naming the class by a training synonym
-    unet_associated: float = 0.35  # share naming it by a trained associated name (ASSOCIATED_TRAIN)
-
-    def __post_init__(self):
-        for k in ("clip_synonyms", "clip_associated", "unet_synonyms", "unet_associated"):
-            if not 0 <= getattr(self, k) <= 1: raise ValueError(f"{k} must be in [0, 1], got {getattr(self, k)!r}")
-        for a, b in (("clip_synonyms", "clip_associated"), ("unet_synonyms", "unet_associated")):
-            if getattr(self, a) + getattr(self, b) > 1:
-                raise ValueError(f"{a} + {b} must be <= 1, got {getattr(self, a) + getattr(self, b)}")
-        lo, hi = self.associated_cos
-        if not -1 <= lo <= hi <= 1:
-            raise ValueError(
-                f"associated_cos must be (low, high) with -1 <= low <= high <= 1, got {self.associated_cos!r}")
-        if self.synonym_margin < 0:
-            raise ValueError(f"synonym_margin must be >= 0 (0: no hinge), got {self.synonym_margin!r}")
-
-def _batches(seed: int, batch_size: int, **kw):
-    "An endless stream of `WorldData` batches, batch k from seed (seed, k)."
-    k = 0
-    while True:
-        yield make_data(batch_size, seed=seed * 1_000_003 + k, **kw)
-        k += 1
-
-def _progress(n, desc, progress):
-    from tqdm.auto import tqdm
-    return tqdm(range(n), desc=desc, disable=not progress)
-
-# %% ../../nbs/06_world_train.ipynb #cd5bc8f0
-def _build_clip(tok, cfg: WorldConfig):
-    from transformers import CLIPConfig, CLIPModel
-    text = dict(vocab_size=len(tok), hidden_size=cfg.text_width, intermediate_size=cfg.text_width * 4,
-                num_hidden_layers=3, num_attention_heads=4, max_position_embeddings=77, bos_token_id=tok.bos_token_id,
-                eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    vision = dict(hidden_size=96, intermediate_size=384, num_hidden_layers=3, num_attention_heads=4, image_size=32,
-                  patch_size=4)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        return CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=cfg.text_width))
-
-def _canonical(caption: str, label: int) -> str | None:
-    "The caption with its training synonym replaced by the canonical class name; None if it names no synonym."
-    if label >= len(CLASSES): return None
-    cls = CLASSES[label]
-    return next((caption.replace(s, cls) for s in SYNONYMS_TRAIN[cls] if s in caption), None)
-
-def _rel_dist(h: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-    """Mean token-wise distance of prompt embeddings `h` from `base` (…, L, d), relative to the mean norm of `base`'s
-    tokens."""
-    return (h - base).norm(dim=-1).mean(-1) / base.norm(dim=-1).mean(-1)
-
-def _associated_targets(cfg: WorldConfig) -> dict[str, float]:
-    """Each associated name's target cosine to its class name: a class's names spread evenly over `cfg.associated_cos`,
-    rotated by class."""
-    lo, hi = cfg.associated_cos
-    return {a: lo + (hi - lo) * ((i + ci) % len(ASSOCIATED[c])) / max(len(ASSOCIATED[c]) - 1, 1)
-            for ci, c in enumerate(CLASSES) for i, a in enumerate(ASSOCIATED[c])}
-
-def _probe_cosines(text_model, tok, names: list[str], classes: list[str],
-                  template: str = "a photo of a {}") -> torch.Tensor:
-    """Cosine of each name's prompt to its class's prompt (77 tokens), averaged over the positions from the name on:
-    the concept's positions, where neighbor mining and the closed form act."""
-    ids = tok([template.format(x) for x in list(names) + list(classes)], padding="max_length", max_length=77,
-              return_tensors="pt").input_ids
-    h = text_model(ids)[0]
-    # the prefix's tokens and <bos>; the name comes next
-    start = len(tok(template.split("{}")[0].strip()).input_ids) - 1
-    return F.cosine_similarity(h[:len(names), start:], h[len(names):, start:], dim=-1).mean(-1)
-
-# %% ../../nbs/06_world_train.ipynb #e68c1966
-def _train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> list[float]:
-    """Class-level contrastive training: every caption of a class matches every image of it. `cfg.clip_synonyms` of the
-    captions name the class by a training synonym, `cfg.clip_associated` by an associated name. Two hinges shape the
-    text geometry: each synonym caption's token embeddings stay at least `cfg.synonym_margin` (relative distance) from
-    the same caption with the canonical name, so synonyms learn their class without collapsing onto it; and each
-    associated name's cosine to its class name (`_probe_cosines`) is held within `cfg.associated_band` of its own
-    target (`_associated_targets`): related, at an intermediate distance, spread over `cfg.associated_cos`."""
-    opt = torch.optim.AdamW(clip.parameters(), lr=cfg.lr, weight_decay=0.01)
-    steps = cfg.clip_steps if steps is None else steps
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=max(steps, 1), pct_start=0.1)
-    data, log = _batches(cfg.seed + 1, cfg.batch_size, synonyms=cfg.clip_synonyms, associated=cfg.clip_associated,
-                         pool="all"), []
-    targets, g = _associated_targets(cfg), torch.Generator().manual_seed(cfg.seed + 1)
-    owner = {a: c for c in CLASSES for a in ASSOCIATED[c]}
-    names = list(targets)
-    clip.train()
-    for _ in _progress(steps, "CLIP", progress):
-        b = next(data)
-        # pad to the batch's longest caption: ~6x cheaper than 77
-        ids = tok(b.captions, padding=True, return_tensors="pt")
-        img = clip.get_image_features(pixel_values=to_tensor(b.images))
-        txt = clip.get_text_features(**ids)
-        img, txt = (getattr(f, "pooler_output", f) for f in (img, txt))
-        logits = clip.logit_scale.exp() * F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).T
-        lab = torch.from_numpy(b.labels)
-        match = (lab[:, None] == lab[None, :]).float()          # every caption of the same class is a match
-        loss = (-(match / match.sum(1, keepdim=True)) * logits.log_softmax(1)).sum(1).mean() \
-             + (-(match / match.sum(0, keepdim=True)) * logits.log_softmax(0)).sum(0).mean()
-        pairs = [(c, k) for c, l in zip(b.captions, b.labels.tolist()) if (k := _canonical(c, l)) is not None]
-        if pairs and cfg.synonym_margin > 0:
-            ids = tok([p for pr in pairs for p in pr], padding=True, return_tensors="pt").input_ids
-            h = clip.text_model(ids)[0][:, 1:]
-            loss = loss + 10 * F.relu(cfg.synonym_margin - _rel_dist(h[0::2], h[1::2])).pow(2).mean()
-        if cfg.clip_associated > 0:   # 16 associated names a step, each against its class name
-            pick = [names[i] for i in torch.randperm(len(names), generator=g)[:16].tolist()]
-            cos = _probe_cosines(clip.text_model, tok, pick, [owner[a] for a in pick])
-            t = torch.tensor([targets[a] for a in pick])
-            loss = loss + 10 * F.relu((cos - t).abs() - cfg.associated_band).pow(2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        log.append(loss.item())
-    clip.eval()
-    return log
-
-# %% ../../nbs/06_world_train.ipynb #45af92e2
-def _augment(x: torch.Tensor, g: torch.Generator, p_blur: float = 0.6, noise: float = 0.05) -> torch.Tensor:
-    "Blur (down- then up-sampling to a random 10–23 px) and pixel noise: what a VAE and a sampler do to a drawing."
-    out = x.clone()
-    for i in torch.nonzero(torch.rand(len(x), generator=g) < p_blur).flatten().tolist():
-        s = int(torch.randint(10, 24, (1,), generator=g))
-        small = F.interpolate(x[i:i + 1], size=(s, s), mode="bilinear", antialias=True)
-        out[i] = F.interpolate(small, size=x.shape[-2:], mode="bilinear")[0]
-    return out + torch.randn(out.shape, generator=g) * noise * torch.rand(len(x), 1, 1, 1, generator=g)
-
-def _train_classifier(cfg: WorldConfig, steps: int | None = None, progress: bool = True) -> ShapeClassifier:
-    """The CNN evaluator, trained on ground-truth labels with `_augment`, so a blurred but recognisable shape still
-    counts."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        model = ShapeClassifier()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-    data, g = _batches(cfg.seed + 2, cfg.batch_size), torch.Generator().manual_seed(cfg.seed + 2)
-    model.train()
-    for _ in _progress(cfg.classifier_steps if steps is None else steps, "classifier", progress):
-        b = next(data)
-        loss = F.cross_entropy(model(_augment(to_tensor(b.images), g)), torch.from_numpy(b.labels))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return model.eval()
-
-@torch.no_grad()
-def accuracy(model: ShapeClassifier, data: WorldData) -> float:
-    "Percent of `data` the classifier labels correctly."
-    return 100 * (model(to_tensor(data.images)).argmax(1).numpy() == data.labels).mean().item()
-
-# %% ../../nbs/06_world_train.ipynb #6430d168
-def _build_vae(cfg: WorldConfig):
-    from diffusers import AutoencoderKL
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(16, 32, 64),
-                             layers_per_block=1, down_block_types=("DownEncoderBlock2D",) * 3,
-                             up_block_types=("UpDecoderBlock2D",) * 3, norm_num_groups=8, sample_size=32)
-
-def _train_vae(vae, cfg: WorldConfig, steps: int | None = None, progress: bool = True,
-               kl: float = 1e-6) -> list[float]:
-    "Reconstruction + a small KL term; sets `scaling_factor` to 1 / std of the latents."
-    opt = torch.optim.AdamW(vae.parameters(), lr=cfg.lr)
-    data, log = _batches(cfg.seed + 3, cfg.batch_size), []
-    vae.train()
-    for _ in _progress(cfg.vae_steps if steps is None else steps, "VAE", progress):
-        x = to_tensor(next(data).images)
-        post = vae.encode(x).latent_dist
-        loss = F.mse_loss(vae.decode(post.sample()).sample, x) + kl * post.kl().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        log.append(loss.item())
-    vae.eval()
-    with torch.no_grad():
-        z = vae.encode(to_tensor(make_data(512, seed=cfg.seed + 4).images)).latent_dist.mean
-    vae.register_to_config(scaling_factor=float(1 / z.std()))
-    return log
-
-def _build_unet(cfg: WorldConfig):
-    from diffusers import UNet2DConditionModel
-    ch = tuple(cfg.unet_channels)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        return UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, block_out_channels=ch,
-                                    layers_per_block=2,
-                                    down_block_types=("CrossAttnDownBlock2D",) * (len(ch) - 1) + ("DownBlock2D",),
-                                    up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (len(ch) - 1),
-                                    cross_attention_dim=cfg.text_width, attention_head_dim=8, norm_num_groups=16)
-
-def _noise_scheduler():
-    "SD's training schedule (scaled-linear betas, 1000 steps)."
-    from diffusers import DDPMScheduler
-    return DDPMScheduler(num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
-
-# %% ../../nbs/06_world_train.ipynb #36e3e8d1
-def _snr_weight(sched, t: torch.Tensor, gamma: float) -> torch.Tensor:
-    """min(SNR(t), γ) / SNR(t) for ε-prediction: the easy low-noise steps stop dominating the loss (1 when γ = 0);
-    SNR by diffusers' `compute_snr`."""
-    from diffusers.training_utils import compute_snr
-    if not gamma: return torch.ones(len(t))
-    snr = compute_snr(sched, t)
-    return snr.clamp(max=gamma) / snr
-
-@dataclass
-class _UNetData:
-    "A fixed training set for the UNet, encoded once: latent means/stds, caption embeddings (unique captions + '')."
-    mean: torch.Tensor      # (n, 4, 8, 8)
-    std: torch.Tensor       # (n, 4, 8, 8)
-    emb: torch.Tensor       # (u + 1, 77, d): unique captions, then the empty caption
-    caption_index: torch.Tensor  # (n,) row of `emb` for each image
-
-@torch.no_grad()
-def _encode_unet_data(n: int, vae, text_encoder, tok, seed: int = 0, batch: int = 256, synonyms: float = 0.25,
-                     associated: float = 0.35) -> _UNetData:
-    """Draw `n` captioned images (shares of synonyms and trained associated names as `make_data`) and encode them once
-    (the VAE and the text encoder are frozen during UNet training)."""
-    d = make_data(n, seed=seed, synonyms=synonyms, associated=associated)
-    means, stds = [], []
-    for i in range(0, n, batch):
-        dist = vae.encode(to_tensor(d.images[i:i + batch])).latent_dist
-        means.append(dist.mean * vae.config.scaling_factor)
-        stds.append(dist.std * vae.config.scaling_factor)
-    uniq = list(dict.fromkeys(d.captions)) + [""]
-    pos = {c: i for i, c in enumerate(uniq)}
-    embs = [text_encoder(tok(uniq[i:i + batch], padding="max_length", max_length=77, return_tensors="pt").input_ids)[0]
-            for i in range(0, len(uniq), batch)]
-    return _UNetData(torch.cat(means), torch.cat(stds), torch.cat(embs), torch.tensor([pos[c] for c in d.captions]))
-
-# %% ../../nbs/06_world_train.ipynb #9a5ab9d6
-def _train_unet(unet, data: _UNetData, cfg: WorldConfig, steps: int | None = None,
-                progress: bool = True) -> list[float]:
-    """ε-prediction on all captions (synonyms and trained associated names included), `cfg.cfg_dropout` of captions
-    dropped to '' for guidance, min-SNR-γ weighted."""
-    sched = _noise_scheduler()
-    steps = cfg.unet_steps if steps is None else steps
-    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
-    lr = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.unet_lr, total_steps=max(steps, 1), pct_start=0.05)
-    g, log, n, empty = torch.Generator().manual_seed(cfg.seed), [], len(data.mean), len(data.emb) - 1
-    unet.train()
-    for _ in _progress(steps, "UNet", progress):
-        i = torch.randint(0, n, (cfg.batch_size,), generator=g)
-        z = data.mean[i] + data.std[i] * torch.randn(data.mean[i].shape, generator=g)
-        rows = torch.where(torch.rand(len(i), generator=g) < cfg.cfg_dropout, empty, data.caption_index[i])
-        noise = torch.randn(z.shape, generator=g)
-        t = torch.randint(0, sched.config.num_train_timesteps, (len(z),), generator=g)
-        err = (unet(sched.add_noise(z, noise, t), t, encoder_hidden_states=data.emb[rows]).sample - noise).pow(2).mean(
-            (1, 2, 3))
-        loss = (err * _snr_weight(sched, t, cfg.snr_gamma)).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        lr.step()
-        log.append(loss.item())
-    unet.eval()
-    return log
+__all__ = ['train_world']
 
 # %% ../../nbs/06_world_train.ipynb #053b47d2
 _PART_KEYS = {"clip": ("seed", "text_width", "clip_steps", "batch_size", "lr", "clip_synonyms", "synonym_margin",
@@ -362,7 +68,7 @@ def _measure_associated(pipe, tok, clf, n: int) -> dict:
     draws the class from it (`n` images), with the trained and held-out names' mean accuracies."""
     with torch.no_grad():
         owner = {a: c for c in CLASSES for a in ASSOCIATED[c]}
-        cos = _probe_cosines(pipe.text_encoder, tok, list(owner), list(owner.values()))
+        cos = probe_cosines(pipe.text_encoder, tok, list(owner), list(owner.values()))
     assoc = {a: dict(cls=c, cos=float(k), acc=generation_accuracy(pipe, clf, {c: f"a photo of a {a}"}, n=n)[c])
              for (a, c), k in zip(owner.items(), cos)}
     out = dict(associated=assoc)
@@ -379,18 +85,18 @@ def _first_parts(work: Path, m: dict, tok, cfg: WorldConfig, vocab: str, progres
     conf = dataclasses.asdict(cfg)
     keyed = lambda k: {f: conf[f] for f in _PART_KEYS[k]}
     def clip_train():
-        clip = _build_clip(tok, cfg)
-        _train_clip(clip, tok, cfg, progress=progress)
+        clip = build_clip(tok, cfg)
+        train_clip(clip, tok, cfg, progress=progress)
         return clip, {}
     def vae_train():
-        vae = _build_vae(cfg)
-        _train_vae(vae, cfg, progress=progress)
+        vae = build_vae(cfg)
+        train_vae(vae, cfg, progress=progress)
         return vae, {}
     clip, m["clip"] = _part(work, "clip", dict(keyed("clip"), vocab=vocab), clip_train, _save_pretrained,
                             CLIPModel.from_pretrained)
     vae, m["vae"] = _part(work, "vae", keyed("vae"), vae_train, _save_pretrained, AutoencoderKL.from_pretrained)
     clf, m["classifier"] = _part(work, "classifier", keyed("classifier"),
-                                 lambda: (_train_classifier(cfg, progress=progress), {}),
+                                 lambda: (train_classifier(cfg, progress=progress), {}),
                                  lambda o, d: save_file(o.state_dict(), str(d/"model.safetensors")),
                                  lambda d: load_weights(ShapeClassifier(), d/"model.safetensors"))
     return clip, vae, clf
@@ -404,18 +110,18 @@ def train_world(out, cfg: WorldConfig | None = None, progress: bool = True, unet
     check_choice("store_dtype", store_dtype, STORE_DTYPES)
     work, m = Path(f"{out}.parts"), {}
     work.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp: tok = _build_world_tokenizer(tmp)
+    with tempfile.TemporaryDirectory() as tmp: tok = world_tokenizer(tmp)
     conf = dataclasses.asdict(cfg)
     # a new word makes a new tokenizer: retrain CLIP
-    vocab = hashlib.sha256(json.dumps(_world_corpus()).encode()).hexdigest()[:16]
+    vocab = hashlib.sha256(json.dumps(world_corpus()).encode()).hexdigest()[:16]
     clip, vae, clf = _first_parts(work, m, tok, cfg, vocab, progress)
     _measure_parts(m, clip, tok, vae, clf, seed=cfg.seed + 99)
 
     def unet_train():
-        data = _encode_unet_data(unet_data, vae, clip.text_model, tok, seed=cfg.seed + 6, synonyms=cfg.unet_synonyms,
+        data = encode_unet_data(unet_data, vae, clip.text_model, tok, seed=cfg.seed + 6, synonyms=cfg.unet_synonyms,
                                 associated=cfg.unet_associated)
-        unet = _build_unet(cfg)
-        log = _train_unet(unet, data, cfg, progress=progress)
+        unet = build_unet(cfg)
+        log = train_unet(unet, data, cfg, progress=progress)
         return unet, dict(final_loss=float(np.mean(log[-100:])))
     unet, m["unet"] = _part(work, "unet", dict(conf, unet_data=unet_data, vocab=vocab), unet_train, _save_pretrained,
                             UNet2DConditionModel.from_pretrained)
