@@ -1,4 +1,4 @@
-"""What the command line's thread choice (`realera.cli.cli_threads`) buys on a busy machine: the README's erase
+"""What the command line's thread choice (`realera.base.cli_threads`) buys on a busy machine: the README's erase
 (`realera erase --concept star --variant full`, the embedded world) idle, then with one busy process per core running
 beside it, once with torch's threads fixed to every core (`REALERA_THREADS`) and once as the CLI chooses them.
 

@@ -37,7 +37,8 @@ import torch
 from realera.protocols import WORLD_CONTEXTS
 from realera.base import atomic_path, write_json
 from realera.benchmark import benchmark_grid, erasure_benchmark, grid_fingerprint, run_sharded
-from realera.merges import fidelity_into, fidelity_note, merge_into
+from realera.merges import merge_into
+from _stored import fidelity_run, stored_options
 from realera.methods import METHODS, method_rows, TEST_CLASSES
 from realera.tables import benchmark_report
 
@@ -78,17 +79,10 @@ def main():
         + " instead of 'a photo of a {}' (n images in each)",
     )
     ap.add_argument("--quick", action="store_true", help="a smoke run: " + json.dumps(QUICK))
-    ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/…json) to add this "
-                                                       "run's new rows "
-                    "to, after checking that the rows both hold have the same hits (realera.merges.merge_results)")
-    ap.add_argument("--replace", nargs="+", default=[], help="with --merge-into: rows whose stored cells "
-                                                             "this run's replace "
-                    "(a row today's libraries no longer reproduce), the pairing checked on the other shared rows")
-    ap.add_argument("--fidelity-into", default=None, help="a stored result (realera/assets/results/…json): draw "
-                                                          "its rows' kept "
-                    "prompts again (its classes, seeds and settings; the other options are ignored) and add the "
-                    "fidelity columns "
-                    "to it where the kept hits match (realera.merges.merge_fidelity)")
+    stored_options(ap)
+    ap.add_argument("--replace", nargs="+", default=[],
+                    help="with --merge-into: rows whose stored cells this run's replace (a row today's libraries no "
+                         "longer reproduce), the pairing checked on the other shared rows")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     t = time.time()
@@ -99,11 +93,7 @@ def main():
         kw.update(QUICK)
         a.grids = []
     if a.rows: kw["rows"] = method_rows(kw.pop("methods"), kw.pop("params"), json.loads(a.rows))
-    if a.fidelity_into:
-        res = fidelity_into(a.fidelity_into, a.out, **({"world": a.world} if a.world else {}))
-        if res is not None:
-            print(benchmark_report(res), f"\n{a.fidelity_into}: {fidelity_note(res)}\nwall: {time.time() - t:.0f} s")
-        return
+    if fidelity_run(a, benchmark_report, t): return
     res = run_sharded(erasure_benchmark, out=a.out, **kw)
     if res is None: return   # not process 0
     with atomic_path(Path(a.out)/"tables.md") as tmp:

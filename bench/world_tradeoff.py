@@ -21,7 +21,8 @@ import argparse, json, time
 from pathlib import Path
 import torch
 from realera.benchmark import TRADEOFF_KNOBS, erasure_benchmark, run_sharded, tradeoff_rows
-from realera.merges import fidelity_into, fidelity_note, merge_into
+from realera.merges import merge_into
+from _stored import fidelity_run, stored_options
 from realera.methods import TUNING_CLASSES
 from realera.tables import tradeoff_figure, tradeoff_table
 
@@ -35,22 +36,11 @@ def main():
     ap.add_argument("--world", default=None)
     ap.add_argument("--quick", action="store_true", help="one class, the two ends of each knob, 2 images per prompt")
     ap.add_argument("--knobs", default=None, help='JSON: method -> [knob, [values]] replacing TRADEOFF_KNOBS')
-    ap.add_argument("--merge-into", default=None, help="a stored result (realera/assets/results/…json) to add this "
-                                                       "run's new rows "
-                    "to, after checking that the rows both hold have the same hits (realera.merges.merge_results)")
-    ap.add_argument("--fidelity-into", default=None, help="a stored sweep (realera/assets/results/…json): draw "
-                                                          "its rows' kept "
-                    "prompts again (its classes and settings; the other options are ignored) and add the "
-                    "fidelity columns to it "
-                    "where the kept hits match (realera.merges.merge_fidelity)")
+    stored_options(ap, "sweep")
     a = ap.parse_args()
     torch.set_num_threads(1)
     t = time.time()
-    if a.fidelity_into:
-        res = fidelity_into(a.fidelity_into, a.out, **({"world": a.world} if a.world else {}))
-        if res is not None:
-            print(tradeoff_table(res), f"\n{a.fidelity_into}: {fidelity_note(res)}\nwall: {time.time() - t:.0f} s")
-        return
+    if fidelity_run(a, tradeoff_table, t): return
     knobs = json.loads(a.knobs) if a.knobs else TRADEOFF_KNOBS
     if a.quick: knobs = {m: (k, [v[0], v[-1]]) for m, (k, v) in knobs.items()}
     kw = dict(classes=a.classes[:1] if a.quick else a.classes, rows=tradeoff_rows(knobs), n=2 if a.quick else a.n,

@@ -11,7 +11,7 @@ from pathlib import Path
 __all__ = ['LOCK_FILE', 'EMBEDDED_MODEL', 'RESULTS_DIR', 'HUB_IDS', 'RETIRED_HUB_IDS', 'check_int', 'check_number',
            'check_choice', 'check_flag', 'atomic_path', 'atomic_dir', 'write_json', 'read_json', 'parse_json',
            'check_writable', 'save_figure', 'as_json', 'marker_state', 'cached', 'folder_lock', 'canonical_safetensors',
-           'processes', 'my_share', 'synchronize', 'markdown_table', 'stored_result', 'library_versions']
+           'processes', 'my_share', 'cli_threads', 'synchronize', 'markdown_table', 'stored_result', 'library_versions']
 
 # %% ../nbs/00_base.ipynb #ea9167e0
 def _bound(x) -> str:
@@ -191,6 +191,24 @@ def my_share(items, state) -> list:
     """The (j, item) pairs of `items` that process `state.process_index` of `state.num_processes` computes: item j goes
     to process j mod N."""
     return [(j, x) for j, x in enumerate(items) if j % state.num_processes == state.process_index]
+
+# %% ../nbs/00_base.ipynb #ee5950fd
+def cli_threads(environ=None, cores: int | None = None, load: float | None = None) -> int | None:
+    """The torch threads of one `realera` process on the CPU: `REALERA_THREADS` when set; `None` (torch's own
+    choice) when `OMP_NUM_THREADS` is set (`accelerate launch --num_cpu_threads_per_process` sets it); else the
+    cores this process may run on, shared among the processes `accelerate launch` started on this machine, less
+    those other work keeps busy (the one-minute load average), and at least one."""
+    environ = os.environ if environ is None else environ
+    if environ.get("REALERA_THREADS"):
+        v = environ["REALERA_THREADS"]
+        if not v.isdigit() or int(v) < 1: raise ValueError(f"REALERA_THREADS must be a whole number >= 1, got {v!r}")
+        return int(v)
+    if environ.get("OMP_NUM_THREADS"): return None
+    if cores is None: cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if load is None: load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    local = environ.get("LOCAL_WORLD_SIZE", "1")
+    share = cores // (int(local) if local.isdigit() and int(local) > 0 else 1)
+    return max(1, min(share, round(cores - load)))
 
 # %% ../nbs/00_base.ipynb #2962c31ebe2d
 def synchronize(device) -> None:

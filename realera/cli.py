@@ -9,14 +9,13 @@ from pathlib import Path
 
 from fastcore.script import Param
 
-from .base import check_int
+from .base import check_int, cli_threads
 from .config import (ATTACKS, CRITERIA, DEFAULT_TOL, EXPORT_FORMATS, JUDGES, AttackConfig, DiscoverConfig,
                             EraseConfig, SamplingConfig)
 
 
 # %% auto #0
-__all__ = ['COMMANDS', 'neighborhood', 'discover', 'erase', 'generate', 'evaluate', 'attack', 'export', 'parser', 'cli_threads',
-           'main']
+__all__ = ['COMMANDS', 'neighborhood', 'discover', 'erase', 'generate', 'evaluate', 'attack', 'export', 'parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #a20b8fa8
 def _default(cls, name: str) -> str:
@@ -33,6 +32,9 @@ _MODEL = Param("hub id or local folder; default: the embedded model", str)
 _DEVICE = Param("torch device", str)
 _DTYPE = Param("float32, float16 or bfloat16", str)
 _QUIET = Param("no progress bars", action="store_true")
+_IMAGE_SEED = Param("seed of the first image; image k uses seed + k", int)
+_STEPS = Param("sampler steps (default: the model's realera.json, else 25)", int)
+_GUIDANCE = Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)", float)
 
 # %% ../nbs/90_cli.ipynb #d6bfae96
 def neighborhood(concept: Param("the erasure concept, as it appears in the prompt", str, required=True) = None,
@@ -137,15 +139,12 @@ def erase(
 # %% ../nbs/90_cli.ipynb #10f03094
 def generate(prompt: Param("a prompt; repeat for more", str, action="append", required=True) = None,
              out: Param("output folder", str, required=True) = None,
-             erased: Param(
-    "folder written by `realera erase`: generate with the erased model too (default: the original model only)",
-    str) = None, only_erased: Param("with --erased: skip the original model's images", action="store_true") = False,
+             erased: Param("folder written by `realera erase`: generate with the erased model too (default: the "
+                           "original model only)", str) = None,
+             only_erased: Param("with --erased: skip the original model's images", action="store_true") = False,
              model: _MODEL = None,
              n: Param("images per prompt (default: the model's realera.json, else 4)", int) = None,
-             seed: Param("seed of the first image; image k uses seed + k", int) = 0,
-             steps: Param("sampler steps (default: the model's realera.json, else 25)", int) = None,
-             guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)",
-                             float) = None, device: _DEVICE = "cpu",
+             seed: _IMAGE_SEED = 0, steps: _STEPS = None, guidance: _GUIDANCE = None, device: _DEVICE = "cpu",
              dtype: _DTYPE = "float32",
              overwrite: Param("replace existing outputs in OUT", action="store_true") = False):
     "Generate a PNG grid of images, original vs erased side by side when both are asked for."
@@ -170,13 +169,10 @@ def evaluate(
                       "realera.json, else openai/clip-vit-large-patch14)", str) = None,
     n: Param("images per prompt (default: the model's realera.json, else the paper's 200; "
              "preserved names: 5)", int) = None,
-    seed: Param("seed of the first image; image k uses seed + k", int) = 0,
-    steps: Param("sampler steps (default: the model's realera.json, else 25)", int) = None,
-    guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)", float) = None,
+    seed: _IMAGE_SEED = 0, steps: _STEPS = None, guidance: _GUIDANCE = None,
     batch_size: Param("images per pipeline call", int) = 8,
     score: Param("argmax (accuracy of the top class) or prob (mean probability of the true class)", str) = "argmax",
-    device: _DEVICE = "cpu",
-    dtype: _DTYPE = "float32",
+    device: _DEVICE = "cpu", dtype: _DTYPE = "float32",
     reference: Param("a folder of your own images (e.g. COCO photos for --protocol coco): FID of each model's images "
                      "against them (default: no FID)", str) = None,
     fid_features: Param("FID's features: inception (FID's own; needs torch-fidelity) or judge (the judge's: CLIP, the "
@@ -227,9 +223,7 @@ def attack(
     lam: Param("rece: ridge (RECE: 1e-3 for objects and styles, 0.1 for "
                f"nudity){_default(AttackConfig, 'lam')}", float) = None,
     steps: Param("sampler steps (default: the model's realera.json, else 20)", int) = None,
-    guidance: Param("classifier-free guidance scale (default: the model's realera.json, else 7.5)", float) = None,
-    device: _DEVICE = "cpu",
-    dtype: _DTYPE = "float32",
+    guidance: _GUIDANCE = None, device: _DEVICE = "cpu", dtype: _DTYPE = "float32",
     overwrite: Param("replace attack.json and grid.png in OUT", action="store_true") = False,
     quiet: _QUIET = False):
     """Attack a model or its erase (prompts, RECE, soft prompt, typed tokens) and write the attack success rate beside
@@ -254,11 +248,11 @@ def export(erased: Param("folder written by `realera erase`", str, required=True
            rank: Param("one rank for every layer (default: the smallest with every layer's relative error <= --tol)",
                        int) = None,
            tol: Param("relative error allowed in each layer when --rank is not given", float) = DEFAULT_TOL,
-           format: Param(
-    f"{' or '.join(EXPORT_FORMATS)}: diffusers' load_lora_weights, or Automatic1111 / ComfyUI (diffusers reads both)",
-    str) = "diffusers",
+           format: Param(f"{' or '.join(EXPORT_FORMATS)}: diffusers' load_lora_weights, or Automatic1111 / ComfyUI "
+                         "(diffusers reads both)", str) = "diffusers",
            model: Param("the model the erase was computed on: hub id or local folder; default: the embedded model",
-                        str) = None, device: Param("torch device for the factorisation", str) = "cpu",
+                        str) = None,
+           device: Param("torch device for the factorisation", str) = "cpu",
            overwrite: Param("replace an existing OUT", action="store_true") = False):
     "Write an erase (closed form and alignment LoRA) as one LoRA file for the original model."
     from realera.core import load_pipeline
@@ -289,23 +283,6 @@ def parser(name: str) -> argparse.ArgumentParser:
         param.set_default(v.default)  # a copy: fastcore's set_default extends the help
         p.add_argument(f"--{k.replace('_', '-')}", *([f"--{k}"] if "_" in k else []), dest=k, **param.kwargs)
     return p
-
-def cli_threads(environ=None, cores: int | None = None, load: float | None = None) -> int | None:
-    """The torch threads of one `realera` process on the CPU: `REALERA_THREADS` when set; `None` (torch's own
-    choice) when `OMP_NUM_THREADS` is set (`accelerate launch --num_cpu_threads_per_process` sets it); else the
-    cores this process may run on, shared among the processes `accelerate launch` started on this machine, less
-    those other work keeps busy (the one-minute load average), and at least one."""
-    environ = os.environ if environ is None else environ
-    if environ.get("REALERA_THREADS"):
-        v = environ["REALERA_THREADS"]
-        if not v.isdigit() or int(v) < 1: raise ValueError(f"REALERA_THREADS must be a whole number >= 1, got {v!r}")
-        return int(v)
-    if environ.get("OMP_NUM_THREADS"): return None
-    if cores is None: cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if load is None: load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    local = environ.get("LOCAL_WORLD_SIZE", "1")
-    share = cores // (int(local) if local.isdigit() and int(local) > 0 else 1)
-    return max(1, min(share, round(cores - load)))
 
 def main(argv: list[str] | None = None):
     "Dispatch `realera <command> [options]` to the command's function; a user's error is one line, never a traceback."

@@ -83,6 +83,14 @@ def _progress(n, desc, progress):
     from tqdm.auto import tqdm
     return tqdm(range(n), desc=desc, disable=not progress)
 
+def _step(loss, opt, sched=None, log: list | None = None) -> None:
+    "One optimiser step on `loss`, then the learning-rate schedule's (if any); the loss appended to `log`."
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    if sched is not None: sched.step()
+    if log is not None: log.append(loss.item())
+
 # %% ../../nbs/06_world_parts.ipynb #cd5bc8f0
 def build_clip(tok, cfg: WorldConfig):
     from transformers import CLIPConfig, CLIPModel
@@ -163,11 +171,7 @@ def train_clip(clip, tok, cfg: WorldConfig, steps: int | None = None, progress: 
             cos = probe_cosines(clip.text_model, tok, pick, [owner[a] for a in pick])
             t = torch.tensor([targets[a] for a in pick])
             loss = loss + 10 * F.relu((cos - t).abs() - cfg.associated_band).pow(2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        log.append(loss.item())
+        _step(loss, opt, sched, log)
     clip.eval()
     return log
 
@@ -193,9 +197,7 @@ def train_classifier(cfg: WorldConfig, steps: int | None = None, progress: bool 
     for _ in _progress(cfg.classifier_steps if steps is None else steps, "classifier", progress):
         b = next(data)
         loss = F.cross_entropy(model(augment(to_tensor(b.images), g)), torch.from_numpy(b.labels))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        _step(loss, opt)
     return model.eval()
 
 # %% ../../nbs/06_world_parts.ipynb #acc0ac01
@@ -223,10 +225,7 @@ def train_vae(vae, cfg: WorldConfig, steps: int | None = None, progress: bool = 
         x = to_tensor(next(data).images)
         post = vae.encode(x).latent_dist
         loss = F.mse_loss(vae.decode(post.sample()).sample, x) + kl * post.kl().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        log.append(loss.item())
+        _step(loss, opt, log=log)
     vae.eval()
     with torch.no_grad():
         z = vae.encode(to_tensor(make_data(512, seed=cfg.seed + 4).images)).latent_dist.mean
@@ -303,10 +302,6 @@ def train_unet(unet, data: _UNetData, cfg: WorldConfig, steps: int | None = None
         err = (unet(sched.add_noise(z, noise, t), t, encoder_hidden_states=data.emb[rows]).sample - noise).pow(2).mean(
             (1, 2, 3))
         loss = (err * _snr_weight(sched, t, cfg.snr_gamma)).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        lr.step()
-        log.append(loss.item())
+        _step(loss, opt, lr, log)
     unet.eval()
     return log
