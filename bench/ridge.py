@@ -10,7 +10,8 @@ import torch
 
 from realera.concept_edit import DEFAULT_PRESERVE, HELD_OUT, RIDGE_GRID, ridge_sweep
 from realera.core import make_generator
-from realera.testing import clip_l14_text_encoder, tiny_pipeline, tiny_tokenizer
+from realera.testing import tiny_pipeline, tiny_tokenizer
+from realera.testing_shapes import clip_l14_text_encoder
 
 class TextOnly:
     "What the closed form reads of a pipeline: tokenizer, text encoder, device."

@@ -11,7 +11,8 @@ from realera.core import make_generator
 from realera.text import concept_span, tokenize
 from realera.sampling import SamplingConfig, beyond_prompts, neighbor_prompts
 from realera.neighborhood import concept_neighborhood, plot_neighborhood
-from realera.testing import clip_l14_text_encoder, tiny_pipeline, tiny_tokenizer
+from realera.testing import tiny_pipeline, tiny_tokenizer
+from realera.testing_shapes import clip_l14_text_encoder
 
 def timed(fn, repeat=3):
     fn()  # warm-up

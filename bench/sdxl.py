@@ -33,7 +33,8 @@ from realera.erase import EraseConfig, erase
 from realera.fidelity import concept_residue
 from realera.statistics import bootstrap_mean
 from realera.sampling import SamplingConfig
-from realera.testing import sd14_unet, sd21_unet, sdxl_unet, tiny_sdxl_pipeline
+from realera.testing import tiny_sdxl_pipeline
+from realera.testing_shapes import sd14_unet, sd21_unet, sdxl_unet
 
 CONCEPTS = ["airplane", "cat", "tom cruise", "van gogh"]
 HELD_OUT = ["a red apple on a table", "a dog running on the beach", "a house in the forest", "a cup of coffee"]
