@@ -14,7 +14,7 @@ from .base import EMBEDDED_MODEL, RETIRED_HUB_IDS
 
 # %% auto #0
 __all__ = ['make_generator', 'check_finite', 'check_dtype', 'check_device', 'quiet_loading', 'load_pipeline', 'text_encoders',
-           'tokenizers', 'is_sdxl', 'cross_attention_projections', 'context_width', 'fingerprint',
+           'tokenizers', 'mmdit_kind', 'is_sdxl', 'cross_attention_projections', 'context_width', 'fingerprint',
            'text_encoder_fingerprint', 'text_fingerprint', 'model_identity']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
@@ -137,12 +137,20 @@ def load_pipeline(
 
 # %% ../nbs/00_core.ipynb #85f4f72d
 def text_encoders(pipe) -> list[nn.Module]:
-    "The text encoders whose outputs the UNet reads: `text_encoder` (SD1.x/2.x), and `text_encoder_2` (SDXL)."
-    return [e for e in (getattr(pipe, "text_encoder", None), getattr(pipe, "text_encoder_2", None)) if e is not None]
+    """The text encoders whose outputs the denoiser reads: `text_encoder` (SD1.x/2.x), `text_encoder_2` (SDXL: a
+    second CLIP; FLUX: T5) and `text_encoder_3` (SD3: T5)."""
+    names = ("text_encoder", "text_encoder_2", "text_encoder_3")
+    return [e for e in (getattr(pipe, n, None) for n in names) if e is not None]
 
 def tokenizers(pipe) -> list:
     "The tokenizers of `text_encoders(pipe)`, in the same order."
-    return [t for t in (getattr(pipe, "tokenizer", None), getattr(pipe, "tokenizer_2", None)) if t is not None]
+    return [t for t in (getattr(pipe, n, None) for n in ("tokenizer", "tokenizer_2", "tokenizer_3")) if t is not None]
+
+def mmdit_kind(pipe) -> str | None:
+    """'flux' or 'sd3' for the MM-DiT pipelines (a joint-attention `transformer` that reads T5's tokens; no
+    cross-attention), None for the UNet pipelines."""
+    name = type(getattr(pipe, "transformer", None)).__name__
+    return {"FluxTransformer2DModel": "flux", "SD3Transformer2DModel": "sd3"}.get(name)
 
 def is_sdxl(pipe) -> bool:
     """Whether `pipe` (or a UNet) is SDXL-shaped: a pooled text embedding and six time ids enter its UNet through
@@ -183,8 +191,8 @@ def text_encoder_fingerprint(text_encoder: nn.Module) -> str:
     return fingerprint(text_encoder.state_dict())
 
 def text_fingerprint(pipe) -> str:
-    """The `fingerprint` of the text encoder(s) the UNet reads: `text_encoder_fingerprint` of the one, or of both
-    (SDXL) together."""
+    """The `fingerprint` of the text encoder(s) the denoiser reads: `text_encoder_fingerprint` of the one, or of all
+    together (SDXL's two CLIPs; FLUX's CLIP and T5; SD3's two CLIPs and T5)."""
     encs = text_encoders(pipe)
     if len(encs) == 1: return text_encoder_fingerprint(encs[0])
     return fingerprint({f"{i}.{k}": v for i, enc in enumerate(encs) for k, v in enc.state_dict().items()})
@@ -193,10 +201,18 @@ def model_identity(pipe, whole_unet: bool = False) -> dict:
     """Where `pipe` came from (`name_or_path`) and the fingerprints of its text encoder(s) and its
     `attn2.to_k`/`to_v` weights (SDXL: also `add_embedding`, the pooled path); `whole_unet`: also of every UNet
     weight (`unet`), for work that runs the UNet (the alignment's teacher and student, discovery's noise
-    predictions): a resume on a changed UNet is refused."""
-    kv = {n: m.weight for n, m in cross_attention_projections(pipe.unet).items()}
-    out = dict(name=str(getattr(pipe, "name_or_path", None) or "") or None,
-               text_encoder=text_fingerprint(pipe), unet_attn2=fingerprint(kv))
+    predictions): a resume on a changed UNet is refused. FLUX and SD3: the transformer's two text inputs
+    (`transformer_text_in`: `context_embedder` and the pooled `time_text_embed.text_embedder`), and with `whole_unet`
+    every transformer weight (`transformer`)."""
+    out = dict(name=str(getattr(pipe, "name_or_path", None) or "") or None, text_encoder=text_fingerprint(pipe))
+    if mmdit_kind(pipe):
+        t = pipe.transformer
+        text_in = {**{f"context_embedder.{k}": v for k, v in t.context_embedder.state_dict().items()},
+                   **{f"text_embedder.{k}": v for k, v in t.time_text_embed.text_embedder.state_dict().items()}}
+        out["transformer_text_in"] = fingerprint(text_in)
+        if whole_unet: out["transformer"] = fingerprint(t.state_dict())
+        return out
+    out["unet_attn2"] = fingerprint({n: m.weight for n, m in cross_attention_projections(pipe.unet).items()})
     if is_sdxl(pipe): out["unet_add_embedding"] = fingerprint(pipe.unet.add_embedding.state_dict())
     if whole_unet: out["unet"] = fingerprint(pipe.unet.state_dict())
     return out

@@ -79,18 +79,18 @@ def test_cli_discover_and_erase_discover_on_the_world(tmp_path):
     (["erase", "--concept", "ring", "--discover", "-1"], "discover must be an int >= 0"),
 ])
 def test_bad_values_fail_before_the_model_loads(tmp_path, monkeypatch, capsys, args, message):
-    import realera.cli as cli, realera.core
-    monkeypatch.setattr(realera.core, "load_pipeline",
-                        lambda *a, **k: pytest.fail("the model loaded before the check"))
+    import realera.cli as cli, realera.core, realera.runs
+    for module in (realera.core, realera.runs):   # the commands load through realera.runs
+        monkeypatch.setattr(module, "load_pipeline", lambda *a, **k: pytest.fail("the model loaded before the check"))
     assert cli.main(args + ["--out", str(tmp_path/"o")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path/"o"/DISCOVERED).exists()
 
 @pytest.mark.parametrize("text, message", [("", "is empty"), ("id,text\n1,a\n", "none is named 'prompt'")])
 def test_bad_candidates_file_fails_before_the_model_loads(tmp_path, monkeypatch, capsys, text, message):
-    import realera.cli as cli, realera.core
-    monkeypatch.setattr(realera.core, "load_pipeline",
-                        lambda *a, **k: pytest.fail("the model loaded before the check"))
+    import realera.cli as cli, realera.core, realera.runs
+    for module in (realera.core, realera.runs):   # the commands load through realera.runs
+        monkeypatch.setattr(module, "load_pipeline", lambda *a, **k: pytest.fail("the model loaded before the check"))
     f = tmp_path/"c.csv"
     f.write_text(text)
     assert cli.main(["discover", "--concept", "ring", "--out", str(tmp_path/"o"), "--candidates", str(f)]) == 2

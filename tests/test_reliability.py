@@ -114,7 +114,7 @@ def test_a_diverging_training_stops_and_names_the_learning_rate(tmp_path):
 
 def test_a_nan_lora_is_never_loaded(tmp_path):
     from safetensors.torch import load_file, save_file
-    import realera.erase as E
+    import realera.artifacts as A
     out = tmp_path / "e"
     erase(tiny_pipeline(), "airplane", config=CFG, out=out, progress=False)
     t = load_file(str(out / LORA_FILE))
@@ -122,7 +122,7 @@ def test_a_nan_lora_is_never_loaded(tmp_path):
     t[k] = torch.full_like(t[k], float("nan"))
     save_file(t, str(out / LORA_FILE))
     rec = json.loads((out / COMPLETE).read_text())
-    rec["files"][LORA_FILE] = E._sha256(out / LORA_FILE)
+    rec["files"][LORA_FILE] = A._sha256(out / LORA_FILE)
     (out / COMPLETE).write_text(json.dumps(rec))                    # a tamperer who also fixed the record
     with pytest.raises(ValueError, match="holds NaN or Inf"): load_erased(tiny_pipeline(), out)
 
@@ -233,12 +233,12 @@ def test_cli_device_errors_are_one_line(args, msg, tmp_path):
 
 
 def test_a_tampered_closed_form_is_one_line(tmp_path):
-    import realera.erase as E
+    import realera.artifacts as A
     out = tmp_path / "e"
     erase(tiny_pipeline(), "airplane", config=EraseConfig.variant(1), out=out, progress=False)
     (out / "closed_form.safetensors").write_bytes(b"not a safetensors file")
     rec = json.loads((out / COMPLETE).read_text())
-    rec["files"]["closed_form.safetensors"] = E._sha256(out / "closed_form.safetensors")
+    rec["files"]["closed_form.safetensors"] = A._sha256(out / "closed_form.safetensors")
     (out / COMPLETE).write_text(json.dumps(rec))
     with pytest.raises(ValueError, match="is not a closed form written by realera"): load_erased(tiny_pipeline(), out)
 
