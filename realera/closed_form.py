@@ -12,14 +12,16 @@ from torch import nn
 
 from fastcore.meta import delegates
 from .base import atomic_path, check_choice, check_int, read_json, write_json
-from .core import check_finite, cross_attention_projections, context_width, is_sdxl, text_fingerprint
+from .core import (check_finite, cross_attention_projections, context_width, is_sdxl, mmdit_kind,
+                          text_fingerprint)
 from .text import ConceptPair, concept_pair, concept_pairs, encode_prompts, encode_text
 from .config import RIDGE, RIDGE_UNITS, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
 
 # %% auto #0
-__all__ = ['EDIT_TARGETS', 'POOLED_LAYER', 'ClosedFormFitter', 'pooled_layer', 'closed_form_layers', 'pooled_width',
-           'ClosedFormEdit', 'load_edited_weights', 'solve_closed_form']
+__all__ = ['EDIT_TARGETS', 'POOLED_LAYER', 'MMDIT_CONTEXT', 'MMDIT_POOLED', 'ClosedFormFitter', 'denoiser', 'context_layers',
+           'has_pooled', 'pooled_name', 'pooled_layer', 'closed_form_layers', 'pooled_width', 'ClosedFormEdit',
+           'load_edited_weights', 'solve_closed_form']
 
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
 def _check_rows(x, d: int | None, name: str) -> torch.Tensor:
@@ -134,10 +136,33 @@ def _files(path, target: str) -> tuple[Path, Path]:
     stem = Path(path)/EDIT_TARGETS[check_choice("target", target, EDIT_TARGETS)]
     return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
 POOLED_LAYER = "add_embedding.linear_1"   # SDXL: reads [pooled text embedding, time-id embeddings]
+# FLUX and SD3: the transformer's two text inputs, T5's tokens (SD3: CLIP's, then T5's) and the pooled CLIP embedding
+MMDIT_CONTEXT, MMDIT_POOLED = "context_embedder", "time_text_embed.text_embedder.linear_1"
+
+def denoiser(pipe) -> nn.Module:
+    "What reads the text: `pipe.unet`, or `pipe.transformer` (FLUX, SD3); a UNet or transformer passes through."
+    return getattr(pipe, "unet", None) or getattr(pipe, "transformer", None) or pipe
+
+def _base(layer: nn.Module) -> nn.Module: return getattr(layer, "base_layer", layer)   # under a LoRA adapter
+
+def context_layers(model: nn.Module) -> dict[str, nn.Linear]:
+    """The layers Eq. 7 edits, by name: every `attn2.to_k`/`to_v` of a UNet; of an MM-DiT transformer (FLUX, SD3),
+    `context_embedder`, the one layer every text token passes before the joint attention."""
+    if mmdit_kind(model): return {MMDIT_CONTEXT: _base(model.context_embedder)}
+    return cross_attention_projections(model)
+
+def has_pooled(model: nn.Module) -> bool:
+    "Whether a pooled text embedding enters `model` (SDXL's UNet, FLUX's and SD3's transformers)."
+    return is_sdxl(model) or mmdit_kind(model) is not None
+
+def pooled_name(model: nn.Module) -> str:
+    "The name of the layer that reads the pooled text embedding: SDXL's `POOLED_LAYER`, or `MMDIT_POOLED`."
+    return MMDIT_POOLED if mmdit_kind(model) else POOLED_LAYER
 
 def pooled_layer(unet: nn.Module) -> nn.Linear:
-    """SDXL's `add_embedding.linear_1` (under a LoRA adapter, its base layer); `ValueError` for a UNet without the
-    pooled path."""
+    """SDXL's `add_embedding.linear_1`, or FLUX's and SD3's `time_text_embed.text_embedder.linear_1` (under a LoRA
+    adapter, its base layer); `ValueError` for a model without the pooled path."""
+    if mmdit_kind(unet): return _base(unet.time_text_embed.text_embedder.linear_1)
     if not is_sdxl(unet):
         raise ValueError(f"this UNet has no pooled text path (addition_embed_type "
                                            f"{getattr(unet.config, 'addition_embed_type', None)!r}, SDXL's "
@@ -146,13 +171,14 @@ def pooled_layer(unet: nn.Module) -> nn.Linear:
     return getattr(layer, "base_layer", layer)
 
 def closed_form_layers(unet: nn.Module) -> dict[str, nn.Linear]:
-    """Every layer a closed form may edit, by name: the `attn2.to_k`/`to_v`, and on SDXL `add_embedding.linear_1` (the
-    pooled path)."""
-    return {**cross_attention_projections(unet), **({POOLED_LAYER: pooled_layer(unet)} if is_sdxl(unet) else {})}
+    """Every layer a closed form may edit, by name: `context_layers`, and the pooled path's layer where there is one
+    (SDXL, FLUX, SD3)."""
+    return {**context_layers(unet), **({pooled_name(unet): pooled_layer(unet)} if has_pooled(unet) else {})}
 
 def pooled_width(unet: nn.Module) -> int:
-    """The width p of the pooled text embedding `add_embedding.linear_1` reads before the six time-id embeddings (SDXL:
-    1280)."""
+    """The width p of the pooled text embedding: SDXL's `add_embedding.linear_1` reads it (1280) before the six
+    time-id embeddings; FLUX's and SD3's text embedder reads only it (768; 768 + 1280)."""
+    if mmdit_kind(unet): return pooled_layer(unet).in_features
     return pooled_layer(unet).in_features - 6 * unet.config.addition_time_embed_dim
 
 # %% ../nbs/02_closed_form.ipynb #d1f8b3b8
@@ -185,9 +211,10 @@ class ClosedFormEdit:
         if self.target == "pooled":
             W, p = pooled_layer(unet).weight.detach(), pooled_width(unet)
             if p != self.d:
-                raise ValueError(f"this edit is for a pooled width {self.d}; this UNet's add_embedding reads {p}")
-            return {POOLED_LAYER: torch.cat([_apply_m(W[:, :p], self.M.to(W.device), self.factors), W[:, p:]], 1)}
-        projs = cross_attention_projections(unet)
+                raise ValueError(f"this edit is for a pooled width {self.d}; this model's pooled layer reads {p}")
+            return {pooled_name(unet): torch.cat([_apply_m(W[:, :p], self.M.to(W.device), self.factors), W[:, p:]],
+                                                 1)}
+        projs = context_layers(unet)
         bad = {n: p.in_features for n, p in projs.items() if p.in_features != self.d}
         if bad: raise ValueError(f"this edit is for text width {self.d}; these projections read another width: {bad}")
         out, M = {}, self.M.to(next(iter(projs.values())).weight.device)
@@ -207,7 +234,7 @@ class ClosedFormEdit:
                 raise ValueError(f"this edit was computed with text encoder {self.fingerprint}, the "
                                  f"pipeline's is {fp}: "
                                  "M is only optimal for the encoder it was computed with")
-        load_edited_weights(pipe.unet, self.edited_weights(pipe.unet))
+        load_edited_weights(denoiser(pipe), self.edited_weights(denoiser(pipe)))
         return pipe
 
     def save(self, path, unet: nn.Module | None = None) -> Path:
@@ -267,7 +294,8 @@ def load_edited_weights(unet: nn.Module, weights: dict[str, torch.Tensor] | str 
     if not isinstance(weights, dict):
         from safetensors.torch import load_file
         weights = load_file(str(Path(weights)/"attn2_kv.safetensors" if Path(weights).is_dir() else weights))
-    projs = {POOLED_LAYER: pooled_layer(unet)} if set(weights) == {POOLED_LAYER} else cross_attention_projections(unet)
+    pooled = pooled_name(unet)
+    projs = {pooled: pooled_layer(unet)} if set(weights) == {pooled} else context_layers(unet)
     missing, unknown = sorted(set(projs) - set(weights)), sorted(set(weights) - set(projs))
     shapes = {n: (tuple(w.shape), tuple(projs[n].weight.shape)) for n, w in weights.items()
               if n in projs and tuple(w.shape) != tuple(projs[n].weight.shape)}

@@ -9,11 +9,11 @@ import torch
 
 from fastcore.meta import delegates
 from .base import check_choice, check_int
-from .core import context_width, is_sdxl, text_fingerprint
+from .core import context_width, is_sdxl, mmdit_kind, text_fingerprint
 from .text import ConceptPair, concept_pair, concept_pairs, encode_prompts, encode_text
 from .config import RIDGE, RIDGE_UNITS, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
-from .closed_form import ClosedFormEdit, ClosedFormFitter, pooled_width
+from .closed_form import ClosedFormEdit, ClosedFormFitter, denoiser, has_pooled, pooled_width
 
 # %% auto #0
 __all__ = ['DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'resolve_preserve', 'closed_form_fitter', 'closed_form_edit',
@@ -60,7 +60,9 @@ def closed_form_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | Non
         if beyond:
             be = beyond_prompts(p.e, pos, cfg, generator=generator) if neighborhoods is None else neighborhoods[i][2]
             if len(be): fit.update(P=be[:, pos].flatten(0, 1))
-    if preserve: fit.update(P=encode_prompts(pipe, list(preserve))[:, 1:].flatten(0, 1))
+    # every token after the start token (CLIP's; FLUX's T5 context has none)
+    first = 0 if mmdit_kind(pipe) == "flux" else 1
+    if preserve: fit.update(P=encode_prompts(pipe, list(preserve))[:, first:].flatten(0, 1))
     return fit
 
 @delegates(closed_form_fitter)
@@ -72,18 +74,18 @@ def closed_form_edit(pipe, concepts: list[str], anchors: list[str] | None = None
 
 def pooled_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = None, *, lam1: float = 0.1,
                   ridge: float = RIDGE, ridge_unit: str = "norm") -> ClosedFormFitter:
-    """Eq. 7 in SDXL's pooled space: each pair's pooled embedding → its anchor's, the preserve prompts' pooled
-    embeddings kept (λ1 and the ridge as for the context). Solved (`solve(fp, target="pooled")`), it edits
-    `add_embedding.linear_1`'s pooled columns."""
-    if not is_sdxl(pipe):
-        raise ValueError(
-            "the pooled edit is for SDXL-shaped pipelines (a `text_time` add_embedding); this one has none")
+    """Eq. 7 in the pooled space (SDXL, FLUX, SD3): each pair's pooled embedding → its anchor's, the preserve prompts'
+    pooled embeddings kept (λ1 and the ridge as for the context). Solved (`solve(fp, target="pooled")`), it edits
+    SDXL's `add_embedding.linear_1`'s pooled columns, or FLUX's and SD3's `time_text_embed.text_embedder.linear_1`."""
+    if not has_pooled(denoiser(pipe)):
+        raise ValueError("the pooled edit is for SDXL-shaped pipelines (a `text_time` add_embedding) and FLUX and SD3 "
+                         "(a pooled text embedder); this one has no pooled text path")
     if not pairs or any(not isinstance(p, ConceptPair) or p.pooled is None for p in pairs):
-        raise ValueError("pairs must be ConceptPairs encoded by this SDXL pipeline (with pooled embeddings): "
+        raise ValueError("pairs must be ConceptPairs encoded by this pipeline (with pooled embeddings): "
                          "realera.text.concept_pairs")
     concepts = [p.concept for p in pairs]
     preserve = resolve_preserve(concepts, preserve)
-    fit = ClosedFormFitter(pooled_width(pipe.unet), lam1, ridge, ridge_unit, concepts=concepts,
+    fit = ClosedFormFitter(pooled_width(denoiser(pipe)), lam1, ridge, ridge_unit, concepts=concepts,
                            anchors=[p.anchor for p in pairs], preserve=preserve)
     fit.update(torch.stack([p.pooled for p in pairs]), torch.stack([p.pooled_star for p in pairs]))
     if preserve: fit.update(P=encode_text(pipe, preserve)[1])

@@ -148,8 +148,8 @@ def tokenizers(pipe) -> list:
 
 def mmdit_kind(pipe) -> str | None:
     """'flux' or 'sd3' for the MM-DiT pipelines (a joint-attention `transformer` that reads T5's tokens; no
-    cross-attention), None for the UNet pipelines."""
-    name = type(getattr(pipe, "transformer", None)).__name__
+    cross-attention) or their transformers, None for the UNet pipelines and UNets."""
+    name = type(getattr(pipe, "transformer", pipe)).__name__
     return {"FluxTransformer2DModel": "flux", "SD3Transformer2DModel": "sd3"}.get(name)
 
 def is_sdxl(pipe) -> bool:
@@ -172,7 +172,8 @@ def cross_attention_projections(unet: nn.Module, kinds: tuple[str, ...] = ("to_k
 
 def context_width(pipe) -> int:
     """The width d of the context every `attn2.to_k`/`to_v` of `pipe` (or a UNet) reads: SD1.x 768, SD2.x 1024, SDXL
-    2048."""
+    2048; FLUX and SD3 (or their transformers): T5's 4096, what `context_embedder` reads."""
+    if mmdit_kind(pipe): return getattr(pipe, "transformer", pipe).context_embedder.in_features
     return next(iter(cross_attention_projections(getattr(pipe, "unet", pipe)).values())).in_features
 
 # %% ../nbs/00_core.ipynb #8adaad02
