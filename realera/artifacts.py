@@ -11,7 +11,7 @@ import torch
 
 from .base import atomic_dir, atomic_path, canonical_safetensors, parse_json, read_json, write_json
 from .core import check_finite
-from .closed_form import ClosedFormEdit
+from .closed_form import ClosedFormEdit, denoiser
 from .align import ADAPTER, lora_state
 from .trajectory import Trajectory
 
@@ -92,11 +92,12 @@ _ERASED = weakref.WeakSet()   # UNets that carry an erase (in this process)
 
 def is_erased(pipe) -> bool:
     "Whether `pipe` already carries an erase applied by `erase` or `load_erased` (or any realera LoRA)."
-    return pipe.unet in _ERASED or ADAPTER in (getattr(pipe.unet, "peft_config", None) or {})
+    model = denoiser(pipe)
+    return model in _ERASED or ADAPTER in (getattr(model, "peft_config", None) or {})
 
 def mark_erased(pipe) -> None:
     "Record that `pipe` now carries an erase (`erase` and `load_erased` call it), so that a second one is refused."
-    _ERASED.add(pipe.unet)
+    _ERASED.add(denoiser(pipe))
 
 # %% ../nbs/03_artifacts.ipynb #20cd357a
 def check_erased(path: str | os.PathLike) -> dict:

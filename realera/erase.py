@@ -13,7 +13,7 @@ import torch
 from .base import as_json, cached, parse_json
 from .base import (LOCK_FILE, atomic_dir, atomic_path, canonical_safetensors, folder_lock, read_json,
                           write_json, check_int, check_number)
-from .core import check_finite, make_generator, model_identity, text_fingerprint, is_sdxl
+from .core import check_finite, is_sdxl, make_generator, mmdit_kind, model_identity, text_fingerprint
 from .text import ConceptPair, check_concepts, concept_pair, concept_pairs, check_prompts, encode_text
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
 from .config import (CONFIG_DIR, LAM1_SCALINGS, PAPER, RIDGE, RIDGE_UNITS, TOKEN_POLICIES, VARIANTS,
@@ -22,7 +22,7 @@ from .artifacts import (ANCHOR_LATENTS, ARTIFACTS, CHECKPOINT, COMPLETE, LOG_FIL
                                DISCOVERED, LORA_FILE)
 from .sampling import beyond_prompts, neighbor_prompts
 from .discover import Discovery, discover, neighborhoods, read_candidates, read_discoveries, write_discoveries
-from .closed_form import ClosedFormEdit
+from .closed_form import ClosedFormEdit, denoiser, has_pooled
 from .concept_edit import closed_form_fitter, pooled_fitter, resolve_preserve
 from .rece import harden_edit, kv_gram
 from .align import ADAPTER, AlignTask, add_lora, align_noise, check_precision, kv_weights, lora_state
@@ -106,10 +106,20 @@ def resolve_erase(model, concepts: list[str] | str, anchors: list[str] | str | N
     if not isinstance(config, EraseConfig):
         raise TypeError(f"config must be an EraseConfig, got {type(config).__name__}")
     runs_unet = config.align or config.discover > 0   # these read every UNet weight; the closed form only K/V
-    identity = model_identity(model, whole_unet=runs_unet) if hasattr(model, "unet") else None
+    _check_mmdit(model, config)
+    identity = model_identity(model, whole_unet=runs_unet) if hasattr(model, "unet") or mmdit_kind(model) else None
     run = _run_settings(concepts, anchors, preserve, config, identity)
     state = _prepare_out(out, run, overwrite) if out is not None else "new"
     return EraseRequest(concepts, anchors, preserve, config, state, run)
+
+def _check_mmdit(model, config: EraseConfig) -> None:
+    """On FLUX and SD3 realera erases by the closed form (Eq. 7 on the transformer's text inputs) so far: a stage
+    that needs the UNet (alignment, RECE hardening, discovery) is refused before any work."""
+    if not mmdit_kind(model): return
+    stages = {k: v for k, v in dict(align=config.align, harden=config.harden, discover=config.discover).items() if v}
+    if stages:
+        raise ValueError(f"on {mmdit_kind(model).upper()} realera erases by the closed form alone so far (variant 1: "
+                         f"EraseConfig.variant('1'), `--variant 1`); this config also asks for {stages}")
 
 def _check_reachable(pairs: list[ConceptPair], config: EraseConfig) -> None:
     """Mine one neighbor and one beyond sample per pair on the real embeddings: unreachable thresholds fail before any
@@ -208,8 +218,8 @@ def _trajectories(pipe, pairs, config: EraseConfig, progress: bool) -> list[Traj
     return [by_anchor[p.anchor] for p in pairs]
 
 def _closed_forms(pipe, pairs, preserve, config: EraseConfig, k: int, fp: str) -> dict:
-    """What computes Eq. 7's edit of each target: every attn2 K/V, and on SDXL (`config.pooled`) add_embedding's pooled
-    columns."""
+    """What computes Eq. 7's edit of each target: every attn2 K/V (FLUX, SD3: `context_embedder`), and with
+    `config.pooled` the pooled path (SDXL: add_embedding's pooled columns; FLUX, SD3: the pooled text embedder)."""
     lam = dict(lam1=config.effective_lam1(k), ridge=config.ridge, ridge_unit=config.ridge_unit)
     def attn2():
         g = make_generator(config.seed, pipe.device)
@@ -225,7 +235,7 @@ def _closed_forms(pipe, pairs, preserve, config: EraseConfig, k: int, fp: str) -
         )
 
     pooled = lambda: pooled_fitter(pipe, pairs, preserve, **lam).solve(fp, target="pooled")
-    return {"attn2": attn2, **({"pooled": pooled} if config.pooled and is_sdxl(pipe) else {})}
+    return {"attn2": attn2, **({"pooled": pooled} if config.pooled and has_pooled(denoiser(pipe)) else {})}
 
 def _align(pipe, pairs, preserve, trajs, original, config: EraseConfig, out, progress: bool, callback) -> list:
     "Eq. 8–9: the LoRA student aligned with the original UNet's noise on each pair's anchor trajectory; the losses."
