@@ -13,9 +13,9 @@ from torch import nn
 from .base import EMBEDDED_MODEL, RETIRED_HUB_IDS
 
 # %% auto #0
-__all__ = ['make_generator', 'check_finite', 'check_dtype', 'check_device', 'quiet_loading', 'load_pipeline', 'text_encoders',
-           'tokenizers', 'mmdit_kind', 'is_sdxl', 'cross_attention_projections', 'context_width', 'fingerprint',
-           'text_encoder_fingerprint', 'text_fingerprint', 'model_identity']
+__all__ = ['MMDIT_PIPELINES', 'make_generator', 'check_finite', 'check_dtype', 'check_device', 'quiet_loading', 'pipeline_name',
+           'load_pipeline', 'text_encoders', 'tokenizers', 'mmdit_kind', 'is_sdxl', 'cross_attention_projections',
+           'context_width', 'fingerprint', 'text_encoder_fingerprint', 'text_fingerprint', 'model_identity']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
 def make_generator(seed: int | None = 0, device: str | torch.device = "cpu") -> torch.Generator | None:
@@ -89,20 +89,29 @@ def _dtype_kwarg(dtype) -> dict:
     return {"dtype": dtype} if hasattr(deprecation_utils, "_TORCH_DTYPE_DEPRECATION_MESSAGE") else {
         "torch_dtype": dtype}
 
-# the `_class_name`s of model_index.json realera erases
-_PIPELINES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline")
+# the `_class_name`s of model_index.json realera loads; on the MM-DiT ones (FLUX.1, SD3) it erases by the closed form
+MMDIT_PIPELINES = ("FluxPipeline", "StableDiffusion3Pipeline")
+_PIPELINES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline") + MMDIT_PIPELINES
 
-def _pipeline_class(model: str | os.PathLike):
-    """The diffusers pipeline class named by `model`'s `model_index.json` (a local folder, or a hub id: that one file
-    is fetched)."""
+def pipeline_name(model: str | os.PathLike | None = None) -> str:
+    """The pipeline class `model`'s `model_index.json` names (a local folder, or a hub id: that one file is fetched;
+    None: the embedded model), read without loading anything; `ValueError` for a pipeline realera does not load, and
+    for a local folder that lacks a component its `model_index.json` names."""
     import diffusers
-    try: name = diffusers.DiffusionPipeline.load_config(str(model)).get("_class_name")
+    model = EMBEDDED_MODEL if model is None else model
+    try: index = diffusers.DiffusionPipeline.load_config(str(model))
     except (OSError, ValueError) as err:
         raise ValueError(f"cannot read model_index.json of {str(model)!r}: {err}") from None
+    name = index.get("_class_name")
     if name not in _PIPELINES:
-        raise ValueError(
-            f"{str(model)!r} is a {name!r}; realera erases {list(_PIPELINES)} (SD1.x, SD2.x and SDXL text-to-image)")
-    return getattr(diffusers, name)
+        raise ValueError(f"{str(model)!r} is a {name!r}; realera erases {list(_PIPELINES)} (SD1.x, SD2.x, SDXL, "
+                         "FLUX.1 and SD3 text-to-image)")
+    parts = [k for k, v in index.items() if not k.startswith("_") and isinstance(v, (list, tuple)) and v[0]]
+    missing = [k for k in parts if Path(model).is_dir() and not (Path(model)/k).is_dir()]
+    if missing:
+        raise ValueError(f"{str(model)!r} lacks {missing}, which its model_index.json names: copy the whole pipeline "
+                         "folder")
+    return name
 
 # %% ../nbs/00_core.ipynb #fb9e9583
 def load_pipeline(
@@ -114,7 +123,8 @@ def load_pipeline(
     **kwargs,
 ): # passed on to the pipeline's `from_pretrained`
     """Load the pipeline `model`'s `model_index.json` names (`StableDiffusionPipeline` for SD1.x/2.x,
-    `StableDiffusionXLPipeline` for SDXL) onto `device` in `dtype` (`model=None`: `EMBEDDED_MODEL`)."""
+    `StableDiffusionXLPipeline` for SDXL, `FluxPipeline`, `StableDiffusion3Pipeline`; `pipeline_name`) onto `device`
+    in `dtype` (`model=None`: `EMBEDDED_MODEL`)."""
     dtype, device = check_dtype(dtype), check_device(device)
     model = EMBEDDED_MODEL if model is None else model
     path = Path(model).expanduser()
@@ -128,7 +138,8 @@ def load_pipeline(
     if source in RETIRED_HUB_IDS:   # a cached copy still loads; a download would fail with the hub's 404
         warnings.warn(f"{source!r} was removed from the hub; its maintained copy is {RETIRED_HUB_IDS[source]!r}",
                       stacklevel=2)
-    cls = _pipeline_class(source)
+    import diffusers
+    cls = getattr(diffusers, pipeline_name(source))
     extra = {} if safety_checker or cls.__name__ != "StableDiffusionPipeline" else dict(safety_checker=None,
                                                                                         requires_safety_checker=False)
     with quiet_loading(not progress):

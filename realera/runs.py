@@ -14,7 +14,7 @@ from .base import (atomic_path, check_choice, check_int, check_number, check_wri
 from .config import (ATTACKS, DEFAULT_CLIP, SCORES, VARIANTS, AttackConfig, DiscoverConfig, EraseConfig,
                             SamplingConfig)
 from .artifacts import DISCOVERED
-from .core import check_dtype, load_pipeline, model_identity
+from .core import MMDIT_PIPELINES, check_dtype, load_pipeline, model_identity, pipeline_name
 from .settings import anchor_prompt, model_folder, model_settings, preserve_prompts
 from .images import comparison_grid, generate_images
 from .neighborhood import neighborhood_figure
@@ -30,10 +30,19 @@ from .protocols import make_protocol
 from .attack import attack, default_prompts, plain_prompt, protocol_judge, read_prompts
 
 # %% auto #0
-__all__ = ['defaults', 'erased_run', 'erase_config', 'erase_folder', 'generate_folder', 'evaluate_folder', 'attack_folder',
-           'discover_folder', 'neighborhood_view']
+__all__ = ['check_runs_on', 'defaults', 'erased_run', 'erase_config', 'erase_folder', 'generate_folder', 'evaluate_folder',
+           'attack_folder', 'discover_folder', 'neighborhood_view']
 
 # %% ../nbs/07_runs.ipynb #cadb2048
+def check_runs_on(model, command: str) -> None:
+    """Refuse, before the model loads, a command that does not run on FLUX.1 or SD3 yet: on them realera erases by the
+    closed form (`realera erase --variant 1`) and generates; evaluation, attacks, discovery, the neighbourhood view
+    and the LoRA export are for SD1.x/2.x/SDXL so far."""
+    name = pipeline_name(model)
+    if name in MMDIT_PIPELINES:
+        raise ValueError(f"realera {command} does not run on a {name} yet; on FLUX.1 and SD3 realera erases by the "
+                         "closed form (realera erase --variant 1) and generates (realera generate)")
+
 def defaults(given: dict, model_defaults: dict, builtin: dict) -> tuple:
     "Each of `builtin`'s keys: the value `given` (not None), else the model's `realera.json`, else the built-in one."
     return tuple(given[k] if given.get(k) is not None else model_defaults.get(k, v) for k, v in builtin.items())
@@ -185,6 +194,7 @@ def evaluate_folder(out, protocol: str | None = None, erased=None, concept: str 
     """Evaluate `model` (and its erase in `erased`) with `protocol` into `out` (defaults: the model's
     `realera.json`, else the paper's 200 images, 25 steps, guidance 7.5); process 0 returns `summary.json`'s record,
     the others None."""
+    check_runs_on(model, "evaluate")
     ms = model_settings(model).evaluate
     n, steps, guidance = defaults(dict(n=n, steps=steps, guidance=guidance), ms, dict(n=200, steps=25, guidance=7.5))
     protocol = protocol or ms.get("protocol")
@@ -230,6 +240,7 @@ def attack_folder(method: str, out, concept: str | None = None, erased=None, mod
     fields = {f.name for f in dataclasses.fields(AttackConfig)} - {"method", "seed", "steps", "guidance_scale"}
     if set(knobs) - fields:
         raise ValueError(f"unknown attack settings {sorted(set(knobs) - fields)}; allowed: {sorted(fields)}")
+    check_runs_on(model, "attack")
     ms = model_settings(model).evaluate
     steps, guidance = defaults(dict(steps=steps, guidance=guidance), ms, dict(steps=20, guidance=7.5))
     cfg = AttackConfig(method, seed=seed, steps=steps, guidance_scale=guidance,
@@ -263,6 +274,7 @@ def discover_folder(concept: str, out, model: str | None = None, candidates: str
                     device: str = "cpu", dtype: str = "float32", overwrite: bool = False, progress: bool = True):
     """Rank `candidates` (a CSV; default: the tokenizer's whole words) by how the original model draws them against
     `concept` and write `out/discovered.json`; returns the `Discovery`."""
+    check_runs_on(model, "discover")
     cands = read_candidates(candidates) if candidates else None   # a bad file fails before the model loads
     settings = model_settings(model)
     kept = preserve_prompts(settings, [concept], preserve)
@@ -281,6 +293,7 @@ def neighborhood_view(concept: str, out, prompt: str | None = None, anchor: str 
     `SamplingConfig`) and write its UMAP view to `out` (PNG) and its distance table beside it (JSON); `discover`: also
     place the K texts the original model draws most as the concept, in the prompt's place of it. Returns the table."""
     check_int("--discover", discover, 0)
+    check_runs_on(model, "neighborhood")
     cfg = SamplingConfig(**thresholds)   # bad thresholds fail here, before the model loads
     png = check_writable(out, overwrite)
     js = check_writable(png.with_suffix(".json"), overwrite)

@@ -1,0 +1,66 @@
+"""FLUX.1 and SD3 through the command line (issue 33, so far): a tiny pipeline saved as a folder, erased by the closed
+form (`--variant 1`), generated from with the erase, reloaded with identical output; the commands that do not run on
+MM-DiT models yet, and the stages `erase` cannot run there, refused before the model loads."""
+import json
+
+import pytest
+import torch
+
+from conftest import run_cli
+
+KINDS = {"flux": "FluxPipeline", "sd3": "StableDiffusion3Pipeline"}
+
+
+@pytest.fixture(scope="module", params=list(KINDS))
+def model(request, tmp_path_factory):
+    from realera.core import quiet_loading
+    from realera.testing import tiny_flux_pipeline, tiny_sd3_pipeline
+    folder = tmp_path_factory.mktemp(request.param) / "model"
+    with quiet_loading():
+        (tiny_flux_pipeline if request.param == "flux" else tiny_sd3_pipeline)(seed=0).save_pretrained(folder)
+    return request.param, folder
+
+
+def test_erase_then_generate_and_reload(model, tmp_path):
+    from realera.artifacts import load_erased
+    from realera.closed_form import denoiser
+    from realera.core import load_pipeline
+    kind, folder = model
+    r = run_cli("erase", "--model", str(folder), "--concept", "cat", "--variant", "1", "--out", str(tmp_path/"e"),
+                "--quiet")
+    assert r.returncode == 0, r.stderr
+    files = json.loads((tmp_path/"e"/"complete.json").read_text())["files"]
+    assert {"closed_form.safetensors", "pooled.safetensors"} <= set(files)
+    args = ["generate", "--model", str(folder), "--erased", str(tmp_path/"e"), "--prompt", "a photo of a cat",
+            "--n", "1", "--steps", "2"]
+    r = run_cli(*args, "--out", str(tmp_path/"g"))
+    assert r.returncode == 0, r.stderr
+    record = json.loads((tmp_path/"g"/"generate.json").read_text())
+    assert [i["model"] for i in record["images"]] == ["original", "erased"]
+    first = {i["model"]: (tmp_path/"g"/i["file"]).read_bytes() for i in record["images"]}
+    assert first["original"] != first["erased"]
+    r = run_cli(*args, "--out", str(tmp_path/"g2"))   # a fresh load of the erase draws the same bytes
+    again = {i["model"]: (tmp_path/"g2"/i["file"]).read_bytes()
+             for i in json.loads((tmp_path/"g2"/"generate.json").read_text())["images"]}
+    assert again == first
+    original, erased = load_pipeline(folder), load_erased(load_pipeline(folder), tmp_path/"e")
+    before = denoiser(original).state_dict()
+    moved = [n for n, w in denoiser(erased).state_dict().items() if not torch.equal(w, before[n])]
+    assert sorted(moved) == ["context_embedder.weight", "time_text_embed.text_embedder.linear_1.weight"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["erase", "--concept", "cat"], "closed form alone so far"),
+    (["erase", "--concept", "cat", "--variant", "1", "--harden", "1"], "'harden': 1"),
+    (["evaluate", "--protocol", "cifar10"], "realera evaluate does not run on a"),
+    (["attack", "--method", "soft", "--concept", "cat"], "realera attack does not run on a"),
+    (["discover", "--concept", "cat"], "realera discover does not run on a"),
+])
+def test_what_does_not_run_there_yet_is_refused_before_loading(model, tmp_path, monkeypatch, args, message):
+    import realera.core, realera.runs
+    for module in (realera.core, realera.runs):
+        monkeypatch.setattr(module, "load_pipeline", lambda *a, **k: pytest.fail("the model loaded before the check"))
+    kind, folder = model
+    r = run_cli(*args, "--model", str(folder), "--out", str(tmp_path/"o"))
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert KINDS[kind] in r.stderr or "so far" in r.stderr or "harden" in r.stderr
