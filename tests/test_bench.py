@@ -178,3 +178,9 @@ def test_the_shipped_many_concepts_figure_is_what_its_result_draws(tmp_path):
             for p in (tmp_path/"m.png", ROOT/"nbs"/"images"/"world_many.png"))
     assert a.shape == b.shape and np.abs(a - b).mean() < 1.0, ("nbs/images/world_many.png is stale: redraw it from "
                                                                "world_many.json")
+
+def test_mmdit_closed_form_cost_quick():
+    "The closed form's cost on FLUX.1-dev's and SD3.5-medium's real text inputs (few rows here): both rows print."
+    r = run_bench("mmdit.py", "--quick",
+                  expect=("| flux | 36 / 56 |", "| sd3 | 36 / 56 |", "random rows of width 4096"))
+    assert "accumulate s" in r.stdout
