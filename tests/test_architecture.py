@@ -149,32 +149,3 @@ def test_the_line_rules_see_a_long_line_and_a_join(tmp_path):
     for f, want in (("a.py", ["E501", "E702", "F401", "F821"]), ("b.ipynb", ["E501", "E702"])):
         codes = [line.split(": ", 1)[1].split()[0] for line in out.splitlines() if line.startswith(f)]
         assert sorted(codes) == want, out
-
-def _mixed_cells(nb_path: Path) -> list[int]:
-    """The code cells of a module's notebook that nbdev's docs pass refuses ("Found cells containing imports and other
-    code"): not exported, not `eval: false`, holding an import beside an expression or an assignment."""
-    import json, re
-    cells, out = json.loads(nb_path.read_text())["cells"], []
-    if not any("#| default_exp" in "".join(c["source"]) for c in cells): return out   # a page with no module
-    for i, c in enumerate(cells):
-        src = "".join(c["source"])
-        dirs = set(re.findall(r"^#\|\s*([\w:]+)", src, re.M))
-        if c["cell_type"] != "code" or dirs & {"export", "exports", "exporti", "exec_doc"} or "eval: false" in src:
-            continue
-        try: nodes = list(ast.walk(ast.parse("\n".join(l for l in src.splitlines() if not l.startswith("%")))))
-        except SyntaxError: continue
-        if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes) and any(
-                isinstance(n, (ast.Expr, ast.Assign)) for n in nodes): out.append(i)
-    return out
-
-def test_no_cell_mixes_imports_and_code():
-    """What nbdev's docs pass refuses, found in a second rather than after the notebooks ran: a cell's imports stand
-    in a cell of their own."""
-    bad = {nb.name: cells for nb in sorted((ROOT.parent/"nbs").glob("*.ipynb")) if (cells := _mixed_cells(nb))}
-    assert not bad, bad
-
-def test_the_mixed_cell_check_sees_one(tmp_path):
-    import nbformat
-    cells = [nbformat.v4.new_code_cell("#| default_exp x"), nbformat.v4.new_code_cell("import os\nx = os.sep")]
-    nbformat.write(nbformat.v4.new_notebook(cells=cells), str(tmp_path/"a.ipynb"))
-    assert _mixed_cells(tmp_path/"a.ipynb") == [1]
