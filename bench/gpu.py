@@ -64,7 +64,7 @@ def _components(arch: str) -> dict:
     download)."""
     from diffusers import AutoencoderKL
     from realera.align import add_lora
-    from realera.closed_form import closed_form_layers
+    from realera.core import closed_form_layers
     from realera.config import AlignConfig
     from realera.testing_shapes import bigg_text_encoder, clip_l14_text_encoder, sd14_unet, sd21_unet, sdxl_unet
     count = lambda m: sum(p.numel() for p in m.parameters())

@@ -15,7 +15,8 @@ import argparse, time
 import torch
 
 from realera.base import markdown_table
-from realera.closed_form import ClosedFormFitter, MMDIT_CONTEXT, MMDIT_POOLED, context_layers, pooled_layer
+from realera.closed_form import ClosedFormFitter
+from realera.core import MMDIT_CONTEXT, MMDIT_POOLED, context_layers, pooled_layer
 from realera.testing_shapes import FLUX_DEV_TRANSFORMER_CONFIG, SD35_MEDIUM_TRANSFORMER_CONFIG, T5_XXL_CONFIG
 
 # context rows per prompt: FLUX's T5 512 tokens; SD3's CLIP 77, then T5's 256

@@ -1,4 +1,4 @@
-"""How the ridge λ of the closed form trades erasure against drift (`realera.closed_form.ridge_sweep`), on the tiny
+"""How the ridge λ of the closed form trades erasure against drift (`realera.concept_edit.ridge_sweep`), on the tiny
 pipeline and on the SD1.4-shaped CLIP-L text encoder (random weights, no download), with and without RealEra's samples.
 Measured in text-embedding space: since W = W_org·M for every projection, each layer's key/value error is W_org times
 these residuals. Ridge in units of the mean squared norm of the rows of E ∪ P.

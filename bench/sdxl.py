@@ -26,7 +26,8 @@ from torch import nn
 from realera.base import synchronize
 from realera.trajectory import noise_draws, unet_eps
 from realera.baselines import uce_edit
-from realera.closed_form import ClosedFormFitter, closed_form_layers, pooled_width
+from realera.closed_form import ClosedFormFitter
+from realera.core import closed_form_layers, pooled_width
 from realera.core import cross_attention_projections, is_sdxl, make_generator
 from realera.text import encode_text
 from realera.erase import EraseConfig, erase

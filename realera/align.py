@@ -15,7 +15,7 @@ from torch import nn
 from .base import atomic_path, check_int, check_number, read_json, write_json
 from .core import check_device, check_dtype, check_finite, is_sdxl
 from .text import ConceptPair, concept_pair
-from .closed_form import closed_form_layers
+from .core import closed_form_layers
 from .config import LORA_TARGETS, MIXED_PRECISION, AlignConfig, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
 from .trajectory import Trajectory, added_cond, anchor_trajectory, sdxl_time_ids

@@ -11,7 +11,8 @@ import torch
 
 from .base import atomic_dir, atomic_path, canonical_safetensors, parse_json, read_json, write_json
 from .core import check_finite
-from .closed_form import ClosedFormEdit, denoiser
+from .closed_form import ClosedFormEdit
+from .core import denoiser
 from .align import ADAPTER, lora_state
 from .trajectory import Trajectory
 

@@ -10,18 +10,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from fastcore.meta import delegates
 from .base import atomic_path, check_choice, check_int, read_json, write_json
-from .core import (check_finite, cross_attention_projections, context_width, is_sdxl, mmdit_kind,
+from .core import (check_finite, context_layers, denoiser, pooled_layer, pooled_name, pooled_width,
                           text_fingerprint)
-from .text import ConceptPair, concept_pair, concept_pairs, encode_prompts, encode_text
-from .config import RIDGE, RIDGE_UNITS, SamplingConfig
-from .sampling import beyond_prompts, neighbor_prompts
+from .config import RIDGE, RIDGE_UNITS
 
 # %% auto #0
-__all__ = ['EDIT_TARGETS', 'POOLED_LAYER', 'MMDIT_CONTEXT', 'MMDIT_POOLED', 'ClosedFormFitter', 'denoiser', 'context_layers',
-           'has_pooled', 'pooled_name', 'pooled_layer', 'closed_form_layers', 'pooled_width', 'ClosedFormEdit',
-           'load_edited_weights', 'solve_closed_form']
+__all__ = ['EDIT_TARGETS', 'ClosedFormFitter', 'ClosedFormEdit', 'load_edited_weights', 'solve_closed_form']
 
 # %% ../nbs/02_closed_form.ipynb #6aeba5f1
 def _check_rows(x, d: int | None, name: str) -> torch.Tensor:
@@ -135,51 +130,6 @@ def _files(path, target: str) -> tuple[Path, Path]:
     "The two files of an edit of `target` in the folder `path`: its tensors and its settings."
     stem = Path(path)/EDIT_TARGETS[check_choice("target", target, EDIT_TARGETS)]
     return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
-POOLED_LAYER = "add_embedding.linear_1"   # SDXL: reads [pooled text embedding, time-id embeddings]
-# FLUX and SD3: the transformer's two text inputs, T5's tokens (SD3: CLIP's, then T5's) and the pooled CLIP embedding
-MMDIT_CONTEXT, MMDIT_POOLED = "context_embedder", "time_text_embed.text_embedder.linear_1"
-
-def denoiser(pipe) -> nn.Module:
-    "What reads the text: `pipe.unet`, or `pipe.transformer` (FLUX, SD3); a UNet or transformer passes through."
-    return getattr(pipe, "unet", None) or getattr(pipe, "transformer", None) or pipe
-
-def _base(layer: nn.Module) -> nn.Module: return getattr(layer, "base_layer", layer)   # under a LoRA adapter
-
-def context_layers(model: nn.Module) -> dict[str, nn.Linear]:
-    """The layers Eq. 7 edits, by name: every `attn2.to_k`/`to_v` of a UNet; of an MM-DiT transformer (FLUX, SD3),
-    `context_embedder`, the one layer every text token passes before the joint attention."""
-    if mmdit_kind(model): return {MMDIT_CONTEXT: _base(model.context_embedder)}
-    return cross_attention_projections(model)
-
-def has_pooled(model: nn.Module) -> bool:
-    "Whether a pooled text embedding enters `model` (SDXL's UNet, FLUX's and SD3's transformers)."
-    return is_sdxl(model) or mmdit_kind(model) is not None
-
-def pooled_name(model: nn.Module) -> str:
-    "The name of the layer that reads the pooled text embedding: SDXL's `POOLED_LAYER`, or `MMDIT_POOLED`."
-    return MMDIT_POOLED if mmdit_kind(model) else POOLED_LAYER
-
-def pooled_layer(unet: nn.Module) -> nn.Linear:
-    """SDXL's `add_embedding.linear_1`, or FLUX's and SD3's `time_text_embed.text_embedder.linear_1` (under a LoRA
-    adapter, its base layer); `ValueError` for a model without the pooled path."""
-    if mmdit_kind(unet): return _base(unet.time_text_embed.text_embedder.linear_1)
-    if not is_sdxl(unet):
-        raise ValueError(f"this UNet has no pooled text path (addition_embed_type "
-                                           f"{getattr(unet.config, 'addition_embed_type', None)!r}, SDXL's "
-                                           "is 'text_time')")
-    layer = unet.add_embedding.linear_1
-    return getattr(layer, "base_layer", layer)
-
-def closed_form_layers(unet: nn.Module) -> dict[str, nn.Linear]:
-    """Every layer a closed form may edit, by name: `context_layers`, and the pooled path's layer where there is one
-    (SDXL, FLUX, SD3)."""
-    return {**context_layers(unet), **({pooled_name(unet): pooled_layer(unet)} if has_pooled(unet) else {})}
-
-def pooled_width(unet: nn.Module) -> int:
-    """The width p of the pooled text embedding: SDXL's `add_embedding.linear_1` reads it (1280) before the six
-    time-id embeddings; FLUX's and SD3's text embedder reads only it (768; 768 + 1280)."""
-    if mmdit_kind(unet): return pooled_layer(unet).in_features
-    return pooled_layer(unet).in_features - 6 * unet.config.addition_time_embed_dim
 
 # %% ../nbs/02_closed_form.ipynb #d1f8b3b8
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from .core import context_width, is_sdxl, mmdit_kind, text_fingerprint
 from .text import ConceptPair, concept_pair, concept_pairs, encode_prompts, encode_text
 from .config import RIDGE, RIDGE_UNITS, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
-from .closed_form import ClosedFormEdit, ClosedFormFitter, denoiser, has_pooled, pooled_width
+from .closed_form import ClosedFormEdit, ClosedFormFitter
+from .core import denoiser, has_pooled, pooled_width
 
 # %% auto #0
 __all__ = ['DEFAULT_PRESERVE', 'HELD_OUT', 'RIDGE_GRID', 'resolve_preserve', 'closed_form_fitter', 'closed_form_edit',

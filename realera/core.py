@@ -13,9 +13,11 @@ from torch import nn
 from .base import EMBEDDED_MODEL, RETIRED_HUB_IDS
 
 # %% auto #0
-__all__ = ['MMDIT_PIPELINES', 'make_generator', 'check_finite', 'check_dtype', 'check_device', 'quiet_loading', 'pipeline_name',
-           'load_pipeline', 'text_encoders', 'tokenizers', 'mmdit_kind', 'is_sdxl', 'cross_attention_projections',
-           'context_width', 'fingerprint', 'text_encoder_fingerprint', 'text_fingerprint', 'model_identity']
+__all__ = ['MMDIT_PIPELINES', 'POOLED_LAYER', 'MMDIT_CONTEXT', 'MMDIT_POOLED', 'make_generator', 'check_finite', 'check_dtype',
+           'check_device', 'quiet_loading', 'pipeline_name', 'load_pipeline', 'text_encoders', 'tokenizers',
+           'mmdit_kind', 'is_sdxl', 'cross_attention_projections', 'context_width', 'denoiser', 'context_layers',
+           'has_pooled', 'pooled_name', 'pooled_layer', 'closed_form_layers', 'pooled_width', 'fingerprint',
+           'text_encoder_fingerprint', 'text_fingerprint', 'model_identity']
 
 # %% ../nbs/00_core.ipynb #2fbc4bf3
 def make_generator(seed: int | None = 0, device: str | torch.device = "cpu") -> torch.Generator | None:
@@ -186,6 +188,53 @@ def context_width(pipe) -> int:
     2048; FLUX and SD3 (or their transformers): T5's 4096, what `context_embedder` reads."""
     if mmdit_kind(pipe): return getattr(pipe, "transformer", pipe).context_embedder.in_features
     return next(iter(cross_attention_projections(getattr(pipe, "unet", pipe)).values())).in_features
+
+# %% ../nbs/00_core.ipynb #bcb1df2e
+POOLED_LAYER = "add_embedding.linear_1"   # SDXL: reads [pooled text embedding, time-id embeddings]
+# FLUX and SD3: the transformer's two text inputs, T5's tokens (SD3: CLIP's, then T5's) and the pooled CLIP embedding
+MMDIT_CONTEXT, MMDIT_POOLED = "context_embedder", "time_text_embed.text_embedder.linear_1"
+
+def denoiser(pipe) -> nn.Module:
+    "What reads the text: `pipe.unet`, or `pipe.transformer` (FLUX, SD3); a UNet or transformer passes through."
+    return getattr(pipe, "unet", None) or getattr(pipe, "transformer", None) or pipe
+
+def _base(layer: nn.Module) -> nn.Module: return getattr(layer, "base_layer", layer)   # under a LoRA adapter
+
+def context_layers(model: nn.Module) -> dict[str, nn.Linear]:
+    """The layers Eq. 7 edits, by name: every `attn2.to_k`/`to_v` of a UNet; of an MM-DiT transformer (FLUX, SD3),
+    `context_embedder`, the one layer every text token passes before the joint attention."""
+    if mmdit_kind(model): return {MMDIT_CONTEXT: _base(model.context_embedder)}
+    return cross_attention_projections(model)
+
+def has_pooled(model: nn.Module) -> bool:
+    "Whether a pooled text embedding enters `model` (SDXL's UNet, FLUX's and SD3's transformers)."
+    return is_sdxl(model) or mmdit_kind(model) is not None
+
+def pooled_name(model: nn.Module) -> str:
+    "The name of the layer that reads the pooled text embedding: SDXL's `POOLED_LAYER`, or `MMDIT_POOLED`."
+    return MMDIT_POOLED if mmdit_kind(model) else POOLED_LAYER
+
+def pooled_layer(unet: nn.Module) -> nn.Linear:
+    """SDXL's `add_embedding.linear_1`, or FLUX's and SD3's `time_text_embed.text_embedder.linear_1` (under a LoRA
+    adapter, its base layer); `ValueError` for a model without the pooled path."""
+    if mmdit_kind(unet): return _base(unet.time_text_embed.text_embedder.linear_1)
+    if not is_sdxl(unet):
+        raise ValueError(f"this UNet has no pooled text path (addition_embed_type "
+                                           f"{getattr(unet.config, 'addition_embed_type', None)!r}, SDXL's "
+                                           "is 'text_time')")
+    layer = unet.add_embedding.linear_1
+    return getattr(layer, "base_layer", layer)
+
+def closed_form_layers(unet: nn.Module) -> dict[str, nn.Linear]:
+    """Every layer a closed form may edit, by name: `context_layers`, and the pooled path's layer where there is one
+    (SDXL, FLUX, SD3)."""
+    return {**context_layers(unet), **({pooled_name(unet): pooled_layer(unet)} if has_pooled(unet) else {})}
+
+def pooled_width(unet: nn.Module) -> int:
+    """The width p of the pooled text embedding: SDXL's `add_embedding.linear_1` reads it (1280) before the six
+    time-id embeddings; FLUX's and SD3's text embedder reads only it (768; 768 + 1280)."""
+    if mmdit_kind(unet): return pooled_layer(unet).in_features
+    return pooled_layer(unet).in_features - 6 * unet.config.addition_time_embed_dim
 
 # %% ../nbs/00_core.ipynb #8adaad02
 def fingerprint(state: dict) -> str:

@@ -23,7 +23,8 @@ from .artifacts import (ANCHOR_LATENTS, ARTIFACTS, CHECKPOINT, COMPLETE, LOG_FIL
                                DISCOVERED, LORA_FILE)
 from .sampling import beyond_prompts, neighbor_prompts
 from .discover import Discovery, discover, neighborhoods, read_candidates, read_discoveries, write_discoveries
-from .closed_form import ClosedFormEdit, denoiser, has_pooled
+from .closed_form import ClosedFormEdit
+from .core import denoiser, has_pooled
 from .concept_edit import closed_form_fitter, pooled_fitter, resolve_preserve
 from .rece import harden_edit, kv_gram
 from .align import ADAPTER, AlignTask, add_lora, align_noise, check_precision, kv_weights, lora_state
@@ -85,7 +86,7 @@ class EraseRequest:
     "An erase resolved and checked before any work: the model's defaults filled in where the caller gave none."
     concepts: list[str]
     anchors: list[str]
-    preserve: list[str] | None      # None: realera's generic list (closed_form.DEFAULT_PRESERVE)
+    preserve: list[str] | None      # None: realera's generic list (concept_edit.DEFAULT_PRESERVE)
     config: EraseConfig
     state: str = "new"              # of `out`: 'new', 'resume' (the same run, unfinished) or 'done' (finished)
     settings: dict = field(default_factory=dict)   # what config.json records

@@ -11,7 +11,8 @@ import torch
 
 from .base import atomic_path, canonical_safetensors, check_choice, check_int, check_number
 from .core import check_finite, cross_attention_projections, is_sdxl, model_identity
-from .closed_form import POOLED_LAYER, ClosedFormEdit, pooled_layer
+from .closed_form import ClosedFormEdit
+from .core import POOLED_LAYER, pooled_layer
 from .config import DEFAULT_TOL, EXPORT_FORMATS
 from .artifacts import check_erased, completion_hash, is_erased, load_lora
 

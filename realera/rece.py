@@ -12,8 +12,8 @@ from torch import nn
 from .base import check_choice, check_int
 from .core import cross_attention_projections
 from .text import ConceptPair
-from .closed_form import (EDIT_TARGETS, POOLED_LAYER, ClosedFormEdit, ClosedFormFitter, pooled_layer,
-                                 pooled_width)
+from .closed_form import EDIT_TARGETS, ClosedFormEdit, ClosedFormFitter
+from .core import POOLED_LAYER, pooled_layer, pooled_width
 
 # %% auto #0
 __all__ = ['rece_map', 'kv_gram', 'harden_edit']

@@ -23,7 +23,7 @@ def model(request, tmp_path_factory):
 
 def test_erase_then_generate_and_reload(model, tmp_path):
     from realera.artifacts import load_erased
-    from realera.closed_form import denoiser
+    from realera.core import denoiser
     from realera.core import load_pipeline
     kind, folder = model
     r = run_cli("erase", "--model", str(folder), "--concept", "cat", "--variant", "1", "--out", str(tmp_path/"e"),
