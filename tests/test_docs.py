@@ -15,7 +15,7 @@ DOCS = runpy.run_path(str(ROOT / ".ci" / "docs.py"))
 COLAB = runpy.run_path(str(ROOT / ".ci" / "colab.py"))
 
 # figures each page shows in its output areas (measured; a page that loses or doubles one fails)
-FIGURES = {"00c_images.ipynb": 1, "01_sampling.ipynb": 1, "02_closed_form.ipynb": 1, "03a_erase.ipynb": 1,
+FIGURES = {"00c_images.ipynb": 1, "01a_neighborhood.ipynb": 1, "02_concept_edit.ipynb": 1, "03a_erase.ipynb": 1,
            "03b_export.ipynb": 1, "04_world_data.ipynb": 1, "04a_world_model.ipynb": 3, "05a_evaluate.ipynb": 1,
            "06b_tables.ipynb": 1, "index.ipynb": 1,
            "results.ipynb": 2}
@@ -197,9 +197,9 @@ def test_nbdev_processes_the_executed_notebooks(site):
     r = subprocess.run(["nbdev_proc_nbs", "--path", str(executed), "--force"], cwd=ROOT, capture_output=True,
                        text=True, timeout=900, env=env)
     assert r.returncode == 0, r.stderr[-3000:]
-    proc = json.loads((ROOT / "_proc" / "01_sampling.ipynb").read_text())
+    proc = json.loads((ROOT / "_proc" / "01a_neighborhood.ipynb").read_text())
     assert sum("image/png" in o.get("data", {}) for c in proc["cells"] for o in c.get("outputs", [])) == FIGURES[
-        "01_sampling.ipynb"]
+        "01a_neighborhood.ipynb"]
     assert (ROOT / "_proc" / "_quarto.yml").read_text() == (ROOT / "_quarto.yml").read_text()
     assert (ROOT / "_proc" / "sidebar.yml").exists()
     assert len(list((ROOT / "_proc").glob("*.ipynb"))) == len(list((ROOT / "nbs").glob("*.ipynb")))
