@@ -92,8 +92,8 @@ def _dtype_kwarg(dtype) -> dict:
         "torch_dtype": dtype}
 
 # the `_class_name`s of model_index.json realera loads; on the MM-DiT ones (FLUX.1, SD3) it erases by the closed form
-MMDIT_PIPELINES = ("FluxPipeline", "StableDiffusion3Pipeline")
-_PIPELINES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline") + MMDIT_PIPELINES
+MMDIT_PIPELINES = {"FluxPipeline": "flux", "StableDiffusion3Pipeline": "sd3"}   # → `mmdit_kind`
+_PIPELINES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline", *MMDIT_PIPELINES)
 
 def pipeline_name(model: str | os.PathLike | None = None) -> str:
     """The pipeline class `model`'s `model_index.json` names (a local folder, or a hub id: that one file is fetched;
@@ -186,8 +186,7 @@ def cross_attention_projections(unet: nn.Module, kinds: tuple[str, ...] = ("to_k
 def context_width(pipe) -> int:
     """The width d of the context every `attn2.to_k`/`to_v` of `pipe` (or a UNet) reads: SD1.x 768, SD2.x 1024, SDXL
     2048; FLUX and SD3 (or their transformers): T5's 4096, what `context_embedder` reads."""
-    if mmdit_kind(pipe): return getattr(pipe, "transformer", pipe).context_embedder.in_features
-    return next(iter(cross_attention_projections(getattr(pipe, "unet", pipe)).values())).in_features
+    return next(iter(context_layers(denoiser(pipe)).values())).in_features
 
 # %% ../nbs/00_core.ipynb #bcb1df2e
 POOLED_LAYER = "add_embedding.linear_1"   # SDXL: reads [pooled text embedding, time-id embeddings]
@@ -222,8 +221,7 @@ def pooled_layer(unet: nn.Module) -> nn.Linear:
         raise ValueError(f"this UNet has no pooled text path (addition_embed_type "
                                            f"{getattr(unet.config, 'addition_embed_type', None)!r}, SDXL's "
                                            "is 'text_time')")
-    layer = unet.add_embedding.linear_1
-    return getattr(layer, "base_layer", layer)
+    return _base(unet.add_embedding.linear_1)
 
 def closed_form_layers(unet: nn.Module) -> dict[str, nn.Linear]:
     """Every layer a closed form may edit, by name: `context_layers`, and the pooled path's layer where there is one

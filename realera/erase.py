@@ -13,7 +13,8 @@ import torch
 from .base import as_json, cached, parse_json
 from .base import (LOCK_FILE, atomic_dir, atomic_path, canonical_safetensors, folder_lock, read_json,
                           write_json, check_int, check_number)
-from .core import (check_finite, is_sdxl, make_generator, mmdit_kind, model_identity, pipeline_name,
+from .core import (MMDIT_PIPELINES, check_finite, is_sdxl, make_generator, mmdit_kind, model_identity,
+                          pipeline_name,
                           text_fingerprint)
 from .text import ConceptPair, check_concepts, concept_pair, concept_pairs, check_prompts, encode_text
 from .settings import ModelSettings, anchor_prompt, known, model_settings, preserve_prompts
@@ -118,8 +119,7 @@ def _check_mmdit(model, config: EraseConfig) -> None:
     """On FLUX and SD3 realera erases by the closed form (Eq. 7 on the transformer's text inputs) so far: a stage
     that needs the UNet (alignment, RECE hardening, discovery) is refused before any work."""
     local = isinstance(model, (str, os.PathLike)) and Path(model).is_dir()   # a hub id is read when it loads
-    kind = mmdit_kind(model) or ({"FluxPipeline": "flux", "StableDiffusion3Pipeline": "sd3"}.get(pipeline_name(model))
-                                 if local else None)
+    kind = mmdit_kind(model) or (MMDIT_PIPELINES.get(pipeline_name(model)) if local else None)
     if not kind: return
     stages = {k: v for k, v in dict(align=config.align, harden=config.harden, discover=config.discover).items() if v}
     if stages:
