@@ -17,13 +17,17 @@ Cost tables (random CLIP ViT-L/14 text encoder and SD1.4 UNet, no download; 32 `
 1. the same vectors through UCE's solve as its code runs it (`baselines.uce_as_coded`: per layer, the sums, one float32
    inverse, one product) and through realera's (accumulate once, one float64 Cholesky solve, the products in float32):
    2 erase + 3 preserve vectors, and 1,000 + 5,000; the largest relative difference of the weights they give;
-2. each method's own recipe for k = 1, 10, 100 concepts: UCE's (2025: one vector per concept, guide '') and realera's
-   (the concept's tokens, its mined neighbours and beyond samples, the preserve prompts), seconds per stage and the
-   peak resident memory the stage adds (Linux: VmHWM, reset before each stage). World table (--world): the test classes
-   square, star and ring erased by RealEra in one call (λ1 scaled with the number of concepts, the default chosen on
-   the tuning classes circle, cross, dots; and not scaled) vs the three single erases composed (each exported as a LoRA
-   file, `realera.export`, and loaded together with diffusers); Acc_e of each erased class, Acc_s of the other seven,
-   and the time; resumable from OUT.
+2. each method's own recipe for k = 1, 10, 100, 1,000 concepts (`--ks`), each k in a fresh process: UCE's 2025 script
+   (guide '', the same 10 preserve prompts; each distinct prompt encoded once, one per call, as `uce_sd_erase.py`
+   does) and realera's whole closed-form erase (the concept's tokens, 16 mined neighbours and 16 beyond samples of
+   each, the preserve prompts), by default and with both fast options (`SamplingConfig(sampler="sized")`,
+   `sums="float32"`); seconds per stage and the peak resident memory a stage adds (Linux: VmHWM, reset before each
+   stage; mining, beyond samples and accumulation interleave per concept: their peak is given once); and the weights'
+   error that float32 sums alone add (on the default's samples, up to 10 concepts). World table (--world): the test
+   classes square, star and ring erased by RealEra in one call (λ1 scaled with the number of concepts, the default
+   chosen on the tuning classes circle, cross, dots; and not scaled) vs the three single erases composed (each
+   exported as a LoRA file, `realera.export`, and loaded together with diffusers); Acc_e of each erased class, Acc_s
+   of the other seven, and the time; resumable from OUT.
 """
 import argparse, json, re, time
 from pathlib import Path
@@ -33,16 +37,18 @@ import numpy as np
 import torch
 
 from realera.base import markdown_table, my_share, processes, read_json, synchronize
-from realera.baselines import UCE_RECIPES, uce_as_coded, uce_vectors
+from realera.baselines import UCE_RECIPES, uce_as_coded, uce_script_rows
 from realera.closed_form import ClosedFormFitter
 from realera.concept_edit import closed_form_fitter
 from realera.core import cross_attention_projections, make_generator
-from realera.text import concept_pairs, encode_prompts
+from realera.text import concept_pairs, encode_distinct, encode_prompts
 from realera.sampling import SamplingConfig
 
 ADJ = "red blue green small big old young dark bright wooden".split()
 NOUN = "cat dog bird horse ship truck car frog deer house".split()
-CONCEPTS = [f"{a} {n}" for a in ADJ for n in NOUN]   # 100 distinct two-word concepts
+MORE = "tiny huge striped spotted happy sleepy shiny rusty fluffy ancient".split()
+# 1,000 distinct concepts: the 100 two-word ones first, then three words
+CONCEPTS = [f"{a} {n}" for a in ADJ for n in NOUN] + [f"{m} {a} {n}" for m in MORE for a in ADJ for n in NOUN][:900]
 PRESERVE = [f"a photo of a {n}" for n in "person city street river mountain forest beach room table sun".split()]
 
 
@@ -100,42 +106,100 @@ def same_vectors(pipe, n_erase: int, n_preserve: int, dev: str, g) -> dict:
     return dict(n_erase=n_erase, n_preserve=n_preserve, uce=uce.rows, realera=ours.rows,
                 speedup=uce.total / ours.total, max_rel_diff=err)
 
-def recipes(pipe, k: int, dev: str) -> dict:
-    "Each method's own recipe for the first k concepts."
-    concepts = CONCEPTS[:k]
-    uce, r = Stages(dev), UCE_RECIPES["2025"]
-    with uce("encode"): pairs = [uce_vectors(pipe, c, r.guide, r) for c in concepts]
-    with uce("UCE as coded"):
-        uce_as_coded(pipe.unet, torch.cat([p[0] for p in pairs]), torch.cat([p[1] for p in pairs]),
-                                           None, r.erase_scale, 1.0, r.lam)
-    ours = Stages(dev)
-    with ours("encode"): cp = concept_pairs(pipe, concepts, [""] * k)
-    with ours("mine + accumulate"):
-        fit = closed_form_fitter(pipe, cp, PRESERVE, cfg=SamplingConfig(), generator=make_generator(0, dev))
-    with ours("solve M"): edit = fit.solve()
-    with ours("W M products"): edit.edited_weights(pipe.unet)
-    return dict(k=k, uce=uce.rows, realera=ours.rows, uce_vectors=k, realera_erase_rows=fit.n_erase,
-                realera_preserve_rows=fit.n_preserve)
+SHAPES = "sd14", "tiny"
+RECIPES = {   # realera's closed form as it runs by default (the stored tables' stream) and with both fast options
+    "realera": dict(sampler="fixed", sums="float64"),
+    "realera, fast": dict(sampler="sized", sums="float32"),
+}
 
-def _fmt(rows: dict) -> str:
-    return ", ".join(f"{n} {t:.2f} s" for n, (t, _) in rows.items())
-
-def cost_tables(dev: str, threads: int, quick: bool = False):
+def cost_pipe(dev: str, shape: str):
+    "A random CLIP ViT-L/14 text encoder and SD1.4 UNet (no download), or the tiny pipeline."
     from realera.testing import tiny_pipeline, tiny_tokenizer
     from realera.testing_shapes import clip_l14_text_encoder, sd14_unet
+    if shape == "tiny": return tiny_pipeline(device=dev)
+    return SimpleNamespace(tokenizer=tiny_tokenizer(), text_encoder=clip_l14_text_encoder(device=dev),
+                           unet=sd14_unet(device=dev), device=torch.device(dev))
+
+def uce_recipe(pipe, concepts: list[str], dev: str) -> dict:
+    """UCE's 2025 script for `concepts` (guide '', the same preserve prompts as realera's): each distinct prompt
+    encoded once, one per call, its last subject token; then the per-layer solve as its code runs it."""
+    st, r = Stages(dev), UCE_RECIPES["2025"]
+    with st("encode"): rows = uce_script_rows(pipe, concepts + [r.guide] + PRESERVE)
+    with st("solve (per layer, as coded)"):
+        uce_as_coded(pipe.unet, torch.stack([rows[c] for c in concepts]), torch.stack([rows[r.guide]] * len(concepts)),
+                     torch.stack([rows[p] for p in PRESERVE]), r.erase_scale, 1.0, r.lam)
+    return dict(rows=st.rows, vectors=len(concepts))
+
+def realera_recipe(pipe, concepts: list[str], dev: str, sampler: str, sums: str, progress: bool) -> tuple:
+    """realera's whole closed-form erase of `concepts` (anchor ''): encoding, mining, beyond samples, accumulation
+    (seconds split inside `closed_form_fitter`; the loop's peak memory on its first stage), solve, products."""
+    st, t = Stages(dev), {}
+    with st("encode"):
+        pairs = concept_pairs(pipe, concepts, [""] * len(concepts))
+        enc = encode_distinct(pipe, PRESERVE)
+    with st("mine"):   # mine, beyond and accumulate interleave per concept: their times split below
+        fit = closed_form_fitter(pipe, pairs, PRESERVE, cfg=SamplingConfig(sampler=sampler), sums=sums, encoded=enc,
+                                 generator=make_generator(0, dev), timings=t, progress=progress)
+    mem = st.rows["mine"][1]
+    st.rows.update({k: (t.get(k, 0.0), mem if k == "mine" else 0.0) for k in ("mine", "beyond", "accumulate")})
+    with st("solve"): edit = fit.solve()
+    with st("products"): w = edit.edited_weights(pipe.unet)
+    return dict(rows=st.rows, erase_rows=fit.n_erase, preserve_rows=fit.n_preserve), fit, w
+
+def recipes(k: int, dev: str, threads: int, shape: str = "sd14") -> dict:
+    """Each method's own recipe for the first k concepts, in this process; realera's fast options' largest relative
+    weight change against its default (the same stream is not drawn: the fast sampler's points differ)."""
     torch.set_num_threads(threads)
-    if quick: pipe, ks, sets = tiny_pipeline(device=dev), (1, 2), ((2, 3), (20, 50))   # the tiny pipeline: a smoke run
-    else:
-        pipe, ks, sets = (
-            SimpleNamespace(
-                tokenizer=tiny_tokenizer(),
-                text_encoder=clip_l14_text_encoder(device=dev),
-                unet=sd14_unet(device=dev),
-                device=torch.device(dev),
-            ),
-            (1, 10, 100),
-            ((2, 3), (1000, 5000)),
-        )
+    pipe = cost_pipe(dev, shape)
+    with torch.no_grad():
+        realera_recipe(pipe, CONCEPTS[:1], dev, "fixed", "float64", False)   # warm-up
+        out = dict(k=k, uce=uce_recipe(pipe, CONCEPTS[:k], dev))
+        for name, opts in RECIPES.items(): out[name] = realera_recipe(pipe, CONCEPTS[:k], dev, **opts,
+                                                                      progress=k >= 100)[0]
+        # float32 sums on the default's own samples: the weights' error that precision alone adds
+        _, fit64, w64 = realera_recipe(pipe, CONCEPTS[:min(k, 10)], dev, "fixed", "float64", False)
+        _, fit32, w32 = realera_recipe(pipe, CONCEPTS[:min(k, 10)], dev, "fixed", "float32", False)
+    out["float32_weight_error"] = max(((w32[n].double() - w64[n].double()).norm() /
+                                       (w64[n].double() - _original(pipe, n)).norm()).item() for n in w64)
+    return out
+
+def _original(pipe, name: str) -> torch.Tensor:
+    return cross_attention_projections(pipe.unet)[name.removesuffix(".weight")].weight.double()
+
+def _fresh(k: int, dev: str, threads: int, shape: str) -> dict:
+    "`recipes(k)` in a fresh process, so that each k's peak memory starts from a new interpreter."
+    import subprocess, sys, tempfile
+    with tempfile.TemporaryDirectory() as d:
+        cmd = [sys.executable, __file__, "--one-k", str(k), "--device", dev, "--threads", str(threads),
+               "--shape", shape, "--json", f"{d}/k.json"]
+        subprocess.run(cmd, check=True)
+        return read_json(f"{d}/k.json")
+
+def _total(rows: dict) -> float: return sum(t for t, _ in rows.values())
+
+def _fmt(rows: dict) -> str:
+    return ", ".join(f"{n} {t:.2f}" for n, (t, _) in rows.items())
+
+def recipe_table(res: list[dict]) -> str:
+    out = []
+    for r in res:
+        u = r["uce"]
+        out.append((f"{r['k']:,}", "UCE (2025 script)", f"{u['vectors']:,}", f"{_total(u['rows']):.2f}", "1.00",
+                    _fmt(u["rows"]), f"{max(m for _, m in u['rows'].values()):.0f}"))
+        for name in RECIPES:
+            o = r[name]
+            out.append((f"{r['k']:,}", name, f"{o['erase_rows']:,} + {o['preserve_rows']:,}",
+                        f"{_total(o['rows']):.2f}", f"{_total(o['rows']) / _total(u['rows']):.2f}", _fmt(o["rows"]),
+                        f"{max(m for _, m in o['rows'].values()):.0f}"))
+    return markdown_table(("k", "method", "vectors (erase + preserve rows)", "total, s", "÷ UCE", "stages, s",
+                           "peak added, MiB"), out)
+
+def cost_tables(dev: str, threads: int, quick: bool = False, ks=None):
+    torch.set_num_threads(threads)
+    shape = "tiny" if quick else "sd14"
+    pipe = cost_pipe(dev, shape)
+    ks = ks or ((1, 2) if quick else (1, 10, 100, 1000))
+    sets = ((2, 3), (20, 50)) if quick else ((2, 3), (1000, 5000))
     g = torch.Generator(device=dev).manual_seed(0)
     n_w = sum(p.weight.numel() for p in cross_attention_projections(pipe.unet).values())
     print(f"device={dev} threads={threads} torch={torch.__version__}; "
@@ -152,18 +216,14 @@ def cost_tables(dev: str, threads: int, quick: bool = False):
             print(f"| {r['n_erase']:,} + {r['n_preserve']:,} | {sum(t for t, _ in r['uce'].values()):.2f} | "
                   f"{sum(t for t, _ in r['realera'].values()):.2f} | {_fmt(r['realera'])} | {r['speedup']:.1f}x | "
                   f"{r['max_rel_diff']:.1e} |")
-        print("\n2. Each method's own recipe for k concepts (seconds; peak memory the stage adds, MiB)\n")
-        print("| k | UCE (2025): vectors | UCE total, s | UCE peak, MiB | realera: erase + preserve rows | realera "
-              "total, s | realera's stages | realera peak, MiB |")
-        print("|---|---|---|---|---|---|---|---|")
-        res2 = [recipes(pipe, k, dev) for k in ks]
-        for r in res2:
-            u, o = r["uce"], r["realera"]
-            print(f"| {r['k']} | {r['uce_vectors']} | {sum(t for t, _ in u.values()):.2f} | "
-                  f"{max(m for _, m in u.values()):.0f} | "
-                  f"{r['realera_erase_rows']:,} + {r['realera_preserve_rows']:,} | "
-                  f"{sum(t for t, _ in o.values()):.2f} | {_fmt(o)} | "
-                  f"{max(m for _, m in o.values()):.0f} |")
+    del pipe
+    print("\n2. Each method's own recipe for k concepts, each k in a fresh process (seconds per stage; the peak "
+          "resident memory a stage adds, MiB)\n", flush=True)
+    res2 = [_fresh(k, dev, threads, shape) for k in ks]
+    print(recipe_table(res2))
+    print("\nfloat32 sums alone (the default's samples, up to 10 concepts): largest relative weight error, "
+          "‖ΔW₃₂ − ΔW₆₄‖ / ‖ΔW₆₄‖ over the projections: "
+          + ", ".join(f"k = {r['k']:,}: {r['float32_weight_error']:.1e}" for r in res2))
     return dict(device=dev, threads=threads, torch=torch.__version__, same_vectors=res1, recipes=res2)
 
 def encode_table(dev: str, threads: int, quick: bool = False) -> list:
@@ -376,7 +436,13 @@ def main():
     ap.add_argument("--quick", action="store_true", help="the cost tables on the tiny pipeline: a smoke run")
     ap.add_argument("--encode", action="store_true",
                     help="the encoding stage alone: pair by pair against concept_pairs, side by side")
+    ap.add_argument("--ks", type=int, nargs="+", help="the recipes' concept counts (default 1 10 100 1000)")
+    ap.add_argument("--one-k", type=int, help=argparse.SUPPRESS)   # one k's recipes in this process (--json)
+    ap.add_argument("--shape", choices=SHAPES, default="sd14", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.one_k:
+        Path(a.json).write_text(json.dumps(recipes(a.one_k, a.device, a.threads, a.shape)))
+        return
     res = (
         neighbourhood_table(a.n, a.steps, a.ablation)
         if a.neighbourhood
@@ -386,7 +452,7 @@ def main():
         if a.world
         else encode_table(a.device, a.threads, a.quick)
         if a.encode
-        else cost_tables(a.device, a.threads, a.quick)
+        else cost_tables(a.device, a.threads, a.quick, a.ks)
     )
     if a.json and res is not None: Path(a.json).write_text(json.dumps(res, indent=1))
 

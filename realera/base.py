@@ -11,7 +11,8 @@ from pathlib import Path
 __all__ = ['LOCK_FILE', 'EMBEDDED_MODEL', 'RESULTS_DIR', 'HUB_IDS', 'RETIRED_HUB_IDS', 'check_int', 'check_number',
            'check_choice', 'check_flag', 'atomic_path', 'atomic_dir', 'write_json', 'read_json', 'parse_json',
            'check_writable', 'save_figure', 'as_json', 'marker_state', 'cached', 'folder_lock', 'canonical_safetensors',
-           'processes', 'my_share', 'cli_threads', 'synchronize', 'markdown_table', 'stored_result', 'library_versions']
+           'processes', 'my_share', 'cli_threads', 'synchronize', 'timed', 'markdown_table', 'stored_result',
+           'library_versions']
 
 # %% ../nbs/00_base.ipynb #ea9167e0
 def _bound(x) -> str:
@@ -217,6 +218,21 @@ def synchronize(device) -> None:
     import torch
     device = torch.device(device)
     if device.type != "cpu": torch.accelerator.synchronize(device)
+
+@contextlib.contextmanager
+def timed(timings: dict | None, name: str, device="cpu"):
+    """Add the block's seconds (the work it queued on `device` waited for) to `timings[name]`; nothing if `timings`
+    is None."""
+    if timings is None:
+        yield
+        return
+    import time
+    synchronize(device)
+    t = time.perf_counter()
+    try: yield
+    finally:
+        synchronize(device)
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - t
 
 # %% ../nbs/00_base.ipynb #fa3d394cc6fb
 def markdown_table(head, rows) -> str:

@@ -16,7 +16,8 @@ from .core import context_width, cross_attention_projections, is_sdxl, text_fing
 from .text import encode_prompts
 
 # %% auto #0
-__all__ = ['UCE_RECIPES', 'UCERecipe', 'uce_vectors', 'uce_edit', 'uce_as_coded', 'SLDPipeline', 'SPEEDConfig', 'speed_edit']
+__all__ = ['UCE_RECIPES', 'UCERecipe', 'uce_vectors', 'uce_script_rows', 'uce_edit', 'uce_as_coded', 'SLDPipeline', 'SPEEDConfig',
+           'speed_edit']
 
 # %% ../nbs/02a_baselines.ipynb #1cd5043a
 @dataclass(frozen=True)
@@ -54,6 +55,11 @@ def uce_vectors(pipe, concept: str, guide: str, recipe: UCERecipe) -> tuple[torc
     if recipe.rows == "last": return emb[0, i:i + 1], emb[1, j:j + 1]
     n = emb.shape[1] - max(i, j)          # aligned at the last subject tokens, shifted together to the end
     return emb[0, i:i + n], emb[1, j:j + n]
+
+def uce_script_rows(pipe, prompts: list[str]) -> dict[str, torch.Tensor]:
+    """{prompt: its last subject token's row} as UCE's 2025 script (`uce_sd_erase.py`) gets them: each distinct prompt
+    encoded once, one prompt per text-encoder call (what the cost tables time; the rows are `uce_vectors`')."""
+    return {p: encode_prompts(pipe, [p])[0, _last_subject_index(pipe.tokenizer, p)] for p in dict.fromkeys(prompts)}
 
 def _uce_preserve_vectors(pipe, retain: list[str], recipe: UCERecipe) -> torch.Tensor | None:
     "The preserved rows: every position of each prompt (2023) or its last subject token (2025)."

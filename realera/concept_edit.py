@@ -8,11 +8,12 @@ from __future__ import annotations
 import torch
 
 from fastcore.meta import delegates
-from .base import check_choice, check_int
+from tqdm.auto import tqdm
+from .base import check_choice, check_int, timed
 from .core import context_width, is_sdxl, mmdit_kind, text_fingerprint
 from .text import ConceptPair, concept_pair, concept_pairs, encode_prompts, encode_text
 from .config import RIDGE, RIDGE_UNITS, SamplingConfig
-from .sampling import beyond_prompts, neighbor_prompts
+from .sampling import beyond_rows, neighbor_rows
 from .closed_form import ClosedFormEdit, ClosedFormFitter
 from .core import denoiser, has_pooled, pooled_width
 
@@ -29,14 +30,24 @@ def resolve_preserve(concepts: list[str], preserve: list[str] | None) -> list[st
     return list(preserve) if preserve is not None else [p for p in DEFAULT_PRESERVE
                                                         if not any(c.lower() in p.lower() for c in concepts)]
 
+def _preserve_embeds(pipe, preserve: list[str], encoded: dict | None) -> torch.Tensor:
+    "The preserve prompts' contexts: from `encoded` where all are there, else encoded now."
+    if encoded is not None and all(p in encoded for p in preserve):
+        return torch.stack([encoded[p][0] for p in preserve])
+    return encode_prompts(pipe, preserve)
+
 def closed_form_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | None = None, *,
                        cfg: SamplingConfig | None = None, mine: bool = True, beyond: bool = True, lam1: float = 0.1,
                        ridge: float = RIDGE, ridge_unit: str = "norm", generator: torch.Generator | None = None,
-                       neighborhoods: list[tuple] | None = None) -> ClosedFormFitter:
+                       neighborhoods: list[tuple] | None = None, sums: str = "float64",
+                       encoded: dict | None = None, timings: dict | None = None,
+                       progress: bool = False) -> ClosedFormFitter:
     """The statistics of Eq. 7 for erasing each pair's concept (→ its anchor) while preserving `preserve`, with
     RealEra's samples. `neighborhoods`: per pair, (neighbours, their targets, beyond samples) as prompt embeddings,
     sampled elsewhere (e.g. by the model's response, `discover.model_neighborhood`), used instead of the paper's
-    sampler."""
+    sampler. `sums`: the precision of the products (`ClosedFormFitter`). `encoded`: `text.encode_distinct`'s answer
+    holding the preserve prompts (encoded with the concepts), else they are encoded here. `timings`: a dict that
+    gets the seconds of each stage added (mine, beyond, encode, accumulate); `progress`: a bar over the concepts."""
     if not pairs or not all(isinstance(p, ConceptPair) for p in pairs):
         raise ValueError(f"pairs must be a non-empty list of ConceptPair (realera.text.concept_pairs), got {pairs!r}")
     cfg = cfg or SamplingConfig()
@@ -44,26 +55,31 @@ def closed_form_fitter(pipe, pairs: list[ConceptPair], preserve: list[str] | Non
     preserve = resolve_preserve(concepts, preserve)
     fit = ClosedFormFitter(context_width(pipe), lam1, ridge, ridge_unit, concepts=concepts, anchors=anchors,
                            preserve=list(preserve), policy=pairs[0].policy, mine=mine, beyond=beyond,
-                           sampling=cfg.__dict__)
+                           sampling=cfg.__dict__, sums=sums)
     if neighborhoods is not None and len(neighborhoods) != len(pairs):
         raise ValueError(f"{len(neighborhoods)} neighborhoods for {len(pairs)} pairs: give one (neighbours, targets, "
                          "beyond) per pair")
-    for i, p in enumerate(pairs):
+    stage = lambda name: timed(timings, name, pairs[0].e.device)
+    for i, p in enumerate(tqdm(pairs, desc="closed form: concepts", disable=not progress)):
         pos = p.positions
-        fit.update(p.e[pos], p.e_star[pos])
-        if mine:
-            nb, tg = (
-                neighbor_prompts(p.e, pos, cfg, anchor=p.e_star, generator=generator)
-                if neighborhoods is None
-                else neighborhoods[i][:2]
-            )
-            if len(nb): fit.update(nb[:, pos].flatten(0, 1), tg[:, pos].flatten(0, 1))
+        e, es = p.e[pos], p.e_star[pos]
+        with stage("accumulate"): fit.update(e, es)
+        if mine:   # the rows at the concept's positions (from `neighborhoods`' prompts, or drawn for them alone)
+            with stage("mine"):
+                nb, tg = (neighbor_rows(e, cfg, es, generator=generator) if neighborhoods is None
+                          else (x[:, pos] for x in neighborhoods[i][:2]))
+            with stage("accumulate"):
+                if len(nb): fit.update(nb.flatten(0, 1), tg.flatten(0, 1))
         if beyond:
-            be = beyond_prompts(p.e, pos, cfg, generator=generator) if neighborhoods is None else neighborhoods[i][2]
-            if len(be): fit.update(P=be[:, pos].flatten(0, 1))
+            with stage("beyond"):
+                be = beyond_rows(e, cfg, generator=generator) if neighborhoods is None else neighborhoods[i][2][:, pos]
+            with stage("accumulate"):
+                if len(be): fit.update(P=be.flatten(0, 1))
     # every token after the start token (CLIP's; FLUX's T5 context has none)
     first = 0 if mmdit_kind(pipe) == "flux" else 1
-    if preserve: fit.update(P=encode_prompts(pipe, list(preserve))[:, first:].flatten(0, 1))
+    if preserve:
+        with stage("encode"): P = _preserve_embeds(pipe, list(preserve), encoded)[:, first:].flatten(0, 1)
+        with stage("accumulate"): fit.update(P=P)
     return fit
 
 @delegates(closed_form_fitter)

@@ -12,11 +12,12 @@ from typing import Literal, get_args
 from .base import check_choice, check_flag, check_int, check_number, read_json
 
 # %% auto #0
-__all__ = ['TokenPolicy', 'AcceptRule', 'RadiusUnit', 'RidgeUnit', 'MixedPrecision', 'Criterion', 'Lam1Scaling', 'Attack',
-           'TOKEN_POLICIES', 'ACCEPT_RULES', 'RADIUS_UNITS', 'RIDGE_UNITS', 'MIXED_PRECISION', 'CRITERIA',
-           'LAM1_SCALINGS', 'ATTACKS', 'RIDGE', 'LORA_TARGETS', 'JUDGES', 'DEFAULT_CLIP', 'SCORES', 'EXPORT_FORMATS',
-           'DEFAULT_TOL', 'CONFIG_DIR', 'PAPER', 'VARIANTS', 'check_cosines', 'SamplingConfig', 'DiscoverConfig',
-           'AlignConfig', 'shipped_configs', 'EraseConfig', 'AttackConfig']
+__all__ = ['TokenPolicy', 'AcceptRule', 'RadiusUnit', 'RidgeUnit', 'MixedPrecision', 'Criterion', 'Lam1Scaling', 'Sampler',
+           'Sums', 'Attack', 'TOKEN_POLICIES', 'ACCEPT_RULES', 'RADIUS_UNITS', 'RIDGE_UNITS', 'MIXED_PRECISION',
+           'CRITERIA', 'LAM1_SCALINGS', 'ATTACKS', 'SAMPLERS', 'SUMS', 'RIDGE', 'LORA_TARGETS', 'JUDGES',
+           'DEFAULT_CLIP', 'SCORES', 'EXPORT_FORMATS', 'DEFAULT_TOL', 'CONFIG_DIR', 'PAPER', 'VARIANTS',
+           'check_cosines', 'SamplingConfig', 'DiscoverConfig', 'AlignConfig', 'shipped_configs', 'EraseConfig',
+           'AttackConfig']
 
 # %% ../nbs/00_config.ipynb #74dde85e
 # each choice once, as a `Literal` (what a field's type says) and as the tuple of its values (what the checks allow)
@@ -30,10 +31,16 @@ RidgeUnit = Literal["norm", "abs"]
 MixedPrecision = Literal["no", "fp16", "bf16"]
 Criterion = Literal["response", "kv", "text"]                  # how discovery scores a candidate (03_discover)
 Lam1Scaling = Literal["concepts", "none"]
+# how the sampler sizes its rounds (01_sampling): "fixed", 4 × the count per round (the stream of every stored table);
+# "sized", to the acceptance rate seen so far, each candidate's cosine in closed form (the same distribution, faster)
+Sampler = Literal["fixed", "sized"]
+# the precision of Eq. 7's sums (02_closed_form): each batch's products in float64, or in float32 (added in float64)
+Sums = Literal["float64", "float32"]
 Attack = Literal["prompts", "rece", "soft", "teacher", "unlearndiff"]   # 05b_attack
 TOKEN_POLICIES, ACCEPT_RULES, RADIUS_UNITS, RIDGE_UNITS = map(get_args,
                                                               (TokenPolicy, AcceptRule, RadiusUnit, RidgeUnit))
 MIXED_PRECISION, CRITERIA, LAM1_SCALINGS, ATTACKS = map(get_args, (MixedPrecision, Criterion, Lam1Scaling, Attack))
+SAMPLERS, SUMS = get_args(Sampler), get_args(Sums)
 # default ridge of the closed form, in units of the mean squared norm of the rows of E ∪ P (measured in 02_closed_form)
 RIDGE = 1e-2
 # the UNet attention projections the alignment's LoRA wraps (03_align)
@@ -69,6 +76,7 @@ class SamplingConfig:
     # accept="response": a neighbour must score at least this (1: drawn as the concept), a beyond sample below it
     min_response: float = 0.5
     max_rounds: int = 64     # bound on rejection-sampling rounds
+    sampler: Sampler = "fixed"   # how rounds are sized: "fixed" (the stored tables' stream) or "sized" (faster)
 
     def __post_init__(self):
         for k in ("d1", "d2", "d1_anchor"): check_number(k, getattr(self, k), 0)
@@ -77,6 +85,7 @@ class SamplingConfig:
         check_int("oversample", self.oversample, 1)
         check_choice("accept", self.accept, ACCEPT_RULES)
         check_choice("radius_unit", self.radius_unit, RADIUS_UNITS)
+        check_choice("sampler", self.sampler, SAMPLERS)
         check_cosines(self.s1, self.s2)
         check_int("m", self.m, 0)
         check_int("n", self.n, 0)
@@ -185,6 +194,7 @@ class EraseConfig:
     lam1_scaling: Lam1Scaling = "concepts"
     ridge: float = RIDGE           # ridge of the closed form (02_closed_form: chosen by measurement)
     ridge_unit: RidgeUnit = "norm"
+    sums: Sums = "float64"         # Eq. 7's sums: "float32" is faster on a CPU, its weights checked in 02_closed_form
     policy: TokenPolicy = "subsequent"   # token policy (00_core): the concept token and the tokens after it (paper)
     seed: int = 0
     # rounds of RECE hardening of the closed form (beyond the paper; 02_closed_form, 05b_attack)
@@ -214,6 +224,7 @@ class EraseConfig:
         for k in ("lam1", "ridge", "harden_lam"): check_number(k, getattr(self, k), 0, strict=k == "ridge")
         check_choice("ridge_unit", self.ridge_unit, RIDGE_UNITS)
         check_choice("lam1_scaling", self.lam1_scaling, LAM1_SCALINGS)
+        check_choice("sums", self.sums, SUMS)
         check_int("seed", self.seed, 0, 2**63)
         check_int("harden", self.harden, 0, note=" (rounds)")
         check_int("discover", self.discover, 0, note=" (texts per concept)")

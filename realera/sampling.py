@@ -9,12 +9,13 @@ from dataclasses import dataclass, field, asdict, replace
 
 import torch
 
-from .base import check_int, check_number
+from .base import check_choice, check_int, check_number
 from .text import concept_pair, encode_prompts
-from .config import ACCEPT_RULES, SamplingConfig, check_cosines
+from .config import ACCEPT_RULES, SAMPLERS, SamplingConfig, check_cosines
 
 # %% auto #0
-__all__ = ['mine_neighbors', 'mine_neighbor_pairs', 'sample_beyond', 'neighbor_prompts', 'beyond_prompts']
+__all__ = ['mine_neighbors', 'mine_neighbor_pairs', 'sample_beyond', 'neighbor_rows', 'beyond_rows', 'neighbor_prompts',
+           'beyond_prompts']
 
 # %% ../nbs/01_sampling.ipynb #48fe199a
 def _cos_floor(r: torch.Tensor, rho: torch.Tensor) -> torch.Tensor:
@@ -46,39 +47,67 @@ def _count(n, name: str) -> int: return check_int(name, n, 0)
 
 
 # %% ../nbs/01_sampling.ipynb #a04e3eab
-def _draw_accepted(rows, count, r_lo, r_hi, accept, generator, what: str, max_rounds: int = 64):
+def _closed_form_cos(work: torch.Tensor, v: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos(e, e + r v̂) for v̂ = (v − e)/‖v − e‖, and ‖v − e‖, from e·v and ‖v‖² alone: no candidate point is built.
+    With ρ = ‖e‖ and c = e·v̂ = (e·v − ρ²)/‖v − e‖: cos = (ρ² + r c) / (ρ √(ρ² + 2 r c + r²))."""
+    rho2 = work.square().sum(-1)                                       # (k,)
+    ev = torch.linalg.vecdot(v, work)                                  # e·v, (batch, k)
+    dist = (torch.linalg.vector_norm(v, dim=-1).square() - 2 * ev + rho2).clamp(min=1e-30).sqrt()
+    c = (ev - rho2) / dist
+    return (rho2 + r * c) / (rho2.sqrt() * (rho2 + 2 * r * c + r * r).clamp(min=1e-30).sqrt()), dist
+
+def _round_size(sampler: str, count: int, need: torch.Tensor, rate: torch.Tensor, cap: int) -> int:
+    """Candidates per row this round: 'fixed', 4 × `count` (at least 16; the stream every stored table was drawn
+    with); 'sized', what the row still missing most needs at the acceptance `rate` seen so far, 10 % over."""
+    if sampler == "fixed": return max(16, min(4 * count, cap))
+    return max(8, min(cap, math.ceil((1.1 * need / rate).max().item()) + 2))
+
+def _draw_accepted(rows, count, r_lo, r_hi, accept, generator, what: str, max_rounds: int = 64,
+                   sampler: str = "fixed"):
     """Rejection-sample `count` points per row: eta = r * (v - e)/||v - e||, r ~ U[r_lo, r_hi]; keep where
-    `accept(cos)`."""
+    `accept(cos, r)`. Returns the points and their unit directions v̂, (count, k, d) each."""
+    check_choice("sampler", sampler, SAMPLERS)
     k, d = rows.shape
     work = rows.float() if rows.dtype in (torch.float16, torch.bfloat16) else rows
     points, dirs = work.new_empty(count, k, d), work.new_empty(count, k, d)
     filled = torch.zeros(k, dtype=torch.long, device=rows.device)
-    batch = max(16, min(4 * count, 2 ** 22 // (k * d) + 1))
+    drawn, accepted = 0, torch.zeros(k, device=rows.device)
+    cap = 2 ** 22 // (k * d) + 1
     lo_seen, hi_seen = math.inf, -math.inf
     for _ in range(max_rounds):
         if count == 0 or bool((filled >= count).all()): break
+        batch = _round_size(sampler, count, (count - filled).float(), (accepted + 0.5) / (drawn + 1), cap)
         v = torch.randn(batch, k, d, generator=generator, device=rows.device, dtype=work.dtype)
         r = r_lo + (r_hi - r_lo) * torch.rand(batch, k, generator=generator, device=rows.device, dtype=work.dtype)
-        vhat = torch.nn.functional.normalize(v - work, dim=-1)
-        cand = work + r[..., None] * vhat
-        cos = torch.nn.functional.cosine_similarity(cand, work.expand_as(cand), dim=-1)
+        if sampler == "fixed":
+            vhat = torch.nn.functional.normalize(v - work, dim=-1)
+            cand = work + r[..., None] * vhat
+            cos = torch.nn.functional.cosine_similarity(cand, work.expand_as(cand), dim=-1)
+        else: cos, dist = _closed_form_cos(work, v, r)
         lo_seen, hi_seen = min(lo_seen, cos.min().item()), max(hi_seen, cos.max().item())
         ok = accept(cos, r)
+        drawn, accepted = drawn + batch, accepted + ok.sum(0)
         slot = filled + ok.long().cumsum(0) - 1            # where each accepted candidate goes
         take = ok & (slot < count)
         b, j = take.nonzero(as_tuple=True)
-        points[slot[b, j], j], dirs[slot[b, j], j] = cand[b, j], vhat[b, j]
+        src, dst = b * k + j, slot[b, j] * k + j          # rows of the (batch·k, d) and (count·k, d) views
+        if sampler == "fixed": p, u = cand.reshape(-1, d)[src], vhat.reshape(-1, d)[src]
+        else:   # only the kept candidates become points
+            u = (v.reshape(-1, d)[src] - work[j]) / dist.reshape(-1)[src, None]
+            p = work[j] + r.reshape(-1)[src, None] * u
+        points.view(-1, d).index_copy_(0, dst, p)
+        dirs.view(-1, d).index_copy_(0, dst, u)
         filled += take.sum(0)
     if count and not bool((filled >= count).all()):
         worst = int(filled.argmin())
         raise ValueError(f"{what}: only {int(filled[worst])} of {count} samples met the thresholds for "
-                         f"row {worst} after "
-                         f"{max_rounds} rounds of {batch} draws; the drawn cosines cos(e, e+eta) spanned "
-                         f"[{lo_seen:.4f}, {hi_seen:.4f}]. Widen the cosine window or change the radii.")
+                         f"row {worst} after {max_rounds} rounds ({drawn} draws per row); the drawn cosines "
+                         f"cos(e, e+eta) spanned [{lo_seen:.4f}, {hi_seen:.4f}]. Widen the cosine window or change "
+                         "the radii.")
     return points.to(rows.dtype), dirs.to(rows.dtype)
 
 # %% ../nbs/01_sampling.ipynb #46beb3d7
-def _mine(e, m, d1, s1, s2, generator, max_rounds=64):
+def _mine(e, m, d1, s1, s2, generator, max_rounds=64, sampler="fixed"):
     rows = _as_rows(e)
     m = _count(m, "m")
     check_cosines(s1, s2)
@@ -89,7 +118,7 @@ def _mine(e, m, d1, s1, s2, generator, max_rounds=64):
                          "every eta with "
                          f"||eta|| <= d1 has cos(e, e+eta) >= {floor.max().item():.4f}; raise d1 or s1")
     pts, dirs = _draw_accepted(rows, m, 0.0, d1, lambda c, r: (c >= s2) & (c <= s1), generator,
-                               f"mine_neighbors(d1, s1={s1}, s2={s2})", max_rounds)
+                               f"mine_neighbors(d1, s1={s1}, s2={s2})", max_rounds, sampler)
     return rows, pts, dirs
 
 def _shape_like(x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
@@ -100,16 +129,17 @@ def mine_neighbors(e: torch.Tensor, # concept embedding(s), (d,) or (k, d)
                    d1: float | torch.Tensor, # radius bound D1 (Eq. 3), a number or one per row
                    s1: float,       # upper cosine bound S1 (Eq. 4)
                    s2: float,       # lower cosine bound S2 (Eq. 4)
-                   *, generator: torch.Generator | None = None, max_rounds: int = 64) -> torch.Tensor:
+                   *, generator: torch.Generator | None = None, max_rounds: int = 64,
+                   sampler: str = "fixed") -> torch.Tensor:
     "M points e + eta with ||eta|| <= d1 and s2 <= cos(e, e+eta) <= s1 (Eqs. 3-6, Algorithm 1 lines 4-12)."
-    _, pts, _ = _mine(e, m, d1, s1, s2, generator, max_rounds)
+    _, pts, _ = _mine(e, m, d1, s1, s2, generator, max_rounds, sampler)
     return _shape_like(pts, e)
 
 def mine_neighbor_pairs(e: torch.Tensor, e_star: torch.Tensor, m: int, d1, s1: float, s2: float,
                         d1_anchor: float | torch.Tensor, *, generator: torch.Generator | None = None,
-                        max_rounds: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+                        max_rounds: int = 64, sampler: str = "fixed") -> tuple[torch.Tensor, torch.Tensor]:
     "Mined neighbors of `e` and their targets e* + r' v_hat, r' ~ U[0, d1_anchor) (Algorithm 1 lines 5-9)."
-    rows, pts, dirs = _mine(e, m, d1, s1, s2, generator, max_rounds)
+    rows, pts, dirs = _mine(e, m, d1, s1, s2, generator, max_rounds, sampler)
     stars = _as_rows(e_star)
     if stars.shape != rows.shape:
         raise ValueError(f"e_star has shape {tuple(e_star.shape)}, e has {tuple(e.shape)}: they must match")
@@ -123,7 +153,8 @@ def sample_beyond(e: torch.Tensor, # concept embedding(s), (d,) or (k, d)
                   d1: float | torch.Tensor, # inner radius D1
                   d2: float | torch.Tensor, # outer radius D2 (exclusive)
                   s2: float,       # cosine bound: keep cos(e, e+eta) < S2
-                  *, generator: torch.Generator | None = None, max_rounds: int = 64) -> torch.Tensor:
+                  *, generator: torch.Generator | None = None, max_rounds: int = 64,
+                  sampler: str = "fixed") -> torch.Tensor:
     "N points e + eta with d1 <= ||eta|| < d2 and cos(e, e+eta) < s2 (Algorithm 1 lines 13-22)."
     rows = _as_rows(e)
     n = _count(n, "n")
@@ -136,7 +167,7 @@ def sample_beyond(e: torch.Tensor, # concept embedding(s), (d,) or (k, d)
         raise ValueError(f"cos(e, e+eta) < s2={s2} is unreachable below d2={d2.min().item():.4g}: every eta with "
                          f"||eta|| < d2 has cos >= {floor.max().item():.4f}; raise d2 or s2")
     pts, _ = _draw_accepted(rows, n, d1, d2, lambda c, r: (c < s2) & (r < d2), generator,
-                            f"sample_beyond(d1, d2, s2={s2})", max_rounds)
+                            f"sample_beyond(d1, d2, s2={s2})", max_rounds, sampler)
     return _shape_like(pts, e)
 
 # %% ../nbs/01_sampling.ipynb #971c1011
@@ -182,27 +213,33 @@ def _check_prompt(emb, positions, name="embeds") -> torch.Tensor:
         raise ValueError(f"positions must be non-empty and within [0, {emb.shape[0]}), got {positions.tolist()}")
     return positions
 
+def neighbor_rows(e: torch.Tensor, cfg: SamplingConfig, anchor: torch.Tensor | None = None, *,
+                  generator: torch.Generator | None = None):
+    """`cfg`'s mined neighbours of the rows `e` (k, d), (m, k, d), and their targets around the rows `anchor` (or
+    None): only the rows, for the closed form, which reads no other position."""
+    kw = dict(generator=generator, max_rounds=cfg.max_rounds, sampler=cfg.sampler)
+    if anchor is None: return mine_neighbors(e, cfg.m, cfg.radii(e, "d1"), cfg.s1, cfg.s2, **kw), None
+    return mine_neighbor_pairs(e, anchor, cfg.m, cfg.radii(e, "d1"), cfg.s1, cfg.s2, cfg.radii(anchor, "d1_anchor"),
+                               **kw)
+
+def beyond_rows(e: torch.Tensor, cfg: SamplingConfig, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    "`cfg`'s beyond-concept samples of the rows `e` (k, d), (n, k, d)."
+    return sample_beyond(e, cfg.n, cfg.radii(e, "d1"), cfg.radii(e, "d2"), cfg.s2, generator=generator,
+                         max_rounds=cfg.max_rounds, sampler=cfg.sampler)
+
 def neighbor_prompts(embeds: torch.Tensor, positions, cfg: SamplingConfig | None = None, *,
                      anchor: torch.Tensor | None = None, generator: torch.Generator | None = None):
     """(m, 77, d) erase-prompt embeddings with mined neighbors at `positions`, and the paired anchor embeddings (or
     None)."""
     cfg = cfg or SamplingConfig()
     positions = _check_prompt(embeds, positions)
-    e = embeds[positions]
-    if anchor is None:
-        return _with_rows(embeds, positions, mine_neighbors(e, cfg.m, cfg.radii(e, "d1"), cfg.s1, cfg.s2,
-                                                             generator=generator, max_rounds=cfg.max_rounds)), None
-    _check_prompt(anchor, positions, "anchor")
-    es = anchor[positions]
-    nb, tg = mine_neighbor_pairs(e, es, cfg.m, cfg.radii(e, "d1"), cfg.s1, cfg.s2, cfg.radii(es, "d1_anchor"),
-                                 generator=generator, max_rounds=cfg.max_rounds)
-    return _with_rows(embeds, positions, nb), _with_rows(anchor, positions, tg)
+    if anchor is not None: _check_prompt(anchor, positions, "anchor")
+    nb, tg = neighbor_rows(embeds[positions], cfg, None if anchor is None else anchor[positions], generator=generator)
+    return _with_rows(embeds, positions, nb), None if tg is None else _with_rows(anchor, positions, tg)
 
 def beyond_prompts(embeds: torch.Tensor, positions, cfg: SamplingConfig | None = None, *,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     "(n, 77, d) erase-prompt embeddings with beyond-concept samples at `positions` (to be preserved)."
     cfg = cfg or SamplingConfig()
     positions = _check_prompt(embeds, positions)
-    e = embeds[positions]
-    return _with_rows(embeds, positions, sample_beyond(e, cfg.n, cfg.radii(e, "d1"), cfg.radii(e, "d2"), cfg.s2,
-                                                       generator=generator, max_rounds=cfg.max_rounds))
+    return _with_rows(embeds, positions, beyond_rows(embeds[positions], cfg, generator=generator))

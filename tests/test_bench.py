@@ -1,4 +1,5 @@
 """The benchmark scripts' quick modes: what CI can afford of the scripts in bench/."""
+import re
 import subprocess, sys
 from pathlib import Path
 
@@ -75,10 +76,17 @@ def test_export_rank_quick(tmp_path):
 
 def test_multi_concept_cost_tables_quick():
     r = run_bench("multi_concept.py", "--quick", timeout=600,
-                  expect=("| erase + preserve vectors | UCE as coded, s | realera, s |", "| 20 + 50 |", "| 2 | 2 |"))
+                  expect=("| erase + preserve vectors | UCE as coded, s | realera, s |", "| 20 + 50 |",
+                          "| k | method | vectors (erase + preserve rows) | total, s | ÷ UCE | stages, s |",
+                          "| 2 | UCE (2025 script) | 2 |", "| 2 | realera | 2,584 + 3,192 |",
+                          "| 2 | realera, fast | 2,584 + 3,192 |"))
     diffs = [float(line.rsplit("|", 2)[-2]) for line in r.stdout.splitlines()
              if line.startswith(("| 2 + 3 |", "| 20 + 50 |"))]
     assert len(diffs) == 2 and max(diffs) < 1e-4, diffs   # UCE's code and realera's solve give the same weights
+    stages = [line for line in r.stdout.splitlines() if line.startswith("| 2 | realera")]
+    assert all("encode" in s and "mine" in s and "beyond" in s and "accumulate" in s for s in stages), stages
+    errors = [float(x) for x in re.findall(r"k = \d+: ([0-9.e+-]+)", r.stdout)]
+    assert len(errors) == 2 and max(errors) < 1e-3, errors   # float32 sums: the weights' change within 0.1 %
 
 def test_multi_concept_encode_table_quick():
     "The encoding stage's side-by-side table: concept_pairs gives the pair-by-pair embeddings exactly."
