@@ -232,7 +232,7 @@ def _closed_forms(pipe, pairs, preserve, config: EraseConfig, k: int, fp: str) -
                               _seeded(config), g)
         # the paper's rule ('cosine') mines with g's stream
         fit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond,
-                                 neighborhoods=hoods, generator=g, **lam)
+                                 neighborhoods=hoods, generator=g, sums=config.sums, **lam)
         return (
             harden_edit(fit, pairs, kv_gram(pipe.unet), config.harden, config.harden_lam, fp)
             if config.harden
