@@ -294,6 +294,10 @@ def main():
                     lambda: closed_form_fitter(pipe, many, DEFAULT_PRESERVE, cfg=cfg.sampling, lam1=cfg.lam1,
                                                ridge=cfg.ridge, ridge_unit=cfg.ridge_unit, generator=g).solve())
         stage(f"W M products for {k} concepts", lambda: fit.edited_weights(pipe.unet))
+        fast = dataclasses.replace(cfg.sampling, sampler="sized")   # both fast options (bench/multi_concept.py)
+        stage(f"mining + closed form for {k} concepts, sampler 'sized', float32 sums",
+              lambda: closed_form_fitter(pipe, many, DEFAULT_PRESERVE, cfg=fast, lam1=cfg.lam1, ridge=cfg.ridge,
+                                         ridge_unit=cfg.ridge_unit, generator=g, sums="float32").solve())
     name = torch.cuda.get_device_name() if dev == "cuda" else "CPU (--tiny)"
     shape = {"sd14": "SD1.4", "sdxl": "SDXL-base"}[a.arch]
     print(f"{name}; torch {torch.__version__}; "

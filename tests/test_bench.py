@@ -104,6 +104,7 @@ def test_gpu_bench_says_when_there_is_no_gpu_and_runs_tiny():
     run_bench("gpu.py", "--tiny", "--arch", "sdxl", timeout=600,
               expect=("| neighbour mining + closed form (Eq. 7) |", "| pooled path: Eq. 7 + apply |",
                       "| noise alignment (2 steps", "| mining + closed form for 3 concepts |",
+                      "| mining + closed form for 3 concepts, sampler 'sized', float32 sums |",
                       "the erase of one concept:"))
 
 # Parameter counts of the released checkpoints (the models' safetensors on the hub): UNet, VAE, text encoder(s)
