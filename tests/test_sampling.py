@@ -2,42 +2,50 @@
 import pytest, torch
 from scipy import stats
 from realera.core import make_generator
+from realera.config import SAMPLERS
 from realera.sampling import (SamplingConfig, beyond_prompts, mine_neighbor_pairs, mine_neighbors, neighbor_prompts,
                               sample_beyond, _cos_floor)
+
+each_sampler = pytest.mark.parametrize("sampler", SAMPLERS)   # 'fixed' (the stored tables' stream) and 'sized'
 
 def _cos(p, e): return torch.nn.functional.cosine_similarity(p, e.expand_as(p), dim=-1)
 
 @pytest.mark.parametrize("d,scale,d1,s1,s2",
                          [(768, 1.0, 10.0, 0.99, 0.95), (768, 1.0, 30.0, 1.0, -1.0), (32, 3.0, 8.0, 0.98, 0.6),
                           (32, 1.0, 2.0, 0.999, 0.3), (4, 1.0, 3.0, 0.9, 0.0)])
-def test_neighbors_satisfy_eqs_3_to_6(d, scale, d1, s1, s2):
+@each_sampler
+def test_neighbors_satisfy_eqs_3_to_6(d, scale, d1, s1, s2, sampler):
     e = torch.randn(d, generator=make_generator(d)) * scale
-    pts = mine_neighbors(e, 257, d1, s1, s2, generator=make_generator(1))
+    pts = mine_neighbors(e, 257, d1, s1, s2, generator=make_generator(1), sampler=sampler)
     assert pts.shape == (257, d)
     assert ((pts - e).norm(dim=-1) <= d1 * (1 + 1e-5)).all()
     c = _cos(pts, e)
     assert (c >= s2 - 1e-6).all() and (c <= s1 + 1e-6).all()
 
-def test_radii_uniform_when_window_does_not_bind():
+@each_sampler
+def test_radii_uniform_when_window_does_not_bind(sampler):
     e = torch.randn(64, generator=make_generator(0))
-    r = (mine_neighbors(e, 2000, 5.0, s1=1.0, s2=-1.0, generator=make_generator(3)) - e).norm(dim=-1)
+    r = (mine_neighbors(e, 2000, 5.0, s1=1.0, s2=-1.0, generator=make_generator(3), sampler=sampler) - e).norm(dim=-1)
     assert stats.kstest(r.double().numpy(), stats.uniform(loc=0, scale=5.0).cdf).pvalue > 0.01
     # and a binding window changes the distribution: the KS test must be able to fail
-    r2 = (mine_neighbors(e, 2000, 5.0, s1=0.99, s2=-1.0, generator=make_generator(3)) - e).norm(dim=-1)
+    r2 = mine_neighbors(e, 2000, 5.0, s1=0.99, s2=-1.0, generator=make_generator(3), sampler=sampler)
+    r2 = (r2 - e).norm(dim=-1)
     assert stats.kstest(r2.double().numpy(), stats.uniform(loc=0, scale=5.0).cdf).pvalue < 1e-6
 
-def test_directions_follow_eq_5():
+@each_sampler
+def test_directions_follow_eq_5(sampler):
     "eta points from e towards a N(0, I) draw: its mean component along e is -|e|/sqrt(d + |e|^2)."
     e = torch.randn(512, generator=make_generator(0)) * 2
-    eta = mine_neighbors(e, 4000, 1.0, 1.0, -1.0, generator=make_generator(1)) - e
+    eta = mine_neighbors(e, 4000, 1.0, 1.0, -1.0, generator=make_generator(1), sampler=sampler) - e
     along = (torch.nn.functional.normalize(eta, dim=-1) @ torch.nn.functional.normalize(e, dim=0)).mean()
     expected = -e.norm() / (512 + e.norm() ** 2).sqrt()
     assert abs(along - expected) < 0.01
 
-def test_span_rows_are_independent_and_per_row_radii():
+@each_sampler
+def test_span_rows_are_independent_and_per_row_radii(sampler):
     e = torch.randn(7, 16, generator=make_generator(0)) * torch.arange(1, 8)[:, None]
     d1 = 0.4 * e.norm(dim=-1)
-    pts = mine_neighbors(e, 50, d1, 0.999, 0.5, generator=make_generator(2))
+    pts = mine_neighbors(e, 50, d1, 0.999, 0.5, generator=make_generator(2), sampler=sampler)
     assert pts.shape == (50, 7, 16)
     assert ((pts - e).norm(dim=-1) <= d1 * (1 + 1e-5)).all()
     assert not torch.allclose(pts[:, 0] - e[0], pts[:, 1] - e[1])
@@ -52,16 +60,18 @@ def test_determinism_and_seeds():
                        sample_beyond(e, 9, 2.0, 4.0, 0.9, generator=make_generator(1)))
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
-def test_dtypes_are_kept(dtype):
+@each_sampler
+def test_dtypes_are_kept(dtype, sampler):
     e = torch.randn(5, 32, generator=make_generator(0)).to(dtype)
-    pts = mine_neighbors(e, 6, 2.0, 0.999, 0.5, generator=make_generator(0))
-    far = sample_beyond(e, 6, 2.0, 5.0, 0.9, generator=make_generator(0))
+    pts = mine_neighbors(e, 6, 2.0, 0.999, 0.5, generator=make_generator(0), sampler=sampler)
+    far = sample_beyond(e, 6, 2.0, 5.0, 0.9, generator=make_generator(0), sampler=sampler)
     assert pts.dtype == dtype and far.dtype == dtype and pts.shape == far.shape == (6, 5, 32)
 
 @pytest.mark.parametrize("n", [1, 100, 1000])
-def test_beyond_constraints_and_counts(n):
+@each_sampler
+def test_beyond_constraints_and_counts(n, sampler):
     e = torch.randn(5, 32, generator=make_generator(0))
-    far = sample_beyond(e, n, 3.0, 6.0, 0.8, generator=make_generator(4))
+    far = sample_beyond(e, n, 3.0, 6.0, 0.8, generator=make_generator(4), sampler=sampler)
     r = (far - e).norm(dim=-1)
     assert far.shape == (n, 5, 32)
     assert (r >= 3.0 * (1 - 1e-5)).all() and (r < 6.0).all() and (_cos(far, e) < 0.8).all()
@@ -90,10 +100,11 @@ def test_infeasible_thresholds_raise(call, msg):
     with pytest.raises(ValueError, match=None) as err: call(e)
     assert msg in str(err.value)
 
-def test_bounded_tries_instead_of_looping_forever():
+@each_sampler
+def test_bounded_tries_instead_of_looping_forever(sampler):
     e = torch.randn(768, generator=make_generator(0))
     with pytest.raises(ValueError, match="samples met the thresholds"):
-        mine_neighbors(e, 10, 40.0, s1=0.9999, s2=0.9998, generator=make_generator(0), max_rounds=5)
+        mine_neighbors(e, 10, 40.0, s1=0.9999, s2=0.9998, generator=make_generator(0), max_rounds=2, sampler=sampler)
 
 def test_cos_floor_is_the_true_minimum():
     "Tangent directions reach _cos_floor; no direction goes below it."
@@ -105,9 +116,10 @@ def test_cos_floor_is_the_true_minimum():
         p = e + r * torch.stack([ang.cos(), ang.sin()], -1)
         assert abs(_cos(p, e).min() - _cos_floor(torch.tensor(r), rho)) < 1e-4
 
-def test_pairs_share_direction_and_anchor_radius():
+@each_sampler
+def test_pairs_share_direction_and_anchor_radius(sampler):
     e, es = torch.randn(4, 64, generator=make_generator(0)), torch.randn(4, 64, generator=make_generator(1))
-    nb, tg = mine_neighbor_pairs(e, es, 30, 2.0, 0.999, 0.3, 0.5, generator=make_generator(2))
+    nb, tg = mine_neighbor_pairs(e, es, 30, 2.0, 0.999, 0.3, 0.5, generator=make_generator(2), sampler=sampler)
     assert ((tg - es).norm(dim=-1) < 0.5).all()
     cos_dirs = torch.nn.functional.cosine_similarity(nb - e, tg - es, dim=-1)
     assert (cos_dirs > 0.999).all()
@@ -139,10 +151,12 @@ def test_absolute_radius_unit():
     assert torch.equal(cfg.radii(rows, "d1"), torch.full((3,), 2.0))
     assert torch.allclose(SamplingConfig(d1=0.5).radii(rows, "d1"), 0.5 * rows.norm(dim=-1))
 
-def test_paper_gamma_preset_is_feasible():
+@each_sampler
+def test_paper_gamma_preset_is_feasible(sampler):
     e = torch.randn(3, 768, generator=make_generator(0))
     cfg = SamplingConfig.paper_gamma(m=8, n=8)
-    pts = mine_neighbors(e, cfg.m, cfg.radii(e, "d1"), cfg.s1, cfg.s2, generator=make_generator(0))
+    pts = mine_neighbors(e, cfg.m, cfg.radii(e, "d1"), cfg.s1, cfg.s2, generator=make_generator(0),
+                         sampler=sampler)
     c = _cos(pts, e)
     assert (c >= 0.3).all() and (c <= 0.7).all()
 
