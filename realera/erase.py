@@ -43,8 +43,16 @@ def _run_settings(concepts, anchors, preserve, config: EraseConfig, model: dict 
     return dict(concepts=concepts, anchors=anchors, preserve=preserve, config=config.to_dict(), model=model,
                 realera_version=realera.__version__)
 
+def _with_defaults(config):
+    """A saved config with the fields it predates at their defaults (a field joins with the default that keeps the
+    old behaviour); as saved if it is not a config this version reads."""
+    try: return EraseConfig.from_dict(config).to_dict()
+    except (AttributeError, TypeError, ValueError): return config
+
 def _same_run(saved: dict, now: dict) -> bool:
-    "Equal settings (as JSON, the realera version aside); the model's identity compared where both know it."
+    """Equal settings (as JSON, the realera version aside; a config saved before a field existed reads it at its
+    default); the model's identity compared where both know it."""
+    saved = {**saved, "config": _with_defaults(saved.get("config"))}
     a, b = (as_json({k: v for k, v in d.items() if k != "realera_version"}) for d in (saved, now))
     if a.get("model") is None or b.get("model") is None:
         a.pop("model", None)

@@ -199,3 +199,14 @@ def test_mmdit_closed_form_cost_quick():
     r = run_bench("mmdit.py", "--quick",
                   expect=("| flux | 36 / 56 |", "| sd3 | 36 / 56 |", "random rows of width 4096"))
     assert "accumulate s" in r.stdout
+
+def test_world_profile_quick():
+    "Where a benchmark cell's seconds go: the stored run's split and one cell per method measured stage by stage."
+    r = run_bench("world_profile.py", "--quick", timeout=600,
+                  expect=("| method | cells | erase, min | evaluation, min | evaluation's share |", "| **all** |",
+                          "| method | images | load | erase | generate (stored tables' way) | generate, packed |",
+                          "| closed form (variant 1) |", "wall:"))
+    row = [line for line in r.stdout.splitlines() if line.startswith("| original | ")][-1]   # the second table's
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert len(cells) == 8 and int(cells[1]) > 0 and all(float(c) >= 0 for c in cells[2:7]), row
+    assert cells[7].endswith("x"), row

@@ -1,5 +1,5 @@
 "Dense checks of the noise alignment (Eq. 8-9), the whole erase, its artifacts and its command line."
-import json
+import hashlib, json
 import pytest, torch
 
 from realera.align import (ADAPTER, AlignConfig, add_lora, align_noise, alignment_loss, kv_weights, make_task,
@@ -9,7 +9,7 @@ from realera.concept_edit import closed_form_edit
 from realera.core import make_generator
 from realera.text import encode_prompts
 from realera.erase import EraseConfig, erase
-from realera.artifacts import load_erased, load_trajectories, save_trajectories
+from realera.artifacts import COMPLETE, load_erased, load_trajectories, save_trajectories
 from realera.testing import tiny_pipeline
 from conftest import run_cli
 
@@ -120,6 +120,22 @@ def test_resume_guard_and_overwrite_clears_stale(tmp_path):
           overwrite=True, progress=False)
     assert not (out / "closed_form.safetensors").exists() and not (out / "checkpoint").exists()
     assert json.loads((out / "config.json").read_text())["config"]["closed_form"] is False
+
+def test_a_folder_saved_before_a_config_field_existed_resumes(tmp_path):
+    "A run's config.json written before `sums` and `sampling.sampler` existed is the same run at their defaults."
+    out, cfg = tmp_path / "e", EraseConfig(align=False)
+    erase(tiny_pipeline(), "airplane", config=cfg, out=out, progress=False)
+    saved = json.loads((out / "config.json").read_text())
+    del saved["config"]["sums"], saved["config"]["sampling"]["sampler"]
+    (out / "config.json").write_text(json.dumps(saved))
+    done = json.loads((out / COMPLETE).read_text())   # as the older version recorded it
+    done["files"]["config.json"] = hashlib.sha256((out / "config.json").read_bytes()).hexdigest()
+    (out / COMPLETE).write_text(json.dumps(done))
+    before = (out / "closed_form.safetensors").stat().st_mtime_ns
+    erase(tiny_pipeline(), "airplane", config=cfg, out=out, progress=False)   # finished: loaded, not redone
+    assert (out / "closed_form.safetensors").stat().st_mtime_ns == before
+    with pytest.raises(FileExistsError, match="other settings"):   # a field at another value is another run
+        erase(tiny_pipeline(), "airplane", config=EraseConfig(align=False, sums="float32"), out=out, progress=False)
 
 def test_bfloat16_on_cpu_trains(tmp_path):
     p = erase(tiny_pipeline(dtype=torch.bfloat16), "airplane",
