@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from realera.base import RESULTS_DIR, markdown_table, read_json
+from realera.base import RESULTS_DIR, markdown_table, read_json, timed
 from realera.evaluate import generate_missing, judge, image_plan
 from realera.judges import WorldClassifier
 from realera.methods import METHOD_PARAMS, METHODS, apply_method
@@ -45,19 +45,14 @@ def cell_stages(cls: str, label: str, n: int, n_other: int, steps: int, tmp: Pat
     "One cell's seconds by stage (see the module's docstring)."
     kind, params = METHODS[label], METHOD_PARAMS.get(label, {})
     settings, protocol, t = model_settings(WORLD_DIR), world_protocol(cls, n_other=n_other), {}
-    def timed(name, fn):
-        t0 = time.perf_counter()
-        out = fn()
-        t[name] = time.perf_counter() - t0
-        return out
-    pipe = timed("load", lambda: load_world(WORLD_DIR))
-    pipe = timed("erase", lambda: apply_method(pipe, kind, cls, params, 0, settings, "world"))
+    with timed(t, "load"): pipe = load_world(WORLD_DIR)
+    with timed(t, "erase"): pipe = apply_method(pipe, kind, cls, params, 0, settings, "world")
     draw = dict(n=n, seed=0, batch_size=16, steps=steps, guidance_scale=7.5, progress=False)
-    timed("generate", lambda: generate_missing(pipe, protocol, tmp/"plain", **draw))
-    timed("generate, packed", lambda: generate_missing(pipe, protocol, tmp/"packed", **draw, pack=True))
+    with timed(t, "generate"): generate_missing(pipe, protocol, tmp/"plain", **draw)
+    with timed(t, "generate, packed"): generate_missing(pipe, protocol, tmp/"packed", **draw, pack=True)
     clf = WorldClassifier(load_classifier(WORLD_DIR))
     d, plan, _ = image_plan(tmp/"plain", protocol, n, 0)
-    timed("judge", lambda: judge(protocol, d, plan, clf))
+    with timed(t, "judge"): judge(protocol, d, plan, clf)
     return dict(images=len(plan), **t)
 
 def main():
