@@ -16,6 +16,7 @@ processing with the same function (`nbdev.serve_drv.main` with `FilterDefaults`)
 
     python .ci/docs.py _site                 # build into _site/ (seconds, once the notebooks have run)
     python .ci/docs.py _site --execute       # run first the notebooks whose executed copy is missing or stale
+    python .ci/docs.py _site --proc=_proc    # render what `nbdev_proc_nbs --path _build/executed` processed
 """
 import configparser, functools, hashlib, html, os, re, shutil, subprocess, sys
 from html.parser import HTMLParser
@@ -205,8 +206,10 @@ def mathjax_dir() -> Path:
     import jupyter_server_mathjax
     return Path(jupyter_server_mathjax.__file__).parent / "static"
 
-def build(out: Path, run: bool = False, only: list[Path] | None = None, mathjax: bool = True) -> list[Path]:
-    "Build the site into `out` (replaced); return the pages written."
+def build(out: Path, run: bool = False, only: list[Path] | None = None, mathjax: bool = True,
+          proc: Path | None = None) -> list[Path]:
+    """Build the site into `out` (replaced); return the pages written. `proc`: a folder of notebooks nbdev already
+    processed (`nbdev_proc_nbs --path _build/executed` writes `_proc/`), rendered as they are, not processed again."""
     out = Path(out)
     if out.exists(): shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -215,7 +218,10 @@ def build(out: Path, run: bool = False, only: list[Path] | None = None, mathjax:
     written = []
     for p in only or pages():
         name = page_name(p)
-        (out / name).write_text(render(processed(p, run), name, mathjax), encoding="utf-8")
+        src = Path(proc) / p.name if proc is not None else processed(p, run)
+        if not src.exists():
+            raise FileNotFoundError(f"{src} is missing: run `nbdev_proc_nbs --path` on the executed notebooks")
+        (out / name).write_text(render(src, name, mathjax), encoding="utf-8")
         written.append(out / name)
         print(f"built {name}", flush=True)
     return written
@@ -252,5 +258,6 @@ def output_text(page_html: str) -> str:
     return "".join(f.text)
 
 if __name__ == "__main__":
+    proc = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--proc=")), None)
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    build(Path(args[0] if args else ROOT / "_site"), run="--execute" in sys.argv)
+    build(Path(args[0] if args else ROOT / "_site"), run="--execute" in sys.argv, proc=proc and Path(proc))

@@ -97,6 +97,7 @@ def main():
         write_json(marker, kw)
     state.wait_for_everyone()
     cells = [(c, label) for c in kw["classes"] for label in rows]
+    cache = {}   # what repeats between attacks, drawn once per process: each model's plain images, the targets
     for _, (c, label) in my_share(cells, state):
         kind, ps = rows[label]
         d = out/c/slug(label)
@@ -108,7 +109,7 @@ def main():
         print(f"[{state.process_index}] {c} / {label}: erased in {time.time() - t0:.0f} s", flush=True)
         for m in todo:
             r = attack(pipe, c, cfgs[m], original=world, judge=judge, prompt=plain_prompt(proto),
-                       prompts=default_prompts(proto), out=d/m, progress=False)
+                       prompts=default_prompts(proto), out=d/m, progress=False, cache=cache)
             print(f"[{state.process_index}] {c} / {label} / {m}: ASR {r['asr']['mean']:.0f} (plain "
                   f"{r['no_attack']['mean']:.0f}) "
                   f"in {r['seconds']:.0f} s", flush=True)

@@ -99,8 +99,23 @@ def _pooled_rate(rates: list[dict]) -> dict:
     bootstrap."""
     return success_rate([h for r in rates for h in r["hits"]])
 
+# %% ../nbs/05b_attack.ipynb #d3d1ebaa
+def _memo(cache: dict | None, models: dict):
+    """`memo(key, make)`: `make()`, kept in `cache` and given again for the same key; a key is (what, a model's role in
+    `models`, settings…), the role standing for that model's whole-weight fingerprint (`model_identity(…,
+    whole_unet=True)`: text encoders and UNet/transformer, adapters included). Without `cache`, `make()` every time."""
+    if cache is None: return lambda key, make: make()
+    prints = {}
+    def memo(key, make):
+        what, role, *settings = key
+        if role not in prints: prints[role] = model_identity(models[role], whole_unet=True)
+        k = json.dumps([what, prints[role], *settings], sort_keys=True, default=str)
+        if k not in cache: cache[k] = make()
+        return cache[k]
+    return memo
+
 # %% ../nbs/05b_attack.ipynb #c7c517ae
-def _prompts_attack(pipe, original, prompt, prompts, config, gen, judge, progress):
+def _prompts_attack(pipe, original, prompt, prompts, config, gen, judge, progress, memo):
     "The transfer attack: every prompt of `prompts` in turn; the images shown are the best prompt's."
     hits, attempts, best = [], [], None
     for p in tqdm(prompts, desc="prompts attack", disable=not progress):
@@ -111,7 +126,7 @@ def _prompts_attack(pipe, original, prompt, prompts, config, gen, judge, progres
         if best is None or h.mean() > best[0]: best = (h.mean(), ims)
     return hits, attempts, best[1], {}
 
-def _rece_attack(pipe, original, prompt, prompts, config, gen, judge, progress):
+def _rece_attack(pipe, original, prompt, prompts, config, gen, judge, progress, memo):
     "RECE's closed-form question: the embedding the edited K/V (and, on SDXL, the pooled layer) map the closest."
     X = rece_map(original.unet, pipe.unet, config.lam)
     c, pc = encode_text(original, [prompt])
@@ -122,11 +137,12 @@ def _rece_attack(pipe, original, prompt, prompts, config, gen, judge, progress):
     h = judge(ims)
     return [h], [dict(lam=config.lam, asr=100.0 * float(h.mean()))], ims, {}
 
-def _soft_attack(pipe, original, prompt, prompts, config, gen, judge, progress):
+def _soft_attack(pipe, original, prompt, prompts, config, gen, judge, progress, memo):
     """The optimised prompts (soft, teacher, UnlearnDiffAtk typed), one per attack seed; with the hard (projected)
-    prompts' rate, and for the typed attack its success along the iterations."""
-    lat = target_latents(original, prompt, config.targets, config.image_seed + config.n, config.steps,
-                         config.guidance_scale)
+    prompts' rate, and for the typed attack its success along the iterations. The original's target images are drawn
+    once per `memo` (every soft attack of a concept shares them)."""
+    draw = (config.targets, config.image_seed + config.n, config.steps, config.guidance_scale)
+    lat = memo(("targets", "original", prompt, *draw), lambda: target_latents(original, prompt, *draw))
     teacher = (original.unet, *encode_text(original, [prompt])) if config.method == "teacher" else None
     hits, attempts, shown, hard, curve = [], [], None, [], {}
     for s in tqdm(range(config.seed, config.seed + config.seeds), desc=f"{config.method} attack seeds",
@@ -159,13 +175,16 @@ def _soft_attack(pipe, original, prompt, prompts, config, gen, judge, progress):
 
 # %% ../nbs/05b_attack.ipynb #5b18bd5b
 def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=None, judge: ConceptJudge | None = None,
-           prompt: str | None = None, prompts: list[str] | None = None, out=None, progress: bool = True) -> dict:
+           prompt: str | None = None, prompts: list[str] | None = None, out=None, progress: bool = True,
+           cache: dict | None = None) -> dict:
     """Try to make `pipe` (an erased pipeline) generate `concept` again with `config.method`, and judge it.
     `original`: the model before the erase (RECE's reference weights, the soft attack's target images; default
     `pipe` itself: the sanity check on an unerased model). `judge` default: the world's evaluator. `prompt`: the
     concept's plain prompt (default 'a photo of a {concept}'), the no-attack baseline, and what `rece` and `soft`
-    start from; `prompts`: the transfer attack's list. Returns the record (also `out/attack.json` and `out/grid.png`
-    with `out`)."""
+    start from; `prompts`: the transfer attack's list. `cache`: a dict kept across calls (e.g. every attack of a
+    benchmark): what repeats between attacks — the plain prompt's images, the original's target images — is drawn
+    once per model (keyed by its whole-weight fingerprint) and settings. Returns the record (also `out/attack.json`
+    and `out/grid.png` with `out`)."""
     config = config or AttackConfig()
     if not isinstance(concept, str) or not concept.strip():
         raise ValueError(f"concept must be a non-empty string, got {concept!r}")
@@ -178,13 +197,15 @@ def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=N
     for pp in (pipe, original): pp.set_progress_bar_config(disable=True)   # the attack's own bars say how far it is
     gen = lambda emb, pooled=None: _generate_embeds(pipe, emb, config.n, config.image_seed, config.steps,
                                                     config.guidance_scale, pooled=pooled)
-    plain_ims = gen(*encode_text(pipe, [prompt]))
+    memo = _memo(cache, dict(attacked=pipe, original=original))
+    draw = (config.n, config.image_seed, config.steps, config.guidance_scale)
+    plain_ims = memo(("plain", "attacked", prompt, *draw), lambda: gen(*encode_text(pipe, [prompt])))
     rec = dict(method=config.method, concept=concept, prompt=prompt, seed=config.seed,
                protocol=dict(asdict(config), judge=judge.describe()),
                models=dict(attacked=model_identity(pipe), original=model_identity(original)),
                no_attack=success_rate([judge(plain_ims)]))
     run = {"prompts": _prompts_attack, "rece": _rece_attack}.get(config.method, _soft_attack)
-    hits, attempts, shown, extra = run(pipe, original, prompt, prompts, config, gen, judge, progress)
+    hits, attempts, shown, extra = run(pipe, original, prompt, prompts, config, gen, judge, progress, memo)
     rec.update(extra)
     rec.update(asr=success_rate(hits), attempts=attempts, seconds=time.time() - t0)
     if out is not None:

@@ -2,6 +2,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 import subprocess, sys
+from pathlib import Path
 import pytest, torch
 
 torch.set_num_threads(1)
@@ -41,3 +42,23 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
     return subprocess.CompletedProcess(["realera", *args], code, out.getvalue(), err.getvalue())
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def run_bench(script: str, *args, timeout: int = 900, ok: bool = True, expect=()) -> subprocess.CompletedProcess:
+    """Run bench/<script> with `args`; assert it succeeded (or failed, `ok=False`) and that stdout holds every string
+    of `expect`."""
+    r = subprocess.run([sys.executable, str(ROOT/"bench"/script), *args], capture_output=True, text=True,
+                       timeout=timeout)
+    assert (r.returncode == 0) == ok, (r.returncode, r.stderr[-3000:])
+    for t in expect: assert t in r.stdout, t
+    return r
+
+def launch_two(*args, timeout: int = 900) -> subprocess.CompletedProcess:
+    """`args` (a script and its arguments) under `accelerate launch` with two CPU processes, one thread each; asserts
+    success."""
+    r = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                        "--num_cpu_threads_per_process", "1", *args], capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r

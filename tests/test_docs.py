@@ -21,11 +21,29 @@ FIGURES = {"00c_images.ipynb": 1, "01a_neighborhood.ipynb": 1, "02_concept_edit.
            "results.ipynb": 2}
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    "The offline site, built once by .ci/docs.py in its own process (it runs nbdev's processors)."
+def proc():
+    """`nbdev_docs --path _build/executed`'s preprocessing (`nbdev_proc_nbs`, no Quarto needed) of the executed
+    notebooks (a missing or stale one executed first): the folder `_proc/` and the command's result."""
+    subprocess.run([sys.executable, "-c", f"import runpy; D = runpy.run_path({str(ROOT / '.ci' / 'docs.py')!r}); "
+                    "[D['executed'](p, True) for p in D['pages']()]"], check=True, cwd=ROOT, timeout=3600)
+    executed = Path(runpy.run_path(str(ROOT / ".ci" / "notebooks.py"))["EXECUTED"])
+    stub = ROOT / "_build" / "bin" / "quarto"   # nbdev would otherwise try to install Quarto (sudo, pip install -e)
+    stub.parent.mkdir(parents=True, exist_ok=True)
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
+    env = {**os.environ, "PATH": f"{stub.parent}{os.pathsep}{os.environ['PATH']}"}
+    r = subprocess.run(["nbdev_proc_nbs", "--path", str(executed), "--force"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=900, env=env)
+    return ROOT / "_proc", r
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, proc):
+    "The offline site, built once by .ci/docs.py in its own process from what nbdev processed (`proc`)."
+    folder, r = proc
+    assert r.returncode == 0, r.stderr[-3000:]
     out = tmp_path_factory.mktemp("site") / "site"
-    subprocess.run([sys.executable, str(ROOT / ".ci" / "docs.py"), str(out), "--execute"], check=True, cwd=ROOT,
-                   timeout=3600)
+    subprocess.run([sys.executable, str(ROOT / ".ci" / "docs.py"), str(out), f"--proc={folder}"], check=True,
+                   cwd=ROOT, timeout=3600)
     return out
 
 def h1(nb: Path) -> str:
@@ -64,25 +82,65 @@ def _chromium():
     assert exe, "chromium is not installed (.ci/test installs Debian's `chromium`)"
     return exe
 
+# a harness page: every page in a frame of its own; once each has reported on its <body>, the reports in #results
+HARNESS = """<!doctype html><html><body><pre id="results"></pre><script>
+var pages = PAGES, seen = {}, left = pages.length;
+function poll(name, frame) {
+  var b = frame.contentDocument && frame.contentDocument.body;
+  var figs = b && b.getAttribute("data-figures"), math = b && b.getAttribute("data-math");
+  if (!figs || !math || figs === "pending" || math === "pending") { setTimeout(function () { poll(name, frame); }, 50);
+                                                                     return; }
+  seen[name] = {figures: figs, math: math};
+  if (--left === 0) document.getElementById("results").textContent = JSON.stringify(seen);
+}
+pages.forEach(function (name) {
+  var f = document.createElement("iframe");
+  f.style.width = "1200px"; f.style.height = "800px";
+  f.onload = function () { poll(name, f); };
+  f.src = name;
+  document.body.appendChild(f);
+});
+</script></body></html>"""
+
+def open_pages(site: Path, names: list[str]) -> dict:
+    """Open the pages `names` of the folder `site` in one headless Chromium, each in a frame of a harness page served
+    over HTTP from `site` on this machine (one browser start, not one per page); return what each reports on <body>
+    once loaded (figures, math)."""
+    import functools, http.server, threading
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args): pass
+    harness = site / "_open_pages.html"
+    harness.write_text(HARNESS.replace("PAGES", json.dumps(names)), encoding="utf-8")
+    try:
+        with http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site))) as srv:
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+            r = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                                "--disable-background-networking", "--disable-dev-shm-usage",
+                                "--virtual-time-budget=60000", "--dump-dom",
+                                f"http://127.0.0.1:{srv.server_port}/{harness.name}"],
+                               capture_output=True, text=True, timeout=600)
+            srv.shutdown()
+    finally: harness.unlink()
+    import html as html_lib
+    found = re.search(r'<pre id="results">(.+?)</pre>', r.stdout, re.S)
+    assert found, f"the pages did not all report: {r.stderr[-500:]}"
+    return json.loads(html_lib.unescape(found.group(1)))
+
 def open_page(page: Path) -> dict:
     "Open `page` in headless Chromium; return what it reports on <body> once loaded (figures, math)."
-    r = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                        "--disable-dev-shm-usage", "--virtual-time-budget=20000", "--dump-dom", page.as_uri()],
-                       capture_output=True, text=True, timeout=180)
-    figs, math = re.search(r'data-figures="([^"]*)"', r.stdout), re.search(r'data-math="([^"]*)"', r.stdout)
-    assert figs and math, f"{page.name}: the page did not report: {r.stderr[-500:]}"
-    return dict(figures=figs.group(1), math=math.group(1))
+    return open_pages(page.parent, [page.name])[page.name]
 
 def test_site_opens_in_a_headless_browser(site):
     """Every page loads with all of its figures and typeset math; the sidebar links every page; a screenshot of the
     index."""
     index = (site / "index.html").read_text(encoding="utf-8")
+    reports = open_pages(site, [DOCS["page_name"](nb) for nb in NBS])
     for nb in NBS:
         name = DOCS["page_name"](nb)
         assert f'href="{name}"' in index, f"the sidebar does not link {name}"
         page = (site / name).read_text(encoding="utf-8")
         assert not re.findall(r'href="[\w.-]+\.ipynb', page), f"{name} links a notebook, not its page"
-        seen = open_page(site / name)
+        seen = reports[name]
         want = FIGURES.get(nb.name, 0)
         assert seen["figures"] == f"{want}/{want}", (f"{name}: figures loaded/total {seen['figures']}, "
                                                      f"expected {want}/{want}")
@@ -184,21 +242,14 @@ def test_colab_badges_and_install_cells_follow_git_url():
     owner, name, _ = COLAB["repository"]()
     assert git.rstrip("/").endswith(f"/{owner}/{name}")
 
-def test_nbdev_processes_the_executed_notebooks(site):
-    """`nbdev_docs --path _build/executed`'s preprocessing (`nbdev_proc_nbs`, no Quarto needed) runs every cell with an
-    import on its own (each must stand alone), processes every notebook, keeps the executed notebooks' figures and
-    leaves this environment's realera pointing at this checkout."""
-    executed = Path(runpy.run_path(str(ROOT / ".ci" / "notebooks.py"))["EXECUTED"])
-    stub = ROOT / "_build" / "bin" / "quarto"   # nbdev would otherwise try to install Quarto (sudo, pip install -e)
-    stub.parent.mkdir(parents=True, exist_ok=True)
-    stub.write_text("#!/bin/sh\nexit 0\n")
-    stub.chmod(0o755)
-    env = {**os.environ, "PATH": f"{stub.parent}{os.pathsep}{os.environ['PATH']}"}
-    r = subprocess.run(["nbdev_proc_nbs", "--path", str(executed), "--force"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=900, env=env)
+def test_nbdev_processes_the_executed_notebooks(proc):
+    """`nbdev_docs --path _build/executed`'s preprocessing (`nbdev_proc_nbs`, no Quarto needed; what the site is built
+    from) runs every cell with an import on its own (each must stand alone), processes every notebook, keeps the
+    executed notebooks' figures and leaves this environment's realera pointing at this checkout."""
+    r = proc[1]
     assert r.returncode == 0, r.stderr[-3000:]
-    proc = json.loads((ROOT / "_proc" / "01a_neighborhood.ipynb").read_text())
-    assert sum("image/png" in o.get("data", {}) for c in proc["cells"] for o in c.get("outputs", [])) == FIGURES[
+    nb = json.loads((ROOT / "_proc" / "01a_neighborhood.ipynb").read_text())
+    assert sum("image/png" in o.get("data", {}) for c in nb["cells"] for o in c.get("outputs", [])) == FIGURES[
         "01a_neighborhood.ipynb"]
     assert (ROOT / "_proc" / "_quarto.yml").read_text() == (ROOT / "_quarto.yml").read_text()
     assert (ROOT / "_proc" / "sidebar.yml").exists()
