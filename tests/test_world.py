@@ -1,13 +1,14 @@
 """The shipped world: it loads offline in a fresh interpreter, draws the classes it is asked for, and an erase removes
-one."""
+one. (That its synonyms and associated names draw their class before any erase is asserted where the notebook
+computes it, `04a_world_model`, not computed a second time here.)"""
 import json
-import numpy as np, pytest, torch
+import numpy as np, torch
 from realera.core import load_pipeline
 from realera.erase import EraseConfig
 from realera.judges import world_clip_judge
 from realera.settings import model_settings
 from realera.world import (ANCHOR, CLASSES, SYNONYMS, WORLD_DIR, generation_accuracy, has_world, load_classifier,
-                           make_data, name_geometry, synonym_accuracy)
+                           make_data, name_geometry)
 from realera.world.parts import accuracy
 
 def test_shipped_world_is_small_and_complete():
@@ -37,16 +38,6 @@ def test_world_draws_the_classes_it_is_asked_for():
     acc = generation_accuracy(load_pipeline(), load_classifier(), n=6, seed=100)
     assert np.mean(list(acc.values())) >= 85, acc
     assert sum(v >= 50 for v in acc.values()) >= 9, acc   # star is the weak class (65% at n=20 when trained)
-
-@pytest.fixture(scope="module")
-def name_rows():
-    """Generation accuracy of every synonym and associated name on the original world (computed once for the tests
-    below)."""
-    return synonym_accuracy(load_pipeline(), load_classifier(), n=4, seed=300)
-
-def test_trained_synonyms_draw_their_class(name_rows):
-    "Before any erase the synonyms work as the paper's associated prompts do on SD: Acc_g has something to remove."
-    assert np.mean([r["acc"] for r in name_rows if r["kind"] == "synonym"]) >= 75, name_rows
 
 def test_closed_form_erase_removes_the_class_and_keeps_another():
     from realera.erase import erase
@@ -93,10 +84,6 @@ def test_associated_names_sit_at_intermediate_cosines():
     other = np.median([r["cos"] for r in geo if r["kind"] == "other class"])
     assert len(cos) == 50 and 0 < cos.min() and cos.max() < 0.85 and cos.max() - cos.min() > 0.4, sorted(cos)
     assert np.median(cos) > other + 0.1, (np.median(cos), other)
-
-def test_original_world_draws_associated_names_as_their_class(name_rows):
-    rows = [r for r in name_rows if r["kind"] == "associated"]
-    assert np.mean([r["acc"] for r in rows]) >= 60, rows
 
 def test_closed_form_erase_leaves_residue_on_associated_names():
     """The concept residue of the paper's UCE row: the class goes, things that have its shape still draw it (circle: a
