@@ -6,6 +6,8 @@ then the closed form for 100 concepts at once.
     python bench/gpu.py                    # on a machine with CUDA; the erase settings of the shipped t4 config
     python bench/gpu.py --config a100      # another shipped config (or a .yaml/.json file)
     python bench/gpu.py --arch sdxl        # the same at SDXL-base shapes (two text encoders, pooled path, 1024 px)
+    python bench/gpu.py --arch flux        # FLUX.1-dev shapes in bfloat16 (T5-XXL, CLIP-L, the 11.9 B transformer):
+                                           # the closed form of context_embedder and the pooled text embedder
     # the script's plumbing on the tiny pipeline, CPU, a few steps (what CI runs)
     python bench/gpu.py --tiny
 
@@ -13,7 +15,10 @@ then the closed form for 100 concepts at once.
     python bench/gpu.py --measure-activations   # CPU, ≈ 20 min: the activation probes --plan reads (a stored result)
 
 Without a CUDA device (and without --tiny or --plan) it measures nothing and says so (exit code 1). A shipped config
-on an arch whose expected peak exceeds the card it is written for (--plan) is refused before anything loads.
+on an arch whose expected peak exceeds the card it is written for (--plan) is refused before anything loads. On FLUX
+the erase is the closed form alone (the noise alignment is not built for MM-DiT models yet) and there is no memory
+plan: its peak is what this script measures on a lent GPU (≈ 34 GB of bfloat16 weights, each model built in float32
+first — the transformer ≈ 48 GB at that moment: an 80 GB card).
 """
 import argparse, contextlib, dataclasses, functools, json, os, subprocess, sys, time
 from pathlib import Path
@@ -207,7 +212,8 @@ def main():
     ap.add_argument("--config", default="t4", help="a shipped EraseConfig (t4, a100, sdxl-a100) or a .yaml/.json file")
     ap.add_argument("--concept", default="red cat")
     ap.add_argument("--k", type=int, default=100, help="concepts in the last stage")
-    ap.add_argument("--arch", choices=["sd14", "sdxl"], default="sd14", help="SD1.4 or SDXL-base shapes")
+    ap.add_argument("--arch", choices=["sd14", "sdxl", "flux"], default="sd14",
+                    help="SD1.4, SDXL-base or FLUX.1-dev shapes")
     ap.add_argument("--tiny", action="store_true",
                     help="the tiny pipeline on the CPU, a few steps: a smoke run of this script")
     ap.add_argument("--json", help="also write the figures here")
@@ -229,26 +235,30 @@ def main():
     from realera.align import AlignTask, add_lora, align_noise, kv_weights
     from realera.trajectory import anchor_trajectory, sdxl_time_ids
     from realera.concept_edit import DEFAULT_PRESERVE, closed_form_fitter, pooled_fitter
-    from realera.core import is_sdxl, make_generator
+    from realera.core import denoiser, has_pooled, make_generator, mmdit_kind
     from realera.text import concept_pairs
     from realera.erase import EraseConfig
-    if not a.tiny: check_fits(a.arch, a.config)   # a config that cannot fit its card: refused before anything loads
+    if not a.tiny and a.arch != "flux":   # a config that cannot fit its card: refused before anything loads
+        check_fits(a.arch, a.config)
     cuda = torch.cuda.is_available()
     if not cuda and not a.tiny:
         sys.exit("bench/gpu.py: no CUDA device here, nothing measured. Run it on a machine with an NVIDIA GPU "
                  "(python bench/gpu.py); --tiny checks the script on the CPU.")
     cfg = EraseConfig.from_file(a.config)
     if a.tiny:
-        from realera.testing import tiny_pipeline, tiny_sdxl_pipeline
-        dev, dtype, pipe, k = "cpu", torch.float32, (
-            tiny_sdxl_pipeline if a.arch == "sdxl" else tiny_pipeline)(), min(a.k, 3)
+        from realera.testing import tiny_flux_pipeline, tiny_pipeline, tiny_sdxl_pipeline
+        build = dict(sd14=tiny_pipeline, sdxl=tiny_sdxl_pipeline, flux=tiny_flux_pipeline)[a.arch]
+        dev, dtype, pipe, k = "cpu", torch.float32, build(), min(a.k, 3)
         cfg = dataclasses.replace(cfg,
                                   align_config=dataclasses.replace(cfg.align_config, steps=2, anchor_images=1,
                                                                    anchor_steps=2, mixed_precision="no",
                                                                    gradient_checkpointing=False))
-    else:
-        dev, dtype, pipe, k = "cuda", torch.float16, (sdxl_pipeline if a.arch == "sdxl" else sd14_pipeline)(
-            device="cuda", dtype=torch.float16), a.k
+    else:   # FLUX.1 is run in bfloat16, as its model card loads it
+        from realera.testing_shapes import flux_pipeline
+        dtype = torch.bfloat16 if a.arch == "flux" else torch.float16
+        build = dict(sd14=sd14_pipeline, sdxl=sdxl_pipeline, flux=flux_pipeline)[a.arch]
+        dev, pipe, k = "cuda", build(device="cuda", dtype=dtype), a.k
+    mmdit = mmdit_kind(pipe) is not None
     ac = cfg.align_config
     rows = {}
     def stage(name, fn):
@@ -264,16 +274,17 @@ def main():
     g = make_generator(cfg.seed, dev)
     with torch.no_grad():
         pairs = stage("encode the concept and its anchor", lambda: concept_pairs(pipe, [a.concept], [""], cfg.policy))
-        traj = stage(f"anchor z_t cache ({ac.anchor_images} images x {ac.anchor_steps} steps)",
-                     lambda: anchor_trajectory(pipe, "", ac.anchor_images, ac.anchor_steps, ac.guidance_scale,
-                                               generator=g, progress=False))
-        original = kv_weights(pipe.unet)
+        if not mmdit:   # the alignment's inputs (not built for MM-DiT models)
+            traj = stage(f"anchor z_t cache ({ac.anchor_images} images x {ac.anchor_steps} steps)",
+                         lambda: anchor_trajectory(pipe, "", ac.anchor_images, ac.anchor_steps, ac.guidance_scale,
+                                                   generator=g, progress=False))
+            original = kv_weights(pipe.unet)
         edit = stage("neighbour mining + closed form (Eq. 7)",
                      lambda: closed_form_fitter(pipe, pairs, DEFAULT_PRESERVE, cfg=cfg.sampling, mine=cfg.mine,
                                                 beyond=cfg.beyond, lam1=cfg.lam1, ridge=cfg.ridge,
                                                 ridge_unit=cfg.ridge_unit, generator=g).solve())
         stage("apply W <- W M", lambda: edit.apply(pipe, check_fingerprint=False))
-        if is_sdxl(pipe):
+        if has_pooled(denoiser(pipe)):
             stage(
                 "pooled path: Eq. 7 + apply",
                 lambda: (
@@ -284,29 +295,31 @@ def main():
                     .apply(pipe, check_fingerprint=False)
                 ),
             )
-    add_lora(pipe.unet, ac, seed=cfg.seed)
-    stage(f"noise alignment ({ac.steps} steps, LoRA rank {ac.rank}, {ac.mixed_precision} autocast)",
-          lambda: align_noise(pipe.unet, original, [AlignTask(pairs[0], traj, sdxl_time_ids(pipe))], ac, cfg.sampling,
-                              mine=cfg.mine, beyond=cfg.beyond, seed=cfg.seed, progress=False))
+    if not mmdit:
+        add_lora(pipe.unet, ac, seed=cfg.seed)
+        stage(f"noise alignment ({ac.steps} steps, LoRA rank {ac.rank}, {ac.mixed_precision} autocast)",
+              lambda: align_noise(pipe.unet, original, [AlignTask(pairs[0], traj, sdxl_time_ids(pipe))], ac,
+                                  cfg.sampling, mine=cfg.mine, beyond=cfg.beyond, seed=cfg.seed, progress=False))
+    one = sum(r["seconds"] for r in rows.values())   # every stage so far: the erase of one concept
     with torch.no_grad():
         many = stage(f"encode {k} concepts", lambda: concept_pairs(pipe, CONCEPTS[:k], [""] * k, cfg.policy))
         fit = stage(f"mining + closed form for {k} concepts",
                     lambda: closed_form_fitter(pipe, many, DEFAULT_PRESERVE, cfg=cfg.sampling, lam1=cfg.lam1,
                                                ridge=cfg.ridge, ridge_unit=cfg.ridge_unit, generator=g).solve())
-        stage(f"W M products for {k} concepts", lambda: fit.edited_weights(pipe.unet))
+        stage(f"W M products for {k} concepts", lambda: fit.edited_weights(denoiser(pipe)))
         fast = dataclasses.replace(cfg.sampling, sampler="sized")   # both fast options (bench/multi_concept.py)
         stage(f"mining + closed form for {k} concepts, sampler 'sized', float32 sums",
               lambda: closed_form_fitter(pipe, many, DEFAULT_PRESERVE, cfg=fast, lam1=cfg.lam1, ridge=cfg.ridge,
                                          ridge_unit=cfg.ridge_unit, generator=g, sums="float32").solve())
     name = torch.cuda.get_device_name() if dev == "cuda" else "CPU (--tiny)"
-    shape = {"sd14": "SD1.4", "sdxl": "SDXL-base"}[a.arch]
-    print(f"{name}; torch {torch.__version__}; "
-          f"{shape + '-shaped, float16' if dev == 'cuda' else 'tiny ' + shape + ' pipeline, float32'}; "
-          f"config {a.config}\n")
+    shape = {"sd14": "SD1.4", "sdxl": "SDXL-base", "flux": "FLUX.1-dev"}[a.arch]
+    what = (f"{shape}-shaped, {str(dtype).removeprefix('torch.')}" if dev == "cuda"
+            else f"tiny {shape} pipeline, float32")
+    print(f"{name}; torch {torch.__version__}; {what}; "
+          f"config {a.config}" + ("; the closed form only (no noise alignment on MM-DiT yet)" if mmdit else "") + "\n")
     print(markdown_table(("stage", "seconds", "peak GPU memory, GiB"),
                          [(n, f"{r['seconds']:.2f}", "–" if r["peak_gib"] is None else f"{r['peak_gib']:.2f}")
                           for n, r in rows.items()]))
-    one = sum(r["seconds"] for n, r in list(rows.items())[:6 if is_sdxl(pipe) else 5])
     print(f"\nthe erase of one concept: {one:.1f} s")
     if a.json:
         open(a.json, "w").write(json.dumps(dict(device=name, torch=torch.__version__, arch=a.arch, config=a.config,

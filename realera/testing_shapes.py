@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import torch
 
-from .testing import build_seeded, tiny_tokenizer
+from .testing import build_seeded, tiny_t5_tokenizer, tiny_tokenizer
 
 # %% auto #0
 __all__ = ['SD14_UNET_CONFIG', 'CLIP_L14_TEXT_CONFIG', 'SD21_UNET_CONFIG', 'SDXL_UNET_CONFIG', 'OPENCLIP_BIGG_TEXT_CONFIG',
            'SD_VAE_CONFIG', 'FLUX_DEV_TRANSFORMER_CONFIG', 'SD35_MEDIUM_TRANSFORMER_CONFIG', 'T5_XXL_CONFIG',
-           'sd14_unet', 'sd21_unet', 'sdxl_unet', 'clip_l14_text_encoder', 'bigg_text_encoder', 'sd14_pipeline',
-           'flux_transformer', 'sd35_transformer', 't5_xxl_encoder']
+           'FLUX_VAE_CONFIG', 'sd14_unet', 'sd21_unet', 'sdxl_unet', 'clip_l14_text_encoder', 'bigg_text_encoder',
+           'sd14_pipeline', 'flux_transformer', 'sd35_transformer', 't5_xxl_encoder', 'flux_pipeline']
 
 # %% ../nbs/00a_testing_shapes.ipynb #8654fd9a
 SD14_UNET_CONFIG = dict(
@@ -118,3 +118,22 @@ def t5_xxl_encoder(seed: int = 0, device: str | torch.device = "meta", dtype=tor
     "T5 v1.1 XXL's encoder (`T5EncoderModel`, FLUX's and SD3's `text_encoder_2`/`_3`) with random weights."
     from transformers import T5Config, T5EncoderModel
     return build_seeded(lambda: T5EncoderModel(T5Config(**T5_XXL_CONFIG)), seed, device, dtype)
+
+# %% ../nbs/00a_testing_shapes.ipynb #a96ae7d7
+# black-forest-labs/FLUX.1-dev's vae/config.json: SD's VAE with 16 latent channels, no quant convs, its scale and shift
+FLUX_VAE_CONFIG = dict(SD_VAE_CONFIG, latent_channels=16, sample_size=1024, use_quant_conv=False,
+                       use_post_quant_conv=False, scaling_factor=0.3611, shift_factor=0.1159)
+
+def flux_pipeline(seed: int = 0, device: str | torch.device = "meta", dtype=torch.bfloat16):
+    """A FLUX.1-dev-shaped `FluxPipeline` with random weights: its transformer, T5-XXL (the context), CLIP ViT-L/14
+    (the pooled embedding), its VAE and flow-matching sampler, offline tokenizers (the shipped CLIP one,
+    `tiny_t5_tokenizer`): the closed form's cost at real scale on a GPU (`bench/gpu.py --arch flux`); `device='meta'`:
+    the structure only."""
+    from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxPipeline
+    sched = FlowMatchEulerDiscreteScheduler(shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15,
+                                            base_image_seq_len=256, max_image_seq_len=4096)
+    vae = build_seeded(lambda: AutoencoderKL(**FLUX_VAE_CONFIG), seed, device, dtype)
+    return FluxPipeline(scheduler=sched, vae=vae, text_encoder=clip_l14_text_encoder(seed, device, dtype),
+                        tokenizer=tiny_tokenizer(),
+                        text_encoder_2=t5_xxl_encoder(seed, device, dtype), tokenizer_2=tiny_t5_tokenizer(),
+                        transformer=flux_transformer(seed, device, dtype))

@@ -41,6 +41,13 @@ def test_gpu_bench_says_when_there_is_no_gpu_and_runs_tiny():
                       "| noise alignment (2 steps", "| mining + closed form for 3 concepts |",
                       "| mining + closed form for 3 concepts, sampler 'sized', float32 sums |",
                       "the erase of one concept:"))
+    # the FLUX path: the closed form on context_embedder and the pooled text embedder, no alignment stage
+    r = run_bench("gpu.py", "--tiny", "--arch", "flux", timeout=600,
+                  expect=("tiny FLUX.1-dev pipeline, float32", "the closed form only (no noise alignment on MM-DiT",
+                          "| neighbour mining + closed form (Eq. 7) |", "| pooled path: Eq. 7 + apply |",
+                          "| mining + closed form for 3 concepts |", "| W M products for 3 concepts |",
+                          "the erase of one concept:"))
+    assert "noise alignment (" not in r.stdout and "anchor z_t cache" not in r.stdout
 
 # Parameter counts of the released checkpoints (the models' safetensors on the hub): UNet, VAE, text encoder(s)
 PUBLISHED = {"sd14": 859_520_964 + 83_653_863 + 123_060_480, "sd21": 865_910_724 + 83_653_863 + 340_387_840,

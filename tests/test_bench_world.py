@@ -95,3 +95,12 @@ def test_world_profile_quick():
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert len(cells) == 8 and int(cells[1]) > 0 and all(float(c) >= 0 for c in cells[2:7]), row
     assert cells[7].endswith("x"), row
+
+def test_world_throughput_quick():
+    "Images per second by batch size, and whether each size draws the first size's pixels (it does at these sizes)."
+    r = run_bench("world_throughput.py", "--quick", timeout=600,
+                  expect=("| batch | images/s per process | images/s in all | same 8-bit pixels as batch 4 |",
+                          "1 process(es) x 1 thread(s)", "wall"))
+    rows = [line for line in r.stdout.splitlines() if line.startswith(("| 4 |", "| 8 |"))]
+    assert len(rows) == 2 and rows[0].rstrip().endswith("| yes |"), rows
+    assert all(float(line.split("|")[3]) > 0 for line in rows), rows
