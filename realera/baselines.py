@@ -145,8 +145,8 @@ def uce_flux_edit(pipe, concepts: list[str] | str, guides: list[str] | str | Non
     concepts = [concepts] if isinstance(concepts, str) else list(concepts)
     if not concepts or not all(isinstance(c, str) and c.strip() for c in concepts):
         raise ValueError(f"concepts must be a non-empty list of non-empty strings, got {concepts!r}")
-    guides = [guides if guides is not None else ("art" if concept_type == "art" else "")] if (
-        guides is None or isinstance(guides, str)) else list(guides)
+    if guides is None: guides = "art" if concept_type == "art" else ""
+    guides = [guides] if isinstance(guides, str) else list(guides)
     if len(guides) == 1: guides = guides * len(concepts)
     if len(guides) != len(concepts):
         raise ValueError(f"{len(guides)} guides for {len(concepts)} concepts: give one, or one per concept")
