@@ -104,3 +104,5 @@ def test_world_throughput_quick():
     rows = [line for line in r.stdout.splitlines() if line.startswith(("| 4 |", "| 8 |"))]
     assert len(rows) == 2 and rows[0].rstrip().endswith("| yes |"), rows
     assert all(float(line.split("|")[3]) > 0 for line in rows), rows
+    r = run_bench("world_throughput.py", "--batches", "16", "0", timeout=120, ok=False)   # refused before any work
+    assert "--batches and --images must be positive whole numbers, got [0]" in r.stderr, r.stderr[-500:]
