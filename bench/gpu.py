@@ -16,8 +16,8 @@ then the closed form for 100 concepts at once.
 
 Without a CUDA device (and without --tiny or --plan) it measures nothing and says so (exit code 1). A shipped config
 on an arch whose expected peak exceeds the card it is written for (--plan) is refused before anything loads. On FLUX
-the erase is the closed form alone (the noise alignment is not built for MM-DiT models yet) and there is no memory
-plan: its peak is what this script measures on a lent GPU (≈ 34 GB of bfloat16 weights, each model built in float32
+the alignment is the flow-matching one (`nbs/03a_erase`) and there is no memory plan: its peak is what this script
+measures on a lent GPU (≈ 34 GB of bfloat16 weights, each model built in float32
 first — the transformer ≈ 48 GB at that moment: an 80 GB card).
 """
 import argparse, contextlib, dataclasses, functools, json, os, subprocess, sys, time
@@ -274,11 +274,10 @@ def main():
     g = make_generator(cfg.seed, dev)
     with torch.no_grad():
         pairs = stage("encode the concept and its anchor", lambda: concept_pairs(pipe, [a.concept], [""], cfg.policy))
-        if not mmdit:   # the alignment's inputs (not built for MM-DiT models)
-            traj = stage(f"anchor z_t cache ({ac.anchor_images} images x {ac.anchor_steps} steps)",
-                         lambda: anchor_trajectory(pipe, "", ac.anchor_images, ac.anchor_steps, ac.guidance_scale,
-                                                   generator=g, progress=False))
-            original = kv_weights(pipe.unet)
+        traj = stage(f"anchor z_t cache ({ac.anchor_images} images x {ac.anchor_steps} steps)",
+                     lambda: anchor_trajectory(pipe, "", ac.anchor_images, ac.anchor_steps, ac.guidance_scale,
+                                               generator=g, progress=False))
+        original = kv_weights(denoiser(pipe))
         edit = stage("neighbour mining + closed form (Eq. 7)",
                      lambda: closed_form_fitter(pipe, pairs, DEFAULT_PRESERVE, cfg=cfg.sampling, mine=cfg.mine,
                                                 beyond=cfg.beyond, lam1=cfg.lam1, ridge=cfg.ridge,
@@ -295,11 +294,11 @@ def main():
                     .apply(pipe, check_fingerprint=False)
                 ),
             )
-    if not mmdit:
-        add_lora(pipe.unet, ac, seed=cfg.seed)
-        stage(f"noise alignment ({ac.steps} steps, LoRA rank {ac.rank}, {ac.mixed_precision} autocast)",
-              lambda: align_noise(pipe.unet, original, [AlignTask(pairs[0], traj, sdxl_time_ids(pipe))], ac,
-                                  cfg.sampling, mine=cfg.mine, beyond=cfg.beyond, seed=cfg.seed, progress=False))
+    add_lora(denoiser(pipe), ac, seed=cfg.seed)
+    what = "velocity" if mmdit else "noise"   # FLUX: flow matching
+    stage(f"{what} alignment ({ac.steps} steps, LoRA rank {ac.rank}, {ac.mixed_precision} autocast)",
+          lambda: align_noise(denoiser(pipe), original, [AlignTask(pairs[0], traj, sdxl_time_ids(pipe))], ac,
+                              cfg.sampling, mine=cfg.mine, beyond=cfg.beyond, seed=cfg.seed, progress=False))
     one = sum(r["seconds"] for r in rows.values())   # every stage so far: the erase of one concept
     with torch.no_grad():
         many = stage(f"encode {k} concepts", lambda: concept_pairs(pipe, CONCEPTS[:k], [""] * k, cfg.policy))
@@ -316,7 +315,7 @@ def main():
     what = (f"{shape}-shaped, {str(dtype).removeprefix('torch.')}" if dev == "cuda"
             else f"tiny {shape} pipeline, float32")
     print(f"{name}; torch {torch.__version__}; {what}; "
-          f"config {a.config}" + ("; the closed form only (no noise alignment on MM-DiT yet)" if mmdit else "") + "\n")
+          f"config {a.config}\n")
     print(markdown_table(("stage", "seconds", "peak GPU memory, GiB"),
                          [(n, f"{r['seconds']:.2f}", "–" if r["peak_gib"] is None else f"{r['peak_gib']:.2f}")
                           for n, r in rows.items()]))

@@ -18,7 +18,7 @@ from .text import ConceptPair, concept_pair
 from .core import closed_form_layers
 from .config import LORA_TARGETS, MIXED_PRECISION, AlignConfig, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
-from .trajectory import Trajectory, added_cond, anchor_trajectory, sdxl_time_ids
+from .trajectory import Trajectory, anchor_trajectory, predict, sdxl_time_ids
 
 # %% auto #0
 __all__ = ['ADAPTER', 'check_precision', 'add_lora', 'kv_weights', 'original_unet', 'AlignTask', 'make_task', 'alignment_loss',
@@ -136,16 +136,16 @@ def alignment_loss(unet: nn.Module, original_kv: dict, task: AlignTask, step: in
     student_in, teacher_in, s_pool, t_pool, names = _step_inputs(task, step, batch_size, cfg, mine, beyond, generator,
                                                                  device, dtype)
     k = len(student_in)
-    zz, tt = z.repeat(k, 1, 1, 1), t.repeat(k)
+    zz, tt = z.repeat(k, *[1] * (z.dim() - 1)), t.repeat(k)
     pick = lambda w: task.keep_pooled[w] if isinstance(w, torch.Tensor) else getattr(task.pair,
                                                                                      w).expand(batch_size, -1)
     pooled = lambda which: None if task.pair.pooled is None else torch.cat([pick(w) for w in which])
-    student_add = added_cond(pooled(s_pool), task.time_ids, k * batch_size, zz)
-    teacher_add = added_cond(pooled(t_pool), task.time_ids, k * batch_size, zz)
+    # a UNet's noise, FLUX's/SD3's velocity (flow matching): the same loss, the denoiser's own prediction
+    run = lambda texts, which: predict(unet, zz, tt, torch.cat(texts), pooled(which), task.time_ids,
+                                       task.trajectory.fixed)
     with _autocast(device, mixed_precision):
-        with torch.no_grad(), original_unet(unet, original_kv):
-            target = unet(zz, tt, encoder_hidden_states=torch.cat(teacher_in), **teacher_add).sample
-        pred = unet(zz, tt, encoder_hidden_states=torch.cat(student_in), **student_add).sample
+        with torch.no_grad(), original_unet(unet, original_kv): target = run(teacher_in, t_pool)
+        pred = run(student_in, s_pool)
     parts = [F.mse_loss(a.float(), b.float()) for a, b in zip(pred.chunk(k), target.chunk(k))]
     return sum(parts), {n: v.item() for n, v in zip(names, parts)}
 

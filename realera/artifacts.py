@@ -59,18 +59,26 @@ def completion_hash(path) -> str:
 def save_trajectories(path, trajs: list[Trajectory]) -> None:
     from safetensors.torch import save_file
     t = {}
-    for i, tr in enumerate(trajs): t[f"{i}.latents"], t[f"{i}.timesteps"] = tr.latents.clone(), tr.timesteps.clone()
+    for i, tr in enumerate(trajs):
+        t[f"{i}.latents"], t[f"{i}.timesteps"] = tr.latents.clone(), tr.timesteps.clone()
+        t.update({f"{i}.fixed.{k}": v.clone() for k, v in tr.fixed.items()})   # FLUX: img_ids, guidance
     with atomic_path(path) as tmp: save_file(check_finite(t, "anchor latents"), str(tmp))
 
 def load_trajectories(path) -> list[Trajectory]:
     from safetensors.torch import load_file
     t = check_finite(load_file(str(path)), str(path))
-    return [Trajectory(t[f"{i}.latents"], t[f"{i}.timesteps"]) for i in range(len(t) // 2)]
+    fixed = lambda i: {k.split(".", 2)[2]: v for k, v in t.items() if k.startswith(f"{i}.fixed.")}
+    return [Trajectory(t[f"{i}.latents"], t[f"{i}.timesteps"], fixed(i))
+            for i in range(sum(k.endswith(".latents") for k in t))]
 
 def _lora_metadata(pipe) -> dict:
     "The adapter's LoRA config as diffusers stores it, with sets sorted: the same bytes whatever the hash seed."
     return {k: sorted(v) if isinstance(v, (set, frozenset)) else v
-            for k, v in pipe.unet.peft_config[ADAPTER].to_dict().items()}
+            for k, v in denoiser(pipe).peft_config[ADAPTER].to_dict().items()}
+
+def _lora_prefix(pipe) -> str:
+    "What diffusers' LoRA files call the adapted model: 'unet', or 'transformer' (FLUX, SD3)."
+    return "unet" if hasattr(pipe, "unet") else "transformer"
 
 # %% ../nbs/03_artifacts.ipynb #2707846e
 def save_lora(pipe, out) -> Path:
@@ -80,11 +88,14 @@ def save_lora(pipe, out) -> Path:
     from diffusers.utils import convert_state_dict_to_diffusers
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    layers = check_finite(convert_state_dict_to_diffusers(lora_state(pipe.unet)), "the LoRA")
+    layers = check_finite(convert_state_dict_to_diffusers(lora_state(denoiser(pipe))), "the LoRA")
+    prefix = _lora_prefix(pipe)
+    # a UNet's file as SD1.x's pipeline writes it (SDXL's too: the same keys); FLUX's and SD3's by their own pipeline
+    saver = StableDiffusionPipeline if prefix == "unet" else type(pipe)
     with tempfile.TemporaryDirectory(dir=out, prefix=".lora.") as tmp:
-        StableDiffusionPipeline.save_lora_weights(tmp, unet_lora_layers=dict(sorted(layers.items())),
-                                                  safe_serialization=True,
-                                                  unet_lora_adapter_metadata=_lora_metadata(pipe))
+        kw = {f"{prefix}_lora_layers": dict(sorted(layers.items())),
+              f"{prefix}_lora_adapter_metadata": _lora_metadata(pipe)}
+        saver.save_lora_weights(tmp, safe_serialization=True, **kw)
         with atomic_path(out/LORA_FILE) as t: t.write_bytes(canonical_safetensors(Path(tmp)/LORA_FILE))
     return out/LORA_FILE
 
@@ -138,31 +149,32 @@ def load_erased(pipe, path: str | os.PathLike):
     return pipe
 
 def load_lora(pipe, folder, adapter_name: str = ADAPTER) -> None:
-    """The erase's LoRA in `folder` into the UNet as `adapter_name` (the only part it adapts;
-    `pipe.load_lora_weights(folder)` loads the same file). The file is read once: its tensors checked finite, its LoRA
-    config taken from the metadata diffusers wrote beside them."""
+    """The erase's LoRA in `folder` into the UNet (FLUX, SD3: the transformer) as `adapter_name` (the only part it
+    adapts; `pipe.load_lora_weights(folder)` loads the same file). The file is read once: its tensors checked
+    finite, its LoRA config taken from the metadata diffusers wrote beside them."""
     from diffusers.loaders.lora_base import LORA_ADAPTER_METADATA_KEY
     from safetensors import safe_open
     from safetensors.torch import load_file
     path = str(Path(folder)/LORA_FILE)
     state = check_finite(load_file(path), path)
     with safe_open(path, "pt") as f: meta = (f.metadata() or {}).get(LORA_ADAPTER_METADATA_KEY)
-    pipe.unet.load_lora_adapter(state, adapter_name=adapter_name, prefix="unet",
-                                metadata=parse_json(meta, f"{path} metadata") if meta else None)
+    denoiser(pipe).load_lora_adapter(state, adapter_name=adapter_name, prefix=_lora_prefix(pipe),
+                                     metadata=parse_json(meta, f"{path} metadata") if meta else None)
 
 # %% ../nbs/03_artifacts.ipynb #6b4a5b70
 def save_fused_pipeline(pipe, out) -> Path:
     """Write `out/pipeline`: the erased model with the LoRA fused into the weights (`save_pretrained`); `pipe` is left
     as it was."""
     out = Path(out)
-    if ADAPTER in (getattr(pipe.unet, "peft_config", None) or {}):
-        base = {n: p.detach().clone() for n, p in pipe.unet.named_parameters() if ".base_layer." in n}
+    model = denoiser(pipe)
+    if ADAPTER in (getattr(model, "peft_config", None) or {}):
+        base = {n: p.detach().clone() for n, p in model.named_parameters() if ".base_layer." in n}
         pipe.fuse_lora(adapter_names=[ADAPTER])
         pipe.unload_lora_weights()
         try: _save_pretrained(pipe, out/PIPELINE)
         finally:   # exact original weights back, then the adapter again
             with torch.no_grad():
-                for n, p in pipe.unet.named_parameters():
+                for n, p in model.named_parameters():
                     key = n.rsplit(".", 1)
                     key = f"{key[0]}.base_layer.{key[1]}"
                     if key in base: p.copy_(base[key])

@@ -124,15 +124,16 @@ def resolve_erase(model, concepts: list[str] | str, anchors: list[str] | str | N
     return EraseRequest(concepts, anchors, preserve, config, state, run)
 
 def _check_mmdit(model, config: EraseConfig) -> None:
-    """On FLUX and SD3 realera erases by the closed form (Eq. 7 on the transformer's text inputs) so far: a stage
-    that needs the UNet (alignment, RECE hardening, discovery) is refused before any work."""
+    """On FLUX and SD3 realera erases by the closed form (Eq. 7 on the transformer's text inputs) and the alignment
+    (flow matching: the velocity) so far: RECE's hardening and discovery, built for a UNet's cross-attention, are
+    refused before any work."""
     local = isinstance(model, (str, os.PathLike)) and Path(model).is_dir()   # a hub id is read when it loads
     kind = mmdit_kind(model) or (MMDIT_PIPELINES.get(pipeline_name(model)) if local else None)
     if not kind: return
-    stages = {k: v for k, v in dict(align=config.align, harden=config.harden, discover=config.discover).items() if v}
+    stages = {k: v for k, v in dict(harden=config.harden, discover=config.discover).items() if v}
     if stages:
-        raise ValueError(f"on {kind.upper()} realera erases by the closed form alone so far (variant 1: "
-                         f"EraseConfig.variant('1'), `--variant 1`); this config also asks for {stages}")
+        raise ValueError(f"on {kind.upper()} realera erases by the closed form and the noise alignment so far; "
+                         f"this config also asks for {stages}: set them to 0 (`--harden 0`, no --discover)")
 
 def _check_reachable(pairs: list[ConceptPair], config: EraseConfig) -> None:
     """Mine one neighbor and one beyond sample per pair on the real embeddings: unreachable thresholds fail before any
@@ -154,7 +155,7 @@ def erase(pipe, concepts: list[str] | str, anchors: list[str] | str | None = Non
     req = resolve_erase(pipe, concepts, anchors, preserve, config, out, force=force, overwrite=overwrite)
     concepts, anchors, preserve, config = req.concepts, req.anchors, req.preserve, req.config
     check_prompts(pipe, list(dict.fromkeys(concepts + anchors + (preserve or []))))   # over-long prompts fail here
-    if config.align: check_precision(pipe.device, pipe.unet.dtype, config.align_config.mixed_precision)
+    if config.align: check_precision(pipe.device, denoiser(pipe).dtype, config.align_config.mixed_precision)
     if save_pipeline and out is None: raise ValueError("save_pipeline needs an out folder")
     pairs = concept_pairs(pipe, concepts, anchors, config.policy)   # every prompt encoded once, for both stages
     _check_reachable(pairs, config)
@@ -252,10 +253,11 @@ def _closed_forms(pipe, pairs, preserve, config: EraseConfig, k: int, fp: str) -
 
 def _align(pipe, pairs, preserve, trajs, original, config: EraseConfig, out, progress: bool, callback) -> list:
     "Eq. 8–9: the LoRA student aligned with the original UNet's noise on each pair's anchor trajectory; the losses."
-    add_lora(pipe.unet, config.align_config, seed=config.seed)
+    model = denoiser(pipe)   # a UNet, or FLUX's/SD3's transformer
+    add_lora(model, config.align_config, seed=config.seed)
     keep, keep_pooled = _keep(pipe, pairs, preserve) if config.align_config.preserve else (None, None)
     tasks = [AlignTask(p, t, sdxl_time_ids(pipe), keep, keep_pooled) for p, t in zip(pairs, trajs)]
-    return align_noise(pipe.unet, original, tasks, config.align_config, config.sampling, mine=config.mine,
+    return align_noise(model, original, tasks, config.align_config, config.sampling, mine=config.mine,
                        beyond=config.beyond, seed=config.seed, checkpoint=None if out is None else out/CHECKPOINT,
                        progress=progress, callback=callback)
 
@@ -272,7 +274,7 @@ def _run(pipe, pairs, preserve, config: EraseConfig, out: Path | None, resume: b
             preserve = resolve_preserve([p.concept for p in pairs], preserve) + _protected_texts(
                 pairs, found, config.discover_protect)
         pairs = pairs + _discovered_pairs(pipe, pairs, found, config.discover)
-    original = kv_weights(pipe.unet) if config.align else None
+    original = kv_weights(denoiser(pipe)) if config.align else None
     if config.align:
         trajs = cached(None if out is None else out/ANCHOR_LATENTS,
                        lambda: _trajectories(pipe, pairs, config, progress), load_trajectories, save_trajectories,

@@ -41,13 +41,13 @@ def test_gpu_bench_says_when_there_is_no_gpu_and_runs_tiny():
                       "| noise alignment (2 steps", "| mining + closed form for 3 concepts |",
                       "| mining + closed form for 3 concepts, sampler 'sized', float32 sums |",
                       "the erase of one concept:"))
-    # the FLUX path: the closed form on context_embedder and the pooled text embedder, no alignment stage
+    # the FLUX path: the closed form on context_embedder and the pooled text embedder, the flow-matching alignment
     r = run_bench("gpu.py", "--tiny", "--arch", "flux", timeout=600,
-                  expect=("tiny FLUX.1-dev pipeline, float32", "the closed form only (no noise alignment on MM-DiT",
+                  expect=("tiny FLUX.1-dev pipeline, float32", "| anchor z_t cache (1 images x 2 steps) |",
                           "| neighbour mining + closed form (Eq. 7) |", "| pooled path: Eq. 7 + apply |",
-                          "| mining + closed form for 3 concepts |", "| W M products for 3 concepts |",
-                          "the erase of one concept:"))
-    assert "noise alignment (" not in r.stdout and "anchor z_t cache" not in r.stdout
+                          "| velocity alignment (2 steps", "| mining + closed form for 3 concepts |",
+                          "| W M products for 3 concepts |", "the erase of one concept:"))
+    assert "noise alignment (" not in r.stdout
 
 # Parameter counts of the released checkpoints (the models' safetensors on the hub): UNet, VAE, text encoder(s)
 PUBLISHED = {"sd14": 859_520_964 + 83_653_863 + 123_060_480, "sd21": 865_910_724 + 83_653_863 + 340_387_840,
@@ -106,3 +106,15 @@ def test_mmdit_closed_form_cost_quick():
     r = run_bench("mmdit.py", "--quick",
                   expect=("| flux | 36 / 56 |", "| sd3 | 36 / 56 |", "random rows of width 4096"))
     assert "accumulate s" in r.stdout
+
+def test_mmdit_align_targets_quick():
+    """The LoRA-target measurement on FLUX/SD3 (issue 33, item 4), its smoke run on SD3 (the FLUX path of the same
+    erase runs in tests/test_mmdit.py): every candidate set of modules is a row; bad settings refused before any
+    work."""
+    r = run_bench("mmdit_align.py", "--quick", "--archs", "sd3",
+                  expect=("| SD3 | closed form alone (variant 1) | 0 |", "| SD3 | both |", "residue ↓"))
+    assert "image-stream attention (to_q/k/v, to_out.0; default)" in r.stdout
+    for bad, say in ((["--steps", "0"], "--steps must be at least 1, got 0"),
+                     (["--lr", "-1"], "--lr must be positive")):
+        r = run_bench("mmdit_align.py", *bad, ok=False)
+        assert say in r.stderr, r.stderr
