@@ -256,12 +256,13 @@ def export(erased: Param("folder written by `realera erase`", str, required=True
            overwrite: Param("replace an existing OUT", action="store_true") = False):
     "Write an erase (closed form and alignment LoRA) as one LoRA file for the original model."
     from realera.core import load_pipeline
-    from realera.export import check_export, export_lora
-    from realera.runs import check_runs_on, erased_run
+    from realera.core import MMDIT_PIPELINES, pipeline_name
+    from realera.export import check_export, check_format_fits, export_lora
+    from realera.runs import erased_run
     t0 = time.time()
     out = check_export(out, rank, tol, format, overwrite)
     erased_run(erased)                         # complete and intact, before the model loads
-    check_runs_on(model, "export")
+    check_format_fits(format, MMDIT_PIPELINES.get(pipeline_name(model)))   # FLUX, SD3: diffusers only
     rep = export_lora(load_pipeline(model, device=device), erased, out, rank=rank, tol=tol, format=format,
                       overwrite=overwrite)
     how = "fixed by --rank" if rank is not None else f"the smallest with every layer within --tol {tol:g}"

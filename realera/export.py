@@ -10,15 +10,15 @@ from pathlib import Path
 import torch
 
 from .base import atomic_path, canonical_safetensors, check_choice, check_int, check_number
-from .core import check_finite, cross_attention_projections, is_sdxl, model_identity
+from .core import check_finite, context_layers, denoiser, is_sdxl, mmdit_kind, model_identity
 from .closed_form import ClosedFormEdit
-from .core import POOLED_LAYER, pooled_layer
+from .core import pooled_layer, pooled_name
 from .config import DEFAULT_TOL, EXPORT_FORMATS
 from .artifacts import check_erased, completion_hash, is_erased, load_lora
 
 
 # %% auto #0
-__all__ = ['low_rank', 'rank_for', 'erase_deltas', 'check_export', 'export_lora']
+__all__ = ['low_rank', 'rank_for', 'erase_deltas', 'check_format_fits', 'check_export', 'export_lora']
 
 # %% ../nbs/03b_export.ipynb #5071bd11
 def _svd(delta) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -59,7 +59,7 @@ def rank_for(deltas: dict, tol: float = DEFAULT_TOL) -> int:
 
 # %% ../nbs/03b_export.ipynb #418bc3ae
 def _lora_factors(pipe, folder: Path) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """The erase's alignment LoRA as (scaling * B, A) per UNet module, as peft reads it: loaded into `pipe.unet` for
+    """The erase's alignment LoRA as (scaling * B, A) per UNet module, as peft reads it: loaded into the UNet for
     the read (each layer's `lora_A`, `lora_B` and `scaling`, whatever its rank or alpha pattern), then unloaded, which
     leaves the UNet's own modules as they were (`erase_deltas` refuses a UNet that carries any other adapter)."""
     from peft.tuners.lora import LoraLayer
@@ -68,8 +68,8 @@ def _lora_factors(pipe, folder: Path) -> dict[str, tuple[torch.Tensor, torch.Ten
     try:
         return {n: (m.scaling[name] * m.lora_B[name].weight.detach().double().cpu(),
                     m.lora_A[name].weight.detach().double().cpu())
-                for n, m in pipe.unet.named_modules() if isinstance(m, LoraLayer) and name in m.lora_A}
-    finally: pipe.unet.unload_lora()
+                for n, m in denoiser(pipe).named_modules() if isinstance(m, LoraLayer) and name in m.lora_A}
+    finally: denoiser(pipe).unload_lora()
 
 def erase_deltas(pipe, erased: str | os.PathLike) -> dict[str, torch.Tensor]:
     """The weight change of every UNet module the erase in `erased` touches, against `pipe`'s weights, which must be
@@ -79,11 +79,12 @@ def erase_deltas(pipe, erased: str | os.PathLike) -> dict[str, torch.Tensor]:
     run = check_erased(erased)
     if is_erased(pipe):
         raise ValueError("export needs the original model: load it fresh (load_pipeline), not an erased one")
-    if getattr(pipe.unet, "peft_config", None):
-        raise ValueError(f"export needs the original model, and this UNet carries LoRA adapters "
-                         f"{sorted(pipe.unet.peft_config)}: unload them first (pipe.unload_lora_weights())")
+    model = denoiser(pipe)   # a UNet, or FLUX's/SD3's transformer
+    if getattr(model, "peft_config", None):
+        raise ValueError(f"export needs the original model, and this model carries LoRA adapters "
+                         f"{sorted(model.peft_config)}: unload them first (pipe.unload_lora_weights())")
     saved, now = run.get("model") or {}, model_identity(pipe)
-    for k in ("text_encoder", "unet_attn2"):
+    for k in ("text_encoder", "unet_attn2", "transformer_text_in"):
         if saved.get(k) and saved[k] != now[k]:
             raise ValueError(f"{str(erased)!r} was computed on another model ({k} fingerprint {saved[k]}, "
                              "this pipeline's is "
@@ -92,12 +93,13 @@ def erase_deltas(pipe, erased: str | os.PathLike) -> dict[str, torch.Tensor]:
     if run["config"].get("closed_form"):
         edit = ClosedFormEdit.load(erased)   # its text encoder was checked above, through the erase record's `model`
         dM = edit.M - torch.eye(edit.d, dtype=edit.M.dtype)
-        for n, p in cross_attention_projections(pipe.unet).items(): deltas[n] = p.weight.detach().double().cpu() @ dM
-    # SDXL: the pooled path's edit, W[:, :p] (M_p − I) in the pooled columns only
+        for n, p in context_layers(model).items(): deltas[n] = p.weight.detach().double().cpu() @ dM
+    # the pooled path's edit, W[:, :p] (M_p − I) in the pooled columns only (SDXL; FLUX's and SD3's layer reads
+    # nothing else)
     if ClosedFormEdit.saved(erased, "pooled"):
         edit = ClosedFormEdit.load(erased, "pooled")
-        W = pooled_layer(pipe.unet).weight.detach().double().cpu()
-        deltas[POOLED_LAYER] = torch.cat([W[:, :edit.d] @ (edit.M - torch.eye(edit.d, dtype=edit.M.dtype)),
+        W = pooled_layer(model).weight.detach().double().cpu()
+        deltas[pooled_name(model)] = torch.cat([W[:, :edit.d] @ (edit.M - torch.eye(edit.d, dtype=edit.M.dtype)),
                                           torch.zeros_like(W[:, edit.d:])], 1)
     if run["config"].get("align"):
         # kept as factors where no closed form adds to it
@@ -107,6 +109,14 @@ def erase_deltas(pipe, erased: str | os.PathLike) -> dict[str, torch.Tensor]:
 
 # %% ../nbs/03b_export.ipynb #2e8fe466
 def _kohya_name(module: str) -> str: return "lora_unet_" + module.replace(".", "_")
+
+def check_format_fits(format: str, arch: str | None) -> None:
+    """Refuse the kohya format for an `arch` ('sdxl', 'flux', 'sd3'; None: SD1.x/2.x) whose kohya files name modules
+    as its original checkpoint does (SDXL: SGM's names; FLUX, SD3: their own layouts), which diffusers' names do not
+    map one to one."""
+    if format == "kohya" and arch:
+        raise ValueError(f"format 'kohya' is for SD1.x/2.x pipelines; for {arch.upper()} export format 'diffusers' "
+                         "(pipe.load_lora_weights reads it)")
 
 def check_export(out, rank: int | None = None, tol: float = DEFAULT_TOL, format: str = "diffusers",
                  overwrite: bool = False) -> Path:
@@ -132,10 +142,8 @@ def export_lora(pipe, erased: str | os.PathLike, out: str | os.PathLike, rank: i
     from safetensors.torch import save_file
     import realera
     out = check_export(out, rank, tol, format, overwrite)
-    # kohya's SDXL files name modules as SGM does, which diffusers' converter maps; ours are diffusers names
-    if format == "kohya" and is_sdxl(pipe):
-        raise ValueError("format 'kohya' is for SD1.x/2.x pipelines; for SDXL export format 'diffusers' "
-                         "(pipe.load_lora_weights reads it)")
+    check_format_fits(format, "sdxl" if is_sdxl(pipe) else mmdit_kind(pipe))
+    prefix = "transformer" if mmdit_kind(pipe) else "unet"
     deltas = erase_deltas(pipe, erased)
     if not deltas:
         raise ValueError(f"{str(erased)!r}: the erase changes no weight (closed form and alignment both off)")
@@ -145,7 +153,8 @@ def export_lora(pipe, erased: str | os.PathLike, out: str | os.PathLike, rank: i
         B, A, errors[n] = low_rank(d, r)
         ranks[n] = A.shape[0]
         if format == "diffusers":
-            tensors[f"unet.{n}.lora_A.weight"], tensors[f"unet.{n}.lora_B.weight"] = A.contiguous(), B.contiguous()
+            tensors[f"{prefix}.{n}.lora_A.weight"] = A.contiguous()
+            tensors[f"{prefix}.{n}.lora_B.weight"] = B.contiguous()
         else:
             # one alpha (= r) for every module, so that a loader's scale alpha / r_module is r / r_module: folded into
             # B

@@ -35,13 +35,13 @@ __all__ = ['check_runs_on', 'defaults', 'erased_run', 'erase_config', 'erase_fol
 
 # %% ../nbs/07_runs.ipynb #cadb2048
 def check_runs_on(model, command: str) -> None:
-    """Refuse, before the model loads, a command that does not run on FLUX.1 or SD3 yet: on them realera erases by the
-    closed form (`realera erase --variant 1`) and generates; evaluation, attacks, discovery, the neighbourhood view
-    and the LoRA export are for SD1.x/2.x/SDXL so far."""
+    """Refuse, before the model loads, a command that does not run on FLUX.1 or SD3 yet: on them realera erases (the
+    closed form and the alignment), generates and exports; evaluation, attacks, discovery and the neighbourhood view
+    are for SD1.x/2.x/SDXL so far."""
     name = pipeline_name(model)
     if name in MMDIT_PIPELINES:
-        raise ValueError(f"realera {command} does not run on a {name} yet; on FLUX.1 and SD3 realera erases by the "
-                         "closed form (realera erase --variant 1) and generates (realera generate)")
+        raise ValueError(f"realera {command} does not run on a {name} yet; on FLUX.1 and SD3 realera erases "
+                         "(realera erase), generates (realera generate) and exports (realera export)")
 
 def defaults(given: dict, model_defaults: dict, builtin: dict) -> tuple:
     "Each of `builtin`'s keys: the value `given` (not None), else the model's `realera.json`, else the built-in one."

@@ -52,8 +52,8 @@ def test_erase_then_generate_and_reload(model, tmp_path):
 
 def test_full_erase_through_the_cli_aligns_and_reloads(model, tmp_path):
     """The paper's full RealEra on FLUX/SD3 from the command line: closed form, then the flow-matching alignment; the
-    folder's LoRA file is the pipeline's own format (plain `load_lora_weights` reads it) and a reload draws the same
-    bytes."""
+    folder's LoRA file is the pipeline's own format (plain `load_lora_weights` reads it), a reload draws the same
+    bytes, and `realera export` writes the whole erase as one LoRA file plain diffusers loads."""
     from diffusers import DiffusionPipeline
     kind, folder = model
     cfg = tmp_path/"small.json"
@@ -76,6 +76,15 @@ def test_full_erase_through_the_cli_aligns_and_reloads(model, tmp_path):
         images.append({i["model"]: (tmp_path/d/i["file"]).read_bytes()
                        for i in json.loads((tmp_path/d/"generate.json").read_text())["images"]})
     assert images[0] == images[1] and images[0]["original"] != images[0]["erased"]
+    # the whole erase as one LoRA file that plain diffusers loads; kohya's naming refused before the model loads
+    export = ["export", "--model", str(folder), "--erased", str(tmp_path/"e")]
+    r = run_cli(*export, "--out", str(tmp_path/"x.safetensors"))
+    assert r.returncode == 0, r.stderr
+    pipe = DiffusionPipeline.from_pretrained(folder)
+    pipe.load_lora_weights(str(tmp_path/"x.safetensors"))
+    assert "context_embedder.lora_A.default_0.weight" in pipe.transformer.state_dict()
+    r = run_cli(*export, "--out", str(tmp_path/"k.safetensors"), "--format", "kohya")
+    assert r.returncode == 2 and f"for {kind.upper()} export format 'diffusers'" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("args, message", [
