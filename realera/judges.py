@@ -11,7 +11,7 @@ import torch
 from .core import fingerprint
 from .config import DEFAULT_CLIP, JUDGES
 from .world.data import CLASSES, NONE
-from .world.model import WORLD_DIR, load_classifier, load_world_clip, to_batch
+from .world.model import WORLD_DIR, has_world, load_classifier, load_world_clip, to_batch
 
 # %% auto #0
 __all__ = ['NUDENET_CLASSES', 'NUDITY_THRESHOLD', 'CLIPClassifier', 'NudityDetector', 'WorldClassifier', 'clip_judge',
@@ -118,10 +118,11 @@ def world_clip_judge(path=None, device="cpu") -> CLIPClassifier:
 
 # %% ../nbs/05_judges.ipynb #3029424f
 def make_judge(name: str = DEFAULT_CLIP, model_dir=None, device="cpu"):
-    """The judge `name`: one of `JUDGES` (the world's read from `model_dir`, default the shipped world) or a CLIP hub
-    id/folder."""
+    """The judge `name`: one of `JUDGES` (the world's read from `model_dir` where it holds a trained world, else the
+    shipped world's: a FLUX or SD folder judged by the world's CLIP) or a CLIP hub id/folder."""
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"judge must be one of {JUDGES} or a CLIP hub id/folder, got {name!r}")
+    if model_dir is not None and not has_world(model_dir): model_dir = None
     if name == "world": return WorldClassifier(load_classifier(model_dir) if model_dir else None)
     if name == "world-clip": return world_clip_judge(model_dir, device)
     if name == "nudenet": return NudityDetector()

@@ -36,12 +36,13 @@ __all__ = ['check_runs_on', 'defaults', 'erased_run', 'erase_config', 'erase_fol
 # %% ../nbs/07_runs.ipynb #cadb2048
 def check_runs_on(model, command: str) -> None:
     """Refuse, before the model loads, a command that does not run on FLUX.1 or SD3 yet: on them realera erases (the
-    closed form and the alignment), generates and exports; evaluation, attacks, discovery and the neighbourhood view
+    closed form and the alignment), generates, evaluates and exports; attacks, discovery and the neighbourhood view
     are for SD1.x/2.x/SDXL so far."""
     name = pipeline_name(model)
     if name in MMDIT_PIPELINES:
         raise ValueError(f"realera {command} does not run on a {name} yet; on FLUX.1 and SD3 realera erases "
-                         "(realera erase), generates (realera generate) and exports (realera export)")
+                         "(realera erase), generates (realera generate), evaluates (realera evaluate) and exports "
+                         "(realera export)")
 
 def defaults(given: dict, model_defaults: dict, builtin: dict) -> tuple:
     "Each of `builtin`'s keys: the value `given` (not None), else the model's `realera.json`, else the built-in one."
@@ -194,7 +195,6 @@ def evaluate_folder(out, protocol: str | None = None, erased=None, concept: str 
     """Evaluate `model` (and its erase in `erased`) with `protocol` into `out` (defaults: the model's
     `realera.json`, else the paper's 200 images, 25 steps, guidance 7.5); process 0 returns `summary.json`'s record,
     the others None."""
-    check_runs_on(model, "evaluate")
     ms = model_settings(model).evaluate
     n, steps, guidance = defaults(dict(n=n, steps=steps, guidance=guidance), ms, dict(n=200, steps=25, guidance=7.5))
     protocol = protocol or ms.get("protocol")
