@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .base import save_figure, write_json
-from .core import is_sdxl, make_generator, model_identity, text_encoders, tokenizers
+from .core import denoiser, has_pooled, make_generator, mmdit_kind, model_identity, text_encoders, tokenizers
 from .text import check_prompts, encode_ids, encode_prompts, encode_text, tokenize
 from .config import ATTACKS, AttackConfig
 from .rece import rece_map
@@ -30,8 +30,8 @@ from .world.data import CLASSES as WORLD_CLASSES, NONE
 from .world.model import load_classifier
 
 # %% auto #0
-__all__ = ['ConceptJudge', 'world_judge', 'success_rate', 'attack', 'protocol_judge', 'plain_prompt', 'default_prompts',
-           'read_prompts']
+__all__ = ['MMDIT_ATTACKS', 'ConceptJudge', 'world_judge', 'success_rate', 'check_attack_runs_on', 'attack', 'protocol_judge',
+           'plain_prompt', 'default_prompts', 'read_prompts']
 
 # %% ../nbs/05b_attack.ipynb #349b2f2b
 class ConceptJudge:
@@ -66,12 +66,13 @@ def world_judge(concept: str, path=None) -> ConceptJudge:
 @torch.no_grad()
 def _generate_embeds(pipe, embeds: torch.Tensor, n: int, image_seed: int, steps: int = 20, guidance_scale: float = 7.5,
                     batch_size: int = 8, pooled: torch.Tensor | None = None) -> list:
-    """`n` images from the prompt embedding `embeds` (1, 77, d) (SDXL: and its `pooled` embedding (1, p)); image k
-    from seed `image_seed + k`; the unconditional branch is the pipeline's own: the prompt '' (SD1.x/2.x), zeros
-    (SDXL)."""
-    dev, dtype = pipe.unet.device, pipe.unet.dtype
-    if is_sdxl(pipe) != (pooled is not None):
-        raise ValueError("give `pooled` exactly when the pipeline is SDXL-shaped (encode_text gives both)")
+    """`n` images from the prompt embedding `embeds` (1, L, d) (SDXL, FLUX, SD3: and its `pooled` embedding (1, p));
+    image k from seed `image_seed + k`; the unconditional branch is the pipeline's own: the prompt '' (SD1.x/2.x, SD3),
+    zeros (SDXL), none (FLUX's embedded guidance)."""
+    dev, dtype = denoiser(pipe).device, denoiser(pipe).dtype
+    if has_pooled(denoiser(pipe)) != (pooled is not None):
+        raise ValueError("give `pooled` exactly when the pipeline reads a pooled embedding (SDXL, FLUX, SD3: "
+                         "encode_text gives both)")
     neg, ims = (None if pooled is not None else encode_prompts(pipe, [""]).to(dev, dtype)), []
     for j in range(0, n, batch_size):
         ks = range(j, min(n, j + batch_size))
@@ -126,12 +127,22 @@ def _prompts_attack(pipe, original, prompt, prompts, config, gen, judge, progres
         if best is None or h.mean() > best[0]: best = (h.mean(), ims)
     return hits, attempts, best[1], {}
 
+MMDIT_ATTACKS = ("prompts", "rece")   # what runs on FLUX and SD3 so far
+
+def check_attack_runs_on(method: str, kind: str | None) -> None:
+    """Refuse, before any work, an attack that does not run on an MM-DiT model (`kind` 'flux' or 'sd3'; None: a
+    UNet) yet: the soft, teacher and typed (UnlearnDiffAtk) attacks optimise a CLIP prefix through a UNet's noise
+    prediction."""
+    if kind and method not in MMDIT_ATTACKS:
+        raise ValueError(f"the {method} attack does not run on {kind.upper()} yet (it optimises a prompt prefix "
+                         f"through a UNet's noise prediction); on FLUX and SD3 the attacks are {list(MMDIT_ATTACKS)}")
+
 def _rece_attack(pipe, original, prompt, prompts, config, gen, judge, progress, memo):
     "RECE's closed-form question: the embedding the edited K/V (and, on SDXL, the pooled layer) map the closest."
-    X = rece_map(original.unet, pipe.unet, config.lam)
+    X = rece_map(denoiser(original), denoiser(pipe), config.lam)
     c, pc = encode_text(original, [prompt])
-    if pc is not None:   # SDXL: RECE's question asked of the pooled path too
-        Xp = rece_map(original.unet, pipe.unet, config.lam, target="pooled")
+    if pc is not None:   # SDXL, FLUX, SD3: RECE's question asked of the pooled path too
+        Xp = rece_map(denoiser(original), denoiser(pipe), config.lam, target="pooled")
         pc = (pc.double() @ Xp.T.to(pc.device)).to(pc.dtype)
     ims = gen((c.double() @ X.T.to(c.device)).to(c.dtype), pc)
     h = judge(ims)
@@ -188,6 +199,7 @@ def attack(pipe, concept: str, config: AttackConfig | None = None, *, original=N
     config = config or AttackConfig()
     if not isinstance(concept, str) or not concept.strip():
         raise ValueError(f"concept must be a non-empty string, got {concept!r}")
+    check_attack_runs_on(config.method, mmdit_kind(pipe))
     if config.method == "prompts" and (not prompts or not all(isinstance(p, str) and p.strip() for p in prompts)):
         raise ValueError(f"the prompts attack needs a non-empty list of prompts, got {prompts!r}")
     prompt = prompt or f"a photo of a {concept}"

@@ -124,16 +124,16 @@ def resolve_erase(model, concepts: list[str] | str, anchors: list[str] | str | N
     return EraseRequest(concepts, anchors, preserve, config, state, run)
 
 def _check_mmdit(model, config: EraseConfig) -> None:
-    """On FLUX and SD3 realera erases by the closed form (Eq. 7 on the transformer's text inputs) and the alignment
-    (flow matching: the velocity) so far: RECE's hardening and discovery, built for a UNet's cross-attention, are
-    refused before any work."""
+    """On FLUX and SD3 realera erases by the closed form (Eq. 7 on the transformer's text inputs, RECE's hardening
+    included) and the alignment (flow matching: the velocity) so far: discovery, which ranks candidates by a UNet's
+    noise predictions, is refused before any work."""
     local = isinstance(model, (str, os.PathLike)) and Path(model).is_dir()   # a hub id is read when it loads
     kind = mmdit_kind(model) or (MMDIT_PIPELINES.get(pipeline_name(model)) if local else None)
     if not kind: return
-    stages = {k: v for k, v in dict(harden=config.harden, discover=config.discover).items() if v}
-    if stages:
+    if config.discover:
         raise ValueError(f"on {kind.upper()} realera erases by the closed form and the noise alignment so far; "
-                         f"this config also asks for {stages}: set them to 0 (`--harden 0`, no --discover)")
+                         f"this config also asks for discovery ({{'discover': {config.discover}}}): set it to 0 "
+                         "(no --discover)")
 
 def _check_reachable(pairs: list[ConceptPair], config: EraseConfig) -> None:
     """Mine one neighbor and one beyond sample per pair on the real embeddings: unreachable thresholds fail before any
@@ -243,7 +243,7 @@ def _closed_forms(pipe, pairs, preserve, config: EraseConfig, k: int, fp: str) -
         fit = closed_form_fitter(pipe, pairs, preserve, cfg=config.sampling, mine=config.mine, beyond=config.beyond,
                                  neighborhoods=hoods, generator=g, sums=config.sums, **lam)
         return (
-            harden_edit(fit, pairs, kv_gram(pipe.unet), config.harden, config.harden_lam, fp)
+            harden_edit(fit, pairs, kv_gram(denoiser(pipe)), config.harden, config.harden_lam, fp)
             if config.harden
             else fit.solve(fp)
         )

@@ -10,10 +10,10 @@ import torch
 from torch import nn
 
 from .base import check_choice, check_int
-from .core import cross_attention_projections
+from .core import context_layers
 from .text import ConceptPair
 from .closed_form import EDIT_TARGETS, ClosedFormEdit, ClosedFormFitter
-from .core import POOLED_LAYER, pooled_layer, pooled_width
+from .core import pooled_layer, pooled_name, pooled_width
 
 # %% auto #0
 __all__ = ['rece_map', 'kv_gram', 'harden_edit']
@@ -31,11 +31,11 @@ def _rece_solve(A: torch.Tensor, B: torch.Tensor, lam: float) -> torch.Tensor:
     return torch.cholesky_solve(B, L)
 
 def _edited_inputs(unet: nn.Module, target: str) -> dict[str, torch.Tensor]:
-    """The weights (columns) a closed form of `target` edits: every `attn2.to_k`/`to_v`, or the pooled columns of
-    `add_embedding.linear_1`."""
-    if target == "pooled": return {POOLED_LAYER: pooled_layer(unet).weight[:, :pooled_width(unet)]}
+    """The weights (columns) a closed form of `target` edits: every `attn2.to_k`/`to_v` (FLUX, SD3:
+    `context_embedder`), or the pooled columns of `add_embedding.linear_1` (FLUX, SD3: the pooled text embedder)."""
+    if target == "pooled": return {pooled_name(unet): pooled_layer(unet).weight[:, :pooled_width(unet)]}
     check_choice("target", target, EDIT_TARGETS)
-    return {n: m.weight for n, m in cross_attention_projections(unet).items()}
+    return {n: m.weight for n, m in context_layers(unet).items()}
 
 def rece_map(original_unet: nn.Module, edited_unet: nn.Module, lam: float = 1e-3,
              target: str = "attn2") -> torch.Tensor:
@@ -58,9 +58,9 @@ def rece_map(original_unet: nn.Module, edited_unet: nn.Module, lam: float = 1e-3
     return _rece_solve(A, B, lam)
 
 def kv_gram(unet: nn.Module) -> torch.Tensor:
-    """G = Σᵢ WᵢᵀWᵢ over every `attn2.to_k`/`to_v` (float64, d × d): all RECE needs of the UNet to attack an edit W' =
-    W M."""
-    projs = cross_attention_projections(unet)
+    """G = Σᵢ WᵢᵀWᵢ over every `attn2.to_k`/`to_v` (FLUX, SD3: `context_embedder`) (float64, d × d): all RECE
+    needs of the model to attack an edit W' = W M."""
+    projs = context_layers(unet)
     return sum(p.weight.detach().double().mT @ p.weight.detach().double() for p in projs.values())
 
 def _rece_map_of(M: torch.Tensor, G: torch.Tensor, lam: float = 1e-3) -> torch.Tensor:

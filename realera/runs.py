@@ -27,7 +27,7 @@ from .judges import NudityDetector, judge_version, make_judge
 from .evaluate import evaluation_grid, generate_missing, run_protocol, summary_table
 from .fidelity import check_fid_features, compare_images, fid_features, reference_files
 from .protocols import make_protocol
-from .attack import attack, default_prompts, plain_prompt, protocol_judge, read_prompts
+from .attack import attack, check_attack_runs_on, default_prompts, plain_prompt, protocol_judge, read_prompts
 
 # %% auto #0
 __all__ = ['check_runs_on', 'defaults', 'erased_run', 'erase_config', 'erase_folder', 'generate_folder', 'evaluate_folder',
@@ -36,13 +36,13 @@ __all__ = ['check_runs_on', 'defaults', 'erased_run', 'erase_config', 'erase_fol
 # %% ../nbs/07_runs.ipynb #cadb2048
 def check_runs_on(model, command: str) -> None:
     """Refuse, before the model loads, a command that does not run on FLUX.1 or SD3 yet: on them realera erases (the
-    closed form and the alignment), generates, evaluates and exports; attacks, discovery and the neighbourhood view
-    are for SD1.x/2.x/SDXL so far."""
+    closed form and the alignment), generates, evaluates, attacks (the prompts and RECE attacks: `attack`'s own check)
+    and exports; discovery and the neighbourhood view are for SD1.x/2.x/SDXL so far."""
     name = pipeline_name(model)
     if name in MMDIT_PIPELINES:
         raise ValueError(f"realera {command} does not run on a {name} yet; on FLUX.1 and SD3 realera erases "
-                         "(realera erase), generates (realera generate), evaluates (realera evaluate) and exports "
-                         "(realera export)")
+                         "(realera erase), generates (realera generate), evaluates (realera evaluate), attacks "
+                         "(realera attack --method prompts or rece) and exports (realera export)")
 
 def defaults(given: dict, model_defaults: dict, builtin: dict) -> tuple:
     "Each of `builtin`'s keys: the value `given` (not None), else the model's `realera.json`, else the built-in one."
@@ -240,7 +240,7 @@ def attack_folder(method: str, out, concept: str | None = None, erased=None, mod
     fields = {f.name for f in dataclasses.fields(AttackConfig)} - {"method", "seed", "steps", "guidance_scale"}
     if set(knobs) - fields:
         raise ValueError(f"unknown attack settings {sorted(set(knobs) - fields)}; allowed: {sorted(fields)}")
-    check_runs_on(model, "attack")
+    check_attack_runs_on(method, MMDIT_PIPELINES.get(pipeline_name(model)))   # FLUX, SD3: prompts and rece
     ms = model_settings(model).evaluate
     steps, guidance = defaults(dict(steps=steps, guidance=guidance), ms, dict(steps=20, guidance=7.5))
     cfg = AttackConfig(method, seed=seed, steps=steps, guidance_scale=guidance,

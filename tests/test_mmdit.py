@@ -1,7 +1,7 @@
 """FLUX.1 and SD3 through the command line (issue 33, so far): a tiny pipeline saved as a folder, erased by the closed
 form (`--variant 1`) and by the full method (closed form + flow-matching alignment), generated from with the erase,
-reloaded with identical output; the commands that do not run on MM-DiT models yet, and the stages `erase` cannot run
-there, refused before the model loads."""
+reloaded with identical output, evaluated, attacked (prompts, RECE) and exported as one LoRA file plain diffusers
+loads; the commands and stages that do not run on MM-DiT models yet refused before the model loads."""
 import json
 
 import pytest
@@ -57,6 +57,15 @@ def test_erase_then_generate_and_reload(model, tmp_path):
     ident = {m: json.loads((tmp_path/"ev"/m/"records.json").read_text())[0]["model"] for m in ("original", "erased")}
     assert ident["erased"]["erase_hash"] and ident["original"]["transformer_text_in"] != ident["erased"][
         "transformer_text_in"]
+    # attacked: RECE's closed-form question of the edited context_embedder and pooled embedder, and the prompts attack
+    for method in ("rece", "prompts"):
+        r = run_cli("attack", "--method", method, "--model", str(folder), "--erased", str(tmp_path/"e"), "--protocol",
+                    "cifar10", "--classifier", "world-clip", "--n", "1", "--steps", "1", "--quiet",
+                    "--out", str(tmp_path/method))
+        assert r.returncode == 0, r.stderr[-2000:]
+        rec = json.loads((tmp_path/method/"attack.json").read_text())
+        assert rec["method"] == method and rec["asr"]["images"] >= 1 and "transformer_text_in" in rec["models"][
+            "attacked"]
 
 
 def test_full_erase_through_the_cli_aligns_and_reloads(model, tmp_path):
@@ -98,8 +107,7 @@ def test_full_erase_through_the_cli_aligns_and_reloads(model, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["erase", "--concept", "cat", "--discover", "2"], "'discover': 2"),
-    (["erase", "--concept", "cat", "--variant", "1", "--harden", "1"], "'harden': 1"),
-    (["attack", "--method", "soft", "--concept", "cat"], "realera attack does not run on a"),
+    (["attack", "--method", "soft", "--concept", "cat"], "the soft attack does not run on"),
     (["discover", "--concept", "cat"], "realera discover does not run on a"),
 ])
 def test_what_does_not_run_there_yet_is_refused_before_loading(model, tmp_path, monkeypatch, args, message):
@@ -109,4 +117,4 @@ def test_what_does_not_run_there_yet_is_refused_before_loading(model, tmp_path, 
     kind, folder = model
     r = run_cli(*args, "--model", str(folder), "--out", str(tmp_path/"o"))
     assert r.returncode == 2 and message in r.stderr, r.stderr
-    assert KINDS[kind] in r.stderr or "so far" in r.stderr or "harden" in r.stderr
+    assert kind.upper() in r.stderr or KINDS[kind] in r.stderr
