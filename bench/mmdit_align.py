@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from realera.base import markdown_table
-from realera.config import LORA_TARGETS, EraseConfig
+from realera.config import LORA_TARGETS, MMDIT_LORA_TARGETS, EraseConfig
 from realera.core import denoiser, make_generator, quiet_loading
 from realera.erase import erase
 from realera.statistics import bootstrap_mean
@@ -33,11 +33,11 @@ from realera.text import encode_text
 from realera.trajectory import anchor_trajectory, predict
 
 BUILD = {"flux": tiny_flux_pipeline, "sd3": tiny_sd3_pipeline}
-TEXT_STREAM = ("add_q_proj", "add_k_proj", "add_v_proj", "to_add_out")
+# the first is the default (`AlignConfig.mmdit_targets`), the others are paired with it
 TARGETS = {
-    "image-stream attention (to_q/k/v, to_out.0; default)": LORA_TARGETS,
-    "text-stream attention (add_q/k/v_proj, to_add_out)": TEXT_STREAM,
-    "both": LORA_TARGETS + TEXT_STREAM,
+    "text-stream attention (add_q/k/v_proj, to_add_out; default)": MMDIT_LORA_TARGETS,
+    "image-stream attention (to_q/k/v, to_out.0; the UNet's names)": LORA_TARGETS,
+    "both": LORA_TARGETS + MMDIT_LORA_TARGETS,
 }
 CONCEPTS = ["cat", "tom cruise"]
 HELD_OUT = ["a photo of a horse", "a painting of a ship", "a truck on the road", "the sea at sun"]
@@ -80,7 +80,7 @@ def run(archs, seeds, concepts, steps, lr, n_draws, quick=False) -> dict:
                 rows = {"closed form alone (variant 1)": EraseConfig.variant("1")}
                 for name, targets in TARGETS.items():
                     rows[name] = EraseConfig.variant("full", align_config=dict(
-                        targets=targets, steps=steps, lr=lr, anchor_images=1 if quick else 2,
+                        mmdit_targets=targets, steps=steps, lr=lr, anchor_images=1 if quick else 2,
                         anchor_steps=2 if quick else 4, log_every=max(1, steps // 2)), seed=seed)
                 for label, cfg in rows.items():
                     with quiet_loading(): pipe = BUILD[arch](seed)

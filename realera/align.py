@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import atomic_path, check_int, check_number, read_json, write_json
-from .core import check_device, check_dtype, check_finite, is_sdxl
+from .core import check_device, check_dtype, check_finite, is_sdxl, mmdit_kind
 from .text import ConceptPair, concept_pair
 from .core import closed_form_layers
 from .config import LORA_TARGETS, MIXED_PRECISION, AlignConfig, SamplingConfig
@@ -39,8 +39,8 @@ def check_precision(device, dtype, mixed_precision: str = "no") -> None:
 
 # %% ../nbs/03_align.ipynb #36c97be7
 def add_lora(unet: nn.Module, cfg: AlignConfig | None = None, seed: int = 0) -> list[nn.Parameter]:
-    """Wrap `cfg.targets` of `unet` in a LoRA adapter named `ADAPTER`; freeze everything else; return the trainable
-    parameters."""
+    """Wrap `cfg.targets` of `unet` (FLUX's or SD3's transformer: `cfg.mmdit_targets`) in a LoRA adapter named
+    `ADAPTER`; freeze everything else; return the trainable parameters."""
     from diffusers.training_utils import cast_training_params
     from peft import LoraConfig
     cfg = cfg or AlignConfig()
@@ -48,7 +48,8 @@ def add_lora(unet: nn.Module, cfg: AlignConfig | None = None, seed: int = 0) -> 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         unet.add_adapter(LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, init_lora_weights="gaussian",
-                                    target_modules=list(cfg.targets)), adapter_name=ADAPTER)
+                                    target_modules=list(cfg.mmdit_targets if mmdit_kind(unet) else cfg.targets)),
+                         adapter_name=ADAPTER)
     cast_training_params(unet, dtype=torch.float32)
     return [p for p in unet.parameters() if p.requires_grad]
 

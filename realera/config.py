@@ -14,8 +14,8 @@ from .base import check_choice, check_flag, check_int, check_number, read_json
 # %% auto #0
 __all__ = ['TokenPolicy', 'AcceptRule', 'RadiusUnit', 'RidgeUnit', 'MixedPrecision', 'Criterion', 'Lam1Scaling', 'Sampler',
            'Sums', 'Attack', 'TOKEN_POLICIES', 'ACCEPT_RULES', 'RADIUS_UNITS', 'RIDGE_UNITS', 'MIXED_PRECISION',
-           'CRITERIA', 'LAM1_SCALINGS', 'ATTACKS', 'SAMPLERS', 'SUMS', 'RIDGE', 'LORA_TARGETS', 'JUDGES',
-           'DEFAULT_CLIP', 'SCORES', 'EXPORT_FORMATS', 'DEFAULT_TOL', 'CONFIG_DIR', 'PAPER', 'VARIANTS',
+           'CRITERIA', 'LAM1_SCALINGS', 'ATTACKS', 'SAMPLERS', 'SUMS', 'RIDGE', 'LORA_TARGETS', 'MMDIT_LORA_TARGETS',
+           'JUDGES', 'DEFAULT_CLIP', 'SCORES', 'EXPORT_FORMATS', 'DEFAULT_TOL', 'CONFIG_DIR', 'PAPER', 'VARIANTS',
            'check_cosines', 'SamplingConfig', 'DiscoverConfig', 'AlignConfig', 'shipped_configs', 'EraseConfig',
            'AttackConfig']
 
@@ -45,6 +45,8 @@ SAMPLERS, SUMS = get_args(Sampler), get_args(Sums)
 RIDGE = 1e-2
 # the UNet attention projections the alignment's LoRA wraps (03_align)
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
+# FLUX, SD3: the text stream's projections of the joint attention, chosen by measurement (bench/mmdit_align.py)
+MMDIT_LORA_TARGETS = ("add_q_proj", "add_k_proj", "add_v_proj", "to_add_out")
 JUDGES = ("world", "world-clip", "nudenet")               # 05_judges: besides any CLIP hub id or folder
 DEFAULT_CLIP = "openai/clip-vit-large-patch14"
 SCORES = ("argmax", "prob")                               # 05a_evaluate
@@ -139,6 +141,7 @@ class AlignConfig:
     rank: int = 4                  # LoRA rank
     alpha: float = 4.0             # LoRA alpha (scale alpha/rank)
     targets: tuple = LORA_TARGETS  # module names the LoRA wraps (every attention projection of the UNet)
+    mmdit_targets: tuple = MMDIT_LORA_TARGETS  # what it wraps on FLUX and SD3 (their joint attention's text stream)
     anchor_images: int = 4         # images generated with the anchor prompt for the z_t cache
     anchor_steps: int = 25         # sampler steps per anchor image (cached latents = anchor_images x anchor_steps)
     guidance_scale: float = 7.5    # classifier-free guidance while generating the anchor images
@@ -150,7 +153,7 @@ class AlignConfig:
     preserve: bool = False
 
     def __post_init__(self):
-        self.targets = tuple(self.targets)
+        self.targets, self.mmdit_targets = tuple(self.targets), tuple(self.mmdit_targets)
         for k in ("steps", "batch_size", "rank", "anchor_images", "anchor_steps", "log_every", "save_every"):
             check_int(k, getattr(self, k), 1)
         for k in ("lr", "alpha", "guidance_scale"): check_number(k, getattr(self, k), 0, strict=k != "guidance_scale")
@@ -158,6 +161,7 @@ class AlignConfig:
         check_flag("gradient_checkpointing", self.gradient_checkpointing)
         check_choice("mixed_precision", self.mixed_precision, MIXED_PRECISION)
         if not self.targets: raise ValueError("targets must name at least one module")
+        if not self.mmdit_targets: raise ValueError("mmdit_targets must name at least one module")
 
 # %% ../nbs/00_config.ipynb #0dabb37d
 CONFIG_DIR = Path(str(importlib.resources.files("realera") / "assets" / "configs"))   # the shipped GPU configs

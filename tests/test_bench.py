@@ -113,7 +113,7 @@ def test_mmdit_align_targets_quick():
     work."""
     r = run_bench("mmdit_align.py", "--quick", "--archs", "sd3",
                   expect=("| SD3 | closed form alone (variant 1) | 0 |", "| SD3 | both |", "residue ↓"))
-    assert "image-stream attention (to_q/k/v, to_out.0; default)" in r.stdout
+    assert "text-stream attention (add_q/k/v_proj, to_add_out; default)" in r.stdout
     for bad, say in ((["--steps", "0"], "--steps must be at least 1, got 0"),
                      (["--lr", "-1"], "--lr must be positive")):
         r = run_bench("mmdit_align.py", *bad, ok=False)
