@@ -7,7 +7,8 @@ then the closed form for 100 concepts at once.
     python bench/gpu.py --config a100      # another shipped config (or a .yaml/.json file)
     python bench/gpu.py --arch sdxl        # the same at SDXL-base shapes (two text encoders, pooled path, 1024 px)
     python bench/gpu.py --arch flux        # FLUX.1-dev shapes in bfloat16 (T5-XXL, CLIP-L, the 11.9 B transformer):
-                                           # the closed form of context_embedder and the pooled text embedder
+                                           # the closed form of context_embedder and the pooled text embedder, the
+                                           # flow-matching alignment; config flux-h100 (an 80 GB card)
     # the script's plumbing on the tiny pipeline, CPU, a few steps (what CI runs)
     python bench/gpu.py --tiny
 
@@ -209,7 +210,8 @@ def print_plan(activations: dict) -> list[dict]:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--config", default="t4", help="a shipped EraseConfig (t4, a100, sdxl-a100) or a .yaml/.json file")
+    ap.add_argument("--config", default=None, help="a shipped EraseConfig (t4, a100, sdxl-a100, flux-h100) or a "
+                    ".yaml/.json file (default: t4; flux-h100 with --arch flux)")
     ap.add_argument("--concept", default="red cat")
     ap.add_argument("--k", type=int, default=100, help="concepts in the last stage")
     ap.add_argument("--arch", choices=["sd14", "sdxl", "flux"], default="sd14",
@@ -222,6 +224,7 @@ def main():
     ap.add_argument("--measure-activations", action="store_true",
                     help="run the CPU activation probes --plan reads and store them")
     a = ap.parse_args()
+    a.config = a.config or ("flux-h100" if a.arch == "flux" else "t4")
     if a.measure_activations:
         rec = measure_activations(RESULTS_DIR/ACTIVATIONS)
         print(json.dumps(rec["fits"], indent=1))

@@ -109,7 +109,8 @@ def erase(
     preserve: Param("a prompt to preserve; repeat for more (default: the model's realera.json, else realera's "
                     "generic list)", str, action="append") = None,
     config: Param("EraseConfig as .json/.yaml/.yml, or a shipped one by name: t4 (16 GB, fp16), a100, sdxl-a100 "
-                  "(40 GB, SDXL) (default: the model's realera.json, else the paper's settings)", str) = None,
+                  "(40 GB, SDXL), flux-h100 (80 GB, FLUX.1-dev) (default: the model's realera.json, else the paper's "
+                  "settings)", str) = None,
     variant: Param("the paper's ablation variant 1, 2, 3 or full (the paper's RealEra), or aware (the closed form on "
                    "the model-aware neighbourhood); overrides the config's switches (default: the config's, i.e. the "
                    "model's realera.json)", str) = None,

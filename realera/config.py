@@ -168,7 +168,7 @@ CONFIG_DIR = Path(str(importlib.resources.files("realera") / "assets" / "configs
 
 def shipped_configs() -> dict[str, Path]:
     """The configs shipped in the package, by name: `t4` (16 GB, fp16, gradient checkpointing), `a100` and `sdxl-a100`
-    (40 GB, fp16, checkpointing)."""
+    (40 GB, fp16, checkpointing), `flux-h100` (FLUX.1-dev, 80 GB, bf16, checkpointing)."""
     return {p.stem: p for p in sorted(CONFIG_DIR.glob("*.yaml"))}
 
 PAPER = dict(discover=0, discover_protect=0)   # the paper's variants ask the model nothing (03_discover)
@@ -280,7 +280,7 @@ class EraseConfig:
     @classmethod
     def from_file(cls, path) -> "EraseConfig":
         """Read a config from `.json`, `.yaml` or `.yml` (safe loaders only), or a shipped one by name
-        (`shipped_configs()`: 't4', 'a100', 'sdxl-a100')."""
+        (`shipped_configs()`: 't4', 'a100', 'sdxl-a100', 'flux-h100')."""
         path = Path(path)
         if not path.is_file() and str(path) in shipped_configs(): path = shipped_configs()[str(path)]
         if not path.is_file():

@@ -43,7 +43,8 @@ def test_gpu_bench_says_when_there_is_no_gpu_and_runs_tiny():
                       "the erase of one concept:"))
     # the FLUX path: the closed form on context_embedder and the pooled text embedder, the flow-matching alignment
     r = run_bench("gpu.py", "--tiny", "--arch", "flux", timeout=600,
-                  expect=("tiny FLUX.1-dev pipeline, float32", "| anchor z_t cache (1 images x 2 steps) |",
+                  expect=("tiny FLUX.1-dev pipeline, float32; config flux-h100",
+                          "| anchor z_t cache (1 images x 2 steps) |",
                           "| neighbour mining + closed form (Eq. 7) |", "| pooled path: Eq. 7 + apply |",
                           "| velocity alignment (2 steps", "| mining + closed form for 3 concepts |",
                           "| W M products for 3 concepts |", "the erase of one concept:"))
