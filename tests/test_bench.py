@@ -115,7 +115,10 @@ def test_mmdit_align_targets_quick():
     r = run_bench("mmdit_align.py", "--quick", "--archs", "sd3",
                   expect=("| SD3 | closed form alone (variant 1) | 0 |", "| SD3 | both |", "residue ↓"))
     assert "text-stream attention (add_q/k/v_proj, to_add_out; default)" in r.stdout
+    # UCE's FLUX script as a row beside RealEra's closed form (no alignment: fast)
+    run_bench("mmdit_align.py", "--quick", "--archs", "flux", "--rows", "closed form alone (variant 1)",
+              "UCE (FLUX script)", expect=("| FLUX | UCE (FLUX script) | 0 |", "| FLUX | closed form alone"))
     for bad, say in ((["--steps", "0"], "--steps must be at least 1, got 0"),
-                     (["--lr", "-1"], "--lr must be positive")):
+                     (["--lr", "-1"], "--lr must be positive"), (["--rows", "UCE"], "unknown --rows ['UCE']")):
         r = run_bench("mmdit_align.py", *bad, ok=False)
         assert say in r.stderr, r.stderr
