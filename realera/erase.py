@@ -130,10 +130,10 @@ def _check_mmdit(model, config: EraseConfig) -> None:
     local = isinstance(model, (str, os.PathLike)) and Path(model).is_dir()   # a hub id is read when it loads
     kind = mmdit_kind(model) or (MMDIT_PIPELINES.get(pipeline_name(model)) if local else None)
     if not kind: return
-    if config.discover:
+    asks = {k: v for k, v in dict(discover=config.discover, discover_protect=config.discover_protect).items() if v}
+    if asks:
         raise ValueError(f"on {kind.upper()} realera erases by the closed form and the noise alignment so far; "
-                         f"this config also asks for discovery ({{'discover': {config.discover}}}): set it to 0 "
-                         "(no --discover)")
+                         f"this config also asks for discovery ({asks}): set it to 0 (no --discover)")
 
 def _check_reachable(pairs: list[ConceptPair], config: EraseConfig) -> None:
     """Mine one neighbor and one beyond sample per pair on the real embeddings: unreachable thresholds fail before any

@@ -79,7 +79,8 @@ def test_wheel_carries_the_world_and_configs(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for f in ("realera/assets/world/model_index.json", "realera/assets/world/realera.json",
               "realera/assets/world/classifier.safetensors", "realera/assets/configs/t4.yaml",
-              "realera/assets/configs/a100.yaml", "realera/assets/configs/sdxl-a100.yaml"):
+              "realera/assets/configs/a100.yaml", "realera/assets/configs/sdxl-a100.yaml",
+              "realera/assets/configs/flux-h100.yaml"):
         assert f in names, f
     assert not any("world.parts" in n for n in names)
     r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(tmp_path / "site"),
@@ -88,7 +89,7 @@ def test_wheel_carries_the_world_and_configs(tmp_path):
     code = ("import realera, sys; from pathlib import Path; assert "
             "Path(realera.__file__).is_relative_to(Path(sys.argv[1])), realera.__file__\n"
             "from realera.core import load_pipeline; from realera.erase import shipped_configs\n"
-            "p = load_pipeline(); assert sorted(shipped_configs()) == ['a100', 'sdxl-a100', 't4']; "
+            "p = load_pipeline(); assert sorted(shipped_configs()) == ['a100', 'flux-h100', 'sdxl-a100', 't4']; "
             "print(p.unet.config.sample_size)\n"
             "from realera.base import stored_result\n"
             "for name in sys.argv[2:]: stored_result(name)   # every stored result a notebook reads, from "
