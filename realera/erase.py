@@ -131,9 +131,12 @@ def _check_mmdit(model, config: EraseConfig) -> None:
     kind = mmdit_kind(model) or (MMDIT_PIPELINES.get(pipeline_name(model)) if local else None)
     if not kind: return
     asks = {k: v for k, v in dict(discover=config.discover, discover_protect=config.discover_protect).items() if v}
+    if config.sampling.accept != "cosine": asks["sampling.accept"] = config.sampling.accept
     if asks:
-        raise ValueError(f"on {kind.upper()} realera erases by the closed form and the noise alignment so far; "
-                         f"this config also asks for discovery ({asks}): set it to 0 (no --discover)")
+        raise ValueError(f"on {kind.upper()} realera erases by the closed form and the noise alignment so far, its "
+                         f"neighbours mined by the paper's cosine rule; this config also asks for {asks}: discovery "
+                         "and the model-aware rules rank by a UNet's keys, values and predictions (no --discover, "
+                         "sampling.accept 'cosine')")
 
 def _check_reachable(pairs: list[ConceptPair], config: EraseConfig) -> None:
     """Mine one neighbor and one beyond sample per pair on the real embeddings: unreachable thresholds fail before any
