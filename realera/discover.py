@@ -13,7 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .base import check_int, check_number, read_json, write_json
-from .core import make_generator, tokenizers
+from .core import denoiser, make_generator, tokenizers
 from .text import ConceptPair, encode_text
 from .config import CRITERIA, DiscoverConfig, SamplingConfig
 from .artifacts import DISCOVERED
@@ -87,30 +87,34 @@ def _kv_dist(X: torch.Tensor, R: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/03_discover.ipynb #f93f8fb0
 def _concept_states(pipe, prompt: str, cfg: DiscoverConfig,
-                    progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    "`cfg.draws` pairs (z_t, t) from `cfg.images` trajectories of `prompt` under `pipe` (seeded by `cfg.seed`)."
+                    progress: bool = False) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """`cfg.draws` pairs (z_t, t) from `cfg.images` trajectories of `prompt` under `pipe` (seeded by `cfg.seed`), and
+    what the denoiser reads beside them (`Trajectory.fixed`: FLUX's image positions and guidance)."""
     g = make_generator(cfg.seed, pipe.device)
     traj = anchor_trajectory(pipe, prompt, cfg.images, cfg.steps, cfg.guidance_scale, generator=g, progress=progress)
-    return traj.draw(cfg.draws, torch.Generator().manual_seed(cfg.seed))
+    return *traj.draw(cfg.draws, torch.Generator().manual_seed(cfg.seed)), traj.fixed
 
 @torch.no_grad()
-def _response_dist(pipe, X, PX, refs: torch.Tensor, z, t, batch_size: int, progress: bool = False) -> torch.Tensor:
-    "(n, r): mean over the draws of ‖ε(X_i) − refs_j‖; `refs` (r, draws, …) are noise predictions at the same (z, t)."
+def _response_dist(pipe, X, PX, refs: torch.Tensor, z, t, batch_size: int, progress: bool = False,
+                   fixed: dict | None = None) -> torch.Tensor:
+    """(n, r): mean over the draws of ‖ε(X_i) − refs_j‖; `refs` (r, draws, …) are noise (FLUX, SD3: velocity)
+    predictions at the same (z, t)."""
     k, out = len(z), []
     step = max(1, batch_size // k)
     for i in tqdm(range(0, len(X), step), desc="model response", disable=not progress, leave=False):
         x = X[i:i + step]
         n = len(x)
         p = None if PX is None else PX[i:i + step].repeat_interleave(k, 0)
-        eps = unet_eps(pipe, x.repeat_interleave(k, 0), p, z.repeat(n, 1, 1, 1), t.repeat(n)).cpu().view(n, k, -1)
+        zz = z.repeat(n, *[1] * (z.dim() - 1))
+        eps = unet_eps(pipe, x.repeat_interleave(k, 0), p, zz, t.repeat(n), fixed).cpu().reshape(n, k, -1)
         out.append((eps[:, None] - refs.flatten(2)[None]).norm(dim=-1).mean(-1).double())
     return torch.cat(out)
 
-def _eps_refs(pipe, R, PR, z, t) -> torch.Tensor:
-    "(r, draws, …): the noise predictions of each reference prompt at the draws."
+def _eps_refs(pipe, R, PR, z, t, fixed: dict | None = None) -> torch.Tensor:
+    "(r, draws, …): the noise (FLUX, SD3: velocity) predictions of each reference prompt at the draws."
     k = len(z)
     return torch.stack([unet_eps(pipe, R[j:j + 1].expand(k, -1, -1), None if PR is None else PR[j:j + 1].expand(k, -1),
-                                 z, t).cpu() for j in range(len(R))])
+                                 z, t, fixed).cpu() for j in range(len(R))])
 
 # %% ../nbs/03_discover.ipynb #76c5952d
 @dataclass
@@ -164,15 +168,15 @@ def discover(pipe, concept: str, anchor: str = "", candidates: list[str] | None 
     refs = [fmt(concept), anchor if cfg.template == "{}" else fmt(anchor).strip()] + list(preserve)
     R, PR = _encode(pipe, refs, cfg.batch_size)
     X, PX = _encode(pipe, [fmt(c) for c in pool], cfg.batch_size, progress)
-    G = kv_gram(pipe.unet).float().cpu() if cfg.criterion in ("kv", "response") else None
+    G = kv_gram(denoiser(pipe)).float().cpu() if cfg.criterion in ("kv", "response") else None
     D = _text_dist(X, R) if cfg.criterion == "text" else _kv_dist(X, R, G)
     base = (_text_dist if cfg.criterion == "text" else lambda a, b: _kv_dist(a, b, G))(R[1:2], R[:1])[0, 0].item()
     if cfg.criterion == "response":
         keep = D[:, 0].argsort()[:cfg.prefilter] if 0 < cfg.prefilter < len(pool) else torch.arange(len(pool))
         pool, X, PX = [pool[i] for i in keep], X[keep], None if PX is None else PX[keep]
-        z, t = _concept_states(pipe, refs[0], cfg, progress=False)
-        E = _eps_refs(pipe, R, PR, z, t)
-        D = _response_dist(pipe, X, PX, E, z, t, cfg.batch_size, progress)
+        z, t, fixed = _concept_states(pipe, refs[0], cfg, progress=False)
+        E = _eps_refs(pipe, R, PR, z, t, fixed)
+        D = _response_dist(pipe, X, PX, E, z, t, cfg.batch_size, progress, fixed)
         base = (E[1] - E[0]).flatten(1).norm(dim=-1).mean().item()
     score = 1 - D[:, 0] / max(base, 1e-12)
     near = D[:, 2:].argmin(1) if D.shape[1] > 2 else None
@@ -244,11 +248,11 @@ def model_neighborhood(pipe, pair: ConceptPair, cfg: SamplingConfig, preserve: l
     if preserve:
         Rp, Pp = _encode(pipe, list(preserve), dcfg.batch_size)
         R, PR = torch.cat([R, Rp]), None if PR is None else torch.cat([PR, Pp])
-    z, t = _concept_states(pipe, pair.prompt, dcfg)
-    E = _eps_refs(pipe, R, PR, z, t)
+    z, t, fixed = _concept_states(pipe, pair.prompt, dcfg)
+    E = _eps_refs(pipe, R, PR, z, t, fixed)
     X = torch.cat([nb, be]).float().cpu()
     PX = None if pair.pooled is None else pair.pooled.float().cpu().expand(len(X), -1)
-    D = _response_dist(pipe, X, PX, E, z, t, dcfg.batch_size)
+    D = _response_dist(pipe, X, PX, E, z, t, dcfg.batch_size, fixed=fixed)
     score = 1 - D[:, 0] / max((E[1] - E[0]).flatten(1).norm(dim=-1).mean().item(), 1e-12)
     nearer = (D[:, 2:].min(1).values < D[:, 0]) if len(R) > 2 else torch.zeros(len(X), dtype=torch.bool)
     s_nb, ok_nb = score[:len(nb)], (score[:len(nb)] >= cfg.min_response) & ~nearer[:len(nb)]

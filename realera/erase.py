@@ -125,18 +125,16 @@ def resolve_erase(model, concepts: list[str] | str, anchors: list[str] | str | N
 
 def _check_mmdit(model, config: EraseConfig) -> None:
     """On FLUX and SD3 realera erases by the closed form (Eq. 7 on the transformer's text inputs, RECE's hardening
-    included) and the alignment (flow matching: the velocity) so far: discovery, which ranks candidates by a UNet's
-    noise predictions, is refused before any work."""
+    and discovery included) and the alignment (flow matching: the velocity) so far, its neighbours mined by the
+    paper's cosine rule: the model-aware mining rules (`SamplingConfig.accept`), built on a UNet's keys and values
+    and CLIP's start token, are refused before any work."""
     local = isinstance(model, (str, os.PathLike)) and Path(model).is_dir()   # a hub id is read when it loads
     kind = mmdit_kind(model) or (MMDIT_PIPELINES.get(pipeline_name(model)) if local else None)
     if not kind: return
-    asks = {k: v for k, v in dict(discover=config.discover, discover_protect=config.discover_protect).items() if v}
-    if config.sampling.accept != "cosine": asks["sampling.accept"] = config.sampling.accept
-    if asks:
-        raise ValueError(f"on {kind.upper()} realera erases by the closed form and the noise alignment so far, its "
-                         f"neighbours mined by the paper's cosine rule; this config also asks for {asks}: discovery "
-                         "and the model-aware rules rank by a UNet's keys, values and predictions (no --discover, "
-                         "sampling.accept 'cosine')")
+    if config.sampling.accept != "cosine":
+        raise ValueError(f"on {kind.upper()} realera mines neighbours by the paper's cosine rule so far; this config "
+                         f"asks for {{'sampling.accept': {config.sampling.accept!r}}}, a model-aware rule built on a "
+                         "UNet's keys and values: set sampling.accept to 'cosine'")
 
 def _check_reachable(pairs: list[ConceptPair], config: EraseConfig) -> None:
     """Mine one neighbor and one beyond sample per pair on the real embeddings: unreachable thresholds fail before any

@@ -36,13 +36,14 @@ __all__ = ['check_runs_on', 'defaults', 'erased_run', 'erase_config', 'erase_fol
 # %% ../nbs/07_runs.ipynb #cadb2048
 def check_runs_on(model, command: str) -> None:
     """Refuse, before the model loads, a command that does not run on FLUX.1 or SD3 yet: on them realera erases (the
-    closed form and the alignment), generates, evaluates, attacks (the prompts and RECE attacks: `attack`'s own check)
-    and exports; discovery and the neighbourhood view are for SD1.x/2.x/SDXL so far."""
+    closed form and the alignment), discovers, generates, evaluates, attacks (the prompts and RECE attacks: `attack`'s
+    own check) and exports; the neighbourhood view is for SD1.x/2.x/SDXL so far."""
     name = pipeline_name(model)
     if name in MMDIT_PIPELINES:
         raise ValueError(f"realera {command} does not run on a {name} yet; on FLUX.1 and SD3 realera erases "
-                         "(realera erase), generates (realera generate), evaluates (realera evaluate), attacks "
-                         "(realera attack --method prompts or rece) and exports (realera export)")
+                         "(realera erase), discovers (realera discover), generates (realera generate), evaluates "
+                         "(realera evaluate), attacks (realera attack --method prompts or rece) and exports "
+                         "(realera export)")
 
 def defaults(given: dict, model_defaults: dict, builtin: dict) -> tuple:
     "Each of `builtin`'s keys: the value `given` (not None), else the model's `realera.json`, else the built-in one."
@@ -274,7 +275,6 @@ def discover_folder(concept: str, out, model: str | None = None, candidates: str
                     device: str = "cpu", dtype: str = "float32", overwrite: bool = False, progress: bool = True):
     """Rank `candidates` (a CSV; default: the tokenizer's whole words) by how the original model draws them against
     `concept` and write `out/discovered.json`; returns the `Discovery`."""
-    check_runs_on(model, "discover")
     cands = read_candidates(candidates) if candidates else None   # a bad file fails before the model loads
     settings = model_settings(model)
     kept = preserve_prompts(settings, [concept], preserve)

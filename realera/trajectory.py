@@ -125,12 +125,13 @@ def predict(model, z: torch.Tensor, t: torch.Tensor, context: torch.Tensor, pool
 
 @torch.no_grad()
 def unet_eps(pipe, context: torch.Tensor, pooled: torch.Tensor | None, z: torch.Tensor,
-             t: torch.Tensor) -> torch.Tensor:
+             t: torch.Tensor, fixed: dict | None = None) -> torch.Tensor:
     """`pipe.unet`'s prediction for latents `z` (n, c, h, w) at timesteps `t` (n,) given `context` (n, 77, d) and, on
-    SDXL, `pooled` (n, p)."""
-    unet = pipe.unet
-    z = z.to(unet.device, unet.dtype)
-    return predict(unet, z, t.to(unet.device), context.to(z), pooled, sdxl_time_ids(pipe)).float()
+    SDXL, `pooled` (n, p); FLUX's and SD3's transformer's velocity likewise (`predict`; FLUX: with `fixed`, the
+    trajectory's `Trajectory.fixed`)."""
+    model = denoiser(pipe)
+    z = z.to(model.device, model.dtype)
+    return predict(model, z, t.to(model.device), context.to(z), pooled, sdxl_time_ids(pipe), fixed).float()
 
 def noise_draws(pipe, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """`n` random latents z (n, c, h, w) at the UNet's sample size and `n` timesteps t uniform over training's, from

@@ -105,16 +105,32 @@ def test_full_erase_through_the_cli_aligns_and_reloads(model, tmp_path):
     assert r.returncode == 2 and f"for {kind.upper()} export format 'diffusers'" in r.stderr, r.stderr
 
 
+def test_discover_ranks_candidates_by_the_transformer(model, tmp_path):
+    """`realera discover` on FLUX/SD3: the candidates ranked by the original transformer's velocity on the concept's
+    trajectory, reproducibly from the seed."""
+    kind, folder = model
+    cands = tmp_path/"candidates.csv"
+    cands.write_text("prompt\nfeline\nkitty\nship\n")
+    ranked = []
+    for d in ("d1", "d2"):
+        r = run_cli("discover", "--model", str(folder), "--concept", "cat", "--candidates", str(cands), "--draws", "2",
+                    "--out", str(tmp_path/d))
+        assert r.returncode == 0, r.stderr[-2000:]
+        rec = json.loads((tmp_path/d/"discovered.json").read_text())
+        ranked.append([(x["text"], x["score"]) for x in rec["ranked"] + rec["discoveries"][0]["protected"]])
+    assert sorted(t for t, _ in ranked[0]) == ["feline", "kitty", "ship"] and ranked[0] == ranked[1]
+
+
 @pytest.mark.parametrize("args, message", [
-    (["erase", "--concept", "cat", "--discover", "2"], "'discover': 2"),
     (["attack", "--method", "soft", "--concept", "cat"], "the soft attack does not run on"),
-    (["discover", "--concept", "cat"], "realera discover does not run on a"),
+    (["neighborhood", "--concept", "cat"], "realera neighborhood does not run on a"),
 ])
 def test_what_does_not_run_there_yet_is_refused_before_loading(model, tmp_path, monkeypatch, args, message):
     import realera.core, realera.runs
     for module in (realera.core, realera.runs):
         monkeypatch.setattr(module, "load_pipeline", lambda *a, **k: pytest.fail("the model loaded before the check"))
     kind, folder = model
-    r = run_cli(*args, "--model", str(folder), "--out", str(tmp_path/"o"))
+    out = tmp_path/("o.png" if args[0] == "neighborhood" else "o")
+    r = run_cli(*args, "--model", str(folder), "--out", str(out))
     assert r.returncode == 2 and message in r.stderr, r.stderr
     assert kind.upper() in r.stderr or KINDS[kind] in r.stderr
