@@ -16,7 +16,7 @@ from .base import atomic_path, check_int, check_number, read_json, write_json
 from .core import check_device, check_dtype, check_finite, is_sdxl, mmdit_kind
 from .text import ConceptPair, concept_pair
 from .core import closed_form_layers
-from .config import LORA_TARGETS, MIXED_PRECISION, AlignConfig, SamplingConfig
+from .config import MIXED_PRECISION, AlignConfig, SamplingConfig
 from .sampling import beyond_prompts, neighbor_prompts
 from .trajectory import Trajectory, anchor_trajectory, predict, sdxl_time_ids
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from .base import atomic_dir, atomic_path, canonical_safetensors, parse_json, read_json, write_json
-from .core import check_finite
+from .core import check_finite, mmdit_kind
 from .closed_form import ClosedFormEdit
 from .core import denoiser
 from .align import ADAPTER, lora_state
@@ -18,8 +18,8 @@ from .trajectory import Trajectory
 
 # %% auto #0
 __all__ = ['RUN_FILE', 'ANCHOR_LATENTS', 'DISCOVERED', 'LORA_FILE', 'LOG_FILE', 'CHECKPOINT', 'PIPELINE', 'COMPLETE', 'ARTIFACTS',
-           'write_complete', 'completion_hash', 'save_trajectories', 'load_trajectories', 'save_lora', 'is_erased',
-           'mark_erased', 'check_erased', 'load_erased', 'load_lora', 'save_fused_pipeline']
+           'write_complete', 'completion_hash', 'save_trajectories', 'load_trajectories', 'lora_prefix', 'save_lora',
+           'is_erased', 'mark_erased', 'check_erased', 'load_erased', 'load_lora', 'save_fused_pipeline']
 
 # %% ../nbs/03_artifacts.ipynb #c1199646
 # every file an erase folder holds, named once (the closed forms' own files are named by `closed_form.ClosedFormEdit`)
@@ -76,9 +76,9 @@ def _lora_metadata(pipe) -> dict:
     return {k: sorted(v) if isinstance(v, (set, frozenset)) else v
             for k, v in denoiser(pipe).peft_config[ADAPTER].to_dict().items()}
 
-def _lora_prefix(pipe) -> str:
+def lora_prefix(pipe) -> str:
     "What diffusers' LoRA files call the adapted model: 'unet', or 'transformer' (FLUX, SD3)."
-    return "unet" if hasattr(pipe, "unet") else "transformer"
+    return "transformer" if mmdit_kind(pipe) else "unet"
 
 # %% ../nbs/03_artifacts.ipynb #2707846e
 def save_lora(pipe, out) -> Path:
@@ -89,7 +89,7 @@ def save_lora(pipe, out) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     layers = check_finite(convert_state_dict_to_diffusers(lora_state(denoiser(pipe))), "the LoRA")
-    prefix = _lora_prefix(pipe)
+    prefix = lora_prefix(pipe)
     # a UNet's file as SD1.x's pipeline writes it (SDXL's too: the same keys); FLUX's and SD3's by their own pipeline
     saver = StableDiffusionPipeline if prefix == "unet" else type(pipe)
     with tempfile.TemporaryDirectory(dir=out, prefix=".lora.") as tmp:
@@ -158,7 +158,7 @@ def load_lora(pipe, folder, adapter_name: str = ADAPTER) -> None:
     path = str(Path(folder)/LORA_FILE)
     state = check_finite(load_file(path), path)
     with safe_open(path, "pt") as f: meta = (f.metadata() or {}).get(LORA_ADAPTER_METADATA_KEY)
-    denoiser(pipe).load_lora_adapter(state, adapter_name=adapter_name, prefix=_lora_prefix(pipe),
+    denoiser(pipe).load_lora_adapter(state, adapter_name=adapter_name, prefix=lora_prefix(pipe),
                                      metadata=parse_json(meta, f"{path} metadata") if meta else None)
 
 # %% ../nbs/03_artifacts.ipynb #6b4a5b70

@@ -14,7 +14,7 @@ from .core import check_finite, context_layers, denoiser, is_sdxl, mmdit_kind, m
 from .closed_form import ClosedFormEdit
 from .core import pooled_layer, pooled_name
 from .config import DEFAULT_TOL, EXPORT_FORMATS
-from .artifacts import check_erased, completion_hash, is_erased, load_lora
+from .artifacts import check_erased, completion_hash, is_erased, load_lora, lora_prefix
 
 
 # %% auto #0
@@ -143,7 +143,7 @@ def export_lora(pipe, erased: str | os.PathLike, out: str | os.PathLike, rank: i
     import realera
     out = check_export(out, rank, tol, format, overwrite)
     check_format_fits(format, "sdxl" if is_sdxl(pipe) else mmdit_kind(pipe))
-    prefix = "transformer" if mmdit_kind(pipe) else "unet"
+    prefix = lora_prefix(pipe)   # 'unet' or 'transformer', as diffusers' LoRA files name it
     deltas = erase_deltas(pipe, erased)
     if not deltas:
         raise ValueError(f"{str(erased)!r}: the erase changes no weight (closed form and alignment both off)")
